@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Runs every test/**/*.test.ts file in its own Node process (uvu + tsx), two at a time,
+// and ends with the plain line "N passed, N failed" that CI reads.
+// Usage: npm test [-- <substring filter> ...]
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { cpus } from 'node:os';
+
+const root = new URL('..', import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+// The function is run by kpt as a built executable, so tests need a fresh build.
+const build = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+const files = walk(join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+const parallel = Math.max(1, Math.min(Number(process.env.TEST_JOBS) || cpus().length, 4));
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      cwd: root,
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => {
+      const total = /Total:\s+(\d+)/.exec(out);
+      const pass = /Passed:\s+(\d+)/.exec(out);
+      const skip = /Skipped:\s+(\d+)/.exec(out);
+      const name = relative(root, file);
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      if (total && pass) {
+        const t = Number(total[1]);
+        const p = Number(pass[1]);
+        const s = skip ? Number(skip[1]) : 0;
+        const f = Math.max(0, t - p - s);
+        passed += p;
+        failed += f;
+        if (f > 0 || code !== 0) {
+          if (f === 0) failed += 1; // crashed after its totals
+          failures.push({ name, out });
+        }
+        console.log(`${f > 0 || code !== 0 ? 'FAIL' : 'ok  '} ${name}  (${p}/${t} passed${s ? `, ${s} skipped` : ''}, ${secs}s)`);
+      } else {
+        failed += 1;
+        failures.push({ name, out });
+        console.log(`FAIL ${name}  (no uvu totals, exit ${code}, ${secs}s)`);
+      }
+      resolve();
+    });
+  });
+}
+
+const queue = [...files];
+await Promise.all(
+  Array.from({ length: parallel }, async () => {
+    while (queue.length) await runFile(queue.shift());
+  }),
+);
+
+for (const f of failures) {
+  console.log(`\n===== ${f.name} =====\n${f.out.trim()}`);
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed > 0 || files.length === 0 ? 1 : 0);
