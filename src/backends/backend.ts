@@ -1,0 +1,32 @@
+// The function talks to IPAM through this interface; `builtin` runs the allocator in
+// process, `grpc` calls a server. Both receive the whole package's view at once so that a
+// remote backend can batch.
+import type { Allocation, AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixSpec } from '../ipam/types.js';
+
+/** The address space a package defines (NetworkInstance and IPPrefix resources). */
+export interface PackageSpace {
+  networkInstances: { ref: NetworkInstanceRef; prefixes: InstancePrefix[]; owner: string }[];
+  prefixes: PrefixSpec[];
+}
+
+/** One request's outcome: an allocation, or an error that names the request. */
+export type Outcome =
+  | { ok: true; allocation: Allocation }
+  | { ok: false; error: Error };
+
+export interface BackendRun {
+  /** The package's space; applied before any request. */
+  space: PackageSpace;
+  /** Allocations the package already records (status.prefix), replayed before new requests. */
+  requests: AllocationRequest[];
+  /** Read-only lookups (nephio.org/action: get, dry runs): answered, nothing reserved. */
+  lookups?: boolean[];
+  /** Owners the package held last time and no longer requests: release them. */
+  release: string[];
+}
+
+export interface Backend {
+  /** Answers `requests` in order (one Outcome each) after applying space and releases. */
+  run(input: BackendRun): Promise<Outcome[]>;
+  close(): Promise<void>;
+}
