@@ -1,0 +1,79 @@
+// The Store seam between the server and durability.
+//
+// Protocol (server side, see src/server/core.ts):
+//   1. apply a request's operations to the in-memory allocator synchronously (nothing else
+//      runs meanwhile, so no address can be handed out twice), collecting them as Op[];
+//   2. in the same tick, call store.commit(ops) and await it; commits are durable in call
+//      order, and a commit resolves only when it and every earlier commit are durable;
+//   3. answer the client only after commit resolved. An empty commit is a barrier: a read or
+//      an idempotent repeat waits until what it saw is durable.
+// If commit rejects, the server rolls the allocator back to the store's durable state and
+// the client gets an error.
+//
+// Replicated stores (etcd, several server replicas) plug in here too: their commit is a
+// transaction that compares each touched network instance's revision. When another replica
+// changed one first, commit rejects with StoreConflictError naming those network instances;
+// the server then reloads them from the store (load(networkInstances)) into its allocator
+// and retries the request from step 1. Changes made by other replicas arrive through
+// watch(), which the server applies to its cache. The file and memory stores are the only
+// writer of their state and never conflict.
+import type { Snapshot } from '../../ipam/types.js';
+import type { DurableState, Op } from './ops.js';
+
+export interface Store {
+  readonly kind: string;
+  /** Opens (recovers) the store and returns its durable state. Called once, first. */
+  open(): Promise<DurableState>;
+  /** Makes ops durable after all earlier commits; see the protocol above. */
+  commit(ops: Op[]): Promise<void>;
+  /**
+   * The current durable state again, for a rollback or after a conflict. `networkInstances`
+   * (namespace/name) limits it to those instances when the store can; the file store
+   * always reloads everything.
+   */
+  load(networkInstances?: string[]): Promise<DurableState>;
+  /**
+   * Gives the store a way to take a snapshot of the live state for compaction. The source
+   * is called synchronously at a point where the live state equals every op committed so
+   * far (the server applies and commits in one tick).
+   */
+  setSnapshotSource(source: () => Snapshot): void;
+  /** Replicated stores: changes written by other replicas. Optional. */
+  watch?(onChange: (records: Op[][]) => void): () => void;
+  /** Flushes what is pending and releases files. */
+  close(): Promise<void>;
+  /** Figures for metrics. */
+  stats(): StoreStats;
+}
+
+export interface StoreStats {
+  commits: number;
+  records: number;
+  flushes: number;
+  bytes: number;
+  compactions: number;
+}
+
+/** A replicated store lost a race on these network instances: reload them and retry. */
+export class StoreConflictError extends Error {
+  override readonly name = 'StoreConflictError';
+  constructor(readonly networkInstances: string[]) {
+    super(`store conflict on ${networkInstances.join(', ')}`);
+  }
+}
+
+/** The store can no longer make anything durable (I/O error, closed). */
+export class StoreFailedError extends Error {
+  override readonly name = 'StoreFailedError';
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+  }
+}
+
+/** Recovery found damage it will not repair by itself. */
+export class StoreCorruptError extends Error {
+  override readonly name = 'StoreCorruptError';
+  constructor(message: string, readonly file: string, readonly offset: number) {
+    super(message);
+  }
+}

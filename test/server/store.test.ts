@@ -1,0 +1,268 @@
+// The embedded file store: durability round trip, group commit, torn/corrupt tails,
+// compaction, locking. Real files in a temporary directory.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileStore, segmentName } from '../../src/server/store/file-store.js';
+import { MemoryStore } from '../../src/server/store/memory-store.js';
+import type { Op } from '../../src/server/store/ops.js';
+import { StoreCorruptError } from '../../src/server/store/store.js';
+import type { Allocation, Snapshot } from '../../src/ipam/types.js';
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'ipam-store-'));
+  dirs.push(d);
+  return d;
+}
+
+function alloc(i: number): Op {
+  const result: Allocation = {
+    owner: `pkg|default/IPClaim/c${i}`,
+    networkInstance: { name: 'vpc', namespace: 'default' },
+    kind: 'network',
+    addressFamily: 'ipv4',
+    prefix: `10.0.${i >> 8}.${i & 255}/16`,
+    parent: '10.0.0.0/16',
+    labels: {},
+  };
+  return { op: 'allocate', req: { owner: result.owner, networkInstance: { name: 'vpc' }, kind: 'network' }, result };
+}
+
+const owners = (records: Op[][]) => records.flat().map((o) => (o.op === 'allocate' ? o.result.owner : o.op));
+
+test('records committed are there after reopen, in order', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  const st = await s.open();
+  assert.equal(st.records, []);
+  await s.commit([alloc(1)]);
+  await s.commit([alloc(2), alloc(3)]);
+  await s.commit([]); // barrier: no record
+  await s.close();
+  const s2 = new FileStore({ dir });
+  const st2 = await s2.open();
+  assert.equal(st2.records.length, 2);
+  assert.equal(owners(st2.records), ['pkg|default/IPClaim/c1', 'pkg|default/IPClaim/c2', 'pkg|default/IPClaim/c3']);
+  assert.equal(st2.report.filter((n) => n.level !== 'info'), []);
+  await s2.close();
+});
+
+test('group commit: concurrent commits share flushes, each resolves only after its flush', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  await s.open();
+  const done: number[] = [];
+  await Promise.all(Array.from({ length: 500 }, (_, i) => s.commit([alloc(i)]).then(() => done.push(i))));
+  const st = s.stats();
+  assert.is(st.records, 500);
+  assert.is(done.length, 500);
+  assert.ok(st.flushes < 50, `expected few flushes for 500 concurrent commits, got ${st.flushes}`);
+  // Every resolved commit is in the file now (read it independently of the store).
+  const size = statSync(join(dir, segmentName(1))).size;
+  assert.is(size, 8 + st.bytes);
+  await s.close();
+});
+
+test('torn tail (partial last write) is cut off, saved and reported; earlier records kept', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  await s.open();
+  for (let i = 0; i < 5; i++) await s.commit([alloc(i)]);
+  await s.close();
+  const seg = join(dir, segmentName(1));
+  const good = statSync(seg).size;
+  // A frame header that promises 100 bytes, followed by only 10.
+  const partial = Buffer.alloc(18);
+  partial.writeUInt32LE(100, 0);
+  partial.writeUInt32LE(12345, 4);
+  appendFileSync(seg, partial);
+  const notes: string[] = [];
+  const s2 = new FileStore({ dir, onNote: (n) => notes.push(`${n.level}: ${n.msg}`) });
+  const st = await s2.open();
+  assert.is(st.records.length, 5);
+  const warn = st.report.find((n) => n.level === 'warn');
+  assert.ok(warn, 'a torn tail must be reported');
+  assert.match(warn!.msg, /torn tail/);
+  assert.is(warn!.offset, good);
+  assert.is(warn!.bytes, 18);
+  assert.ok(notes.some((n) => n.startsWith('warn: ')));
+  assert.is(statSync(seg).size, good);
+  assert.ok(existsSync(join(dir, `${segmentName(1)}.torn-${good}`)));
+  // Appending after the cut works and survives another reopen.
+  await s2.commit([alloc(99)]);
+  await s2.close();
+  const s3 = new FileStore({ dir });
+  const st3 = await s3.open();
+  assert.is(st3.records.length, 6);
+  assert.equal(st3.report.filter((n) => n.level !== 'info'), []);
+  await s3.close();
+});
+
+test('zero-filled tail is damage, not empty records', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  await s.open();
+  await s.commit([alloc(1)]);
+  await s.close();
+  appendFileSync(join(dir, segmentName(1)), Buffer.alloc(4096));
+  const s2 = new FileStore({ dir });
+  const st = await s2.open();
+  assert.is(st.records.length, 1);
+  assert.match(st.report.find((n) => n.level === 'warn')!.msg, /zero-length/);
+  await s2.close();
+});
+
+test('corruption in the middle of the log refuses to open; --repair truncates with an error report', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  await s.open();
+  for (let i = 0; i < 10; i++) await s.commit([alloc(i)]);
+  await s.close();
+  const seg = join(dir, segmentName(1));
+  const buf = readFileSync(seg);
+  // Flip one payload byte of the 3rd record.
+  let off = 8;
+  for (let r = 0; r < 2; r++) off += 8 + buf.readUInt32LE(off);
+  buf[off + 8 + 5] ^= 0xff;
+  writeFileSync(seg, buf);
+  const s2 = new FileStore({ dir });
+  try {
+    await s2.open();
+    assert.unreachable('must refuse');
+  } catch (e) {
+    assert.instance(e, StoreCorruptError);
+    assert.match((e as Error).message, /CRC mismatch/);
+    assert.match((e as Error).message, /7 good record\(s\) follow/);
+    assert.is((e as StoreCorruptError).offset, off);
+  }
+  assert.is(readFileSync(seg).length, buf.length, 'refusing must not touch the file');
+  const s3 = new FileStore({ dir, repair: true });
+  const st = await s3.open();
+  assert.is(st.records.length, 2);
+  const err = st.report.find((n) => n.level === 'error');
+  assert.ok(err);
+  assert.match(err!.msg, /REPAIR dropped/);
+  assert.match(err!.msg, /7 good-looking record/);
+  await s3.close();
+});
+
+test('a file that is not a segment is refused', async () => {
+  const dir = tmp();
+  writeFileSync(join(dir, segmentName(1)), 'hello world, not a log');
+  try {
+    await new FileStore({ dir }).open();
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /bad magic/);
+  }
+});
+
+test('a missing segment is refused', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  await s.open();
+  await s.close();
+  // segment 1 exists; fake a segment 3 to leave a gap
+  writeFileSync(join(dir, segmentName(3)), readFileSync(join(dir, segmentName(1))));
+  try {
+    await new FileStore({ dir }).open();
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /wal-0000000002\.log is missing/);
+  }
+});
+
+test('compaction: snapshot + newer records rebuild the same state; old segments are deleted', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir, compactBytes: 4096 });
+  await s.open();
+  const live: Allocation[] = [];
+  s.setSnapshotSource((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [...live] }));
+  for (let i = 0; i < 300; i++) {
+    const op = alloc(i);
+    if (op.op === 'allocate') live.push(op.result);
+    await s.commit([op]);
+  }
+  // let the background snapshot finish
+  await s.close();
+  assert.ok(s.stats().compactions >= 1, `compactions: ${s.stats().compactions}`);
+  const files = readdirSync(dir);
+  assert.ok(files.some((f) => f.endsWith('.snap')), files.join(' '));
+  assert.not.ok(files.includes(segmentName(1)), 'covered segment deleted');
+  const s2 = new FileStore({ dir });
+  const st = await s2.open();
+  const restored = [...(st.snapshot?.allocations.map((a) => a.owner) ?? []), ...owners(st.records)];
+  assert.equal(restored, live.map((a) => a.owner));
+  await s2.close();
+});
+
+test('a damaged snapshot refuses to open', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir, compactBytes: 1024 });
+  await s.open();
+  s.setSnapshotSource((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [] }));
+  for (let i = 0; i < 40; i++) await s.commit([alloc(i)]);
+  await s.close();
+  const snap = readdirSync(dir).find((f) => f.endsWith('.snap'))!;
+  const buf = readFileSync(join(dir, snap));
+  buf[buf.length - 2] ^= 0x55;
+  writeFileSync(join(dir, snap), buf);
+  try {
+    await new FileStore({ dir }).open();
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /snapshot damaged/);
+  }
+});
+
+test('one directory, one server: a second open is refused while the first holds it', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  await s.open();
+  writeFileSync(join(dir, 'LOCK'), `${process.ppid}\n`); // another live process
+  try {
+    await new FileStore({ dir }).open();
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /in use by process/);
+  }
+  writeFileSync(join(dir, 'LOCK'), `${process.pid}\n`);
+  await s.close();
+  assert.not.ok(existsSync(join(dir, 'LOCK')));
+});
+
+test('commit after close is rejected', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  await s.open();
+  await s.close();
+  try {
+    await s.commit([alloc(1)]);
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /closed/);
+  }
+});
+
+test('memory store keeps records and compacts into a snapshot', async () => {
+  const m = new MemoryStore(10);
+  await m.open();
+  let n = 0;
+  m.setSnapshotSource(() => ({ version: 1, networkInstances: [], prefixes: [], allocations: [], n: n } as unknown as Snapshot));
+  for (let i = 0; i < 25; i++) {
+    n++;
+    await m.commit([alloc(i)]);
+  }
+  const st = await m.load();
+  assert.is(st.records.length, 5);
+  assert.is((st.snapshot as unknown as { n: number }).n, 20);
+});
+
+test.after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+test.run();
