@@ -1,0 +1,361 @@
+// The server's heart: one in-memory allocator in front of one Store.
+//
+// Every change runs as a transaction (mutate): the callback applies operations to the
+// allocator synchronously through a Tx, which records them as Op records; in the same tick
+// the records go to store.commit() and the caller is answered only when that resolves. No
+// other request runs between apply and the start of commit, so an address can never be
+// handed out twice, and nothing is acknowledged before it is durable. Reads (query) are
+// answered from memory after a barrier commit, so they never show state that could still
+// be lost.
+//
+// Failure handling:
+// - StoreConflictError (replicated stores, see store.ts): roll back by reloading the named
+//   network instances from the store, then run the transaction again (bounded retries).
+// - any other commit failure (disk I/O): the store is unusable; the core turns fatal, every
+//   later call fails with UNAVAILABLE, and the server exits non-zero so that a restart
+//   recovers from what is durable. The failed transaction was not acknowledged.
+import type {
+  Allocation,
+  AllocationRequest,
+  InstancePrefix,
+  Ipam,
+  NetworkInstanceInfo,
+  NetworkInstanceRef,
+  PrefixInfo,
+  PrefixSpec,
+  ReleaseOptions,
+  Snapshot,
+} from '../ipam/types.js';
+import type { DurableState, Op, RecoveryNote } from './store/ops.js';
+import { StoreConflictError, StoreFailedError, type Store } from './store/store.js';
+
+export type IpamFactory = (snapshot?: Snapshot) => Ipam;
+
+export type ChangeType =
+  | 'ALLOCATED'
+  | 'RELEASED'
+  | 'PREFIX_APPLIED'
+  | 'PREFIX_REMOVED'
+  | 'NETWORK_INSTANCE_APPLIED'
+  | 'NETWORK_INSTANCE_REMOVED';
+
+export interface Change {
+  seq: number;
+  type: ChangeType;
+  allocation?: Allocation;
+  prefix?: PrefixInfo;
+  networkInstance?: NetworkInstanceInfo;
+}
+
+export class UnavailableError extends Error {
+  override readonly name = 'UnavailableError';
+}
+
+/** Replay found a record whose result the allocator does not reproduce. */
+export class ReplayError extends Error {
+  override readonly name = 'ReplayError';
+}
+
+const niKey = (ref: NetworkInstanceRef) => `${ref.namespace || 'default'}/${ref.name}`;
+
+/** Records what a transaction changes, as it changes it. */
+export class Tx {
+  readonly ops: Op[] = [];
+  readonly changes: Omit<Change, 'seq'>[] = [];
+  readonly touched = new Set<string>();
+
+  /** `watched`: someone listens to changes, so compute the costlier ones too. */
+  constructor(
+    readonly ipam: Ipam,
+    private readonly watched = false,
+  ) {}
+
+  applyNetworkInstance(ref: NetworkInstanceRef, prefixes: InstancePrefix[], owner: string): NetworkInstanceInfo {
+    const info = this.ipam.applyNetworkInstance(ref, prefixes, owner);
+    this.ops.push({ op: 'applyNetworkInstance', ref, prefixes, owner });
+    this.changes.push({ type: 'NETWORK_INSTANCE_APPLIED', networkInstance: info });
+    this.touched.add(niKey(ref));
+    return info;
+  }
+
+  removeNetworkInstance(ref: NetworkInstanceRef, opts: ReleaseOptions = {}): void {
+    const before = opts.force && this.watched ? this.ipam.listAllocations({ networkInstance: ref }) : [];
+    this.ipam.removeNetworkInstance(ref, opts);
+    this.ops.push({ op: 'removeNetworkInstance', ref, ...(opts.force ? { force: true } : {}) });
+    for (const a of before) this.changes.push({ type: 'RELEASED', allocation: a });
+    this.changes.push({
+      type: 'NETWORK_INSTANCE_REMOVED',
+      networkInstance: { name: ref.name, namespace: ref.namespace || 'default', owner: '', prefixes: [] },
+    });
+    this.touched.add(niKey(ref));
+  }
+
+  applyPrefix(spec: PrefixSpec): PrefixInfo {
+    const info = this.ipam.applyPrefix(spec);
+    this.ops.push({ op: 'applyPrefix', spec });
+    this.changes.push({ type: 'PREFIX_APPLIED', prefix: info });
+    this.touched.add(niKey(spec.networkInstance));
+    return info;
+  }
+
+  /** Returns the allocations a forced removal freed. */
+  removePrefix(ni: NetworkInstanceRef, prefix: string, opts: ReleaseOptions = {}): Allocation[] {
+    const info = this.ipam.listPrefixes(ni).find((p) => p.prefix === prefix);
+    const before = opts.force ? this.ipam.listAllocations({ networkInstance: ni }) : [];
+    this.ipam.removePrefix(ni, prefix, opts);
+    this.ops.push({ op: 'removePrefix', ni, prefix, ...(opts.force ? { force: true } : {}) });
+    let freed: Allocation[] = [];
+    if (opts.force) {
+      const after = new Set(this.ipam.listAllocations({ networkInstance: ni }).map((a) => `${a.owner} ${a.prefix}`));
+      freed = before.filter((a) => !after.has(`${a.owner} ${a.prefix}`));
+      for (const a of freed) this.changes.push({ type: 'RELEASED', allocation: a });
+    }
+    if (info) this.changes.push({ type: 'PREFIX_REMOVED', prefix: info });
+    this.touched.add(niKey(ni));
+    return freed;
+  }
+
+  allocate(req: AllocationRequest): Allocation {
+    const before = this.ipam.getAllocations(req.owner);
+    const result = this.ipam.allocate(req);
+    // An idempotent repeat changes nothing: no record (re-renders do not grow the log).
+    if (!before.some((a) => sameAllocation(a, result))) {
+      this.ops.push({ op: 'allocate', req, result });
+      this.changes.push({ type: 'ALLOCATED', allocation: result });
+      this.touched.add(niKey(req.networkInstance));
+    }
+    return result;
+  }
+
+  dryRun(req: AllocationRequest): Allocation {
+    return this.ipam.dryRun(req);
+  }
+
+  /** Frees everything `owner` holds. Always logged: finding out whether it held a prefix
+   *  would cost a scan of every prefix, and a release record is a few bytes. */
+  release(owner: string, opts: ReleaseOptions = {}): Allocation[] {
+    const prefixes = this.watched ? this.ipam.listPrefixes().filter((p) => p.owner === owner) : [];
+    const freed = this.ipam.release(owner, opts);
+    this.ops.push({ op: 'release', owner, ...(opts.force ? { force: true } : {}) });
+    for (const a of freed) {
+      this.changes.push({ type: 'RELEASED', allocation: a });
+      this.touched.add(niKey(a.networkInstance));
+    }
+    for (const p of prefixes) {
+      this.changes.push({ type: 'PREFIX_REMOVED', prefix: p });
+      this.touched.add(niKey(p.networkInstance));
+    }
+    return freed;
+  }
+}
+
+function sameAllocation(a: Allocation, b: Allocation): boolean {
+  return (
+    a.prefix === b.prefix &&
+    a.kind === b.kind &&
+    a.networkInstance.name === b.networkInstance.name &&
+    a.networkInstance.namespace === b.networkInstance.namespace &&
+    a.gateway === b.gateway &&
+    sameLabels(a.labels, b.labels)
+  );
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** Applies one logged op during recovery; allocations must come out as they were given. */
+export function replayOp(ipam: Ipam, op: Op): void {
+  switch (op.op) {
+    case 'applyNetworkInstance':
+      ipam.applyNetworkInstance(op.ref, op.prefixes, op.owner);
+      return;
+    case 'removeNetworkInstance':
+      ipam.removeNetworkInstance(op.ref, op.force ? { force: true } : {});
+      return;
+    case 'applyPrefix':
+      ipam.applyPrefix(op.spec);
+      return;
+    case 'removePrefix':
+      ipam.removePrefix(op.ni, op.prefix, op.force ? { force: true } : {});
+      return;
+    case 'release':
+      ipam.release(op.owner, op.force ? { force: true } : {});
+      return;
+    case 'allocate': {
+      // Ask for exactly the logged answer (sticky hint): replay must not depend on the
+      // allocation policy of the version that reads the log.
+      const got = ipam.allocate({ ...op.req, hint: op.result.prefix });
+      if (got.prefix !== op.result.prefix) {
+        throw new ReplayError(
+          `replay of ${op.result.owner} gave ${got.prefix}, the log says ${op.result.prefix} was handed out`,
+        );
+      }
+      return;
+    }
+  }
+}
+
+export interface CoreOptions {
+  store: Store;
+  createIpam: IpamFactory;
+  /** Conflict retries before giving up with UNAVAILABLE (replicated stores). */
+  maxRetries?: number;
+  onFatal?: (e: Error) => void;
+  onNote?: (n: RecoveryNote) => void;
+}
+
+export class IpamCore {
+  ipam!: Ipam;
+  private readonly store: Store;
+  private readonly createIpam: IpamFactory;
+  private readonly maxRetries: number;
+  private fatal: Error | undefined;
+  private seq = 0;
+  private readonly listeners = new Set<(c: Change) => void>();
+  private gate: Promise<void> | undefined;
+  private readonly onFatal: (e: Error) => void;
+  readonly counters = { mutations: 0, conflicts: 0, allocated: 0, released: 0 };
+
+  constructor(opts: CoreOptions) {
+    this.store = opts.store;
+    this.createIpam = opts.createIpam;
+    this.maxRetries = opts.maxRetries ?? 5;
+    this.onFatal = opts.onFatal ?? (() => {});
+  }
+
+  get storeKind(): string {
+    return this.store.kind;
+  }
+
+  /** Opens the store and rebuilds the allocator from it. */
+  async start(): Promise<RecoveryNote[]> {
+    const state = await this.store.open();
+    this.ipam = this.rebuild(state);
+    this.store.setSnapshotSource(() => this.ipam.snapshot());
+    return state.report;
+  }
+
+  private rebuild(state: DurableState): Ipam {
+    const ipam = this.createIpam(state.snapshot);
+    let n = 0;
+    for (const record of state.records) {
+      for (const op of record) {
+        try {
+          replayOp(ipam, op);
+        } catch (e) {
+          if (e instanceof ReplayError) throw e;
+          throw new ReplayError(`replay of record ${n} (${op.op}) failed: ${(e as Error).message}`);
+        }
+      }
+      n++;
+    }
+    return ipam;
+  }
+
+  get healthy(): boolean {
+    return this.fatal === undefined;
+  }
+
+  stats() {
+    return this.store.stats();
+  }
+
+  /** Runs `fn` as one transaction; answers after its ops are durable. */
+  async mutate<T>(fn: (tx: Tx) => T): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      this.check();
+      if (this.gate) {
+        await this.gate;
+        continue;
+      }
+      const tx = new Tx(this.ipam, this.listeners.size > 0);
+      let result: T | undefined;
+      let failure: { error: unknown } | undefined;
+      try {
+        result = fn(tx);
+      } catch (e) {
+        failure = { error: e };
+      }
+      // Commit whatever was applied, even when fn threw after some ops (part of a batch).
+      const commit = this.store.commit(tx.ops);
+      this.counters.mutations++;
+      try {
+        await commit;
+      } catch (e) {
+        if (e instanceof StoreConflictError && attempt < this.maxRetries) {
+          this.counters.conflicts++;
+          await this.reload(e.networkInstances);
+          continue;
+        }
+        this.die(e as Error);
+        throw new UnavailableError(`not durable: ${(e as Error).message}`);
+      }
+      this.publish(tx.changes);
+      if (failure) throw failure.error;
+      return result as T;
+    }
+  }
+
+  /** Read-only: answered from memory once everything it could have seen is durable. */
+  async query<T>(fn: (ipam: Ipam) => T): Promise<T> {
+    this.check();
+    if (this.gate) await this.gate;
+    const result = fn(this.ipam);
+    try {
+      await this.store.commit([]);
+    } catch (e) {
+      this.die(e as Error);
+      throw new UnavailableError(`not durable: ${(e as Error).message}`);
+    }
+    return result;
+  }
+
+  subscribe(listener: (c: Change) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  private publish(changes: Omit<Change, 'seq'>[]): void {
+    for (const c of changes) {
+      if (c.type === 'ALLOCATED') this.counters.allocated++;
+      else if (c.type === 'RELEASED') this.counters.released++;
+      if (this.listeners.size === 0) continue;
+      const change = { ...c, seq: ++this.seq };
+      for (const l of this.listeners) l(change);
+    }
+  }
+
+  /** Replicated stores: reload after a lost race. Blocks new transactions meanwhile. */
+  private async reload(networkInstances: string[]): Promise<void> {
+    if (this.gate) return this.gate;
+    this.gate = (async () => {
+      try {
+        // The allocator has no per-instance restore yet, so this rebuilds everything from
+        // the store's durable state; a replicated store may narrow `load` to the instances.
+        const state = await this.store.load(networkInstances);
+        this.ipam = this.rebuild(state);
+      } finally {
+        this.gate = undefined;
+      }
+    })();
+    return this.gate;
+  }
+
+  private check(): void {
+    if (this.fatal) throw new UnavailableError(`server unavailable: ${this.fatal.message}`);
+  }
+
+  private die(e: Error): void {
+    if (this.fatal) return;
+    this.fatal = e instanceof StoreFailedError ? e : new StoreFailedError(e.message, e);
+    this.onFatal(this.fatal);
+  }
+}

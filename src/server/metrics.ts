@@ -1,0 +1,131 @@
+// Prometheus text exposition (format 0.0.4), written by hand: a few counters, one latency
+// histogram per method, and gauges computed at scrape time from the allocator.
+import { createServer, type Server } from 'node:http';
+import type { IpamCore } from './core.js';
+import { status } from '@grpc/grpc-js';
+
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Per-prefix utilization series are capped so a huge space cannot blow up a scrape. */
+const MAX_PREFIX_SERIES = 1000;
+
+class Histogram {
+  readonly counts = new Array<number>(BUCKETS.length + 1).fill(0);
+  sum = 0;
+  n = 0;
+  observe(v: number): void {
+    let i = 0;
+    while (i < BUCKETS.length && v > BUCKETS[i]!) i++;
+    this.counts[i]!++;
+    this.sum += v;
+    this.n++;
+  }
+}
+
+const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+export class Metrics {
+  private readonly requests = new Map<string, number>();
+  private readonly latency = new Map<string, Histogram>();
+
+  observe(method: string, code: number, seconds: number): void {
+    const key = `${method}\u0000${code}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    let h = this.latency.get(method);
+    if (!h) this.latency.set(method, (h = new Histogram()));
+    h.observe(seconds);
+  }
+
+  render(core: IpamCore): string {
+    const out: string[] = [];
+    out.push('# HELP ipam_grpc_requests_total gRPC requests by method and status code.', '# TYPE ipam_grpc_requests_total counter');
+    for (const [key, n] of this.requests) {
+      const [method, code] = key.split('\u0000');
+      out.push(`ipam_grpc_requests_total{method="${esc(method!)}",code="${status[Number(code)] ?? code}"} ${n}`);
+    }
+    out.push('# HELP ipam_grpc_request_duration_seconds gRPC request latency.', '# TYPE ipam_grpc_request_duration_seconds histogram');
+    for (const [method, h] of this.latency) {
+      let cum = 0;
+      BUCKETS.forEach((b, i) => {
+        cum += h.counts[i]!;
+        out.push(`ipam_grpc_request_duration_seconds_bucket{method="${esc(method)}",le="${b}"} ${cum}`);
+      });
+      out.push(`ipam_grpc_request_duration_seconds_bucket{method="${esc(method)}",le="+Inf"} ${h.n}`);
+      out.push(`ipam_grpc_request_duration_seconds_sum{method="${esc(method)}"} ${h.sum}`);
+      out.push(`ipam_grpc_request_duration_seconds_count{method="${esc(method)}"} ${h.n}`);
+    }
+    const c = core.counters;
+    out.push('# HELP ipam_allocations_made_total Allocations made (new, durable).', '# TYPE ipam_allocations_made_total counter', `ipam_allocations_made_total ${c.allocated}`);
+    out.push('# HELP ipam_allocations_released_total Allocations released.', '# TYPE ipam_allocations_released_total counter', `ipam_allocations_released_total ${c.released}`);
+    out.push('# HELP ipam_store_conflicts_total Transactions retried after a store conflict.', '# TYPE ipam_store_conflicts_total counter', `ipam_store_conflicts_total ${c.conflicts}`);
+    const s = core.stats();
+    out.push('# TYPE ipam_store_commits_total counter', `ipam_store_commits_total{store="${core.storeKind}"} ${s.commits}`);
+    out.push('# TYPE ipam_store_records_total counter', `ipam_store_records_total{store="${core.storeKind}"} ${s.records}`);
+    out.push('# HELP ipam_store_flushes_total Disk syncs (one per group commit).', '# TYPE ipam_store_flushes_total counter', `ipam_store_flushes_total{store="${core.storeKind}"} ${s.flushes}`);
+    out.push('# TYPE ipam_store_bytes_total counter', `ipam_store_bytes_total{store="${core.storeKind}"} ${s.bytes}`);
+    out.push('# TYPE ipam_store_compactions_total counter', `ipam_store_compactions_total{store="${core.storeKind}"} ${s.compactions}`);
+    out.push('# HELP ipam_up 1 while the server can make changes durable.', '# TYPE ipam_up gauge', `ipam_up ${core.healthy ? 1 : 0}`);
+    if (core.healthy && core.ipam) {
+      const ipam = core.ipam;
+      out.push('# HELP ipam_allocations Allocations currently held.', '# TYPE ipam_allocations gauge', `ipam_allocations ${ipam.listAllocations().length}`);
+      out.push(
+        '# HELP ipam_prefix_addresses Addresses of an operator prefix, by state (used, free, total).',
+        '# TYPE ipam_prefix_addresses gauge',
+        '# HELP ipam_prefix_utilization_ratio Used / total addresses of an operator prefix.',
+        '# TYPE ipam_prefix_utilization_ratio gauge',
+      );
+      let n = 0;
+      for (const p of ipam.listPrefixes()) {
+        if (n++ >= MAX_PREFIX_SERIES) break;
+        let u;
+        try {
+          u = ipam.utilization(p.networkInstance, p.prefix);
+        } catch {
+          continue;
+        }
+        const l = `network_instance="${esc(`${p.networkInstance.namespace}/${p.networkInstance.name}`)}",prefix="${esc(p.prefix)}",kind="${p.kind}"`;
+        out.push(`ipam_prefix_addresses{${l},state="used"} ${u.used}`);
+        out.push(`ipam_prefix_addresses{${l},state="free"} ${u.free}`);
+        out.push(`ipam_prefix_addresses{${l},state="total"} ${u.total}`);
+        const total = BigInt(u.total);
+        // ratio in parts per million, exact for any size, then as a float
+        const ratio = total === 0n ? 0 : Number((BigInt(u.used) * 1_000_000n) / total) / 1_000_000;
+        out.push(`ipam_prefix_utilization_ratio{${l}} ${ratio}`);
+      }
+    }
+    return `${out.join('\n')}\n`;
+  }
+
+  /** Serves /metrics (and /healthz) on host:port; resolves with the bound port. */
+  listen(address: string, core: IpamCore): Promise<{ server: Server; port: number }> {
+    const { host, port } = splitHostPort(address);
+    const server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        let body: string;
+        try {
+          body = this.render(core);
+        } catch (e) {
+          res.writeHead(500).end(String((e as Error).message));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+      } else if (req.url === '/healthz') {
+        res.writeHead(core.healthy ? 200 : 503).end(core.healthy ? 'ok\n' : 'unavailable\n');
+      } else {
+        res.writeHead(404).end('not found\n');
+      }
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        const a = server.address();
+        resolve({ server, port: typeof a === 'object' && a ? a.port : port });
+      });
+    });
+  }
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address);
+  if (!m) throw new Error(`address "${address}" is not HOST:PORT`);
+  return { host: m[1]!, port: Number(m[2]) };
+}

@@ -1,0 +1,151 @@
+// Assembles the IPAM server: one IpamCore (allocator + store) behind alloc.Allocation,
+// resource.Resource and the admin service, plus grpc.health.v1, reflection and metrics.
+import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import type { Server as HttpServer } from 'node:http';
+import { Auth, type TokenEntry } from './auth.js';
+import { IpamCore, type IpamFactory } from './core.js';
+import { createLogger, type Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { packageDefinition, serviceDefinition, SERVICE_NAMES } from './proto/load.js';
+import type { SeedSpace } from './seed.js';
+import { adminService } from './services/admin.js';
+import { allocService } from './services/alloc.js';
+import type { ServiceContext } from './services/context.js';
+import { resourceService } from './services/resource.js';
+import type { Store } from './store/store.js';
+import { DEFAULT_LIMITS, type Limits } from './wire/validate.js';
+
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+  /** Require and verify client certificates signed by this CA (mTLS). */
+  clientCa?: Buffer;
+}
+
+export interface ServerOptions {
+  /** HOST:PORT; port 0 picks a free one (see RunningServer.port). */
+  listen: string;
+  store: Store;
+  createIpam: IpamFactory;
+  tls?: TlsFiles;
+  tokens?: Map<string, TokenEntry>;
+  /** HOST:PORT for Prometheus /metrics. */
+  metrics?: string;
+  seed?: SeedSpace;
+  limits?: Partial<Limits>;
+  log?: Logger;
+  /** Called when the store fails for good (the CLI exits non-zero). */
+  onFatal?: (e: Error) => void;
+  /** How long a graceful shutdown waits for calls in flight. */
+  drainMs?: number;
+}
+
+export interface RunningServer {
+  port: number;
+  address: string;
+  metricsPort?: number;
+  core: IpamCore;
+  /** Graceful: NOT_SERVING, end streams, finish calls in flight, flush the store. */
+  shutdown(): Promise<void>;
+}
+
+const ALL_SERVICES = ['', ...Object.values(SERVICE_NAMES)];
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const log = opts.log ?? createLogger();
+  const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const health = new HealthImplementation(Object.fromEntries(ALL_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
+  const setHealth = (s: 'SERVING' | 'NOT_SERVING') => ALL_SERVICES.forEach((name) => health.setStatus(name, s));
+
+  const core = new IpamCore({
+    store: opts.store,
+    createIpam: opts.createIpam,
+    onFatal: (e) => {
+      setHealth('NOT_SERVING');
+      log.error('store failed: no further changes can be made durable', { error: e.message });
+      opts.onFatal?.(e);
+    },
+  });
+  const t0 = performance.now();
+  const notes = await core.start();
+  for (const n of notes) log[n.level](n.msg, { ...(n.file ? { file: n.file } : {}), ...(n.offset !== undefined ? { offset: n.offset } : {}), ...(n.bytes !== undefined ? { bytes: n.bytes } : {}) });
+  log.info('state recovered', { store: opts.store.kind, ms: Math.round(performance.now() - t0) });
+
+  if (opts.seed) {
+    const seed = opts.seed;
+    await core.mutate((tx) => {
+      for (const ni of seed.networkInstances) tx.applyNetworkInstance(ni.ref, ni.prefixes, ni.owner);
+      for (const p of seed.prefixes) tx.applyPrefix(p);
+    });
+    log.info('seed applied', { networkInstances: seed.networkInstances.length, prefixes: seed.prefixes.length, skipped: seed.skipped });
+  }
+
+  const metrics = new Metrics();
+  const ctx: ServiceContext = { core, auth: new Auth(opts.tokens), limits, metrics, log, streams: new Set() };
+  const server = new Server({
+    'grpc.max_receive_message_length': limits.maxMessageBytes,
+    'grpc.max_send_message_length': limits.maxMessageBytes,
+    'grpc.max_concurrent_streams': 1000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  server.addService(serviceDefinition('alloc'), allocService(ctx));
+  server.addService(serviceDefinition('resource'), resourceService(ctx));
+  server.addService(serviceDefinition('admin'), adminService(ctx));
+  health.addToServer(server);
+  new ReflectionService(packageDefinition()).addToServer(server);
+
+  const creds = opts.tls
+    ? ServerCredentials.createSsl(
+        opts.tls.clientCa ?? null,
+        [{ private_key: opts.tls.key, cert_chain: opts.tls.cert }],
+        opts.tls.clientCa !== undefined,
+      )
+    : ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(opts.listen, creds, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const host = opts.listen.replace(/:\d+$/, '');
+  let metricsServer: HttpServer | undefined;
+  let metricsPort: number | undefined;
+  if (opts.metrics) {
+    const m = await metrics.listen(opts.metrics, core);
+    metricsServer = m.server;
+    metricsPort = m.port;
+  }
+  setHealth('SERVING');
+  log.info('serving', {
+    address: `${host}:${port}`,
+    tls: opts.tls ? (opts.tls.clientCa ? 'mtls' : 'tls') : 'none',
+    tokens: opts.tokens ? opts.tokens.size : 0,
+    store: opts.store.kind,
+    ...(metricsPort !== undefined ? { metrics: `${opts.metrics!.replace(/:\d+$/, '')}:${metricsPort}` } : {}),
+  });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      const t = performance.now();
+      setHealth('NOT_SERVING');
+      for (const s of ctx.streams) s.end();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          log.warn('drain timeout: cancelling calls still in flight');
+          server.forceShutdown();
+          resolve();
+        }, opts.drainMs ?? 10_000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await core.close();
+      if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
+      log.info('stopped', { ms: Math.round(performance.now() - t) });
+    })());
+
+  return { port, address: `${host}:${port}`, ...(metricsPort !== undefined ? { metricsPort } : {}), core, shutdown };
+}
+
+export type { ServiceDefinition };

@@ -1,0 +1,250 @@
+// ipaminjector.admin.v1.Admin: listing, space management, generic allocate/release, the
+// per-package Batch the function uses, and Watch.
+import { type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Allocation, AllocationFilter } from '../../ipam/types.js';
+import { authorizeOwner, authorizePackage, requireUnscoped, type Principal } from '../auth.js';
+import type { Change, Tx } from '../core.js';
+import {
+  fromWAllocationRequest,
+  fromWInstancePrefixes,
+  fromWPrefixSpec,
+  fromWRef,
+  toWAllocation,
+  toWError,
+  toWNetworkInstance,
+  toWPrefix,
+} from '../wire/admin.js';
+import type {
+  WAllocation,
+  WAllocationRequest,
+  WApplyNetworkInstanceRequest,
+  WBatchRequest,
+  WBatchResponse,
+  WError,
+  WEvent,
+  WListAllocationsRequest,
+  WListPrefixesRequest,
+  WNetworkInstance,
+  WOutcome,
+  WPrefix,
+  WPrefixSpec,
+  WReleaseRequest,
+  WRemoveNetworkInstanceRequest,
+  WRemovePrefixRequest,
+  WWatchRequest,
+} from '../wire/messages.js';
+import { localOwner, packageOf, scopedOwner, SCOPE_SEPARATOR } from '../wire/owner.js';
+import { toServiceError } from '../wire/status.js';
+import { checkSelector, checkString, invalid } from '../wire/validate.js';
+import { ownInstance } from './alloc.js';
+import { unary, type ServiceContext } from './context.js';
+
+export function adminService(ctx: ServiceContext): UntypedServiceImplementation {
+  const L = ctx.limits;
+  /** Scoped callers see only their own package's allocations. */
+  const scopeFilter = (p: Principal, f: AllocationFilter): AllocationFilter => {
+    if (p.scope === undefined) return f;
+    const mine = `${p.scope}${SCOPE_SEPARATOR}`;
+    if (f.owner) authorizeOwner(p, f.owner);
+    if (f.ownerPrefix && !f.ownerPrefix.startsWith(mine)) return { ...f, ownerPrefix: mine, owner: '\u0000none' };
+    return { ...f, ownerPrefix: f.ownerPrefix ?? mine };
+  };
+  return {
+    ListNetworkInstances: unary<object, { networkInstances: WNetworkInstance[] }>(ctx, 'admin/ListNetworkInstances', async () => ({
+      networkInstances: (await ctx.core.query((ipam) => ipam.listNetworkInstances())).map(toWNetworkInstance),
+    })),
+    ListPrefixes: unary<WListPrefixesRequest, { prefixes: WPrefix[] }>(ctx, 'admin/ListPrefixes', async (r) => {
+      const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
+      const prefixes = await ctx.core.query((ipam) =>
+        ipam.listPrefixes(ni).map((pi) => {
+          if (!r.utilization) return toWPrefix(pi);
+          let u;
+          try {
+            u = ipam.utilization(pi.networkInstance, pi.prefix);
+          } catch {
+            u = undefined;
+          }
+          return toWPrefix(pi, u);
+        }),
+      );
+      return { prefixes };
+    }),
+    ListAllocations: unary<WListAllocationsRequest, { allocations: WAllocation[] }>(ctx, 'admin/ListAllocations', async (r, p) => {
+      const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
+      const selector = checkSelector(r.selector, 'selector', L);
+      const owner = checkString(r.owner, 'owner', L);
+      const ownerPrefix = checkString(r.ownerPrefix, 'ownerPrefix', L);
+      const filter = scopeFilter(p, {
+        ...(ni ? { networkInstance: ni } : {}),
+        ...(owner ? { owner } : {}),
+        ...(ownerPrefix ? { ownerPrefix } : {}),
+        ...(selector ? { selector } : {}),
+      });
+      const list = await ctx.core.query((ipam) => ipam.listAllocations(filter));
+      return { allocations: list.map((a) => toWAllocation(a)) };
+    }),
+    ApplyNetworkInstance: unary<WApplyNetworkInstanceRequest, WNetworkInstance>(ctx, 'admin/ApplyNetworkInstance', async (r, p) => {
+      const ref = fromWRef(r.ref, 'ref', L)!;
+      const owner = checkString(r.owner, 'owner', L, true);
+      authorizeOwner(p, owner);
+      const prefixes = fromWInstancePrefixes(r.prefixes, 'prefixes', L);
+      const info = await ctx.core.mutate((tx) => {
+        ownInstance(tx, ref, owner);
+        return tx.applyNetworkInstance(ref, prefixes, owner);
+      });
+      return toWNetworkInstance(info);
+    }),
+    RemoveNetworkInstance: unary<WRemoveNetworkInstanceRequest, { released: WAllocation[] }>(ctx, 'admin/RemoveNetworkInstance', async (r, p) => {
+      requireUnscoped(p, 'RemoveNetworkInstance');
+      const ref = fromWRef(r.ref, 'ref', L)!;
+      await ctx.core.mutate((tx) => tx.removeNetworkInstance(ref, { force: r.force ?? false }));
+      return { released: [] };
+    }),
+    ApplyPrefix: unary<WPrefixSpec, WPrefix>(ctx, 'admin/ApplyPrefix', async (r, p) => {
+      const owner = checkString(r.owner, 'owner', L, true);
+      authorizeOwner(p, owner);
+      const spec = fromWPrefixSpec(r, 'prefix', L, owner);
+      return toWPrefix(await ctx.core.mutate((tx) => tx.applyPrefix(spec)));
+    }),
+    RemovePrefix: unary<WRemovePrefixRequest, { released: WAllocation[] }>(ctx, 'admin/RemovePrefix', async (r, p) => {
+      requireUnscoped(p, 'RemovePrefix');
+      const ni = fromWRef(r.networkInstance, 'networkInstance', L)!;
+      const prefix = checkString(r.prefix, 'prefix', L, true);
+      const freed = await ctx.core.mutate((tx) => tx.removePrefix(ni, prefix, { force: r.force ?? false }));
+      return { released: freed.map((a) => toWAllocation(a)) };
+    }),
+    Allocate: unary<WAllocationRequest, WAllocation>(ctx, 'admin/Allocate', async (r, p) => {
+      const owner = checkString(r.owner, 'owner', L, true);
+      authorizeOwner(p, owner);
+      const req = fromWAllocationRequest(r, 'request', L, owner);
+      const a = r.dryRun ? await ctx.core.query((ipam) => ipam.dryRun(req)) : await ctx.core.mutate((tx) => tx.allocate(req));
+      return toWAllocation(a);
+    }),
+    Release: unary<WReleaseRequest, { released: WAllocation[] }>(ctx, 'admin/Release', async (r, p) => {
+      const owner = checkString(r.owner, 'owner', L, true);
+      authorizeOwner(p, owner);
+      const freed = await ctx.core.mutate((tx) => tx.release(owner, { force: r.force ?? false }));
+      return { released: freed.map((a) => toWAllocation(a)) };
+    }),
+    Batch: unary<WBatchRequest, WBatchResponse>(ctx, 'admin/Batch', async (r, p) => {
+      const pkg = checkString(r.package, 'package', L);
+      authorizePackage(p, pkg);
+      const size = (r.requests?.length ?? 0) + (r.prefixes?.length ?? 0) + (r.networkInstances?.length ?? 0) + (r.release?.length ?? 0);
+      if (size > L.maxBatch) throw invalid('requests', `${size} items in one batch, at most ${L.maxBatch}`);
+      return ctx.core.mutate((tx) => runBatch(tx, pkg, r, L));
+    }),
+    Watch: (call: ServerWritableStream<WWatchRequest, WEvent>) => watch(ctx, call),
+  };
+}
+
+/** One package's whole run in one transaction: space, releases, requests, prune. */
+function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limits']): WBatchResponse {
+  const own = (o: string | undefined, field: string) => scopedOwner(pkg, checkString(o, field, L, true));
+  const spaceErrors: WError[] = [];
+  const released: WAllocation[] = [];
+  const keep = new Set<string>();
+  const attempt = (subject: string, f: () => void) => {
+    try {
+      f();
+    } catch (e) {
+      spaceErrors.push(toWError(e, subject));
+    }
+  };
+  (r.networkInstances ?? []).forEach((n, i) =>
+    attempt(`networkInstances[${i}]`, () => {
+      const owner = own(n.owner, `networkInstances[${i}].owner`);
+      keep.add(owner);
+      const ref = fromWRef(n.ref, `networkInstances[${i}].ref`, L)!;
+      ownInstance(tx, ref, owner);
+      tx.applyNetworkInstance(ref, fromWInstancePrefixes(n.prefixes, `networkInstances[${i}].prefixes`, L), owner);
+    }),
+  );
+  (r.prefixes ?? []).forEach((ps, i) =>
+    attempt(`prefixes[${i}]`, () => {
+      const owner = own(ps.owner, `prefixes[${i}].owner`);
+      keep.add(owner);
+      tx.applyPrefix(fromWPrefixSpec(ps, `prefixes[${i}]`, L, owner));
+    }),
+  );
+  (r.release ?? []).forEach((o, i) =>
+    attempt(`release[${i}]`, () => {
+      for (const a of tx.release(own(o, `release[${i}]`))) released.push(toWAllocation(a, localOwner(a.owner)));
+    }),
+  );
+  const outcomes: WOutcome[] = (r.requests ?? []).map((w, i): WOutcome => {
+    try {
+      const owner = own(w.owner, `requests[${i}].owner`);
+      if (!w.dryRun) keep.add(owner);
+      const req = fromWAllocationRequest(w, `requests[${i}]`, L, owner);
+      const a = w.dryRun ? tx.dryRun(req) : tx.allocate(req);
+      return { allocation: toWAllocation(a, localOwner(a.owner)) };
+    } catch (e) {
+      return { error: toWError(e, `requests[${i}]`) };
+    }
+  });
+  if (r.prune && pkg) {
+    const mine = `${pkg}${SCOPE_SEPARATOR}`;
+    const stale = new Set<string>();
+    for (const a of tx.ipam.listAllocations({ ownerPrefix: mine })) if (!keep.has(a.owner)) stale.add(a.owner);
+    for (const pi of tx.ipam.listPrefixes()) if (packageOf(pi.owner) === pkg && !keep.has(pi.owner)) stale.add(pi.owner);
+    for (const owner of stale) {
+      attempt(`prune ${localOwner(owner)}`, () => {
+        for (const a of tx.release(owner)) released.push(toWAllocation(a, localOwner(a.owner)));
+      });
+    }
+  }
+  return { outcomes, spaceErrors, released };
+}
+
+function watch(ctx: ServiceContext, call: ServerWritableStream<WWatchRequest, WEvent>): void {
+  let filterNi: string | undefined;
+  let ownerPrefix: string;
+  try {
+    const p = ctx.auth.authenticate(call.metadata, call);
+    const ni = fromWRef(call.request.networkInstance, 'networkInstance', ctx.limits, false);
+    filterNi = ni ? `${ni.namespace}/${ni.name}` : undefined;
+    ownerPrefix = checkString(call.request.ownerPrefix, 'ownerPrefix', ctx.limits);
+    if (p.scope !== undefined) {
+      const mine = `${p.scope}${SCOPE_SEPARATOR}`;
+      if (!ownerPrefix.startsWith(mine)) ownerPrefix = mine;
+    }
+  } catch (e) {
+    call.emit('error', toServiceError(e));
+    return;
+  }
+  const matches = (a: Allocation) =>
+    (!filterNi || `${a.networkInstance.namespace}/${a.networkInstance.name}` === filterNi) && a.owner.startsWith(ownerPrefix);
+  const send = (c: Change) => {
+    if (c.allocation && !matches(c.allocation)) return;
+    if (!c.allocation && ownerPrefix) return; // space events only for unfiltered watchers
+    const pn = c.prefix?.networkInstance ?? c.networkInstance;
+    if (!c.allocation && filterNi && pn && `${pn.namespace}/${pn.name}` !== filterNi) return;
+    call.write({
+      seq: String(c.seq),
+      type: c.type,
+      ...(c.allocation ? { allocation: toWAllocation(c.allocation) } : {}),
+      ...(c.prefix ? { prefix: toWPrefix(c.prefix) } : {}),
+      ...(c.networkInstance ? { networkInstance: toWNetworkInstance(c.networkInstance) } : {}),
+    });
+  };
+  // Subscribe first, then list: a change between the two shows up twice rather than never.
+  const unsubscribe = ctx.core.subscribe(send);
+  const stream = { end: () => call.end() };
+  ctx.streams.add(stream);
+  const stop = () => {
+    unsubscribe();
+    ctx.streams.delete(stream);
+  };
+  call.on('cancelled', stop);
+  call.on('close', stop);
+  call.on('error', stop);
+  if (call.request.initial) {
+    ctx.core
+      .query((ipam) => ipam.listAllocations({ ...(ownerPrefix ? { ownerPrefix } : {}) }).filter(matches))
+      .then((list) => {
+        for (const a of list) call.write({ seq: '0', type: 'ALLOCATED', allocation: toWAllocation(a) });
+        call.write({ seq: '0', type: 'SYNCED' });
+      })
+      .catch((e) => call.emit('error', toServiceError(e)));
+  }
+}

@@ -1,0 +1,73 @@
+// alloc.Allocation: the original protocol. Allocation allocates (or, with Request.kind
+// IPPrefix / NetworkInstance, applies space); DeAllocation releases what the owner holds.
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { IpamError } from '../../ipam/errors.js';
+import type { InstancePrefix, NetworkInstanceRef } from '../../ipam/types.js';
+import { authorizePackage } from '../auth.js';
+import type { Tx } from '../core.js';
+import { decodeAllocOwner, decodeAllocRequest, ALLOC_KIND_NETWORK_INSTANCE } from '../wire/alloc.js';
+import type { AllocRequest, AllocResponse } from '../wire/messages.js';
+import { unary, type ServiceContext } from './context.js';
+
+export function allocService(ctx: ServiceContext): UntypedServiceImplementation {
+  return {
+    Allocation: unary<AllocRequest, AllocResponse>(ctx, 'alloc.Allocation/Allocation', async (r, p) => {
+      const intent = decodeAllocRequest(r, ctx.limits);
+      authorizePackage(p, intent.package);
+      switch (intent.type) {
+        case 'allocate': {
+          const a = await ctx.core.mutate((tx) => tx.allocate(intent.req));
+          return a.gateway ? { allocatedPrefix: a.prefix, gateway: a.gateway } : { allocatedPrefix: a.prefix };
+        }
+        case 'prefix': {
+          const info = await ctx.core.mutate((tx) => tx.applyPrefix(intent.spec));
+          return { allocatedPrefix: info.prefix };
+        }
+        case 'networkInstance': {
+          const { ref, owner, prefix } = intent;
+          if (!prefix) throw new IpamError('InvalidArgument', 'spec.prefix: an aggregate prefix of the network instance is required', { field: 'spec.prefix' });
+          await ctx.core.mutate((tx) => mergeInstancePrefix(tx, ref, owner, prefix));
+          return { allocatedPrefix: prefix.prefix };
+        }
+      }
+    }),
+    DeAllocation: unary<AllocRequest, AllocResponse>(ctx, 'alloc.Allocation/DeAllocation', async (r, p) => {
+      const who = decodeAllocOwner(r, ctx.limits);
+      authorizePackage(p, who.package);
+      if (who.kind === ALLOC_KIND_NETWORK_INSTANCE) {
+        const ref = { name: who.name, namespace: who.namespace };
+        const prefix = r.spec?.prefix;
+        await ctx.core.mutate((tx) => {
+          const ni = ownInstance(tx, ref, who.owner);
+          if (!ni) return;
+          if (prefix) {
+            tx.applyNetworkInstance(ref, ni.prefixes.filter((x) => x.prefix !== prefix), who.owner);
+          } else {
+            tx.removeNetworkInstance(ref);
+          }
+        });
+        return {};
+      }
+      await ctx.core.mutate((tx) => tx.release(who.owner));
+      return {};
+    }),
+  };
+}
+
+/** The instance if it exists and `owner` owns it; an error if another owner does. */
+export function ownInstance(tx: Tx, ref: NetworkInstanceRef, owner: string) {
+  const ni = tx.ipam.listNetworkInstances().find((n) => n.name === ref.name && n.namespace === (ref.namespace || 'default'));
+  if (ni && ni.owner !== owner) {
+    throw new IpamError('AlreadyExists', `network instance ${ni.namespace}/${ni.name} is owned by ${ni.owner}`, {
+      networkInstance: `${ni.namespace}/${ni.name}`,
+    });
+  }
+  return ni;
+}
+
+/** alloc carries one aggregate per call: add it to the instance's list (or update its labels). */
+function mergeInstancePrefix(tx: Tx, ref: NetworkInstanceRef, owner: string, prefix: InstancePrefix): void {
+  const ni = ownInstance(tx, ref, owner);
+  const prefixes = (ni?.prefixes ?? []).filter((x) => x.prefix !== prefix.prefix);
+  tx.applyNetworkInstance(ref, [...prefixes, prefix], owner);
+}

@@ -1,0 +1,162 @@
+// alloc.Allocation <-> allocator types. Server side decodes a Request into an intent;
+// client side (src/backends/grpc.ts) encodes allocator requests and space into Requests.
+import type { AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixSpec } from '../../ipam/types.js';
+import type { AllocRequest, AllocSpec, StringMap } from './messages.js';
+import {
+  CONTROL_LABELS,
+  NETWORK_INSTANCE_LABEL,
+  NETWORK_INSTANCE_NAMESPACE_LABEL,
+  NETWORK_NAME_LABEL,
+  OWNER_LABEL,
+  PACKAGE_LABEL,
+  formatLocalOwner,
+  parseLocalOwner,
+  scopedOwner,
+} from './owner.js';
+import { checkFamily, checkKind, checkLabels, checkPrefixLength, checkString, invalid, type Limits } from './validate.js';
+
+/** Request.kind values with a meaning beyond "allocate" (the original sends "ipam"). */
+export const ALLOC_KIND_PREFIX = 'IPPrefix';
+export const ALLOC_KIND_NETWORK_INSTANCE = 'NetworkInstance';
+
+export type AllocIntent =
+  | { type: 'allocate'; package: string; owner: string; req: AllocationRequest }
+  | { type: 'prefix'; package: string; owner: string; spec: PrefixSpec }
+  | { type: 'networkInstance'; package: string; owner: string; ref: NetworkInstanceRef; prefix?: InstancePrefix };
+
+/** Who a Request speaks for: package scope and full owner key (all DeAllocation needs). */
+export function decodeAllocOwner(r: AllocRequest, limits: Limits): { package: string; owner: string; kind: string; name: string; namespace: string } {
+  const labels = r.labels ?? {};
+  const pkg = checkString(labels[PACKAGE_LABEL], `labels[${PACKAGE_LABEL}]`, limits);
+  const name = checkString(r.name, 'name', limits, true);
+  const namespace = checkString(r.namespace, 'namespace', limits) || 'default';
+  const kind = checkString(r.kind, 'kind', limits);
+  const objectKind = kind === '' || kind === 'ipam' ? 'IPAllocation' : kind;
+  const local = checkString(labels[OWNER_LABEL], `labels[${OWNER_LABEL}]`, limits) || formatLocalOwner({ namespace, kind: objectKind, name });
+  return { package: pkg, owner: scopedOwner(pkg, local), kind, name, namespace };
+}
+
+export function decodeAllocRequest(r: AllocRequest, limits: Limits): AllocIntent {
+  const labels = checkLabels(r.labels, 'labels', limits);
+  const spec: AllocSpec = r.spec ?? {};
+  const selector = checkLabels(spec.selector, 'spec.selector', limits);
+  const { package: pkg, owner, kind, name, namespace } = decodeAllocOwner(r, limits);
+  const ownLabels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) if (!CONTROL_LABELS.has(k)) ownLabels[k] = v;
+
+  const niName = selector[NETWORK_INSTANCE_LABEL];
+  const niNamespace = labels[NETWORK_INSTANCE_NAMESPACE_LABEL] || 'default';
+  const requireNi = (): NetworkInstanceRef => {
+    if (!niName) throw invalid(`spec.selector[${NETWORK_INSTANCE_LABEL}]`, 'the network instance is required');
+    return { name: niName, namespace: niNamespace };
+  };
+  const prefixKind = checkKind(spec.prefixkind, 'spec.prefixkind');
+  const prefix = checkString(spec.prefix, 'spec.prefix', limits);
+  const network = checkString(spec.network, 'spec.network', limits);
+
+  if (kind === ALLOC_KIND_NETWORK_INSTANCE) {
+    // One aggregate of a network instance per call (name = the instance); no prefix on
+    // DeAllocation removes the instance.
+    const ref = { name, namespace };
+    return prefix
+      ? { type: 'networkInstance', package: pkg, owner, ref, prefix: { prefix, labels: ownLabels } }
+      : { type: 'networkInstance', package: pkg, owner, ref };
+  }
+  if (kind === ALLOC_KIND_PREFIX) {
+    const ps: PrefixSpec = {
+      networkInstance: requireNi(),
+      prefix,
+      kind: prefixKind,
+      labels: ownLabels,
+      owner,
+      ...(network || ownLabels[NETWORK_NAME_LABEL] ? { networkName: network || ownLabels[NETWORK_NAME_LABEL] } : {}),
+    };
+    return { type: 'prefix', package: pkg, owner, spec: ps };
+  }
+  const matchLabels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(selector)) if (k !== NETWORK_INSTANCE_LABEL) matchLabels[k] = v;
+  if (network && !matchLabels[NETWORK_NAME_LABEL]) matchLabels[NETWORK_NAME_LABEL] = network;
+  const prefixLength = checkPrefixLength(spec.prefixLength, 'spec.prefixLength');
+  const family = checkFamily(spec.addressFamily, 'spec.addressFamily');
+  const req: AllocationRequest = {
+    owner,
+    networkInstance: requireNi(),
+    kind: prefixKind,
+    ...(Object.keys(matchLabels).length ? { selector: { matchLabels } } : {}),
+    ...(prefix ? { prefix } : {}),
+    ...(prefixLength !== undefined ? { prefixLength } : {}),
+    ...(family ? { addressFamily: family } : {}),
+    ...(Object.keys(ownLabels).length ? { labels: ownLabels } : {}),
+  };
+  return { type: 'allocate', package: pkg, owner, req };
+}
+
+// ---- client side ----
+
+function identity(local: string, fallbackKind: string): { namespace: string; kind: string; name: string; label?: string } {
+  const ref = parseLocalOwner(local);
+  if (ref) return ref;
+  return { namespace: 'default', kind: fallbackKind, name: local.replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 253) || 'owner', label: local };
+}
+
+function controlLabels(pkg: string | undefined, id: { label?: string }, ni?: NetworkInstanceRef): StringMap {
+  const out: StringMap = {};
+  if (pkg) out[PACKAGE_LABEL] = pkg;
+  if (id.label) out[OWNER_LABEL] = id.label;
+  if (ni?.namespace && ni.namespace !== 'default') out[NETWORK_INSTANCE_NAMESPACE_LABEL] = ni.namespace;
+  return out;
+}
+
+/** An allocation request as alloc.Request. The selector's matchExpressions cannot travel. */
+export function encodeAllocRequest(req: AllocationRequest, pkg: string | undefined): AllocRequest {
+  const id = identity(req.owner, 'IPAllocation');
+  if (req.selector?.matchExpressions?.length) {
+    throw invalid('spec.selector.matchExpressions', 'protocol alloc carries matchLabels only; use protocol resource or admin');
+  }
+  return {
+    namespace: id.namespace,
+    name: id.name,
+    kind: id.kind,
+    labels: { ...(req.labels ?? {}), ...controlLabels(pkg, id, req.networkInstance) },
+    spec: {
+      prefixkind: req.kind,
+      prefix: req.prefix ?? req.hint ?? '',
+      prefixLength: req.prefixLength ?? 0,
+      addressFamily: req.addressFamily ?? '',
+      network: '',
+      selector: { ...(req.selector?.matchLabels ?? {}), [NETWORK_INSTANCE_LABEL]: req.networkInstance.name },
+    },
+  };
+}
+
+/** An owner's release as alloc.Request for DeAllocation. */
+export function encodeAllocRelease(owner: string, pkg: string | undefined): AllocRequest {
+  const id = identity(owner, 'IPAllocation');
+  return { namespace: id.namespace, name: id.name, kind: id.kind, labels: controlLabels(pkg, id), spec: { selector: {} } };
+}
+
+export function encodeAllocPrefix(spec: PrefixSpec, pkg: string | undefined): AllocRequest {
+  const id = identity(spec.owner, ALLOC_KIND_PREFIX);
+  return {
+    namespace: id.namespace,
+    name: id.name,
+    kind: ALLOC_KIND_PREFIX,
+    labels: { ...(spec.labels ?? {}), ...controlLabels(pkg, id, spec.networkInstance), ...(id.label ? {} : { [OWNER_LABEL]: spec.owner }) },
+    spec: {
+      prefixkind: spec.kind,
+      prefix: spec.prefix,
+      network: spec.networkName ?? '',
+      selector: { [NETWORK_INSTANCE_LABEL]: spec.networkInstance.name },
+    },
+  };
+}
+
+export function encodeAllocNetworkInstance(ref: NetworkInstanceRef, prefix: InstancePrefix, owner: string, pkg: string | undefined): AllocRequest {
+  return {
+    namespace: ref.namespace || 'default',
+    name: ref.name,
+    kind: ALLOC_KIND_NETWORK_INSTANCE,
+    labels: { ...(prefix.labels ?? {}), ...(pkg ? { [PACKAGE_LABEL]: pkg } : {}), [OWNER_LABEL]: owner },
+    spec: { prefixkind: 'aggregate', prefix: prefix.prefix, selector: {} },
+  };
+}

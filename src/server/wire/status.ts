@@ -1,0 +1,84 @@
+// IpamError <-> gRPC status. The server sends the code and message, plus the error's
+// details as metadata (ipam-reason, ipam-field, ...), so our client rebuilds the same
+// IpamError and a third-party client still gets a standard status.
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { IpamError, type IpamErrorCode } from '../../ipam/errors.js';
+
+const TO_GRPC: Record<IpamErrorCode, status> = {
+  InvalidArgument: status.INVALID_ARGUMENT,
+  NotFound: status.NOT_FOUND,
+  AlreadyExists: status.ALREADY_EXISTS,
+  Exhausted: status.RESOURCE_EXHAUSTED,
+  FailedPrecondition: status.FAILED_PRECONDITION,
+};
+
+export const grpcCodeOf = (c: IpamErrorCode): number => TO_GRPC[c];
+
+export function ipamCodeOf(code: number): IpamErrorCode | undefined {
+  for (const [k, v] of Object.entries(TO_GRPC)) if (v === code) return k as IpamErrorCode;
+  return undefined;
+}
+
+/** An error the server answers with something other than an IpamError code. */
+export class StatusError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const META = {
+  reason: 'ipam-reason',
+  networkInstance: 'ipam-network-instance',
+  selector: 'ipam-selector',
+  prefix: 'ipam-prefix',
+  field: 'ipam-field',
+  dependents: 'ipam-dependents',
+} as const;
+
+/** Metadata values must be printable ASCII. */
+const ascii = (s: string) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, 4096);
+
+export function toServiceError(e: unknown): Partial<ServiceError> & { code: status } {
+  if (e instanceof IpamError) {
+    const md = new Metadata();
+    md.set(META.reason, e.code);
+    const d = e.details;
+    if (d.networkInstance) md.set(META.networkInstance, ascii(d.networkInstance));
+    if (d.selector) md.set(META.selector, ascii(d.selector));
+    if (d.prefix) md.set(META.prefix, ascii(d.prefix));
+    if (d.field) md.set(META.field, ascii(d.field));
+    if (d.dependents?.length) md.set(META.dependents, ascii(d.dependents.join(',')));
+    return { code: TO_GRPC[e.code], details: e.message, metadata: md };
+  }
+  if (e instanceof StatusError) return { code: e.code, details: e.message };
+  const name = (e as Error)?.name;
+  if (name === 'UnavailableError' || name === 'StoreFailedError') return { code: status.UNAVAILABLE, details: (e as Error).message };
+  return { code: status.INTERNAL, details: `internal error: ${(e as Error)?.message ?? String(e)}` };
+}
+
+/** Client side: a failed call as the IpamError it stands for, or a plain Error. */
+export function fromServiceError(e: ServiceError, what: string): Error {
+  const md = e.metadata;
+  const get = (k: string) => {
+    const v = md?.get(k)[0];
+    return typeof v === 'string' && v ? v : undefined;
+  };
+  const reason = (get(META.reason) as IpamErrorCode | undefined) ?? ipamCodeOf(e.code);
+  const message = e.details || e.message;
+  if (reason) {
+    const dependents = get(META.dependents);
+    return new IpamError(reason, message, {
+      ...(get(META.networkInstance) ? { networkInstance: get(META.networkInstance)! } : {}),
+      ...(get(META.selector) ? { selector: get(META.selector)! } : {}),
+      ...(get(META.prefix) ? { prefix: get(META.prefix)! } : {}),
+      ...(get(META.field) ? { field: get(META.field)! } : {}),
+      ...(dependents ? { dependents: dependents.split(',') } : {}),
+    });
+  }
+  const err = new Error(`${what}: ${status[e.code] ?? e.code}: ${message}`);
+  (err as Error & { code?: number }).code = e.code;
+  return err;
+}

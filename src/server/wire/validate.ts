@@ -1,0 +1,94 @@
+// Input limits and checks shared by every protocol: a bad request gets INVALID_ARGUMENT
+// that names the field, before it reaches the allocator.
+import { IpamError } from '../../ipam/errors.js';
+import type { AddressFamily, LabelSelector, PrefixKind } from '../../ipam/types.js';
+import type { StringMap, WLabelSelector } from './messages.js';
+
+export interface Limits {
+  /** Largest request or response message (bytes). */
+  maxMessageBytes: number;
+  /** Labels (or selector entries) per map. */
+  maxLabels: number;
+  maxLabelKeyLength: number;
+  maxLabelValueLength: number;
+  /** Names, owners, prefixes, JSON claims. */
+  maxStringLength: number;
+  /** Requests (and space items) in one Batch. */
+  maxBatch: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxLabels: 64,
+  maxLabelKeyLength: 317, // DNS subdomain prefix (253) + "/" + name (63)
+  maxLabelValueLength: 1024,
+  maxStringLength: 4096,
+  maxBatch: 10_000,
+};
+
+export const invalid = (field: string, message: string): IpamError =>
+  new IpamError('InvalidArgument', `${field}: ${message}`, { field });
+
+export function checkLabels(labels: StringMap | undefined, field: string, limits: Limits): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!labels) return out;
+  const keys = Object.keys(labels);
+  if (keys.length > limits.maxLabels) throw invalid(field, `${keys.length} entries, at most ${limits.maxLabels} allowed`);
+  for (const k of keys) {
+    const v = labels[k]!;
+    if (k.length === 0) throw invalid(field, 'empty label key');
+    if (k.length > limits.maxLabelKeyLength) throw invalid(`${field}[${k.slice(0, 40)}...]`, `key longer than ${limits.maxLabelKeyLength}`);
+    if (v.length > limits.maxLabelValueLength) throw invalid(`${field}[${k}]`, `value longer than ${limits.maxLabelValueLength}`);
+    out[k] = v;
+  }
+  return out;
+}
+
+export function checkString(v: string | undefined, field: string, limits: Limits, required = false): string {
+  const s = v ?? '';
+  if (required && s === '') throw invalid(field, 'is required');
+  if (s.length > limits.maxStringLength) throw invalid(field, `longer than ${limits.maxStringLength} characters`);
+  return s;
+}
+
+const KINDS: readonly PrefixKind[] = ['aggregate', 'network', 'pool', 'loopback'];
+
+export function checkKind(v: string | undefined, field: string, fallback: PrefixKind = 'network'): PrefixKind {
+  if (!v) return fallback;
+  if ((KINDS as readonly string[]).includes(v)) return v as PrefixKind;
+  throw invalid(field, `unknown prefix kind "${v}" (aggregate, network, pool, loopback)`);
+}
+
+export function checkFamily(v: string | undefined, field: string): AddressFamily | undefined {
+  if (!v) return undefined;
+  const lower = v.toLowerCase();
+  if (lower === 'ipv4' || lower === 'ipv6') return lower;
+  throw invalid(field, `unknown address family "${v}" (ipv4, ipv6)`);
+}
+
+export function checkPrefixLength(v: number | undefined, field: string): number | undefined {
+  if (v === undefined || v === 0) return undefined;
+  if (!Number.isInteger(v) || v < 0 || v > 128) throw invalid(field, `${v} is not a prefix length (0-128)`);
+  return v;
+}
+
+const OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
+
+export function checkSelector(sel: WLabelSelector | undefined, field: string, limits: Limits): LabelSelector | undefined {
+  if (!sel) return undefined;
+  const out: LabelSelector = {};
+  const ml = checkLabels(sel.matchLabels, `${field}.matchLabels`, limits);
+  if (Object.keys(ml).length > 0) out.matchLabels = ml;
+  const exprs = sel.matchExpressions ?? [];
+  if (exprs.length > limits.maxLabels) throw invalid(`${field}.matchExpressions`, `at most ${limits.maxLabels} entries`);
+  if (exprs.length > 0) {
+    out.matchExpressions = exprs.map((e, i) => {
+      const f = `${field}.matchExpressions[${i}]`;
+      const key = checkString(e.key, `${f}.key`, limits, true);
+      if (!e.operator || !OPERATORS.has(e.operator)) throw invalid(`${f}.operator`, `"${e.operator ?? ''}" is not In, NotIn, Exists or DoesNotExist`);
+      const values = (e.values ?? []).map((v) => checkString(v, `${f}.values`, limits));
+      return { key, operator: e.operator as 'In' | 'NotIn' | 'Exists' | 'DoesNotExist', ...(values.length ? { values } : {}) };
+    });
+  }
+  return out.matchLabels || out.matchExpressions ? out : undefined;
+}
