@@ -1,0 +1,115 @@
+// The allocator facade: implements the Ipam contract of types.ts over the shared Space.
+
+import { allocate } from './allocate.js';
+import { rowAllocation } from './output.js';
+import {
+  applyNetworkInstance,
+  applyPrefix,
+  dependentsError,
+  dropWholeInstance,
+  instanceDependents,
+  removeNetworkInstance,
+  removePrefix,
+  removeSpecNow,
+  specDependents,
+} from './prefixes.js';
+import { getAllocations, listAllocations, listNetworkInstances, listPrefixes, utilization } from './queries.js';
+import { specInfo } from './output.js';
+import { snapshot } from './snapshot.js';
+import { Space } from './space.js';
+import type {
+  Allocation,
+  AllocationFilter,
+  AllocationRequest,
+  InstancePrefix,
+  Ipam,
+  NetworkInstanceInfo,
+  NetworkInstanceRef,
+  PrefixInfo,
+  PrefixSpec,
+  ReleaseOptions,
+  Snapshot,
+  Utilization,
+} from './types.js';
+
+export class Allocator implements Ipam {
+  constructor(private readonly sp: Space = new Space()) {}
+
+  applyNetworkInstance(ni: NetworkInstanceRef, prefixes: InstancePrefix[], owner: string): NetworkInstanceInfo {
+    return applyNetworkInstance(this.sp, ni, prefixes, owner);
+  }
+
+  removeNetworkInstance(ni: NetworkInstanceRef, opts?: ReleaseOptions): void {
+    removeNetworkInstance(this.sp, ni, opts);
+  }
+
+  applyPrefix(spec: PrefixSpec): PrefixInfo {
+    return specInfo(this.sp, applyPrefix(this.sp, spec));
+  }
+
+  removePrefix(ni: NetworkInstanceRef, prefix: string, opts?: ReleaseOptions): void {
+    removePrefix(this.sp, ni, prefix, opts);
+  }
+
+  allocate(req: AllocationRequest): Allocation {
+    return allocate(this.sp, req, false);
+  }
+
+  dryRun(req: AllocationRequest): Allocation {
+    return allocate(this.sp, req, true);
+  }
+
+  release(owner: string, opts?: ReleaseOptions): Allocation[] {
+    const sp = this.sp;
+    const held = sp.owners.get(owner);
+    const specs = [...(sp.specsByOwner.get(owner) ?? [])];
+    const insts = [...(sp.instancesByOwner.get(owner) ?? [])];
+    const freed: Allocation[] = [];
+    if (held !== undefined && specs.length === 0 && insts.length === 0 && sp.rows.isHost(held)) {
+      // the common case: one address, nothing can depend on it
+      freed.push(rowAllocation(sp, held));
+      sp.purge(held, true, null);
+      return freed;
+    }
+    if (!opts?.force) {
+      const except = new Set([owner]);
+      const deps = new Set<string>();
+      if (held !== undefined) sp.dependents(held, except, deps);
+      for (const s of specs) specDependents(sp, s, except, deps);
+      for (const i of insts) instanceDependents(sp, i, except, deps);
+      if (deps.size) {
+        const inst = sp.instances[held !== undefined ? sp.rows.inst[held] : specs.length ? specs[0].inst : insts[0].id]!;
+        throw dependentsError(`what ${owner} holds`, inst, deps);
+      }
+    }
+    const cb = (r: number) => void freed.push(rowAllocation(sp, r));
+    if (held !== undefined) sp.purge(held, true, cb);
+    for (const s of specs) removeSpecNow(sp, s, cb);
+    for (const i of insts) if (sp.instances[i.id] === i) dropWholeInstance(sp, i, cb);
+    return freed;
+  }
+
+  getAllocations(owner: string): Allocation[] {
+    return getAllocations(this.sp, owner);
+  }
+
+  listNetworkInstances(): NetworkInstanceInfo[] {
+    return listNetworkInstances(this.sp);
+  }
+
+  listPrefixes(ni?: NetworkInstanceRef): PrefixInfo[] {
+    return listPrefixes(this.sp, ni);
+  }
+
+  listAllocations(filter?: AllocationFilter): Allocation[] {
+    return listAllocations(this.sp, filter);
+  }
+
+  utilization(ni: NetworkInstanceRef, prefix: string): Utilization {
+    return utilization(this.sp, ni, prefix);
+  }
+
+  snapshot(): Snapshot {
+    return snapshot(this.sp);
+  }
+}

@@ -1,0 +1,81 @@
+// Builds the public plain-data answers (Allocation, PrefixInfo) from rows, only on output.
+
+import { formatAddr } from './addr.js';
+import { EMPTY_LABELS } from './labels.js';
+import { KIND_NAMES, RowType } from './rows.js';
+import type { Instance, Space, SpecRec } from './space.js';
+import type { Allocation, Labels, PrefixInfo } from './types.js';
+
+/**
+ * The answer for an allocation at address `w[wo..]`. Host addresses in a subnet are written
+ * `addr/<subnet length>` with the subnet's gateway; loopback addresses `addr/32|128`; prefixes `net/len`.
+ */
+export function buildAllocation(
+  sp: Space,
+  owner: string,
+  inst: Instance,
+  kind: number,
+  v6: boolean,
+  w: ArrayLike<number>,
+  wo: number,
+  blockLen: number,
+  host: boolean,
+  parent: number,
+  labels: Labels,
+): Allocation {
+  const rows = sp.rows;
+  let prefix: string;
+  let gateway: string | undefined;
+  let parentText: string;
+  if (parent === 0) parentText = formatAddr(v6, w, wo) + '/' + blockLen;
+  else {
+    const m = sp.metaOf(parent);
+    parentText = m.cidr;
+    if (host && rows.kind[parent] === 1 && rows.type[parent] !== RowType.Reserved) {
+      prefix = formatAddr(v6, w, wo) + '/' + rows.len[parent];
+      gateway = m.gateway;
+    }
+  }
+  prefix ??= formatAddr(v6, w, wo) + '/' + blockLen;
+  const a: Allocation = {
+    owner,
+    networkInstance: inst.ref,
+    kind: KIND_NAMES[kind],
+    addressFamily: v6 ? 'ipv6' : 'ipv4',
+    prefix,
+    parent: parentText,
+    labels,
+  };
+  if (gateway !== undefined) a.gateway = gateway;
+  return a;
+}
+
+/** The Allocation a row (Alloc or Ref) stands for. */
+export function rowAllocation(sp: Space, r: number): Allocation {
+  const rows = sp.rows;
+  const inst = sp.instances[rows.inst[r]]!;
+  const labels = sp.labels.get(rows.labels[r]);
+  if (rows.type[r] === RowType.Ref) {
+    // a lookup of a reserved address: answered like a host address of the reserved row's subnet
+    const res = rows.parent[r];
+    return buildAllocation(sp, rows.owner[r], inst, rows.kind[r], rows.isV6(r), rows.addr, 4 * r, rows.len[r], true, rows.parent[res], labels);
+  }
+  return buildAllocation(sp, rows.owner[r], inst, rows.kind[r], rows.isV6(r), rows.addr, 4 * r, rows.len[r], rows.isHost(r), rows.parent[r], labels);
+}
+
+export function specInfo(sp: Space, s: SpecRec): PrefixInfo {
+  const inst = sp.instances[s.inst]!;
+  const v6 = sp.rows.isV6(s.row);
+  const info: PrefixInfo = {
+    networkInstance: inst.ref,
+    prefix: s.net,
+    kind: KIND_NAMES[s.kind],
+    addressFamily: v6 ? 'ipv6' : 'ipv4',
+    labels: Object.freeze({ ...s.labels, ...sp.systemLabels(inst, s.kind, v6, s.networkName) }),
+    owner: s.owner,
+  };
+  if (s.reserved) info.reserved = [sp.addrOf(s.reserved)];
+  return info;
+}
+
+export { EMPTY_LABELS };

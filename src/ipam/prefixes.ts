@@ -1,0 +1,395 @@
+// Operator-defined space: NetworkInstances (their prefixes become aggregates) and IPPrefixes
+// (aggregate, network, pool, loopback), with the nesting rules of SEMANTICS.md, shared
+// network subnets, reserved addresses, and removal refused while others depend on a prefix.
+
+import { AddrError, Cidr, formatAddr, formatCidr, maskTo, parseCidr } from './addr.js';
+import { IpamError } from './errors.js';
+import { freezeLabels, sameLabels } from './labels.js';
+import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW } from './rows.js';
+import { KIND_CODE, MAPPED, type Instance, type Space, type SpecRec } from './space.js';
+import { refreshPrefix, refreshReserved } from './subnets.js';
+import { Probe } from './trie.js';
+import type { InstancePrefix, NetworkInstanceInfo, NetworkInstanceRef, PrefixSpec, ReleaseOptions } from './types.js';
+
+export function parseField(text: unknown, field: string, inst: Instance | undefined, out?: Cidr): Cidr {
+  try {
+    return parseCidr(text as string, out);
+  } catch (e) {
+    if (e instanceof AddrError) throw new IpamError('InvalidArgument', inst ? `${e.message} (network instance ${inst.key})` : e.message, {
+      networkInstance: inst?.key,
+      prefix: String(text),
+      field,
+    });
+    throw e;
+  }
+}
+
+export function kindCode(kind: unknown, field: string, inst?: Instance): KindCode {
+  const k = typeof kind === 'string' ? KIND_CODE[kind] : undefined;
+  if (k === undefined) {
+    throw new IpamError('InvalidArgument', `unknown prefix kind ${JSON.stringify(kind)}: want aggregate, network, pool or loopback`, {
+      networkInstance: inst?.key,
+      field,
+    });
+  }
+  return k;
+}
+
+/** "net <p> address is not allowed for kind K": prefixes that are not addresses must be written as networks. */
+export function hostBitsError(c: Cidr, text: string, kind: KindCode, inst: Instance, field: string): IpamError {
+  return new IpamError('InvalidArgument', `net <${text}> address is not allowed for kind ${KIND_NAMES[kind]} (write ${formatCidr(c, true)}) in network instance ${inst.key}`, {
+    networkInstance: inst.key,
+    prefix: text,
+    field,
+  });
+}
+
+export function inUse(sp: Space, inst: Instance, what: string, hit: number, field?: string): IpamError {
+  return new IpamError('AlreadyExists', `${what} in network instance ${inst.key} is in use by ${sp.holderOf(hit)}`, {
+    networkInstance: inst.key,
+    prefix: what,
+    field,
+    dependents: [sp.holderOf(hit)],
+  });
+}
+
+const PARENT_KINDS: Record<KindCode, readonly number[]> = {
+  [KindCode.Aggregate]: [-1, KindCode.Aggregate],
+  [KindCode.Network]: [KindCode.Aggregate],
+  [KindCode.Pool]: [KindCode.Aggregate, KindCode.Pool],
+  [KindCode.Loopback]: [KindCode.Aggregate],
+};
+
+/** Checks the nesting rule for a new prefix of `kind` in container c (0: top level). */
+export function checkParent(sp: Space, inst: Instance, kind: KindCode, c: number, text: string, field: string): void {
+  const pk = sp.containerKind(c);
+  if (PARENT_KINDS[kind].includes(pk)) return;
+  if (c === 0) {
+    throw new IpamError('FailedPrecondition', `an aggregate prefix is required for ${KIND_NAMES[kind]} prefix ${text} in network instance ${inst.key}`, {
+      networkInstance: inst.key,
+      prefix: text,
+      field,
+    });
+  }
+  throw new IpamError('FailedPrecondition', `a ${KIND_NAMES[kind]} prefix (${text}) cannot be nested in ${KIND_NAMES[pk]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`, {
+    networkInstance: inst.key,
+    prefix: text,
+    field,
+  });
+}
+
+/** Network and loopback prefixes hand out addresses: never one of ::ffff:0:0/96. */
+export function reserveMapped(sp: Space, r: number): void {
+  const rows = sp.rows;
+  const L = rows.len[r];
+  if (!rows.isV6(r) || L > 96) return;
+  const a = rows.addr;
+  for (let p = 0; p < L; p++) {
+    const bit = (a[4 * r + (p >>> 5)] >>> (31 - (p & 31))) & 1;
+    const want = (MAPPED[p >>> 5] >>> (31 - (p & 31))) & 1;
+    if (bit !== want) return;
+  }
+  if (sp.trie.probe(rows.root[r], 128 - L, L, MAPPED, 0, 32) === Probe.Free) {
+    rows.root[r] = sp.trie.occupy(rows.root[r], 128 - L, L, MAPPED, 0, 32, SYSTEM_ROW);
+  }
+}
+
+/** A container row for a new prefix: takes its block, its reserved ends, its meta. */
+export function createPrefixRow(sp: Space, inst: Instance, c: Cidr, net: Uint32Array, kind: KindCode, type: RowType, owner: string, container: number): number {
+  const r = sp.newRow(inst, c.v6, net, 0, c.len, type, kind, owner, false);
+  sp.attach(inst, container, r);
+  if (kind === KindCode.Network) sp.reserveEnds(r);
+  if (kind === KindCode.Network || kind === KindCode.Loopback) reserveMapped(sp, r);
+  sp.metaOf(r);
+  return r;
+}
+
+/**
+ * Moves the rows inside a new aggregate under it (an aggregate applied after prefixes it
+ * contains). Returns the new row, or 0 when something inside cannot move.
+ */
+function reparentUnder(sp: Space, inst: Instance, c: Cidr, net: Uint32Array, owner: string): number {
+  const rows = sp.rows;
+  const container = sp.locContainer;
+  const W = c.v6 ? 128 : 32;
+  let moved: number[] = [];
+  if (container === 0) {
+    moved = inst.top[c.v6 ? 1 : 0].filter((t) => rows.len[t] > c.len && sameNet(rows.addr, 4 * t, net, c.len));
+  } else {
+    const node = sp.trie.nodeAt(rows.root[container], W - rows.len[container], rows.len[container], net, 0, W - c.len);
+    sp.trie.forEach(node, W - c.len, (row) => moved.push(row));
+  }
+  if (moved.length === 0 || moved.some((m) => m === SYSTEM_ROW)) return 0;
+  for (const m of moved) sp.detach(m);
+  const r = createPrefixRow(sp, inst, c, net, KindCode.Aggregate, RowType.Prefix, owner, container);
+  for (const m of moved) sp.attach(inst, r, m);
+  return r;
+}
+
+function sameNet(a: ArrayLike<number>, ao: number, net: ArrayLike<number>, len: number): boolean {
+  for (let p = 0; p < len; p++) {
+    const x = (a[ao + (p >>> 5)] >>> (31 - (p & 31))) & 1;
+    const y = (net[p >>> 5] >>> (31 - (p & 31))) & 1;
+    if (x !== y) return false;
+  }
+  return true;
+}
+
+interface NormSpec {
+  kind: KindCode;
+  c: Cidr;
+  canon: string;
+  net: string;
+  netWords: Uint32Array;
+  owner: string;
+  labels: ReturnType<typeof freezeLabels>;
+  networkName?: string;
+}
+
+function normalize(sp: Space, inst: Instance, spec: PrefixSpec, field: string): NormSpec {
+  const kind = kindCode(spec.kind, 'spec.kind', inst);
+  if (typeof spec.owner !== 'string') throw new IpamError('InvalidArgument', 'prefix owner is required', { networkInstance: inst.key, field: 'owner' });
+  const c = parseField(spec.prefix, field, inst);
+  const canon = formatCidr(c);
+  if (c.hostBits && (kind === KindCode.Aggregate || kind === KindCode.Pool)) throw hostBitsError(c, spec.prefix, kind, inst, field);
+  const netWords = new Uint32Array(c.w);
+  maskTo(netWords, c.len, c.v6);
+  return {
+    kind,
+    c,
+    canon,
+    net: formatAddr(c.v6, netWords) + '/' + c.len,
+    netWords,
+    owner: spec.owner,
+    labels: freezeLabels(spec.labels),
+    networkName: spec.networkName || undefined,
+  };
+}
+
+/** Adds one spec to the space (or joins an existing subnet). */
+function addSpec(sp: Space, inst: Instance, n: NormSpec, fromInstance: boolean, field: string): SpecRec {
+  const rows = sp.rows;
+  const { c, kind } = n;
+  sp.locate(inst, c.v6, n.netWords, 0, c.len);
+  let row = 0;
+  let created = false;
+  const probe = sp.locProbe;
+  const hit = sp.locHit;
+  if (probe === Probe.Exact) {
+    const shares = (kind === KindCode.Network || kind === KindCode.Loopback) && rows.type[hit] === RowType.Prefix && rows.kind[hit] === kind;
+    if (!shares) throw inUse(sp, inst, n.net, hit, field);
+    const other = sp.meta.get(hit)?.networkName;
+    if (other !== n.networkName) {
+      throw new IpamError('AlreadyExists', `${n.net} in network instance ${inst.key} is in use by ${sp.holderOf(hit)} as network ${other ?? '(none)'}, not ${n.networkName ?? '(none)'}`, {
+        networkInstance: inst.key,
+        prefix: n.net,
+        field,
+        dependents: [sp.holderOf(hit)],
+      });
+    }
+    row = hit;
+  } else if (probe === Probe.Free) {
+    checkParent(sp, inst, kind, sp.locContainer, n.net, field);
+    row = createPrefixRow(sp, inst, c, n.netWords, kind, RowType.Prefix, n.owner, sp.locContainer);
+    created = true;
+  } else if (probe === Probe.Contains && kind === KindCode.Aggregate) {
+    checkParent(sp, inst, kind, sp.locContainer, n.net, field);
+    row = reparentUnder(sp, inst, c, n.netWords, n.owner);
+    if (row === 0) throw inUse(sp, inst, n.net, hit, field);
+    created = true;
+  } else {
+    throw inUse(sp, inst, n.net, hit, field);
+  }
+  const rec: SpecRec = {
+    key: n.canon + '\u0000' + n.owner,
+    inst: inst.id,
+    canon: n.canon,
+    net: n.net,
+    kind,
+    owner: n.owner,
+    labels: n.labels,
+    networkName: n.networkName,
+    row,
+    reserved: 0,
+    fromInstance,
+  };
+  if (c.hostBits) {
+    const W = c.v6 ? 128 : 32;
+    const p = sp.trie.probe(rows.root[row], W - c.len, c.len, c.w, 0, 0);
+    if (p !== Probe.Free) {
+      const h = sp.trie.hit;
+      if (created) sp.purge(row, true, null);
+      throw inUse(sp, inst, formatAddr(c.v6, c.w), h, field);
+    }
+    const res = sp.newRow(inst, c.v6, c.w, 0, W, RowType.Reserved, kind, n.owner, true);
+    sp.attach(inst, row, res);
+    rec.reserved = res;
+    sp.metaOf(res).members = [rec];
+    sp.setSelectable(inst, res, true);
+  }
+  sp.metaOf(row).members.push(rec);
+  if (created) sp.setSelectable(inst, row, true);
+  inst.specs.set(rec.key, rec);
+  sp.index(sp.specsByOwner, rec.owner, rec);
+  refreshPrefix(sp, inst, row);
+  return rec;
+}
+
+/** Owners that depend on a spec: everything inside its prefix (when it is the last to define it). */
+export function specDependents(sp: Space, rec: SpecRec, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
+  const m = sp.meta.get(rec.row);
+  if (m && m.members.length > 1) {
+    if (rec.reserved) sp.dependents(rec.reserved, except, out);
+  } else sp.dependents(rec.row, except, out);
+  return out;
+}
+
+export function removeSpecNow(sp: Space, rec: SpecRec, freed: ((r: number) => void) | null): void {
+  const inst = sp.instances[rec.inst];
+  if (!inst || inst.specs.get(rec.key) !== rec) return;
+  const m = sp.meta.get(rec.row);
+  if (m && m.members.length > 1) {
+    if (rec.reserved) sp.purge(rec.reserved, true, freed);
+    m.members = m.members.filter((s) => s !== rec);
+    inst.specs.delete(rec.key);
+    sp.unindex(sp.specsByOwner, rec.owner, rec);
+    if (sp.rows.owner[rec.row] === rec.owner) sp.rows.owner[rec.row] = m.members[0].owner;
+    refreshPrefix(sp, inst, rec.row);
+  } else sp.purge(rec.row, true, freed);
+}
+
+export function dependentsError(what: string, inst: Instance, deps: Set<string>): IpamError {
+  const list = [...deps].sort();
+  return new IpamError('FailedPrecondition', `cannot remove ${what} in network instance ${inst.key}: still used by ${list.join(', ')}`, {
+    networkInstance: inst.key,
+    prefix: what,
+    dependents: list,
+  });
+}
+
+function updateLabels(sp: Space, inst: Instance, rec: SpecRec, labels: NormSpec['labels']): void {
+  if (sameLabels(rec.labels, labels)) return;
+  rec.labels = labels;
+  if (rec.reserved) refreshReserved(sp, inst, rec);
+  refreshPrefix(sp, inst, rec.row);
+}
+
+export function applyPrefix(sp: Space, spec: PrefixSpec): SpecRec {
+  const inst = sp.instance(spec?.networkInstance);
+  const n = normalize(sp, inst, spec, 'spec.prefix');
+  const key = n.canon + '\u0000' + n.owner;
+  const old = inst.specs.get(key);
+  if (old) {
+    if (old.kind === n.kind && old.networkName === n.networkName && !old.fromInstance) {
+      updateLabels(sp, inst, old, n.labels);
+      return old;
+    }
+    const deps = specDependents(sp, old, new Set([old.owner]));
+    if (deps.size) throw dependentsError(old.net, inst, deps);
+    removeSpecNow(sp, old, null);
+  }
+  return addSpec(sp, inst, n, false, 'spec.prefix');
+}
+
+export function applyNetworkInstance(sp: Space, ref: NetworkInstanceRef, prefixes: InstancePrefix[], owner: string): NetworkInstanceInfo {
+  if (!ref || typeof ref.name !== 'string' || ref.name === '') {
+    throw new IpamError('InvalidArgument', 'network instance name is required', { field: 'metadata.name' });
+  }
+  if (typeof owner !== 'string') throw new IpamError('InvalidArgument', 'network instance owner is required', { field: 'owner' });
+  let inst = sp.findInstance(ref);
+  if (inst && inst.owner !== owner) {
+    throw new IpamError('AlreadyExists', `network instance ${inst.key} is in use by ${inst.owner}`, { networkInstance: inst.key, dependents: [inst.owner] });
+  }
+  const isNew = !inst;
+  inst ??= sp.createInstance(ref, owner);
+  const list = Array.isArray(prefixes) ? prefixes : [];
+  try {
+    const wanted = list.map((p, i) => {
+      const n = normalize(sp, inst!, { networkInstance: ref, prefix: p?.prefix, kind: 'aggregate', labels: p?.labels, owner }, `spec.prefixes[${i}].prefix`);
+      return n;
+    });
+    const keep = new Set(wanted.map((n) => n.canon + '\u0000' + owner));
+    const current = [...inst.specs.values()].filter((s) => s.fromInstance);
+    const gone = current.filter((s) => !keep.has(s.key));
+    const deps = new Set<string>();
+    for (const s of gone) specDependents(sp, s, new Set([owner]), deps);
+    if (deps.size) throw dependentsError(gone.map((s) => s.net).join(', '), inst, deps);
+    for (const s of gone) removeSpecNow(sp, s, null);
+    const added: SpecRec[] = [];
+    try {
+      wanted.forEach((n, i) => {
+        const old = inst!.specs.get(n.canon + '\u0000' + owner);
+        if (old && old.fromInstance) updateLabels(sp, inst!, old, n.labels);
+        else if (old) throw inUse(sp, inst!, n.net, old.row, `spec.prefixes[${i}].prefix`);
+        else added.push(addSpec(sp, inst!, n, true, `spec.prefixes[${i}].prefix`));
+      });
+    } catch (e) {
+      for (const s of added.reverse()) removeSpecNow(sp, s, null);
+      throw e;
+    }
+    inst.prefixes = wanted.map((n) => (n.labels === freezeLabels(undefined) ? { prefix: n.net } : { prefix: n.net, labels: n.labels }));
+    return instanceInfo(inst);
+  } catch (e) {
+    if (isNew) sp.dropInstance(inst);
+    throw e;
+  }
+}
+
+export function instanceInfo(inst: Instance): NetworkInstanceInfo {
+  return { name: inst.ref.name, namespace: inst.ref.namespace, owner: inst.owner, prefixes: inst.prefixes.map((p) => ({ ...p })) };
+}
+
+/** Specs a removePrefix(prefix) call means: the exact text first, else every spec of that network. */
+export function specsFor(sp: Space, inst: Instance, prefix: string): SpecRec[] {
+  const c = parseField(prefix, 'prefix', inst);
+  const canon = formatCidr(c);
+  const exact = [...inst.specs.values()].filter((s) => s.canon === canon && !s.fromInstance);
+  if (exact.length || c.hostBits) return exact;
+  return [...inst.specs.values()].filter((s) => s.net === canon && !s.fromInstance);
+}
+
+export function removePrefix(sp: Space, ref: NetworkInstanceRef, prefix: string, opts?: ReleaseOptions): void {
+  const inst = sp.findInstance(ref);
+  if (!inst) return;
+  const recs = specsFor(sp, inst, prefix);
+  if (!opts?.force) {
+    const owners = new Set(recs.map((r) => r.owner));
+    const deps = new Set<string>();
+    // removing every member of a shared subnet removes the subnet
+    const rowsGone = new Set(recs.filter((r) => (sp.meta.get(r.row)?.members ?? []).every((m) => recs.includes(m))).map((r) => r.row));
+    for (const r of recs) {
+      if (rowsGone.has(r.row)) sp.dependents(r.row, owners, deps);
+      else if (r.reserved) sp.dependents(r.reserved, owners, deps);
+    }
+    if (deps.size) throw dependentsError(prefix, inst, deps);
+  }
+  for (const r of recs) removeSpecNow(sp, r, null);
+}
+
+export function removeNetworkInstance(sp: Space, ref: NetworkInstanceRef, opts?: ReleaseOptions): void {
+  const inst = sp.findInstance(ref);
+  if (!inst) return;
+  if (!opts?.force) {
+    const deps = instanceDependents(sp, inst, new Set([inst.owner]));
+    if (deps.size) throw dependentsError(`network instance ${inst.key}`, inst, deps);
+  }
+  dropWholeInstance(sp, inst);
+}
+
+export function instanceDependents(sp: Space, inst: Instance, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
+  for (const fam of inst.top) {
+    for (const t of fam) {
+      for (const s of sp.meta.get(t)?.members ?? []) if (!except.has(s.owner)) out.add(s.owner);
+      if (sp.rows.type[t] === RowType.Alloc && !except.has(sp.rows.owner[t])) out.add(sp.rows.owner[t]);
+      sp.dependents(t, except, out);
+    }
+  }
+  return out;
+}
+
+export function dropWholeInstance(sp: Space, inst: Instance, freed: ((r: number) => void) | null = null): void {
+  for (const fam of inst.top) for (const t of [...fam]) sp.purge(t, true, freed);
+  sp.dropInstance(inst);
+}
+
+export { RowFlag };

@@ -1,0 +1,436 @@
+// The allocator's state and the operations every higher layer shares: network instances,
+// the row table, the tries, finding the closest enclosing prefix of a block, placing and
+// removing rows, and collecting dependents.
+
+import { Cidr, compareWords, contains, formatAddr } from './addr.js';
+import { IpamError } from './errors.js';
+import { EMPTY_LABELS, LabelTable, L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWORK_NAME, L_PREFIX_KIND } from './labels.js';
+import { KIND_NAMES, KindCode, RowFlag, RowStore, RowType, SYSTEM_ROW } from './rows.js';
+import { Probe, TrieStore } from './trie.js';
+import type { InstancePrefix, Labels, NetworkInstanceRef, PrefixKind, PrefixSpec } from './types.js';
+
+/** One applied PrefixSpec (an IPPrefix, or an aggregate of a NetworkInstance). */
+export interface SpecRec {
+  key: string;
+  inst: number;
+  /** Canonical text as written (host bits kept). */
+  canon: string;
+  /** Canonical network `net/len`. */
+  net: string;
+  kind: KindCode;
+  owner: string;
+  labels: Labels;
+  networkName?: string;
+  /** The prefix row this spec defines (shared by several network IPPrefixes of one subnet). */
+  row: number;
+  /** The Reserved row of its host address, or 0. */
+  reserved: number;
+  /** True for a NetworkInstance's own aggregate. */
+  fromInstance: boolean;
+}
+
+/** Per-row extras for prefixes, reservations and containers that have been looked at. */
+export interface Meta {
+  /** Canonical `net/len` (for reservations: the address). */
+  cidr: string;
+  /** Labels dynamic requests are matched against (own labels + system labels). */
+  sel: Labels;
+  networkName?: string;
+  /** Specs defining a Prefix row, or the one spec of a Reserved row. */
+  members: SpecRec[];
+  /** Gateway address of a network subnet. */
+  gateway?: string;
+}
+
+export interface Instance {
+  id: number;
+  key: string;
+  ref: Readonly<Required<NetworkInstanceRef>>;
+  owner: string;
+  prefixes: InstancePrefix[];
+  /** Top-level (parentless) prefix rows, per family [v4, v6]. */
+  top: [number[], number[]];
+  /** Selectable rows: prefixes, reservations, labelled allocated prefixes. */
+  selectables: Set<number>;
+  specs: Map<string, SpecRec>;
+  /** Bumped whenever a selectable row appears, goes or changes labels. */
+  version: number;
+  cache: Map<string, { version: number; primary: number[]; fallback: number[]; refs: number[] }>;
+}
+
+export const niKey = (ref: NetworkInstanceRef): string => `${ref.namespace || 'default'}/${ref.name}`;
+
+export const KIND_CODE: Record<string, KindCode> = {
+  aggregate: KindCode.Aggregate,
+  network: KindCode.Network,
+  pool: KindCode.Pool,
+  loopback: KindCode.Loopback,
+};
+
+export class Space {
+  readonly rows = new RowStore();
+  readonly trie = new TrieStore();
+  readonly labels = new LabelTable();
+  readonly instances: (Instance | undefined)[] = [];
+  readonly byKey = new Map<string, Instance>();
+  /** Owner -> its allocation row. */
+  readonly owners = new Map<string, number>();
+  readonly specsByOwner = new Map<string, Set<SpecRec>>();
+  readonly meta = new Map<number, Meta>();
+  /** Reserved row -> Ref rows looking at it. */
+  readonly refs = new Map<number, Set<number>>();
+  /** Instances owned by an owner. */
+  readonly instancesByOwner = new Map<string, Set<Instance>>();
+
+  // results of locate()
+  locContainer = 0;
+  locProbe: Probe = Probe.Free;
+  locHit = 0;
+
+  private lastRef: NetworkInstanceRef | undefined;
+  private lastInst: Instance | undefined;
+
+  instance(ref: NetworkInstanceRef | undefined): Instance {
+    if (ref === this.lastRef && this.lastInst && this.instances[this.lastInst.id] === this.lastInst) return this.lastInst;
+    if (!ref || typeof ref.name !== 'string' || ref.name === '') {
+      throw new IpamError('InvalidArgument', 'network instance name is required', { field: 'spec.networkInstance.name' });
+    }
+    const key = niKey(ref);
+    const inst = this.byKey.get(key);
+    if (!inst) throw new IpamError('NotFound', `network instance ${key} not found`, { networkInstance: key, field: 'spec.networkInstance' });
+    this.lastRef = ref;
+    this.lastInst = inst;
+    return inst;
+  }
+
+  findInstance(ref: NetworkInstanceRef): Instance | undefined {
+    return this.byKey.get(niKey(ref));
+  }
+
+  createInstance(ref: NetworkInstanceRef, owner: string): Instance {
+    const namespace = ref.namespace || 'default';
+    let id = this.instances.indexOf(undefined);
+    if (id < 0) id = this.instances.length;
+    const inst: Instance = {
+      id,
+      key: `${namespace}/${ref.name}`,
+      ref: Object.freeze({ name: ref.name, namespace }),
+      owner,
+      prefixes: [],
+      top: [[], []],
+      selectables: new Set(),
+      specs: new Map(),
+      version: 0,
+      cache: new Map(),
+    };
+    this.instances[id] = inst;
+    this.byKey.set(inst.key, inst);
+    this.index(this.instancesByOwner, owner, inst);
+    return inst;
+  }
+
+  dropInstance(inst: Instance): void {
+    this.instances[inst.id] = undefined;
+    this.byKey.delete(inst.key);
+    this.unindex(this.instancesByOwner, inst.owner, inst);
+    this.lastInst = undefined;
+  }
+
+  index<T>(m: Map<string, Set<T>>, k: string, v: T): void {
+    let s = m.get(k);
+    if (!s) m.set(k, (s = new Set()));
+    s.add(v);
+  }
+
+  unindex<T>(m: Map<string, Set<T>>, k: string, v: T): void {
+    const s = m.get(k);
+    if (s && s.delete(v) && s.size === 0) m.delete(k);
+  }
+
+  // ---- rows as text -------------------------------------------------------------------
+
+  /** Canonical `net/len` of a row's block (host rows: `addr/W`). */
+  cidrOf(r: number): string {
+    const m = this.meta.get(r);
+    if (m) return m.cidr;
+    return formatAddr(this.rows.isV6(r), this.rows.addr, 4 * r) + '/' + this.rows.len[r];
+  }
+
+  addrOf(r: number): string {
+    return formatAddr(this.rows.isV6(r), this.rows.addr, 4 * r);
+  }
+
+  /** Meta of a container, created on first use (allocated pools get one only when needed). */
+  metaOf(r: number): Meta {
+    let m = this.meta.get(r);
+    if (!m) {
+      m = { cidr: this.cidrOf(r), sel: EMPTY_LABELS, members: [] };
+      this.meta.set(r, m);
+    }
+    return m;
+  }
+
+  /** Who holds a row, for "in use by" messages. */
+  holderOf(r: number): string {
+    const t = this.rows.type[r];
+    if (t === RowType.System) return 'the system (reserved address)';
+    if (t === RowType.Prefix || t === RowType.Reserved) {
+      const m = this.meta.get(r);
+      if (m && m.members.length) return [...new Set(m.members.map((s) => s.owner))].join(', ');
+    }
+    return this.rows.owner[r];
+  }
+
+  /** System labels of a prefix row (SEMANTICS.md): instance, kind, family, network name. */
+  systemLabels(inst: Instance, kind: KindCode, v6: boolean, networkName: string | undefined): Record<string, string> {
+    const l: Record<string, string> = {
+      [L_NETWORK_INSTANCE]: inst.ref.name,
+      [L_PREFIX_KIND]: KIND_NAMES[kind],
+      [L_ADDRESS_FAMILY]: v6 ? 'ipv6' : 'ipv4',
+    };
+    if (networkName) l[L_NETWORK_NAME] = networkName;
+    return l;
+  }
+
+  /** Candidate order: IPv4 first, then by address, then shorter prefix first. */
+  compareRows = (a: number, b: number): number => {
+    const rows = this.rows;
+    const fa = rows.flags[a] & RowFlag.V6, fb = rows.flags[b] & RowFlag.V6;
+    if (fa !== fb) return fa - fb;
+    const c = compareWords(rows.addr, 4 * a, rows.addr, 4 * b);
+    if (c !== 0) return c;
+    return rows.len[a] - rows.len[b];
+  };
+
+  // ---- finding the closest enclosing prefix -------------------------------------------------
+
+  /**
+   * Finds where the block (w at wo, length len) sits in an instance: locContainer is the
+   * deepest container strictly enclosing it (0: top level), locProbe/locHit what occupies it.
+   */
+  locate(inst: Instance, v6: boolean, w: ArrayLike<number>, wo: number, len: number): void {
+    const rows = this.rows;
+    const W = v6 ? 128 : 32;
+    const top = inst.top[v6 ? 1 : 0];
+    let c = 0;
+    this.locContainer = 0;
+    for (let i = 0; i < top.length; i++) {
+      const t = top[i];
+      const tl = rows.len[t];
+      if (tl <= len && contains(rows.addr, 4 * t, tl, w, wo, len)) {
+        if (tl === len) {
+          this.locProbe = Probe.Exact;
+          this.locHit = t;
+          return;
+        }
+        c = t;
+        break;
+      }
+      if (tl > len && contains(w, wo, len, rows.addr, 4 * t, tl)) {
+        this.locProbe = Probe.Contains;
+        this.locHit = t;
+        return;
+      }
+    }
+    if (c === 0) {
+      this.locProbe = Probe.Free;
+      this.locHit = 0;
+      return;
+    }
+    for (;;) {
+      const p = this.trie.probe(rows.root[c], W - rows.len[c], rows.len[c], w, wo, W - len);
+      const hit = this.trie.hit;
+      if (p === Probe.Enclosed && rows.isContainer(hit)) {
+        c = hit;
+        continue;
+      }
+      this.locContainer = c;
+      this.locProbe = p;
+      this.locHit = hit;
+      return;
+    }
+  }
+
+  // ---- placing and removing rows --------------------------------------------------------
+
+  /** A new row for block (w at wo, len) of an instance; the caller fills type/kind/owner. */
+  newRow(inst: Instance, v6: boolean, w: ArrayLike<number>, wo: number, len: number, type: RowType, kind: KindCode, owner: string, host: boolean): number {
+    const rows = this.rows;
+    const r = rows.alloc();
+    const a = rows.addr;
+    a[4 * r] = w[wo];
+    a[4 * r + 1] = w[wo + 1];
+    a[4 * r + 2] = w[wo + 2];
+    a[4 * r + 3] = w[wo + 3];
+    rows.len[r] = len;
+    rows.type[r] = type;
+    rows.kind[r] = kind;
+    rows.flags[r] = (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0);
+    rows.inst[r] = inst.id;
+    rows.owner[r] = owner;
+    return r;
+  }
+
+  /** Takes row r's block in container c (0: top level). The block must be free there. */
+  attach(inst: Instance, c: number, r: number): void {
+    const rows = this.rows;
+    rows.parent[r] = c;
+    if (c === 0) {
+      const top = inst.top[rows.isV6(r) ? 1 : 0];
+      top.push(r);
+      top.sort(this.compareRows);
+      return;
+    }
+    const W = rows.isV6(c) ? 128 : 32;
+    rows.root[c] = this.trie.occupy(rows.root[c], W - rows.len[c], rows.len[c], rows.addr, 4 * r, rows.order(r), r);
+  }
+
+  /** Gives back row r's block to its container. */
+  detach(r: number): void {
+    const rows = this.rows;
+    const c = rows.parent[r];
+    if (rows.type[r] === RowType.Ref) return;
+    if (c === 0) {
+      const inst = this.instances[rows.inst[r]];
+      if (inst) {
+        const top = inst.top[rows.isV6(r) ? 1 : 0];
+        const i = top.indexOf(r);
+        if (i >= 0) top.splice(i, 1);
+      }
+      return;
+    }
+    const W = rows.isV6(c) ? 128 : 32;
+    rows.root[c] = this.trie.release(rows.root[c], W - rows.len[c], rows.len[c], rows.addr, 4 * r, rows.order(r));
+  }
+
+  /** Reserves the first and last address of a network subnet (not for /31, /32, /127, /128). */
+  reserveEnds(r: number): void {
+    const rows = this.rows;
+    const v6 = rows.isV6(r);
+    const W = v6 ? 128 : 32;
+    const L = rows.len[r];
+    if (L >= W - 1) return;
+    const w = new Uint32Array(4);
+    w.set(rows.addr.subarray(4 * r, 4 * r + 4));
+    rows.root[r] = this.trie.occupy(rows.root[r], W - L, L, w, 0, 0, SYSTEM_ROW);
+    for (let p = L; p < W; p++) w[p >>> 5] |= 1 << (31 - (p & 31));
+    rows.root[r] = this.trie.occupy(rows.root[r], W - L, L, w, 0, 0, SYSTEM_ROW);
+    // ::ffff:0:0/96 (IPv4-mapped) addresses are never handed out by an IPv6 subnet that spans them.
+    if (v6 && L <= 96 && contains(rows.addr, 4 * r, L, MAPPED, 0, 96)) {
+      if (this.trie.probe(rows.root[r], W - L, L, MAPPED, 0, 32) === Probe.Free) {
+        rows.root[r] = this.trie.occupy(rows.root[r], W - L, L, MAPPED, 0, 32, SYSTEM_ROW);
+      }
+    }
+  }
+
+  /** Marks a row selectable (or not) and invalidates the instance's candidate caches. */
+  setSelectable(inst: Instance, r: number, on: boolean): void {
+    if (on) {
+      this.rows.flags[r] |= RowFlag.Selectable;
+      inst.selectables.add(r);
+    } else {
+      this.rows.flags[r] &= ~RowFlag.Selectable;
+      inst.selectables.delete(r);
+    }
+    inst.version++;
+  }
+
+  /** Rows directly inside container r, lowest address first. */
+  children(r: number): number[] {
+    const out: number[] = [];
+    const rows = this.rows;
+    if (!rows.isContainer(r)) return out;
+    this.trie.forEach(rows.root[r], rows.order(r), (row) => {
+      if (row !== SYSTEM_ROW) out.push(row);
+    });
+    return out;
+  }
+
+  /**
+   * Owners (other than `except`) whose rows would go with row r: allocations and prefixes
+   * inside it, and lookups of its reserved addresses.
+   */
+  dependents(r: number, except: ReadonlySet<string>, out: Set<string> = new Set()): Set<string> {
+    const rows = this.rows;
+    const t = rows.type[r];
+    if (t === RowType.Reserved) {
+      for (const ref of this.refs.get(r) ?? []) if (!except.has(rows.owner[ref])) out.add(rows.owner[ref]);
+      return out;
+    }
+    if (!rows.isContainer(r)) return out;
+    for (const ch of this.children(r)) {
+      const ct = rows.type[ch];
+      if (ct === RowType.Alloc) {
+        if (!except.has(rows.owner[ch])) out.add(rows.owner[ch]);
+      } else if (ct === RowType.Prefix || ct === RowType.Reserved) {
+        for (const s of this.meta.get(ch)?.members ?? []) if (!except.has(s.owner)) out.add(s.owner);
+      }
+      this.dependents(ch, except, out);
+    }
+    return out;
+  }
+
+  /**
+   * Removes row r with everything inside it. `detachIt`: give its block back to its container
+   * (false when the container goes too). Freed allocations are reported through `freed`.
+   */
+  purge(r: number, detachIt: boolean, freed: ((r: number) => void) | null): void {
+    const rows = this.rows;
+    if (r === SYSTEM_ROW || rows.type[r] === RowType.Free) return;
+    if (detachIt) this.detach(r);
+    if (rows.isContainer(r)) {
+      for (const ch of this.children(r)) this.purge(ch, false, freed);
+      this.trie.dispose(rows.root[r]);
+      rows.root[r] = 0;
+    }
+    const inst = this.instances[rows.inst[r]];
+    const t = rows.type[r];
+    if (t === RowType.Reserved) {
+      for (const ref of [...(this.refs.get(r) ?? [])]) this.purge(ref, false, freed);
+      this.refs.delete(r);
+    }
+    if (t === RowType.Ref) {
+      const res = rows.parent[r];
+      const s = this.refs.get(res);
+      if (s) {
+        s.delete(r);
+        if (s.size === 0) this.refs.delete(res);
+      }
+    }
+    if (t === RowType.Alloc || t === RowType.Ref) {
+      if (freed) freed(r);
+      const owner = rows.owner[r];
+      if (this.owners.get(owner) === r) this.owners.delete(owner);
+    }
+    if (t === RowType.Prefix || t === RowType.Reserved) {
+      for (const s of this.meta.get(r)?.members ?? []) {
+        if (inst && inst.specs.get(s.key) === s) {
+          inst.specs.delete(s.key);
+          this.unindex(this.specsByOwner, s.owner, s);
+          if (s.reserved && s.reserved !== r) this.purge(s.reserved, false, freed);
+        }
+      }
+    }
+    if ((rows.flags[r] & RowFlag.Selectable) !== 0 && inst) this.setSelectable(inst, r, false);
+    this.meta.delete(r);
+    this.labels.unref(rows.labels[r]);
+    rows.free(r);
+  }
+
+  /** The kind of prefix a container is, for nesting rules; -1 for the top level. */
+  containerKind(c: number): number {
+    return c === 0 ? -1 : this.rows.kind[c];
+  }
+
+  kindName(k: KindCode): PrefixKind {
+    return KIND_NAMES[k];
+  }
+}
+
+/** ::ffff:0:0 */
+export const MAPPED = new Uint32Array([0, 0, 0xffff, 0]);
+
+/** The rendering of a parsed prefix as an error detail. */
+export const cidrText = (c: Cidr): string => formatAddr(c.v6, c.w) + '/' + c.len;
+
+export type { PrefixSpec };

@@ -1,0 +1,51 @@
+// Labels and gateways of defined prefixes. A network subnet may be defined by several
+// IPPrefixes (each reserving its own address): the subnet carries the labels they all agree
+// on, minus nephio.org/gateway, plus the system labels; each reserved address carries its own
+// IPPrefix's labels plus the system labels; the gateway is the reserved address whose
+// IPPrefix says nephio.org/gateway: "true".
+
+import { compareWords } from './addr.js';
+import { commonLabels, L_GATEWAY } from './labels.js';
+import { KindCode } from './rows.js';
+import type { Instance, Space, SpecRec } from './space.js';
+import type { Labels } from './types.js';
+
+/** Recomputes a Prefix row's selection labels, network name and gateway from its member specs. */
+export function refreshPrefix(sp: Space, inst: Instance, row: number): void {
+  const m = sp.metaOf(row);
+  const rows = sp.rows;
+  const kind = rows.kind[row] as KindCode;
+  const v6 = rows.isV6(row);
+  const common = commonLabels(m.members.map((s) => s.labels));
+  delete common[L_GATEWAY];
+  m.networkName = m.members[0]?.networkName;
+  m.sel = Object.freeze({ ...common, ...sp.systemLabels(inst, kind, v6, m.networkName) });
+  let gw = 0;
+  for (const s of m.members) {
+    if (s.reserved && s.labels[L_GATEWAY] === 'true') {
+      if (gw === 0 || compareWords(rows.addr, 4 * s.reserved, rows.addr, 4 * gw) < 0) gw = s.reserved;
+    }
+  }
+  m.gateway = gw && kind === KindCode.Network ? sp.addrOf(gw) : undefined;
+  for (const s of m.members) if (s.reserved) refreshReserved(sp, inst, s);
+  inst.version++;
+}
+
+/** Selection labels of the address an IPPrefix reserves. */
+export function refreshReserved(sp: Space, inst: Instance, s: SpecRec): void {
+  const rows = sp.rows;
+  const m = sp.metaOf(s.reserved);
+  m.members = [s];
+  m.cidr = sp.addrOf(s.reserved);
+  m.sel = Object.freeze({ ...s.labels, ...sp.systemLabels(inst, rows.kind[s.row] as KindCode, rows.isV6(s.row), s.networkName) });
+  inst.version++;
+}
+
+/** Selection labels of a prefix an allocation created (a subnet, or a labelled pool). */
+export function allocatedPrefixLabels(sp: Space, inst: Instance, row: number, own: Labels, networkName: string | undefined): void {
+  const rows = sp.rows;
+  const m = sp.metaOf(row);
+  m.networkName = networkName;
+  m.sel = Object.freeze({ ...own, ...sp.systemLabels(inst, rows.kind[row] as KindCode, rows.isV6(row), networkName) });
+  inst.version++;
+}

@@ -1,0 +1,276 @@
+// Free space of every container prefix: a lazy binary "buddy" trie per container, all of them
+// stored struct-of-arrays in one growable set of typed arrays (no JS object per node).
+//
+// A node at depth d of a container of length L stands for the aligned block of order
+// o = W - L - d (2^o addresses). An absent child means "entirely free"; an occupied node is a
+// leaf whose whole block belongs to one row (an allocation, a nested prefix, a reservation).
+// fr[n] = 1 + the largest order of a free aligned block inside n (0: nothing free), so the
+// lowest free block of order k is found by one descent that follows fr > k: O(W - L),
+// independent of how many blocks are taken. Nodes whose subtree becomes free are pruned.
+
+import { bitAt } from './addr.js';
+
+export const enum Probe {
+  /** Nothing in the block is taken. */
+  Free = 0,
+  /** The block itself is taken by `hit`. */
+  Exact = 1,
+  /** A larger taken block (row `hit`, order `hitOrder`) contains it. */
+  Enclosed = 2,
+  /** Smaller taken blocks inside it; `hit` is the lowest one. */
+  Contains = 3,
+}
+
+export class TrieStore {
+  left = new Int32Array(1024);
+  right = new Int32Array(1024);
+  occ = new Int32Array(1024);
+  fr = new Uint8Array(1024);
+  private top = 1; // node 0 is the null sentinel
+  private holes = new Int32Array(64);
+  private nHoles = 0;
+  private readonly path = new Int32Array(132);
+  /** Outputs of probe(). */
+  hit = 0;
+  hitOrder = 0;
+  /** Live node count (for memory figures and tests). */
+  live = 0;
+
+  private grow(): void {
+    const cap = this.left.length * 2;
+    const l = new Int32Array(cap); l.set(this.left); this.left = l;
+    const r = new Int32Array(cap); r.set(this.right); this.right = r;
+    const o = new Int32Array(cap); o.set(this.occ); this.occ = o;
+    const f = new Uint8Array(cap); f.set(this.fr); this.fr = f;
+  }
+
+  /** Makes room for `count` new nodes without growing. */
+  reserve(count: number): void {
+    while (this.left.length - this.top + this.nHoles < count) this.grow();
+  }
+
+  private node(order: number): number {
+    let n: number;
+    if (this.nHoles > 0) n = this.holes[--this.nHoles];
+    else {
+      if (this.top === this.left.length) this.grow();
+      n = this.top++;
+    }
+    this.left[n] = 0;
+    this.right[n] = 0;
+    this.occ[n] = 0;
+    this.fr[n] = order + 1;
+    this.live++;
+    return n;
+  }
+
+  private drop(n: number): void {
+    if (this.nHoles === this.holes.length) {
+      const h = new Int32Array(this.holes.length * 2);
+      h.set(this.holes);
+      this.holes = h;
+    }
+    this.holes[this.nHoles++] = n;
+    this.live--;
+  }
+
+  /** 1 + the largest free order in a container with root `root` and order O (0 = full). */
+  freeOf(root: number, O: number): number {
+    return root === 0 ? O + 1 : this.fr[root];
+  }
+
+  private refresh(n: number, o: number): number {
+    const l = this.left[n], r = this.right[n];
+    const lv = l === 0 ? o : this.fr[l];
+    const rv = r === 0 ? o : this.fr[r];
+    return lv > rv ? lv : rv;
+  }
+
+  /**
+   * Finds the lowest free block of order k (caller checked freeOf(root) > k). Its address bits
+   * are OR-ed into `out` (which holds the container's base); bit positions start at L.
+   */
+  findFirst(root: number, O: number, L: number, k: number, out: Uint32Array): void {
+    let n = root;
+    let o = O;
+    while (n !== 0 && o > k) {
+      const l = this.left[n];
+      if (l === 0 || this.fr[l] > k) n = l;
+      else {
+        n = this.right[n];
+        const p = L + (O - o);
+        out[p >>> 5] |= 1 << (31 - (p & 31));
+      }
+      o--;
+    }
+  }
+
+  /**
+   * Takes the lowest free block of order k for `row` in one descent (caller checked there is
+   * one). Address bits are OR-ed into `out`. Returns the root (created when it was absent).
+   */
+  allocFirst(root: number, O: number, L: number, k: number, row: number, out: Uint32Array): number {
+    this.reserve(O - k + 1); // no growth during the descent: the array locals below stay valid
+    if (root === 0) root = this.node(O);
+    const left = this.left, right = this.right, fr = this.fr, path = this.path;
+    let n = root;
+    let o = O;
+    let d = 0;
+    while (o > k) {
+      path[d++] = n;
+      const l = left[n];
+      if (l === 0) {
+        n = this.node(o - 1);
+        left[path[d - 1]] = n;
+      } else if (fr[l] > k) n = l;
+      else {
+        let r = right[n];
+        if (r === 0) {
+          r = this.node(o - 1);
+          right[n] = r;
+        }
+        n = r;
+        const p = L + (O - o);
+        out[p >>> 5] |= 1 << (31 - (p & 31));
+      }
+      o--;
+    }
+    this.occ[n] = row;
+    fr[n] = 0;
+    this.fixUp(d, k + 1);
+    return root;
+  }
+
+  /** Recomputes fr along path[0..d) bottom-up; the node at path[d-1] has order `o`. */
+  private fixUp(d: number, o: number): void {
+    const fr = this.fr, path = this.path;
+    while (d > 0) {
+      const p = path[--d];
+      const v = this.refresh(p, o);
+      if (fr[p] === v) return;
+      fr[p] = v;
+      o++;
+    }
+  }
+
+  /** Looks at the block (addr, order k) without changing anything; see Probe. */
+  probe(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): Probe {
+    let n = root;
+    let o = O;
+    while (n !== 0) {
+      if (this.occ[n] !== 0) {
+        this.hit = this.occ[n];
+        this.hitOrder = o;
+        return o === k ? Probe.Exact : Probe.Enclosed;
+      }
+      if (o === k) {
+        this.hit = this.firstOccupied(n);
+        return Probe.Contains;
+      }
+      n = bitAt(w, wo, L + (O - o)) ? this.right[n] : this.left[n];
+      o--;
+    }
+    this.hit = 0;
+    return Probe.Free;
+  }
+
+  /** The row of the lowest occupied block under n. */
+  firstOccupied(n: number): number {
+    while (n !== 0 && this.occ[n] === 0) n = this.left[n] !== 0 ? this.left[n] : this.right[n];
+    return n === 0 ? 0 : this.occ[n];
+  }
+
+  /** Marks the block (addr, order k) taken by `row`; the caller probed it Free. Returns the root. */
+  occupy(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number, row: number): number {
+    if (root === 0) root = this.node(O);
+    let n = root;
+    let o = O;
+    let d = 0;
+    while (o > k) {
+      this.path[d++] = n;
+      const goRight = bitAt(w, wo, L + (O - o));
+      let c = goRight ? this.right[n] : this.left[n];
+      if (c === 0) {
+        c = this.node(o - 1);
+        if (goRight) this.right[n] = c;
+        else this.left[n] = c;
+      }
+      n = c;
+      o--;
+    }
+    this.occ[n] = row;
+    this.fr[n] = 0;
+    this.fixUp(d, k + 1);
+    return root;
+  }
+
+  /** Frees the block (addr, order k), pruning nodes left empty. Returns the root (0 when all free). */
+  release(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): number {
+    let n = root;
+    let o = O;
+    let d = 0;
+    while (n !== 0 && o > k) {
+      this.path[d++] = n;
+      n = bitAt(w, wo, L + (O - o)) ? this.right[n] : this.left[n];
+      o--;
+    }
+    if (n === 0 || this.occ[n] === 0) return root; // not taken: nothing to do
+    this.occ[n] = 0;
+    // n is a leaf: drop it and every ancestor left without children.
+    let child = n;
+    this.drop(n);
+    while (d > 0) {
+      const p = this.path[d - 1];
+      if (this.left[p] === child) this.left[p] = 0;
+      else this.right[p] = 0;
+      if (this.left[p] !== 0 || this.right[p] !== 0) break;
+      this.drop(p);
+      child = p;
+      d--;
+      o++;
+    }
+    if (d === 0) return 0;
+    this.fixUp(d, o + 1);
+    return root;
+  }
+
+  /** Calls fn(row, order, node) for every taken block under root, lowest address first. */
+  forEach(root: number, O: number, fn: (row: number, order: number) => void): void {
+    if (root === 0) return;
+    const stack: number[] = [root, O];
+    while (stack.length) {
+      const o = stack.pop()!;
+      const n = stack.pop()!;
+      if (this.occ[n] !== 0) {
+        fn(this.occ[n], o);
+        continue;
+      }
+      if (this.right[n] !== 0) stack.push(this.right[n], o - 1);
+      if (this.left[n] !== 0) stack.push(this.left[n], o - 1);
+    }
+  }
+
+  /** The node standing for block (addr, order k), or 0 if it does not exist (entirely free or inside a taken block). */
+  nodeAt(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): number {
+    let n = root;
+    let o = O;
+    while (n !== 0 && o > k) {
+      if (this.occ[n] !== 0) return 0;
+      n = bitAt(w, wo, L + (O - o)) ? this.right[n] : this.left[n];
+      o--;
+    }
+    return n;
+  }
+
+  /** Frees every node of a container's trie (its prefix is going away). */
+  dispose(root: number): void {
+    if (root === 0) return;
+    const stack = [root];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (this.left[n] !== 0) stack.push(this.left[n]);
+      if (this.right[n] !== 0) stack.push(this.right[n]);
+      this.drop(n);
+    }
+  }
+}
