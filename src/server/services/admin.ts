@@ -50,10 +50,10 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
     return { ...f, ownerPrefix: f.ownerPrefix ?? mine };
   };
   return {
-    ListNetworkInstances: unary<object, { networkInstances: WNetworkInstance[] }>(ctx, 'admin/ListNetworkInstances', async () => ({
+    ListNetworkInstances: unary<object, { networkInstances: WNetworkInstance[] }>(ctx, 'ipaminjector.admin.v1.Admin/ListNetworkInstances', async () => ({
       networkInstances: (await ctx.core.query((ipam) => ipam.listNetworkInstances())).map(toWNetworkInstance),
     })),
-    ListPrefixes: unary<WListPrefixesRequest, { prefixes: WPrefix[] }>(ctx, 'admin/ListPrefixes', async (r) => {
+    ListPrefixes: unary<WListPrefixesRequest, { prefixes: WPrefix[] }>(ctx, 'ipaminjector.admin.v1.Admin/ListPrefixes', async (r) => {
       const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
       const prefixes = await ctx.core.query((ipam) =>
         ipam.listPrefixes(ni).map((pi) => {
@@ -69,7 +69,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       );
       return { prefixes };
     }),
-    ListAllocations: unary<WListAllocationsRequest, { allocations: WAllocation[] }>(ctx, 'admin/ListAllocations', async (r, p) => {
+    ListAllocations: unary<WListAllocationsRequest, { allocations: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/ListAllocations', async (r, p) => {
       const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
       const selector = checkSelector(r.selector, 'selector', L);
       const owner = checkString(r.owner, 'owner', L);
@@ -83,7 +83,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       const list = await ctx.core.query((ipam) => ipam.listAllocations(filter));
       return { allocations: list.map((a) => toWAllocation(a)) };
     }),
-    ApplyNetworkInstance: unary<WApplyNetworkInstanceRequest, WNetworkInstance>(ctx, 'admin/ApplyNetworkInstance', async (r, p) => {
+    ApplyNetworkInstance: unary<WApplyNetworkInstanceRequest, WNetworkInstance>(ctx, 'ipaminjector.admin.v1.Admin/ApplyNetworkInstance', async (r, p) => {
       const ref = fromWRef(r.ref, 'ref', L)!;
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
@@ -94,39 +94,39 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       });
       return toWNetworkInstance(info);
     }),
-    RemoveNetworkInstance: unary<WRemoveNetworkInstanceRequest, { released: WAllocation[] }>(ctx, 'admin/RemoveNetworkInstance', async (r, p) => {
+    RemoveNetworkInstance: unary<WRemoveNetworkInstanceRequest, { released: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/RemoveNetworkInstance', async (r, p) => {
       requireUnscoped(p, 'RemoveNetworkInstance');
       const ref = fromWRef(r.ref, 'ref', L)!;
       await ctx.core.mutate((tx) => tx.removeNetworkInstance(ref, { force: r.force ?? false }));
       return { released: [] };
     }),
-    ApplyPrefix: unary<WPrefixSpec, WPrefix>(ctx, 'admin/ApplyPrefix', async (r, p) => {
+    ApplyPrefix: unary<WPrefixSpec, WPrefix>(ctx, 'ipaminjector.admin.v1.Admin/ApplyPrefix', async (r, p) => {
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
       const spec = fromWPrefixSpec(r, 'prefix', L, owner);
       return toWPrefix(await ctx.core.mutate((tx) => tx.applyPrefix(spec)));
     }),
-    RemovePrefix: unary<WRemovePrefixRequest, { released: WAllocation[] }>(ctx, 'admin/RemovePrefix', async (r, p) => {
+    RemovePrefix: unary<WRemovePrefixRequest, { released: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/RemovePrefix', async (r, p) => {
       requireUnscoped(p, 'RemovePrefix');
       const ni = fromWRef(r.networkInstance, 'networkInstance', L)!;
       const prefix = checkString(r.prefix, 'prefix', L, true);
       const freed = await ctx.core.mutate((tx) => tx.removePrefix(ni, prefix, { force: r.force ?? false }));
       return { released: freed.map((a) => toWAllocation(a)) };
     }),
-    Allocate: unary<WAllocationRequest, WAllocation>(ctx, 'admin/Allocate', async (r, p) => {
+    Allocate: unary<WAllocationRequest, WAllocation>(ctx, 'ipaminjector.admin.v1.Admin/Allocate', async (r, p) => {
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
       const req = fromWAllocationRequest(r, 'request', L, owner);
       const a = r.dryRun ? await ctx.core.query((ipam) => ipam.dryRun(req)) : await ctx.core.mutate((tx) => tx.allocate(req));
       return toWAllocation(a);
     }),
-    Release: unary<WReleaseRequest, { released: WAllocation[] }>(ctx, 'admin/Release', async (r, p) => {
+    Release: unary<WReleaseRequest, { released: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/Release', async (r, p) => {
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
       const freed = await ctx.core.mutate((tx) => tx.release(owner, { force: r.force ?? false }));
       return { released: freed.map((a) => toWAllocation(a)) };
     }),
-    Batch: unary<WBatchRequest, WBatchResponse>(ctx, 'admin/Batch', async (r, p) => {
+    Batch: unary<WBatchRequest, WBatchResponse>(ctx, 'ipaminjector.admin.v1.Admin/Batch', async (r, p) => {
       const pkg = checkString(r.package, 'package', L);
       authorizePackage(p, pkg);
       const size = (r.requests?.length ?? 0) + (r.prefixes?.length ?? 0) + (r.networkInstances?.length ?? 0) + (r.release?.length ?? 0);

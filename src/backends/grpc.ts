@@ -1,0 +1,362 @@
+// backend=grpc: the function as a client of an IPAM server. Three protocols:
+// - admin (default, our own server): the whole package in one Batch call and one durable
+//   commit on the server;
+// - alloc: the original alloc.Allocation protocol, one call per item;
+// - resource: Nephio's resource.Resource protocol, one call per item.
+// The package's NetworkInstance/IPPrefix resources are applied as space owned by the package,
+// requests carry the package identity (owner scope), and owners the package no longer
+// requests are released (DeAllocation / DeleteClaim / DeleteIndex).
+// Calls have a deadline each and are retried with backoff on UNAVAILABLE only (every call is
+// idempotent per owner, so a retry after a lost answer gets the same answer).
+import { readFileSync } from 'node:fs';
+import { credentials, Metadata, status, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import type { Backend, BackendRun, Outcome, PackageSpace } from './backend.js';
+import type { Allocation, AllocationRequest } from '../ipam/types.js';
+import { IpamError } from '../ipam/errors.js';
+import { clientConstructor, type SERVICE_NAMES } from '../server/proto/load.js';
+import { encodeAllocNetworkInstance, encodeAllocPrefix, encodeAllocRelease, encodeAllocRequest } from '../server/wire/alloc.js';
+import { fromWAllocation, fromWError, toWAllocationRequest, toWPrefixSpec, toWRef } from '../server/wire/admin.js';
+import type { AllocResponse, ClaimResponse, WBatchResponse, WError } from '../server/wire/messages.js';
+import { encodeClaim, encodeIndex, encodePrefixClaim, encodeRelease } from '../server/wire/resource.js';
+import { fromServiceError } from '../server/wire/status.js';
+
+export type GrpcProtocol = 'admin' | 'alloc' | 'resource';
+
+export interface GrpcBackendOptions {
+  /** HOST:PORT (or any grpc-js target). Env IPAM_INJECTOR_ADDRESS. */
+  address?: string;
+  /** Default admin. Env IPAM_INJECTOR_PROTOCOL. */
+  protocol?: GrpcProtocol | string;
+  /** Package identity: the owner scope of everything this package holds on the server. */
+  package?: string;
+  /** Use TLS (implied by tlsCa / tlsCert). Env IPAM_INJECTOR_TLS=true. */
+  tls?: boolean | string;
+  /** CA bundle to verify the server: a file path or PEM text. Env IPAM_INJECTOR_TLS_CA. */
+  tlsCa?: string;
+  /** Client certificate and key for mTLS: file paths or PEM text. Env IPAM_INJECTOR_TLS_CERT / _KEY. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Name to verify in the server certificate when it differs from the address host. */
+  tlsServerName?: string;
+  /** Bearer token, or a file holding it. Env IPAM_INJECTOR_TOKEN / IPAM_INJECTOR_TOKEN_FILE. */
+  token?: string;
+  tokenFile?: string;
+  /** Per-call deadline: ms as a number, or "500ms", "10s", "1m". Default 10s. Env IPAM_INJECTOR_TIMEOUT. */
+  timeout?: number | string;
+  /** Attempts after the first on UNAVAILABLE (default 4; backoff 100ms doubling, jittered). */
+  retries?: number | string;
+  /** alloc/resource: calls in flight at once (default 1: requests answered in package order). */
+  concurrency?: number | string;
+  /** admin: also release whatever the package holds on the server and no longer requests or defines. */
+  prune?: boolean | string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Errors applying the package's NetworkInstance/IPPrefix resources, each naming its owner. */
+export class SpaceError extends Error {
+  override readonly name = 'SpaceError';
+  constructor(readonly errors: { owner: string; error: Error }[]) {
+    super(errors.map((e) => `${e.owner}: ${e.error.message}`).join('; '));
+  }
+}
+
+type Unary = (req: unknown, md: Metadata, opts: { deadline: Date }, cb: (e: ServiceError | null, res: unknown) => void) => void;
+
+const readPem = (v: string) => Buffer.from(v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8'));
+const bool = (v: boolean | string | undefined) => v === true || v === 'true' || v === '1' || v === 'yes';
+
+export function parseDuration(v: number | string | undefined, fallback: number): number {
+  if (v === undefined || v === '') return fallback;
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new Error(`timeout "${v}" is not a duration (e.g. 500ms, 10s, 1m)`);
+  const n = Number(m[1]);
+  return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
+}
+
+/** A channel to one server with deadline, token and retry handling; one client per service. */
+export class GrpcConnection {
+  readonly address: string;
+  private readonly creds: ChannelCredentials;
+  private readonly clients = new Map<string, Client>();
+  private readonly token: string | undefined;
+  readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly channelOptions: Record<string, string | number>;
+
+  constructor(o: GrpcBackendOptions) {
+    const env = o.env ?? process.env;
+    const address = o.address || env.IPAM_INJECTOR_ADDRESS;
+    if (!address) throw new Error('backend grpc needs an address (address=HOST:PORT)');
+    this.address = address;
+    const ca = o.tlsCa || env.IPAM_INJECTOR_TLS_CA;
+    const cert = o.tlsCert || env.IPAM_INJECTOR_TLS_CERT;
+    const key = o.tlsKey || env.IPAM_INJECTOR_TLS_KEY;
+    if (!!cert !== !!key) throw new Error('tlsCert and tlsKey go together');
+    const tls = bool(o.tls ?? env.IPAM_INJECTOR_TLS) || !!ca || !!cert;
+    this.creds = tls
+      ? credentials.createSsl(ca ? readPem(ca) : null, key ? readPem(key) : null, cert ? readPem(cert) : null)
+      : credentials.createInsecure();
+    const tokenFile = o.tokenFile || env.IPAM_INJECTOR_TOKEN_FILE;
+    this.token = o.token || env.IPAM_INJECTOR_TOKEN || (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+    this.timeoutMs = parseDuration(o.timeout ?? env.IPAM_INJECTOR_TIMEOUT, 10_000);
+    this.retries = Number(o.retries ?? 4);
+    this.channelOptions = {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+      ...(o.tlsServerName ? { 'grpc.ssl_target_name_override': o.tlsServerName, 'grpc.default_authority': o.tlsServerName } : {}),
+    };
+  }
+
+  private client(service: keyof typeof SERVICE_NAMES): Client {
+    let c = this.clients.get(service);
+    if (!c) {
+      // One channel for all services: grpc-js shares subchannels between clients with the
+      // same target, credentials and options.
+      const Ctor = clientConstructor(service);
+      c = new Ctor(this.address, this.creds, this.channelOptions);
+      this.clients.set(service, c);
+    }
+    return c;
+  }
+
+  /** One unary call with deadline and UNAVAILABLE retries; rejects with the raw ServiceError. */
+  async call<Res>(service: keyof typeof SERVICE_NAMES, method: string, req: unknown): Promise<Res> {
+    const c = this.client(service) as unknown as Record<string, Unary>;
+    const fn = c[method];
+    if (!fn) throw new Error(`no method ${service}.${method}`);
+    const md = new Metadata();
+    if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await new Promise<Res>((resolve, reject) =>
+          fn.call(c, req, md, { deadline: new Date(Date.now() + this.timeoutMs) }, (e, res) => (e ? reject(e) : resolve(res as Res))),
+        );
+      } catch (e) {
+        const se = e as ServiceError;
+        if (se.code !== status.UNAVAILABLE || attempt >= this.retries) throw se;
+        const backoff = 100 * 2 ** attempt;
+        await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
+      }
+    }
+  }
+
+  /** A server-streaming call (Watch); the caller consumes and cancels it. */
+  stream(service: keyof typeof SERVICE_NAMES, method: string, req: unknown) {
+    const c = this.client(service) as unknown as Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
+    const md = new Metadata();
+    if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    return c[method]!.call(c, req, md);
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}
+
+export function createGrpcBackend(options: GrpcBackendOptions): Backend {
+  const env = options.env ?? process.env;
+  const protocol = (options.protocol || env.IPAM_INJECTOR_PROTOCOL || 'admin') as GrpcProtocol;
+  if (!['admin', 'alloc', 'resource'].includes(protocol)) {
+    throw new Error(`protocol "${protocol}" is not one of admin, alloc, resource`);
+  }
+  const conn = new GrpcConnection(options);
+  const pkg = options.package || undefined;
+  const concurrency = Math.max(1, Number(options.concurrency ?? 1));
+  const prune = bool(options.prune);
+  const backend = protocol === 'admin' ? new AdminBatch(conn, pkg, prune) : new PerItem(conn, pkg, protocol, concurrency);
+  return {
+    run: (input) => backend.run(input),
+    close: async () => conn.close(),
+  };
+}
+
+class AdminBatch {
+  constructor(
+    private readonly conn: GrpcConnection,
+    private readonly pkg: string | undefined,
+    private readonly prune: boolean,
+  ) {}
+
+  async run(input: BackendRun): Promise<Outcome[]> {
+    const req = {
+      package: this.pkg ?? '',
+      networkInstances: input.space.networkInstances.map((n) => ({
+        ref: toWRef(n.ref),
+        prefixes: n.prefixes.map((p) => ({ prefix: p.prefix, labels: { ...(p.labels ?? {}) } })),
+        owner: n.owner,
+      })),
+      prefixes: input.space.prefixes.map((p) => toWPrefixSpec(p)),
+      release: input.release,
+      requests: input.requests.map((r, i) => toWAllocationRequest(r, r.owner, input.lookups?.[i] ?? false)),
+      prune: this.prune,
+    };
+    let res: WBatchResponse;
+    try {
+      res = await this.conn.call<WBatchResponse>('admin', 'Batch', req);
+    } catch (e) {
+      throw fromServiceError(e as ServiceError, `Batch on ${this.conn.address}`);
+    }
+    if (res.spaceErrors?.length) throw new SpaceError(res.spaceErrors.map((w) => ({ owner: subjectOwner(w, input.space), error: fromWError(w) })));
+    return input.requests.map((r, i): Outcome => {
+      const o = res.outcomes?.[i];
+      if (o?.allocation) return { ok: true, allocation: fromWAllocation(o.allocation, r.owner) };
+      return { ok: false, error: o?.error ? fromWError(o.error) : new Error(`no answer for request ${i} (${r.owner})`) };
+    });
+  }
+}
+
+function subjectOwner(w: WError, space: PackageSpace): string {
+  const m = /^(networkInstances|prefixes)\[(\d+)\]/.exec(w.subject ?? '');
+  if (m) {
+    const i = Number(m[2]);
+    return (m[1] === 'prefixes' ? space.prefixes[i]?.owner : space.networkInstances[i]?.owner) ?? w.subject!;
+  }
+  return w.subject || 'space';
+}
+
+class PerItem {
+  constructor(
+    private readonly conn: GrpcConnection,
+    private readonly pkg: string | undefined,
+    private readonly protocol: 'alloc' | 'resource',
+    private readonly concurrency: number,
+  ) {}
+
+  private async call<Res>(method: string, req: unknown, what: string): Promise<Res> {
+    try {
+      return await this.conn.call<Res>(this.protocol, method, req);
+    } catch (e) {
+      throw fromServiceError(e as ServiceError, `${this.protocol}.${method} ${what}`);
+    }
+  }
+
+  async run(input: BackendRun): Promise<Outcome[]> {
+    const { space } = input;
+    const errors: { owner: string; error: Error }[] = [];
+    const note = (owner: string) => (e: unknown) => void errors.push({ owner, error: e as Error });
+    // Space first (instances before the prefixes inside them), then releases, then requests.
+    if (this.protocol === 'alloc') {
+      await pool(
+        space.networkInstances.flatMap((n) => n.prefixes.map((p) => ({ n, p }))),
+        this.concurrency,
+        ({ n, p }) => this.call('Allocation', encodeAllocNetworkInstance(n.ref, p, n.owner, this.pkg), n.owner).catch(note(n.owner)),
+      );
+    } else {
+      await pool(space.networkInstances, this.concurrency, (n) =>
+        this.call('CreateIndex', encodeIndex(n.ref, n.prefixes, this.pkg), n.owner).catch(note(n.owner)),
+      );
+    }
+    await pool(space.prefixes, this.concurrency, (p) =>
+      (this.protocol === 'alloc'
+        ? this.call('Allocation', encodeAllocPrefix(p, this.pkg), p.owner)
+        : this.call('Claim', encodePrefixClaim(p, this.pkg), p.owner)
+      ).catch(note(p.owner)),
+    );
+    await pool(input.release, this.concurrency, (owner) => {
+      if (this.protocol === 'alloc') return this.call('DeAllocation', encodeAllocRelease(owner, this.pkg), owner).catch(note(owner));
+      const { rpc, req } = encodeRelease(owner, this.pkg);
+      return this.call(rpc, req, owner).catch(note(owner));
+    });
+    if (errors.length) throw new SpaceError(errors);
+    const outcomes: Outcome[] = new Array(input.requests.length);
+    await pool(
+      input.requests.map((r, i) => ({ r, i })),
+      this.concurrency,
+      async ({ r, i }) => {
+        try {
+          outcomes[i] = { ok: true, allocation: await this.one(r, input.lookups?.[i] ?? false) };
+        } catch (e) {
+          outcomes[i] = { ok: false, error: e as Error };
+        }
+      },
+    );
+    return outcomes;
+  }
+
+  private async one(r: AllocationRequest, lookup: boolean): Promise<Allocation> {
+    if (this.protocol === 'alloc') {
+      if (lookup) throw new IpamError('InvalidArgument', `${r.owner}: protocol alloc has no read-only lookup; use protocol resource or admin`);
+      const res = await this.call<AllocResponse>('Allocation', encodeAllocRequest(r, this.pkg), r.owner);
+      return answer(r, res.allocatedPrefix ?? '', res.gateway);
+    }
+    const res = await this.call<ClaimResponse>(lookup ? 'GetClaim' : 'Claim', encodeClaim(r, this.pkg), r.owner);
+    let st: { prefix?: string; gateway?: string };
+    try {
+      st = JSON.parse(res.status || '{}') as typeof st;
+    } catch {
+      throw new Error(`${r.owner}: server answered a status that is not JSON: ${res.status}`);
+    }
+    return answer(r, st.prefix ?? '', st.gateway);
+  }
+}
+
+/** The compatibility protocols answer only prefix and gateway; the rest comes from the request. */
+function answer(r: AllocationRequest, prefix: string, gateway: string | undefined): Allocation {
+  if (!prefix) throw new Error(`${r.owner}: server answered no prefix`);
+  return {
+    owner: r.owner,
+    networkInstance: { name: r.networkInstance.name, namespace: r.networkInstance.namespace || 'default' },
+    kind: r.kind,
+    addressFamily: prefix.includes(':') ? 'ipv6' : 'ipv4',
+    prefix,
+    ...(gateway ? { gateway } : {}),
+    parent: networkOf(prefix),
+    labels: { ...(r.labels ?? {}) },
+  };
+}
+
+/** `addr/len` -> `net/len` (the subnet a host address lies in); the input when unparsable. */
+export function networkOf(prefix: string): string {
+  const [addr, lenText] = prefix.split('/');
+  const len = Number(lenText);
+  if (!addr || !Number.isInteger(len)) return prefix;
+  if (!addr.includes(':')) {
+    const parts = addr.split('.').map(Number);
+    if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return prefix;
+    const v = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    const n = (v & mask) >>> 0;
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/${len}`;
+  }
+  // IPv6: BigInt only (never Number for 128-bit values).
+  const [head, tail] = addr.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
+  if (groups.length !== 8) return prefix;
+  let v = 0n;
+  for (const g of groups) v = (v << 16n) | BigInt(parseInt(g || '0', 16));
+  const mask = len === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - len)) - 1n);
+  v &= mask;
+  const out: string[] = [];
+  for (let i = 7; i >= 0; i--) out.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16));
+  // RFC 5952: compress the longest run (>1) of zero groups
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (out[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && out[j] === '0') j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const text = best < 0 ? out.join(':') : `${out.slice(0, best).join(':')}::${out.slice(best + bestLen).join(':')}`;
+  return `${text}/${len}`;
+}
+
+async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}

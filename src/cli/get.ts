@@ -1,0 +1,146 @@
+// `ipam-injector get allocations|prefixes|network-instances --server HOST:PORT [-o table|yaml|json]`
+// Reads through the admin service; tables in the style of kubectl (utilization for prefixes).
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import type { ServiceError } from '@grpc/grpc-js';
+import { GrpcConnection } from '../backends/grpc.js';
+import type { WAllocation, WNetworkInstance, WPrefix } from '../server/wire/messages.js';
+import { fromServiceError } from '../server/wire/status.js';
+
+const USAGE = `usage: ipam-injector get allocations|prefixes|network-instances --server HOST:PORT [flags]
+  -o, --output table|yaml|json   (default table)
+  --network-instance NAME        only this network instance (namespace/name or name)
+  --owner-prefix P               allocations whose owner starts with P (e.g. a package: "pkg|")
+  --token T | --token-file F     bearer token
+  --tls-ca F [--tls-cert F --tls-key F] [--tls-server-name N]
+  --timeout 10s`;
+
+const RESOURCES: Record<string, 'allocations' | 'prefixes' | 'network-instances'> = {
+  allocations: 'allocations',
+  allocation: 'allocations',
+  alloc: 'allocations',
+  prefixes: 'prefixes',
+  prefix: 'prefixes',
+  'network-instances': 'network-instances',
+  'network-instance': 'network-instances',
+  ni: 'network-instances',
+};
+
+export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        server: { type: 'string', short: 's' },
+        output: { type: 'string', short: 'o', default: 'table' },
+        'network-instance': { type: 'string' },
+        'owner-prefix': { type: 'string' },
+        token: { type: 'string' },
+        'token-file': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-server-name': { type: 'string' },
+        timeout: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    process.stderr.write(`get: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values: a, positionals } = parsed;
+  if (a.help) {
+    out(`${USAGE}\n`);
+    return 0;
+  }
+  const what = RESOURCES[positionals[0] ?? ''];
+  if (!what || positionals.length !== 1) {
+    process.stderr.write(`get: say what to list: allocations, prefixes or network-instances\n${USAGE}\n`);
+    return 2;
+  }
+  if (!a.server) {
+    process.stderr.write(`get: --server HOST:PORT is required\n`);
+    return 2;
+  }
+  if (!['table', 'yaml', 'json', 'wide'].includes(a.output!)) {
+    process.stderr.write(`get: -o must be table, yaml or json\n`);
+    return 2;
+  }
+  const conn = new GrpcConnection({
+    address: a.server,
+    ...(a.token ? { token: a.token } : {}),
+    ...(a['token-file'] ? { tokenFile: a['token-file'] } : {}),
+    ...(a['tls-ca'] ? { tlsCa: a['tls-ca'] } : {}),
+    ...(a['tls-cert'] ? { tlsCert: a['tls-cert'] } : {}),
+    ...(a['tls-key'] ? { tlsKey: a['tls-key'] } : {}),
+    ...(a['tls-server-name'] ? { tlsServerName: a['tls-server-name'] } : {}),
+    ...(a.timeout ? { timeout: a.timeout } : {}),
+    retries: 1,
+  });
+  const niText = a['network-instance'];
+  const ni = niText ? (niText.includes('/') ? { namespace: niText.split('/')[0], name: niText.split('/')[1] } : { name: niText, namespace: 'default' }) : undefined;
+  try {
+    let items: object[];
+    let table: string[][];
+    if (what === 'allocations') {
+      const res = await conn.call<{ allocations: WAllocation[] }>('admin', 'ListAllocations', {
+        ...(ni ? { networkInstance: ni } : {}),
+        ...(a['owner-prefix'] ? { ownerPrefix: a['owner-prefix'] } : {}),
+      });
+      items = res.allocations;
+      table = [
+        ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'GATEWAY', 'PARENT', 'OWNER'],
+        ...res.allocations.map((x) => [niName(x.networkInstance), x.prefix ?? '', x.kind ?? '', x.gateway || '-', x.parent || '-', x.owner ?? '']),
+      ];
+    } else if (what === 'prefixes') {
+      const res = await conn.call<{ prefixes: WPrefix[] }>('admin', 'ListPrefixes', { ...(ni ? { networkInstance: ni } : {}), utilization: true });
+      items = res.prefixes;
+      table = [
+        ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'FAMILY', 'USED', 'FREE', 'TOTAL', 'UTILIZATION', 'OWNER'],
+        ...res.prefixes.map((p) => {
+          const u = p.utilization;
+          return [niName(p.networkInstance), p.prefix ?? '', p.kind ?? '', p.addressFamily ?? '', u?.used ?? '-', u?.free ?? '-', u?.total ?? '-', u ? percent(u.used ?? '0', u.total ?? '0') : '-', p.owner ?? ''];
+        }),
+      ];
+    } else {
+      const res = await conn.call<{ networkInstances: WNetworkInstance[] }>('admin', 'ListNetworkInstances', {});
+      items = res.networkInstances;
+      table = [
+        ['NAMESPACE', 'NAME', 'PREFIXES', 'OWNER'],
+        ...res.networkInstances.map((n) => [n.namespace ?? '', n.name ?? '', (n.prefixes ?? []).map((p) => p.prefix).join(',') || '-', n.owner ?? '']),
+      ];
+    }
+    if (a.output === 'json') out(`${JSON.stringify({ kind: 'List', items }, null, 2)}\n`);
+    else if (a.output === 'yaml') out(stringify({ kind: 'List', items }));
+    else out(items.length === 0 ? `No ${what} found.\n` : renderTable(table));
+    return 0;
+  } catch (e) {
+    const err = (e as ServiceError).code !== undefined ? fromServiceError(e as ServiceError, `get ${what} from ${a.server}`) : (e as Error);
+    process.stderr.write(`get: ${err.message}\n`);
+    return 1;
+  } finally {
+    conn.close();
+  }
+}
+
+const niName = (r: { name?: string; namespace?: string } | undefined) => (r ? `${r.namespace || 'default'}/${r.name ?? ''}` : '');
+
+/** used/total as a percentage with one decimal, exact for IPv6 sizes (BigInt). */
+export function percent(used: string, total: string): string {
+  const t = BigInt(total || '0');
+  if (t === 0n) return '-';
+  const permille = (BigInt(used || '0') * 1000n) / t;
+  return `${permille / 10n}.${permille % 10n}%`;
+}
+
+export function renderTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('').trimEnd()).join('\n') + '\n';
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

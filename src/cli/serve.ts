@@ -1,0 +1,154 @@
+// `ipam-injector serve`: the shared IPAM server (alloc + resource + admin protocols, health,
+// reflection, metrics) over the embedded durable store.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createIpam, restoreIpam } from '../ipam/index.js';
+import { parseTokenFile } from '../server/auth.js';
+import { createLogger, type Level } from '../server/log.js';
+import { parseSeed } from '../server/seed.js';
+import { startServer, type RunningServer } from '../server/server.js';
+import { FileStore } from '../server/store/file-store.js';
+import { MemoryStore } from '../server/store/memory-store.js';
+import type { Store } from '../server/store/store.js';
+
+const USAGE = `usage: ipam-injector serve [flags]
+  --listen HOST:PORT        gRPC address (default 127.0.0.1:9090; port 0 picks one)
+  --data DIR                data directory of the file store (default ./ipam-data)
+  --store file|memory       file: durable log + snapshots (default); memory: nothing survives
+  --seed FILE               NetworkInstance/IPPrefix YAML applied at start (owner package "seed")
+  --tls-cert F --tls-key F  serve TLS
+  --client-ca F             require client certificates signed by this CA (mTLS)
+  --token-file F            require a bearer token from this file ("TOKEN [PACKAGE]" per line)
+  --metrics HOST:PORT       Prometheus /metrics and /healthz over HTTP
+  --log-level L             debug|info|warn|error (default info); JSON lines on stderr
+  --repair                  open a damaged log by truncating at the damage (reported)
+  --compact-bytes N         snapshot + compact when a log segment passes N bytes (default 64 MiB)
+  --max-message-bytes N     largest gRPC message (default 4 MiB)
+  --max-labels N            labels per map (default 64)
+  --max-batch N             items per admin Batch (default 10000)`;
+
+export async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        listen: { type: 'string', default: '127.0.0.1:9090' },
+        data: { type: 'string', default: './ipam-data' },
+        store: { type: 'string', default: 'file' },
+        seed: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'client-ca': { type: 'string' },
+        'token-file': { type: 'string' },
+        metrics: { type: 'string' },
+        'log-level': { type: 'string', default: 'info' },
+        repair: { type: 'boolean', default: false },
+        'compact-bytes': { type: 'string' },
+        'max-message-bytes': { type: 'string' },
+        'max-labels': { type: 'string' },
+        'max-batch': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    process.stderr.write(`serve: ${(e as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const level = args['log-level'] as Level;
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+    process.stderr.write(`serve: --log-level must be debug, info, warn or error\n`);
+    return 2;
+  }
+  const log = createLogger(level);
+  const int = (name: string, v: string | undefined): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, not "${v}"`);
+    return n;
+  };
+
+  let running: RunningServer;
+  let exitCode = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  try {
+    if (!!args['tls-cert'] !== !!args['tls-key']) throw new Error('--tls-cert and --tls-key go together');
+    if (args['client-ca'] && !args['tls-cert']) throw new Error('--client-ca needs --tls-cert and --tls-key');
+    let store: Store;
+    if (args.store === 'file') {
+      store = new FileStore({
+        dir: args.data!,
+        repair: args.repair!,
+        ...(args['compact-bytes'] ? { compactBytes: int('compact-bytes', args['compact-bytes'])! } : {}),
+      });
+    } else if (args.store === 'memory') {
+      store = new MemoryStore();
+    } else {
+      throw new Error(`--store must be file or memory, not "${args.store}" (etcd: see issue 5)`);
+    }
+    const limits = {
+      ...(args['max-message-bytes'] ? { maxMessageBytes: int('max-message-bytes', args['max-message-bytes'])! } : {}),
+      ...(args['max-labels'] ? { maxLabels: int('max-labels', args['max-labels'])! } : {}),
+      ...(args['max-batch'] ? { maxBatch: int('max-batch', args['max-batch'])! } : {}),
+    };
+    running = await startServer({
+      listen: args.listen!,
+      store,
+      createIpam: (snapshot) => (snapshot ? restoreIpam(snapshot) : createIpam()),
+      log,
+      limits,
+      ...(args.seed ? { seed: parseSeed(readFileSync(args.seed, 'utf8'), args.seed) } : {}),
+      ...(args['tls-cert']
+        ? {
+            tls: {
+              cert: readFileSync(args['tls-cert']),
+              key: readFileSync(args['tls-key']!),
+              ...(args['client-ca'] ? { clientCa: readFileSync(args['client-ca']) } : {}),
+            },
+          }
+        : {}),
+      ...(args['token-file'] ? { tokens: parseTokenFile(readFileSync(args['token-file'], 'utf8')) } : {}),
+      ...(args.metrics ? { metrics: args.metrics } : {}),
+      onFatal: () => {
+        exitCode = 1;
+        void stop('store failure');
+      },
+    });
+  } catch (e) {
+    log.error('cannot start', { error: (e as Error).message, ...(e as { file?: string }).file ? { file: (e as { file?: string }).file } : {} });
+    return 1;
+  }
+
+  let stopping = false;
+  async function stop(why: string): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { reason: why });
+    try {
+      await running.shutdown();
+    } catch (e) {
+      exitCode = 1;
+      log.error('shutdown failed', { error: (e as Error).message });
+    }
+    resolveDone();
+  }
+  const onTerm = () => void stop('SIGTERM');
+  const onInt = () => void stop('SIGINT');
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onInt);
+  await done;
+  process.off('SIGTERM', onTerm);
+  process.off('SIGINT', onInt);
+  return exitCode;
+}
+
+// Run directly (`node --import tsx src/cli/serve.ts ...`, as the tests and bench do).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}
