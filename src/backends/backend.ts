@@ -30,3 +30,15 @@ export interface Backend {
   run(input: BackendRun): Promise<Outcome[]>;
   close(): Promise<void>;
 }
+
+/**
+ * `run` rejects with this when the package's space (NetworkInstance/IPPrefix) cannot be
+ * applied; each error names the owner of the resource it is about, so the function can point
+ * at the resource and field.
+ */
+export class SpaceError extends Error {
+  override readonly name = 'SpaceError';
+  constructor(readonly errors: { owner: string; error: Error }[]) {
+    super(errors.map((e) => `${e.owner}: ${e.error.message}`).join('; '));
+  }
+}

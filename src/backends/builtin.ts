@@ -1,0 +1,90 @@
+// backend=builtin: the allocator runs inside the function and the package is its database.
+// Each run starts from nothing: the package's space is applied, then every request in an
+// order that makes a re-render identical:
+//   1. static requests (spec.prefix), so no dynamic request takes their address;
+//   2. requests that carry status.prefix (sticky hints), in package order: what the package
+//      already records comes back unchanged;
+//   3. new requests, in package order (lowest free first);
+//   4. read-only lookups (nephio.org/action: get), which reserve nothing.
+// Releases need no work: what a package no longer requests is simply not replayed.
+import { createIpam } from '../ipam/index.js';
+import type { Ipam, PrefixKind, PrefixSpec } from '../ipam/types.js';
+import { SpaceError, type Backend, type BackendRun, type Outcome } from './backend.js';
+
+const KIND_ORDER: Record<PrefixKind, number> = { aggregate: 0, pool: 1, network: 2, loopback: 2 };
+
+function prefixLength(p: string): number {
+  const i = p.indexOf('/');
+  return i < 0 ? 128 : Number(p.slice(i + 1));
+}
+
+/** Parents before children: aggregates, then pools (shortest first), then subnets and loopbacks. */
+export function spaceOrder(prefixes: PrefixSpec[]): PrefixSpec[] {
+  return prefixes
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => KIND_ORDER[a.p.kind] - KIND_ORDER[b.p.kind] || prefixLength(a.p.prefix) - prefixLength(b.p.prefix) || a.i - b.i)
+    .map((x) => x.p);
+}
+
+export const BUILTIN_OPTIONS: readonly string[] = [];
+
+export class BuiltinBackend implements Backend {
+  constructor(private readonly make: () => Ipam = createIpam) {}
+
+  async run(input: BackendRun): Promise<Outcome[]> {
+    const ipam = this.make();
+    const spaceErrors: { owner: string; error: Error }[] = [];
+    for (const ni of input.space.networkInstances) {
+      try {
+        ipam.applyNetworkInstance(ni.ref, ni.prefixes, ni.owner);
+      } catch (e) {
+        spaceErrors.push({ owner: ni.owner, error: e as Error });
+      }
+    }
+    for (const p of spaceOrder(input.space.prefixes)) {
+      try {
+        ipam.applyPrefix(p);
+      } catch (e) {
+        spaceErrors.push({ owner: p.owner, error: e as Error });
+      }
+    }
+    if (spaceErrors.length) throw new SpaceError(spaceErrors);
+
+    const reqs = input.requests;
+    const lookups = input.lookups ?? [];
+    const outcomes: Outcome[] = new Array(reqs.length);
+    const passes: ((i: number) => boolean)[] = [
+      (i) => !lookups[i] && reqs[i].prefix !== undefined,
+      (i) => !lookups[i] && reqs[i].prefix === undefined && reqs[i].hint !== undefined,
+      (i) => !lookups[i] && reqs[i].prefix === undefined && reqs[i].hint === undefined,
+    ];
+    for (const take of passes) {
+      for (let i = 0; i < reqs.length; i++) {
+        if (!take(i)) continue;
+        try {
+          outcomes[i] = { ok: true, allocation: ipam.allocate(reqs[i]) };
+        } catch (e) {
+          outcomes[i] = { ok: false, error: e as Error };
+        }
+      }
+    }
+    for (let i = 0; i < reqs.length; i++) {
+      if (!lookups[i]) continue;
+      try {
+        outcomes[i] = { ok: true, allocation: ipam.dryRun(reqs[i]) };
+      } catch (e) {
+        outcomes[i] = { ok: false, error: e as Error };
+      }
+    }
+    return outcomes;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The builtin backend takes no settings; anything else in the config is a mistake worth naming. */
+export function createBuiltinBackend(options: Record<string, unknown>): Backend {
+  const unknown = Object.keys(options).filter((k) => !BUILTIN_OPTIONS.includes(k));
+  if (unknown.length) throw new Error(`unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the builtin backend takes backend, dryRun and release; grpc settings need backend=grpc)`);
+  return new BuiltinBackend();
+}

@@ -1,0 +1,106 @@
+// Injections: write an allocation's address/prefix/... into consumer fields of other
+// resources (ConfigMap values, NFDeployment interfaces, a NAD's JSON config).
+import type { Injection, Selector } from './config.js';
+import { PathError, setInDoc } from './field-path.js';
+import type { Item } from './item.js';
+import { valueOf, type AllocationAnswer } from './prefix-values.js';
+import type { RequestResource } from './requests.js';
+import { describe, groupOf, meta, origin, versionOf, type Meta } from './resource.js';
+import { result, type Result } from './results.js';
+
+function selects(s: Selector, m: Meta): boolean {
+  if (s.kind !== undefined && s.kind !== m.kind) return false;
+  if (s.name !== undefined && s.name !== m.name) return false;
+  if (s.namespace !== undefined && s.namespace !== (m.namespace ?? 'default') && s.namespace !== (m.namespace ?? '')) return false;
+  if (s.group !== undefined && s.group !== groupOf(m.apiVersion)) return false;
+  if (s.version !== undefined && s.version !== versionOf(m.apiVersion)) return false;
+  if (s.labels) for (const [k, v] of Object.entries(s.labels)) if (m.labels[k] !== v) return false;
+  return true;
+}
+
+function describeSelector(s: Selector): string {
+  const parts = Object.entries(s).map(([k, v]) => (typeof v === 'object' ? `${k}=${JSON.stringify(v)}` : `${k}=${v}`));
+  return `{${parts.join(', ')}}`;
+}
+
+/** Numbers go into ConfigMap/Secret data as strings. */
+function wantsStrings(m: Meta, path: string): boolean {
+  return (m.kind === 'ConfigMap' || m.kind === 'Secret') && (path.startsWith('data.') || path.startsWith('stringData.'));
+}
+
+export function applyInjections(
+  injections: Injection[],
+  items: Item[],
+  requests: RequestResource[],
+  answers: Map<RequestResource, AllocationAnswer>,
+  rootDir: string | undefined,
+): Result[] {
+  const errors: Result[] = [];
+  const metas = new Map<Item, Meta | null>();
+  const metaOf = (it: Item): Meta | null => {
+    let m = metas.get(it);
+    if (m === undefined) {
+      let v = null;
+      try {
+        v = it.value();
+      } catch {
+        v = null;
+      }
+      m = v ? meta(v) : null;
+      metas.set(it, m);
+    }
+    return m;
+  };
+  for (const inj of injections) {
+    const src = inj.source;
+    const candidates = requests.filter(
+      (r) => r.meta.name === src.name && (src.kind === undefined || src.kind === r.meta.kind) && (src.namespace === undefined || src.namespace === (r.meta.namespace ?? 'default')),
+    );
+    const owners = new Set(candidates.map((r) => r.owner));
+    if (candidates.length === 0) {
+      errors.push(result('error', `${inj.field}: no IPAllocation or IPClaim named ${src.name} in the package`, undefined, `${inj.field}.source.name`));
+      continue;
+    }
+    if (owners.size > 1) {
+      errors.push(result('error', `${inj.field}: source ${src.name} is ambiguous (${[...owners].join(', ')}); add source.kind or source.namespace`, undefined, `${inj.field}.source`));
+      continue;
+    }
+    const answer = answers.get(candidates[0]);
+    if (!answer) continue; // its own error is reported already
+    const value = valueOf(answer, src.value);
+    if (typeof value === 'object') {
+      errors.push(result('error', `${inj.field}: ${describe(candidates[0].meta)} ${value.missing}`, origin(candidates[0].meta, rootDir), 'status.gateway'));
+      continue;
+    }
+    inj.targets.forEach((target, ti) => {
+      const tfield = `${inj.field}.targets[${ti}]`;
+      const quick = target.select.kind;
+      const matched = items.filter((it) => {
+        if (quick !== undefined) {
+          const k = it.quickKind();
+          if (k !== undefined && k !== quick) return false;
+        }
+        const m = metaOf(it);
+        return m !== null && selects(target.select, m);
+      });
+      if (matched.length === 0) {
+        errors.push(result('error', `${tfield}: no resource matches select ${describeSelector(target.select)}`, undefined, `${tfield}.select`));
+        return;
+      }
+      for (const it of matched) {
+        const m = metaOf(it)!;
+        for (const fp of target.fieldPaths) {
+          try {
+            it.editDoc((_doc, root) => setInDoc(root, fp, value, target.create, wantsStrings(m, fp.text)));
+            metas.delete(it);
+          } catch (err) {
+            if (!(err instanceof PathError)) throw err;
+            const hint = target.create ? '' : ' (set options.create: true to create missing fields)';
+            errors.push(result('error', `injection target ${describe(m)}: field path ${fp.text} does not resolve: ${err.message}${hint}`, origin(m, rootDir), fp.text));
+          }
+        }
+      }
+    });
+  }
+  return errors;
+}

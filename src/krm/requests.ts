@@ -1,0 +1,142 @@
+// IPAllocation / IPClaim resources of every API generation -> one AllocationRequest.
+import type { AddressFamily, AllocationRequest, LabelSelector, LabelSelectorRequirement, PrefixKind } from '../ipam/types.js';
+import { ANN_ACTION, LABEL_NETWORK_INSTANCE, type Generation } from './apis.js';
+import type { Item, Obj } from './item.js';
+import { asObj, describe, str, strMap, type Meta } from './resource.js';
+
+export interface RequestResource {
+  item: Item;
+  meta: Meta;
+  generation: Generation;
+  owner: string;
+  request: AllocationRequest;
+  /** `nephio.org/action: get`: answered without reserving anything. */
+  lookup: boolean;
+  /** What the resource's status says now. */
+  status: { prefix?: string; gateway?: string };
+}
+
+/** A problem with one field of a resource. */
+export class FieldError extends Error {
+  override readonly name = 'FieldError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const KINDS: readonly PrefixKind[] = ['aggregate', 'network', 'pool', 'loopback'];
+const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+
+export const ownerKey = (m: Meta): string => `${m.namespace ?? 'default'}/${m.kind}/${m.name}`;
+
+function prefixKind(v: unknown, field: string): PrefixKind {
+  const s = str(v);
+  if (s === undefined) throw new FieldError(field, `${field} is required (one of ${KINDS.join(', ')})`);
+  if (!(KINDS as readonly string[]).includes(s)) throw new FieldError(field, `${field} "${s}" is not one of ${KINDS.join(', ')}`);
+  return s as PrefixKind;
+}
+
+function intField(v: unknown, field: string, min: number, max: number): number | undefined {
+  if (v === null || v === undefined) return undefined;
+  const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new FieldError(field, `${field} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+function boolField(v: unknown, field: string): boolean | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw new FieldError(field, `${field} must be true or false, not ${JSON.stringify(v)}`);
+}
+
+function family(v: unknown, field: string): AddressFamily | undefined {
+  const s = str(v);
+  if (s === undefined || s === '') return undefined;
+  if (s !== 'ipv4' && s !== 'ipv6') throw new FieldError(field, `${field} must be ipv4 or ipv6, not "${s}"`);
+  return s;
+}
+
+export function selector(v: unknown, field: string): LabelSelector | undefined {
+  if (v === null || v === undefined) return undefined;
+  const o = asObj(v);
+  if (!o) throw new FieldError(field, `${field} must be a label selector (matchLabels, matchExpressions)`);
+  const out: LabelSelector = {};
+  if (o.matchLabels !== undefined && o.matchLabels !== null) {
+    if (!asObj(o.matchLabels)) throw new FieldError(`${field}.matchLabels`, `${field}.matchLabels must be a map of strings`);
+    out.matchLabels = strMap(o.matchLabels);
+  }
+  if (o.matchExpressions !== undefined && o.matchExpressions !== null) {
+    if (!Array.isArray(o.matchExpressions)) throw new FieldError(`${field}.matchExpressions`, `${field}.matchExpressions must be a list`);
+    out.matchExpressions = o.matchExpressions.map((x, i): LabelSelectorRequirement => {
+      const f = `${field}.matchExpressions[${i}]`;
+      const e = asObj(x);
+      const key = str(e?.key);
+      const op = str(e?.operator);
+      if (!e || !key) throw new FieldError(f, `${f}.key is required`);
+      if (!op || !(OPERATORS as readonly string[]).includes(op)) throw new FieldError(`${f}.operator`, `${f}.operator must be one of ${OPERATORS.join(', ')}`);
+      const values = e.values === undefined || e.values === null ? undefined : Array.isArray(e.values) ? e.values.map((s) => str(s) ?? '') : undefined;
+      if (e.values !== undefined && e.values !== null && values === undefined) throw new FieldError(`${f}.values`, `${f}.values must be a list`);
+      if ((op === 'In' || op === 'NotIn') && (!values || values.length === 0)) throw new FieldError(`${f}.values`, `${f}.values must not be empty for ${op}`);
+      const r: LabelSelectorRequirement = { key, operator: op as LabelSelectorRequirement['operator'] };
+      if (values) r.values = values;
+      return r;
+    });
+  }
+  return out;
+}
+
+/** Reads a request resource; throws FieldError naming the offending field. */
+export function readRequest(item: Item, obj: Obj, m: Meta, generation: Generation): RequestResource {
+  if (!m.name) throw new FieldError('metadata.name', `${m.kind} without metadata.name`);
+  const spec = asObj(obj.spec);
+  if (!spec) throw new FieldError('spec', `${describe(m)} has no spec`);
+  const sel = selector(spec.selector, 'spec.selector');
+  const req: AllocationRequest = {
+    owner: ownerKey(m),
+    networkInstance: { name: '' },
+    kind: prefixKind(spec.kind, 'spec.kind'),
+  };
+  const ni = asObj(spec.networkInstance);
+  const niName = str(ni?.name) ?? (typeof spec.networkInstance === 'string' ? spec.networkInstance : undefined);
+  if (generation === 'original') {
+    // The original API names the network instance by a selector label.
+    const fromLabel = sel?.matchLabels?.[LABEL_NETWORK_INSTANCE];
+    const name = fromLabel ?? niName;
+    if (!name) throw new FieldError(`spec.selector.matchLabels.[${LABEL_NETWORK_INSTANCE}]`, `${describe(m)}: the selector label ${LABEL_NETWORK_INSTANCE} names the network instance and is required`);
+    req.networkInstance = { name };
+    if (fromLabel !== undefined && sel?.matchLabels) {
+      const { [LABEL_NETWORK_INSTANCE]: _drop, ...rest } = sel.matchLabels;
+      sel.matchLabels = rest;
+    }
+  } else {
+    if (!niName) throw new FieldError('spec.networkInstance.name', `${describe(m)}: spec.networkInstance.name is required`);
+    req.networkInstance = { name: niName };
+    const ns = str(ni?.namespace);
+    if (ns) req.networkInstance.namespace = ns;
+  }
+  if (sel && ((sel.matchLabels && Object.keys(sel.matchLabels).length) || sel.matchExpressions?.length)) req.selector = sel;
+  const prefix = str(spec.prefix);
+  if (prefix) req.prefix = prefix;
+  const pl = intField(spec.prefixLength, 'spec.prefixLength', 0, 128);
+  if (pl !== undefined) req.prefixLength = pl;
+  const af = family(spec.addressFamily, 'spec.addressFamily');
+  if (af) req.addressFamily = af;
+  const cp = boolField(spec.createPrefix, 'spec.createPrefix');
+  if (cp !== undefined) req.createPrefix = cp;
+  const idx = intField(spec.index, 'spec.index', 0, 2 ** 32 - 1);
+  if (idx !== undefined) req.index = idx;
+  if (spec.labels !== undefined && spec.labels !== null) {
+    if (!asObj(spec.labels)) throw new FieldError('spec.labels', 'spec.labels must be a map of strings');
+    const labels = strMap(spec.labels);
+    if (Object.keys(labels).length) req.labels = labels;
+  }
+  const st = asObj(obj.status);
+  const status = { prefix: str(st?.prefix) || undefined, gateway: str(st?.gateway) || undefined };
+  if (status.prefix) req.hint = status.prefix;
+  const lookup = (m.annotations[ANN_ACTION] ?? '').toLowerCase() === 'get';
+  return { item, meta: m, generation, owner: req.owner, request: req, lookup, status };
+}

@@ -1,0 +1,283 @@
+// The function: ResourceList text in, ResourceList text and an exit code out.
+//   read -> requests and space -> backend -> status, Kptfile conditions, injections -> write
+// Any error result leaves every resource as it came (the input items are echoed) and exits 1;
+// the output is never an empty or partial list.
+import type { Backend, BackendRun, Outcome, PackageSpace } from '../backends/backend.js';
+import { isIpamError } from '../ipam/errors.js';
+import { isKptfile, isSpace, requestApi, REQUEST_KINDS, SPACE_KINDS } from './apis.js';
+import { conditionType, heldOwners, okCondition, parseConditionType, type Condition } from './conditions.js';
+import { readConfig, type FnConfig } from './config.js';
+import { applyInjections } from './inject.js';
+import { Item, type Obj } from './item.js';
+import type { AllocationAnswer } from './prefix-values.js';
+import { FieldError, readRequest, type RequestResource } from './requests.js';
+import { asObj, describe, meta, origin, resourceDir, str, type Meta } from './resource.js';
+import { joinResourceList, splitResourceList, ResourceListError, type ResourceListText } from './resource-list.js';
+import { hasErrors, renderResults, result, type Result } from './results.js';
+import { readNetworkInstance, readPrefix } from './space.js';
+import { YamlSyntaxError } from './yaml-doc.js';
+import type { ListEdit } from './block-edit.js';
+
+export interface FunctionOutput {
+  stdout: string;
+  exitCode: number;
+  results: Result[];
+}
+
+/** Makes the backend the config asks for (src/backends/index.ts in production). */
+export type BackendFactory = (cfg: FnConfig) => Promise<Backend>;
+
+interface Kptfile {
+  item: Item;
+  meta: Meta;
+  dir: string;
+  conditions: unknown[];
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Results for a failed run: the input as it came, plus the results. */
+function failed(input: string, rl: ResourceListText | null, results: Result[]): FunctionOutput {
+  if (!rl) {
+    // Not a ResourceList at all: report without items (kpt writes nothing on exit 1).
+    const text = 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n' + renderResults(results);
+    return { stdout: text, exitCode: 1, results };
+  }
+  return { stdout: joinResourceList(rl, rl.items.map((i) => i.text), renderResults([...rl.results, ...results])), exitCode: 1, results };
+}
+
+/** Space owners -> resources, to name them in results. */
+type OwnerIndex = Map<string, Meta>;
+
+function spaceErrors(err: unknown): { owner: string; error: Error }[] | undefined {
+  const list = (err as { errors?: unknown })?.errors;
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  if (!list.every((e) => typeof (e as { owner?: unknown })?.owner === 'string')) return undefined;
+  return list as { owner: string; error: Error }[];
+}
+
+export async function runFunction(input: string, createBackend: BackendFactory): Promise<FunctionOutput> {
+  let rl: ResourceListText;
+  try {
+    rl = splitResourceList(input);
+  } catch (err) {
+    if (err instanceof ResourceListError || err instanceof YamlSyntaxError) return failed(input, null, [result('error', message(err))]);
+    throw err;
+  }
+  let cfg: FnConfig;
+  try {
+    cfg = readConfig(rl.functionConfig);
+  } catch (err) {
+    if (err instanceof FieldError) return failed(input, rl, [result('error', `function config: ${err.message}`, undefined, `functionConfig.${err.field}`)]);
+    throw err;
+  }
+
+  const items = rl.items.map((r) => new Item(r));
+  const results: Result[] = [];
+  const requests: RequestResource[] = [];
+  const space: PackageSpace = { networkInstances: [], prefixes: [] };
+  const spaceOwners: OwnerIndex = new Map();
+  const kptfiles: Kptfile[] = [];
+  // Problems found while reading; results are made once the package root is known.
+  const problems: { m?: Meta; message: string; field?: string }[] = [];
+
+  // Classify. Only resources the function may own are read; the rest stay untouched text.
+  for (const item of items) {
+    const k = item.quickKind();
+    if (k !== undefined && !REQUEST_KINDS.has(k) && !SPACE_KINDS.has(k) && k !== 'Kptfile') continue;
+    let obj: Obj | null;
+    try {
+      obj = item.value();
+    } catch (err) {
+      if (!(err instanceof YamlSyntaxError)) throw err;
+      problems.push({ message: `item ${item.index} of the ResourceList is not valid YAML: ${err.message}` });
+      continue;
+    }
+    if (!obj) continue;
+    const m = meta(obj);
+    const gen = requestApi(m.apiVersion, m.kind);
+    try {
+      if (gen) requests.push(readRequest(item, obj, m, gen));
+      else if (isSpace(m.apiVersion, m.kind)) {
+        if (m.kind === 'NetworkInstance') {
+          const ni = readNetworkInstance(obj, m);
+          space.networkInstances.push(ni);
+          spaceOwners.set(ni.owner, m);
+        } else {
+          const p = readPrefix(obj, m);
+          space.prefixes.push(p);
+          spaceOwners.set(p.owner, m);
+        }
+      } else if (isKptfile(m.apiVersion, m.kind)) {
+        const conds = asObj(obj.status)?.conditions;
+        kptfiles.push({ item, meta: m, dir: resourceDir(m), conditions: Array.isArray(conds) ? conds : [] });
+      }
+    } catch (err) {
+      if (!(err instanceof FieldError)) throw err;
+      problems.push({ m, message: err.message.startsWith(m.kind) ? err.message : `${describe(m)}: ${err.message}`, field: err.field });
+    }
+  }
+  // The package's own Kptfile is the outermost one (render passes subpackages too).
+  const root = kptfiles.reduce<Kptfile | undefined>((best, k) => (!best || k.dir.length < best.dir.length ? k : best), undefined);
+  const rootDir = root?.meta.annotations['internal.config.kubernetes.io/package-path'];
+  const where = (m: Meta) => origin(m, rootDir);
+  for (const p of problems) results.push(result('error', p.message, p.m ? where(p.m) : undefined, p.field));
+  if (hasErrors(results)) return failed(input, rl, results);
+
+  // What the package held last time (its conditions), and which of those vanished.
+  const liveTypes = new Set<string>();
+  const condTypeOf = new Map<RequestResource, string>();
+  for (const r of requests) {
+    const t = conditionType(r.generation, r.meta);
+    condTypeOf.set(r, t);
+    liveTypes.add(t);
+  }
+  const namespaces = new Set(requests.map((r) => r.meta.namespace ?? 'default'));
+  const liveOwners = new Set(requests.map((r) => r.owner));
+  const vanished: number[] = [];
+  const release = new Set<string>();
+  const existing = new Map<string, number>();
+  root?.conditions.forEach((c, i) => {
+    const type = str(asObj(c)?.type);
+    if (!type) return;
+    const held = parseConditionType(type);
+    if (!held) return;
+    if (!existing.has(type)) existing.set(type, i);
+    if (cfg.releaseAll || !liveTypes.has(type)) {
+      vanished.push(i);
+      for (const o of heldOwners(held, namespaces)) if (cfg.releaseAll || !liveOwners.has(o)) release.add(o);
+    }
+  });
+  if (cfg.releaseAll) for (const o of liveOwners) release.add(o);
+
+  // Ask the backend.
+  let backend: Backend;
+  try {
+    backend = await createBackend(cfg);
+  } catch (err) {
+    return failed(input, rl, [result('error', `backend ${cfg.backend}: ${message(err)}`, undefined, 'functionConfig')]);
+  }
+  const active = cfg.releaseAll ? [] : requests;
+  const runInput: BackendRun = {
+    space,
+    requests: active.map((r) => r.request),
+    lookups: active.map((r) => r.lookup),
+    release: [...release],
+  };
+  if (cfg.dryRun) {
+    // Nothing may change anywhere. The builtin allocator lives in memory, so it can answer as
+    // a real run would; a shared backend is only asked to look up.
+    runInput.release = [];
+    if (cfg.backend !== 'builtin') runInput.lookups = active.map(() => true);
+  }
+  let outcomes: Outcome[];
+  try {
+    outcomes = await backend.run(runInput);
+  } catch (err) {
+    const se = spaceErrors(err);
+    if (se) {
+      return failed(
+        input,
+        rl,
+        se.map((e) => {
+          const m = spaceOwners.get(e.owner);
+          return result('error', m ? `${describe(m)}: ${message(e.error)}` : `${e.owner}: ${message(e.error)}`, m ? where(m) : undefined, fieldOf(e.error) ?? 'spec.prefix');
+        }),
+      );
+    }
+    return failed(input, rl, [result('error', `backend ${cfg.backend}: ${message(err)}`)]);
+  } finally {
+    await backend.close().catch(() => undefined);
+  }
+
+  const answers = new Map<RequestResource, AllocationAnswer>();
+  active.forEach((r, i) => {
+    const o = outcomes[i];
+    if (!o) {
+      results.push(result('error', `${describe(r.meta)}: the backend gave no answer`, where(r.meta)));
+    } else if (o.ok) {
+      answers.set(r, { prefix: o.allocation.prefix, gateway: o.allocation.gateway });
+    } else {
+      results.push(result('error', `${describe(r.meta)}: ${message(o.error)}`, where(r.meta), fieldOf(o.error) ?? 'spec'));
+    }
+  });
+  if (hasErrors(results)) return failed(input, rl, results);
+
+  if (cfg.dryRun) {
+    for (const r of active) {
+      const a = answers.get(r)!;
+      const changed = a.prefix !== r.status.prefix || a.gateway !== r.status.gateway;
+      results.push(result('info', `${describe(r.meta)} would get ${a.prefix}${a.gateway ? ` (gateway ${a.gateway})` : ''}${changed ? '' : ' (unchanged)'}`, where(r.meta), 'status.prefix', { field: { path: 'status.prefix', currentValue: r.status.prefix, proposedValue: a.prefix } }));
+    }
+    for (const o of release) results.push(result('info', `would release ${o}`));
+    return { stdout: joinResourceList(rl, rl.items.map((i) => i.text), renderResults([...rl.results, ...results])), exitCode: 0, results };
+  }
+
+  // Write: status of each request, the Kptfile's conditions, injections.
+  let changedStatus = 0;
+  for (const r of requests) {
+    if (cfg.releaseAll) {
+      if (r.status.prefix !== undefined || r.status.gateway !== undefined) r.item.setFields('status', { prefix: undefined, gateway: undefined });
+      continue;
+    }
+    const a = answers.get(r)!;
+    if (a.prefix !== r.status.prefix || a.gateway !== r.status.gateway) {
+      r.item.setFields('status', { prefix: a.prefix, gateway: a.gateway });
+      changedStatus++;
+    }
+  }
+  if (root) {
+    root.item.editList('status', 'conditions', conditionEdit(root.conditions, requests, condTypeOf, existing, vanished, cfg.releaseAll));
+  } else if (requests.length > 0 || cfg.releaseAll) {
+    results.push(result('warning', 'no Kptfile in the input: allocations are made and injected, but the package cannot record them in Kptfile conditions, so removed requests will not be released'));
+  }
+  if (cfg.injections.length > 0) {
+    const injErrors = applyInjections(cfg.injections, items, requests, answers, rootDir);
+    if (injErrors.length > 0) return failed(input, rl, [...results, ...injErrors]);
+  }
+
+  const summary = cfg.releaseAll
+    ? `released ${release.size} owner(s); removed ${vanished.length} condition(s)`
+    : `${requests.length} request(s): ${changedStatus} updated, ${requests.length - changedStatus} unchanged; ${vanished.length} removed request(s) released`;
+  results.push(result('info', summary));
+  const out = joinResourceList(rl, items.map((i) => i.text), renderResults([...rl.results, ...results]));
+  return { stdout: out, exitCode: 0, results };
+}
+
+function fieldOf(err: unknown): string | undefined {
+  return isIpamError(err) ? err.details.field : undefined;
+}
+
+/** The conditions edit: update or add one per request, drop the vanished ones. */
+function conditionEdit(
+  current: unknown[],
+  requests: RequestResource[],
+  condTypeOf: Map<RequestResource, string>,
+  existing: Map<string, number>,
+  vanished: number[],
+  releaseAll: boolean,
+): ListEdit {
+  const edit: ListEdit = { update: new Map(), remove: new Set(vanished), append: [] };
+  if (releaseAll) return edit;
+  const appended = new Set<string>();
+  for (const r of requests) {
+    const type = condTypeOf.get(r)!;
+    const want: Condition = okCondition(r.generation, type);
+    const i = existing.get(type);
+    if (i === undefined) {
+      if (appended.has(type)) continue;
+      appended.add(type);
+      edit.append.push({ ...want });
+      continue;
+    }
+    const cur = asObj(current[i]) ?? {};
+    const fields: Record<string, string | undefined> = {};
+    if (str(cur.status) !== want.status) fields.status = want.status;
+    if (str(cur.message) !== want.message) fields.message = want.message;
+    if (want.reason !== undefined && str(cur.reason) !== want.reason) fields.reason = want.reason;
+    if (Object.keys(fields).length) edit.update.set(i, fields);
+  }
+  return edit;
+}

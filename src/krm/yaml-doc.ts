@@ -1,0 +1,138 @@
+// The `yaml` library path, for resources the fast block reader does not take and for edits
+// it does not make (injections). The failsafe schema keeps every scalar as the string it was
+// written as, so `0755`, `2021-01-01`, `yes` and quoting survive a round trip; values are
+// resolved to JS by the same rules as the fast reader (scalar.ts).
+import { Document, Pair, Scalar, YAMLMap, YAMLSeq, isAlias, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { newObject } from './block-yaml.js';
+import { isSafePlainString, resolvePlain, type ScalarValue } from './scalar.js';
+
+export class YamlSyntaxError extends Error {
+  override readonly name = 'YamlSyntaxError';
+}
+
+const PARSE_OPTIONS = { version: '1.1', schema: 'failsafe', prettyErrors: false, uniqueKeys: true } as const;
+const STRING_OPTIONS = { lineWidth: 0, minContentWidth: 0, indentSeq: false } as const;
+
+export function parseYaml(text: string): Document {
+  const doc = parseDocument(text, PARSE_OPTIONS);
+  if (doc.errors.length > 0) throw new YamlSyntaxError(doc.errors[0].message);
+  return doc;
+}
+
+/** Parses one ResourceList item (its text starts with the dash line, dash at column `dash`). */
+export function parseItemDoc(itemText: string, dash: number): Document {
+  const nl = itemText.indexOf('\n');
+  const first = nl < 0 ? itemText : itemText.slice(0, nl);
+  if (first[dash] !== '-') throw new YamlSyntaxError('item does not start with a dash');
+  const text = first.slice(0, dash) + ' ' + first.slice(dash + 1) + (nl < 0 ? '' : itemText.slice(nl));
+  return parseYaml(text);
+}
+
+/** Writes a document back as a ResourceList item with its dash at column `dash`. */
+export function itemDocToText(doc: Document, dash: number): string {
+  const body = doc.toString(STRING_OPTIONS);
+  const pad = ' '.repeat(dash + 2);
+  const lines = body.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const out = lines.map((l) => (l === '' ? l : pad + l));
+  out[0] = ' '.repeat(dash) + '- ' + out[0].slice(dash + 2);
+  return out.join('\n') + '\n';
+}
+
+export function docToText(doc: Document): string {
+  return doc.toString(STRING_OPTIONS);
+}
+
+/** JS value of a node, plain scalars resolved like the fast reader does. */
+export function toJS(node: unknown, doc?: Document): unknown {
+  if (node === null || node === undefined) return null;
+  if (isAlias(node)) return doc ? toJS(node.resolve(doc), doc) : null;
+  if (isScalar(node)) {
+    const v = node.value;
+    if (node.type === 'PLAIN' || node.type === undefined) {
+      if (typeof v === 'string') return resolvePlain(v);
+      return v ?? null;
+    }
+    return v === null || v === undefined ? '' : String(v);
+  }
+  if (isMap(node)) {
+    const out = newObject();
+    for (const pair of node.items) {
+      const k = toJS(pair.key, doc);
+      out[k === null ? '' : String(k)] = toJS(pair.value, doc);
+    }
+    return out;
+  }
+  if (isSeq(node)) return node.items.map((n) => toJS(n, doc));
+  return null;
+}
+
+/** A scalar node that reads back as `v` in any YAML 1.1/1.2 reader, even inside a failsafe document. */
+export function scalarNode(v: ScalarValue): Scalar {
+  if (v === null) {
+    const s = new Scalar('null');
+    s.type = 'PLAIN';
+    return s;
+  }
+  if (typeof v !== 'string') {
+    const s = new Scalar(String(v));
+    s.type = 'PLAIN';
+    return s;
+  }
+  const s = new Scalar(v);
+  s.type = isSafePlainString(v) ? 'PLAIN' : 'QUOTE_DOUBLE';
+  return s;
+}
+
+/** Builds nodes for plain data (objects, arrays, scalars) with safe quoting. */
+export function dataNode(v: unknown): Node {
+  if (Array.isArray(v)) {
+    const seq = new YAMLSeq();
+    for (const x of v) seq.items.push(dataNode(x));
+    return seq;
+  }
+  if (v !== null && typeof v === 'object') {
+    const map = new YAMLMap();
+    for (const [k, x] of Object.entries(v)) map.items.push(mapPair(k, dataNode(x)));
+    return map;
+  }
+  return scalarNode(v as ScalarValue);
+}
+
+function mapPair(k: string, value: Node): Pair<Scalar, Node> {
+  return new Pair(scalarNode(k), value);
+}
+
+/** Sets a key in a map node, keeping the key's position when it exists. */
+export function mapSet(map: YAMLMap, key: string, value: Node): void {
+  for (const pair of map.items) {
+    if (isScalar(pair.key) && String(pair.key.value) === key) {
+      pair.value = value;
+      return;
+    }
+  }
+  map.items.push(mapPair(key, value));
+}
+
+export function mapGet(map: YAMLMap, key: string): unknown {
+  for (const pair of map.items) if (isScalar(pair.key) && String(pair.key.value) === key) return pair.value;
+  return undefined;
+}
+
+export function mapDelete(map: YAMLMap, key: string): boolean {
+  const i = map.items.findIndex((p) => isScalar(p.key) && String(p.key.value) === key);
+  if (i < 0) return false;
+  map.items.splice(i, 1);
+  return true;
+}
+
+/** Replaces a scalar's value and keeps its quoting style when that still reads back right. */
+export function setScalarKeepingStyle(old: unknown, v: ScalarValue): Node {
+  const n = scalarNode(v);
+  if (isScalar(old) && typeof v === 'string') {
+    if (old.type === 'QUOTE_DOUBLE' || old.type === 'QUOTE_SINGLE') n.type = old.type;
+  }
+  return n;
+}
+
+export { isMap, isSeq, isScalar, YAMLMap, YAMLSeq, Scalar, Document };
