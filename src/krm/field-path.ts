@@ -7,7 +7,7 @@
 //                                        `(json)`: the string reached so far holds JSON; the
 //                                        rest of the path goes inside it, and the JSON is
 //                                        written back (same key order, same indentation).
-import { YAMLMap, YAMLSeq, isMap, isScalar, isSeq, mapGet, mapSet, scalarNode, setScalarKeepingStyle, type Scalar } from './yaml-doc.js';
+import { isMap, isScalar, isSeq, mapGet, mapSet, newMap, newSeq, scalarNode, setScalarKeepingStyle, type Scalar, type YAMLMap } from './yaml-doc.js';
 import type { ScalarValue } from './scalar.js';
 
 export type Segment = { t: 'key'; key: string } | { t: 'match'; field: string; value: string } | { t: 'json' };
@@ -186,7 +186,7 @@ export function setInDoc(root: YAMLMap, path: FieldPath, value: ScalarValue, cre
     const where = at || '(resource)';
     if (node === undefined || node === null) {
       if (!create || !attach) throw new PathError(`${where} does not exist`, at);
-      node = s.t === 'match' ? new YAMLSeq() : new YAMLMap();
+      node = s.t === 'match' ? newSeq() : newMap();
       attach(node);
     }
     if (s.t === 'json') {
@@ -201,7 +201,7 @@ export function setInDoc(root: YAMLMap, path: FieldPath, value: ScalarValue, cre
       let item = seq.items.find((x) => matchesItem(x, s.field, s.value));
       if (!item) {
         if (!create) throw new PathError(`${where} has no item with ${s.field}=${s.value}`, at);
-        const m = new YAMLMap();
+        const m = newMap();
         mapSet(m, s.field, scalarNode(s.value));
         seq.items.push(m);
         item = m;

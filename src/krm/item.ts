@@ -5,8 +5,6 @@ import { applySplices, editNestedList, setChildScalars, type ListEdit } from './
 import type { RawItem } from './resource-list.js';
 import type { ScalarValue } from './scalar.js';
 import {
-  YAMLMap,
-  YAMLSeq,
   dataNode,
   isMap,
   isSeq,
@@ -14,10 +12,14 @@ import {
   mapDelete,
   mapGet,
   mapSet,
+  newMap,
+  newSeq,
   parseItemDoc,
   setScalarKeepingStyle,
   toJS,
   type Document,
+  type YAMLMap,
+  type YAMLSeq,
 } from './yaml-doc.js';
 
 export type Obj = Record<string, unknown>;
@@ -128,7 +130,7 @@ export class Item {
       const defined = Object.values(fields).some((v) => v !== undefined);
       if (!isMap(m)) {
         if (!defined) return;
-        m = new YAMLMap();
+        m = newMap();
         mapSet(root, key, m as YAMLMap);
       }
       const map = m as YAMLMap;
@@ -156,13 +158,13 @@ export class Item {
       let m1 = mapGet(root, key1);
       if (!isMap(m1)) {
         if (edit.append.length === 0) return;
-        m1 = new YAMLMap();
+        m1 = newMap();
         mapSet(root, key1, m1 as YAMLMap);
       }
       let seq = mapGet(m1 as YAMLMap, key2);
       if (!isSeq(seq)) {
         if (edit.append.length === 0) return;
-        seq = new YAMLSeq();
+        seq = newSeq();
         mapSet(m1 as YAMLMap, key2, seq as YAMLSeq);
       }
       const s = seq as YAMLSeq;

@@ -2,8 +2,8 @@
 // the input with only edited items replaced and the `results` appended, so every resource the
 // function does not own leaves byte for byte as it arrived, in the same order, duplicates
 // included.
-import { docToText, itemDocToText, parseYaml, toJS, YamlSyntaxError } from './yaml-doc.js';
-import { isMap, isSeq, type Document } from 'yaml';
+import { parseBlock, Unsupported } from './block-yaml.js';
+import { docToText, isMap, isSeq, itemDocToText, parseYaml, toJS, YamlSyntaxError, type Document } from './yaml-doc.js';
 
 export interface RawItem {
   /** Position in the list. */
@@ -135,13 +135,20 @@ function trySplit(text: string): ResourceListText | null {
   const outside = sections.filter((s) => s !== itemsSection).map((s) => text.slice(s.start, s.end)).join('');
   let top: Record<string, unknown> = {};
   if (outside.trim() !== '') {
-    let doc: Document;
+    let v: unknown;
     try {
-      doc = parseYaml(outside.endsWith('\n') ? outside : outside + '\n');
+      v = parseBlock(outside).value;
     } catch (err) {
-      throw new ResourceListError(`ResourceList is not valid YAML: ${(err as Error).message}`);
+      if (!(err instanceof Unsupported)) throw err;
+      let doc: Document;
+      try {
+        doc = parseYaml(outside.endsWith('\n') ? outside : outside + '\n');
+      } catch (e) {
+        if (!(e instanceof YamlSyntaxError)) throw e;
+        throw new ResourceListError(`ResourceList is not valid YAML: ${e.message}`);
+      }
+      v = toJS(doc.contents, doc);
     }
-    const v = toJS(doc.contents, doc);
     if (v && typeof v === 'object' && !Array.isArray(v)) top = v as Record<string, unknown>;
   }
   if (top.kind !== undefined && top.kind !== 'ResourceList') throw new ResourceListError(`input kind is ${String(top.kind)}, not ResourceList`);
@@ -163,7 +170,8 @@ function normalize(text: string): string {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ResourceListError(`input is not valid YAML: ${(err as Error).message}`);
+    if (!(err instanceof YamlSyntaxError)) throw err;
+    throw new ResourceListError(`input is not valid YAML: ${err.message}`);
   }
   if (!isMap(doc.contents)) throw new ResourceListError('input is not a ResourceList (not a mapping)');
   const root = doc.contents;

@@ -16,6 +16,7 @@ import { joinResourceList, splitResourceList, ResourceListError, type ResourceLi
 import { hasErrors, renderResults, result, type Result } from './results.js';
 import { readNetworkInstance, readPrefix } from './space.js';
 import { YamlSyntaxError } from './yaml-doc.js';
+import { loadYaml, withYaml } from './yaml-lib.js';
 import type { ListEdit } from './block-edit.js';
 
 export interface FunctionOutput {
@@ -61,7 +62,7 @@ function spaceErrors(err: unknown): { owner: string; error: Error }[] | undefine
 export async function runFunction(input: string, createBackend: BackendFactory): Promise<FunctionOutput> {
   let rl: ResourceListText;
   try {
-    rl = splitResourceList(input);
+    rl = await withYaml(() => splitResourceList(input));
   } catch (err) {
     if (err instanceof ResourceListError || err instanceof YamlSyntaxError) return failed(input, null, [result('error', message(err))]);
     throw err;
@@ -89,7 +90,7 @@ export async function runFunction(input: string, createBackend: BackendFactory):
     if (k !== undefined && !REQUEST_KINDS.has(k) && !SPACE_KINDS.has(k) && k !== 'Kptfile') continue;
     let obj: Obj | null;
     try {
-      obj = item.value();
+      obj = await withYaml(() => item.value());
     } catch (err) {
       if (!(err instanceof YamlSyntaxError)) throw err;
       problems.push({ message: `item ${item.index} of the ResourceList is not valid YAML: ${err.message}` });
@@ -219,21 +220,23 @@ export async function runFunction(input: string, createBackend: BackendFactory):
   let changedStatus = 0;
   for (const r of requests) {
     if (cfg.releaseAll) {
-      if (r.status.prefix !== undefined || r.status.gateway !== undefined) r.item.setFields('status', { prefix: undefined, gateway: undefined });
+      if (r.status.prefix !== undefined || r.status.gateway !== undefined) await withYaml(() => r.item.setFields('status', { prefix: undefined, gateway: undefined }));
       continue;
     }
     const a = answers.get(r)!;
     if (a.prefix !== r.status.prefix || a.gateway !== r.status.gateway) {
-      r.item.setFields('status', { prefix: a.prefix, gateway: a.gateway });
+      await withYaml(() => r.item.setFields('status', { prefix: a.prefix, gateway: a.gateway }));
       changedStatus++;
     }
   }
   if (root) {
-    root.item.editList('status', 'conditions', conditionEdit(root.conditions, requests, condTypeOf, existing, vanished, cfg.releaseAll));
+    const edit = conditionEdit(root.conditions, requests, condTypeOf, existing, vanished, cfg.releaseAll);
+    await withYaml(() => root.item.editList('status', 'conditions', edit));
   } else if (requests.length > 0 || cfg.releaseAll) {
     results.push(result('warning', 'no Kptfile in the input: allocations are made and injected, but the package cannot record them in Kptfile conditions, so removed requests will not be released'));
   }
   if (cfg.injections.length > 0) {
+    await loadYaml();
     const injErrors = applyInjections(cfg.injections, items, requests, answers, rootDir);
     if (injErrors.length > 0) return failed(input, rl, [...results, ...injErrors]);
   }

@@ -2,7 +2,8 @@
 // it does not make (injections). The failsafe schema keeps every scalar as the string it was
 // written as, so `0755`, `2021-01-01`, `yes` and quoting survive a round trip; values are
 // resolved to JS by the same rules as the fast reader (scalar.ts).
-import { Document, Pair, Scalar, YAMLMap, YAMLSeq, isAlias, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import type { Document, Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import { Y } from './yaml-lib.js';
 import { newObject } from './block-yaml.js';
 import { isSafePlainString, resolvePlain, type ScalarValue } from './scalar.js';
 
@@ -14,7 +15,7 @@ const PARSE_OPTIONS = { version: '1.1', schema: 'failsafe', prettyErrors: false,
 const STRING_OPTIONS = { lineWidth: 0, minContentWidth: 0, indentSeq: false } as const;
 
 export function parseYaml(text: string): Document {
-  const doc = parseDocument(text, PARSE_OPTIONS);
+  const doc = Y().parseDocument(text, PARSE_OPTIONS);
   if (doc.errors.length > 0) throw new YamlSyntaxError(doc.errors[0].message);
   return doc;
 }
@@ -46,8 +47,8 @@ export function docToText(doc: Document): string {
 /** JS value of a node, plain scalars resolved like the fast reader does. */
 export function toJS(node: unknown, doc?: Document): unknown {
   if (node === null || node === undefined) return null;
-  if (isAlias(node)) return doc ? toJS(node.resolve(doc), doc) : null;
-  if (isScalar(node)) {
+  if (Y().isAlias(node)) return doc ? toJS(node.resolve(doc), doc) : null;
+  if (Y().isScalar(node)) {
     const v = node.value;
     if (node.type === 'PLAIN' || node.type === undefined) {
       if (typeof v === 'string') return resolvePlain(v);
@@ -55,7 +56,7 @@ export function toJS(node: unknown, doc?: Document): unknown {
     }
     return v === null || v === undefined ? '' : String(v);
   }
-  if (isMap(node)) {
+  if (Y().isMap(node)) {
     const out = newObject();
     for (const pair of node.items) {
       const k = toJS(pair.key, doc);
@@ -63,23 +64,23 @@ export function toJS(node: unknown, doc?: Document): unknown {
     }
     return out;
   }
-  if (isSeq(node)) return node.items.map((n) => toJS(n, doc));
+  if (Y().isSeq(node)) return node.items.map((n) => toJS(n, doc));
   return null;
 }
 
 /** A scalar node that reads back as `v` in any YAML 1.1/1.2 reader, even inside a failsafe document. */
 export function scalarNode(v: ScalarValue): Scalar {
   if (v === null) {
-    const s = new Scalar('null');
+    const s = new (Y().Scalar)('null');
     s.type = 'PLAIN';
     return s;
   }
   if (typeof v !== 'string') {
-    const s = new Scalar(String(v));
+    const s = new (Y().Scalar)(String(v));
     s.type = 'PLAIN';
     return s;
   }
-  const s = new Scalar(v);
+  const s = new (Y().Scalar)(v);
   s.type = isSafePlainString(v) ? 'PLAIN' : 'QUOTE_DOUBLE';
   return s;
 }
@@ -87,12 +88,12 @@ export function scalarNode(v: ScalarValue): Scalar {
 /** Builds nodes for plain data (objects, arrays, scalars) with safe quoting. */
 export function dataNode(v: unknown): Node {
   if (Array.isArray(v)) {
-    const seq = new YAMLSeq();
+    const seq = new (Y().YAMLSeq)();
     for (const x of v) seq.items.push(dataNode(x));
     return seq;
   }
   if (v !== null && typeof v === 'object') {
-    const map = new YAMLMap();
+    const map = new (Y().YAMLMap)();
     for (const [k, x] of Object.entries(v)) map.items.push(mapPair(k, dataNode(x)));
     return map;
   }
@@ -100,13 +101,13 @@ export function dataNode(v: unknown): Node {
 }
 
 function mapPair(k: string, value: Node): Pair<Scalar, Node> {
-  return new Pair(scalarNode(k), value);
+  return new (Y().Pair)(scalarNode(k), value) as Pair<Scalar, Node>;
 }
 
 /** Sets a key in a map node, keeping the key's position when it exists. */
 export function mapSet(map: YAMLMap, key: string, value: Node): void {
   for (const pair of map.items) {
-    if (isScalar(pair.key) && String(pair.key.value) === key) {
+    if (Y().isScalar(pair.key) && String(pair.key.value) === key) {
       pair.value = value;
       return;
     }
@@ -115,12 +116,12 @@ export function mapSet(map: YAMLMap, key: string, value: Node): void {
 }
 
 export function mapGet(map: YAMLMap, key: string): unknown {
-  for (const pair of map.items) if (isScalar(pair.key) && String(pair.key.value) === key) return pair.value;
+  for (const pair of map.items) if (Y().isScalar(pair.key) && String(pair.key.value) === key) return pair.value;
   return undefined;
 }
 
 export function mapDelete(map: YAMLMap, key: string): boolean {
-  const i = map.items.findIndex((p) => isScalar(p.key) && String(p.key.value) === key);
+  const i = map.items.findIndex((p) => Y().isScalar(p.key) && String(p.key.value) === key);
   if (i < 0) return false;
   map.items.splice(i, 1);
   return true;
@@ -129,10 +130,15 @@ export function mapDelete(map: YAMLMap, key: string): boolean {
 /** Replaces a scalar's value and keeps its quoting style when that still reads back right. */
 export function setScalarKeepingStyle(old: unknown, v: ScalarValue): Node {
   const n = scalarNode(v);
-  if (isScalar(old) && typeof v === 'string') {
+  if (Y().isScalar(old) && typeof v === 'string') {
     if (old.type === 'QUOTE_DOUBLE' || old.type === 'QUOTE_SINGLE') n.type = old.type;
   }
   return n;
 }
 
-export { isMap, isSeq, isScalar, YAMLMap, YAMLSeq, Scalar, Document };
+export const isMap = (n: unknown): n is YAMLMap => Y().isMap(n);
+export const isSeq = (n: unknown): n is YAMLSeq => Y().isSeq(n);
+export const isScalar = (n: unknown): n is Scalar => Y().isScalar(n);
+export const newMap = (): YAMLMap => new (Y().YAMLMap)();
+export const newSeq = (): YAMLSeq => new (Y().YAMLSeq)();
+export type { YAMLMap, YAMLSeq, Scalar, Document };

@@ -1,0 +1,130 @@
+// Function benchmarks: whole-process runs of bin/ipam-injector through stdin/stdout, as kpt
+// runs it. Prints
+//   BENCH fn-1-request n=<runs> ms=<median> node_ms=<median of `node -e 0`> ratio=<ms/node_ms>
+//   BENCH fn-10k-requests n=<runs> ms=<median> requests=10000 bytes_in=<input size>
+//   BENCH fn-10k-rerender n=<runs> ms=<median> requests=10000 (statuses and conditions present)
+// Needs a build (npm run build). Runs are interleaved with the baseline so machine load
+// affects both alike.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = `${root}bin/ipam-injector`;
+if (!existsSync(`${root}dist/ipam-injector.mjs`)) {
+  console.error('fn.bench: no dist/ipam-injector.mjs; run npm run build first');
+  process.exit(1);
+}
+
+const kptAnnotations = (path: string, index: number, id: number): string =>
+  `    annotations:
+      config.kubernetes.io/index: '${index}'
+      config.kubernetes.io/path: '${path}'
+      internal.config.kubernetes.io/index: '${index}'
+      internal.config.kubernetes.io/path: '${path}'
+      internal.config.kubernetes.io/seqindent: 'compact'
+      internal.config.kubernetes.io/id: '${id}'
+      config.k8s.io/id: '${id}'
+`;
+
+/** A ResourceList as `kpt fn eval` sends it: Kptfile, space, `n` IPClaims. */
+export function packageList(n: number): string {
+  let s = `apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: kpt.dev/v1
+  kind: Kptfile
+  metadata:
+    name: bench
+${kptAnnotations('Kptfile', 0, 1)}- apiVersion: ipam.resource.nephio.org/v1alpha1
+  kind: NetworkInstance
+  metadata:
+    name: vpc
+${kptAnnotations('space.yaml', 0, 2)}  spec:
+    prefixes:
+    - prefix: 10.0.0.0/8
+- apiVersion: ipam.resource.nephio.org/v1alpha1
+  kind: IPPrefix
+  metadata:
+    name: lan
+    labels:
+      nephio.org/gateway: "true"
+      nephio.org/network-name: lan
+${kptAnnotations('space.yaml', 1, 3)}  spec:
+    kind: network
+    prefix: 10.0.0.1/16
+    networkInstance:
+      name: vpc
+`;
+  const parts: string[] = [s];
+  for (let i = 0; i < n; i++) {
+    parts.push(`- apiVersion: ipam.resource.nephio.org/v1alpha1
+  kind: IPClaim
+  metadata:
+    name: claim-${i}
+${kptAnnotations('claims.yaml', i, 4 + i)}  spec:
+    kind: network
+    networkInstance:
+      name: vpc
+    selector:
+      matchLabels:
+        nephio.org/network-name: lan
+`);
+  }
+  return parts.join('');
+}
+
+function timeRun(cmd: string, args: string[], input: string): { ms: number; stdout: string; status: number | null } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { input, maxBuffer: 1 << 30, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { ms, stdout: r.stdout, status: r.status };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const f1 = (x: number): string => x.toFixed(1);
+
+function bench1(runs: number): void {
+  const input = packageList(1);
+  const fn: number[] = [];
+  const node: number[] = [];
+  timeRun(process.execPath, [bin], input); // warm the file cache
+  for (let i = 0; i < runs; i++) {
+    node.push(timeRun(process.execPath, ['-e', '0'], '').ms);
+    const r = timeRun(process.execPath, [bin], input);
+    if (r.status !== 0) throw new Error(`fn exited ${r.status}: ${r.stdout.slice(-500)}`);
+    fn.push(r.ms);
+  }
+  const m = median(fn);
+  const b = median(node);
+  console.log(`BENCH fn-1-request n=${runs} ms=${f1(m)} node_ms=${f1(b)} ratio=${(m / b).toFixed(2)}`);
+}
+
+function benchMany(n: number, runs: number): void {
+  const input = packageList(n);
+  const first: number[] = [];
+  let rendered = '';
+  for (let i = 0; i < runs; i++) {
+    const r = timeRun(process.execPath, [bin], input);
+    if (r.status !== 0) throw new Error(`fn exited ${r.status}: ${r.stdout.slice(-500)}`);
+    first.push(r.ms);
+    rendered = r.stdout;
+  }
+  if (!rendered.includes('prefix: 10.0.39.17/16')) throw new Error('unexpected allocation in the 10k output');
+  console.log(`BENCH fn-10k-requests n=${runs} ms=${f1(median(first))} requests=${n} bytes_in=${input.length}`);
+  // Re-render: what the first run wrote comes back in (results stripped).
+  const again = rendered.replace(/\nresults:\n[\s\S]*$/, '\n');
+  const second: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = timeRun(process.execPath, [bin], again);
+    if (r.status !== 0) throw new Error(`fn exited ${r.status}`);
+    second.push(r.ms);
+  }
+  console.log(`BENCH fn-10k-rerender n=${runs} ms=${f1(median(second))} requests=${n} bytes_in=${again.length}`);
+}
+
+bench1(Number(process.env.FN_BENCH_RUNS ?? 21));
+benchMany(10_000, Number(process.env.FN_BENCH_RUNS_10K ?? 5));
