@@ -10,7 +10,7 @@
 // idempotent per owner, so a retry after a lost answer gets the same answer).
 import { readFileSync } from 'node:fs';
 import { credentials, Metadata, status, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
-import type { Backend, BackendRun, Outcome, PackageSpace } from './backend.js';
+import { SpaceError, type Backend, type BackendRun, type Outcome, type PackageSpace } from './backend.js';
 import type { Allocation, AllocationRequest } from '../ipam/types.js';
 import { IpamError } from '../ipam/errors.js';
 import { clientConstructor, type SERVICE_NAMES } from '../server/proto/load.js';
@@ -27,7 +27,9 @@ export interface GrpcBackendOptions {
   address?: string;
   /** Default admin. Env IPAM_INJECTOR_PROTOCOL. */
   protocol?: GrpcProtocol | string;
-  /** Package identity: the owner scope of everything this package holds on the server. */
+  /** Package identity: the owner scope of everything this package holds on the server.
+   *  Env IPAM_INJECTOR_PACKAGE. Without it owners are unscoped (package-local names of
+   *  different packages would collide). */
   package?: string;
   /** Use TLS (implied by tlsCa / tlsCert). Env IPAM_INJECTOR_TLS=true. */
   tls?: boolean | string;
@@ -52,13 +54,12 @@ export interface GrpcBackendOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Errors applying the package's NetworkInstance/IPPrefix resources, each naming its owner. */
-export class SpaceError extends Error {
-  override readonly name = 'SpaceError';
-  constructor(readonly errors: { owner: string; error: Error }[]) {
-    super(errors.map((e) => `${e.owner}: ${e.error.message}`).join('; '));
-  }
-}
+const KNOWN_OPTIONS = new Set([
+  'address', 'protocol', 'package', 'tls', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsServerName',
+  'token', 'tokenFile', 'timeout', 'retries', 'concurrency', 'prune', 'env',
+]);
+
+export { SpaceError };
 
 type Unary = (req: unknown, md: Metadata, opts: { deadline: Date }, cb: (e: ServiceError | null, res: unknown) => void) => void;
 
@@ -155,14 +156,20 @@ export class GrpcConnection {
   }
 }
 
+/** The function's config passes its backend settings here as they are (strings from a
+ *  ConfigMap, typed values from IPAMInjector); an unknown key is an error naming it. */
 export function createGrpcBackend(options: GrpcBackendOptions): Backend {
+  for (const k of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(k)) throw new Error(`unknown grpc backend setting "${k}" (known: ${[...KNOWN_OPTIONS].filter((x) => x !== 'env').join(', ')})`);
+  }
+  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) throw new Error('grpc backend setting "env" is for programs, not configs');
   const env = options.env ?? process.env;
   const protocol = (options.protocol || env.IPAM_INJECTOR_PROTOCOL || 'admin') as GrpcProtocol;
   if (!['admin', 'alloc', 'resource'].includes(protocol)) {
     throw new Error(`protocol "${protocol}" is not one of admin, alloc, resource`);
   }
   const conn = new GrpcConnection(options);
-  const pkg = options.package || undefined;
+  const pkg = options.package || env.IPAM_INJECTOR_PACKAGE || undefined;
   const concurrency = Math.max(1, Number(options.concurrency ?? 1));
   const prune = bool(options.prune);
   const backend = protocol === 'admin' ? new AdminBatch(conn, pkg, prune) : new PerItem(conn, pkg, protocol, concurrency);

@@ -131,12 +131,16 @@ export class Tx {
     return this.ipam.dryRun(req);
   }
 
-  /** Frees everything `owner` holds. Always logged: finding out whether it held a prefix
-   *  would cost a scan of every prefix, and a release record is a few bytes. */
+  /** Frees everything `owner` holds, network instances included. Always logged: finding out
+   *  whether it held a prefix would cost a scan of every prefix; a record is a few bytes. */
   release(owner: string, opts: ReleaseOptions = {}): Allocation[] {
     const prefixes = this.watched ? this.ipam.listPrefixes().filter((p) => p.owner === owner) : [];
     const freed = this.ipam.release(owner, opts);
     this.ops.push({ op: 'release', owner, ...(opts.force ? { force: true } : {}) });
+    // A network instance belongs to its owner too: releasing the owner removes it.
+    for (const ni of this.ipam.listNetworkInstances()) {
+      if (ni.owner === owner) this.removeNetworkInstance({ name: ni.name, namespace: ni.namespace }, opts);
+    }
     for (const a of freed) {
       this.changes.push({ type: 'RELEASED', allocation: a });
       this.touched.add(niKey(a.networkInstance));

@@ -187,7 +187,12 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
     const stale = new Set<string>();
     for (const a of tx.ipam.listAllocations({ ownerPrefix: mine })) if (!keep.has(a.owner)) stale.add(a.owner);
     for (const pi of tx.ipam.listPrefixes()) if (packageOf(pi.owner) === pkg && !keep.has(pi.owner)) stale.add(pi.owner);
-    for (const owner of stale) {
+    // Innermost first: allocations, then prefixes, then network instances (which need to be
+    // empty of other owners' prefixes when they go).
+    const niOwners = new Set(tx.ipam.listNetworkInstances().map((n) => n.owner));
+    for (const n of tx.ipam.listNetworkInstances()) if (packageOf(n.owner) === pkg && !keep.has(n.owner)) stale.add(n.owner);
+    const ordered = [...stale].sort((a, b) => Number(niOwners.has(a)) - Number(niOwners.has(b)));
+    for (const owner of ordered) {
       attempt(`prune ${localOwner(owner)}`, () => {
         for (const a of tx.release(owner)) released.push(toWAllocation(a, localOwner(a.owner)));
       });

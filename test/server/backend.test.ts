@@ -1,0 +1,164 @@
+// The function's grpc backend against a real server: the three protocols give the same
+// answers, space is owned by the package, releases, lookups, errors per request, SpaceError,
+// retries on UNAVAILABLE only, per-call deadlines.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { createGrpcBackend } from '../../src/backends/grpc.js';
+import { SpaceError, type BackendRun } from '../../src/backends/backend.js';
+import { IpamError } from '../../src/ipam/errors.js';
+import { serviceDefinition } from '../../src/server/proto/load.js';
+import { inProcess, raw } from './helpers.js';
+import type { RunningServer } from '../../src/server/server.js';
+
+let srv: RunningServer;
+test.before(async () => {
+  srv = await inProcess();
+});
+test.after(async () => {
+  await srv.shutdown();
+});
+
+const space = (n: number): BackendRun['space'] => ({
+  networkInstances: [{ ref: { name: `vpc-${n}` }, prefixes: [{ prefix: '10.20.0.0/16' }, { prefix: 'fd00::/48' }], owner: `default/NetworkInstance/vpc-${n}` }],
+  prefixes: [
+    { networkInstance: { name: `vpc-${n}` }, prefix: '10.20.1.1/24', kind: 'network', labels: { 'nephio.org/gateway': 'true', role: 'n3' }, owner: 'default/IPPrefix/n3-gw', networkName: 'n3' },
+    { networkInstance: { name: `vpc-${n}` }, prefix: '10.20.128.0/17', kind: 'pool', owner: 'default/IPPrefix/pool' },
+  ],
+});
+
+const requests = (n: number): BackendRun['requests'] => [
+  { owner: 'default/IPClaim/upf-n3', networkInstance: { name: `vpc-${n}` }, kind: 'network', selector: { matchLabels: { role: 'n3' } } },
+  { owner: 'default/IPAllocation/smf-n3', networkInstance: { name: `vpc-${n}` }, kind: 'network', selector: { matchLabels: { role: 'n3' } } },
+  { owner: 'default/IPClaim/pool-a', networkInstance: { name: `vpc-${n}` }, kind: 'pool', prefixLength: 24 },
+  { owner: 'default/IPClaim/v6', networkInstance: { name: `vpc-${n}` }, kind: 'pool', prefixLength: 64, addressFamily: 'ipv6' },
+  { owner: 'default/IPClaim/nothing', networkInstance: { name: `vpc-${n}` }, kind: 'network', selector: { matchLabels: { role: 'none' } } },
+  { owner: 'default/IPClaim/gw', networkInstance: { name: `vpc-${n}` }, kind: 'network', selector: { matchLabels: { role: 'n3' } }, hint: '10.20.1.9/24' },
+];
+
+const summary = (o: Awaited<ReturnType<ReturnType<typeof createGrpcBackend>['run']>>) =>
+  o.map((x) => (x.ok ? `${x.allocation.prefix}${x.allocation.gateway ? ` gw ${x.allocation.gateway}` : ''}` : `${(x.error as IpamError).code}`));
+
+const PROTOCOLS = ['admin', 'alloc', 'resource'] as const;
+
+test('all three protocols: same answers, in order, errors per request, re-run identical', async () => {
+  const results: string[][] = [];
+  for (const [i, protocol] of PROTOCOLS.entries()) {
+    const b = createGrpcBackend({ address: srv.address, protocol, package: `pkg-${protocol}` });
+    const out = await b.run({ space: space(i), requests: requests(i), release: [] });
+    results.push(summary(out));
+    assert.ok(out[4]!.ok === false && out[4]!.error instanceof IpamError, 'errors come back as IpamError');
+    assert.is(out[0]!.ok && out[0]!.allocation.owner, 'default/IPClaim/upf-n3', 'owners stay package-local');
+    assert.is(out[0]!.ok && out[0]!.allocation.parent, '10.20.1.0/24');
+    const again = await b.run({ space: space(i), requests: requests(i), release: [] });
+    assert.equal(summary(again), summary(out), `${protocol}: re-run identical`);
+    await b.close();
+  }
+  assert.equal(results[0], ['10.20.1.2/24 gw 10.20.1.1', '10.20.1.3/24 gw 10.20.1.1', '10.20.128.0/24', 'fd00::/64', 'NotFound', '10.20.1.9/24 gw 10.20.1.1']);
+  assert.equal(results[1], results[0]);
+  assert.equal(results[2], results[0]);
+  // the space is owned by the package on the server
+  const admin = raw('admin', srv.address);
+  const ps = await admin.call<{ prefixes: { prefix: string; owner: string }[] }>('ListPrefixes', { networkInstance: { name: 'vpc-1' } });
+  assert.ok(ps.prefixes.some((p) => p.prefix === '10.20.128.0/17' && p.owner === 'pkg-alloc|default/IPPrefix/pool'), JSON.stringify(ps.prefixes));
+  admin.close();
+});
+
+test('release: owners the package no longer requests are freed; space can be released last', async () => {
+  for (const [i, protocol] of PROTOCOLS.entries()) {
+    const b = createGrpcBackend({ address: srv.address, protocol, package: `pkg-${protocol}` });
+    const out = await b.run({ space: space(i), requests: requests(i).slice(1, 2), release: ['default/IPClaim/upf-n3'] });
+    assert.equal(summary(out), ['10.20.1.3/24 gw 10.20.1.1']);
+    const next = await b.run({ space: space(i), requests: [{ ...requests(i)[0]!, owner: 'default/IPClaim/new' }], release: [] });
+    assert.equal(summary(next), ['10.20.1.2/24 gw 10.20.1.1'], `${protocol}: freed address reused`);
+    // release everything (release=all): requests first, then the space owners
+    const all = await b.run({
+      space: { networkInstances: [], prefixes: [] },
+      requests: [],
+      release: ['default/IPClaim/new', 'default/IPAllocation/smf-n3', 'default/IPClaim/pool-a', 'default/IPClaim/v6', 'default/IPClaim/gw', 'default/IPPrefix/n3-gw', 'default/IPPrefix/pool', `default/NetworkInstance/vpc-${i}`],
+    });
+    assert.equal(all, []);
+    await b.close();
+  }
+  const admin = raw('admin', srv.address);
+  const nis = await admin.call<{ networkInstances: { name: string }[] }>('ListNetworkInstances', {});
+  assert.equal(nis.networkInstances.map((n) => n.name), ['vpc'], 'only the seed instance is left');
+  const al = await admin.call<{ allocations: unknown[] }>('ListAllocations', { ownerPrefix: 'pkg-' });
+  assert.equal(al.allocations, []);
+  admin.close();
+});
+
+test('lookups answer without reserving (admin, resource); alloc says it cannot', async () => {
+  for (const protocol of PROTOCOLS) {
+    const b = createGrpcBackend({ address: srv.address, protocol, package: 'pkg-lookup' });
+    const req = { owner: 'default/IPClaim/peek', networkInstance: { name: 'vpc' }, kind: 'network' as const, selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } };
+    const out = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [req, { ...req, owner: 'default/IPClaim/real' }], lookups: [true, false], release: [] });
+    if (protocol === 'alloc') {
+      assert.ok(!out[0]!.ok);
+      assert.match((out[0] as { error: Error }).error.message, /no read-only lookup/);
+    } else {
+      assert.equal(summary(out), ['10.0.1.2/24 gw 10.0.1.1', '10.0.1.2/24 gw 10.0.1.1'], protocol);
+    }
+    await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [], release: ['default/IPClaim/real'] });
+    await b.close();
+  }
+});
+
+test('a bad IPPrefix in the package: SpaceError naming its owner', async () => {
+  for (const protocol of PROTOCOLS) {
+    const b = createGrpcBackend({ address: srv.address, protocol, package: 'pkg-bad' });
+    const err = await b
+      .run({
+        space: { networkInstances: [], prefixes: [{ networkInstance: { name: 'vpc' }, prefix: '192.168.7.0/24', kind: 'network', owner: 'default/IPPrefix/outside' }] },
+        requests: [],
+        release: [],
+      })
+      .catch((e: unknown) => e);
+    assert.instance(err, SpaceError, protocol);
+    assert.is((err as SpaceError).errors[0]!.owner, 'default/IPPrefix/outside');
+    assert.is(((err as SpaceError).errors[0]!.error as IpamError).code, 'FailedPrecondition');
+    await b.close();
+  }
+});
+
+test('config: unknown settings and bad values are errors naming them', () => {
+  assert.throws(() => createGrpcBackend({ address: 'x:1', adress: 'typo' } as never), /unknown grpc backend setting "adress"/);
+  assert.throws(() => createGrpcBackend({ address: 'x:1', protocol: 'http' }), /protocol "http"/);
+  assert.throws(() => createGrpcBackend({ protocol: 'admin', env: {} }), /needs an address/);
+  assert.throws(() => createGrpcBackend({ address: 'x:1', timeout: 'soon' }), /timeout "soon"/);
+  assert.throws(() => createGrpcBackend({ address: 'x:1', tlsCert: 'a.pem' }), /tlsCert and tlsKey go together/);
+});
+
+test('UNAVAILABLE is retried with backoff: a server that comes up late still answers', async () => {
+  // find a free port, then start the server on it only after the client began calling
+  const probe = new Server();
+  const port = await new Promise<number>((ok, ko) => probe.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  await new Promise<void>((r) => probe.tryShutdown(() => r()));
+  const b = createGrpcBackend({ address: `127.0.0.1:${port}`, protocol: 'alloc', package: 'pkg-late', retries: 6, timeout: '2s' });
+  const run = b.run({ space: { networkInstances: [], prefixes: [] }, requests: [{ owner: 'default/IPClaim/late', networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } }], release: [] });
+  await new Promise((r) => setTimeout(r, 400));
+  const late = await inProcess({ listen: `127.0.0.1:${port}` });
+  const out = await run;
+  assert.ok(out[0]!.ok, JSON.stringify(out));
+  await b.close();
+  await late.shutdown();
+});
+
+test('deadline: a server that never answers fails the call with DEADLINE_EXCEEDED, not retried', async () => {
+  const hang = new Server();
+  let calls = 0;
+  hang.addService(serviceDefinition('alloc'), { Allocation: () => void calls++, DeAllocation: () => {} });
+  const port = await new Promise<number>((ok, ko) => hang.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  const b = createGrpcBackend({ address: `127.0.0.1:${port}`, protocol: 'alloc', package: 'p', timeout: '300ms', retries: 3 });
+  const t0 = Date.now();
+  const out = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [{ owner: 'default/IPClaim/x', networkInstance: { name: 'vpc' }, kind: 'network' }], release: [] });
+  const took = Date.now() - t0;
+  assert.ok(!out[0]!.ok);
+  assert.match((out[0] as { error: Error }).error.message, /DEADLINE_EXCEEDED/);
+  assert.is(calls, 1, 'not retried');
+  assert.ok(took >= 250 && took < 2000, `took ${took} ms`);
+  await b.close();
+  hang.forceShutdown();
+});
+
+test.run();
