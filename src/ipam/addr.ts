@@ -181,8 +181,11 @@ export function maskTo(w: Uint32Array, len: number, v6: boolean): void {
   }
 }
 
+const OCTET: string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const OCTET_DOT: string[] = OCTET.map((s) => s + '.');
+
 export const formatV4 = (v: number): string =>
-  (v >>> 24) + '.' + ((v >>> 16) & 255) + '.' + ((v >>> 8) & 255) + '.' + (v & 255);
+  OCTET_DOT[v >>> 24] + OCTET_DOT[(v >>> 16) & 255] + OCTET_DOT[(v >>> 8) & 255] + OCTET[v & 255];
 
 /** RFC 5952: lowercase, no leading zeros, the longest run (>= 2) of zero groups as `::`, leftmost on ties. */
 export function formatV6(w0: number, w1: number, w2: number, w3: number): string {

@@ -16,7 +16,7 @@ import {
   selectorProblem,
 } from './labels.js';
 import { buildAllocation, rowAllocation } from './output.js';
-import { checkParent, createPrefixRow, dependentsError, hostBitsError, inUse, kindCode, parseField } from './prefixes.js';
+import { checkParent, createPrefixRow, dependentsError, hostBitsError, inUse, kindCode, parseField, reserveMapped } from './prefixes.js';
 import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW } from './rows.js';
 import type { Instance, Space } from './space.js';
 import { allocatedPrefixLabels } from './subnets.js';
@@ -363,11 +363,7 @@ function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
       trie.findFirst(rows.root[c], O, L, k, scratch);
       return buildAllocation(sp, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
     }
-    if (!host) {
-      trie.findFirst(rows.root[c], O, L, k, scratch);
-      return takeAt(sp, p, c, scratch, blockLen, false, false);
-    }
-    // hot path: one descent finds and takes the lowest free address
+    // hot path: one descent finds and takes the lowest free block
     const r = rows.alloc();
     rows.root[c] = trie.allocFirst(rows.root[c], O, L, k, r, scratch);
     const ra = rows.addr;
@@ -375,15 +371,19 @@ function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
     ra[4 * r + 1] = scratch[1];
     ra[4 * r + 2] = scratch[2];
     ra[4 * r + 3] = scratch[3];
-    rows.len[r] = W;
+    rows.len[r] = blockLen;
     rows.type[r] = RowType.Alloc;
     rows.kind[r] = p.kind;
-    rows.flags[r] = (v6 ? RowFlag.V6 : 0) | RowFlag.Host;
+    rows.flags[r] = (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0);
     rows.parent[r] = c;
     rows.inst[r] = inst.id;
-    rows.owner[r] = p.owner;
+    rows.setOwner(r, p.owner);
+    if (!host && p.kind === KindCode.Network) {
+      sp.reserveEnds(r);
+      reserveMapped(sp, r);
+    }
     finishRow(sp, p, r);
-    return buildAllocation(sp, p.owner, inst, p.kind, v6, scratch, 0, W, true, c, p.labels);
+    return buildAllocation(sp, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
   }
   const s = renderSelector(p.sel);
   if (fitting === 0) {

@@ -35,6 +35,47 @@ const MAX_CACHED = 512;
 
 /** family: 0 ipv4, 1 ipv6, -1 either. */
 export function candidates(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
+  const memo = inst.memo;
+  if (memo.entry !== undefined && memo.entry.version === inst.version && memo.cls === cls && memo.family === family && sameAsMemo(memo, sel)) {
+    return memo.entry;
+  }
+  const e = lookup(sp, inst, cls, family, sel);
+  memo.cls = cls;
+  memo.family = family;
+  memo.entry = e;
+  memo.ex = sel?.matchExpressions;
+  memo.ml = undefined;
+  memo.mlCount = 0;
+  const ml = sel?.matchLabels;
+  if (ml) {
+    memo.ml = {};
+    for (const k in ml) {
+      memo.ml[k] = ml[k];
+      memo.mlCount++;
+    }
+  }
+  return e;
+}
+
+function sameAsMemo(memo: Instance['memo'], sel: LabelSelector | undefined): boolean {
+  if (sel?.matchExpressions !== memo.ex) return false; // expressions: same array only
+  const ml = sel?.matchLabels;
+  let n = 0;
+  if (ml) {
+    const m = memo.ml;
+    if (!m) {
+      for (const _ in ml) return false;
+      return memo.mlCount === 0;
+    }
+    for (const k in ml) {
+      if (m[k] !== ml[k]) return false;
+      n++;
+    }
+  }
+  return n === memo.mlCount;
+}
+
+function lookup(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
   const key = cls + '|' + family + '|' + selectorKey(sel);
   let e = inst.cache.get(key);
   if (e && e.version === inst.version) return e;

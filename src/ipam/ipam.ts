@@ -62,15 +62,17 @@ export class Allocator implements Ipam {
   release(owner: string, opts?: ReleaseOptions): Allocation[] {
     const sp = this.sp;
     const held = sp.owners.get(owner);
-    const specs = [...(sp.specsByOwner.get(owner) ?? [])];
-    const insts = [...(sp.instancesByOwner.get(owner) ?? [])];
-    const freed: Allocation[] = [];
-    if (held !== undefined && specs.length === 0 && insts.length === 0 && sp.rows.isHost(held)) {
+    const ownedSpecs = sp.specsByOwner.get(owner);
+    const ownedInsts = sp.instancesByOwner.get(owner);
+    if (held !== undefined && !ownedSpecs && !ownedInsts && sp.rows.isHost(held)) {
       // the common case: one address, nothing can depend on it
-      freed.push(rowAllocation(sp, held));
+      const a = rowAllocation(sp, held);
       sp.purge(held, true, null);
-      return freed;
+      return [a];
     }
+    const specs = [...(ownedSpecs ?? [])];
+    const insts = [...(ownedInsts ?? [])];
+    const freed: Allocation[] = [];
     if (!opts?.force) {
       const except = new Set([owner]);
       const deps = new Set<string>();

@@ -100,7 +100,7 @@ export function createPrefixRow(sp: Space, inst: Instance, c: Cidr, net: Uint32A
   sp.attach(inst, container, r);
   if (kind === KindCode.Network) sp.reserveEnds(r);
   if (kind === KindCode.Network || kind === KindCode.Loopback) reserveMapped(sp, r);
-  sp.metaOf(r);
+  if (type === RowType.Prefix) sp.metaOf(r);
   return r;
 }
 
@@ -253,7 +253,7 @@ export function removeSpecNow(sp: Space, rec: SpecRec, freed: ((r: number) => vo
     m.members = m.members.filter((s) => s !== rec);
     inst.specs.delete(rec.key);
     sp.unindex(sp.specsByOwner, rec.owner, rec);
-    if (sp.rows.owner[rec.row] === rec.owner) sp.rows.owner[rec.row] = m.members[0].owner;
+    if (sp.rows.ownerIs(rec.row, rec.owner)) sp.rows.setOwner(rec.row, m.members[0].owner);
     refreshPrefix(sp, inst, rec.row);
   } else sp.purge(rec.row, true, freed);
 }
@@ -380,7 +380,7 @@ export function instanceDependents(sp: Space, inst: Instance, except: ReadonlySe
   for (const fam of inst.top) {
     for (const t of fam) {
       for (const s of sp.meta.get(t)?.members ?? []) if (!except.has(s.owner)) out.add(s.owner);
-      if (sp.rows.type[t] === RowType.Alloc && !except.has(sp.rows.owner[t])) out.add(sp.rows.owner[t]);
+      if (sp.rows.type[t] === RowType.Alloc && !except.has(sp.rows.ownerOf(t))) out.add(sp.rows.ownerOf(t));
       sp.dependents(t, except, out);
     }
   }

@@ -16,27 +16,45 @@ export function getAllocations(sp: Space, owner: string): Allocation[] {
   return r === undefined ? [] : [rowAllocation(sp, r)];
 }
 
+/**
+ * Allocation rows in tree order: per instance, per family, by address, every prefix before
+ * what lies inside it; lookups of reserved addresses last. Deterministic for a given state,
+ * so a restored allocator lists exactly what the original did.
+ */
+export function allocationRows(sp: Space, insts: Instance[], fn: (r: number) => void): void {
+  const rows = sp.rows;
+  const visit = (r: number): void => {
+    if (rows.type[r] === RowType.Alloc) fn(r);
+    if (rows.isContainer(r)) for (const ch of sp.children(r)) visit(ch);
+  };
+  const ids = new Set(insts.map((i) => i.id));
+  for (const inst of insts) for (const fam of inst.top) for (const t of fam) visit(t);
+  const refs: number[] = [];
+  for (const set of sp.refs.values()) for (const r of set) if (ids.has(rows.inst[r])) refs.push(r);
+  refs.sort((a, b) => sp.compareRows(a, b) || (rows.ownerOf(a) < rows.ownerOf(b) ? -1 : 1));
+  for (const r of refs) fn(r);
+}
+
 export function listAllocations(sp: Space, filter: AllocationFilter = {}): Allocation[] {
   const out: Allocation[] = [];
-  let instId = -1;
+  let insts = sp.instances.filter((i): i is Instance => !!i);
   if (filter.networkInstance) {
     const inst = sp.byKey.get(niKey(filter.networkInstance));
     if (!inst) return out;
-    instId = inst.id;
+    insts = [inst];
   }
   if (filter.owner !== undefined) {
     const r = sp.owners.get(filter.owner);
     if (r === undefined) return out;
     const a = rowAllocation(sp, r);
-    if ((instId < 0 || sp.rows.inst[r] === instId) && keep(a, filter)) out.push(a);
+    if (insts.some((i) => i.id === sp.rows.inst[r]) && keep(a, filter)) out.push(a);
     return out;
   }
-  for (const [owner, r] of sp.owners) {
-    if (instId >= 0 && sp.rows.inst[r] !== instId) continue;
-    if (filter.ownerPrefix !== undefined && !owner.startsWith(filter.ownerPrefix)) continue;
+  allocationRows(sp, insts, (r) => {
+    if (filter.ownerPrefix !== undefined && !sp.rows.ownerOf(r).startsWith(filter.ownerPrefix)) return;
     const a = rowAllocation(sp, r);
     if (keep(a, filter)) out.push(a);
-  }
+  });
   return out;
 }
 

@@ -52,15 +52,66 @@ export class RowStore {
   root = new Int32Array(1024);
   /** Interned label set of the row's own labels. */
   labels = new Int32Array(1024);
-  owner: string[] = [];
+  // Owner strings are kept as UTF-16 code units in one pool, not as a million JS strings:
+  // less memory, and the garbage collector has nothing to trace or copy.
+  private chars = new Uint16Array(16384);
+  private charTop = 0;
+  private charGarbage = 0;
+  private ownerOff = new Int32Array(1024);
+  private ownerLen = new Int32Array(1024);
   private top = 2; // 0 = none, 1 = system
   private holes: number[] = [];
   live = 0;
 
   constructor() {
     this.type[1] = RowType.System;
-    this.owner[0] = '';
-    this.owner[1] = '';
+  }
+
+  ownerOf(r: number): string {
+    const off = this.ownerOff[r], len = this.ownerLen[r];
+    if (len <= 64) return String.fromCharCode.apply(null, this.chars.subarray(off, off + len) as unknown as number[]);
+    let s = '';
+    for (let i = 0; i < len; i += 64) s += String.fromCharCode.apply(null, this.chars.subarray(off + i, off + Math.min(len, i + 64)) as unknown as number[]);
+    return s;
+  }
+
+  ownerIs(r: number, s: string): boolean {
+    const len = this.ownerLen[r];
+    if (len !== s.length) return false;
+    const c = this.chars, off = this.ownerOff[r];
+    for (let i = 0; i < len; i++) if (c[off + i] !== s.charCodeAt(i)) return false;
+    return true;
+  }
+
+  setOwner(r: number, s: string): void {
+    const len = s.length;
+    this.charGarbage += this.ownerLen[r];
+    if (this.charTop + len > this.chars.length) this.makeRoom(len);
+    const c = this.chars;
+    const off = this.charTop;
+    for (let i = 0; i < len; i++) c[off + i] = s.charCodeAt(i);
+    this.ownerOff[r] = off;
+    this.ownerLen[r] = len;
+    this.charTop += len;
+  }
+
+  /** Compacts the pool when half of it is garbage, else grows it. */
+  private makeRoom(len: number): void {
+    const live = this.charTop - this.charGarbage;
+    let cap = this.chars.length;
+    while (live + len > cap / 2) cap *= 2;
+    const next = new Uint16Array(cap);
+    let top = 0;
+    for (let r = 0; r < this.top; r++) {
+      const l = this.ownerLen[r];
+      if (l === 0) continue;
+      next.set(this.chars.subarray(this.ownerOff[r], this.ownerOff[r] + l), top);
+      this.ownerOff[r] = top;
+      top += l;
+    }
+    this.chars = next;
+    this.charTop = top;
+    this.charGarbage = 0;
   }
 
   private grow(): void {
@@ -76,6 +127,8 @@ export class RowStore {
     this.inst = g32(this.inst);
     this.root = g32(this.root);
     this.labels = g32(this.labels);
+    this.ownerOff = g32(this.ownerOff);
+    this.ownerLen = g32(this.ownerLen);
   }
 
   alloc(): number {
@@ -95,7 +148,8 @@ export class RowStore {
 
   free(r: number): void {
     this.type[r] = RowType.Free;
-    this.owner[r] = '';
+    this.charGarbage += this.ownerLen[r];
+    this.ownerLen[r] = 0;
     this.root[r] = 0;
     this.labels[r] = 0;
     this.holes.push(r);

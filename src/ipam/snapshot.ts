@@ -6,8 +6,7 @@ import { insertAllocation } from './allocate.js';
 import { IpamError } from './errors.js';
 import { rowAllocation } from './output.js';
 import { applyNetworkInstance, applyPrefix, instanceInfo } from './prefixes.js';
-import { sortedSpecs } from './queries.js';
-import { RowType } from './rows.js';
+import { allocationRows, sortedSpecs } from './queries.js';
 import { Space, type Instance } from './space.js';
 import type { Allocation, PrefixSpec, Snapshot } from './types.js';
 
@@ -24,14 +23,7 @@ export function snapshot(sp: Space): Snapshot {
       prefixes.push(p);
     }
   }
-  const rows = sp.rows;
-  const visit = (r: number): void => {
-    if (rows.type[r] === RowType.Alloc) allocations.push(rowAllocation(sp, r));
-    if (rows.isContainer(r)) for (const ch of sp.children(r)) visit(ch);
-  };
-  for (const inst of insts) for (const fam of inst.top) for (const t of fam) visit(t);
-  // lookups of reserved addresses come last: they need their IPPrefix in place
-  for (const set of sp.refs.values()) for (const r of set) allocations.push(rowAllocation(sp, r));
+  allocationRows(sp, insts, (r) => allocations.push(rowAllocation(sp, r)));
   return { version: 1, networkInstances: insts.map(instanceInfo), prefixes, allocations };
 }
 

@@ -6,7 +6,9 @@ import { Cidr, compareWords, contains, formatAddr } from './addr.js';
 import { IpamError } from './errors.js';
 import { EMPTY_LABELS, LabelTable, L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWORK_NAME, L_PREFIX_KIND } from './labels.js';
 import { KIND_NAMES, KindCode, RowFlag, RowStore, RowType, SYSTEM_ROW } from './rows.js';
+import { OwnerIndex } from './owners.js';
 import { Probe, TrieStore } from './trie.js';
+import type { Candidates } from './candidates.js';
 import type { InstancePrefix, Labels, NetworkInstanceRef, PrefixKind, PrefixSpec } from './types.js';
 
 /** One applied PrefixSpec (an IPPrefix, or an aggregate of a NetworkInstance). */
@@ -55,7 +57,9 @@ export interface Instance {
   specs: Map<string, SpecRec>;
   /** Bumped whenever a selectable row appears, goes or changes labels. */
   version: number;
-  cache: Map<string, { version: number; primary: number[]; fallback: number[]; refs: number[] }>;
+  cache: Map<string, Candidates>;
+  /** The last candidate lookup, compared by content first: bulk requests skip building a key. */
+  memo: { cls: number; family: number; ml: Record<string, string> | undefined; mlCount: number; ex: unknown; entry: Candidates | undefined };
 }
 
 export const niKey = (ref: NetworkInstanceRef): string => `${ref.namespace || 'default'}/${ref.name}`;
@@ -74,7 +78,7 @@ export class Space {
   readonly instances: (Instance | undefined)[] = [];
   readonly byKey = new Map<string, Instance>();
   /** Owner -> its allocation row. */
-  readonly owners = new Map<string, number>();
+  readonly owners = new OwnerIndex(this.rows);
   readonly specsByOwner = new Map<string, Set<SpecRec>>();
   readonly meta = new Map<number, Meta>();
   /** Reserved row -> Ref rows looking at it. */
@@ -122,6 +126,7 @@ export class Space {
       specs: new Map(),
       version: 0,
       cache: new Map(),
+      memo: { cls: -1, family: -2, ml: undefined, mlCount: 0, ex: undefined, entry: undefined },
     };
     this.instances[id] = inst;
     this.byKey.set(inst.key, inst);
@@ -178,7 +183,7 @@ export class Space {
       const m = this.meta.get(r);
       if (m && m.members.length) return [...new Set(m.members.map((s) => s.owner))].join(', ');
     }
-    return this.rows.owner[r];
+    return this.rows.ownerOf(r);
   }
 
   /** System labels of a prefix row (SEMANTICS.md): instance, kind, family, network name. */
@@ -267,7 +272,7 @@ export class Space {
     rows.kind[r] = kind;
     rows.flags[r] = (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0);
     rows.inst[r] = inst.id;
-    rows.owner[r] = owner;
+    rows.setOwner(r, owner);
     return r;
   }
 
@@ -354,14 +359,14 @@ export class Space {
     const rows = this.rows;
     const t = rows.type[r];
     if (t === RowType.Reserved) {
-      for (const ref of this.refs.get(r) ?? []) if (!except.has(rows.owner[ref])) out.add(rows.owner[ref]);
+      for (const ref of this.refs.get(r) ?? []) if (!except.has(rows.ownerOf(ref))) out.add(rows.ownerOf(ref));
       return out;
     }
     if (!rows.isContainer(r)) return out;
     for (const ch of this.children(r)) {
       const ct = rows.type[ch];
       if (ct === RowType.Alloc) {
-        if (!except.has(rows.owner[ch])) out.add(rows.owner[ch]);
+        if (!except.has(rows.ownerOf(ch))) out.add(rows.ownerOf(ch));
       } else if (ct === RowType.Prefix || ct === RowType.Reserved) {
         for (const s of this.meta.get(ch)?.members ?? []) if (!except.has(s.owner)) out.add(s.owner);
       }
@@ -399,7 +404,7 @@ export class Space {
     }
     if (t === RowType.Alloc || t === RowType.Ref) {
       if (freed) freed(r);
-      const owner = rows.owner[r];
+      const owner = rows.ownerOf(r);
       if (this.owners.get(owner) === r) this.owners.delete(owner);
     }
     if (t === RowType.Prefix || t === RowType.Reserved) {

@@ -105,17 +105,51 @@ export class TrieStore {
     }
   }
 
+  // Finger: the path of the last allocFirst. While nothing else has changed the trie since,
+  // every free block of that order lies to the right of the last one taken, so the next
+  // search starts at the lowest ancestor on that path that still has room: a dense fill costs
+  // O(1) amortised levels instead of a descent from the root.
+  private fRoot = 0;
+  private fO = -1;
+  private fK = -1;
+  private fL = -1;
+  private fDepth = 0;
+  private readonly fAddr = new Uint32Array(4);
+
+  /** Forgets the finger; every mutation other than allocFirst calls it. */
+  private touch(): void {
+    this.fRoot = 0;
+  }
+
   /**
    * Takes the lowest free block of order k for `row` in one descent (caller checked there is
    * one). Address bits are OR-ed into `out`. Returns the root (created when it was absent).
    */
   allocFirst(root: number, O: number, L: number, k: number, row: number, out: Uint32Array): number {
     this.reserve(O - k + 1); // no growth during the descent: the array locals below stay valid
-    if (root === 0) root = this.node(O);
     const left = this.left, right = this.right, fr = this.fr, path = this.path;
-    let n = root;
-    let o = O;
-    let d = 0;
+    let n: number;
+    let o: number;
+    let d: number;
+    if (root !== 0 && root === this.fRoot && O === this.fO && k === this.fK && L === this.fL) {
+      d = this.fDepth - 1;
+      while (d > 0 && fr[path[d]] <= k) d--;
+      n = path[d];
+      o = O - d;
+      // keep the address bits above depth d, clear the rest
+      const fa = this.fAddr;
+      for (let w = 0; w < 4; w++) {
+        const lo = w * 32;
+        const keep = L + d - lo;
+        out[w] = keep >= 32 ? fa[w] : keep <= 0 ? out[w] & 0 : (fa[w] & ~(0xffffffff >>> keep)) >>> 0;
+      }
+      // bits of the container's own network (< L) are unchanged in fAddr
+    } else {
+      if (root === 0) root = this.node(O);
+      n = root;
+      o = O;
+      d = 0;
+    }
     while (o > k) {
       path[d++] = n;
       const l = left[n];
@@ -138,6 +172,12 @@ export class TrieStore {
     this.occ[n] = row;
     fr[n] = 0;
     this.fixUp(d, k + 1);
+    this.fRoot = root;
+    this.fO = O;
+    this.fK = k;
+    this.fL = L;
+    this.fDepth = d;
+    this.fAddr.set(out);
     return root;
   }
 
@@ -182,6 +222,7 @@ export class TrieStore {
 
   /** Marks the block (addr, order k) taken by `row`; the caller probed it Free. Returns the root. */
   occupy(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number, row: number): number {
+    this.touch();
     if (root === 0) root = this.node(O);
     let n = root;
     let o = O;
@@ -206,6 +247,7 @@ export class TrieStore {
 
   /** Frees the block (addr, order k), pruning nodes left empty. Returns the root (0 when all free). */
   release(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): number {
+    this.touch();
     let n = root;
     let o = O;
     let d = 0;
@@ -264,6 +306,7 @@ export class TrieStore {
 
   /** Frees every node of a container's trie (its prefix is going away). */
   dispose(root: number): void {
+    this.touch();
     if (root === 0) return;
     const stack = [root];
     while (stack.length) {

@@ -1,0 +1,133 @@
+// Allocator benchmarks through the public API: every allocation by a distinct owner.
+//   alloc-v4-host  aggregate 10.0.0.0/8, network 10.0.0.0/9, host addresses
+//   alloc-v6-64    aggregate 2001:db8::/32, pool 2001:db8::/36, /64 prefixes
+//   alloc-churn    after the n-allocation fill of alloc-v4-host (not timed): release 10% at
+//                  random, then allocate 10%; ops = those 0.2n calls; bytes = retained heap
+//                  (after gc) of the whole state / n
+// bytes_per_op = growth of V8 heap + external memory (typed arrays) after gc, divided by n:
+// it counts everything the allocator keeps, owner strings included.
+// Each figure is measured on fresh allocators after warm-up runs, so n=1000 is not a cold-JIT
+// number. Small n is repeated on several fresh allocators (kept alive together): ns_per_op is
+// the median run, bytes_per_op the total growth over all of them, so noise of a few kB does
+// not dominate.
+import { createIpam } from '../src/ipam/index.js';
+import type { Ipam } from '../src/ipam/index.js';
+
+declare const gc: () => void;
+const filter = (process.env.BENCH_FILTER ?? '').split(',').filter(Boolean);
+const wanted = (name: string) => filter.length === 0 || filter.some((f) => name.includes(f));
+const sizes = (process.env.BENCH_SIZES ?? '1000,1000000').split(',').map(Number);
+
+const ni = { name: 'bench' };
+
+function heap(): number {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+function v4Space(): Ipam {
+  const ipam = createIpam();
+  ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8' }], 'ni');
+  ipam.applyPrefix({ networkInstance: ni, prefix: '10.0.0.0/9', kind: 'network', networkName: 'bench', labels: { 'bench.ipam/role': 'hosts' }, owner: 'pfx' });
+  return ipam;
+}
+
+function v6Space(): Ipam {
+  const ipam = createIpam();
+  ipam.applyNetworkInstance(ni, [{ prefix: '2001:db8::/32' }], 'ni');
+  ipam.applyPrefix({ networkInstance: ni, prefix: '2001:db8::/36', kind: 'pool', labels: { 'bench.ipam/role': 'pool' }, owner: 'pfx' });
+  return ipam;
+}
+
+function fillHosts(ipam: Ipam, n: number, from = 0): void {
+  for (let i = from; i < from + n; i++) {
+    ipam.allocate({ owner: 'host-' + i, networkInstance: ni, kind: 'network', selector: { matchLabels: { 'bench.ipam/role': 'hosts' } } });
+  }
+}
+
+function fillV6(ipam: Ipam, n: number): void {
+  for (let i = 0; i < n; i++) {
+    ipam.allocate({ owner: 'pool-' + i, networkInstance: ni, kind: 'pool', prefixLength: 64, selector: { matchLabels: { 'bench.ipam/role': 'pool' } } });
+  }
+}
+
+/** nsPerOp: time per operation; bytes: retained growth for one allocator of n allocations. */
+function report(name: string, n: number, _unused: number, nsPerOp: number, bytes: number): void {
+  console.log(`BENCH ${name} n=${n} ops_per_s=${Math.round(1e9 / nsPerOp)} ns_per_op=${Math.round(nsPerOp)} bytes_per_op=${Math.round(bytes / n)}`);
+}
+
+const repsFor = (n: number) => Math.max(1, Math.min(25, Math.floor(100000 / n)));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function measureFill(name: string, space: () => Ipam, fill: (ipam: Ipam, n: number) => void): void {
+  if (!wanted(name)) return;
+  for (let w = 0; w < 3; w++) fill(space(), 50000); // warm-up
+  for (let w = 0; w < 20; w++) fill(space(), 1000);
+  for (const n of sizes) {
+    const reps = repsFor(n);
+    const kept: Ipam[] = [];
+    const per: number[] = [];
+    const before = heap();
+    for (let r = 0; r < reps; r++) {
+      const ipam = space();
+      const t0 = process.hrtime.bigint();
+      fill(ipam, n);
+      per.push(Number(process.hrtime.bigint() - t0) / n);
+      kept.push(ipam);
+    }
+    const bytes = (heap() - before) / reps;
+    report(name, n, 1, median(per), bytes);
+    if (kept.some((k) => k.listNetworkInstances().length !== 1)) throw new Error('lost state');
+  }
+}
+
+function measureChurn(): void {
+  const name = 'alloc-churn';
+  if (!wanted(name)) return;
+  for (let w = 0; w < 3; w++) {
+    const warm = v4Space();
+    fillHosts(warm, 50000);
+    churn(warm, 50000, 1);
+  }
+  for (const n of sizes) {
+    const reps = repsFor(n);
+    const kept: Ipam[] = [];
+    const per: number[] = [];
+    const before = heap();
+    for (let r = 0; r < reps; r++) {
+      const ipam = v4Space();
+      fillHosts(ipam, n);
+      const t0 = process.hrtime.bigint();
+      const ops = churn(ipam, n, 7 + r);
+      per.push(Number(process.hrtime.bigint() - t0) / ops);
+      kept.push(ipam);
+    }
+    const bytes = (heap() - before) / reps;
+    report(name, n, 1, median(per), bytes);
+  }
+}
+
+/** Releases 10% of the n owners at random, then allocates 10% new ones. */
+function churn(ipam: Ipam, n: number, seed: number): number {
+  const k = Math.max(1, Math.floor(n / 10));
+  // deterministic shuffle (xorshift) of the owner indexes, first k taken
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < k; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    const j = i + (s % (n - i));
+    const t = idx[i]; idx[i] = idx[j]; idx[j] = t;
+  }
+  for (let i = 0; i < k; i++) {
+    if (ipam.release('host-' + idx[i]).length !== 1) throw new Error('release lost an allocation');
+  }
+  fillHosts(ipam, k, n);
+  return 2 * k;
+}
+
+measureFill('alloc-v4-host', v4Space, fillHosts);
+measureFill('alloc-v6-64', v6Space, fillV6);
+measureChurn();

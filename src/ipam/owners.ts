@@ -1,0 +1,99 @@
+// Owner -> allocation row: an open-addressing hash table of row ids (Int32Array, linear
+// probing, backward-shift deletion). The owner strings live in the row table already, so an
+// entry costs 8-16 bytes instead of a Map entry's 40-80, and inserting does not rehash a
+// million-entry Map on every doubling.
+
+import type { RowStore } from './rows.js';
+
+/** FNV-1a over UTF-16 code units, never 0. */
+export function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h === 0 ? 1 : h;
+}
+
+export class OwnerIndex {
+  /** Pairs [row, hash] per slot, so a probe touches one cache line; row 0 = empty. */
+  private slots = new Int32Array(2048);
+  private mask = 1023;
+  private count = 0;
+
+  constructor(private readonly rows: RowStore) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(owner: string): number | undefined {
+    const h = hashString(owner);
+    const slots = this.slots, rows = this.rows, mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const r = slots[2 * i];
+      if (r === 0) return undefined;
+      if (slots[2 * i + 1] === h && rows.ownerIs(r, owner)) return r;
+    }
+  }
+
+  has(owner: string): boolean {
+    return this.get(owner) !== undefined;
+  }
+
+  /** Maps owner to row r (the row's owner field must already be `owner`); replaces an old entry. */
+  set(owner: string, r: number): void {
+    const h = hashString(owner);
+    const slots = this.slots, rows = this.rows, mask = this.mask;
+    let i = h & mask;
+    for (; ; i = (i + 1) & mask) {
+      const x = slots[2 * i];
+      if (x === 0) break;
+      if (slots[2 * i + 1] === h && rows.ownerIs(x, owner)) {
+        slots[2 * i] = r;
+        return;
+      }
+    }
+    slots[2 * i] = r;
+    slots[2 * i + 1] = h;
+    if (++this.count * 2 > mask + 1) this.rehash((mask + 1) * 2);
+  }
+
+  delete(owner: string): boolean {
+    const h = hashString(owner);
+    const slots = this.slots, rows = this.rows, mask = this.mask;
+    let i = h & mask;
+    for (; ; i = (i + 1) & mask) {
+      const r = slots[2 * i];
+      if (r === 0) return false;
+      if (slots[2 * i + 1] === h && rows.ownerIs(r, owner)) break;
+    }
+    // backward-shift: pull later entries of the probe run into the hole
+    let hole = i;
+    for (let j = (i + 1) & mask; slots[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = slots[2 * j + 1] & mask;
+      // the entry at j may move to the hole if its home is not in (hole, j]
+      if (hole <= j ? home <= hole || home > j : home <= hole && home > j) {
+        slots[2 * hole] = slots[2 * j];
+        slots[2 * hole + 1] = slots[2 * j + 1];
+        hole = j;
+      }
+    }
+    slots[2 * hole] = 0;
+    slots[2 * hole + 1] = 0;
+    this.count--;
+    return true;
+  }
+
+  private rehash(cap: number): void {
+    const old = this.slots;
+    const slots = (this.slots = new Int32Array(2 * cap));
+    const mask = (this.mask = cap - 1);
+    for (let k = 0; k < old.length; k += 2) {
+      const r = old[k];
+      if (r === 0) continue;
+      const h = old[k + 1];
+      let i = h & mask;
+      while (slots[2 * i] !== 0) i = (i + 1) & mask;
+      slots[2 * i] = r;
+      slots[2 * i + 1] = h;
+    }
+  }
+}
