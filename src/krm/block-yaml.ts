@@ -346,7 +346,7 @@ class Reader {
       const v = f.value();
       expectLineEnd(t, f.pos, lineEnd);
       node = { type: 'flow', value: v, start: at, end: f.pos };
-    } else if ('&*!%@`>?,]}'.includes(c) || (c === '-' && (at + 1 === lineEnd || t.charCodeAt(at + 1) === 32))) {
+    } else if ('&*!%@`>,]}'.includes(c) || ((c === '-' || c === '?' || c === ':') && (at + 1 === lineEnd || t.charCodeAt(at + 1) === 32))) {
       throw new Unsupported(`value starting with ${c}`);
     } else {
       const end = plainEnd(t, at, lineEnd);
@@ -483,7 +483,7 @@ class Reader {
     while (s + col < e && t.charCodeAt(s + col) === 32) col++;
     const at = s + col;
     if (at >= e || t[at] === '#') return this.inline(li, col, dash, false);
-    if (isDash(t, at, e)) throw new Unsupported('nested inline sequence');
+    if (isDash(t, at, e)) return this.seq(li, col);
     const c = t[at];
     let isMap = false;
     if (c === '"' || c === "'") {

@@ -3,7 +3,7 @@
 // function does not own leaves byte for byte as it arrived, in the same order, duplicates
 // included.
 import { parseBlock, Unsupported } from './block-yaml.js';
-import { docToText, isMap, isSeq, itemDocToText, parseYaml, toJS, YamlSyntaxError, type Document } from './yaml-doc.js';
+import { blockStyle, docToText, isMap, isScalar, isSeq, parseYaml, toJS, YamlSyntaxError, type Document } from './yaml-doc.js';
 
 export interface RawItem {
   /** Position in the list. */
@@ -97,7 +97,8 @@ function trySplit(text: string): ResourceListText | null {
       inItems = false;
       itemsEnd = pos;
     }
-    if (ind !== 0) {
+    if (ind !== 0 || (current && isDashLine(text, pos, e, 0))) {
+      // Content of the current top-level section (a compact list at column 0 included).
       if (!current) return null;
       pos = next;
       continue;
@@ -164,8 +165,8 @@ function trySplit(text: string): ResourceListText | null {
   return { head, items, tail, functionConfig: top.functionConfig ?? null, results };
 }
 
-/** Rewrites any valid ResourceList (flow style, JSON, odd indentation) into block layout. */
-function normalize(text: string): string {
+/** Rewrites any valid ResourceList (flow style, JSON, odd layout) into kpt's block layout. */
+export function normalize(text: string): string {
   let doc: Document;
   try {
     doc = parseYaml(text);
@@ -174,29 +175,12 @@ function normalize(text: string): string {
     throw new ResourceListError(`input is not valid YAML: ${err.message}`);
   }
   if (!isMap(doc.contents)) throw new ResourceListError('input is not a ResourceList (not a mapping)');
-  const root = doc.contents;
-  let out = '';
-  let itemsText = 'items: []\n';
-  for (const pair of root.items) {
-    const key = String((pair.key as { value?: unknown })?.value ?? '');
-    if (key === 'items') {
-      if (pair.value === null || pair.value === undefined) continue;
-      if (!isSeq(pair.value)) throw new ResourceListError('ResourceList items is not a list');
-      const parts = pair.value.items.map((node) => {
-        const d = parseYaml('{}\n');
-        d.contents = node as never;
-        return itemDocToText(d, 0);
-      });
-      itemsText = parts.length ? 'items:\n' + parts.join('') : 'items: []\n';
-    } else {
-      const d = parseYaml('{}\n');
-      const m = d.contents as unknown as { items: unknown[] };
-      m.items = [pair];
-      out += docToText(d);
-    }
+  const items = doc.contents.get('items', true);
+  if (items !== undefined && items !== null && !isSeq(items) && !(isScalar(items) && (items.value === null || items.value === ''))) {
+    throw new ResourceListError('ResourceList items is not a list');
   }
-  // items first keeps the layout simple; key order of a ResourceList carries no meaning.
-  return itemsText + out;
+  blockStyle(doc);
+  return docToText(doc);
 }
 
 /** Joins the (possibly edited) items back into a ResourceList, with results at the end. */

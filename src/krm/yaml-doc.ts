@@ -136,6 +136,18 @@ export function setScalarKeepingStyle(old: unknown, v: ScalarValue): Node {
   return n;
 }
 
+/** Turns every flow collection into block style and unquotes plain keys (JSON input becomes kpt-like YAML). */
+export function blockStyle(doc: Document): void {
+  Y().visit(doc, {
+    Collection(_key, node) {
+      node.flow = false;
+    },
+    Scalar(key, node) {
+      if (key === 'key' && typeof node.value === 'string' && isSafePlainString(node.value)) node.type = 'PLAIN';
+    },
+  });
+}
+
 export const isMap = (n: unknown): n is YAMLMap => Y().isMap(n);
 export const isSeq = (n: unknown): n is YAMLSeq => Y().isSeq(n);
 export const isScalar = (n: unknown): n is Scalar => Y().isScalar(n);

@@ -1,0 +1,319 @@
+// The function end to end in process: ResourceList text -> runFunction -> text, with the
+// real builtin backend (the allocator).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { runFunction, type BackendFactory } from '../../src/krm/run.js';
+import { createBackend } from '../../src/backends/index.js';
+import type { BackendRun } from '../../src/backends/backend.js';
+
+const factory: BackendFactory = (cfg) => createBackend(cfg.backend, cfg.backendOptions);
+
+/** A ResourceList as kpt sends it: each document (kept as written) gets path/index annotations. */
+function list(files: Record<string, string>, functionConfig?: string): string {
+  let out = 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n';
+  for (const [path, text] of Object.entries(files)) {
+    text.split(/^---\n/m).forEach((doc, index) => {
+      const ann = `    config.kubernetes.io/index: '${index}'\n    config.kubernetes.io/path: '${path}'\n    internal.config.kubernetes.io/path: '${path}'\n`;
+      const withAnn = /^  annotations:\n/m.test(doc) ? doc.replace(/^  annotations:\n/m, (m) => m + ann) : doc.replace(/^metadata:\n/m, (m) => m + '  annotations:\n' + ann);
+      out += withAnn
+        .trimEnd()
+        .split('\n')
+        .map((l, i) => (i === 0 ? '- ' : l === '' ? '' : '  ') + l)
+        .join('\n') + '\n';
+    });
+  }
+  if (functionConfig) out += 'functionConfig:\n' + functionConfig.trimEnd().split('\n').map((l) => '  ' + l).join('\n') + '\n';
+  return out;
+}
+
+const items = (text: string): any[] => parse(text).items;
+const byName = (text: string, kind: string, name: string): any => items(text).find((i) => i.kind === kind && i.metadata.name === name);
+const results = (text: string): any[] => parse(text).results ?? [];
+const withoutResults = (text: string): string => text.replace(/\nresults:\n[\s\S]*$/, '\n');
+
+const KPTFILE = `apiVersion: kpt.dev/v1
+kind: Kptfile
+metadata:
+  name: pkg
+`;
+const SPACE = `apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: NetworkInstance
+metadata:
+  name: vpc
+spec:
+  prefixes:
+  - prefix: 10.0.0.0/8
+  - prefix: 2001:db8::/32
+---
+apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: IPPrefix
+metadata:
+  name: n3-v4
+  labels:
+    nephio.org/gateway: "true"
+spec:
+  kind: network
+  prefix: 10.0.1.1/24
+  network: n3
+  networkInstance:
+    name: vpc
+---
+apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: IPPrefix
+metadata:
+  name: n3-v6
+  labels:
+    nephio.org/gateway: "true"
+spec:
+  kind: network
+  prefix: 2001:db8:0:1::1/64
+  network: n3
+  networkInstance:
+    name: vpc
+`;
+const claim = (name: string, extra = '', family = 'ipv4') => `apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: IPClaim
+metadata:
+  name: ${name}
+spec:
+  kind: network
+  networkInstance:
+    name: vpc
+  selector:
+    matchLabels:
+      nephio.org/network-name: n3
+      nephio.org/address-family: ${family}
+${extra}`;
+
+test('IPClaim: lowest free address, gateway, condition, and a re-run changes nothing', async () => {
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'b.yaml': claim('b') });
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.equal(byName(out.stdout, 'IPClaim', 'a').status, { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
+  assert.equal(byName(out.stdout, 'IPClaim', 'b').status, { prefix: '10.0.1.3/24', gateway: '10.0.1.1' });
+  assert.equal(byName(out.stdout, 'Kptfile', 'pkg').status.conditions, [
+    { type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.a', status: 'True', message: 'update done' },
+    { type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.b', status: 'True', message: 'update done' },
+  ]);
+  const again = await runFunction(withoutResults(out.stdout), factory);
+  assert.is(withoutResults(again.stdout), withoutResults(out.stdout));
+  assert.match(results(again.stdout).at(-1).message, /0 updated, 2 unchanged/);
+});
+
+test('dual stack: one claim per family', async () => {
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'v4.yaml': claim('n3-v4'), 'v6.yaml': claim('n3-v6', '', 'ipv6') });
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.equal(byName(out.stdout, 'IPClaim', 'n3-v6').status, { prefix: '2001:db8:0:1::2/64', gateway: '2001:db8:0:1::1' });
+});
+
+test('original IPAllocation: network instance from the selector label, original condition format', async () => {
+  const alloc = `apiVersion: ipam.nephio.org/v1alpha1
+kind: IPAllocation
+metadata:
+  name: upf-n3
+  namespace: ran
+spec:
+  kind: network
+  selector:
+    matchLabels:
+      nephio.org/network-instance: vpc
+      nephio.org/network-name: n3
+`;
+  const out = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'alloc.yaml': alloc }), factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.equal(byName(out.stdout, 'IPAllocation', 'upf-n3').status, { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
+  assert.equal(byName(out.stdout, 'Kptfile', 'pkg').status.conditions, [
+    { type: 'ipam.nephio.org.IPAMAllocation.upf-n3.ran.Injected', status: 'True', reason: 'ResourceInjected', message: 'Injected IP allocation' },
+  ]);
+});
+
+test('vanished requests are released and their conditions removed; others stay', async () => {
+  const first = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'b.yaml': claim('b') }), factory);
+  const kptfile = byName(first.stdout, 'Kptfile', 'pkg');
+  const a = byName(first.stdout, 'IPClaim', 'a');
+  // the package without b, as the user left it
+  const withoutB = list({
+    Kptfile: KPTFILE + 'status:\n  conditions:\n' + kptfile.status.conditions.map((c: any) => `  - type: ${c.type}\n    status: "True"\n    message: update done\n`).join(''),
+    'space.yaml': SPACE,
+    'a.yaml': claim('a', 'status:\n  prefix: 10.0.1.2/24\n  gateway: 10.0.1.1\n'),
+  });
+  let seen: BackendRun | undefined;
+  const recording: BackendFactory = async (cfg) => {
+    const b = await factory(cfg);
+    return { run: (input) => ((seen = input), b.run(input)), close: () => b.close() };
+  };
+  const out = await runFunction(withoutB, recording);
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.ok(seen!.release.includes('default/IPClaim/b'), JSON.stringify(seen!.release));
+  assert.not.ok(seen!.release.includes('default/IPClaim/a'));
+  assert.equal(byName(out.stdout, 'Kptfile', 'pkg').status.conditions, [{ type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.a', status: 'True', message: 'update done' }]);
+  assert.equal(byName(out.stdout, 'IPClaim', 'a').status, a.status);
+});
+
+test('release=all: conditions and statuses go, every held owner is released', async () => {
+  const first = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a') }), factory);
+  const cfg = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  release: all\n';
+  const rerun = withoutResults(first.stdout) + 'functionConfig:\n' + cfg.split('\n').map((l) => '  ' + l).join('\n') + '\n';
+  const out = await runFunction(rerun, factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.is(byName(out.stdout, 'IPClaim', 'a').status, undefined);
+  assert.is(byName(out.stdout, 'Kptfile', 'pkg').status, undefined);
+});
+
+test('dryRun: results say what each request would get, nothing changes', async () => {
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a') }, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  dryRun: "true"\n');
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 0);
+  assert.is(withoutResults(out.stdout), input);
+  assert.ok(results(out.stdout).some((r) => r.severity === 'info' && /IPClaim a would get 10\.0\.1\.2\/24 \(gateway 10\.0\.1\.1\)/.test(r.message)));
+});
+
+test('nephio.org/action: get is a read-only lookup (gateway by label)', async () => {
+  const get = `apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: IPClaim
+metadata:
+  name: gw
+  annotations:
+    nephio.org/action: get
+spec:
+  kind: network
+  networkInstance:
+    name: vpc
+  selector:
+    matchLabels:
+      nephio.org/gateway: "true"
+      nephio.org/address-family: ipv4
+`;
+  const out = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'gw.yaml': get, 'a.yaml': claim('a') }), factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.equal(byName(out.stdout, 'IPClaim', 'gw').status.prefix, '10.0.1.1/24');
+  assert.equal(byName(out.stdout, 'IPClaim', 'a').status.prefix, '10.0.1.2/24');
+  assert.ok(byName(out.stdout, 'Kptfile', 'pkg').status.conditions.some((c: any) => c.type === 'ipam.resource.nephio.org/v1alpha1.IPClaim.gw'));
+});
+
+test('no Kptfile: allocate and warn', async () => {
+  const out = await runFunction(list({ 'space.yaml': SPACE, 'a.yaml': claim('a') }), factory);
+  assert.is(out.exitCode, 0);
+  assert.equal(byName(out.stdout, 'IPClaim', 'a').status.prefix, '10.0.1.2/24');
+  assert.ok(results(out.stdout).some((r) => r.severity === 'warning' && /no Kptfile/.test(r.message)));
+});
+
+async function expectError(input: string, re: RegExp, field?: string, kind?: string): Promise<any> {
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 1, out.stdout);
+  assert.is(withoutResults(out.stdout), input, 'the package must come back unchanged');
+  const errs = results(out.stdout).filter((r) => r.severity === 'error');
+  const hit = errs.find((r) => re.test(r.message));
+  assert.ok(hit, `no error matching ${re} in ${JSON.stringify(errs)}`);
+  if (field) assert.is(hit.field?.path, field);
+  if (kind) assert.is(hit.resourceRef?.kind, kind);
+  return hit;
+}
+
+test('errors: each names the resource, field and file; the package is unchanged', async () => {
+  const base = { Kptfile: KPTFILE, 'space.yaml': SPACE };
+  let hit = await expectError(list({ ...base, 'a.yaml': claim('a').replace('name: vpc', 'name: nope') }), /IPClaim a: .*network instance/, undefined, 'IPClaim');
+  assert.equal(hit.file, { path: 'a.yaml', index: 0 });
+  await expectError(list({ ...base, 'a.yaml': claim('a').replace('kind: network', 'kind: bogus') }), /spec.kind "bogus"/, 'spec.kind');
+  await expectError(list({ ...base, 'a.yaml': claim('a').replace('kind: network', 'kind: pool\n  prefixLength: 99') }), /prefixLength/, 'spec.prefixLength');
+  await expectError(list({ ...base, 'a.yaml': claim('a', '  prefix: 10.0.1.1/24\n') }), /in use/, undefined, 'IPClaim');
+  await expectError(list({ ...base, 'p.yaml': SPACE.split('---')[1].replace('n3-v4', 'bad').replace('10.0.1.1/24', '10.0.300.1/24') }), /IPPrefix bad/, 'spec.prefix', 'IPPrefix');
+  await expectError(list({ ...base, 'p.yaml': SPACE.split('---')[1].replace('n3-v4', 'orphan').replace('10.0.1.1/24', '192.168.0.1/24') }), /aggregate prefix is required/, undefined, 'IPPrefix');
+  const tiny = SPACE.replace('10.0.1.1/24', '10.0.1.1/30');
+  await expectError(list({ Kptfile: KPTFILE, 'space.yaml': tiny, 'a.yaml': claim('a'), 'b.yaml': claim('b') }), /IPClaim b: .*exhausted|IPClaim b: .*no free/i, undefined, 'IPClaim');
+});
+
+test('function config errors', async () => {
+  const input = (data: string) => list({ Kptfile: KPTFILE }, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n${data}`);
+  await expectError(input('  dryRun: maybe\n'), /dryRun must be true or false/);
+  await expectError(input('  adress: x\n'), /unknown setting adress/);
+  await expectError(input('  backend: carrier-pigeon\n'), /unknown backend/);
+});
+
+test('not a ResourceList: exit 1 with results, never an empty list', async () => {
+  const out = await runFunction('apiVersion: v1\nkind: ConfigMap\n', factory);
+  assert.is(out.exitCode, 1);
+  assert.ok(results(out.stdout).length > 0);
+  assert.is(parse(out.stdout).items, undefined);
+});
+
+const TYPED = (injections: string) => `apiVersion: fn.ipam-injector.dev/v1alpha1
+kind: IPAMInjector
+metadata:
+  name: ipam
+spec:
+  injections:
+${injections}`;
+
+test('injections: ConfigMap value, list item by name, JSON inside a string', async () => {
+  const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: upf-config\ndata:\n  mode: 0755\n';
+  const nfd = 'apiVersion: workload.nephio.org/v1alpha1\nkind: NFDeployment\nmetadata:\n  name: upf\nspec:\n  interfaces:\n  - name: n6\n    ipv4:\n      address: 1.2.3.4/24\n  - name: n3\n    ipv4:\n      address: 0.0.0.0/0\n';
+  const nad = `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: upf-n3\nspec:\n  config: '{"cniVersion":"0.3.1","plugins":[{"type":"macvlan","ipam":{"type":"static","addresses":[{"address":"172.1.2.254/24","gateway":"172.1.2.1"}]}}]}'\n`;
+  const cfg = TYPED(`  - source: {name: a, value: address}
+    targets:
+    - select: {kind: ConfigMap, name: upf-config}
+      fieldPaths: [data.n3-address]
+      options: {create: true}
+  - source: {name: a, value: prefix}
+    targets:
+    - select: {kind: NFDeployment}
+      fieldPaths: ["spec.interfaces.[name=n3].ipv4.address"]
+    - select: {kind: NetworkAttachmentDefinition, name: upf-n3}
+      fieldPaths: [spec.config.(json).plugins.0.ipam.addresses.0.address]
+  - source: {name: a, value: gateway}
+    targets:
+    - select: {kind: NetworkAttachmentDefinition}
+      fieldPaths: [spec.config.(json).plugins.0.ipam.addresses.0.gateway]
+  - source: {name: a, value: prefixLength}
+    targets:
+    - select: {kind: ConfigMap}
+      fieldPaths: [data.n3-length]
+      options: {create: true}
+`);
+  const out = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm, 'nfd.yaml': nfd, 'nad.yaml': nad }, cfg), factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  const { mode: _mode, ...data } = byName(out.stdout, 'ConfigMap', 'upf-config').data;
+  assert.equal(data, { 'n3-address': '10.0.1.2', 'n3-length': '24' });
+  assert.match(out.stdout, /mode: 0755/);
+  assert.equal(byName(out.stdout, 'NFDeployment', 'upf').spec.interfaces, [
+    { name: 'n6', ipv4: { address: '1.2.3.4/24' } },
+    { name: 'n3', ipv4: { address: '10.0.1.2/24' } },
+  ]);
+  const conf = JSON.parse(byName(out.stdout, 'NetworkAttachmentDefinition', 'upf-n3').spec.config);
+  assert.equal(conf.plugins[0].ipam.addresses[0], { address: '10.0.1.2/24', gateway: '10.0.1.1' });
+  assert.is(conf.cniVersion, '0.3.1');
+});
+
+test('injection errors name the target and the path', async () => {
+  const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: upf-config\ndata:\n  x: y\n';
+  const cfg = TYPED(`  - source: {name: a}
+    targets:
+    - select: {kind: ConfigMap, name: upf-config}
+      fieldPaths: [data.n3.address]
+`);
+  await expectError(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm }, cfg), /injection target ConfigMap upf-config: field path data\.n3\.address does not resolve/, 'data.n3.address', 'ConfigMap');
+  const missing = TYPED(`  - source: {name: nobody}
+    targets:
+    - select: {kind: ConfigMap}
+      fieldPaths: [data.x]
+`);
+  await expectError(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm }, missing), /no IPAllocation or IPClaim named nobody/);
+});
+
+test('resources the function does not own come out byte for byte, in order, duplicates included', async () => {
+  const cm = '# keep me\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same # trailing\ndata:\n  mode: 0755\n  date: 2021-01-01\n  t: "true"\n  b: \'bar\'\n';
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'cm.yaml': cm, 'a.yaml': claim('a'), 'sub/cm.yaml': cm });
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  const inItems = input.split('\n- ');
+  const outItems = withoutResults(out.stdout).split('\n- ');
+  assert.is(outItems.length, inItems.length);
+  for (let i = 0; i < inItems.length; i++) {
+    if (/kind: (Kptfile|IPClaim)/.test(inItems[i])) continue;
+    assert.is(outItems[i], inItems[i]);
+  }
+});
+
+test.run();
