@@ -3,7 +3,7 @@
 // npm_config_offline=true, so the build never reaches a registry (when the cache lacks a
 // document, one `npm ci --prefer-offline` on the host fills it and the build runs again).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Podman } from './podman.js';
@@ -119,18 +119,19 @@ export function inspectImage(p: Podman, tag: string): ImageFacts {
   const info = raw[0];
   const mount = p.podman(['image', 'mount', tag]).stdout.trim();
   try {
-    const list = spawnSync('find', ['.', '-mindepth', '1'], { cwd: join(mount, 'app'), encoding: 'utf8' });
-    const top = spawnSync('ls', ['-A', mount], { encoding: 'utf8' });
+    const app = join(mount, 'app');
+    const list = existsSync(app) ? spawnSync('find', ['.', '-mindepth', '1'], { cwd: app, encoding: 'utf8' }).stdout : '';
+    const top = readdirSync(mount).sort();
     return {
       sizeBytes: info.Size,
       user: info.Config.User ?? '',
       entrypoint: info.Config.Entrypoint ?? [],
-      appFiles: list.stdout
+      appFiles: list
         .split('\n')
         .filter(Boolean)
         .map((f) => f.replace(/^\.\//, ''))
         .sort(),
-      rootEntries: top.stdout.split('\n').filter(Boolean).sort(),
+      rootEntries: top,
     };
   } finally {
     p.podman(['image', 'unmount', tag], { allowFailure: true });

@@ -8,7 +8,7 @@
 // Runs in the Dockerfile's build stage with plain node (no dev tooling needed).
 import { builtinModules } from 'node:module';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 const [root, out] = process.argv.slice(2);
 if (!root || !out) {
@@ -35,17 +35,28 @@ writeFileSync(
   JSON.stringify({ name: pkg.name, version: pkg.version, license: pkg.license, type: pkg.type, private: true }, null, 2) + '\n',
 );
 
-// Bare specifiers left in the bundle: static/dynamic imports and require() calls.
+// Bare specifiers left in the bundle: static imports/re-exports (statements at the start of a
+// line, as esbuild prints them), dynamic imports, and require() through the createRequire banner.
 const builtins = new Set(builtinModules);
-const specifier = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)["']([^"'./][^"']*)["']/g;
+const patterns = [
+  /^\s*(?:import|export)\s+[^'"`;]*?\bfrom\s*["']([^"']+)["']/gm,
+  /^\s*import\s*["']([^"']+)["']/gm,
+  /\bimport\(\s*["']([^"']+)["']\s*\)/g,
+  /(?<![\w$.])require\(\s*["']([^"']+)["']\s*\)/g,
+];
+const packageNamePattern = /^(@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
 const wanted = new Set();
 for (const file of listFiles(join(out, 'dist')).concat(listFiles(join(out, 'bin')))) {
   if (!/\.(mjs|cjs|js)$/.test(file) && !file.includes('/bin/')) continue;
   const text = readFileSync(file, 'utf8');
-  for (const m of text.matchAll(specifier)) {
-    const spec = m[1];
-    if (spec.startsWith('node:') || builtins.has(spec.split('/')[0])) continue;
-    wanted.add(packageName(spec));
+  for (const re of patterns) {
+    for (const m of text.matchAll(re)) {
+      const spec = m[1];
+      if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('node:')) continue;
+      if (builtins.has(spec) || builtins.has(spec.split('/')[0])) continue;
+      const name = packageName(spec);
+      if (packageNamePattern.test(name)) wanted.add(name);
+    }
   }
 }
 
@@ -63,16 +74,18 @@ const copied = new Set();
 const queue = [...wanted];
 while (queue.length) {
   const name = queue.shift();
-  if (copied.has(name)) continue;
+  // Type declarations are never loaded at run time (protobufjs lists @types/node as a dependency).
+  if (copied.has(name) || name.startsWith('@types/')) continue;
   const dir = join(root, 'node_modules', name);
   if (!existsSync(join(dir, 'package.json'))) {
     console.error(`runtime-files: "${name}" is needed at run time but not installed`);
     process.exit(1);
   }
   copied.add(name);
-  cpSync(dir, join(out, 'node_modules', name), { recursive: true, dereference: true });
+  cpSync(dir, join(out, 'node_modules', name), { recursive: true, dereference: true, filter: runtimeFile });
   const meta = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-  for (const dep of Object.keys({ ...meta.dependencies, ...meta.optionalDependencies })) {
+  // Peer dependencies too: a package that shares @grpc/grpc-js with the bundle requires it itself.
+  for (const dep of Object.keys({ ...meta.dependencies, ...meta.optionalDependencies, ...meta.peerDependencies })) {
     if (existsSync(join(root, 'node_modules', dep, 'package.json'))) queue.push(dep);
   }
 }
@@ -81,6 +94,13 @@ console.log(
     ? 'runtime-files: the bundle is self-contained; no node_modules in the image'
     : `runtime-files: node_modules for the image: ${[...copied].sort().join(', ')}`,
 );
+
+/** Leaves out what only editors and debuggers read (types, sources, maps, docs); keeps licenses. */
+function runtimeFile(path) {
+  const name = basename(path);
+  if (/^(licen[cs]e|notice|copying)/i.test(name)) return true;
+  return !/\.(map|ts|mts|cts|md|markdown)$/i.test(name);
+}
 
 function packageName(spec) {
   const parts = spec.split('/');
