@@ -16,7 +16,7 @@ import {
   selectorProblem,
 } from './labels.js';
 import { buildAllocation, rowAllocation } from './output.js';
-import { checkParent, createPrefixRow, dependentsError, hostBitsError, inUse, kindCode, parseField, reserveMapped } from './prefixes.js';
+import { checkParent, createPrefixRow, dependentsError, hostBitsError, inUse, kindCode, parseField } from './prefixes.js';
 import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW } from './rows.js';
 import type { Instance, Space } from './space.js';
 import { allocatedPrefixLabels } from './subnets.js';
@@ -378,10 +378,7 @@ function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
     rows.parent[r] = c;
     rows.inst[r] = inst.id;
     rows.setOwner(r, p.owner);
-    if (!host && p.kind === KindCode.Network) {
-      sp.reserveEnds(r);
-      reserveMapped(sp, r);
-    }
+    if (!host && p.kind === KindCode.Network) sp.reserveSystem(r);
     finishRow(sp, p, r);
     return buildAllocation(sp, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
   }

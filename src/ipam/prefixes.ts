@@ -78,28 +78,11 @@ export function checkParent(sp: Space, inst: Instance, kind: KindCode, c: number
   });
 }
 
-/** Network and loopback prefixes hand out addresses: never one of ::ffff:0:0/96. */
-export function reserveMapped(sp: Space, r: number): void {
-  const rows = sp.rows;
-  const L = rows.len[r];
-  if (!rows.isV6(r) || L > 96) return;
-  const a = rows.addr;
-  for (let p = 0; p < L; p++) {
-    const bit = (a[4 * r + (p >>> 5)] >>> (31 - (p & 31))) & 1;
-    const want = (MAPPED[p >>> 5] >>> (31 - (p & 31))) & 1;
-    if (bit !== want) return;
-  }
-  if (sp.trie.probe(rows.root[r], 128 - L, L, MAPPED, 0, 32) === Probe.Free) {
-    rows.root[r] = sp.trie.occupy(rows.root[r], 128 - L, L, MAPPED, 0, 32, SYSTEM_ROW);
-  }
-}
-
 /** A container row for a new prefix: takes its block, its reserved ends, its meta. */
 export function createPrefixRow(sp: Space, inst: Instance, c: Cidr, net: Uint32Array, kind: KindCode, type: RowType, owner: string, container: number): number {
   const r = sp.newRow(inst, c.v6, net, 0, c.len, type, kind, owner, false);
   sp.attach(inst, container, r);
-  if (kind === KindCode.Network) sp.reserveEnds(r);
-  if (kind === KindCode.Network || kind === KindCode.Loopback) reserveMapped(sp, r);
+  if (kind === KindCode.Network || kind === KindCode.Loopback) sp.reserveSystem(r);
   if (type === RowType.Prefix) sp.metaOf(r);
   return r;
 }

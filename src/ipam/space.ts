@@ -308,24 +308,31 @@ export class Space {
     rows.root[c] = this.trie.release(rows.root[c], W - rows.len[c], rows.len[c], rows.addr, 4 * r, rows.order(r));
   }
 
-  /** Reserves the first and last address of a network subnet (not for /31, /32, /127, /128). */
-  reserveEnds(r: number): void {
+  /** Takes block (w, order k) of container r for the system when nothing holds it yet. */
+  reserveBlock(r: number, w: ArrayLike<number>, k: number): void {
+    const rows = this.rows;
+    const W = rows.isV6(r) ? 128 : 32;
+    const L = rows.len[r];
+    if (this.trie.probe(rows.root[r], W - L, L, w, 0, k) !== Probe.Free) return;
+    rows.root[r] = this.trie.occupy(rows.root[r], W - L, L, w, 0, k, SYSTEM_ROW);
+  }
+
+  /**
+   * Network and loopback prefixes hand out addresses: never one of ::ffff:0:0/96 (IPv4-mapped),
+   * and for network subnets never the first and last address (except /31, /32, /127, /128).
+   */
+  reserveSystem(r: number): void {
     const rows = this.rows;
     const v6 = rows.isV6(r);
     const W = v6 ? 128 : 32;
     const L = rows.len[r];
-    if (L >= W - 1) return;
+    if (v6 && L <= 96 && contains(rows.addr, 4 * r, L, MAPPED, 0, 96)) this.reserveBlock(r, MAPPED, 32);
+    if (rows.kind[r] !== KindCode.Network || L >= W - 1) return;
     const w = new Uint32Array(4);
     w.set(rows.addr.subarray(4 * r, 4 * r + 4));
-    rows.root[r] = this.trie.occupy(rows.root[r], W - L, L, w, 0, 0, SYSTEM_ROW);
+    this.reserveBlock(r, w, 0);
     for (let p = L; p < W; p++) w[p >>> 5] |= 1 << (31 - (p & 31));
-    rows.root[r] = this.trie.occupy(rows.root[r], W - L, L, w, 0, 0, SYSTEM_ROW);
-    // ::ffff:0:0/96 (IPv4-mapped) addresses are never handed out by an IPv6 subnet that spans them.
-    if (v6 && L <= 96 && contains(rows.addr, 4 * r, L, MAPPED, 0, 96)) {
-      if (this.trie.probe(rows.root[r], W - L, L, MAPPED, 0, 32) === Probe.Free) {
-        rows.root[r] = this.trie.occupy(rows.root[r], W - L, L, MAPPED, 0, 32, SYSTEM_ROW);
-      }
-    }
+    this.reserveBlock(r, w, 0);
   }
 
   /** Marks a row selectable (or not) and invalidates the instance's candidate caches. */
