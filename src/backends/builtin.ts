@@ -8,21 +8,24 @@
 //   4. read-only lookups (nephio.org/action: get), which reserve nothing.
 // Releases need no work: what a package no longer requests is simply not replayed.
 import { createIpam } from '../ipam/index.js';
-import type { Ipam, PrefixKind, PrefixSpec } from '../ipam/types.js';
+import type { Ipam, PrefixSpec } from '../ipam/types.js';
 import { SpaceError, type Backend, type BackendRun, type Outcome } from './backend.js';
 
-const KIND_ORDER: Record<PrefixKind, number> = { aggregate: 0, pool: 1, network: 2, loopback: 2 };
 
 function prefixLength(p: string): number {
   const i = p.indexOf('/');
   return i < 0 ? 128 : Number(p.slice(i + 1));
 }
 
-/** Parents before children: aggregates, then pools (shortest first), then subnets and loopbacks. */
+/**
+ * Parents before children: aggregates, then every other prefix shortest first (package
+ * order among equals). A prefix that breaks the nesting rules is then the one reported.
+ */
 export function spaceOrder(prefixes: PrefixSpec[]): PrefixSpec[] {
+  const rank = (p: PrefixSpec): number => (p.kind === 'aggregate' ? 0 : 1);
   return prefixes
     .map((p, i) => ({ p, i }))
-    .sort((a, b) => KIND_ORDER[a.p.kind] - KIND_ORDER[b.p.kind] || prefixLength(a.p.prefix) - prefixLength(b.p.prefix) || a.i - b.i)
+    .sort((a, b) => rank(a.p) - rank(b.p) || prefixLength(a.p.prefix) - prefixLength(b.p.prefix) || a.i - b.i)
     .map((x) => x.p);
 }
 

@@ -126,6 +126,10 @@ export async function runFunction(input: string, createBackend: BackendFactory):
   const where = (m: Meta) => origin(m, rootDir);
   for (const p of problems) results.push(result('error', p.message, p.m ? where(p.m) : undefined, p.field));
   if (hasErrors(results)) return failed(input, rl, results);
+  // Package order: by file path (directory by directory), then position in the file. That is
+  // the order kpt fn eval passes; kpt fn render passes subpackages first, and sorting makes
+  // both give the same addresses.
+  sortByFile(requests, (r) => where(r.meta).file);
 
   // What the package held last time (its conditions), and which of those vanished.
   const liveTypes = new Set<string>();
@@ -247,6 +251,25 @@ export async function runFunction(input: string, createBackend: BackendFactory):
   results.push(result('info', summary));
   const out = joinResourceList(rl, items.map((i) => i.text), renderResults([...rl.results, ...results]));
   return { stdout: out, exitCode: 0, results };
+}
+
+function comparePaths(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    // A file sorts before a directory at the same level only by name, like a directory walk.
+    if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
+function sortByFile<T>(list: T[], file: (t: T) => { path: string; index?: number } | undefined): void {
+  const keyed = list.map((t, i) => ({ t, i, f: file(t) }));
+  keyed.sort((a, b) => {
+    if (!a.f || !b.f) return a.i - b.i;
+    return comparePaths(a.f.path, b.f.path) || (a.f.index ?? 0) - (b.f.index ?? 0) || a.i - b.i;
+  });
+  keyed.forEach((k, i) => (list[i] = k.t));
 }
 
 function fieldOf(err: unknown): string | undefined {

@@ -18,7 +18,11 @@ export function Y(): Yaml {
 }
 
 export async function loadYaml(): Promise<Yaml> {
-  lib ??= (await import('yaml')) as Yaml;
+  if (!lib) {
+    // The bundle may hand a CommonJS module over as `default`.
+    const m = (await import('yaml')) as Yaml & { default?: Yaml };
+    lib = typeof m.parseDocument === 'function' ? m : m.default!;
+  }
   return lib;
 }
 
