@@ -120,7 +120,7 @@ export class Tx {
     const result = this.ipam.allocate(req);
     // An idempotent repeat changes nothing: no record (re-renders do not grow the log).
     if (!before.some((a) => sameAllocation(a, result))) {
-      this.ops.push({ op: 'allocate', req, result });
+      this.ops.push({ op: 'allocate', req, prefix: result.prefix });
       this.changes.push({ type: 'ALLOCATED', allocation: result });
       this.touched.add(niKey(req.networkInstance));
     }
@@ -192,11 +192,9 @@ export function replayOp(ipam: Ipam, op: Op): void {
     case 'allocate': {
       // Ask for exactly the logged answer (sticky hint): replay must not depend on the
       // allocation policy of the version that reads the log.
-      const got = ipam.allocate({ ...op.req, hint: op.result.prefix });
-      if (got.prefix !== op.result.prefix) {
-        throw new ReplayError(
-          `replay of ${op.result.owner} gave ${got.prefix}, the log says ${op.result.prefix} was handed out`,
-        );
+      const got = ipam.allocate({ ...op.req, hint: op.prefix });
+      if (got.prefix !== op.prefix) {
+        throw new ReplayError(`replay of ${op.req.owner} gave ${got.prefix}, the log says ${op.prefix} was handed out`);
       }
       return;
     }

@@ -28,10 +28,10 @@ function alloc(i: number): Op {
     parent: '10.0.0.0/16',
     labels: {},
   };
-  return { op: 'allocate', req: { owner: result.owner, networkInstance: { name: 'vpc' }, kind: 'network' }, result };
+  return { op: 'allocate', req: { owner: result.owner, networkInstance: { name: 'vpc' }, kind: 'network' }, prefix: result.prefix };
 }
 
-const owners = (records: Op[][]) => records.flat().map((o) => (o.op === 'allocate' ? o.result.owner : o.op));
+const owners = (records: Op[][]) => records.flat().map((o) => (o.op === 'allocate' ? o.req.owner : o.op));
 
 test('records committed are there after reopen, in order', async () => {
   const dir = tmp();
@@ -183,7 +183,7 @@ test('compaction: snapshot + newer records rebuild the same state; old segments 
   s.setSnapshotSource((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [...live] }));
   for (let i = 0; i < 300; i++) {
     const op = alloc(i);
-    if (op.op === 'allocate') live.push(op.result);
+    if (op.op === 'allocate') live.push({ owner: op.req.owner } as Allocation);
     await s.commit([op]);
   }
   // let the background snapshot finish

@@ -4,7 +4,6 @@
 // exactly that result (as a sticky hint) and checks it, so a changed allocation policy in a
 // newer version can never move an address that a client was already given.
 import type {
-  Allocation,
   AllocationRequest,
   InstancePrefix,
   NetworkInstanceRef,
@@ -17,7 +16,8 @@ export type Op =
   | { op: 'removeNetworkInstance'; ref: NetworkInstanceRef; force?: boolean }
   | { op: 'applyPrefix'; spec: PrefixSpec }
   | { op: 'removePrefix'; ni: NetworkInstanceRef; prefix: string; force?: boolean }
-  | { op: 'allocate'; req: AllocationRequest; result: Allocation }
+  /** `prefix`: the answer given (all replay needs to reproduce and check it). */
+  | { op: 'allocate'; req: AllocationRequest; prefix: string }
   | { op: 'release'; owner: string; force?: boolean };
 
 export type OpName = Op['op'];

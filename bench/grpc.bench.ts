@@ -1,0 +1,366 @@
+// gRPC server throughput and latency on loopback, 64 concurrent clients spread over several
+// client processes (so the client is not the bottleneck), each run against a fresh server
+// process:
+//   grpc-noop-c64        alloc.Allocation/Allocation answered by a no-op handler (transport limit)
+//   grpc-alloc-c64       the real server, unary Allocation, durable file store (fdatasync'd)
+//   grpc-alloc-c64-mem   the real server, unary Allocation, memory store
+//   grpc-batch-c64       admin Batch of 100 allocations per call, durable file store, closed loop
+//   grpc-batch-c64-paced the same at a fixed offered load (BENCH_GRPC_RATE allocations/s,
+//                        default 50,000) with latency measured from the scheduled send time
+// Lines: BENCH <name> n=<N> ops_per_s=<X> p50_ms=<A> p99_ms=<B> (N = allocations; for batch
+// runs latency is per Batch call), plus `#` lines with context (group commit sizes).
+// Env: BENCH_GRPC_N (default 100000), BENCH_GRPC_PROCS (client processes, default 2),
+// BENCH_FILTER (names, comma separated substrings).
+// Run: npm run bench -- grpc   (or node --import tsx bench/grpc.bench.ts)
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, Server, ServerCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { clientConstructor, serviceDefinition } from '../src/server/proto/load.js';
+import { serverOptions } from '../src/server/server.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const self = new URL(import.meta.url).pathname;
+const CONCURRENCY = 64;
+const BATCH = 100;
+
+const SEED = `apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: NetworkInstance
+metadata: {name: vpc}
+spec:
+  prefixes:
+  - prefix: 10.0.0.0/8
+---
+apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: IPPrefix
+metadata: {name: bench, labels: {role: bench}}
+spec: {kind: network, prefix: 10.0.0.0/11, networkInstance: vpc}
+`;
+
+type Mode = 'unary' | 'batch';
+interface RunCmd {
+  cmd: 'run';
+  id: number;
+  address: string;
+  mode: Mode;
+  service: 'alloc' | 'admin';
+  calls: number;
+  concurrency: number;
+  warmup: number;
+  /** Open loop: calls per second for this process (0: closed loop). */
+  rate: number;
+}
+interface Report {
+  start: number;
+  end: number;
+  lat: number[];
+  errors: number;
+  firstError?: string;
+}
+
+// ---------------- client process ----------------
+
+function request(mode: Mode, id: number, i: number): unknown {
+  if (mode === 'unary') {
+    return {
+      name: `w${id}-${i}`,
+      kind: 'IPClaim',
+      labels: { 'ipam-injector.dev/package': 'bench' },
+      spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'bench' } },
+    };
+  }
+  const requests = [];
+  for (let k = 0; k < BATCH; k++) {
+    requests.push({ owner: `default/IPClaim/w${id}-${i}-${k}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'bench' } } });
+  }
+  return { package: `bench-${id}`, requests };
+}
+
+async function clientMain(): Promise<void> {
+  const clients = new Map<string, Client>();
+  let go: (() => void) | undefined;
+  process.on('message', async (m: RunCmd | { cmd: 'go' } | { cmd: 'exit' }) => {
+    if (m.cmd === 'exit') {
+      for (const c of clients.values()) c.close();
+      process.exit(0);
+    }
+    if (m.cmd === 'go') return go?.();
+    const key = `${m.service} ${m.address}`;
+    let client = clients.get(key);
+    if (!client) {
+      const Ctor = clientConstructor(m.service);
+      client = new Ctor(m.address, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20 });
+      clients.set(key, client);
+    }
+    const method = (client as unknown as Record<string, Function>)[m.mode === 'unary' ? 'Allocation' : 'Batch']!.bind(client);
+    const one = (): Promise<void> =>
+      new Promise((ok, ko) =>
+        method(request(m.mode, m.id, seq++), (e: ServiceError | null, r: { outcomes?: { error?: { message: string } }[] }) => {
+          if (e) return ko(e);
+          const bad = r?.outcomes?.find((o) => o.error);
+          return bad ? ko(new Error(bad.error!.message)) : ok();
+        }),
+      );
+    // warm up (JIT, connection), unmeasured
+    await runClosed(one, m.warmup, Math.min(m.concurrency, 8), []);
+    const started = new Promise<void>((r) => (go = r));
+    process.send!({ cmd: 'ready' });
+    await started;
+    const lat: number[] = [];
+    const start = performance.timeOrigin + performance.now();
+    const errors = m.rate > 0 ? await runOpen(one, m.calls, m.rate, lat) : await runClosed(one, m.calls, m.concurrency, lat);
+    const end = performance.timeOrigin + performance.now();
+    const report: Report = { start, end, lat, errors: errors.count, ...(errors.first ? { firstError: errors.first } : {}) };
+    process.send!({ cmd: 'done', report });
+  });
+}
+/** Unique owner names across runs of one client process. */
+let seq = 0;
+
+async function runClosed(one: () => Promise<void>, calls: number, concurrency: number, lat: number[]) {
+  let next = 0;
+  const errors = { count: 0, first: undefined as string | undefined };
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < calls) {
+        next++;
+        const t = performance.now();
+        try {
+          await one();
+          lat.push(performance.now() - t);
+        } catch (e) {
+          errors.count++;
+          errors.first ??= (e as Error).message;
+        }
+      }
+    }),
+  );
+  return errors;
+}
+
+/** Fires calls on a fixed schedule, whether or not earlier ones finished; latency counts
+ *  from the scheduled time, so a stalled server cannot hide behind fewer sends. */
+async function runOpen(one: () => Promise<void>, calls: number, rate: number, lat: number[]) {
+  const errors = { count: 0, first: undefined as string | undefined };
+  const t0 = performance.now() + 5;
+  const pending: Promise<void>[] = [];
+  for (let j = 0; j < calls; j++) {
+    const at = t0 + (j * 1000) / rate;
+    const wait = at - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    pending.push(
+      one().then(
+        () => void lat.push(performance.now() - at),
+        (e) => {
+          errors.count++;
+          errors.first ??= (e as Error).message;
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  return errors;
+}
+
+// ---------------- no-op server process ----------------
+
+async function noopServerMain(): Promise<void> {
+  const server = new Server(serverOptions());
+  const answer = { allocatedPrefix: '10.0.0.2/11' };
+  server.addService(serviceDefinition('alloc'), {
+    Allocation: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, answer),
+    DeAllocation: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, {}),
+  });
+  const port = await new Promise<number>((ok, ko) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  process.stderr.write(`{"msg":"serving","address":"127.0.0.1:${port}"}\n`);
+  process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
+}
+
+// ---------------- orchestration ----------------
+
+interface Target {
+  proc: ChildProcess;
+  address: string;
+  metricsPort?: number;
+}
+
+function startTarget(args: string[]): Promise<Target> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  return new Promise((ok, ko) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      log += d;
+      const m = /"msg":"serving","address":"([^"]+)"(?:.*"metrics":"[^"]*:(\d+)")?/.exec(log);
+      if (m) ok({ proc, address: m[1]!, ...(m[2] ? { metricsPort: Number(m[2]) } : {}) });
+    });
+    proc.on('exit', (code) => ko(new Error(`server exited ${code}: ${log}`)));
+  });
+}
+
+async function stopTarget(t: Target): Promise<void> {
+  const exited = new Promise((r) => t.proc.once('exit', r));
+  t.proc.kill('SIGTERM');
+  await exited;
+}
+
+function metrics(port: number): Promise<string> {
+  return new Promise((ok, ko) =>
+    get(`http://127.0.0.1:${port}/metrics`, (r) => {
+      let s = '';
+      r.on('data', (d) => (s += d));
+      r.on('end', () => ok(s));
+    }).on('error', ko),
+  );
+}
+
+const metric = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+
+interface Measured {
+  ops: number;
+  seconds: number;
+  lat: number[];
+}
+
+async function drive(children: ChildProcess[], address: string, mode: Mode, service: 'alloc' | 'admin', allocations: number, rate: number): Promise<Measured> {
+  const procs = children.length;
+  const perCall = mode === 'batch' ? BATCH : 1;
+  const calls = Math.ceil(allocations / perCall);
+  const waitFor = (c: ChildProcess, cmd: string) =>
+    new Promise<Record<string, unknown>>((ok) => {
+      const on = (m: Record<string, unknown>) => {
+        if (m.cmd !== cmd) return;
+        c.off('message', on);
+        ok(m);
+      };
+      c.on('message', on);
+    });
+  const ready = children.map((c) => waitFor(c, 'ready'));
+  children.forEach((c, id) =>
+    c.send({
+      cmd: 'run',
+      id,
+      address,
+      mode,
+      service,
+      calls: Math.floor(calls / procs) + (id < calls % procs ? 1 : 0),
+      concurrency: CONCURRENCY / procs,
+      warmup: mode === 'batch' ? 20 : 500,
+      rate: rate / perCall / procs,
+    } satisfies RunCmd),
+  );
+  await Promise.all(ready);
+  const done = children.map((c) => waitFor(c, 'done'));
+  for (const c of children) c.send({ cmd: 'go' });
+  const reports = (await Promise.all(done)).map((m) => m.report as Report);
+  const errors = reports.reduce((n, r) => n + r.errors, 0);
+  if (errors) throw new Error(`${errors} calls failed, first: ${reports.find((r) => r.firstError)?.firstError}`);
+  const start = Math.min(...reports.map((r) => r.start));
+  const end = Math.max(...reports.map((r) => r.end));
+  return { ops: calls * perCall, seconds: (end - start) / 1000, lat: reports.flatMap((r) => r.lat) };
+}
+
+function summarize(ms: Measured[]): { opsPerSec: number; p50: number; p99: number } {
+  const ops = ms.reduce((n, m) => n + m.ops, 0);
+  const seconds = ms.reduce((n, m) => n + m.seconds, 0);
+  const lat = ms.flatMap((m) => m.lat).sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+  return { opsPerSec: ops / seconds, p50: q(0.5), p99: q(0.99) };
+}
+
+const fmt = (x: number, d = 2) => x.toFixed(d);
+
+/** CPU seconds (user + system) a process has used so far; NaN where /proc is missing. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return NaN;
+  }
+}
+
+async function main(): Promise<void> {
+  const N = Number(process.env.BENCH_GRPC_N ?? 100_000);
+  const procs = Number(process.env.BENCH_GRPC_PROCS ?? 2);
+  const rate = Number(process.env.BENCH_GRPC_RATE ?? 50_000);
+  const rounds = Number(process.env.BENCH_GRPC_ROUNDS ?? 4);
+  const filter = (process.env.BENCH_FILTER ?? '').split(',').filter((s) => s && !'grpc'.includes(s));
+  const want = (name: string) => filter.length === 0 || filter.some((f) => name.includes(f));
+  const dir = mkdtempSync(join(tmpdir(), 'ipam-bench-'));
+  const seed = join(dir, 'seed.yaml');
+  writeFileSync(seed, SEED);
+  const serve = (store: string, data: string) => ['src/cli/serve.ts', '--listen', '127.0.0.1:0', '--store', store, '--data', data, '--seed', seed, '--metrics', '127.0.0.1:0', '--log-level', 'info'];
+  const children = Array.from({ length: procs }, () => fork(self, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const results: Record<string, number> = {};
+  const report = async (name: string, target: Target, ms: Measured[], cpu: number) => {
+    const r = summarize(ms);
+    results[name] = r.opsPerSec;
+    console.log(`BENCH ${name} n=${N} ops_per_s=${Math.round(r.opsPerSec)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
+    const notes: string[] = [];
+    if (!Number.isNaN(cpu)) notes.push(`server CPU ${fmt((cpu * 1e6) / N, 1)} us/allocation (with warm-up)`);
+    if (target.metricsPort) {
+      const m = await metrics(target.metricsPort);
+      const records = metric(m, 'ipam_store_records_total');
+      const flushes = metric(m, 'ipam_store_flushes_total');
+      if (flushes > 0) notes.push(`${records} records in ${flushes} fdatasync'd group commits (${fmt(records / flushes, 1)} per flush)`);
+    }
+    if (notes.length) console.log(`# ${name}: ${notes.join('; ')}`);
+  };
+  try {
+    // Unary: the three servers run side by side and are measured in interleaved rounds
+    // (rotating order), so that load from anything else on the machine falls on all three
+    // alike; each figure sums its rounds.
+    const unary = [
+      { name: 'grpc-noop-c64', args: [self, '--role', 'noop-server'] },
+      { name: 'grpc-alloc-c64', args: serve('file', join(dir, 'alloc')) },
+      { name: 'grpc-alloc-c64-mem', args: serve('memory', join(dir, 'mem')) },
+    ].filter((u) => want(u.name));
+    const targets = await Promise.all(unary.map((u) => startTarget(u.args)));
+    try {
+      const measured = unary.map(() => [] as Measured[]);
+      const cpu = unary.map(() => 0);
+      for (let r = 0; r < rounds; r++) {
+        for (let k = 0; k < unary.length; k++) {
+          const i = (k + r) % unary.length;
+          const c0 = cpuSeconds(targets[i]!.proc.pid);
+          measured[i]!.push(await drive(children, targets[i]!.address, 'unary', 'alloc', Math.ceil(N / rounds), 0));
+          cpu[i]! += cpuSeconds(targets[i]!.proc.pid) - c0;
+        }
+      }
+      for (let i = 0; i < unary.length; i++) await report(unary[i]!.name, targets[i]!, measured[i]!, cpu[i]!);
+    } finally {
+      await Promise.all(targets.map(stopTarget));
+    }
+    if (results['grpc-alloc-c64'] && results['grpc-noop-c64']) {
+      console.log(`# grpc-alloc-c64 / grpc-noop-c64 = ${fmt((100 * results['grpc-alloc-c64']) / results['grpc-noop-c64'], 1)}% (target >= 80%); ${procs} client processes x ${CONCURRENCY / procs} calls in flight, ${rounds} interleaved rounds`);
+    }
+    // Batches of 100 on the durable store: closed loop (throughput), then paced (latency at
+    // a fixed offered load; with 64 clients in a closed loop, latency is 64 batches of
+    // queueing by Little's law whatever the server does).
+    for (const b of [
+      { name: 'grpc-batch-c64', rate: 0 },
+      { name: 'grpc-batch-c64-paced', rate },
+    ]) {
+      if (!want(b.name)) continue;
+      const target = await startTarget(serve('file', join(dir, b.name)));
+      try {
+        const c0 = cpuSeconds(target.proc.pid);
+        const m = await drive(children, target.address, 'batch', 'admin', N, b.rate);
+        await report(b.name, target, [m], cpuSeconds(target.proc.pid) - c0);
+        if (b.rate) console.log(`# ${b.name}: offered ${b.rate} allocations/s as ${b.rate / BATCH} batches/s from ${CONCURRENCY} clients; latency from the scheduled send time`);
+      } finally {
+        await stopTarget(target);
+      }
+    }
+  } finally {
+    for (const c of children) c.send({ cmd: 'exit' });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const role = process.argv.indexOf('--role') >= 0 ? process.argv[process.argv.indexOf('--role') + 1] : undefined;
+if (role === 'client') void clientMain();
+else if (role === 'noop-server') void noopServerMain();
+else await main();
