@@ -193,11 +193,15 @@ function selectableAlloc(cls: ReqClass, labels: Labels): boolean {
   return cls === ReqClass.Subnet || cls === ReqClass.Aggregate || (cls === ReqClass.Pool && labels !== EMPTY_LABELS && !isEmptyLabels(labels));
 }
 
-/** Bookkeeping after a new Alloc row took its block. */
-function finishRow(sp: Space, p: Plan, r: number): void {
+/** Bookkeeping after a new Alloc row took its block. `restoring`: refuse an owner already present. */
+function finishRow(sp: Space, p: Plan, r: number, restoring = false): void {
   const rows = sp.rows;
   rows.labels[r] = p.labels === EMPTY_LABELS ? 0 : sp.labels.intern(p.labels);
-  sp.owners.set(p.owner, r);
+  if (!restoring) sp.owners.set(p.owner, r);
+  else if (!sp.owners.add(p.owner, r)) {
+    sp.purge(r, true, null);
+    throw new IpamError('InvalidArgument', `cannot restore allocation of ${p.owner} in network instance ${p.inst.key}: the owner already holds an allocation`, { networkInstance: p.inst.key });
+  }
   if (!rows.isHost(r) && selectableAlloc(p.cls, p.labels)) {
     allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(rows.labels[r]), p.networkName);
     sp.setSelectable(p.inst, r, true);
@@ -481,36 +485,50 @@ export function insertAllocation(sp: Space, a: Allocation): void {
   }
   const labels = a.labels && !isEmptyLabels(a.labels) ? a.labels : EMPTY_LABELS;
   const cls = kind === KindCode.Network ? (host ? ReqClass.Host : ReqClass.Subnet) : kind === KindCode.Loopback ? ReqClass.Loopback : kind === KindCode.Pool ? ReqClass.Pool : ReqClass.Aggregate;
-  const p: Plan = {
-    req: a as unknown as AllocationRequest,
-    inst,
-    owner: a.owner,
-    kind,
-    cls,
-    family: c.v6 ? 1 : 0,
-    prefixLength: c.len,
-    stat: c,
-    sel: undefined,
-    labels,
-    networkName: cls === ReqClass.Subnet ? labels[L_NETWORK_NAME] : undefined,
-  };
-  const bad = (why: string) => new IpamError('InvalidArgument', `cannot restore allocation ${a.prefix} of ${a.owner} in network instance ${inst.key}: ${why}`, { networkInstance: inst.key, prefix: a.prefix });
-  if (sp.owners.has(a.owner)) throw bad('owner already holds an allocation');
+  const p = restorePlan;
+  p.inst = inst;
+  p.owner = a.owner;
+  p.kind = kind;
+  p.cls = cls;
+  p.family = c.v6 ? 1 : 0;
+  p.prefixLength = c.len;
+  p.stat = c;
+  p.labels = labels;
+  p.networkName = cls === ReqClass.Subnet ? labels[L_NETWORK_NAME] : undefined;
   if (host) {
     sp.locate(inst, c.v6, c.w, 0, W);
     const cont = sp.locContainer;
     if (sp.locProbe === Probe.Exact && rows.type[sp.locHit] === RowType.Reserved && kind === KindCode.Network) {
+      if (sp.owners.has(a.owner)) throw restoreError(a, inst, 'the owner already holds an allocation');
       refAlloc(sp, p, sp.locHit, false);
       return;
     }
-    if (sp.locProbe !== Probe.Free || cont === 0) throw bad(sp.locProbe === Probe.Free ? 'no enclosing prefix' : `in use by ${sp.holderOf(sp.locHit)}`);
+    if (sp.locProbe !== Probe.Free || cont === 0) throw restoreError(a, inst, sp.locProbe === Probe.Free ? 'no enclosing prefix' : `in use by ${sp.holderOf(sp.locHit)}`);
     const r = sp.newRow(inst, c.v6, c.w, 0, W, RowType.Alloc, kind, a.owner, true);
     sp.attach(inst, cont, r);
-    finishRow(sp, p, r);
+    finishRow(sp, p, r, true);
     return;
   }
   sp.locate(inst, c.v6, c.w, 0, c.len);
-  if (sp.locProbe !== Probe.Free) throw bad(`in use by ${sp.holderOf(sp.locHit)}`);
+  if (sp.locProbe !== Probe.Free) throw restoreError(a, inst, `in use by ${sp.holderOf(sp.locHit)}`);
   const r = createPrefixRow(sp, inst, c, c.w, kind, RowType.Alloc, a.owner, sp.locContainer);
-  finishRow(sp, p, r);
+  finishRow(sp, p, r, true);
+}
+
+const restorePlan: Plan = {
+  req: {} as AllocationRequest,
+  inst: undefined as unknown as Instance,
+  owner: '',
+  kind: KindCode.Network,
+  cls: ReqClass.Host,
+  family: -1,
+  prefixLength: -1,
+  stat: null,
+  sel: undefined,
+  labels: EMPTY_LABELS,
+  networkName: undefined,
+};
+
+function restoreError(a: Allocation, inst: Instance, why: string): IpamError {
+  return new IpamError('InvalidArgument', `cannot restore allocation ${a.prefix} of ${a.owner} in network instance ${inst.key}: ${why}`, { networkInstance: inst.key, prefix: a.prefix });
 }

@@ -40,6 +40,15 @@ export class OwnerIndex {
 
   /** Maps owner to row r (the row's owner field must already be `owner`); replaces an old entry. */
   set(owner: string, r: number): void {
+    this.put(owner, r, true);
+  }
+
+  /** Adds owner -> r unless the owner is there already (then returns false and changes nothing). */
+  add(owner: string, r: number): boolean {
+    return this.put(owner, r, false);
+  }
+
+  private put(owner: string, r: number, replace: boolean): boolean {
     const h = hashString(owner);
     const slots = this.slots, rows = this.rows, mask = this.mask;
     let i = h & mask;
@@ -47,13 +56,14 @@ export class OwnerIndex {
       const x = slots[2 * i];
       if (x === 0) break;
       if (slots[2 * i + 1] === h && rows.ownerIs(x, owner)) {
-        slots[2 * i] = r;
-        return;
+        if (replace) slots[2 * i] = r;
+        return replace;
       }
     }
     slots[2 * i] = r;
     slots[2 * i + 1] = h;
     if (++this.count * 2 > mask + 1) this.rehash((mask + 1) * 2);
+    return true;
   }
 
   delete(owner: string): boolean {

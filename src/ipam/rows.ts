@@ -67,11 +67,19 @@ export class RowStore {
     this.type[1] = RowType.System;
   }
 
+  private readonly codes: number[] = [];
+
   ownerOf(r: number): string {
     const off = this.ownerOff[r], len = this.ownerLen[r];
-    if (len <= 64) return String.fromCharCode.apply(null, this.chars.subarray(off, off + len) as unknown as number[]);
+    const c = this.chars;
+    if (len <= 256) {
+      const codes = this.codes;
+      codes.length = len;
+      for (let i = 0; i < len; i++) codes[i] = c[off + i];
+      return String.fromCharCode.apply(null, codes);
+    }
     let s = '';
-    for (let i = 0; i < len; i += 64) s += String.fromCharCode.apply(null, this.chars.subarray(off + i, off + Math.min(len, i + 64)) as unknown as number[]);
+    for (let i = 0; i < len; i += 256) s += String.fromCharCode.apply(null, Array.from(c.subarray(off + i, off + Math.min(len, i + 256))));
     return s;
   }
 
@@ -101,11 +109,18 @@ export class RowStore {
     let cap = this.chars.length;
     while (live + len > cap / 2) cap *= 2;
     const next = new Uint16Array(cap);
+    if (this.charGarbage * 2 < this.charTop) {
+      next.set(this.chars.subarray(0, this.charTop));
+      this.chars = next;
+      return;
+    }
     let top = 0;
+    const old = this.chars;
     for (let r = 0; r < this.top; r++) {
       const l = this.ownerLen[r];
       if (l === 0) continue;
-      next.set(this.chars.subarray(this.ownerOff[r], this.ownerOff[r] + l), top);
+      const off = this.ownerOff[r];
+      for (let i = 0; i < l; i++) next[top + i] = old[off + i];
       this.ownerOff[r] = top;
       top += l;
     }

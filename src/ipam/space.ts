@@ -95,7 +95,11 @@ export class Space {
   private lastInst: Instance | undefined;
 
   instance(ref: NetworkInstanceRef | undefined): Instance {
-    if (ref === this.lastRef && this.lastInst && this.instances[this.lastInst.id] === this.lastInst) return this.lastInst;
+    const last = this.lastInst;
+    if (last !== undefined && ref !== undefined && this.instances[last.id] === last) {
+      if (ref === this.lastRef) return last;
+      if (ref.name === last.ref.name && (ref.namespace || 'default') === last.ref.namespace) return last;
+    }
     if (!ref || typeof ref.name !== 'string' || ref.name === '') {
       throw new IpamError('InvalidArgument', 'network instance name is required', { field: 'spec.networkInstance.name' });
     }

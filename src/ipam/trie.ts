@@ -105,20 +105,59 @@ export class TrieStore {
     }
   }
 
-  // Finger: the path of the last allocFirst. While nothing else has changed the trie since,
-  // every free block of that order lies to the right of the last one taken, so the next
-  // search starts at the lowest ancestor on that path that still has room: a dense fill costs
-  // O(1) amortised levels instead of a descent from the root.
+  // Finger: the path (this.path) of the last allocFirst or occupy. The nodes on it stay valid
+  // until something is freed, so the next operation on the same trie starts at the deepest
+  // ancestor it shares with the last address instead of at the root: a dense fill or an
+  // in-order restore costs O(1) amortised levels. After an allocFirst of order k (and nothing
+  // else) every free block of order k also lies to the right of the last one taken.
   private fRoot = 0;
   private fO = -1;
   private fK = -1;
   private fL = -1;
   private fDepth = 0;
+  /** True when the last operation was allocFirst (the "all free blocks lie right" property). */
+  private fAlloc = false;
   private readonly fAddr = new Uint32Array(4);
 
-  /** Forgets the finger; every mutation other than allocFirst calls it. */
+  /** Forgets the finger; release and dispose call it. */
   private touch(): void {
     this.fRoot = 0;
+  }
+
+  private keepFinger(root: number, O: number, L: number, k: number, d: number, w: ArrayLike<number>, wo: number, alloc: boolean): void {
+    this.fRoot = root;
+    this.fO = O;
+    this.fK = k;
+    this.fL = L;
+    this.fDepth = d;
+    this.fAlloc = alloc;
+    const fa = this.fAddr;
+    fa[0] = w[wo];
+    fa[1] = w[wo + 1];
+    fa[2] = w[wo + 2];
+    fa[3] = w[wo + 3];
+  }
+
+  /**
+   * Depth at which a descent towards (w, order k) may start from the finger's path, or -1.
+   * Nodes above it are ancestors of the last block, hence internal and unchanged.
+   */
+  private fingerStart(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): number {
+    if (root === 0 || root !== this.fRoot || O !== this.fO || L !== this.fL) return -1;
+    // first bit (from L) where w differs from the last address
+    const fa = this.fAddr;
+    let diff = 128;
+    for (let i = 0; i < 4; i++) {
+      const x = (w[wo + i] ^ fa[i]) >>> 0;
+      if (x !== 0) {
+        diff = i * 32 + Math.clz32(x);
+        break;
+      }
+    }
+    let j = diff - L; // depth of the deepest common ancestor
+    if (j > this.fDepth - 1) j = this.fDepth - 1;
+    if (j > O - k - 1) j = O - k - 1;
+    return j;
   }
 
   /**
@@ -131,7 +170,7 @@ export class TrieStore {
     let n: number;
     let o: number;
     let d: number;
-    if (root !== 0 && root === this.fRoot && O === this.fO && k === this.fK && L === this.fL) {
+    if (root !== 0 && this.fAlloc && root === this.fRoot && O === this.fO && k === this.fK && L === this.fL) {
       d = this.fDepth - 1;
       while (d > 0 && fr[path[d]] <= k) d--;
       n = path[d];
@@ -141,7 +180,7 @@ export class TrieStore {
       for (let w = 0; w < 4; w++) {
         const lo = w * 32;
         const keep = L + d - lo;
-        out[w] = keep >= 32 ? fa[w] : keep <= 0 ? out[w] & 0 : (fa[w] & ~(0xffffffff >>> keep)) >>> 0;
+        out[w] = keep >= 32 ? fa[w] : keep <= 0 ? 0 : (fa[w] & ~(0xffffffff >>> keep)) >>> 0;
       }
       // bits of the container's own network (< L) are unchanged in fAddr
     } else {
@@ -172,12 +211,7 @@ export class TrieStore {
     this.occ[n] = row;
     fr[n] = 0;
     this.fixUp(d, k + 1);
-    this.fRoot = root;
-    this.fO = O;
-    this.fK = k;
-    this.fL = L;
-    this.fDepth = d;
-    this.fAddr.set(out);
+    this.keepFinger(root, O, L, k, d, out, 0, true);
     return root;
   }
 
@@ -197,6 +231,11 @@ export class TrieStore {
   probe(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): Probe {
     let n = root;
     let o = O;
+    const j = this.fingerStart(root, O, L, w, wo, k);
+    if (j > 0) {
+      n = this.path[j];
+      o = O - j;
+    }
     while (n !== 0) {
       if (this.occ[n] !== 0) {
         this.hit = this.occ[n];
@@ -222,19 +261,30 @@ export class TrieStore {
 
   /** Marks the block (addr, order k) taken by `row`; the caller probed it Free. Returns the root. */
   occupy(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number, row: number): number {
-    this.touch();
-    if (root === 0) root = this.node(O);
-    let n = root;
-    let o = O;
-    let d = 0;
+    this.reserve(O - k + 1);
+    const left = this.left, right = this.right, path = this.path;
+    let n: number;
+    let o: number;
+    let d: number;
+    const j = this.fingerStart(root, O, L, w, wo, k);
+    if (j >= 0) {
+      d = j;
+      n = path[j];
+      o = O - j;
+    } else {
+      if (root === 0) root = this.node(O);
+      n = root;
+      o = O;
+      d = 0;
+    }
     while (o > k) {
-      this.path[d++] = n;
+      path[d++] = n;
       const goRight = bitAt(w, wo, L + (O - o));
-      let c = goRight ? this.right[n] : this.left[n];
+      let c = goRight ? right[n] : left[n];
       if (c === 0) {
         c = this.node(o - 1);
-        if (goRight) this.right[n] = c;
-        else this.left[n] = c;
+        if (goRight) right[n] = c;
+        else left[n] = c;
       }
       n = c;
       o--;
@@ -242,6 +292,7 @@ export class TrieStore {
     this.occ[n] = row;
     this.fr[n] = 0;
     this.fixUp(d, k + 1);
+    this.keepFinger(root, O, L, k, d, w, wo, false);
     return root;
   }
 
