@@ -17,7 +17,11 @@ async function loadCommand(name: string): Promise<CommandModule | string> {
     // A template literal: esbuild bundles the command modules that exist (one chunk each).
     mod = (await import(`./${name}.ts`)) as Partial<CommandModule>;
   } catch (e) {
-    return `ipam-injector ${name} is not available in this build (${(e as Error).message})`;
+    const msg = (e as Error).message;
+    if (/not found in bundle|Cannot find module|ERR_MODULE_NOT_FOUND/.test(`${msg} ${(e as { code?: string }).code}`)) {
+      return `ipam-injector ${name} is not available in this build`;
+    }
+    return `ipam-injector ${name}: failed to load (${msg})`;
   }
   if (typeof mod.main !== 'function') return `ipam-injector ${name}: the command module has no main()`;
   return mod as CommandModule;
