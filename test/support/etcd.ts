@@ -97,11 +97,18 @@ export function requireEtcd(test: UvuTest): boolean {
   return false;
 }
 
-// Every cluster started by this process, stopped if the process exits first.
+// Every cluster started by this process, stopped if the process exits first (also on Ctrl-C or
+// a runner's SIGTERM, which skip 'exit' handlers unless caught).
 const live = new Set<Cluster>();
 process.once('exit', () => {
   for (const c of live) c.stopSync();
 });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const c of live) c.stopSync();
+    process.kill(process.pid, signal);
+  });
+}
 
 export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdCluster> {
   const missing = etcdMissing();
