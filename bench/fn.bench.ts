@@ -3,8 +3,8 @@
 //   BENCH fn-1-request n=<runs> ms=<median> node_ms=<median of `node -e 0`> ratio=<ms/node_ms>
 //   BENCH fn-10k-requests n=<runs> ms=<median> requests=10000 bytes_in=<input size>
 //   BENCH fn-10k-rerender n=<runs> ms=<median> requests=10000 (statuses and conditions present)
-// Needs a build (npm run build). Runs are interleaved with the baseline so machine load
-// affects both alike.
+// Builds the bundle first when it is missing. Runs are interleaved with the baseline so
+// machine load affects both alike. BENCH_FILTER (comma-separated substrings) picks names.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +12,11 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = `${root}bin/ipam-injector`;
 if (!existsSync(`${root}dist/ipam-injector.mjs`)) {
-  console.error('fn.bench: no dist/ipam-injector.mjs; run npm run build first');
-  process.exit(1);
+  const b = spawnSync(process.execPath, [`${root}scripts/build.mjs`], { stdio: 'inherit' });
+  if (b.status !== 0) process.exit(1);
 }
+const filters = (process.env.BENCH_FILTER ?? '').split(',').filter(Boolean);
+const wanted = (name: string): boolean => filters.length === 0 || filters.some((f) => name.includes(f));
 
 const kptAnnotations = (path: string, index: number, id: number): string =>
   `    annotations:
@@ -126,5 +128,7 @@ function benchMany(n: number, runs: number): void {
   console.log(`BENCH fn-10k-rerender n=${runs} ms=${f1(median(second))} requests=${n} bytes_in=${again.length}`);
 }
 
-bench1(Number(process.env.FN_BENCH_RUNS ?? 21));
-benchMany(10_000, Number(process.env.FN_BENCH_RUNS_10K ?? 5));
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (wanted('fn-1-request')) bench1(Number(process.env.FN_BENCH_RUNS ?? 21));
+  if (wanted('fn-10k')) benchMany(10_000, Number(process.env.FN_BENCH_RUNS_10K ?? 5));
+}
