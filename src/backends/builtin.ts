@@ -88,6 +88,6 @@ export class BuiltinBackend implements Backend {
 /** The builtin backend takes no settings; anything else in the config is a mistake worth naming. */
 export function createBuiltinBackend(options: Record<string, unknown>): Backend {
   const unknown = Object.keys(options).filter((k) => !BUILTIN_OPTIONS.includes(k));
-  if (unknown.length) throw new Error(`unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the builtin backend takes backend, dryRun and release; grpc settings need backend=grpc)`);
+  if (unknown.length) throw new Error(`unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the builtin backend takes none: the function itself reads backend, dryRun, release, onError and injections; grpc settings need backend=grpc)`);
   return new BuiltinBackend();
 }

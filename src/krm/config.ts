@@ -37,12 +37,18 @@ export interface FnConfig {
   backend: string;
   dryRun: boolean;
   releaseAll: boolean;
+  /**
+   * fail (default): any failed request fails the run, nothing changes. condition: a failed
+   * request gets a False condition and a warning, the others are written (Nephio's way of
+   * gating a package on its conditions).
+   */
+  onError: 'fail' | 'condition';
   injections: Injection[];
   /** Everything else, for the backend. */
   backendOptions: Record<string, unknown>;
 }
 
-const FUNCTION_KEYS = new Set(['backend', 'dryRun', 'release', 'injections']);
+const FUNCTION_KEYS = new Set(['backend', 'dryRun', 'release', 'onError', 'injections']);
 
 function bool(v: unknown, field: string): boolean {
   if (v === undefined || v === null || v === '') return false;
@@ -59,7 +65,7 @@ function release(v: unknown, field: string): boolean {
 
 /** Reads the function config; throws FieldError naming the field. */
 export function readConfig(fc: unknown): FnConfig {
-  const cfg: FnConfig = { backend: 'builtin', dryRun: false, releaseAll: false, injections: [], backendOptions: {} };
+  const cfg: FnConfig = { backend: 'builtin', dryRun: false, releaseAll: false, onError: 'fail', injections: [], backendOptions: {} };
   const o = asObj(fc);
   if (!o) return cfg;
   const apiVersion = str(o.apiVersion);
@@ -81,6 +87,11 @@ export function readConfig(fc: unknown): FnConfig {
   if (backend !== undefined && backend !== '') cfg.backend = backend;
   cfg.dryRun = bool(settings.dryRun, `${base}.dryRun`);
   cfg.releaseAll = release(settings.release, `${base}.release`);
+  const onError = str(settings.onError);
+  if (onError !== undefined && onError !== '') {
+    if (onError !== 'fail' && onError !== 'condition') throw new FieldError(`${base}.onError`, `${base}.onError must be fail or condition, not ${JSON.stringify(onError)}`);
+    cfg.onError = onError;
+  }
   if (settings.injections !== undefined && settings.injections !== null) {
     if (base === 'data') throw new FieldError('data.injections', 'injections need the typed config (fn.ipam-injector.dev/v1alpha1 IPAMInjector)');
     cfg.injections = readInjections(settings.injections);

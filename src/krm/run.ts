@@ -5,7 +5,7 @@
 import type { Backend, BackendRun, Outcome, PackageSpace } from '../backends/backend.js';
 import { isIpamError } from '../ipam/errors.js';
 import { isKptfile, isSpace, requestApi, REQUEST_KINDS, SPACE_KINDS } from './apis.js';
-import { conditionType, heldOwners, okCondition, parseConditionType, type Condition } from './conditions.js';
+import { conditionType, failedCondition, heldOwners, okCondition, parseConditionType, type Condition } from './conditions.js';
 import { readConfig, type FnConfig } from './config.js';
 import { applyInjections } from './inject.js';
 import { Item, type Obj } from './item.js';
@@ -198,21 +198,25 @@ export async function runFunction(input: string, createBackend: BackendFactory):
   }
 
   const answers = new Map<RequestResource, AllocationAnswer>();
+  // onError=condition: failed requests keep their status and get a False condition.
+  const failures = new Map<RequestResource, string>();
+  const failSeverity = cfg.onError === 'condition' ? 'warning' : 'error';
   active.forEach((r, i) => {
     const o = outcomes[i];
-    if (!o) {
-      results.push(result('error', `${describe(r.meta)}: the backend gave no answer`, where(r.meta)));
-    } else if (o.ok) {
+    if (o?.ok) {
       answers.set(r, { prefix: o.allocation.prefix, gateway: o.allocation.gateway });
-    } else {
-      results.push(result('error', `${describe(r.meta)}: ${message(o.error)}`, where(r.meta), fieldOf(o.error) ?? 'spec'));
+      return;
     }
+    const msg = o ? message(o.error) : 'the backend gave no answer';
+    failures.set(r, msg);
+    results.push(result(failSeverity, `${describe(r.meta)}: ${msg}`, where(r.meta), (o && fieldOf(o.error)) ?? 'spec'));
   });
   if (hasErrors(results)) return failed(input, rl, results);
 
   if (cfg.dryRun) {
     for (const r of active) {
-      const a = answers.get(r)!;
+      const a = answers.get(r);
+      if (!a) continue;
       const changed = a.prefix !== r.status.prefix || a.gateway !== r.status.gateway;
       results.push(result('info', `${describe(r.meta)} would get ${a.prefix}${a.gateway ? ` (gateway ${a.gateway})` : ''}${changed ? '' : ' (unchanged)'}`, where(r.meta), 'status.prefix', { field: { path: 'status.prefix', currentValue: r.status.prefix, proposedValue: a.prefix } }));
     }
@@ -227,14 +231,15 @@ export async function runFunction(input: string, createBackend: BackendFactory):
       if (r.status.prefix !== undefined || r.status.gateway !== undefined) await withYaml(() => r.item.setFields('status', { prefix: undefined, gateway: undefined }));
       continue;
     }
-    const a = answers.get(r)!;
+    const a = answers.get(r);
+    if (!a) continue;
     if (a.prefix !== r.status.prefix || a.gateway !== r.status.gateway) {
       await withYaml(() => r.item.setFields('status', { prefix: a.prefix, gateway: a.gateway }));
       changedStatus++;
     }
   }
   if (root) {
-    const edit = conditionEdit(root.conditions, requests, condTypeOf, existing, vanished, cfg.releaseAll);
+    const edit = conditionEdit(root.conditions, requests, condTypeOf, existing, vanished, cfg.releaseAll, failures);
     await withYaml(() => root.item.editList('status', 'conditions', edit));
   } else if (requests.length > 0 || cfg.releaseAll) {
     results.push(result('warning', 'no Kptfile in the input: allocations are made and injected, but the package cannot record them in Kptfile conditions, so removed requests will not be released'));
@@ -247,7 +252,7 @@ export async function runFunction(input: string, createBackend: BackendFactory):
 
   const summary = cfg.releaseAll
     ? `released ${release.size} owner(s); removed ${vanished.length} condition(s)`
-    : `${requests.length} request(s): ${changedStatus} updated, ${requests.length - changedStatus} unchanged; ${vanished.length} removed request(s) released`;
+    : `${requests.length} request(s): ${changedStatus} updated, ${requests.length - changedStatus - failures.size} unchanged${failures.size ? `, ${failures.size} failed (recorded as False conditions)` : ''}; ${vanished.length} removed request(s) released`;
   results.push(result('info', summary));
   const out = joinResourceList(rl, items.map((i) => i.text), renderResults([...rl.results, ...results]));
   return { stdout: out, exitCode: 0, results };
@@ -284,13 +289,15 @@ function conditionEdit(
   existing: Map<string, number>,
   vanished: number[],
   releaseAll: boolean,
+  failures: Map<RequestResource, string>,
 ): ListEdit {
   const edit: ListEdit = { update: new Map(), remove: new Set(vanished), append: [] };
   if (releaseAll) return edit;
   const appended = new Set<string>();
   for (const r of requests) {
     const type = condTypeOf.get(r)!;
-    const want: Condition = okCondition(r.generation, type);
+    const failure = failures.get(r);
+    const want: Condition = failure === undefined ? okCondition(r.generation, type) : failedCondition(r.generation, type, failure);
     const i = existing.get(type);
     if (i === undefined) {
       if (appended.has(type)) continue;

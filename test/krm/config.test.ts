@@ -8,7 +8,8 @@ test('ConfigMap form', () => {
   assert.is(c.backend, 'grpc');
   assert.ok(c.dryRun);
   assert.equal(c.backendOptions, { address: '127.0.0.1:9090' });
-  assert.equal(readConfig(null), { backend: 'builtin', dryRun: false, releaseAll: false, injections: [], backendOptions: {} });
+  assert.equal(readConfig(null), { backend: 'builtin', dryRun: false, releaseAll: false, onError: 'fail', injections: [], backendOptions: {} });
+  assert.is(readConfig({ apiVersion: 'v1', kind: 'ConfigMap', data: { onError: 'condition' } }).onError, 'condition');
   assert.ok(readConfig({ apiVersion: 'v1', kind: 'ConfigMap', data: { release: 'all' } }).releaseAll);
 });
 
@@ -40,6 +41,7 @@ test('bad config names the field', () => {
   assert.is(field({ apiVersion: 'v1', kind: 'ConfigMap', data: { dryRun: 'yes please' } }), 'data.dryRun');
   assert.is(field({ apiVersion: 'v1', kind: 'ConfigMap', data: { release: 'some' } }), 'data.release');
   assert.is(field({ apiVersion: 'v1', kind: 'Secret' }), 'functionConfig');
+  assert.is(field({ apiVersion: 'v1', kind: 'ConfigMap', data: { onError: 'ignore' } }), 'data.onError');
   assert.is(field(typed({ injections: [{ source: {} }] })), 'spec.injections[0].source.name');
   assert.is(field(typed({ injections: [{ source: { name: 'a', value: 'mac' }, targets: [] }] })), 'spec.injections[0].source.value');
   assert.is(field(typed({ injections: [{ source: { name: 'a' }, targets: [{ select: { kind: 'X' }, fieldPaths: ['a..b'] }] }] })), 'spec.injections[0].targets[0].fieldPaths[0]');

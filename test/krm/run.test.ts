@@ -225,6 +225,38 @@ test('errors: each names the resource, field and file; the package is unchanged'
   await expectError(list({ Kptfile: KPTFILE, 'space.yaml': tiny, 'a.yaml': claim('a'), 'b.yaml': claim('b') }), /IPClaim b: .*exhausted|IPClaim b: .*no free/i, undefined, 'IPClaim');
 });
 
+test('onError=condition: failed requests get False conditions in their format, the rest is written', async () => {
+  const orig = `apiVersion: ipam.nephio.org/v1alpha1
+kind: IPAllocation
+metadata:
+  name: lost
+spec:
+  kind: network
+  selector:
+    matchLabels:
+      nephio.org/network-instance: nowhere
+`;
+  const cfg = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  onError: condition\n';
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'b.yaml': claim('b').replace('name: vpc', 'name: nope'), 'lost.yaml': orig }, cfg);
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.equal(byName(out.stdout, 'IPClaim', 'a').status, { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
+  assert.is(byName(out.stdout, 'IPClaim', 'b').status, undefined);
+  const conds = byName(out.stdout, 'Kptfile', 'pkg').status.conditions;
+  assert.equal(conds[0], { type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.a', status: 'True', message: 'update done' });
+  assert.is(conds[1].type, 'ipam.resource.nephio.org/v1alpha1.IPClaim.b');
+  assert.is(conds[1].status, 'False');
+  assert.match(conds[1].message, /network instance default\/nope/);
+  assert.is(conds[2].type, 'ipam.nephio.org.IPAMAllocation.lost.default.Injected');
+  assert.is(conds[2].status, 'False');
+  assert.is(conds[2].reason, 'ErrorDuringInjection');
+  assert.ok(results(out.stdout).filter((r) => r.severity === 'warning').length === 2);
+  // fixed later: the condition turns True again
+  const fixed = withoutResults(out.stdout).replace('name: nope', 'name: vpc');
+  const again = await runFunction(fixed, factory);
+  assert.equal(byName(again.stdout, 'Kptfile', 'pkg').status.conditions[1], { type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.b', status: 'True', message: 'update done' });
+});
+
 test('function config errors', async () => {
   const input = (data: string) => list({ Kptfile: KPTFILE }, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n${data}`);
   await expectError(input('  dryRun: maybe\n'), /dryRun must be true or false/);
