@@ -17,7 +17,7 @@ import {
 } from './labels.js';
 import { buildAllocation, rowAllocation } from './output.js';
 import { checkParent, createPrefixRow, dependentsError, hostBitsError, inUse, kindCode, parseField } from './prefixes.js';
-import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW } from './rows.js';
+import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW, ROW } from './rows.js';
 import type { Instance, Space } from './space.js';
 import { allocatedPrefixLabels } from './subnets.js';
 import { Probe } from './trie.js';
@@ -148,9 +148,9 @@ function noMatch(p: Plan): IpamError {
 /** The row's request class (what kind of request made it). */
 function rowClass(sp: Space, r: number): ReqClass {
   const rows = sp.rows;
-  switch (rows.kind[r] as KindCode) {
+  switch (rows.kind(r) as KindCode) {
     case KindCode.Network:
-      return rows.type[r] === RowType.Ref || rows.isHost(r) ? ReqClass.Host : ReqClass.Subnet;
+      return rows.type(r) === RowType.Ref || rows.isHost(r) ? ReqClass.Host : ReqClass.Subnet;
     case KindCode.Loopback:
       return ReqClass.Loopback;
     case KindCode.Pool:
@@ -163,25 +163,25 @@ function rowClass(sp: Space, r: number): ReqClass {
 /** Does the owner's current allocation already answer this request? */
 function satisfies(sp: Space, r: number, p: Plan): boolean {
   const rows = sp.rows;
-  if (rows.inst[r] !== p.inst.id || rows.kind[r] !== p.kind || rowClass(sp, r) !== p.cls) return false;
+  if (rows.inst(r) !== p.inst.id || rows.kind(r) !== p.kind || rowClass(sp, r) !== p.cls) return false;
   const v6 = rows.isV6(r);
   if (p.family >= 0 && (v6 ? 1 : 0) !== p.family) return false;
-  const t = rows.type[r];
+  const t = rows.type(r);
   if (t === RowType.Ref) {
     if (p.stat) return false;
-    const m = sp.meta.get(rows.parent[r]);
+    const m = sp.meta.get(rows.parent(r));
     return !!m && selectorMatches(p.sel, m.sel);
   }
   if (p.stat) {
     const s = p.stat;
-    if (s.v6 !== v6 || compareWords(rows.addr, 4 * r, s.w, 0) !== 0) return false;
-    if (p.cls === ReqClass.Host) return rows.len[rows.parent[r]] === s.len;
+    if (s.v6 !== v6 || compareWords(rows.d, ROW * r, s.w, 0) !== 0) return false;
+    if (p.cls === ReqClass.Host) return rows.len(rows.parent(r)) === s.len;
     if (p.cls === ReqClass.Loopback) return true;
-    return rows.len[r] === s.len;
+    return rows.len(r) === s.len;
   }
-  if ((p.cls === ReqClass.Subnet || p.cls === ReqClass.Pool) && rows.len[r] !== p.prefixLength) return false;
-  const parent = rows.parent[r];
-  if (parent !== 0 && (rows.flags[parent] & RowFlag.Selectable) !== 0) {
+  if ((p.cls === ReqClass.Subnet || p.cls === ReqClass.Pool) && rows.len(r) !== p.prefixLength) return false;
+  const parent = rows.parent(r);
+  if (parent !== 0 && (rows.flags(parent) & RowFlag.Selectable) !== 0) {
     const m = sp.meta.get(parent);
     if (m && !selectorMatches(p.sel, m.sel, p.cls === ReqClass.Subnet ? L_NETWORK_NAME : undefined)) return false;
   }
@@ -196,14 +196,14 @@ function selectableAlloc(cls: ReqClass, labels: Labels): boolean {
 /** Bookkeeping after a new Alloc row took its block. `restoring`: refuse an owner already present. */
 function finishRow(sp: Space, p: Plan, r: number, restoring = false): void {
   const rows = sp.rows;
-  rows.labels[r] = p.labels === EMPTY_LABELS ? 0 : sp.labels.intern(p.labels);
+  rows.setLabels(r, p.labels === EMPTY_LABELS ? 0 : sp.labels.intern(p.labels));
   if (!restoring) sp.owners.set(p.owner, r);
   else if (!sp.owners.add(p.owner, r)) {
     sp.purge(r, true, null);
     throw new IpamError('InvalidArgument', `cannot restore allocation of ${p.owner} in network instance ${p.inst.key}: the owner already holds an allocation`, { networkInstance: p.inst.key });
   }
   if (!rows.isHost(r) && selectableAlloc(p.cls, p.labels)) {
-    allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(rows.labels[r]), p.networkName);
+    allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(rows.labels(r)), p.networkName);
     sp.setSelectable(p.inst, r, true);
   }
 }
@@ -241,12 +241,12 @@ function staticAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
     sp.locate(inst, s.v6, s.w, 0, W);
     const c = sp.locContainer;
     if (p.cls === ReqClass.Host) {
-      if (c === 0 || sp.rows.kind[c] !== KindCode.Network || sp.rows.len[c] !== s.len) {
+      if (c === 0 || sp.rows.kind(c) !== KindCode.Network || sp.rows.len(c) !== s.len) {
         throw new IpamError('FailedPrecondition', `static address ${text} is not in a network subnet ${formatCidr(s, true)} of network instance ${inst.key}`, { networkInstance: inst.key, prefix: text, field: 'spec.prefix' });
       }
-    } else if (c === 0 || (sp.rows.kind[c] !== KindCode.Loopback && sp.rows.kind[c] !== KindCode.Aggregate)) {
+    } else if (c === 0 || (sp.rows.kind(c) !== KindCode.Loopback && sp.rows.kind(c) !== KindCode.Aggregate)) {
       if (c === 0) checkParent(sp, inst, KindCode.Loopback, 0, text, 'spec.prefix');
-      throw new IpamError('FailedPrecondition', `loopback address ${text} cannot be taken from ${KIND_NAMES[sp.rows.kind[c]]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`, { networkInstance: inst.key, prefix: text, field: 'spec.prefix' });
+      throw new IpamError('FailedPrecondition', `loopback address ${text} cannot be taken from ${KIND_NAMES[sp.rows.kind(c)]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`, { networkInstance: inst.key, prefix: text, field: 'spec.prefix' });
     }
     if (sp.locProbe !== Probe.Free) throw conflict(sp, p, formatAddr(s.v6, s.w), sp.locHit);
     return takeAt(sp, p, c, s.w, W, true, dry);
@@ -295,7 +295,7 @@ function tryHint(sp: Space, p: Plan, list: number[], dry: boolean): Allocation |
   }
   const c = sp.locContainer;
   if (c === 0 || sp.locProbe !== Probe.Free || !list.includes(c)) return null;
-  if (p.cls === ReqClass.Host && sp.rows.len[c] !== h.len) return null;
+  if (p.cls === ReqClass.Host && sp.rows.len(c) !== h.len) return null;
   const w = new Uint32Array(h.w);
   return takeAt(sp, p, c, w, host ? W : h.len, host, dry);
 }
@@ -312,13 +312,13 @@ function indexAlloc(sp: Space, p: Plan, list: number[], dry: boolean): Allocatio
     const v6 = rows.isV6(c);
     const W = v6 ? 128 : 32;
     const blockLen = host ? W : p.prefixLength;
-    if (blockLen > W || (!host && blockLen <= rows.len[c])) continue;
+    if (blockLen > W || (!host && blockLen <= rows.len(c))) continue;
     const k = W - blockLen;
-    const count = 1n << BigInt(blockLen - rows.len[c]);
+    const count = 1n << BigInt(blockLen - rows.len(c));
     if (BigInt(index) >= count) continue;
     const w = new Uint32Array(4);
-    fromBig(v6, toBig(v6, rows.addr, 4 * c) + (BigInt(index) << BigInt(k)), w);
-    const pr = sp.trie.probe(rows.root[c], W - rows.len[c], rows.len[c], w, 0, k);
+    fromBig(v6, toBig(v6, rows.d, ROW * c) + (BigInt(index) << BigInt(k)), w);
+    const pr = sp.trie.probe(rows.root(c), W - rows.len(c), rows.len(c), w, 0, k);
     const text = formatAddr(v6, w) + '/' + blockLen;
     if (pr !== Probe.Free) throw conflict(sp, p, `index ${index} of ${sp.cidrOf(c)} (${text})`, sp.trie.hit);
     return takeAt(sp, p, c, w, blockLen, host, dry);
@@ -349,38 +349,35 @@ function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
   let fitting = 0;
   for (let i = 0; i < list.length; i++) {
     const c = list[i];
-    const v6 = (rows.flags[c] & RowFlag.V6) !== 0;
+    const v6 = (rows.flags(c) & RowFlag.V6) !== 0;
     const W = v6 ? 128 : 32;
-    const L = rows.len[c];
+    const L = rows.len(c);
     const blockLen = host ? W : p.prefixLength;
     if (blockLen > W || (!host && blockLen <= L)) continue;
     fitting++;
     const O = W - L;
     const k = W - blockLen;
-    if (trie.freeOf(rows.root[c], O) <= k) continue;
-    const a = rows.addr;
-    scratch[0] = a[4 * c];
-    scratch[1] = a[4 * c + 1];
-    scratch[2] = a[4 * c + 2];
-    scratch[3] = a[4 * c + 3];
+    if (trie.freeOf(rows.root(c), O) <= k) continue;
+    const a = rows.d;
+    scratch[0] = a[ROW * c];
+    scratch[1] = a[ROW * c + 1];
+    scratch[2] = a[ROW * c + 2];
+    scratch[3] = a[ROW * c + 3];
     if (dry) {
-      trie.findFirst(rows.root[c], O, L, k, scratch);
+      trie.findFirst(rows.root(c), O, L, k, scratch);
       return buildAllocation(sp, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
     }
     // hot path: one descent finds and takes the lowest free block
     const r = rows.alloc();
-    rows.root[c] = trie.allocFirst(rows.root[c], O, L, k, r, scratch);
-    const ra = rows.addr;
-    ra[4 * r] = scratch[0];
-    ra[4 * r + 1] = scratch[1];
-    ra[4 * r + 2] = scratch[2];
-    ra[4 * r + 3] = scratch[3];
-    rows.len[r] = blockLen;
-    rows.type[r] = RowType.Alloc;
-    rows.kind[r] = p.kind;
-    rows.flags[r] = (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0);
-    rows.parent[r] = c;
-    rows.inst[r] = inst.id;
+    rows.setRoot(c, trie.allocFirst(rows.root(c), O, L, k, r, scratch));
+    const ra = rows.d;
+    ra[ROW * r] = scratch[0];
+    ra[ROW * r + 1] = scratch[1];
+    ra[ROW * r + 2] = scratch[2];
+    ra[ROW * r + 3] = scratch[3];
+    rows.setMeta(r, blockLen, p.kind, RowType.Alloc, (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0));
+    rows.setParent(r, c);
+    rows.setInst(r, inst.id);
     rows.setOwner(r, p.owner);
     if (!host && p.kind === KindCode.Network) sp.reserveSystem(r);
     finishRow(sp, p, r);
@@ -407,15 +404,15 @@ function refAlloc(sp: Space, p: Plan, res: number, dry: boolean): Allocation {
   const rows = sp.rows;
   const v6 = rows.isV6(res);
   if (!dry) {
-    const r = sp.newRow(p.inst, v6, rows.addr, 4 * res, v6 ? 128 : 32, RowType.Ref, KindCode.Network, p.owner, true);
-    rows.parent[r] = res;
-    rows.labels[r] = p.labels === EMPTY_LABELS ? 0 : sp.labels.intern(p.labels);
+    const r = sp.newRow(p.inst, v6, rows.d, ROW * res, v6 ? 128 : 32, RowType.Ref, KindCode.Network, p.owner, true);
+    rows.setParent(r, res);
+    rows.setLabels(r, p.labels === EMPTY_LABELS ? 0 : sp.labels.intern(p.labels));
     sp.owners.set(p.owner, r);
     let set = sp.refs.get(res);
     if (!set) sp.refs.set(res, (set = new Set()));
     set.add(r);
   }
-  return buildAllocation(sp, p.owner, p.inst, KindCode.Network, v6, rows.addr, 4 * res, v6 ? 128 : 32, true, rows.parent[res], p.labels);
+  return buildAllocation(sp, p.owner, p.inst, KindCode.Network, v6, rows.d, ROW * res, v6 ? 128 : 32, true, rows.parent(res), p.labels);
 }
 
 function fresh(sp: Space, p: Plan, dry: boolean): Allocation {
@@ -435,7 +432,7 @@ export function allocate(sp: Space, req: AllocationRequest, dry: boolean): Alloc
   // the request changed: replace the owner's allocation, or keep it if the new one fails
   if (dry) return fresh(sp, p, true);
   const deps = sp.dependents(held, new Set([p.owner]));
-  if (deps.size) throw dependentsError(sp.cidrOf(held), sp.instances[rows.inst[held]]!, deps);
+  if (deps.size) throw dependentsError(sp.cidrOf(held), sp.instances[rows.inst(held)]!, deps);
   const old = rowAllocation(sp, held);
   sp.purge(held, true, null);
   try {
@@ -448,15 +445,15 @@ export function allocate(sp: Space, req: AllocationRequest, dry: boolean): Alloc
 
 function relabel(sp: Space, p: Plan, r: number): void {
   const rows = sp.rows;
-  const cur = sp.labels.get(rows.labels[r]);
-  if (sameLabels(cur, p.labels) || (p.labels === EMPTY_LABELS && rows.labels[r] === 0)) return;
+  const cur = sp.labels.get(rows.labels(r));
+  if (sameLabels(cur, p.labels) || (p.labels === EMPTY_LABELS && rows.labels(r) === 0)) return;
   const id = sp.labels.intern(p.labels);
-  sp.labels.unref(rows.labels[r]);
-  rows.labels[r] = id;
-  if (rows.type[r] !== RowType.Alloc || rows.isHost(r)) return;
+  sp.labels.unref(rows.labels(r));
+  rows.setLabels(r, id);
+  if (rows.type(r) !== RowType.Alloc || rows.isHost(r)) return;
   const on = selectableAlloc(p.cls, sp.labels.get(id));
   if (on) allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(id), sp.meta.get(r)?.networkName ?? p.networkName);
-  if (on !== ((rows.flags[r] & RowFlag.Selectable) !== 0)) sp.setSelectable(p.inst, r, on);
+  if (on !== ((rows.flags(r) & RowFlag.Selectable) !== 0)) sp.setSelectable(p.inst, r, on);
 }
 
 const restoreCidr = new Cidr();
@@ -498,7 +495,7 @@ export function insertAllocation(sp: Space, a: Allocation): void {
   if (host) {
     sp.locate(inst, c.v6, c.w, 0, W);
     const cont = sp.locContainer;
-    if (sp.locProbe === Probe.Exact && rows.type[sp.locHit] === RowType.Reserved && kind === KindCode.Network) {
+    if (sp.locProbe === Probe.Exact && rows.type(sp.locHit) === RowType.Reserved && kind === KindCode.Network) {
       if (sp.owners.has(a.owner)) throw restoreError(a, inst, 'the owner already holds an allocation');
       refAlloc(sp, p, sp.locHit, false);
       return;

@@ -93,11 +93,11 @@ function build(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: La
   // A subnet being created names its network through nephio.org/network-name; aggregates do not carry it.
   const skip = cls === ReqClass.Subnet ? L_NETWORK_NAME : undefined;
   for (const r of inst.selectables) {
-    if (family >= 0 && ((rows.flags[r] & RowFlag.V6) !== 0 ? 1 : 0) !== family) continue;
+    if (family >= 0 && ((rows.flags(r) & RowFlag.V6) !== 0 ? 1 : 0) !== family) continue;
     const m = sp.meta.get(r);
     if (!m) continue;
-    const t = rows.type[r];
-    const k = rows.kind[r];
+    const t = rows.type(r);
+    const k = rows.kind(r);
     if (t === RowType.Reserved) {
       if (cls === ReqClass.Host && selectorMatches(sel, m.sel)) refs.push(r);
       continue;

@@ -16,6 +16,7 @@ import {
 import { getAllocations, listAllocations, listNetworkInstances, listPrefixes, utilization } from './queries.js';
 import { specInfo } from './output.js';
 import { snapshot } from './snapshot.js';
+import { RowType } from './rows.js';
 import { Space } from './space.js';
 import type {
   Allocation,
@@ -64,10 +65,10 @@ export class Allocator implements Ipam {
     const held = sp.owners.get(owner);
     const ownedSpecs = sp.specsByOwner.get(owner);
     const ownedInsts = sp.instancesByOwner.get(owner);
-    if (held !== undefined && !ownedSpecs && !ownedInsts && sp.rows.isHost(held)) {
+    if (held !== undefined && !ownedSpecs && !ownedInsts && sp.rows.isHost(held) && sp.rows.type(held) === RowType.Alloc) {
       // the common case: one address, nothing can depend on it
-      const a = rowAllocation(sp, held);
-      sp.purge(held, true, null);
+      const a = rowAllocation(sp, held, owner);
+      sp.releaseHost(held, owner);
       return [a];
     }
     const specs = [...(ownedSpecs ?? [])];
@@ -80,7 +81,7 @@ export class Allocator implements Ipam {
       for (const s of specs) specDependents(sp, s, except, deps);
       for (const i of insts) instanceDependents(sp, i, except, deps);
       if (deps.size) {
-        const inst = sp.instances[held !== undefined ? sp.rows.inst[held] : specs.length ? specs[0].inst : insts[0].id]!;
+        const inst = sp.instances[held !== undefined ? sp.rows.inst(held) : specs.length ? specs[0].inst : insts[0].id]!;
         throw dependentsError(`what ${owner} holds`, inst, deps);
       }
     }

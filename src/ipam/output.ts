@@ -2,7 +2,7 @@
 
 import { formatAddr } from './addr.js';
 import { EMPTY_LABELS } from './labels.js';
-import { KIND_NAMES, RowType } from './rows.js';
+import { KIND_NAMES, RowType, ROW } from './rows.js';
 import type { Instance, Space, SpecRec } from './space.js';
 import type { Allocation, Labels, PrefixInfo } from './types.js';
 
@@ -31,8 +31,8 @@ export function buildAllocation(
   else {
     const m = sp.metaOf(parent);
     parentText = m.cidr;
-    if (host && rows.kind[parent] === 1 && rows.type[parent] !== RowType.Reserved) {
-      prefix = formatAddr(v6, w, wo) + '/' + rows.len[parent];
+    if (host && rows.kind(parent) === 1 && rows.type(parent) !== RowType.Reserved) {
+      prefix = formatAddr(v6, w, wo) + '/' + rows.len(parent);
       gateway = m.gateway;
     }
   }
@@ -51,16 +51,16 @@ export function buildAllocation(
 }
 
 /** The Allocation a row (Alloc or Ref) stands for. */
-export function rowAllocation(sp: Space, r: number): Allocation {
+export function rowAllocation(sp: Space, r: number, owner?: string): Allocation {
   const rows = sp.rows;
-  const inst = sp.instances[rows.inst[r]]!;
-  const labels = sp.labels.get(rows.labels[r]);
-  if (rows.type[r] === RowType.Ref) {
+  const inst = sp.instances[rows.inst(r)]!;
+  const labels = sp.labels.get(rows.labels(r));
+  if (rows.type(r) === RowType.Ref) {
     // a lookup of a reserved address: answered like a host address of the reserved row's subnet
-    const res = rows.parent[r];
-    return buildAllocation(sp, rows.ownerOf(r), inst, rows.kind[r], rows.isV6(r), rows.addr, 4 * r, rows.len[r], true, rows.parent[res], labels);
+    const res = rows.parent(r);
+    return buildAllocation(sp, owner ?? rows.ownerOf(r), inst, rows.kind(r), rows.isV6(r), rows.d, ROW * r, rows.len(r), true, rows.parent(res), labels);
   }
-  return buildAllocation(sp, rows.ownerOf(r), inst, rows.kind[r], rows.isV6(r), rows.addr, 4 * r, rows.len[r], rows.isHost(r), rows.parent[r], labels);
+  return buildAllocation(sp, owner ?? rows.ownerOf(r), inst, rows.kind(r), rows.isV6(r), rows.d, ROW * r, rows.len(r), rows.isHost(r), rows.parent(r), labels);
 }
 
 export function specInfo(sp: Space, s: SpecRec): PrefixInfo {

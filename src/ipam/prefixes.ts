@@ -5,7 +5,7 @@
 import { AddrError, Cidr, formatAddr, formatCidr, maskTo, parseCidr } from './addr.js';
 import { IpamError } from './errors.js';
 import { freezeLabels, sameLabels } from './labels.js';
-import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW } from './rows.js';
+import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW, ROW } from './rows.js';
 import { KIND_CODE, MAPPED, type Instance, type Space, type SpecRec } from './space.js';
 import { refreshPrefix, refreshReserved } from './subnets.js';
 import { Probe } from './trie.js';
@@ -97,9 +97,9 @@ function reparentUnder(sp: Space, inst: Instance, c: Cidr, net: Uint32Array, own
   const W = c.v6 ? 128 : 32;
   let moved: number[] = [];
   if (container === 0) {
-    moved = inst.top[c.v6 ? 1 : 0].filter((t) => rows.len[t] > c.len && sameNet(rows.addr, 4 * t, net, c.len));
+    moved = inst.top[c.v6 ? 1 : 0].filter((t) => rows.len(t) > c.len && sameNet(rows.d, ROW * t, net, c.len));
   } else {
-    const node = sp.trie.nodeAt(rows.root[container], W - rows.len[container], rows.len[container], net, 0, W - c.len);
+    const node = sp.trie.nodeAt(rows.root(container), W - rows.len(container), rows.len(container), net, 0, W - c.len);
     sp.trie.forEach(node, W - c.len, (row) => moved.push(row));
   }
   if (moved.length === 0 || moved.some((m) => m === SYSTEM_ROW)) return 0;
@@ -159,7 +159,7 @@ function addSpec(sp: Space, inst: Instance, n: NormSpec, fromInstance: boolean, 
   const probe = sp.locProbe;
   const hit = sp.locHit;
   if (probe === Probe.Exact) {
-    const shares = (kind === KindCode.Network || kind === KindCode.Loopback) && rows.type[hit] === RowType.Prefix && rows.kind[hit] === kind;
+    const shares = (kind === KindCode.Network || kind === KindCode.Loopback) && rows.type(hit) === RowType.Prefix && rows.kind(hit) === kind;
     if (!shares) throw inUse(sp, inst, n.net, hit, field);
     const other = sp.meta.get(hit)?.networkName;
     if (other !== n.networkName) {
@@ -198,7 +198,7 @@ function addSpec(sp: Space, inst: Instance, n: NormSpec, fromInstance: boolean, 
   };
   if (c.hostBits) {
     const W = c.v6 ? 128 : 32;
-    const p = sp.trie.probe(rows.root[row], W - c.len, c.len, c.w, 0, 0);
+    const p = sp.trie.probe(rows.root(row), W - c.len, c.len, c.w, 0, 0);
     if (p !== Probe.Free) {
       const h = sp.trie.hit;
       if (created) sp.purge(row, true, null);
@@ -363,7 +363,7 @@ export function instanceDependents(sp: Space, inst: Instance, except: ReadonlySe
   for (const fam of inst.top) {
     for (const t of fam) {
       for (const s of sp.meta.get(t)?.members ?? []) if (!except.has(s.owner)) out.add(s.owner);
-      if (sp.rows.type[t] === RowType.Alloc && !except.has(sp.rows.ownerOf(t))) out.add(sp.rows.ownerOf(t));
+      if (sp.rows.type(t) === RowType.Alloc && !except.has(sp.rows.ownerOf(t))) out.add(sp.rows.ownerOf(t));
       sp.dependents(t, except, out);
     }
   }

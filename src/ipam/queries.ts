@@ -5,7 +5,7 @@ import { IpamError } from './errors.js';
 import { selectorMatches } from './labels.js';
 import { rowAllocation, specInfo } from './output.js';
 import { instanceInfo, parseField } from './prefixes.js';
-import { RowType } from './rows.js';
+import { RowType, ROW } from './rows.js';
 import type { Instance, Space, SpecRec } from './space.js';
 import { Probe } from './trie.js';
 import type { Allocation, AllocationFilter, NetworkInstanceInfo, NetworkInstanceRef, PrefixInfo, Utilization } from './types.js';
@@ -24,13 +24,13 @@ export function getAllocations(sp: Space, owner: string): Allocation[] {
 export function allocationRows(sp: Space, insts: Instance[], fn: (r: number) => void): void {
   const rows = sp.rows;
   const visit = (r: number): void => {
-    if (rows.type[r] === RowType.Alloc) fn(r);
+    if (rows.type(r) === RowType.Alloc) fn(r);
     if (rows.isContainer(r)) for (const ch of sp.children(r)) visit(ch);
   };
   const ids = new Set(insts.map((i) => i.id));
   for (const inst of insts) for (const fam of inst.top) for (const t of fam) visit(t);
   const refs: number[] = [];
-  for (const set of sp.refs.values()) for (const r of set) if (ids.has(rows.inst[r])) refs.push(r);
+  for (const set of sp.refs.values()) for (const r of set) if (ids.has(rows.inst(r))) refs.push(r);
   refs.sort((a, b) => sp.compareRows(a, b) || (rows.ownerOf(a) < rows.ownerOf(b) ? -1 : 1));
   for (const r of refs) fn(r);
 }
@@ -47,7 +47,7 @@ export function listAllocations(sp: Space, filter: AllocationFilter = {}): Alloc
     const r = sp.owners.get(filter.owner);
     if (r === undefined) return out;
     const a = rowAllocation(sp, r);
-    if (insts.some((i) => i.id === sp.rows.inst[r]) && keep(a, filter)) out.push(a);
+    if (insts.some((i) => i.id === sp.rows.inst(r)) && keep(a, filter)) out.push(a);
     return out;
   }
   allocationRows(sp, insts, (r) => {
@@ -85,7 +85,7 @@ export function utilization(sp: Space, ref: NetworkInstanceRef, prefix: string):
   maskTo(net, c.len, c.v6);
   sp.locate(inst, c.v6, net, 0, c.len);
   const r = sp.locHit;
-  if (sp.locProbe !== Probe.Exact || r <= 1 || sp.rows.type[r] === RowType.Reserved || compareWords(sp.rows.addr, 4 * r, net, 0) !== 0) {
+  if (sp.locProbe !== Probe.Exact || r <= 1 || sp.rows.type(r) === RowType.Reserved || compareWords(sp.rows.d, ROW * r, net, 0) !== 0) {
     throw new IpamError('NotFound', `prefix ${prefix} not found in network instance ${inst.key}`, { networkInstance: inst.key, prefix, field: 'prefix' });
   }
   const rows = sp.rows;
@@ -94,7 +94,7 @@ export function utilization(sp: Space, ref: NetworkInstanceRef, prefix: string):
   let used = total;
   if (rows.isContainer(r)) {
     used = 0n;
-    sp.trie.forEach(rows.root[r], order, (_row, o) => {
+    sp.trie.forEach(rows.root(r), order, (_row, o) => {
       used += 1n << BigInt(o);
     });
   }

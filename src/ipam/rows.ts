@@ -37,40 +37,94 @@ export const KIND_NAMES = ['aggregate', 'network', 'pool', 'loopback'] as const;
 
 export const SYSTEM_ROW = 1;
 
+/** Words per row: [a0, a1, a2, a3, meta, parent, inst, root, labels, ownerOff, ownerLen, spare]. */
+export const ROW = 12;
+const META = 4, PARENT = 5, INST = 6, ROOT = 7, LABELS = 8, OWNER_OFF = 9, OWNER_LEN = 10;
+
+/**
+ * Rows are array-of-structs in one Uint32Array (48 bytes a row), so touching a random row
+ * (release, lookups) costs one or two cache lines instead of one per field. The address is the
+ * row's first four words (`d`, offset `ROW * r`). meta packs len | kind << 8 | type << 16 | flags << 24.
+ */
 export class RowStore {
-  /** Address words, 4 per row (IPv4: word 0). Networks are stored masked. */
-  addr = new Uint32Array(4 * 1024);
-  /** Block length: the prefix length, or the full width for host addresses. */
-  len = new Uint8Array(1024);
-  kind = new Uint8Array(1024);
-  type = new Uint8Array(1024);
-  flags = new Uint8Array(1024);
-  /** Enclosing container row (0 = top level); for Ref rows the Reserved row they point at. */
-  parent = new Int32Array(1024);
-  inst = new Int32Array(1024);
-  /** Root of this row's own free-space trie, when it is a container. */
-  root = new Int32Array(1024);
-  /** Interned label set of the row's own labels. */
-  labels = new Int32Array(1024);
+  d = new Uint32Array(ROW * 1024);
   // Owner strings are kept as UTF-16 code units in one pool, not as a million JS strings:
   // less memory, and the garbage collector has nothing to trace or copy.
   private chars = new Uint16Array(16384);
   private charTop = 0;
   private charGarbage = 0;
-  private ownerOff = new Int32Array(1024);
-  private ownerLen = new Int32Array(1024);
   private top = 2; // 0 = none, 1 = system
   private holes: number[] = [];
+  private readonly codes: number[] = [];
   live = 0;
 
   constructor() {
-    this.type[1] = RowType.System;
+    this.setType(1, RowType.System);
   }
 
-  private readonly codes: number[] = [];
+  /** Block length: the prefix length, or the full width for host addresses. */
+  len(r: number): number {
+    return this.d[ROW * r + META] & 0xff;
+  }
+  kind(r: number): number {
+    return (this.d[ROW * r + META] >>> 8) & 0xff;
+  }
+  type(r: number): number {
+    return (this.d[ROW * r + META] >>> 16) & 0xff;
+  }
+  flags(r: number): number {
+    return this.d[ROW * r + META] >>> 24;
+  }
+  setLen(r: number, v: number): void {
+    const i = ROW * r + META;
+    this.d[i] = (this.d[i] & 0xffffff00) | v;
+  }
+  setKind(r: number, v: number): void {
+    const i = ROW * r + META;
+    this.d[i] = (this.d[i] & 0xffff00ff) | (v << 8);
+  }
+  setType(r: number, v: number): void {
+    const i = ROW * r + META;
+    this.d[i] = (this.d[i] & 0xff00ffff) | (v << 16);
+  }
+  setFlags(r: number, v: number): void {
+    const i = ROW * r + META;
+    this.d[i] = (this.d[i] & 0x00ffffff) | (v << 24);
+  }
+  /** Sets len, kind, type and flags at once. */
+  setMeta(r: number, len: number, kind: number, type: number, flags: number): void {
+    this.d[ROW * r + META] = len | (kind << 8) | (type << 16) | (flags << 24);
+  }
+  /** Enclosing container row (0 = top level); for Ref rows the Reserved row they point at. */
+  parent(r: number): number {
+    return this.d[ROW * r + PARENT];
+  }
+  setParent(r: number, v: number): void {
+    this.d[ROW * r + PARENT] = v;
+  }
+  inst(r: number): number {
+    return this.d[ROW * r + INST];
+  }
+  setInst(r: number, v: number): void {
+    this.d[ROW * r + INST] = v;
+  }
+  /** Root of this row's own free-space trie, when it is a container. */
+  root(r: number): number {
+    return this.d[ROW * r + ROOT];
+  }
+  setRoot(r: number, v: number): void {
+    this.d[ROW * r + ROOT] = v;
+  }
+  /** Interned label set of the row's own labels. */
+  labels(r: number): number {
+    return this.d[ROW * r + LABELS];
+  }
+  setLabels(r: number, v: number): void {
+    this.d[ROW * r + LABELS] = v;
+  }
 
   ownerOf(r: number): string {
-    const off = this.ownerOff[r], len = this.ownerLen[r];
+    const off = this.d[ROW * r + OWNER_OFF], len = this.d[ROW * r + OWNER_LEN];
     const c = this.chars;
     if (len <= 256) {
       const codes = this.codes;
@@ -84,22 +138,22 @@ export class RowStore {
   }
 
   ownerIs(r: number, s: string): boolean {
-    const len = this.ownerLen[r];
+    const len = this.d[ROW * r + OWNER_LEN];
     if (len !== s.length) return false;
-    const c = this.chars, off = this.ownerOff[r];
+    const c = this.chars, off = this.d[ROW * r + OWNER_OFF];
     for (let i = 0; i < len; i++) if (c[off + i] !== s.charCodeAt(i)) return false;
     return true;
   }
 
   setOwner(r: number, s: string): void {
     const len = s.length;
-    this.charGarbage += this.ownerLen[r];
+    this.charGarbage += this.d[ROW * r + OWNER_LEN];
     if (this.charTop + len > this.chars.length) this.makeRoom(len);
     const c = this.chars;
     const off = this.charTop;
     for (let i = 0; i < len; i++) c[off + i] = s.charCodeAt(i);
-    this.ownerOff[r] = off;
-    this.ownerLen[r] = len;
+    this.d[ROW * r + OWNER_OFF] = off;
+    this.d[ROW * r + OWNER_LEN] = len;
     this.charTop += len;
   }
 
@@ -116,12 +170,13 @@ export class RowStore {
     }
     let top = 0;
     const old = this.chars;
+    const d = this.d;
     for (let r = 0; r < this.top; r++) {
-      const l = this.ownerLen[r];
+      const l = d[ROW * r + OWNER_LEN];
       if (l === 0) continue;
-      const off = this.ownerOff[r];
+      const off = d[ROW * r + OWNER_OFF];
       for (let i = 0; i < l; i++) next[top + i] = old[off + i];
-      this.ownerOff[r] = top;
+      d[ROW * r + OWNER_OFF] = top;
       top += l;
     }
     this.chars = next;
@@ -130,68 +185,55 @@ export class RowStore {
   }
 
   private grow(): void {
-    const cap = this.len.length * 2;
-    const a = new Uint32Array(4 * cap); a.set(this.addr); this.addr = a;
-    const g8 = (x: Uint8Array) => { const y = new Uint8Array(cap); y.set(x); return y; };
-    const g32 = (x: Int32Array) => { const y = new Int32Array(cap); y.set(x); return y; };
-    this.len = g8(this.len);
-    this.kind = g8(this.kind);
-    this.type = g8(this.type);
-    this.flags = g8(this.flags);
-    this.parent = g32(this.parent);
-    this.inst = g32(this.inst);
-    this.root = g32(this.root);
-    this.labels = g32(this.labels);
-    this.ownerOff = g32(this.ownerOff);
-    this.ownerLen = g32(this.ownerLen);
+    const next = new Uint32Array(this.d.length * 2);
+    next.set(this.d);
+    this.d = next;
   }
 
   alloc(): number {
     let r: number;
     if (this.holes.length > 0) r = this.holes.pop()!;
     else {
-      if (this.top === this.len.length) this.grow();
+      if (ROW * (this.top + 1) > this.d.length) this.grow();
       r = this.top++;
     }
     this.live++;
-    this.root[r] = 0;
-    this.labels[r] = 0;
-    this.parent[r] = 0;
-    this.flags[r] = 0;
+    const d = this.d, o = ROW * r;
+    d[o + META] = 0;
+    d[o + PARENT] = 0;
+    d[o + ROOT] = 0;
+    d[o + LABELS] = 0;
+    d[o + OWNER_LEN] = 0;
     return r;
   }
 
   free(r: number): void {
-    this.type[r] = RowType.Free;
-    this.charGarbage += this.ownerLen[r];
-    this.ownerLen[r] = 0;
-    this.root[r] = 0;
-    this.labels[r] = 0;
+    const o = ROW * r;
+    this.charGarbage += this.d[o + OWNER_LEN];
+    this.d[o + OWNER_LEN] = 0;
+    this.d[o + META] = 0; // RowType.Free
+    this.d[o + ROOT] = 0;
+    this.d[o + LABELS] = 0;
     this.holes.push(r);
     this.live--;
   }
 
   isV6(r: number): boolean {
-    return (this.flags[r] & RowFlag.V6) !== 0;
+    return (this.d[ROW * r + META] & (RowFlag.V6 << 24)) !== 0;
   }
 
   isHost(r: number): boolean {
-    return (this.flags[r] & RowFlag.Host) !== 0;
+    return (this.d[ROW * r + META] & (RowFlag.Host << 24)) !== 0;
   }
 
   /** Rows whose space can hold other rows. */
   isContainer(r: number): boolean {
-    const t = this.type[r];
-    return (t === RowType.Prefix || t === RowType.Alloc) && (this.flags[r] & RowFlag.Host) === 0;
+    const t = this.type(r);
+    return (t === RowType.Prefix || t === RowType.Alloc) && !this.isHost(r);
   }
 
   /** Order of the row's own block (log2 of its size). */
   order(r: number): number {
-    return ((this.flags[r] & RowFlag.V6) !== 0 ? 128 : 32) - this.len[r];
-  }
-
-  /** Upper bound of row ids in use (for scans). */
-  get end(): number {
-    return this.top;
+    return (this.isV6(r) ? 128 : 32) - this.len(r);
   }
 }

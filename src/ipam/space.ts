@@ -5,7 +5,7 @@
 import { Cidr, compareWords, contains, formatAddr } from './addr.js';
 import { IpamError } from './errors.js';
 import { EMPTY_LABELS, LabelTable, L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWORK_NAME, L_PREFIX_KIND } from './labels.js';
-import { KIND_NAMES, KindCode, RowFlag, RowStore, RowType, SYSTEM_ROW } from './rows.js';
+import { KIND_NAMES, KindCode, RowFlag, RowStore, RowType, SYSTEM_ROW, ROW } from './rows.js';
 import { OwnerIndex } from './owners.js';
 import { Probe, TrieStore } from './trie.js';
 import type { Candidates } from './candidates.js';
@@ -162,11 +162,11 @@ export class Space {
   cidrOf(r: number): string {
     const m = this.meta.get(r);
     if (m) return m.cidr;
-    return formatAddr(this.rows.isV6(r), this.rows.addr, 4 * r) + '/' + this.rows.len[r];
+    return formatAddr(this.rows.isV6(r), this.rows.d, ROW * r) + '/' + this.rows.len(r);
   }
 
   addrOf(r: number): string {
-    return formatAddr(this.rows.isV6(r), this.rows.addr, 4 * r);
+    return formatAddr(this.rows.isV6(r), this.rows.d, ROW * r);
   }
 
   /** Meta of a container, created on first use (allocated pools get one only when needed). */
@@ -181,7 +181,7 @@ export class Space {
 
   /** Who holds a row, for "in use by" messages. */
   holderOf(r: number): string {
-    const t = this.rows.type[r];
+    const t = this.rows.type(r);
     if (t === RowType.System) return 'the system (reserved address)';
     if (t === RowType.Prefix || t === RowType.Reserved) {
       const m = this.meta.get(r);
@@ -204,11 +204,11 @@ export class Space {
   /** Candidate order: IPv4 first, then by address, then shorter prefix first. */
   compareRows = (a: number, b: number): number => {
     const rows = this.rows;
-    const fa = rows.flags[a] & RowFlag.V6, fb = rows.flags[b] & RowFlag.V6;
+    const fa = rows.flags(a) & RowFlag.V6, fb = rows.flags(b) & RowFlag.V6;
     if (fa !== fb) return fa - fb;
-    const c = compareWords(rows.addr, 4 * a, rows.addr, 4 * b);
+    const c = compareWords(rows.d, ROW * a, rows.d, ROW * b);
     if (c !== 0) return c;
-    return rows.len[a] - rows.len[b];
+    return rows.len(a) - rows.len(b);
   };
 
   // ---- finding the closest enclosing prefix -------------------------------------------------
@@ -225,8 +225,8 @@ export class Space {
     this.locContainer = 0;
     for (let i = 0; i < top.length; i++) {
       const t = top[i];
-      const tl = rows.len[t];
-      if (tl <= len && contains(rows.addr, 4 * t, tl, w, wo, len)) {
+      const tl = rows.len(t);
+      if (tl <= len && contains(rows.d, ROW * t, tl, w, wo, len)) {
         if (tl === len) {
           this.locProbe = Probe.Exact;
           this.locHit = t;
@@ -235,7 +235,7 @@ export class Space {
         c = t;
         break;
       }
-      if (tl > len && contains(w, wo, len, rows.addr, 4 * t, tl)) {
+      if (tl > len && contains(w, wo, len, rows.d, ROW * t, tl)) {
         this.locProbe = Probe.Contains;
         this.locHit = t;
         return;
@@ -247,7 +247,7 @@ export class Space {
       return;
     }
     for (;;) {
-      const p = this.trie.probe(rows.root[c], W - rows.len[c], rows.len[c], w, wo, W - len);
+      const p = this.trie.probe(rows.root(c), W - rows.len(c), rows.len(c), w, wo, W - len);
       const hit = this.trie.hit;
       if (p === Probe.Enclosed && rows.isContainer(hit)) {
         c = hit;
@@ -266,16 +266,13 @@ export class Space {
   newRow(inst: Instance, v6: boolean, w: ArrayLike<number>, wo: number, len: number, type: RowType, kind: KindCode, owner: string, host: boolean): number {
     const rows = this.rows;
     const r = rows.alloc();
-    const a = rows.addr;
-    a[4 * r] = w[wo];
-    a[4 * r + 1] = w[wo + 1];
-    a[4 * r + 2] = w[wo + 2];
-    a[4 * r + 3] = w[wo + 3];
-    rows.len[r] = len;
-    rows.type[r] = type;
-    rows.kind[r] = kind;
-    rows.flags[r] = (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0);
-    rows.inst[r] = inst.id;
+    const a = rows.d;
+    a[ROW * r] = w[wo];
+    a[ROW * r + 1] = w[wo + 1];
+    a[ROW * r + 2] = w[wo + 2];
+    a[ROW * r + 3] = w[wo + 3];
+    rows.setMeta(r, len, kind, type, (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0));
+    rows.setInst(r, inst.id);
     rows.setOwner(r, owner);
     return r;
   }
@@ -283,7 +280,7 @@ export class Space {
   /** Takes row r's block in container c (0: top level). The block must be free there. */
   attach(inst: Instance, c: number, r: number): void {
     const rows = this.rows;
-    rows.parent[r] = c;
+    rows.setParent(r, c);
     if (c === 0) {
       const top = inst.top[rows.isV6(r) ? 1 : 0];
       top.push(r);
@@ -291,16 +288,16 @@ export class Space {
       return;
     }
     const W = rows.isV6(c) ? 128 : 32;
-    rows.root[c] = this.trie.occupy(rows.root[c], W - rows.len[c], rows.len[c], rows.addr, 4 * r, rows.order(r), r);
+    rows.setRoot(c, this.trie.occupy(rows.root(c), W - rows.len(c), rows.len(c), rows.d, ROW * r, rows.order(r), r));
   }
 
   /** Gives back row r's block to its container. */
   detach(r: number): void {
     const rows = this.rows;
-    const c = rows.parent[r];
-    if (rows.type[r] === RowType.Ref) return;
+    const c = rows.parent(r);
+    if (rows.type(r) === RowType.Ref) return;
     if (c === 0) {
-      const inst = this.instances[rows.inst[r]];
+      const inst = this.instances[rows.inst(r)];
       if (inst) {
         const top = inst.top[rows.isV6(r) ? 1 : 0];
         const i = top.indexOf(r);
@@ -309,16 +306,16 @@ export class Space {
       return;
     }
     const W = rows.isV6(c) ? 128 : 32;
-    rows.root[c] = this.trie.release(rows.root[c], W - rows.len[c], rows.len[c], rows.addr, 4 * r, rows.order(r));
+    rows.setRoot(c, this.trie.release(rows.root(c), W - rows.len(c), rows.len(c), rows.d, ROW * r, rows.order(r)));
   }
 
   /** Takes block (w, order k) of container r for the system when nothing holds it yet. */
   reserveBlock(r: number, w: ArrayLike<number>, k: number): void {
     const rows = this.rows;
     const W = rows.isV6(r) ? 128 : 32;
-    const L = rows.len[r];
-    if (this.trie.probe(rows.root[r], W - L, L, w, 0, k) !== Probe.Free) return;
-    rows.root[r] = this.trie.occupy(rows.root[r], W - L, L, w, 0, k, SYSTEM_ROW);
+    const L = rows.len(r);
+    if (this.trie.probe(rows.root(r), W - L, L, w, 0, k) !== Probe.Free) return;
+    rows.setRoot(r, this.trie.occupy(rows.root(r), W - L, L, w, 0, k, SYSTEM_ROW));
   }
 
   /**
@@ -329,11 +326,11 @@ export class Space {
     const rows = this.rows;
     const v6 = rows.isV6(r);
     const W = v6 ? 128 : 32;
-    const L = rows.len[r];
-    if (v6 && L <= 96 && contains(rows.addr, 4 * r, L, MAPPED, 0, 96)) this.reserveBlock(r, MAPPED, 32);
-    if (rows.kind[r] !== KindCode.Network || L >= W - 1) return;
+    const L = rows.len(r);
+    if (v6 && L <= 96 && contains(rows.d, ROW * r, L, MAPPED, 0, 96)) this.reserveBlock(r, MAPPED, 32);
+    if (rows.kind(r) !== KindCode.Network || L >= W - 1) return;
     const w = new Uint32Array(4);
-    w.set(rows.addr.subarray(4 * r, 4 * r + 4));
+    w.set(rows.d.subarray(ROW * r, ROW * r + 4));
     this.reserveBlock(r, w, 0);
     for (let p = L; p < W; p++) w[p >>> 5] |= 1 << (31 - (p & 31));
     this.reserveBlock(r, w, 0);
@@ -342,10 +339,10 @@ export class Space {
   /** Marks a row selectable (or not) and invalidates the instance's candidate caches. */
   setSelectable(inst: Instance, r: number, on: boolean): void {
     if (on) {
-      this.rows.flags[r] |= RowFlag.Selectable;
+      this.rows.setFlags(r, this.rows.flags(r) | RowFlag.Selectable);
       inst.selectables.add(r);
     } else {
-      this.rows.flags[r] &= ~RowFlag.Selectable;
+      this.rows.setFlags(r, this.rows.flags(r) & ~RowFlag.Selectable);
       inst.selectables.delete(r);
     }
     inst.version++;
@@ -356,7 +353,7 @@ export class Space {
     const out: number[] = [];
     const rows = this.rows;
     if (!rows.isContainer(r)) return out;
-    this.trie.forEach(rows.root[r], rows.order(r), (row) => {
+    this.trie.forEach(rows.root(r), rows.order(r), (row) => {
       if (row !== SYSTEM_ROW) out.push(row);
     });
     return out;
@@ -368,14 +365,14 @@ export class Space {
    */
   dependents(r: number, except: ReadonlySet<string>, out: Set<string> = new Set()): Set<string> {
     const rows = this.rows;
-    const t = rows.type[r];
+    const t = rows.type(r);
     if (t === RowType.Reserved) {
       for (const ref of this.refs.get(r) ?? []) if (!except.has(rows.ownerOf(ref))) out.add(rows.ownerOf(ref));
       return out;
     }
     if (!rows.isContainer(r)) return out;
     for (const ch of this.children(r)) {
-      const ct = rows.type[ch];
+      const ct = rows.type(ch);
       if (ct === RowType.Alloc) {
         if (!except.has(rows.ownerOf(ch))) out.add(rows.ownerOf(ch));
       } else if (ct === RowType.Prefix || ct === RowType.Reserved) {
@@ -392,21 +389,21 @@ export class Space {
    */
   purge(r: number, detachIt: boolean, freed: ((r: number) => void) | null): void {
     const rows = this.rows;
-    if (r === SYSTEM_ROW || rows.type[r] === RowType.Free) return;
+    if (r === SYSTEM_ROW || rows.type(r) === RowType.Free) return;
     if (detachIt) this.detach(r);
     if (rows.isContainer(r)) {
       for (const ch of this.children(r)) this.purge(ch, false, freed);
-      this.trie.dispose(rows.root[r]);
-      rows.root[r] = 0;
+      this.trie.dispose(rows.root(r));
+      rows.setRoot(r, 0);
     }
-    const inst = this.instances[rows.inst[r]];
-    const t = rows.type[r];
+    const inst = this.instances[rows.inst(r)];
+    const t = rows.type(r);
     if (t === RowType.Reserved) {
       for (const ref of [...(this.refs.get(r) ?? [])]) this.purge(ref, false, freed);
       this.refs.delete(r);
     }
     if (t === RowType.Ref) {
-      const res = rows.parent[r];
+      const res = rows.parent(r);
       const s = this.refs.get(res);
       if (s) {
         s.delete(r);
@@ -427,15 +424,23 @@ export class Space {
         }
       }
     }
-    if ((rows.flags[r] & RowFlag.Selectable) !== 0 && inst) this.setSelectable(inst, r, false);
+    if ((rows.flags(r) & RowFlag.Selectable) !== 0 && inst) this.setSelectable(inst, r, false);
     this.meta.delete(r);
-    this.labels.unref(rows.labels[r]);
+    this.labels.unref(rows.labels(r));
     rows.free(r);
+  }
+
+  /** Frees a host address allocation (nothing can depend on it): the release fast path. */
+  releaseHost(r: number, owner: string): void {
+    this.detach(r);
+    this.owners.delete(owner);
+    this.labels.unref(this.rows.labels(r));
+    this.rows.free(r);
   }
 
   /** The kind of prefix a container is, for nesting rules; -1 for the top level. */
   containerKind(c: number): number {
-    return c === 0 ? -1 : this.rows.kind[c];
+    return c === 0 ? -1 : this.rows.kind(c);
   }
 
   kindName(k: KindCode): PrefixKind {

@@ -6,7 +6,7 @@
 
 import { compareWords } from './addr.js';
 import { commonLabels, L_GATEWAY } from './labels.js';
-import { KindCode } from './rows.js';
+import { KindCode, ROW } from './rows.js';
 import type { Instance, Space, SpecRec } from './space.js';
 import type { Labels } from './types.js';
 
@@ -14,7 +14,7 @@ import type { Labels } from './types.js';
 export function refreshPrefix(sp: Space, inst: Instance, row: number): void {
   const m = sp.metaOf(row);
   const rows = sp.rows;
-  const kind = rows.kind[row] as KindCode;
+  const kind = rows.kind(row) as KindCode;
   const v6 = rows.isV6(row);
   const common = commonLabels(m.members.map((s) => s.labels));
   delete common[L_GATEWAY];
@@ -23,7 +23,7 @@ export function refreshPrefix(sp: Space, inst: Instance, row: number): void {
   let gw = 0;
   for (const s of m.members) {
     if (s.reserved && s.labels[L_GATEWAY] === 'true') {
-      if (gw === 0 || compareWords(rows.addr, 4 * s.reserved, rows.addr, 4 * gw) < 0) gw = s.reserved;
+      if (gw === 0 || compareWords(rows.d, ROW * s.reserved, rows.d, ROW * gw) < 0) gw = s.reserved;
     }
   }
   m.gateway = gw && kind === KindCode.Network ? sp.addrOf(gw) : undefined;
@@ -37,7 +37,7 @@ export function refreshReserved(sp: Space, inst: Instance, s: SpecRec): void {
   const m = sp.metaOf(s.reserved);
   m.members = [s];
   m.cidr = sp.addrOf(s.reserved);
-  m.sel = Object.freeze({ ...s.labels, ...sp.systemLabels(inst, rows.kind[s.row] as KindCode, rows.isV6(s.row), s.networkName) });
+  m.sel = Object.freeze({ ...s.labels, ...sp.systemLabels(inst, rows.kind(s.row) as KindCode, rows.isV6(s.row), s.networkName) });
   inst.version++;
 }
 
@@ -46,6 +46,6 @@ export function allocatedPrefixLabels(sp: Space, inst: Instance, row: number, ow
   const rows = sp.rows;
   const m = sp.metaOf(row);
   m.networkName = networkName;
-  m.sel = Object.freeze({ ...own, ...sp.systemLabels(inst, rows.kind[row] as KindCode, rows.isV6(row), networkName) });
+  m.sel = Object.freeze({ ...own, ...sp.systemLabels(inst, rows.kind(row) as KindCode, rows.isV6(row), networkName) });
   inst.version++;
 }

@@ -1,5 +1,5 @@
 // Free space of every container prefix: a lazy binary "buddy" trie per container, all of them
-// stored struct-of-arrays in one growable set of typed arrays (no JS object per node).
+// stored in one growable typed array (no JS object per node; 16 bytes a node).
 //
 // A node at depth d of a container of length L stands for the aligned block of order
 // o = W - L - d (2^o addresses). An absent child means "entirely free"; an occupied node is a
@@ -22,11 +22,12 @@ export const enum Probe {
 }
 
 export class TrieStore {
-  left = new Int32Array(1024);
-  right = new Int32Array(1024);
-  occ = new Int32Array(1024);
-  fr = new Uint8Array(1024);
-  private top = 1; // node 0 is the null sentinel
+  /**
+   * Nodes, 4 words each, array-of-structs so a node is one cache line access: [left, right,
+   * occ, fr]. A node handle is its offset in this array (0 is the null sentinel).
+   */
+  nd = new Int32Array(4 * 1024);
+  private top = 4;
   private holes = new Int32Array(64);
   private nHoles = 0;
   private readonly path = new Int32Array(132);
@@ -37,29 +38,28 @@ export class TrieStore {
   live = 0;
 
   private grow(): void {
-    const cap = this.left.length * 2;
-    const l = new Int32Array(cap); l.set(this.left); this.left = l;
-    const r = new Int32Array(cap); r.set(this.right); this.right = r;
-    const o = new Int32Array(cap); o.set(this.occ); this.occ = o;
-    const f = new Uint8Array(cap); f.set(this.fr); this.fr = f;
+    const next = new Int32Array(this.nd.length * 2);
+    next.set(this.nd);
+    this.nd = next;
   }
 
   /** Makes room for `count` new nodes without growing. */
   reserve(count: number): void {
-    while (this.left.length - this.top + this.nHoles < count) this.grow();
+    while (this.nd.length - this.top + 4 * this.nHoles < 4 * count) this.grow();
   }
 
   private node(order: number): number {
     let n: number;
     if (this.nHoles > 0) n = this.holes[--this.nHoles];
     else {
-      if (this.top === this.left.length) this.grow();
-      n = this.top++;
+      if (this.top === this.nd.length) this.grow();
+      n = this.top;
+      this.top += 4;
     }
-    this.left[n] = 0;
-    this.right[n] = 0;
-    this.occ[n] = 0;
-    this.fr[n] = order + 1;
+    this.nd[n] = 0;
+    this.nd[n + 1] = 0;
+    this.nd[n + 2] = 0;
+    this.nd[n + 3] = order + 1;
     this.live++;
     return n;
   }
@@ -76,13 +76,13 @@ export class TrieStore {
 
   /** 1 + the largest free order in a container with root `root` and order O (0 = full). */
   freeOf(root: number, O: number): number {
-    return root === 0 ? O + 1 : this.fr[root];
+    return root === 0 ? O + 1 : this.nd[root + 3];
   }
 
   private refresh(n: number, o: number): number {
-    const l = this.left[n], r = this.right[n];
-    const lv = l === 0 ? o : this.fr[l];
-    const rv = r === 0 ? o : this.fr[r];
+    const l = this.nd[n], r = this.nd[n + 1];
+    const lv = l === 0 ? o : this.nd[l + 3];
+    const rv = r === 0 ? o : this.nd[r + 3];
     return lv > rv ? lv : rv;
   }
 
@@ -94,10 +94,10 @@ export class TrieStore {
     let n = root;
     let o = O;
     while (n !== 0 && o > k) {
-      const l = this.left[n];
-      if (l === 0 || this.fr[l] > k) n = l;
+      const l = this.nd[n];
+      if (l === 0 || this.nd[l + 3] > k) n = l;
       else {
-        n = this.right[n];
+        n = this.nd[n + 1];
         const p = L + (O - o);
         out[p >>> 5] |= 1 << (31 - (p & 31));
       }
@@ -166,13 +166,13 @@ export class TrieStore {
    */
   allocFirst(root: number, O: number, L: number, k: number, row: number, out: Uint32Array): number {
     this.reserve(O - k + 1); // no growth during the descent: the array locals below stay valid
-    const left = this.left, right = this.right, fr = this.fr, path = this.path;
+    const nd = this.nd, path = this.path;
     let n: number;
     let o: number;
     let d: number;
     if (root !== 0 && this.fAlloc && root === this.fRoot && O === this.fO && k === this.fK && L === this.fL) {
       d = this.fDepth - 1;
-      while (d > 0 && fr[path[d]] <= k) d--;
+      while (d > 0 && nd[path[d] + 3] <= k) d--;
       n = path[d];
       o = O - d;
       // keep the address bits above depth d, clear the rest
@@ -191,16 +191,16 @@ export class TrieStore {
     }
     while (o > k) {
       path[d++] = n;
-      const l = left[n];
+      const l = nd[n];
       if (l === 0) {
         n = this.node(o - 1);
-        left[path[d - 1]] = n;
-      } else if (fr[l] > k) n = l;
+        nd[path[d - 1]] = n;
+      } else if (nd[l + 3] > k) n = l;
       else {
-        let r = right[n];
+        let r = nd[n + 1];
         if (r === 0) {
           r = this.node(o - 1);
-          right[n] = r;
+          nd[n + 1] = r;
         }
         n = r;
         const p = L + (O - o);
@@ -208,8 +208,8 @@ export class TrieStore {
       }
       o--;
     }
-    this.occ[n] = row;
-    fr[n] = 0;
+    this.nd[n + 2] = row;
+    nd[n + 3] = 0;
     this.fixUp(d, k + 1);
     this.keepFinger(root, O, L, k, d, out, 0, true);
     return root;
@@ -217,12 +217,12 @@ export class TrieStore {
 
   /** Recomputes fr along path[0..d) bottom-up; the node at path[d-1] has order `o`. */
   private fixUp(d: number, o: number): void {
-    const fr = this.fr, path = this.path;
+    const nd = this.nd, path = this.path;
     while (d > 0) {
       const p = path[--d];
       const v = this.refresh(p, o);
-      if (fr[p] === v) return;
-      fr[p] = v;
+      if (nd[p + 3] === v) return;
+      nd[p + 3] = v;
       o++;
     }
   }
@@ -237,8 +237,8 @@ export class TrieStore {
       o = O - j;
     }
     while (n !== 0) {
-      if (this.occ[n] !== 0) {
-        this.hit = this.occ[n];
+      if (this.nd[n + 2] !== 0) {
+        this.hit = this.nd[n + 2];
         this.hitOrder = o;
         return o === k ? Probe.Exact : Probe.Enclosed;
       }
@@ -246,7 +246,7 @@ export class TrieStore {
         this.hit = this.firstOccupied(n);
         return Probe.Contains;
       }
-      n = bitAt(w, wo, L + (O - o)) ? this.right[n] : this.left[n];
+      n = bitAt(w, wo, L + (O - o)) ? this.nd[n + 1] : this.nd[n];
       o--;
     }
     this.hit = 0;
@@ -255,14 +255,14 @@ export class TrieStore {
 
   /** The row of the lowest occupied block under n. */
   firstOccupied(n: number): number {
-    while (n !== 0 && this.occ[n] === 0) n = this.left[n] !== 0 ? this.left[n] : this.right[n];
-    return n === 0 ? 0 : this.occ[n];
+    while (n !== 0 && this.nd[n + 2] === 0) n = this.nd[n] !== 0 ? this.nd[n] : this.nd[n + 1];
+    return n === 0 ? 0 : this.nd[n + 2];
   }
 
   /** Marks the block (addr, order k) taken by `row`; the caller probed it Free. Returns the root. */
   occupy(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number, row: number): number {
     this.reserve(O - k + 1);
-    const left = this.left, right = this.right, path = this.path;
+    const nd = this.nd, path = this.path;
     let n: number;
     let o: number;
     let d: number;
@@ -280,17 +280,17 @@ export class TrieStore {
     while (o > k) {
       path[d++] = n;
       const goRight = bitAt(w, wo, L + (O - o));
-      let c = goRight ? right[n] : left[n];
+      let c = goRight ? nd[n + 1] : nd[n];
       if (c === 0) {
         c = this.node(o - 1);
-        if (goRight) right[n] = c;
-        else left[n] = c;
+        if (goRight) nd[n + 1] = c;
+        else nd[n] = c;
       }
       n = c;
       o--;
     }
-    this.occ[n] = row;
-    this.fr[n] = 0;
+    this.nd[n + 2] = row;
+    this.nd[n + 3] = 0;
     this.fixUp(d, k + 1);
     this.keepFinger(root, O, L, k, d, w, wo, false);
     return root;
@@ -304,19 +304,19 @@ export class TrieStore {
     let d = 0;
     while (n !== 0 && o > k) {
       this.path[d++] = n;
-      n = bitAt(w, wo, L + (O - o)) ? this.right[n] : this.left[n];
+      n = bitAt(w, wo, L + (O - o)) ? this.nd[n + 1] : this.nd[n];
       o--;
     }
-    if (n === 0 || this.occ[n] === 0) return root; // not taken: nothing to do
-    this.occ[n] = 0;
+    if (n === 0 || this.nd[n + 2] === 0) return root; // not taken: nothing to do
+    this.nd[n + 2] = 0;
     // n is a leaf: drop it and every ancestor left without children.
     let child = n;
     this.drop(n);
     while (d > 0) {
       const p = this.path[d - 1];
-      if (this.left[p] === child) this.left[p] = 0;
-      else this.right[p] = 0;
-      if (this.left[p] !== 0 || this.right[p] !== 0) break;
+      if (this.nd[p] === child) this.nd[p] = 0;
+      else this.nd[p + 1] = 0;
+      if (this.nd[p] !== 0 || this.nd[p + 1] !== 0) break;
       this.drop(p);
       child = p;
       d--;
@@ -334,12 +334,12 @@ export class TrieStore {
     while (stack.length) {
       const o = stack.pop()!;
       const n = stack.pop()!;
-      if (this.occ[n] !== 0) {
-        fn(this.occ[n], o);
+      if (this.nd[n + 2] !== 0) {
+        fn(this.nd[n + 2], o);
         continue;
       }
-      if (this.right[n] !== 0) stack.push(this.right[n], o - 1);
-      if (this.left[n] !== 0) stack.push(this.left[n], o - 1);
+      if (this.nd[n + 1] !== 0) stack.push(this.nd[n + 1], o - 1);
+      if (this.nd[n] !== 0) stack.push(this.nd[n], o - 1);
     }
   }
 
@@ -348,8 +348,8 @@ export class TrieStore {
     let n = root;
     let o = O;
     while (n !== 0 && o > k) {
-      if (this.occ[n] !== 0) return 0;
-      n = bitAt(w, wo, L + (O - o)) ? this.right[n] : this.left[n];
+      if (this.nd[n + 2] !== 0) return 0;
+      n = bitAt(w, wo, L + (O - o)) ? this.nd[n + 1] : this.nd[n];
       o--;
     }
     return n;
@@ -362,8 +362,8 @@ export class TrieStore {
     const stack = [root];
     while (stack.length) {
       const n = stack.pop()!;
-      if (this.left[n] !== 0) stack.push(this.left[n]);
-      if (this.right[n] !== 0) stack.push(this.right[n]);
+      if (this.nd[n] !== 0) stack.push(this.nd[n]);
+      if (this.nd[n + 1] !== 0) stack.push(this.nd[n + 1]);
       this.drop(n);
     }
   }
