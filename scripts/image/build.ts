@@ -41,6 +41,7 @@ try {
     console.log(`saved ${values.save} (load with: podman load -i ${values.save})`);
   }
   if (!values.clean) {
+    p.keep();
     console.log('\nto use it:');
     console.log(`  export CONTAINERS_CONF=${p.env.CONTAINERS_CONF} CONTAINERS_STORAGE_CONF=${p.env.CONTAINERS_STORAGE_CONF}`);
     console.log(`  KPT_FN_RUNTIME=podman kpt fn eval PKG --image ${image.tag}`);

@@ -3,7 +3,7 @@
 // that hybrid cgroups and fixed resource limits need (see ../shared/CONTAINERS.md), and a
 // cleanup that unmounts and removes everything it made.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,6 +26,8 @@ export interface Podman {
   podman(args: string[], opts?: RunOptions): CommandResult;
   buildah(args: string[], opts?: RunOptions): CommandResult;
   cleanup(): void;
+  /** Leave the setup for later use: later runs will not sweep it as abandoned. */
+  keep(): void;
 }
 
 export interface RunOptions {
@@ -56,8 +58,10 @@ export function onPath(cmd: string): boolean {
  * `IPAM_PODMAN_DRIVER=vfs|overlay` forces one.
  */
 export function createPodman(opts: { dir?: string; driver?: StorageDriver } = {}): Podman {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'ipam-podman-'));
+  sweepAbandoned();
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), PREFIX));
   mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, OWNER), `${process.pid}\n`);
   const forced = opts.driver ?? (process.env.IPAM_PODMAN_DRIVER as StorageDriver | undefined);
   let driver: StorageDriver = forced ?? 'overlay';
   writeConfig(dir, driver);
@@ -114,7 +118,45 @@ function makePodman(dir: string, env: NodeJS.ProcessEnv, driver: () => StorageDr
       wipeStorage(dir);
       rmSync(dir, { recursive: true, force: true });
     },
+    keep: () => rmSync(join(dir, OWNER), { force: true }),
   };
+}
+
+const PREFIX = 'ipam-podman-';
+const OWNER = 'owner.pid';
+
+/**
+ * Removes setups whose owning process is gone. A test killed while podman runs (spawnSync
+ * holds back its signal handlers) cannot clean up after itself; the next run does.
+ */
+function sweepAbandoned(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir()).filter((n) => n.startsWith(PREFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const dir = join(tmpdir(), name);
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(dir, OWNER), 'utf8').trim());
+    } catch {
+      continue; // not ours, or still being created
+    }
+    if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
+    wipeStorage(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function writeConfig(dir: string, driver: StorageDriver): void {

@@ -21,10 +21,19 @@ const work = mkdtempSync(join(tmpdir(), 'ipam-image-test-'));
 let podman: Podman | undefined;
 let facts: ImageFacts | undefined;
 
-process.once('exit', () => {
+// Storage holds overlay mounts: remove it however the process ends (Ctrl-C, a runner's SIGTERM).
+function cleanupAll(): void {
   podman?.cleanup();
+  podman = undefined;
   rmSync(work, { recursive: true, force: true });
-});
+}
+process.once('exit', cleanupAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cleanupAll();
+    process.kill(process.pid, signal);
+  });
+}
 
 const missing = missingContainerTools();
 if (missing) {
