@@ -4,14 +4,18 @@
 //   alloc-churn    after the n-allocation fill of alloc-v4-host (not timed): release 10% at
 //                  random, then allocate 10%; ops = those 0.2n calls; bytes = retained heap
 //                  (after gc) of the whole state / n
+//   alloc-snapshot snapshot() of the alloc-v4-host state; ops = allocations listed;
+//                  bytes = the snapshot data / n
+//   alloc-restore  restoreIpam() of that snapshot (parsed back from JSON); ops = allocations
+//                  placed; bytes = the restored allocator / n
 // bytes_per_op = growth of V8 heap + external memory (typed arrays) after gc, divided by n:
 // it counts everything the allocator keeps, owner strings included.
 // Each figure is measured on fresh allocators after warm-up runs, so n=1000 is not a cold-JIT
 // number. Small n is repeated on several fresh allocators (kept alive together): ns_per_op is
 // the median run, bytes_per_op the total growth over all of them, so noise of a few kB does
 // not dominate.
-import { createIpam } from '../src/ipam/index.js';
-import type { Ipam } from '../src/ipam/index.js';
+import { createIpam, restoreIpam } from '../src/ipam/index.js';
+import type { Ipam, Snapshot } from '../src/ipam/index.js';
 
 declare const gc: () => void;
 const filter = (process.env.BENCH_FILTER ?? '').split(',').filter(Boolean);
@@ -128,6 +132,45 @@ function churn(ipam: Ipam, n: number, seed: number): number {
   return 2 * k;
 }
 
+function measureRestore(): void {
+  if (!wanted('alloc-snapshot') && !wanted('alloc-restore')) return;
+  for (let w = 0; w < 3; w++) {
+    const warm = v4Space();
+    fillHosts(warm, 50000);
+    restoreIpam(warm.snapshot());
+  }
+  for (const n of sizes) {
+    const reps = repsFor(n);
+    const snapNs: number[] = [];
+    const restoreNs: number[] = [];
+    let snapBytes = 0;
+    let restoreBytes = 0;
+    for (let r = 0; r < reps; r++) {
+      let ipam: Ipam | undefined = v4Space();
+      fillHosts(ipam, n);
+      let base = heap();
+      let t0 = process.hrtime.bigint();
+      let snap: Snapshot | undefined = ipam.snapshot();
+      snapNs.push(Number(process.hrtime.bigint() - t0) / n);
+      snapBytes += heap() - base;
+      ipam = undefined;
+      snap = JSON.parse(JSON.stringify(snap)) as Snapshot; // what a store hands back
+      t0 = process.hrtime.bigint();
+      let copy: Ipam | undefined = restoreIpam(snap);
+      restoreNs.push(Number(process.hrtime.bigint() - t0) / n);
+      snap = undefined;
+      if (copy.getAllocations('host-' + (n - 1)).length !== 1) throw new Error('restore lost an allocation');
+      const withCopy = heap();
+      copy = undefined;
+      restoreBytes += withCopy - heap();
+    }
+    // snapshot bytes: the size of the snapshot data itself; restore bytes: the restored allocator
+    if (wanted('alloc-snapshot')) report('alloc-snapshot', n, 1, median(snapNs), snapBytes / reps);
+    if (wanted('alloc-restore')) report('alloc-restore', n, 1, median(restoreNs), restoreBytes / reps);
+  }
+}
+
 measureFill('alloc-v4-host', v4Space, fillHosts);
 measureFill('alloc-v6-64', v6Space, fillV6);
 measureChurn();
+measureRestore();

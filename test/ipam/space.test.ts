@@ -170,4 +170,30 @@ test('IPv4-mapped IPv6 (::ffff:0:0/96) is refused with the IPv4 spelling', () =>
   assert.is(ipam.utilization(ni, '0:0:0:0:1::/80').used, '0', 'a range that does not span ::ffff:0:0/96 loses nothing');
 });
 
+test('applying a prefix again with another kind replaces it (refused while others use it)', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'pool', labels: { s: 'p' }, owner: 'o' });
+  ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'loopback', labels: { s: 'p' }, owner: 'o' });
+  assert.equal(ipam.listPrefixes(ni).map((p) => p.kind), ['aggregate', 'loopback']);
+  ipam.allocate(req('lo', 'loopback', { selector: sel({ s: 'p' }) }));
+  throwsIpam(() => ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'pool', owner: 'o' }), 'FailedPrecondition', /still used by lo/);
+  assert.equal(ipam.listPrefixes(ni).map((p) => p.kind), ['aggregate', 'loopback']);
+});
+
+test('network instance labels: updating them changes what selectors find', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8', labels: { tier: 'a' } }], 'default/NetworkInstance/vpc');
+  assert.is(ipam.allocate(req('s1', 'network', { prefixLength: 24, selector: sel({ tier: 'a' }) })).prefix, '10.0.0.0/24');
+  ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8', labels: { tier: 'b' } }], 'default/NetworkInstance/vpc');
+  throwsIpam(() => ipam.allocate(req('s2', 'network', { prefixLength: 24, selector: sel({ tier: 'a' }) })), 'NotFound');
+  assert.is(ipam.allocate(req('s3', 'network', { prefixLength: 24, selector: sel({ tier: 'b' }) })).prefix, '10.0.1.0/24');
+  assert.equal(ipam.listNetworkInstances()[0].prefixes, [{ prefix: '10.0.0.0/8', labels: { tier: 'b' } }]);
+});
+
+test('releasing the owner of a network instance removes it', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  assert.equal(ipam.release('default/NetworkInstance/vpc'), []);
+  assert.equal(ipam.listNetworkInstances(), []);
+});
+
 test.run();

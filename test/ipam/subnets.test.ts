@@ -175,4 +175,31 @@ test('loopback IPPrefix with host bits reserves that address; loopback prefixes 
   assert.equal(got('y', 3), ['10.254.0.0/32', '10.254.0.2/32', '10.254.0.3/32']);
 });
 
+test('a network IPPrefix without a network name shares only with others without one', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  pfx(ipam, '10.0.1.1/24', 'network', {}, { owner: 'p/a' });
+  pfx(ipam, '10.0.1.2/24', 'network', {}, { owner: 'p/b' });
+  throwsIpam(() => pfx(ipam, '10.0.1.3/24', 'network', {}, { networkName: 'x', owner: 'p/c' }), 'AlreadyExists', /as network \(none\), not x/);
+});
+
+test('loopback prefixes may be shared by several IPPrefixes too, each reserving its address', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  pfx(ipam, '10.255.0.1/30', 'loopback', { lo: 'x' }, { owner: 'p/1' });
+  pfx(ipam, '10.255.0.2/30', 'loopback', { lo: 'x' }, { owner: 'p/2' });
+  const got = Array.from({ length: 2 }, (_, i) => ipam.allocate(req(`l${i}`, 'loopback', { selector: sel({ lo: 'x' }) })).prefix);
+  assert.equal(got, ['10.255.0.0/32', '10.255.0.3/32']);
+});
+
+test('removePrefix with a network text removes every IPPrefix of that network', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  pfx(ipam, '10.0.1.1/24', 'network', {}, { owner: 'p/a' });
+  pfx(ipam, '10.0.1.2/24', 'network', {}, { owner: 'p/b' });
+  ipam.removePrefix(ni, '10.0.1.2/24');
+  assert.equal(ipam.listPrefixes(ni).map((p) => p.owner), ['default/NetworkInstance/vpc', 'p/a']);
+  pfx(ipam, '10.0.1.2/24', 'network', {}, { owner: 'p/b' });
+  ipam.removePrefix(ni, '10.0.1.0/24');
+  assert.equal(ipam.listPrefixes(ni).map((p) => p.owner), ['default/NetworkInstance/vpc']);
+  assert.is(ipam.utilization(ni, '10.0.0.0/8').used, '0');
+});
+
 test.run();
