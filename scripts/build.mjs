@@ -2,7 +2,7 @@
 // Bundles the CLI into dist/ so that `bin/ipam-injector` starts fast: one ESM file for the
 // function path, with gRPC code split into chunks loaded only by grpc mode and `serve`.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 const entry = `${root}src/cli/main.ts`;
@@ -10,17 +10,31 @@ if (!existsSync(entry)) {
   console.log('build: src/cli/main.ts not there yet, nothing to bundle');
   process.exit(0);
 }
+
+// Packages that read their own .proto files relative to __dirname at run time stay in
+// node_modules (the image copies what the bundle imports); everything else is inlined.
+const external = ['@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection', 'grpc-health-check', 'etcd3'];
+
+// Build into a fresh folder and swap it in, so no stale chunk survives and a process
+// that is running the old bundle keeps a complete one until the swap.
+const out = `${root}dist.build-${process.pid}`;
+rmSync(out, { recursive: true, force: true });
 await build({
   entryPoints: { 'ipam-injector': entry },
-  outdir: `${root}dist`,
+  outdir: out,
   bundle: true,
   splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
+  external,
   outExtension: { '.js': '.mjs' },
-  // grpc-js and friends are CommonJS and call require(); give the ESM bundle one.
+  // Bundled CommonJS code calls require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });
+const old = `${root}dist.old-${process.pid}`;
+if (existsSync(`${root}dist`)) renameSync(`${root}dist`, old);
+renameSync(out, `${root}dist`);
+rmSync(old, { recursive: true, force: true });
