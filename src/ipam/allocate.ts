@@ -168,9 +168,10 @@ function satisfies(sp: Space, r: number, p: Plan): boolean {
   if (p.family >= 0 && (v6 ? 1 : 0) !== p.family) return false;
   const t = rows.type(r);
   if (t === RowType.Ref) {
+    // still the answer while no subnet matches and this reserved address comes first
     if (p.stat) return false;
-    const m = sp.meta.get(rows.parent(r));
-    return !!m && selectorMatches(p.sel, m.sel);
+    const c = candidates(sp, p.inst, p.cls, p.family, p.sel);
+    return c.primary.length === 0 && c.refs[0] === rows.parent(r);
   }
   if (p.stat) {
     const s = p.stat;
@@ -203,8 +204,8 @@ function finishRow(sp: Space, p: Plan, r: number, restoring = false): void {
     throw new IpamError('InvalidArgument', `cannot restore allocation of ${p.owner} in network instance ${p.inst.key}: the owner already holds an allocation`, { networkInstance: p.inst.key });
   }
   if (!rows.isHost(r) && selectableAlloc(p.cls, p.labels)) {
-    allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(rows.labels(r)), p.networkName);
-    sp.setSelectable(p.inst, r, true);
+    allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(rows.labels(r)), p.networkName, true);
+    sp.setSelectable(p.inst, r, true, true);
   }
 }
 
@@ -429,17 +430,19 @@ export function allocate(sp: Space, req: AllocationRequest, dry: boolean): Alloc
     const a = rowAllocation(sp, held);
     return dry && !sameLabels(a.labels, p.labels) ? { ...a, labels: p.labels } : a;
   }
-  // the request changed: replace the owner's allocation, or keep it if the new one fails
-  if (dry) return fresh(sp, p, true);
+  // the request changed: replace the owner's allocation, or keep it if the new one fails;
+  // a dry run answers the same, then puts the old allocation back
   const deps = sp.dependents(held, new Set([p.owner]));
   if (deps.size) throw dependentsError(sp.cidrOf(held), sp.instances[rows.inst(held)]!, deps);
   const old = rowAllocation(sp, held);
   sp.purge(held, true, null);
+  let ok = false;
   try {
-    return fresh(sp, p, false);
-  } catch (e) {
-    insertAllocation(sp, old);
-    throw e;
+    const a = fresh(sp, p, dry);
+    ok = !dry;
+    return a;
+  } finally {
+    if (!ok) insertAllocation(sp, old);
   }
 }
 

@@ -25,6 +25,10 @@ export const enum ReqClass {
 
 export interface Candidates {
   version: number;
+  cls: ReqClass;
+  family: number;
+  /** A copy of the selector the lists were built for (callers may reuse their objects). */
+  sel: LabelSelector | undefined;
   primary: number[];
   fallback: number[];
   /** Reserved addresses matching the selector (Host requests only). */
@@ -85,44 +89,97 @@ function lookup(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: L
   return e;
 }
 
-function build(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
+const enum Slot {
+  None = 0,
+  Primary = 1,
+  Fallback = 2,
+  Ref = 3,
+}
+
+/** Which list of a (class, family, selector) entry a selectable row belongs to. */
+function slotOf(sp: Space, r: number, cls: ReqClass, family: number, sel: LabelSelector | undefined): Slot {
   const rows = sp.rows;
+  if (family >= 0 && ((rows.flags(r) & RowFlag.V6) !== 0 ? 1 : 0) !== family) return Slot.None;
+  const m = sp.meta.get(r);
+  if (!m) return Slot.None;
+  const k = rows.kind(r);
+  if (rows.type(r) === RowType.Reserved) return cls === ReqClass.Host && selectorMatches(sel, m.sel) ? Slot.Ref : Slot.None;
+  let slot = Slot.None;
+  switch (cls) {
+    case ReqClass.Host:
+      if (k === KindCode.Network) slot = Slot.Primary;
+      break;
+    case ReqClass.Subnet:
+      if (k === KindCode.Aggregate) slot = Slot.Primary;
+      break;
+    case ReqClass.Loopback:
+      if (k === KindCode.Loopback) slot = Slot.Primary;
+      else if (k === KindCode.Aggregate) slot = Slot.Fallback;
+      break;
+    case ReqClass.Pool:
+      if (k === KindCode.Pool) slot = Slot.Primary;
+      else if (k === KindCode.Aggregate) slot = Slot.Fallback;
+      break;
+  }
+  // A subnet being created names its network through nephio.org/network-name; aggregates do not carry it.
+  if (slot !== Slot.None && !selectorMatches(sel, m.sel, cls === ReqClass.Subnet ? L_NETWORK_NAME : undefined)) return Slot.None;
+  return slot;
+}
+
+function build(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
   const primary: number[] = [];
   const fallback: number[] = [];
   const refs: number[] = [];
-  // A subnet being created names its network through nephio.org/network-name; aggregates do not carry it.
-  const skip = cls === ReqClass.Subnet ? L_NETWORK_NAME : undefined;
   for (const r of inst.selectables) {
-    if (family >= 0 && ((rows.flags(r) & RowFlag.V6) !== 0 ? 1 : 0) !== family) continue;
-    const m = sp.meta.get(r);
-    if (!m) continue;
-    const t = rows.type(r);
-    const k = rows.kind(r);
-    if (t === RowType.Reserved) {
-      if (cls === ReqClass.Host && selectorMatches(sel, m.sel)) refs.push(r);
-      continue;
-    }
-    let list: number[] | undefined;
-    switch (cls) {
-      case ReqClass.Host:
-        if (k === KindCode.Network) list = primary;
-        break;
-      case ReqClass.Subnet:
-        if (k === KindCode.Aggregate) list = primary;
-        break;
-      case ReqClass.Loopback:
-        if (k === KindCode.Loopback) list = primary;
-        else if (k === KindCode.Aggregate) list = fallback;
-        break;
-      case ReqClass.Pool:
-        if (k === KindCode.Pool) list = primary;
-        else if (k === KindCode.Aggregate) list = fallback;
-        break;
-    }
-    if (list && selectorMatches(sel, m.sel, skip)) list.push(r);
+    const slot = slotOf(sp, r, cls, family, sel);
+    if (slot === Slot.Primary) primary.push(r);
+    else if (slot === Slot.Fallback) fallback.push(r);
+    else if (slot === Slot.Ref) refs.push(r);
   }
   primary.sort(sp.compareRows);
   fallback.sort(sp.compareRows);
   refs.sort(sp.compareRows);
-  return { version: inst.version, primary, fallback, refs };
+  return { version: inst.version, cls, family, sel: copySelector(sel), primary, fallback, refs };
+}
+
+const copySelector = (sel: LabelSelector | undefined): LabelSelector | undefined =>
+  sel && {
+    matchLabels: sel.matchLabels ? { ...sel.matchLabels } : undefined,
+    matchExpressions: sel.matchExpressions?.map((e) => ({ ...e, values: e.values ? [...e.values] : undefined })),
+  };
+
+function insertSorted(sp: Space, list: number[], r: number): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sp.compareRows(list[mid], r) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, r);
+}
+
+/**
+ * A prefix an allocation created became selectable: add it to the cached lists it belongs to
+ * instead of dropping them all, so creating many subnets does not rebuild lists each time.
+ */
+export function candidateAdded(sp: Space, inst: Instance, r: number): void {
+  for (const e of inst.cache.values()) {
+    if (e.version !== inst.version) continue;
+    const slot = slotOf(sp, r, e.cls, e.family, e.sel);
+    if (slot === Slot.Primary) insertSorted(sp, e.primary, r);
+    else if (slot === Slot.Fallback) insertSorted(sp, e.fallback, r);
+    else if (slot === Slot.Ref) insertSorted(sp, e.refs, r);
+  }
+}
+
+/** The reverse of candidateAdded, before the row goes. */
+export function candidateRemoved(inst: Instance, r: number): void {
+  for (const e of inst.cache.values()) {
+    if (e.version !== inst.version) continue;
+    for (const list of [e.primary, e.fallback, e.refs]) {
+      const i = list.indexOf(r);
+      if (i >= 0) list.splice(i, 1);
+    }
+  }
 }

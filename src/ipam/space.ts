@@ -8,7 +8,7 @@ import { EMPTY_LABELS, LabelTable, L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWO
 import { KIND_NAMES, KindCode, RowFlag, RowStore, RowType, SYSTEM_ROW, ROW } from './rows.js';
 import { OwnerIndex } from './owners.js';
 import { Probe, TrieStore } from './trie.js';
-import type { Candidates } from './candidates.js';
+import { candidateAdded, candidateRemoved, type Candidates } from './candidates.js';
 import type { InstancePrefix, Labels, NetworkInstanceRef, PrefixKind, PrefixSpec } from './types.js';
 
 /** One applied PrefixSpec (an IPPrefix, or an aggregate of a NetworkInstance). */
@@ -336,16 +336,22 @@ export class Space {
     this.reserveBlock(r, w, 0);
   }
 
-  /** Marks a row selectable (or not) and invalidates the instance's candidate caches. */
-  setSelectable(inst: Instance, r: number, on: boolean): void {
+  /**
+   * Marks a row selectable (or not). By default the instance's candidate lists are rebuilt on
+   * next use; `incremental` updates the cached lists in place (an allocation created or dropped
+   * a prefix whose labels are final).
+   */
+  setSelectable(inst: Instance, r: number, on: boolean, incremental = false): void {
     if (on) {
       this.rows.setFlags(r, this.rows.flags(r) | RowFlag.Selectable);
       inst.selectables.add(r);
+      if (incremental) candidateAdded(this, inst, r);
     } else {
       this.rows.setFlags(r, this.rows.flags(r) & ~RowFlag.Selectable);
       inst.selectables.delete(r);
+      if (incremental) candidateRemoved(inst, r);
     }
-    inst.version++;
+    if (!incremental) inst.version++;
   }
 
   /** Rows directly inside container r, lowest address first. */
@@ -424,7 +430,7 @@ export class Space {
         }
       }
     }
-    if ((rows.flags(r) & RowFlag.Selectable) !== 0 && inst) this.setSelectable(inst, r, false);
+    if ((rows.flags(r) & RowFlag.Selectable) !== 0 && inst) this.setSelectable(inst, r, false, t === RowType.Alloc);
     this.meta.delete(r);
     this.labels.unref(rows.labels(r));
     rows.free(r);

@@ -42,10 +42,10 @@ export function refreshReserved(sp: Space, inst: Instance, s: SpecRec): void {
 }
 
 /** Selection labels of a prefix an allocation created (a subnet, or a labelled pool). */
-export function allocatedPrefixLabels(sp: Space, inst: Instance, row: number, own: Labels, networkName: string | undefined): void {
+export function allocatedPrefixLabels(sp: Space, inst: Instance, row: number, own: Labels, networkName: string | undefined, fresh = false): void {
   const rows = sp.rows;
   const m = sp.metaOf(row);
   m.networkName = networkName;
   m.sel = Object.freeze({ ...own, ...sp.systemLabels(inst, rows.kind(row) as KindCode, rows.isV6(row), networkName) });
-  inst.version++;
+  if (!fresh) inst.version++; // a new row is added to the cached lists incrementally instead
 }

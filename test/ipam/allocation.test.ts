@@ -93,6 +93,21 @@ test('createPrefix with a network name: hosts select the new subnet by nephio.or
   throwsIpam(() => ipam.allocate(req('st2', 'network', { createPrefix: true, prefix: '10.9.1.1/24' })), 'InvalidArgument', /not allowed for kind network/);
 });
 
+test('created subnets join and leave the cached candidate lists in candidate order', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  const nn = sel({ 'nephio.org/network-name': 'n' });
+  throwsIpam(() => ipam.allocate(req('h0', 'network', { selector: nn })), 'NotFound'); // caches an empty list
+  ipam.allocate(req('s2', 'network', { prefix: '10.0.2.0/24', createPrefix: true, labels: { 'nephio.org/network-name': 'n' } }));
+  ipam.allocate(req('s1', 'network', { prefix: '10.0.1.0/30', createPrefix: true, labels: { 'nephio.org/network-name': 'n' } }));
+  const got = Array.from({ length: 3 }, (_, i) => ipam.allocate(req(`h${i + 1}`, 'network', { selector: nn })).prefix);
+  assert.equal(got, ['10.0.1.1/30', '10.0.1.2/30', '10.0.2.1/24'], 'the lower subnet first, then the next');
+  ipam.release('h1');
+  ipam.release('h2');
+  ipam.release('s1');
+  assert.is(ipam.allocate(req('h4', 'network', { selector: nn })).prefix, '10.0.2.2/24');
+  throwsIpam(() => ipam.allocate(req('h5', 'network', { prefix: '10.0.1.1/30' })), 'FailedPrecondition', /not in a network subnet/);
+});
+
 test('kind loopback: an address from a loopback prefix, written addr/32 or addr/128', () => {
   const ipam = fresh(['10.0.0.0/8', '2001:db8::/32']);
   pfx(ipam, '10.255.0.0/24', 'loopback', { [CL]: 'c1' });

@@ -38,16 +38,22 @@ const SELECTORS: LabelSelector[] = [
   { matchLabels: { s: 'a', 'nephio.org/address-family': 'ipv6' } },
   { matchLabels: { s: 'zzz' } },
   {},
+  { matchLabels: { 'nephio.org/network-name': 'n1' } },
+  { matchLabels: { 'nephio.org/network-name': 'n2', 'nephio.org/address-family': 'ipv4' } },
 ];
 
-type Op = { t: 'alloc'; owner: number; kind: 'network' | 'pool' | 'loopback'; sel: number; len: number; fam: number } | { t: 'release'; owner: number };
+type Op = { t: 'alloc'; owner: number; kind: 'network' | 'pool' | 'loopback'; sel: number; len: number; fam: number } | { t: 'release'; owner: number } | { t: 'subnet'; owner: number; len: number; nn: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ t: fc.constant('alloc' as const), owner: fc.nat(24), kind: fc.constantFrom('network' as const, 'pool' as const, 'loopback' as const), sel: fc.nat(SELECTORS.length - 1), len: fc.integer({ min: 23, max: 30 }), fam: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('release' as const), owner: fc.nat(24) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('subnet' as const), owner: fc.nat(24), len: fc.integer({ min: 26, max: 30 }), nn: fc.integer({ min: 1, max: 2 }) }) },
 );
 
-function request(op: Extract<Op, { t: 'alloc' }>): AllocationRequest {
+function request(op: Exclude<Op, { t: 'release' }>): AllocationRequest {
+  if (op.t === 'subnet') {
+    return { owner: `o${op.owner}`, networkInstance: ni, kind: 'network', prefixLength: op.len, selector: { matchLabels: { 'nephio.org/network-name': `n${op.nn}`, 'nephio.org/address-family': 'ipv4' } } };
+  }
   const r: AllocationRequest = { owner: `o${op.owner}`, networkInstance: ni, kind: op.kind, selector: SELECTORS[op.sel] };
   if (op.kind === 'pool') r.prefixLength = op.fam === 1 ? op.len + 40 : op.len;
   if (op.fam === 1) r.addressFamily = 'ipv6';
@@ -58,7 +64,10 @@ function request(op: Extract<Op, { t: 'alloc' }>): AllocationRequest {
 type Answer = { ok: Allocation } | { err: string };
 function apply(ipam: Ipam, op: Op): Answer {
   try {
-    if (op.t === 'release') return { ok: ipam.release(`o${op.owner}`)[0] ?? (null as never) };
+    if (op.t === 'release') {
+      const freed = ipam.release(`o${op.owner}`);
+      return { ok: freed[0] ?? (null as never) };
+    }
     return { ok: ipam.allocate(request(op)) };
   } catch (e) {
     if (!(e instanceof IpamError)) throw e;
@@ -85,7 +94,10 @@ function checkInvariants(ipam: Ipam, refs: Set<string>): void {
       const [a, [a0, a1]] = blocks[i];
       const [b, [b0, b1]] = blocks[j];
       if (a.addressFamily !== b.addressFamily) continue;
-      assert.ok(a1 < b0 || b1 < a0, `${a.owner} ${a.prefix} overlaps ${b.owner} ${b.prefix}`);
+      if (a1 < b0 || b1 < a0) continue;
+      // the only overlap allowed: an allocation inside a prefix another allocation created (its parent)
+      const nested = (x: Allocation, [x0, x1]: [bigint, bigint], y: Allocation, [y0, y1]: [bigint, bigint]) => x.parent === y.prefix && y0 <= x0 && x1 <= y1;
+      assert.ok(nested(a, [a0, a1], b, [b0, b1]) || nested(b, [b0, b1], a, [a0, a1]), `${a.owner} ${a.prefix} overlaps ${b.owner} ${b.prefix}`);
     }
   }
   const prefixes = ipam.listPrefixes(ni);
@@ -108,9 +120,12 @@ test('property: live allocations never overlap and never take a reserved address
       const ipam = space();
       const refs = new Set<string>();
       for (const op of ops) {
+        const owner = `o${op.owner}`;
+        const wasRef = refs.delete(owner);
         const ans = apply(ipam, op);
-        if (op.t === 'alloc' && 'ok' in ans && op.sel === 4 && op.kind === 'network') refs.add(`o${op.owner}`);
-        if (op.t === 'release') refs.delete(`o${op.owner}`);
+        // a new request replaces a lookup; a failed one keeps what the owner held; release drops it
+        if (op.t === 'alloc' && 'ok' in ans && op.sel === 4 && op.kind === 'network') refs.add(owner);
+        if (op.t !== 'release' && 'err' in ans && wasRef) refs.add(owner);
       }
       checkInvariants(ipam, refs);
     }),
@@ -124,12 +139,21 @@ test('property: results always lie inside a candidate that matches the selector'
       const ipam = space();
       const byPrefix = new Map(ipam.listPrefixes(ni).map((p) => [p.prefix, p]));
       for (const op of ops) {
-        if (op.t === 'alloc') ipam.release(`o${op.owner}`); // a fresh choice each time
+        if (op.t === 'alloc') {
+          // a fresh choice each time (a created subnet others still use cannot go: skip the op)
+          try {
+            ipam.release(`o${op.owner}`);
+          } catch (e) {
+            assert.is((e as IpamError).code, 'FailedPrecondition');
+            continue;
+          }
+        }
         const ans = apply(ipam, op);
         if (op.t !== 'alloc' || !('ok' in ans)) continue;
         const a = ans.ok;
-        const parent = byPrefix.get(a.parent);
-        assert.ok(parent, `parent ${a.parent} is a defined prefix`);
+        const created = ipam.listAllocations().find((x) => x.prefix === a.parent && x.kind === 'network');
+        const parent = byPrefix.get(a.parent) ?? (created && { prefix: created.prefix, labels: { ...created.labels, 'nephio.org/address-family': created.addressFamily }, reserved: [] as string[] });
+        assert.ok(parent, `parent ${a.parent} is a defined prefix or a created subnet`);
         const [p0, p1] = range(a.parent);
         const [x0, x1] = blockOf(a);
         assert.ok(p0 <= x0 && x1 <= p1, `${a.prefix} inside ${a.parent}`);
@@ -180,7 +204,7 @@ test('property: the same request twice gives the same answer', () => {
       const ipam = space();
       for (const op of ops) {
         const a = apply(ipam, op);
-        if (op.t !== 'alloc' || !('ok' in a)) continue;
+        if (op.t === 'release' || !('ok' in a)) continue;
         assert.equal(apply(ipam, op), a);
         assert.equal(ipam.dryRun(request(op)), a.ok);
       }
@@ -194,7 +218,7 @@ test('property: dry run predicts allocate and changes nothing', () => {
     fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
       const ipam = space();
       for (const op of ops) {
-        if (op.t === 'alloc') {
+        if (op.t !== 'release') {
           const before = JSON.stringify(ipam.snapshot());
           let dry: Answer;
           try {
