@@ -62,8 +62,12 @@ function report(name: string, n: number, _unused: number, nsPerOp: number, bytes
   console.log(`BENCH ${name} n=${n} ops_per_s=${Math.round(1e9 / nsPerOp)} ns_per_op=${Math.round(nsPerOp)} bytes_per_op=${Math.round(bytes / n)}`);
 }
 
-const repsFor = (n: number) => Math.max(1, Math.min(25, Math.floor(100000 / n)));
+const repsFor = (n: number) => Math.max(1, Math.min(51, Math.floor(100000 / n)));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+// The machine is shared: a short pause between repetitions keeps one burst of preemption from
+// hitting many consecutive runs (the median then reflects the allocator, not the neighbours).
+const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+const pause = () => Atomics.wait(pauseCell, 0, 0, 3);
 
 function measureFill(name: string, space: () => Ipam, fill: (ipam: Ipam, n: number) => void): void {
   if (!wanted(name)) return;
@@ -75,6 +79,7 @@ function measureFill(name: string, space: () => Ipam, fill: (ipam: Ipam, n: numb
     const per: number[] = [];
     const before = heap();
     for (let r = 0; r < reps; r++) {
+      if (reps > 1) pause();
       const ipam = space();
       const t0 = process.hrtime.bigint();
       fill(ipam, n);
@@ -103,6 +108,7 @@ function measureChurn(): void {
     for (let r = 0; r < reps; r++) {
       const ipam = v4Space();
       fillHosts(ipam, n);
+      if (reps > 1) pause();
       const t0 = process.hrtime.bigint();
       const ops = churn(ipam, n, 7 + r);
       per.push(Number(process.hrtime.bigint() - t0) / ops);
@@ -148,7 +154,7 @@ function measureRestore(): void {
     for (let r = 0; r < reps; r++) {
       let ipam: Ipam | undefined = v4Space();
       fillHosts(ipam, n);
-      let base = heap();
+      const base = heap();
       let t0 = process.hrtime.bigint();
       let snap: Snapshot | undefined = ipam.snapshot();
       snapNs.push(Number(process.hrtime.bigint() - t0) / n);

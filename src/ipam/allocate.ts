@@ -173,6 +173,7 @@ function satisfies(sp: Space, r: number, p: Plan): boolean {
     const c = candidates(sp, p.inst, p.cls, p.family, p.sel);
     return c.primary.length === 0 && c.refs[0] === rows.parent(r);
   }
+  if (p.cls === ReqClass.Subnet && sp.meta.get(r)?.networkName !== p.networkName) return false;
   if (p.stat) {
     const s = p.stat;
     if (s.v6 !== v6 || compareWords(rows.d, ROW * r, s.w, 0) !== 0) return false;
@@ -371,6 +372,7 @@ function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
     // hot path: one descent finds and takes the lowest free block
     const r = rows.alloc();
     rows.setRoot(c, trie.allocFirst(rows.root(c), O, L, k, r, scratch));
+    rows.setNode(r, trie.leaf);
     const ra = rows.d;
     ra[ROW * r] = scratch[0];
     ra[ROW * r + 1] = scratch[1];

@@ -37,9 +37,9 @@ export const KIND_NAMES = ['aggregate', 'network', 'pool', 'loopback'] as const;
 
 export const SYSTEM_ROW = 1;
 
-/** Words per row: [a0, a1, a2, a3, meta, parent, inst, root, labels, ownerOff, ownerLen, spare]. */
+/** Words per row: [a0, a1, a2, a3, meta, parent, inst, root, labels, ownerOff, ownerLen, node]. */
 export const ROW = 12;
-const META = 4, PARENT = 5, INST = 6, ROOT = 7, LABELS = 8, OWNER_OFF = 9, OWNER_LEN = 10;
+const META = 4, PARENT = 5, INST = 6, ROOT = 7, LABELS = 8, OWNER_OFF = 9, OWNER_LEN = 10, NODE = 11;
 
 /**
  * Rows are array-of-structs in one Uint32Array (48 bytes a row), so touching a random row
@@ -123,6 +123,14 @@ export class RowStore {
     this.d[ROW * r + LABELS] = v;
   }
 
+  /** The trie leaf holding this row's block in its container (0: unknown). */
+  node(r: number): number {
+    return this.d[ROW * r + NODE];
+  }
+  setNode(r: number, v: number): void {
+    this.d[ROW * r + NODE] = v;
+  }
+
   ownerOf(r: number): string {
     const off = this.d[ROW * r + OWNER_OFF], len = this.d[ROW * r + OWNER_LEN];
     const c = this.chars;
@@ -204,6 +212,7 @@ export class RowStore {
     d[o + ROOT] = 0;
     d[o + LABELS] = 0;
     d[o + OWNER_LEN] = 0;
+    d[o + NODE] = 0;
     return r;
   }
 

@@ -289,6 +289,7 @@ export class Space {
     }
     const W = rows.isV6(c) ? 128 : 32;
     rows.setRoot(c, this.trie.occupy(rows.root(c), W - rows.len(c), rows.len(c), rows.d, ROW * r, rows.order(r), r));
+    rows.setNode(r, this.trie.leaf);
   }
 
   /** Gives back row r's block to its container. */
@@ -305,8 +306,13 @@ export class Space {
       }
       return;
     }
-    const W = rows.isV6(c) ? 128 : 32;
-    rows.setRoot(c, this.trie.release(rows.root(c), W - rows.len(c), rows.len(c), rows.d, ROW * r, rows.order(r)));
+    const byLeaf = this.trie.releaseLeaf(rows.root(c), rows.node(r), rows.order(r), r);
+    if (byLeaf >= 0) rows.setRoot(c, byLeaf);
+    else {
+      const W = rows.isV6(c) ? 128 : 32;
+      rows.setRoot(c, this.trie.release(rows.root(c), W - rows.len(c), rows.len(c), rows.d, ROW * r, rows.order(r)));
+    }
+    rows.setNode(r, 0);
   }
 
   /** Takes block (w, order k) of container r for the system when nothing holds it yet. */

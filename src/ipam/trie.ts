@@ -4,7 +4,7 @@
 // A node at depth d of a container of length L stands for the aligned block of order
 // o = W - L - d (2^o addresses). An absent child means "entirely free"; an occupied node is a
 // leaf whose whole block belongs to one row (an allocation, a nested prefix, a reservation).
-// fr[n] = 1 + the largest order of a free aligned block inside n (0: nothing free), so the
+// fr(n) = 1 + the largest order of a free aligned block inside n (0: nothing free), so the
 // lowest free block of order k is found by one descent that follows fr > k: O(W - L),
 // independent of how many blocks are taken. Nodes whose subtree becomes free are pruned.
 
@@ -23,14 +23,19 @@ export const enum Probe {
 
 export class TrieStore {
   /**
-   * Nodes, 4 words each, array-of-structs so a node is one cache line access: [left, right,
-   * occ, fr]. A node handle is its offset in this array (0 is the null sentinel).
+   * Nodes, 4 words each, array-of-structs so a node is one cache line access:
+   * [left, right, state, parent]. state > 0: the node's whole block is taken by row `state`
+   * (a leaf); state <= 0: -state is fr, 1 + the largest free order below (0: full). A node
+   * handle is its offset in this array (0 is the null sentinel). Parent links let a release
+   * start at the leaf and stop as soon as nothing changes above.
    */
   nd = new Int32Array(4 * 1024);
   private top = 4;
   private holes = new Int32Array(64);
   private nHoles = 0;
   private readonly path = new Int32Array(132);
+  /** Output of allocFirst/occupy: the leaf node of the block just taken (for releaseLeaf). */
+  leaf = 0;
   /** Outputs of probe(). */
   hit = 0;
   hitOrder = 0;
@@ -48,7 +53,7 @@ export class TrieStore {
     while (this.nd.length - this.top + 4 * this.nHoles < 4 * count) this.grow();
   }
 
-  private node(order: number): number {
+  private node(order: number, parent: number): number {
     let n: number;
     if (this.nHoles > 0) n = this.holes[--this.nHoles];
     else {
@@ -58,8 +63,8 @@ export class TrieStore {
     }
     this.nd[n] = 0;
     this.nd[n + 1] = 0;
-    this.nd[n + 2] = 0;
-    this.nd[n + 3] = order + 1;
+    this.nd[n + 2] = -(order + 1);
+    this.nd[n + 3] = parent;
     this.live++;
     return n;
   }
@@ -71,18 +76,23 @@ export class TrieStore {
       this.holes = h;
     }
     this.holes[this.nHoles++] = n;
+    this.nd[n + 2] = 0;
     this.live--;
   }
 
   /** 1 + the largest free order in a container with root `root` and order O (0 = full). */
   freeOf(root: number, O: number): number {
-    return root === 0 ? O + 1 : this.nd[root + 3];
+    if (root === 0) return O + 1;
+    const st = this.nd[root + 2];
+    return st > 0 ? 0 : -st;
   }
 
   private refresh(n: number, o: number): number {
     const l = this.nd[n], r = this.nd[n + 1];
-    const lv = l === 0 ? o : this.nd[l + 3];
-    const rv = r === 0 ? o : this.nd[r + 3];
+    const ls = l === 0 ? -o : this.nd[l + 2];
+    const rs = r === 0 ? -o : this.nd[r + 2];
+    const lv = ls > 0 ? 0 : -ls;
+    const rv = rs > 0 ? 0 : -rs;
     return lv > rv ? lv : rv;
   }
 
@@ -95,7 +105,7 @@ export class TrieStore {
     let o = O;
     while (n !== 0 && o > k) {
       const l = this.nd[n];
-      if (l === 0 || this.nd[l + 3] > k) n = l;
+      if (l === 0 || -this.nd[l + 2] > k) n = l;
       else {
         n = this.nd[n + 1];
         const p = L + (O - o);
@@ -172,7 +182,7 @@ export class TrieStore {
     let d: number;
     if (root !== 0 && this.fAlloc && root === this.fRoot && O === this.fO && k === this.fK && L === this.fL) {
       d = this.fDepth - 1;
-      while (d > 0 && nd[path[d] + 3] <= k) d--;
+      while (d > 0 && -nd[path[d] + 2] <= k) d--;
       n = path[d];
       o = O - d;
       // keep the address bits above depth d, clear the rest
@@ -184,7 +194,7 @@ export class TrieStore {
       }
       // bits of the container's own network (< L) are unchanged in fAddr
     } else {
-      if (root === 0) root = this.node(O);
+      if (root === 0) root = this.node(O, 0);
       n = root;
       o = O;
       d = 0;
@@ -193,13 +203,13 @@ export class TrieStore {
       path[d++] = n;
       const l = nd[n];
       if (l === 0) {
-        n = this.node(o - 1);
+        n = this.node(o - 1, n);
         nd[path[d - 1]] = n;
-      } else if (nd[l + 3] > k) n = l;
+      } else if (-nd[l + 2] > k) n = l;
       else {
         let r = nd[n + 1];
         if (r === 0) {
-          r = this.node(o - 1);
+          r = this.node(o - 1, n);
           nd[n + 1] = r;
         }
         n = r;
@@ -208,8 +218,8 @@ export class TrieStore {
       }
       o--;
     }
-    this.nd[n + 2] = row;
-    nd[n + 3] = 0;
+    nd[n + 2] = row;
+    this.leaf = n;
     this.fixUp(d, k + 1);
     this.keepFinger(root, O, L, k, d, out, 0, true);
     return root;
@@ -221,8 +231,8 @@ export class TrieStore {
     while (d > 0) {
       const p = path[--d];
       const v = this.refresh(p, o);
-      if (nd[p + 3] === v) return;
-      nd[p + 3] = v;
+      if (nd[p + 2] === -v) return;
+      nd[p + 2] = -v;
       o++;
     }
   }
@@ -237,7 +247,7 @@ export class TrieStore {
       o = O - j;
     }
     while (n !== 0) {
-      if (this.nd[n + 2] !== 0) {
+      if (this.nd[n + 2] > 0) {
         this.hit = this.nd[n + 2];
         this.hitOrder = o;
         return o === k ? Probe.Exact : Probe.Enclosed;
@@ -255,7 +265,7 @@ export class TrieStore {
 
   /** The row of the lowest occupied block under n. */
   firstOccupied(n: number): number {
-    while (n !== 0 && this.nd[n + 2] === 0) n = this.nd[n] !== 0 ? this.nd[n] : this.nd[n + 1];
+    while (n !== 0 && this.nd[n + 2] <= 0) n = this.nd[n] !== 0 ? this.nd[n] : this.nd[n + 1];
     return n === 0 ? 0 : this.nd[n + 2];
   }
 
@@ -272,7 +282,7 @@ export class TrieStore {
       n = path[j];
       o = O - j;
     } else {
-      if (root === 0) root = this.node(O);
+      if (root === 0) root = this.node(O, 0);
       n = root;
       o = O;
       d = 0;
@@ -282,15 +292,15 @@ export class TrieStore {
       const goRight = bitAt(w, wo, L + (O - o));
       let c = goRight ? nd[n + 1] : nd[n];
       if (c === 0) {
-        c = this.node(o - 1);
+        c = this.node(o - 1, n);
         if (goRight) nd[n + 1] = c;
         else nd[n] = c;
       }
       n = c;
       o--;
     }
-    this.nd[n + 2] = row;
-    this.nd[n + 3] = 0;
+    nd[n + 2] = row;
+    this.leaf = n;
     this.fixUp(d, k + 1);
     this.keepFinger(root, O, L, k, d, w, wo, false);
     return root;
@@ -307,8 +317,7 @@ export class TrieStore {
       n = bitAt(w, wo, L + (O - o)) ? this.nd[n + 1] : this.nd[n];
       o--;
     }
-    if (n === 0 || this.nd[n + 2] === 0) return root; // not taken: nothing to do
-    this.nd[n + 2] = 0;
+    if (n === 0 || this.nd[n + 2] <= 0) return root; // not taken: nothing to do
     // n is a leaf: drop it and every ancestor left without children.
     let child = n;
     this.drop(n);
@@ -327,6 +336,40 @@ export class TrieStore {
     return root;
   }
 
+  /**
+   * Frees the block held at `leaf` (order k, taken by `row`), walking up parent links: pruning
+   * emptied nodes, then fixing fr only as far as it changes. Returns the root (0 when all free),
+   * or -1 when the leaf is not that row's (the caller then releases by address).
+   */
+  releaseLeaf(root: number, leaf: number, k: number, row: number): number {
+    const nd = this.nd;
+    if (leaf === 0 || nd[leaf + 2] !== row) return -1;
+    this.touch();
+    let child = leaf;
+    let p = nd[leaf + 3];
+    let o = k + 1;
+    this.drop(leaf);
+    while (p !== 0) {
+      if (nd[p] === child) nd[p] = 0;
+      else nd[p + 1] = 0;
+      if (nd[p] !== 0 || nd[p + 1] !== 0) break;
+      const up = nd[p + 3];
+      this.drop(p);
+      child = p;
+      p = up;
+      o++;
+    }
+    if (p === 0) return 0;
+    while (p !== 0) {
+      const v = this.refresh(p, o);
+      if (nd[p + 2] === -v) break;
+      nd[p + 2] = -v;
+      p = nd[p + 3];
+      o++;
+    }
+    return root;
+  }
+
   /** Calls fn(row, order, node) for every taken block under root, lowest address first. */
   forEach(root: number, O: number, fn: (row: number, order: number) => void): void {
     if (root === 0) return;
@@ -334,7 +377,7 @@ export class TrieStore {
     while (stack.length) {
       const o = stack.pop()!;
       const n = stack.pop()!;
-      if (this.nd[n + 2] !== 0) {
+      if (this.nd[n + 2] > 0) {
         fn(this.nd[n + 2], o);
         continue;
       }
@@ -348,7 +391,7 @@ export class TrieStore {
     let n = root;
     let o = O;
     while (n !== 0 && o > k) {
-      if (this.nd[n + 2] !== 0) return 0;
+      if (this.nd[n + 2] > 0) return 0;
       n = bitAt(w, wo, L + (O - o)) ? this.nd[n + 1] : this.nd[n];
       o--;
     }

@@ -129,7 +129,7 @@ test('property: live allocations never overlap and never take a reserved address
       }
       checkInvariants(ipam, refs);
     }),
-    { numRuns: 150 },
+    { numRuns: 250 },
   );
 });
 
@@ -163,7 +163,7 @@ test('property: results always lie inside a candidate that matches the selector'
         if (op.fam === 1) assert.is(a.addressFamily, 'ipv6');
       }
     }),
-    { numRuns: 150 },
+    { numRuns: 250 },
   );
 });
 
@@ -179,7 +179,7 @@ test('property: allocate -> release -> allocate returns the freed space', () => 
       if ('ok' in first && 'ok' in again) assert.is(again.ok.prefix, first.ok.prefix);
       else assert.equal('err' in again, 'err' in first);
     }),
-    { numRuns: 150 },
+    { numRuns: 250 },
   );
 });
 
@@ -194,7 +194,7 @@ test('property: snapshot -> restore -> identical answers', () => {
       for (const op of after) assert.equal(apply(copy, op), apply(ipam, op));
       assert.equal(copy.listAllocations(), ipam.listAllocations());
     }),
-    { numRuns: 100 },
+    { numRuns: 200 },
   );
 });
 
@@ -209,7 +209,7 @@ test('property: the same request twice gives the same answer', () => {
         assert.equal(ipam.dryRun(request(op)), a.ok);
       }
     }),
-    { numRuns: 150 },
+    { numRuns: 250 },
   );
 });
 
@@ -231,7 +231,7 @@ test('property: dry run predicts allocate and changes nothing', () => {
         } else apply(ipam, op);
       }
     }),
-    { numRuns: 100 },
+    { numRuns: 200 },
   );
 });
 
