@@ -6,7 +6,7 @@ import { AddrError, Cidr, formatAddr, formatCidr, maskTo, parseCidr } from './ad
 import { IpamError } from './errors.js';
 import { freezeLabels, sameLabels } from './labels.js';
 import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW, ROW } from './rows.js';
-import { KIND_CODE, MAPPED, type Instance, type Space, type SpecRec } from './space.js';
+import { KIND_CODE, type Instance, type Space, type SpecRec } from './space.js';
 import { refreshPrefix, refreshReserved } from './subnets.js';
 import { Probe } from './trie.js';
 import type { InstancePrefix, NetworkInstanceInfo, NetworkInstanceRef, PrefixSpec, ReleaseOptions } from './types.js';
@@ -129,7 +129,7 @@ interface NormSpec {
   networkName?: string;
 }
 
-function normalize(sp: Space, inst: Instance, spec: PrefixSpec, field: string): NormSpec {
+function normalize(inst: Instance, spec: PrefixSpec, field: string): NormSpec {
   const kind = kindCode(spec.kind, 'spec.kind', inst);
   if (typeof spec.owner !== 'string') throw new IpamError('InvalidArgument', 'prefix owner is required', { networkInstance: inst.key, field: 'owner' });
   const c = parseField(spec.prefix, field, inst);
@@ -259,7 +259,7 @@ function updateLabels(sp: Space, inst: Instance, rec: SpecRec, labels: NormSpec[
 
 export function applyPrefix(sp: Space, spec: PrefixSpec): SpecRec {
   const inst = sp.instance(spec?.networkInstance);
-  const n = normalize(sp, inst, spec, 'spec.prefix');
+  const n = normalize(inst, spec, 'spec.prefix');
   const key = n.canon + '\u0000' + n.owner;
   const old = inst.specs.get(key);
   if (old) {
@@ -288,7 +288,7 @@ export function applyNetworkInstance(sp: Space, ref: NetworkInstanceRef, prefixe
   const list = Array.isArray(prefixes) ? prefixes : [];
   try {
     const wanted = list.map((p, i) => {
-      const n = normalize(sp, inst!, { networkInstance: ref, prefix: p?.prefix, kind: 'aggregate', labels: p?.labels, owner }, `spec.prefixes[${i}].prefix`);
+      const n = normalize(inst!, { networkInstance: ref, prefix: p?.prefix, kind: 'aggregate', labels: p?.labels, owner }, `spec.prefixes[${i}].prefix`);
       return n;
     });
     const keep = new Set(wanted.map((n) => n.canon + '\u0000' + owner));
@@ -323,7 +323,7 @@ export function instanceInfo(inst: Instance): NetworkInstanceInfo {
 }
 
 /** Specs a removePrefix(prefix) call means: the exact text first, else every spec of that network. */
-export function specsFor(sp: Space, inst: Instance, prefix: string): SpecRec[] {
+export function specsFor(inst: Instance, prefix: string): SpecRec[] {
   const c = parseField(prefix, 'prefix', inst);
   const canon = formatCidr(c);
   const exact = [...inst.specs.values()].filter((s) => s.canon === canon && !s.fromInstance);
@@ -334,7 +334,7 @@ export function specsFor(sp: Space, inst: Instance, prefix: string): SpecRec[] {
 export function removePrefix(sp: Space, ref: NetworkInstanceRef, prefix: string, opts?: ReleaseOptions): void {
   const inst = sp.findInstance(ref);
   if (!inst) return;
-  const recs = specsFor(sp, inst, prefix);
+  const recs = specsFor(inst, prefix);
   if (!opts?.force) {
     const owners = new Set(recs.map((r) => r.owner));
     const deps = new Set<string>();

@@ -2,7 +2,7 @@
 // in tree order (every prefix before what lies inside it) so restore places each one with a
 // single descent and no selection: about a microsecond per allocation.
 
-import { insertAllocation } from './allocate.js';
+import { insertAllocation } from './restore.js';
 import { IpamError } from './errors.js';
 import { rowAllocation } from './output.js';
 import { applyNetworkInstance, applyPrefix, instanceInfo } from './prefixes.js';

@@ -1,0 +1,89 @@
+// Putting an Allocation back exactly where it was, without any selection: the fast path of
+// restore (tree order makes it O(1) amortised per allocation) and of rolling back a failed
+// replacement.
+
+import { Cidr } from './addr.js';
+import { ReqClass } from './candidates.js';
+import { IpamError } from './errors.js';
+import { EMPTY_LABELS, isEmptyLabels, L_NETWORK_NAME } from './labels.js';
+import { finishRow, refAlloc } from './place.js';
+import { createPrefixRow, kindCode, parseField } from './prefixes.js';
+import type { Plan } from './request.js';
+import { KindCode, RowType } from './rows.js';
+import type { Instance, Space } from './space.js';
+import { Probe } from './trie.js';
+import type { Allocation, AllocationRequest } from './types.js';
+
+const restoreCidr = new Cidr();
+const parentCidr = new Cidr();
+let lastParentText = '';
+
+/**
+ * Puts an Allocation (from a snapshot, or one being rolled back) back without any selection:
+ * the fast path of restore. Host vs subnet is told by `parent` (a host's parent is its subnet).
+ */
+export function insertAllocation(sp: Space, a: Allocation): void {
+  const inst = sp.instance(a.networkInstance);
+  const kind = kindCode(a.kind, 'kind', inst);
+  const c = parseField(a.prefix, 'prefix', inst, restoreCidr);
+  const rows = sp.rows;
+  const W = c.v6 ? 128 : 32;
+  let host = kind === KindCode.Loopback;
+  if (kind === KindCode.Network) {
+    // a host address is written addr/<subnet length> under its subnet; a created subnet is
+    // always longer than the aggregate it came from
+    if (a.parent !== lastParentText) {
+      parseField(a.parent, 'parent', inst, parentCidr);
+      lastParentText = a.parent;
+    }
+    host = parentCidr.len === c.len;
+  }
+  const labels = a.labels && !isEmptyLabels(a.labels) ? a.labels : EMPTY_LABELS;
+  const cls = kind === KindCode.Network ? (host ? ReqClass.Host : ReqClass.Subnet) : kind === KindCode.Loopback ? ReqClass.Loopback : kind === KindCode.Pool ? ReqClass.Pool : ReqClass.Aggregate;
+  const p = restorePlan;
+  p.inst = inst;
+  p.owner = a.owner;
+  p.kind = kind;
+  p.cls = cls;
+  p.family = c.v6 ? 1 : 0;
+  p.prefixLength = c.len;
+  p.stat = c;
+  p.labels = labels;
+  p.networkName = cls === ReqClass.Subnet ? labels[L_NETWORK_NAME] : undefined;
+  if (host) {
+    sp.locate(inst, c.v6, c.w, 0, W);
+    const cont = sp.locContainer;
+    if (sp.locProbe === Probe.Exact && rows.type(sp.locHit) === RowType.Reserved && kind === KindCode.Network) {
+      if (sp.owners.has(a.owner)) throw restoreError(a, inst, 'the owner already holds an allocation');
+      refAlloc(sp, p, sp.locHit, false);
+      return;
+    }
+    if (sp.locProbe !== Probe.Free || cont === 0) throw restoreError(a, inst, sp.locProbe === Probe.Free ? 'no enclosing prefix' : `in use by ${sp.holderOf(sp.locHit)}`);
+    const r = sp.newRow(inst, c.v6, c.w, 0, W, RowType.Alloc, kind, a.owner, true);
+    sp.attach(inst, cont, r);
+    finishRow(sp, p, r, true);
+    return;
+  }
+  sp.locate(inst, c.v6, c.w, 0, c.len);
+  if (sp.locProbe !== Probe.Free) throw restoreError(a, inst, `in use by ${sp.holderOf(sp.locHit)}`);
+  const r = createPrefixRow(sp, inst, c, c.w, kind, RowType.Alloc, a.owner, sp.locContainer);
+  finishRow(sp, p, r, true);
+}
+
+const restorePlan: Plan = {
+  req: {} as AllocationRequest,
+  inst: undefined as unknown as Instance,
+  owner: '',
+  kind: KindCode.Network,
+  cls: ReqClass.Host,
+  family: -1,
+  prefixLength: -1,
+  stat: null,
+  sel: undefined,
+  labels: EMPTY_LABELS,
+  networkName: undefined,
+};
+
+function restoreError(a: Allocation, inst: Instance, why: string): IpamError {
+  return new IpamError('InvalidArgument', `cannot restore allocation ${a.prefix} of ${a.owner} in network instance ${inst.key}: ${why}`, { networkInstance: inst.key, prefix: a.prefix });
+}
