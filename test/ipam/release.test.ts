@@ -128,4 +128,20 @@ test('snapshot -> restore -> identical state and identical answers', () => {
   throwsIpam(() => restoreIpam({ ...json, version: 2 }), 'InvalidArgument', /unsupported snapshot version 2/);
 });
 
+test('restore interleaves IPPrefixes and allocations in tree order (an IPPrefix inside an allocated prefix)', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  ipam.allocate(req('agg', 'aggregate', { prefix: '192.168.0.0/16' }));
+  ipam.allocate(req('site', 'pool', { prefix: '10.9.0.0/16' }));
+  ipam.applyPrefix({ networkInstance: ni, prefix: '192.168.1.1/24', kind: 'network', labels: { s: 'in-agg', [GW]: 'true' }, owner: 'p/net' });
+  ipam.applyPrefix({ networkInstance: ni, prefix: '10.9.1.0/24', kind: 'pool', labels: { s: 'in-pool' }, owner: 'p/pool' });
+  ipam.allocate(req('h', 'network', { selector: sel({ s: 'in-agg' }) }));
+  ipam.allocate(req('p', 'pool', { prefixLength: 28, selector: sel({ s: 'in-pool' }) }));
+  const snap = JSON.parse(JSON.stringify(ipam.snapshot()));
+  const copy = restoreIpam(snap);
+  assert.equal(copy.snapshot(), ipam.snapshot());
+  assert.equal(copy.getAllocations('h')[0], { owner: 'h', networkInstance: { name: 'vpc', namespace: 'default' }, kind: 'network', addressFamily: 'ipv4', prefix: '192.168.1.2/24', parent: '192.168.1.0/24', labels: {}, gateway: '192.168.1.1' });
+  const r = req('h2', 'network', { selector: sel({ s: 'in-agg' }) });
+  assert.equal(copy.allocate(r), ipam.allocate(r));
+});
+
 test.run();
