@@ -3,9 +3,10 @@
 // (`node --import tsx --expose-gc`), passing its output through. Benchmarks print lines
 // `BENCH <name> n=<N> ...`.
 // Usage: npm run bench [-- <substring> ...]: a substring picks bench files by name; when no
-// file name matches, it is handed to every file (BENCH_FILTER) to pick benchmarks by name.
+// file name matches, it picks benchmarks by name: the files whose source mentions it run, with
+// BENCH_FILTER set so that they run only the matching benchmarks.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -15,8 +16,12 @@ const all = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort();
 let files = all.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 const env = { ...process.env };
 if (files.length === 0 && filters.length > 0) {
-  files = all;
+  files = all.filter((f) => filters.some((s) => readFileSync(join(dir, f), 'utf8').includes(s)));
   env.BENCH_FILTER = filters.join(',');
+}
+if (files.length === 0) {
+  console.error(`bench: nothing matches ${filters.join(', ')}`);
+  process.exit(1);
 }
 let failed = 0;
 for (const f of files) {
