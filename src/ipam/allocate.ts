@@ -75,7 +75,8 @@ function tryHint(sp: Space, p: Plan, list: number[], dry: boolean): Allocation |
   }
   const c = sp.locContainer;
   if (c === 0 || sp.locProbe !== Probe.Free || !list.includes(c)) return null;
-  if (p.cls === ReqClass.Host && sp.rows.len(c) !== h.len) return null;
+  // a host hint is addr/<subnet length>, or addr/32|128 as the original API wrote it on repeat
+  if (p.cls === ReqClass.Host && sp.rows.len(c) !== h.len && h.len !== W) return null;
   const w = new Uint32Array(h.w);
   return takeAt(sp, p, c, w, host ? W : h.len, host, dry);
 }

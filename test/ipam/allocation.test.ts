@@ -268,6 +268,8 @@ test('sticky: a hint (status.prefix) comes back when free or its own (differs)',
   assert.is(ipam.allocate(req('a', 'network', { selector: sel({ s: 'x' }), hint: '10.0.1.77/24' })).prefix, '10.0.1.77/24');
   assert.is(ipam.allocate(req('a', 'network', { selector: sel({ s: 'x' }), hint: '10.0.1.77/24' })).prefix, '10.0.1.77/24');
   assert.is(ipam.allocate(req('p', 'pool', { prefixLength: 24, selector: sel({ s: 'p' }), hint: '10.1.9.0/24' })).prefix, '10.1.9.0/24');
+  // the original API wrote a repeated host answer as addr/32: that hint is kept too, answered canonically
+  assert.is(ipam.allocate(req('b', 'network', { selector: sel({ s: 'x' }), hint: '10.0.1.78/32' })).prefix, '10.0.1.78/24');
 });
 
 test('sticky: a hint held by another owner is not handed out again (differs)', () => {
