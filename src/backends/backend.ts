@@ -23,6 +23,12 @@ export interface BackendRun {
   lookups?: boolean[];
   /** Owners the package held last time and no longer requests: release them. */
   release: string[];
+  /**
+   * Dry run: answer as a real run would (space applied, requests allocated in order), change
+   * nothing anywhere. A shared backend evaluates on a copy (grpc admin) or, when its protocol
+   * cannot, answers every request as a lookup and applies nothing (grpc alloc/resource).
+   */
+  dryRun?: boolean;
 }
 
 export interface Backend {
