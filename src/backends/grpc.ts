@@ -197,7 +197,8 @@ class AdminBatch {
       prefixes: input.space.prefixes.map((p) => toWPrefixSpec(p)),
       release: input.release,
       requests: input.requests.map((r, i) => toWAllocationRequest(r, r.owner, input.lookups?.[i] ?? false)),
-      prune: this.prune,
+      prune: this.prune && !input.dryRun,
+      dryRun: input.dryRun ?? false,
     };
     let res: WBatchResponse;
     try {
@@ -240,6 +241,11 @@ class PerItem {
   }
 
   async run(input: BackendRun): Promise<Outcome[]> {
+    if (input.dryRun) {
+      // These protocols cannot evaluate without side effects: look every request up, apply
+      // and release nothing.
+      input = { space: { networkInstances: [], prefixes: [] }, requests: input.requests, lookups: input.requests.map(() => true), release: [] };
+    }
     const { space } = input;
     const errors: { owner: string; error: Error }[] = [];
     const note = (owner: string) => (e: unknown) => void errors.push({ owner, error: e as Error });
@@ -267,18 +273,24 @@ class PerItem {
       return this.call(rpc, req, owner).catch(note(owner));
     });
     if (errors.length) throw new SpaceError(errors);
+    // The builtin backend's passes, so every backend answers a package alike: static
+    // requests, then sticky ones (hint), then new ones, then read-only lookups.
     const outcomes: Outcome[] = new Array(input.requests.length);
-    await pool(
-      input.requests.map((r, i) => ({ r, i })),
-      this.concurrency,
-      async ({ r, i }) => {
-        try {
-          outcomes[i] = { ok: true, allocation: await this.one(r, input.lookups?.[i] ?? false) };
-        } catch (e) {
-          outcomes[i] = { ok: false, error: e as Error };
-        }
-      },
-    );
+    const lookup = (i: number) => input.lookups?.[i] ?? false;
+    const pass = (r: AllocationRequest, i: number) => (lookup(i) ? 3 : r.prefix !== undefined ? 0 : r.hint !== undefined ? 1 : 2);
+    for (let p = 0; p < 4; p++) {
+      await pool(
+        input.requests.flatMap((r, i) => (pass(r, i) === p ? [{ r, i }] : [])),
+        this.concurrency,
+        async ({ r, i }) => {
+          try {
+            outcomes[i] = { ok: true, allocation: await this.one(r, lookup(i)) };
+          } catch (e) {
+            outcomes[i] = { ok: false, error: e as Error };
+          }
+        },
+      );
+    }
     return outcomes;
   }
 

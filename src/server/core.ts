@@ -258,6 +258,11 @@ export class IpamCore {
     return ipam;
   }
 
+  /** An independent copy of the live state (dry runs); costs a snapshot + restore. */
+  scratch(): Ipam {
+    return this.createIpam(this.ipam.snapshot());
+  }
+
   get healthy(): boolean {
     return this.fatal === undefined;
   }

@@ -88,7 +88,7 @@ test('release: owners the package no longer requests are freed; space can be rel
   admin.close();
 });
 
-test('lookups answer without reserving (admin, resource); alloc says it cannot', async () => {
+test('lookups answer without reserving, after the real requests (admin, resource); alloc says it cannot', async () => {
   for (const protocol of PROTOCOLS) {
     const b = createGrpcBackend({ address: srv.address, protocol, package: 'pkg-lookup' });
     const req = { owner: 'default/IPClaim/peek', networkInstance: { name: 'vpc' }, kind: 'network' as const, selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } };
@@ -97,11 +97,28 @@ test('lookups answer without reserving (admin, resource); alloc says it cannot',
       assert.ok(!out[0]!.ok);
       assert.match((out[0] as { error: Error }).error.message, /no read-only lookup/);
     } else {
-      assert.equal(summary(out), ['10.0.1.2/24 gw 10.0.1.1', '10.0.1.2/24 gw 10.0.1.1'], protocol);
+      // lookups are answered after the package's real requests (as the builtin backend does)
+      assert.equal(summary(out), ['10.0.1.3/24 gw 10.0.1.1', '10.0.1.2/24 gw 10.0.1.1'], protocol);
     }
     await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [], release: ['default/IPClaim/real'] });
     await b.close();
   }
+});
+
+test('dry run: admin answers as a real run would and changes nothing; alloc and resource look up', async () => {
+  const admin = raw('admin', srv.address);
+  const before = await admin.call<{ allocations: unknown[] }>('ListAllocations', {});
+  const nisBefore = await admin.call<{ networkInstances: unknown[] }>('ListNetworkInstances', {});
+  for (const protocol of PROTOCOLS) {
+    const b = createGrpcBackend({ address: srv.address, protocol, package: 'pkg-dry' });
+    const out = await b.run({ space: space(9), requests: requests(9).slice(0, 2), release: ['default/IPClaim/old'], dryRun: true });
+    if (protocol === 'admin') assert.equal(summary(out), ['10.20.1.2/24 gw 10.20.1.1', '10.20.1.3/24 gw 10.20.1.1']);
+    else assert.ok(out.every((o) => !o.ok), `${protocol}: the package's own space is not applied in a dry run`);
+    await b.close();
+  }
+  assert.equal(await admin.call('ListAllocations', {}), before, 'nothing allocated');
+  assert.equal(await admin.call('ListNetworkInstances', {}), nisBefore, 'no space applied');
+  admin.close();
 });
 
 test('a bad IPPrefix in the package: SpaceError naming its owner', async () => {
@@ -117,6 +134,7 @@ test('a bad IPPrefix in the package: SpaceError naming its owner', async () => {
     assert.instance(err, SpaceError, protocol);
     assert.is((err as SpaceError).errors[0]!.owner, 'default/IPPrefix/outside');
     assert.is(((err as SpaceError).errors[0]!.error as IpamError).code, 'FailedPrecondition');
+    assert.not.match((err as SpaceError).errors[0]!.error.message, /pkg-bad\|/, 'the package sees its own owners unscoped');
     await b.close();
   }
 });

@@ -3,7 +3,7 @@
 import { type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Allocation, AllocationFilter } from '../../ipam/types.js';
 import { authorizeOwner, authorizePackage, requireUnscoped, type Principal } from '../auth.js';
-import type { Change, Tx } from '../core.js';
+import { Tx, type Change } from '../core.js';
 import {
   fromWAllocationRequest,
   fromWInstancePrefixes,
@@ -34,7 +34,7 @@ import type {
   WWatchRequest,
 } from '../wire/messages.js';
 import { localOwner, packageOf, scopedOwner, SCOPE_SEPARATOR } from '../wire/owner.js';
-import { toServiceError } from '../wire/status.js';
+import { localizeError, toServiceError } from '../wire/status.js';
 import { checkSelector, checkString, invalid } from '../wire/validate.js';
 import { ownInstance } from './alloc.js';
 import { unary, type ServiceContext } from './context.js';
@@ -131,6 +131,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       authorizePackage(p, pkg);
       const size = (r.requests?.length ?? 0) + (r.prefixes?.length ?? 0) + (r.networkInstances?.length ?? 0) + (r.release?.length ?? 0);
       if (size > L.maxBatch) throw invalid('requests', `${size} items in one batch, at most ${L.maxBatch}`);
+      if (r.dryRun) return ctx.core.query(() => runBatch(new Tx(ctx.core.scratch()), pkg, r, L));
       return ctx.core.mutate((tx) => runBatch(tx, pkg, r, L));
     }),
     Watch: (call: ServerWritableStream<WWatchRequest, WEvent>) => watch(ctx, call),
@@ -147,7 +148,7 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
     try {
       f();
     } catch (e) {
-      spaceErrors.push(toWError(e, subject));
+      spaceErrors.push(toWError(localizeError(e, pkg), subject));
     }
   };
   (r.networkInstances ?? []).forEach((n, i) =>
@@ -159,7 +160,13 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
       tx.applyNetworkInstance(ref, fromWInstancePrefixes(n.prefixes, `networkInstances[${i}].prefixes`, L), owner);
     }),
   );
-  (r.prefixes ?? []).forEach((ps, i) =>
+  // Parents before children (aggregates, then shorter prefixes), as the builtin backend
+  // does, so that the prefix breaking a nesting rule is the one reported.
+  const prefixes = (r.prefixes ?? []).map((ps, i) => ({ ps, i }));
+  const rank = (p: WPrefixSpec) => (p.kind === 'aggregate' ? 0 : 1);
+  const len = (p: WPrefixSpec) => Number((p.prefix ?? '').split('/')[1] ?? 128);
+  prefixes.sort((a, b) => rank(a.ps) - rank(b.ps) || len(a.ps) - len(b.ps) || a.i - b.i);
+  prefixes.forEach(({ ps, i }) =>
     attempt(`prefixes[${i}]`, () => {
       const owner = own(ps.owner, `prefixes[${i}].owner`);
       keep.add(owner);
@@ -171,17 +178,24 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
       for (const a of tx.release(own(o, `release[${i}]`))) released.push(toWAllocation(a, localOwner(a.owner)));
     }),
   );
-  const outcomes: WOutcome[] = (r.requests ?? []).map((w, i): WOutcome => {
+  // Requests in the builtin backend's passes (a re-run gives back what the package holds):
+  // static (prefix), then sticky (hint), then new, then read-only lookups.
+  const requests = r.requests ?? [];
+  const pass = (w: WAllocationRequest) => (w.dryRun ? 3 : w.prefix ? 0 : w.hint ? 1 : 2);
+  const order = requests.map((_, i) => i).sort((a, b) => pass(requests[a]!) - pass(requests[b]!) || a - b);
+  const outcomes: WOutcome[] = new Array(requests.length);
+  for (const i of order) {
+    const w = requests[i]!;
     try {
       const owner = own(w.owner, `requests[${i}].owner`);
       if (!w.dryRun) keep.add(owner);
       const req = fromWAllocationRequest(w, `requests[${i}]`, L, owner);
       const a = w.dryRun ? tx.dryRun(req) : tx.allocate(req);
-      return { allocation: toWAllocation(a, localOwner(a.owner)) };
+      outcomes[i] = { allocation: toWAllocation(a, localOwner(a.owner)) };
     } catch (e) {
-      return { error: toWError(e, `requests[${i}]`) };
+      outcomes[i] = { error: toWError(localizeError(e, pkg), `requests[${i}]`) };
     }
-  });
+  }
   if (r.prune && pkg) {
     const mine = `${pkg}${SCOPE_SEPARATOR}`;
     const stale = new Set<string>();

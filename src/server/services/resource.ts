@@ -15,7 +15,7 @@ import {
   decodePrefixClaim,
   headerPackage,
 } from '../wire/resource.js';
-import { StatusError, toServiceError } from '../wire/status.js';
+import { asPackage, StatusError, toServiceError } from '../wire/status.js';
 import { ownInstance } from './alloc.js';
 import { unary, type ServiceContext } from './context.js';
 
@@ -27,31 +27,35 @@ export function resourceService(ctx: ServiceContext): UntypedServiceImplementati
     CreateIndex: unary<ClaimRequest, object>(ctx, 'resource.Resource/CreateIndex', async (r, p) => {
       const { id, ref, prefixes } = decodeIndex(r, ctx.limits);
       authorizePackage(p, id.package);
-      await ctx.core.mutate((tx) => {
-        ownInstance(tx, ref, id.owner);
-        tx.applyNetworkInstance(ref, prefixes, id.owner);
+      return asPackage(id.package, async () => {
+        await ctx.core.mutate((tx) => {
+          ownInstance(tx, ref, id.owner);
+          tx.applyNetworkInstance(ref, prefixes, id.owner);
+        });
+        return Empty;
       });
-      return Empty;
     }),
     DeleteIndex: unary<ClaimRequest, object>(ctx, 'resource.Resource/DeleteIndex', async (r, p) => {
       const id = decodeClaimHeader(r.header, ctx.limits, INDEX_GVK.kind);
       authorizePackage(p, id.package);
       const ref = { name: id.nsn.name, namespace: id.nsn.namespace };
-      await ctx.core.mutate((tx) => {
-        if (ownInstance(tx, ref, id.owner)) tx.removeNetworkInstance(ref);
+      return asPackage(id.package, async () => {
+        await ctx.core.mutate((tx) => {
+          if (ownInstance(tx, ref, id.owner)) tx.removeNetworkInstance(ref);
+        });
+        return Empty;
       });
-      return Empty;
     }),
     Claim: unary<ClaimRequest, ClaimResponse>(ctx, 'resource.Resource/Claim', async (r, p) => {
       if (isPrefix(r)) {
         const { id, spec } = decodePrefixClaim(r, ctx.limits);
         authorizePackage(p, id.package);
-        const info = await ctx.core.mutate((tx) => tx.applyPrefix(spec));
+        const info = await asPackage(id.package, () => ctx.core.mutate((tx) => tx.applyPrefix(spec)));
         return claimResponse(r, { prefix: info.prefix });
       }
       const { id, req } = decodeClaim(r, ctx.limits);
       authorizePackage(p, id.package);
-      const a = await ctx.core.mutate((tx) => tx.allocate(req));
+      const a = await asPackage(id.package, () => ctx.core.mutate((tx) => tx.allocate(req)));
       return claimResponse(r, a);
     }),
     GetClaim: unary<ClaimRequest, ClaimResponse>(ctx, 'resource.Resource/GetClaim', async (r, p) => {
@@ -60,7 +64,7 @@ export function resourceService(ctx: ServiceContext): UntypedServiceImplementati
       if (r.spec && r.spec.trim() !== '' && !isPrefix(r)) {
         const { id, req } = decodeClaim(r, ctx.limits);
         authorizePackage(p, id.package);
-        const a = await ctx.core.query((ipam) => ipam.dryRun(req));
+        const a = await asPackage(id.package, () => ctx.core.query((ipam) => ipam.dryRun(req)));
         return claimResponse(r, a);
       }
       const id = decodeClaimHeader(r.header, ctx.limits);
@@ -72,7 +76,7 @@ export function resourceService(ctx: ServiceContext): UntypedServiceImplementati
     DeleteClaim: unary<ClaimRequest, object>(ctx, 'resource.Resource/DeleteClaim', async (r, p) => {
       const id = decodeClaimHeader(r.header, ctx.limits, isPrefix(r) ? PREFIX_GVK.kind : CLAIM_GVK.kind);
       authorizePackage(p, id.package);
-      await ctx.core.mutate((tx) => tx.release(id.owner));
+      await asPackage(id.package, () => ctx.core.mutate((tx) => tx.release(id.owner)));
       return Empty;
     }),
     WatchClaim: (call: ServerWritableStream<WatchClaimRequest, WatchClaimResponse>) => watchClaim(ctx, call),

@@ -4,6 +4,7 @@ import type { AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixSpec 
 import type { AllocRequest, AllocSpec, StringMap } from './messages.js';
 import {
   CONTROL_LABELS,
+  HINT_LABEL,
   NETWORK_INSTANCE_LABEL,
   NETWORK_INSTANCE_NAMESPACE_LABEL,
   NETWORK_NAME_LABEL,
@@ -78,6 +79,7 @@ export function decodeAllocRequest(r: AllocRequest, limits: Limits): AllocIntent
   if (network && !matchLabels[NETWORK_NAME_LABEL]) matchLabels[NETWORK_NAME_LABEL] = network;
   const prefixLength = checkPrefixLength(spec.prefixLength, 'spec.prefixLength');
   const family = checkFamily(spec.addressFamily, 'spec.addressFamily');
+  const hint = labels[HINT_LABEL];
   const req: AllocationRequest = {
     owner,
     networkInstance: requireNi(),
@@ -87,6 +89,7 @@ export function decodeAllocRequest(r: AllocRequest, limits: Limits): AllocIntent
     ...(prefixLength !== undefined ? { prefixLength } : {}),
     ...(family ? { addressFamily: family } : {}),
     ...(Object.keys(ownLabels).length ? { labels: ownLabels } : {}),
+    ...(hint ? { hint } : {}),
   };
   return { type: 'allocate', package: pkg, owner, req };
 }
@@ -99,8 +102,9 @@ function identity(local: string, fallbackKind: string): { namespace: string; kin
   return { namespace: 'default', kind: fallbackKind, name: local.replace(/[^A-Za-z0-9.-]/g, '-').slice(0, 253) || 'owner', label: local };
 }
 
-function controlLabels(pkg: string | undefined, id: { label?: string }, ni?: NetworkInstanceRef): StringMap {
+function controlLabels(pkg: string | undefined, id: { label?: string }, ni?: NetworkInstanceRef, hint?: string): StringMap {
   const out: StringMap = {};
+  if (hint) out[HINT_LABEL] = hint;
   if (pkg) out[PACKAGE_LABEL] = pkg;
   if (id.label) out[OWNER_LABEL] = id.label;
   if (ni?.namespace && ni.namespace !== 'default') out[NETWORK_INSTANCE_NAMESPACE_LABEL] = ni.namespace;
@@ -117,10 +121,10 @@ export function encodeAllocRequest(req: AllocationRequest, pkg: string | undefin
     namespace: id.namespace,
     name: id.name,
     kind: id.kind,
-    labels: { ...(req.labels ?? {}), ...controlLabels(pkg, id, req.networkInstance) },
+    labels: { ...(req.labels ?? {}), ...controlLabels(pkg, id, req.networkInstance, req.hint) },
     spec: {
       prefixkind: req.kind,
-      prefix: req.prefix ?? req.hint ?? '',
+      prefix: req.prefix ?? '',
       prefixLength: req.prefixLength ?? 0,
       addressFamily: req.addressFamily ?? '',
       network: '',

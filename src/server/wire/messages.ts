@@ -156,6 +156,7 @@ export interface WBatchRequest {
   release?: string[];
   requests?: WAllocationRequest[];
   prune?: boolean;
+  dryRun?: boolean;
 }
 export interface WBatchResponse {
   outcomes?: WOutcome[];

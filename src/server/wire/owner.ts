@@ -10,10 +10,12 @@ export const NETWORK_NAME_LABEL = 'nephio.org/network-name';
 export const PACKAGE_LABEL = 'ipam-injector.dev/package';
 /** alloc protocol: the local owner when it is not "<namespace>/<kind>/<name>" of the request. */
 export const OWNER_LABEL = 'ipam-injector.dev/owner';
+/** alloc protocol: the sticky hint (the status.prefix the request already carries). */
+export const HINT_LABEL = 'ipam-injector.dev/hint';
 /** alloc protocol: namespace of the network instance (default "default"). */
 export const NETWORK_INSTANCE_NAMESPACE_LABEL = 'ipam-injector.dev/network-instance-namespace';
 /** Labels that steer the server and are not stored with an allocation. */
-export const CONTROL_LABELS = new Set([PACKAGE_LABEL, OWNER_LABEL, NETWORK_INSTANCE_NAMESPACE_LABEL]);
+export const CONTROL_LABELS = new Set([PACKAGE_LABEL, OWNER_LABEL, HINT_LABEL, NETWORK_INSTANCE_NAMESPACE_LABEL]);
 
 /** resource protocol: the owner GVK that says "ownerNsn.name is a package identity". */
 export const PACKAGE_GVK = { group: 'ipam-injector.dev', version: 'v1', kind: 'Package' } as const;
@@ -28,6 +30,11 @@ export function scopedOwner(pkg: string | undefined, local: string): string {
 export function packageOf(owner: string): string {
   const i = owner.lastIndexOf(SCOPE_SEPARATOR);
   return i < 0 ? '' : owner.slice(0, i);
+}
+
+/** Error text as the caller's package sees it: its own owner keys without the scope. */
+export function localizeText(text: string, pkg: string): string {
+  return pkg ? text.split(`${pkg}${SCOPE_SEPARATOR}`).join('') : text;
 }
 
 export function localOwner(owner: string): string {

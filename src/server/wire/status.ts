@@ -3,6 +3,7 @@
 // IpamError and a third-party client still gets a standard status.
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { IpamError, type IpamErrorCode } from '../../ipam/errors.js';
+import { localizeText } from './owner.js';
 
 const TO_GRPC: Record<IpamErrorCode, status> = {
   InvalidArgument: status.INVALID_ARGUMENT,
@@ -17,6 +18,26 @@ export const grpcCodeOf = (c: IpamErrorCode): number => TO_GRPC[c];
 export function ipamCodeOf(code: number): IpamErrorCode | undefined {
   for (const [k, v] of Object.entries(TO_GRPC)) if (v === code) return k as IpamErrorCode;
   return undefined;
+}
+
+/** The error as the caller's package sees it: its own owner keys without the package scope
+ *  (other packages' owners stay qualified: they say who holds what). */
+export function localizeError(e: unknown, pkg: string): unknown {
+  if (!pkg || !(e instanceof IpamError)) return e;
+  const d = e.details;
+  return new IpamError(e.code, localizeText(e.message, pkg), {
+    ...d,
+    ...(d.dependents ? { dependents: d.dependents.map((x) => localizeText(x, pkg)) } : {}),
+  });
+}
+
+/** Runs a package's request; errors come back in the package's own terms. */
+export async function asPackage<T>(pkg: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw localizeError(e, pkg);
+  }
 }
 
 /** An error the server answers with something other than an IpamError code. */
