@@ -1,6 +1,6 @@
 // bin/ipam-injector as a process: the function on stdin/stdout, exit codes, the subcommand
 // dispatch, what the function path loads, and `npm start` on the example package.
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

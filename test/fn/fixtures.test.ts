@@ -7,7 +7,7 @@
 // .expected/config.yaml (optional): {exitCode, modes: [eval, render], evalArgs: [k=v]}.
 // UPDATE_FIXTURES=1 npm test -- fixtures rewrites .expected from the eval run: review the
 // diff by hand before committing it.
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';

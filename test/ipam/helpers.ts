@@ -1,5 +1,4 @@
 // Shared fixtures for the allocator tests.
-import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createIpam, IpamError } from '../../src/ipam/index.js';
 import type { AllocationRequest, Ipam, IpamErrorCode, LabelSelector, PrefixKind, PrefixSpec } from '../../src/ipam/index.js';
@@ -56,19 +55,5 @@ export function range(prefix: string): [bigint, bigint] {
   return [base, base + size - 1n];
 }
 
-/**
- * uvu's `test`, but an unexpected IpamError fails visibly (uvu's reporter reads `details` as an
- * assertion diff and prints nothing for an IpamError).
- */
-export const test = Object.assign(
-  (name: string, fn: () => unknown) =>
-    uvuTest(name, async () => {
-      try {
-        await fn();
-      } catch (e) {
-        if (e instanceof IpamError) throw new Error(`unexpected IpamError ${e.code}: ${e.message}`);
-        throw e;
-      }
-    }),
-  { run: () => uvuTest.run() },
-);
+/** uvu's `test` with readable IpamError failures (see test/support/uvu.ts). */
+export { test } from '../support/uvu.js';

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { conditionType, heldOwners, okCondition, parseConditionType } from '../../src/krm/conditions.js';
 import type { Meta } from '../../src/krm/resource.js';

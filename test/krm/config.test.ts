@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { readConfig } from '../../src/krm/config.js';
 import { FieldError } from '../../src/krm/requests.js';

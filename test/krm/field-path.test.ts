@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { parsePath, setInDoc, PathError } from '../../src/krm/field-path.js';
 import { docToText, parseYaml, type YAMLMap } from '../../src/krm/yaml-doc.js';

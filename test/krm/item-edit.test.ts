@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { Item } from '../../src/krm/item.js';

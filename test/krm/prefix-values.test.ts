@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { formatV6, networkOf, valueOf } from '../../src/krm/prefix-values.js';
 

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { FieldError, readRequest } from '../../src/krm/requests.js';

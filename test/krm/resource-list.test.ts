@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { joinResourceList, splitResourceList, ResourceListError } from '../../src/krm/resource-list.js';
 import { renderResults } from '../../src/krm/results.js';

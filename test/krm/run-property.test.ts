@@ -1,7 +1,7 @@
 // Properties of whole runs with the builtin allocator, over random packages:
 // answers never collide, a second run changes nothing, and removing requests keeps the
 // others' addresses and drops exactly the removed requests' conditions.
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { parse } from 'yaml';

@@ -1,6 +1,6 @@
 // The function end to end in process: ResourceList text -> runFunction -> text, with the
 // real builtin backend (the allocator).
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { runFunction, type BackendFactory } from '../../src/krm/run.js';

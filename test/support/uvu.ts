@@ -1,0 +1,40 @@
+// uvu's `test`, but an error with a structured `details` property (IpamError, and any other
+// error that carries an object there) fails readably. uvu's reporter treats `details` as a
+// ready-made assertion diff and calls `details.split`, which throws inside the reporter: the
+// failing test then prints nothing at all and the process still exits 0.
+import { test as uvuTest } from 'uvu';
+
+type Context = Record<string, any>;
+type Body = (context: Context) => unknown;
+
+/** The same failure as a plain Error uvu can print: code, message, details as JSON, stack. */
+export function readableError(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const details = (e as { details?: unknown }).details;
+  if (details === undefined || typeof details === 'string') return e;
+  const code = (e as { code?: unknown }).code;
+  const out = new Error(`${e.name}${code === undefined ? '' : ' ' + String(code)}: ${e.message}\n    details: ${JSON.stringify(details)}`, { cause: e });
+  out.stack = out.message.split('\n')[0] + '\n' + (e.stack ?? '').split('\n').slice(1).join('\n');
+  return out;
+}
+
+const guarded = (body: Body) => async (context: Context) => {
+  try {
+    await body(context);
+  } catch (e) {
+    throw readableError(e);
+  }
+};
+
+export interface Test {
+  (name: string, body: Body): void;
+  only(name: string, body: Body): void;
+  skip(name?: string, body?: Body): void;
+  run(): void;
+}
+
+export const test: Test = Object.assign((name: string, body: Body) => uvuTest(name, guarded(body)), {
+  only: (name: string, body: Body) => uvuTest.only(name, guarded(body)),
+  skip: (name?: string, body?: Body) => uvuTest.skip(name, body && guarded(body)),
+  run: () => uvuTest.run(),
+});
