@@ -13,7 +13,7 @@
 // BENCH_FILTER (names, comma separated substrings).
 // Run: npm run bench -- grpc   (or node --import tsx bench/grpc.bench.ts)
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +75,7 @@ function request(mode: Mode, id: number, i: number): unknown {
   for (let k = 0; k < BATCH; k++) {
     requests.push({ owner: `default/IPClaim/w${id}-${i}-${k}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'bench' } } });
   }
-  return { package: `bench-${id}`, requests };
+  return { package: `bench-${id}`, requests, compact: true };
 }
 
 async function clientMain(): Promise<void> {
@@ -187,7 +187,7 @@ interface Target {
 }
 
 function startTarget(args: string[]): Promise<Target> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   return new Promise((ok, ko) => {
     proc.stderr!.on('data', (d: Buffer) => {
@@ -272,10 +272,11 @@ function summarize(ms: Measured[]): { opsPerSec: number; p50: number; p99: numbe
 const fmt = (x: number, d = 2) => x.toFixed(d);
 
 /** CPU seconds (user + system) a process has used so far; NaN where /proc is missing. */
-function cpuSeconds(pid: number | undefined): number {
+function cpuSeconds(pid: number | undefined, which: 'all' | 'sys' = 'all'): number {
   try {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+    // utime, stime in clock ticks (USER_HZ 100)
+    return (which === 'sys' ? Number(f[12]) : Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return NaN;
   }
@@ -291,20 +292,30 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ipam-bench-'));
   const seed = join(dir, 'seed.yaml');
   writeFileSync(seed, SEED);
-  const serve = (store: string, data: string) => ['src/cli/serve.ts', '--listen', '127.0.0.1:0', '--store', store, '--data', data, '--seed', seed, '--metrics', '127.0.0.1:0', '--log-level', 'info'];
+  // The server as shipped (the esbuild bundle) when it is built, else from source.
+  const entry = existsSync(join(root, 'dist/ipam-injector.mjs')) ? [join(root, 'dist/ipam-injector.mjs'), 'serve'] : ['--import', 'tsx', 'src/cli/serve.ts'];
+  const serve = (store: string, data: string) => [...entry, '--listen', '127.0.0.1:0', '--store', store, '--data', data, '--seed', seed, '--metrics', '127.0.0.1:0', '--log-level', 'info'];
   const children = Array.from({ length: procs }, () => fork(self, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const results: Record<string, number> = {};
-  const report = async (name: string, target: Target, ms: Measured[], cpu: number) => {
+  const report = async (name: string, target: Target, ms: Measured[], cpu: number, sys: number) => {
     const r = summarize(ms);
     results[name] = r.opsPerSec;
     console.log(`BENCH ${name} n=${N} ops_per_s=${Math.round(r.opsPerSec)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
     const notes: string[] = [];
-    if (!Number.isNaN(cpu)) notes.push(`server CPU ${fmt((cpu * 1e6) / N, 1)} us/allocation (with warm-up)`);
+    if (!Number.isNaN(cpu)) notes.push(`server CPU ${fmt((cpu * 1e6) / N, 1)} us/allocation, of which kernel ${fmt((sys * 1e6) / N, 1)} (warm-up included)`);
     if (target.metricsPort) {
       const m = await metrics(target.metricsPort);
       const records = metric(m, 'ipam_store_records_total');
       const flushes = metric(m, 'ipam_store_flushes_total');
-      if (flushes > 0) notes.push(`${records} records in ${flushes} fdatasync'd group commits (${fmt(records / flushes, 1)} per flush)`);
+      if (flushes > 0) {
+        notes.push(`${records} records in ${flushes} fdatasync'd group commits (${fmt(records / flushes, 1)} per flush)`);
+        // flush latency p99 from the histogram: the first bucket bound holding 99%
+        const buckets = [...m.matchAll(/^ipam_store_flush_duration_seconds_bucket\{[^}]*le="([^"]+)"\} (\d+)$/gm)].map((x) => [x[1]!, Number(x[2])] as const);
+        const total = buckets.at(-1)?.[1] ?? 0;
+        const p99 = buckets.find(([, c]) => c >= 0.99 * total)?.[0];
+        const mean = metric(m, 'ipam_store_flush_duration_seconds_sum') / total;
+        if (p99) notes.push(`flush (write+fdatasync) mean ${fmt(mean * 1000)} ms, p99 <= ${p99 === '+Inf' ? '>1 s' : `${Number(p99) * 1000} ms`}`);
+      }
     }
     if (notes.length) console.log(`# ${name}: ${notes.join('; ')}`);
   };
@@ -313,7 +324,7 @@ async function main(): Promise<void> {
     // (rotating order), so that load from anything else on the machine falls on all three
     // alike; each figure sums its rounds.
     const unary = [
-      { name: 'grpc-noop-c64', args: [self, '--role', 'noop-server'] },
+      { name: 'grpc-noop-c64', args: ['--import', 'tsx', self, '--role', 'noop-server'] },
       { name: 'grpc-alloc-c64', args: serve('file', join(dir, 'alloc')) },
       { name: 'grpc-alloc-c64-mem', args: serve('memory', join(dir, 'mem')) },
     ].filter((u) => want(u.name));
@@ -321,15 +332,19 @@ async function main(): Promise<void> {
     try {
       const measured = unary.map(() => [] as Measured[]);
       const cpu = unary.map(() => 0);
+      const sys = unary.map(() => 0);
       for (let r = 0; r < rounds; r++) {
         for (let k = 0; k < unary.length; k++) {
           const i = (k + r) % unary.length;
-          const c0 = cpuSeconds(targets[i]!.proc.pid);
+          const pid = targets[i]!.proc.pid;
+          const c0 = cpuSeconds(pid);
+          const s0 = cpuSeconds(pid, 'sys');
           measured[i]!.push(await drive(children, targets[i]!.address, 'unary', 'alloc', Math.ceil(N / rounds), 0));
-          cpu[i]! += cpuSeconds(targets[i]!.proc.pid) - c0;
+          cpu[i]! += cpuSeconds(pid) - c0;
+          sys[i]! += cpuSeconds(pid, 'sys') - s0;
         }
       }
-      for (let i = 0; i < unary.length; i++) await report(unary[i]!.name, targets[i]!, measured[i]!, cpu[i]!);
+      for (let i = 0; i < unary.length; i++) await report(unary[i]!.name, targets[i]!, measured[i]!, cpu[i]!, sys[i]!);
     } finally {
       await Promise.all(targets.map(stopTarget));
     }
@@ -346,9 +361,11 @@ async function main(): Promise<void> {
       if (!want(b.name)) continue;
       const target = await startTarget(serve('file', join(dir, b.name)));
       try {
-        const c0 = cpuSeconds(target.proc.pid);
+        const pid = target.proc.pid;
+        const c0 = cpuSeconds(pid);
+        const s0 = cpuSeconds(pid, 'sys');
         const m = await drive(children, target.address, 'batch', 'admin', N, b.rate);
-        await report(b.name, target, [m], cpuSeconds(target.proc.pid) - c0);
+        await report(b.name, target, [m], cpuSeconds(pid) - c0, cpuSeconds(pid, 'sys') - s0);
         if (b.rate) console.log(`# ${b.name}: offered ${b.rate} allocations/s as ${b.rate / BATCH} batches/s from ${CONCURRENCY} clients; latency from the scheduled send time`);
       } finally {
         await stopTarget(target);

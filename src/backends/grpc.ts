@@ -199,6 +199,7 @@ class AdminBatch {
       requests: input.requests.map((r, i) => toWAllocationRequest(r, r.owner, input.lookups?.[i] ?? false)),
       prune: this.prune && !input.dryRun,
       dryRun: input.dryRun ?? false,
+      compact: true,
     };
     let res: WBatchResponse;
     try {
@@ -209,7 +210,11 @@ class AdminBatch {
     if (res.spaceErrors?.length) throw new SpaceError(res.spaceErrors.map((w) => ({ owner: subjectOwner(w, input.space), error: fromWError(w) })));
     return input.requests.map((r, i): Outcome => {
       const o = res.outcomes?.[i];
-      if (o?.allocation) return { ok: true, allocation: fromWAllocation(o.allocation, r.owner) };
+      if (o?.allocation) {
+        // compact answers: owner, network instance and kind are the request's
+        const a = fromWAllocation(o.allocation, r.owner);
+        return { ok: true, allocation: { ...a, networkInstance: { name: r.networkInstance.name, namespace: r.networkInstance.namespace || 'default' }, kind: r.kind } };
+      }
       return { ok: false, error: o?.error ? fromWError(o.error) : new Error(`no answer for request ${i} (${r.owner})`) };
     });
   }

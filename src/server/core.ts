@@ -219,6 +219,7 @@ export class IpamCore {
   private seq = 0;
   private readonly listeners = new Set<(c: Change) => void>();
   private gate: Promise<void> | undefined;
+  private unwatch: (() => void) | undefined;
   private readonly onFatal: (e: Error) => void;
   readonly counters = { mutations: 0, conflicts: 0, allocated: 0, released: 0 };
 
@@ -238,6 +239,12 @@ export class IpamCore {
     const state = await this.store.open();
     this.ipam = this.rebuild(state);
     this.store.setSnapshotSource(() => this.ipam.snapshot());
+    // Replicated stores: derive per-key state from the live allocator; follow other replicas.
+    this.store.setLiveSource?.(() => this.ipam);
+    this.unwatch = this.store.watch?.(
+      (records) => this.applyRemote(records),
+      () => void this.resync(),
+    );
     return state.report;
   }
 
@@ -293,9 +300,8 @@ export class IpamCore {
       try {
         await commit;
       } catch (e) {
-        if (e instanceof StoreConflictError && attempt < this.maxRetries) {
-          this.counters.conflicts++;
-          await this.reload(e.networkInstances);
+        if (e instanceof StoreConflictError) {
+          await this.afterConflict(e, attempt);
           continue;
         }
         this.die(e as Error);
@@ -309,16 +315,23 @@ export class IpamCore {
 
   /** Read-only: answered from memory once everything it could have seen is durable. */
   async query<T>(fn: (ipam: Ipam) => T): Promise<T> {
-    this.check();
-    if (this.gate) await this.gate;
-    const result = fn(this.ipam);
-    try {
-      await this.store.commit([]);
-    } catch (e) {
-      this.die(e as Error);
-      throw new UnavailableError(`not durable: ${(e as Error).message}`);
+    for (let attempt = 0; ; attempt++) {
+      this.check();
+      if (this.gate) await this.gate;
+      const result = fn(this.ipam);
+      try {
+        await this.store.commit([]);
+      } catch (e) {
+        if (e instanceof StoreConflictError) {
+          // what it read may hold a commit that lost its race: read again after the reload
+          await this.afterConflict(e, attempt);
+          continue;
+        }
+        this.die(e as Error);
+        throw new UnavailableError(`not durable: ${(e as Error).message}`);
+      }
+      return result;
     }
-    return result;
   }
 
   subscribe(listener: (c: Change) => void): () => void {
@@ -327,6 +340,7 @@ export class IpamCore {
   }
 
   async close(): Promise<void> {
+    this.unwatch?.();
     await this.store.close();
   }
 
@@ -337,6 +351,57 @@ export class IpamCore {
       if (this.listeners.size === 0) continue;
       const change = { ...c, seq: ++this.seq };
       for (const l of this.listeners) l(change);
+    }
+  }
+
+  /** Replicated stores: after a lost race, reload (the allocator holds the loser's changes), then
+   *  let the caller retry after a jittered pause, or give up with UNAVAILABLE (not fatal). */
+  private async afterConflict(e: StoreConflictError, attempt: number): Promise<void> {
+    this.counters.conflicts++;
+    try {
+      await this.reload(e.networkInstances);
+    } catch (re) {
+      this.die(re as Error);
+      throw new UnavailableError(`not durable: ${(re as Error).message}`);
+    }
+    if (attempt >= this.maxRetries) {
+      throw new UnavailableError(`lost ${attempt + 1} races with other replicas on ${e.networkInstances.join(', ')}; try again`);
+    }
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt * 5)));
+  }
+
+  /** Replicated stores: another replica's committed records, replayed in commit order. */
+  private applyRemote(records: Op[][]): void {
+    if (this.fatal) return;
+    const changes: Omit<Change, 'seq'>[] = [];
+    try {
+      for (const record of records) {
+        for (const op of record) {
+          if (op.op === 'release') {
+            for (const a of this.ipam.release(op.owner, op.force ? { force: true } : {})) changes.push({ type: 'RELEASED', allocation: a });
+            continue;
+          }
+          replayOp(this.ipam, op);
+          if (op.op === 'allocate') {
+            const a = this.ipam.getAllocations(op.req.owner)[0];
+            if (a) changes.push({ type: 'ALLOCATED', allocation: a });
+          }
+        }
+      }
+    } catch {
+      // this replica's view differs from the writer's: read everything again
+      void this.resync();
+      return;
+    }
+    this.publish(changes);
+  }
+
+  /** Replicated stores: reload everything (the store lost track of other replicas). */
+  private async resync(): Promise<void> {
+    try {
+      await this.reload([]);
+    } catch (e) {
+      this.die(e as Error);
     }
   }
 

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { IpamCore } from './core.js';
 import { status } from '@grpc/grpc-js';
+import { FLUSH_BUCKETS } from './store/store.js';
 
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 /** Per-prefix utilization series are capped so a huge space cannot blow up a scrape. */
@@ -61,6 +62,18 @@ export class Metrics {
     out.push('# TYPE ipam_store_commits_total counter', `ipam_store_commits_total{store="${core.storeKind}"} ${s.commits}`);
     out.push('# TYPE ipam_store_records_total counter', `ipam_store_records_total{store="${core.storeKind}"} ${s.records}`);
     out.push('# HELP ipam_store_flushes_total Disk syncs (one per group commit).', '# TYPE ipam_store_flushes_total counter', `ipam_store_flushes_total{store="${core.storeKind}"} ${s.flushes}`);
+    if (s.flushSeconds) {
+      out.push('# HELP ipam_store_flush_duration_seconds Time of one group commit (write + fdatasync).', '# TYPE ipam_store_flush_duration_seconds histogram');
+      let cum = 0;
+      FLUSH_BUCKETS.forEach((b, i) => {
+        cum += s.flushSeconds!.counts[i]!;
+        out.push(`ipam_store_flush_duration_seconds_bucket{store="${core.storeKind}",le="${b}"} ${cum}`);
+      });
+      cum += s.flushSeconds.counts[FLUSH_BUCKETS.length]!;
+      out.push(`ipam_store_flush_duration_seconds_bucket{store="${core.storeKind}",le="+Inf"} ${cum}`);
+      out.push(`ipam_store_flush_duration_seconds_sum{store="${core.storeKind}"} ${s.flushSeconds.sum}`);
+      out.push(`ipam_store_flush_duration_seconds_count{store="${core.storeKind}"} ${cum}`);
+    }
     out.push('# TYPE ipam_store_bytes_total counter', `ipam_store_bytes_total{store="${core.storeKind}"} ${s.bytes}`);
     out.push('# TYPE ipam_store_compactions_total counter', `ipam_store_compactions_total{store="${core.storeKind}"} ${s.compactions}`);
     out.push('# HELP ipam_up 1 while the server can make changes durable.', '# TYPE ipam_up gauge', `ipam_up ${core.healthy ? 1 : 0}`);

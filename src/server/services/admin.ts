@@ -191,7 +191,11 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
       if (!w.dryRun) keep.add(owner);
       const req = fromWAllocationRequest(w, `requests[${i}]`, L, owner);
       const a = w.dryRun ? tx.dryRun(req) : tx.allocate(req);
-      outcomes[i] = { allocation: toWAllocation(a, localOwner(a.owner)) };
+      outcomes[i] = {
+        allocation: r.compact
+          ? { addressFamily: a.addressFamily, prefix: a.prefix, gateway: a.gateway ?? '', parent: a.parent, labels: a.labels as Record<string, string> }
+          : toWAllocation(a, localOwner(a.owner)),
+      };
     } catch (e) {
       outcomes[i] = { error: toWError(localizeError(e, pkg), `requests[${i}]`) };
     }

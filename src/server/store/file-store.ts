@@ -49,7 +49,7 @@ import { promisify } from 'node:util';
 import type { Snapshot } from '../../ipam/types.js';
 import { decodeFrames, encodeFrame, HEADER, SNAP_MAGIC, WAL_MAGIC } from './frame.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
-import { StoreCorruptError, StoreFailedError, type Store, type StoreStats } from './store.js';
+import { FLUSH_BUCKETS, StoreCorruptError, StoreFailedError, type Store, type StoreStats } from './store.js';
 
 const fdatasyncP = promisify(fdatasync);
 const closeP = promisify(closeCb);
@@ -93,6 +93,8 @@ export class FileStore implements Store {
   private source: (() => Snapshot) | undefined;
   private locked = false;
   private readonly counters: StoreStats = { commits: 0, records: 0, flushes: 0, bytes: 0, compactions: 0 };
+  private readonly flushCounts = new Array<number>(FLUSH_BUCKETS.length + 1).fill(0);
+  private flushSum = 0;
   private compactionDone: Promise<void> = Promise.resolve();
 
   constructor(opts: FileStoreOptions) {
@@ -146,7 +148,7 @@ export class FileStore implements Store {
   }
 
   stats(): StoreStats {
-    return { ...this.counters };
+    return { ...this.counters, flushSeconds: { counts: [...this.flushCounts], sum: this.flushSum } };
   }
 
   async close(): Promise<void> {
@@ -178,8 +180,14 @@ export class FileStore implements Store {
           if (frames.length > 0) {
             let bytes = 0;
             for (const f of frames) bytes += f.length;
+            const t0 = performance.now();
             await writeAll(this.fd, frames, bytes);
             await fdatasyncP(this.fd);
+            const secs = (performance.now() - t0) / 1000;
+            let b = 0;
+            while (b < FLUSH_BUCKETS.length && secs > FLUSH_BUCKETS[b]!) b++;
+            this.flushCounts[b]!++;
+            this.flushSum += secs;
             this.segmentBytes += bytes;
             this.counters.bytes += bytes;
             this.counters.flushes++;

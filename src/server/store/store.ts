@@ -17,7 +17,7 @@
 // and retries the request from step 1. Changes made by other replicas arrive through
 // watch(), which the server applies to its cache. The file and memory stores are the only
 // writer of their state and never conflict.
-import type { Snapshot } from '../../ipam/types.js';
+import type { Ipam, Snapshot } from '../../ipam/types.js';
 import type { DurableState, Op } from './ops.js';
 
 export interface Store {
@@ -38,8 +38,16 @@ export interface Store {
    * far (the server applies and commits in one tick).
    */
   setSnapshotSource(source: () => Snapshot): void;
-  /** Replicated stores: changes written by other replicas. Optional. */
-  watch?(onChange: (records: Op[][]) => void): () => void;
+  /**
+   * Replicated stores: changes written by other replicas, in order; `resync` when the store
+   * lost track of them and the server must reload everything (load()). Optional.
+   */
+  watch?(onChange: (records: Op[][]) => void, resync?: () => void): () => void;
+  /**
+   * Replicated stores: the live allocator, read in commit() (same tick as the apply) to turn
+   * compact records into per-key state. Optional.
+   */
+  setLiveSource?(live: () => Ipam): void;
   /** Flushes what is pending and releases files. */
   close(): Promise<void>;
   /** Figures for metrics. */
@@ -52,7 +60,12 @@ export interface StoreStats {
   flushes: number;
   bytes: number;
   compactions: number;
+  /** Time of each write + sync (seconds), as histogram counts over FLUSH_BUCKETS. */
+  flushSeconds?: { counts: number[]; sum: number };
 }
+
+/** Upper bounds (seconds) of the flush latency histogram; the last count is above them all. */
+export const FLUSH_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
 
 /** A replicated store lost a race on these network instances: reload them and retry. */
 export class StoreConflictError extends Error {

@@ -157,6 +157,7 @@ export interface WBatchRequest {
   requests?: WAllocationRequest[];
   prune?: boolean;
   dryRun?: boolean;
+  compact?: boolean;
 }
 export interface WBatchResponse {
   outcomes?: WOutcome[];

@@ -1,0 +1,62 @@
+// The etcd client as the store uses it: TLS from files, a deadline on every unary call (a dead
+// leader otherwise stalls a call for etcd's own ~7 s request timeout), and which failures are
+// worth another attempt.
+import { readFileSync } from 'node:fs';
+import { Etcd3, GRPCInvalidArgumentError, EtcdPermissionDeniedError, EtcdAuthenticationFailedError, ClientClosedError, type IOptions } from 'etcd3';
+
+export interface EtcdConnection {
+  /** Client URLs, `http://host:2379` or `https://host:2379`. */
+  endpoints: string[];
+  /** PEM files: CA to verify the members, client certificate and key (mutual TLS). */
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  /** Deadline of one unary call (ms); streams (watch) have none. Default 1000. */
+  callTimeoutMs?: number;
+}
+
+export function checkConnection(c: EtcdConnection): void {
+  if (c.endpoints.length === 0) throw new Error('--etcd-endpoints needs at least one URL');
+  for (const e of c.endpoints) {
+    if (!/^https?:\/\/[^/\s]+$/.test(e)) throw new Error(`etcd endpoint "${e}" must look like http://host:port or https://host:port`);
+  }
+  const secure = c.endpoints.filter((e) => e.startsWith('https://')).length;
+  if (secure !== 0 && secure !== c.endpoints.length) throw new Error('etcd endpoints mix http:// and https://');
+  if (!!c.certFile !== !!c.keyFile) throw new Error('--etcd-cert and --etcd-key go together');
+  if ((c.caFile || c.certFile) && secure === 0) throw new Error('--etcd-ca/--etcd-cert need https:// etcd endpoints');
+}
+
+export function connect(c: EtcdConnection): Etcd3 {
+  checkConnection(c);
+  const timeout = c.callTimeoutMs ?? 1000;
+  const options: IOptions = {
+    hosts: c.endpoints,
+    dialTimeout: Math.max(timeout, 2000),
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+    // Large loads (a replica reading the whole state at start) exceed grpc's 4 MiB default.
+    grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
+  };
+  if (c.caFile || c.certFile) {
+    options.credentials = {
+      rootCertificate: c.caFile ? readFileSync(c.caFile) : (undefined as unknown as Buffer),
+      ...(c.certFile ? { certChain: readFileSync(c.certFile), privateKey: readFileSync(c.keyFile!) } : {}),
+    };
+  }
+  return new Etcd3(options);
+}
+
+/** Errors that another attempt cannot fix (bad request, no permission, closed client). */
+export function isPermanent(e: unknown): boolean {
+  return (
+    e instanceof GRPCInvalidArgumentError ||
+    e instanceof EtcdPermissionDeniedError ||
+    e instanceof EtcdAuthenticationFailedError ||
+    e instanceof ClientClosedError ||
+    /too many operations in txn|request is too large|duplicate key given in txn/i.test(String((e as Error)?.message))
+  );
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Full jitter on a capped exponential: attempt 1 -> up to `base` ms, doubling to `cap`. */
+export const backoff = (attempt: number, base = 50, cap = 1000): number => Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
