@@ -1,0 +1,142 @@
+// IpamCore over the Store seam: conflict -> reload -> retry (what a replicated store will
+// use), a failing store turns the core unavailable and never acknowledges, replay checks
+// logged answers, restart after compaction gives the same state.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { join } from 'node:path';
+import { IpamCore, ReplayError, UnavailableError } from '../../src/server/core.js';
+import { FileStore } from '../../src/server/store/file-store.js';
+import { MemoryStore } from '../../src/server/store/memory-store.js';
+import type { DurableState, Op } from '../../src/server/store/ops.js';
+import { StoreConflictError, type Store } from '../../src/server/store/store.js';
+import type { AllocationRequest } from '../../src/ipam/types.js';
+import { cleanup, createIpamFn, tmp } from './helpers.js';
+
+/** A store that delegates to another and fails commits on demand. */
+class FlakyStore implements Store {
+  readonly kind = 'flaky';
+  failNext: Error | undefined;
+  loads = 0;
+  constructor(readonly inner: Store) {}
+  open() {
+    return this.inner.open();
+  }
+  commit(ops: Op[]) {
+    if (this.failNext && ops.length > 0) {
+      const e = this.failNext;
+      this.failNext = undefined;
+      return Promise.reject(e);
+    }
+    return this.inner.commit(ops);
+  }
+  load(): Promise<DurableState> {
+    this.loads++;
+    return this.inner.load();
+  }
+  setSnapshotSource(s: Parameters<Store['setSnapshotSource']>[0]) {
+    this.inner.setSnapshotSource(s);
+  }
+  close() {
+    return this.inner.close();
+  }
+  stats() {
+    return this.inner.stats();
+  }
+}
+
+const req = (owner: string): AllocationRequest => ({ owner, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'x' } } });
+
+async function seeded(store: Store) {
+  const core = new IpamCore({ store, createIpam: createIpamFn });
+  await core.start();
+  await core.mutate((tx) => {
+    tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed|ni');
+    tx.applyPrefix({ networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/24', kind: 'network', labels: { role: 'x' }, owner: 'seed|p' });
+  });
+  return core;
+}
+
+test('a store conflict rolls the allocator back to the store and retries the request', async () => {
+  const store = new FlakyStore(new MemoryStore());
+  const core = await seeded(store);
+  await core.mutate((tx) => tx.allocate(req('a')));
+  store.failNext = new StoreConflictError(['default/vpc']);
+  // the first attempt applies b in memory, the commit loses the race: reload, then b again
+  const b = await core.mutate((tx) => tx.allocate(req('b')));
+  assert.is(b.prefix, '10.0.0.2/24');
+  assert.is(store.loads, 1);
+  assert.is(core.counters.conflicts, 1);
+  const all = await core.query((ipam) => ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`));
+  assert.equal(all, ['a 10.0.0.1/24', 'b 10.0.0.2/24']);
+  // what the store holds rebuilds the same state
+  const again = new IpamCore({ store: store.inner, createIpam: createIpamFn });
+  await again.start();
+  assert.equal(again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`), all);
+});
+
+test('a failing store: the request is not acknowledged, the core turns unavailable for good', async () => {
+  const store = new FlakyStore(new MemoryStore());
+  let fatal: Error | undefined;
+  const core = new IpamCore({ store, createIpam: createIpamFn, onFatal: (e) => (fatal = e) });
+  await core.start();
+  store.failNext = new Error('EIO: i/o error, fdatasync');
+  try {
+    await core.mutate((tx) => tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'o'));
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, UnavailableError);
+    assert.match((e as Error).message, /not durable: EIO/);
+  }
+  assert.ok(fatal);
+  assert.not.ok(core.healthy);
+  for (const call of [() => core.query((i) => i.listAllocations()), () => core.mutate((tx) => tx.release('o'))]) {
+    try {
+      await call();
+      assert.unreachable();
+    } catch (e) {
+      assert.instance(e, UnavailableError);
+    }
+  }
+});
+
+test('replay refuses a log whose answer the allocator does not reproduce', async () => {
+  const store: Store = new MemoryStore();
+  const state: DurableState = {
+    records: [
+      [{ op: 'applyNetworkInstance', ref: { name: 'vpc' }, prefixes: [{ prefix: '10.0.0.0/8' }], owner: 'seed' }],
+      [{ op: 'applyPrefix', spec: { networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/24', kind: 'network', labels: { role: 'x' }, owner: 'seed2' } }],
+      [{ op: 'allocate', req: req('a'), prefix: '10.0.0.7/24' }],
+      [{ op: 'allocate', req: { ...req('b'), prefix: '10.0.0.7/24' }, prefix: '10.0.0.7/24' }], // taken by a
+    ],
+    report: [],
+  };
+  store.open = async () => state;
+  const core = new IpamCore({ store, createIpam: createIpamFn });
+  try {
+    await core.start();
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, ReplayError);
+    assert.match((e as Error).message, /record 3/);
+  }
+});
+
+test('file store: restart after compaction (snapshot + later records) gives identical state', async () => {
+  const dir = join(tmp(), 'data');
+  const core = await seeded(new FileStore({ dir, compactBytes: 2048 }));
+  for (let i = 0; i < 120; i++) await core.mutate((tx) => tx.allocate(req(`o${i}`)));
+  await core.mutate((tx) => tx.release('o7'));
+  const want = core.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`);
+  await core.close();
+  assert.ok(core.stats().compactions >= 1);
+  const again = new IpamCore({ store: new FileStore({ dir }), createIpam: createIpamFn });
+  await again.start();
+  assert.equal(again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`), want);
+  // and it goes on: the freed address is the next one out
+  const next = await again.mutate((tx) => tx.allocate(req('new')));
+  assert.is(next.prefix, '10.0.0.8/24');
+  await again.close();
+});
+
+test.after(() => cleanup());
+test.run();
