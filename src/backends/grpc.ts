@@ -27,9 +27,8 @@ export interface GrpcBackendOptions {
   address?: string;
   /** Default admin. Env IPAM_INJECTOR_PROTOCOL. */
   protocol?: GrpcProtocol | string;
-  /** Package identity: the owner scope of everything this package holds on the server.
-   *  Env IPAM_INJECTOR_PACKAGE. Without it owners are unscoped (package-local names of
-   *  different packages would collide). */
+  /** Package identity (required): the owner scope of everything this package holds on the
+   *  server. Env IPAM_INJECTOR_PACKAGE. */
   package?: string;
   /** Use TLS (implied by tlsCa / tlsCert). Env IPAM_INJECTOR_TLS=true. */
   tls?: boolean | string;
@@ -170,6 +169,11 @@ export function createGrpcBackend(options: GrpcBackendOptions): Backend {
   }
   const conn = new GrpcConnection(options);
   const pkg = options.package || env.IPAM_INJECTOR_PACKAGE || undefined;
+  // Without a package identity, two packages with a same-named claim would be one owner on
+  // the server and share its address: refuse rather than hand an address out twice.
+  if (!pkg) {
+    throw new Error('backend grpc needs package=<identity>: the owner scope of this package on the shared server (for example its namespace/name); set it in the function config or IPAM_INJECTOR_PACKAGE');
+  }
   const concurrency = Math.max(1, Number(options.concurrency ?? 1));
   const prune = bool(options.prune);
   const backend = protocol === 'admin' ? new AdminBatch(conn, pkg, prune) : new PerItem(conn, pkg, protocol, concurrency);

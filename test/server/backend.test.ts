@@ -141,10 +141,11 @@ test('a bad IPPrefix in the package: SpaceError naming its owner', async () => {
 
 test('config: unknown settings and bad values are errors naming them', () => {
   assert.throws(() => createGrpcBackend({ address: 'x:1', adress: 'typo' } as never), /unknown grpc backend setting "adress"/);
-  assert.throws(() => createGrpcBackend({ address: 'x:1', protocol: 'http' }), /protocol "http"/);
+  assert.throws(() => createGrpcBackend({ address: 'x:1', package: 'p', protocol: 'http' }), /protocol "http"/);
   assert.throws(() => createGrpcBackend({ protocol: 'admin', env: {} }), /needs an address/);
-  assert.throws(() => createGrpcBackend({ address: 'x:1', timeout: 'soon' }), /timeout "soon"/);
-  assert.throws(() => createGrpcBackend({ address: 'x:1', tlsCert: 'a.pem' }), /tlsCert and tlsKey go together/);
+  assert.throws(() => createGrpcBackend({ address: 'x:1', env: {} }), /needs package=<identity>/);
+  assert.throws(() => createGrpcBackend({ address: 'x:1', package: 'p', timeout: 'soon' }), /timeout "soon"/);
+  assert.throws(() => createGrpcBackend({ address: 'x:1', package: 'p', tlsCert: 'a.pem' }), /tlsCert and tlsKey go together/);
 });
 
 test('UNAVAILABLE is retried with backoff: a server that comes up late still answers', async () => {
