@@ -1,5 +1,5 @@
 // `ipam-injector serve`: the shared IPAM server (alloc + resource + admin protocols, health,
-// reflection, metrics) over the embedded durable store.
+// reflection, metrics) over the embedded durable store, or over etcd shared by replicas.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createIpam, restoreIpam } from '../ipam/index.js';
@@ -14,7 +14,12 @@ import type { Store } from '../server/store/store.js';
 const USAGE = `usage: ipam-injector serve [flags]
   --listen HOST:PORT        gRPC address (default 127.0.0.1:9090; port 0 picks one)
   --data DIR                data directory of the file store (default ./ipam-data)
-  --store file|memory       file: durable log + snapshots (default); memory: nothing survives
+  --store file|memory|etcd  file: durable log + snapshots (default); memory: nothing survives;
+                            etcd: state in an etcd cluster shared by several replicas
+  --etcd-endpoints URL,...  etcd client URLs (http:// or https://), for --store etcd
+  --etcd-ca F --etcd-cert F --etcd-key F
+                            etcd over TLS: CA of the members; client certificate and key
+  --etcd-prefix P           key prefix of this deployment's state (default /ipam)
   --seed FILE               NetworkInstance/IPPrefix YAML applied at start (owner package "seed")
   --tls-cert F --tls-key F  serve TLS
   --client-ca F             require client certificates signed by this CA (mTLS)
@@ -36,6 +41,11 @@ export async function main(argv: string[]): Promise<number> {
         listen: { type: 'string', default: '127.0.0.1:9090' },
         data: { type: 'string', default: './ipam-data' },
         store: { type: 'string', default: 'file' },
+        'etcd-endpoints': { type: 'string' },
+        'etcd-ca': { type: 'string' },
+        'etcd-cert': { type: 'string' },
+        'etcd-key': { type: 'string' },
+        'etcd-prefix': { type: 'string' },
         seed: { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
@@ -89,8 +99,23 @@ export async function main(argv: string[]): Promise<number> {
       });
     } else if (args.store === 'memory') {
       store = new MemoryStore();
+    } else if (args.store === 'etcd') {
+      if (!args['etcd-endpoints']) throw new Error('--store etcd needs --etcd-endpoints URL,...');
+      // loaded only here: the etcd client reads its .proto files when imported
+      const { EtcdStore } = await import('../server/store/etcd-store.js');
+      store = new EtcdStore({
+        endpoints: args['etcd-endpoints'].split(',').map((e) => e.trim()).filter(Boolean),
+        ...(args['etcd-ca'] ? { caFile: args['etcd-ca'] } : {}),
+        ...(args['etcd-cert'] ? { certFile: args['etcd-cert'] } : {}),
+        ...(args['etcd-key'] ? { keyFile: args['etcd-key'] } : {}),
+        ...(args['etcd-prefix'] ? { prefix: args['etcd-prefix'] } : {}),
+        onNote: (n) => log[n.level](n.msg),
+      });
     } else {
-      throw new Error(`--store must be file or memory, not "${args.store}" (etcd: see issue 5)`);
+      throw new Error(`--store must be file, memory or etcd, not "${args.store}"`);
+    }
+    if (args.store !== 'etcd' && (args['etcd-endpoints'] || args['etcd-ca'] || args['etcd-cert'] || args['etcd-key'] || args['etcd-prefix'])) {
+      throw new Error('--etcd-* flags need --store etcd');
     }
     const limits = {
       ...(args['max-message-bytes'] ? { maxMessageBytes: int('max-message-bytes', args['max-message-bytes'])! } : {}),

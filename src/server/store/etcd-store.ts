@@ -265,7 +265,7 @@ export class EtcdStore implements Store {
       msg: `etcd: read ${kvs.length} keys (${bytes} bytes) under ${this.keys.base} at revision ${revision} in ${Math.round(performance.now() - t0)} ms: ${snapshot.networkInstances.length} network instances, ${snapshot.prefixes.length} prefixes, ${snapshot.allocations.length} allocations`,
       bytes,
     };
-    this.onNote(note);
+    if (this.extra.loads > 0) this.onNote(note); // the first one the server logs from the report
     return { snapshot, records: [], report: [note] };
   }
 

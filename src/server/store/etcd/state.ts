@@ -147,6 +147,10 @@ export class Mirror {
         case 'release': {
           const s = touch(op.owner);
           for (const pid of s.p) recheck.add(instOfPrefixId(pid));
+          // forced: what others held inside the owner's allocated prefix went with it
+          if (op.force && s.ni !== undefined) recheck.add(s.ni);
+          // the allocator removes the owner's network instances too
+          for (const id of s.n) recheck.add(id);
           break;
         }
       }
@@ -157,7 +161,13 @@ export class Mirror {
       if (!inst) continue;
       const ref = refOf(id);
       const livePrefixes = new Set<string>();
-      if (live.listNetworkInstances().some((n) => n.name === ref.name && n.namespace === ref.namespace)) {
+      const exists = live.listNetworkInstances().some((n) => n.name === ref.name && n.namespace === ref.namespace);
+      if (!exists && inst.niOwner !== undefined) {
+        d.writes.set(this.keys.ni(id), null);
+        touch(inst.niOwner).n.delete(id);
+        inst.niOwner = undefined;
+      }
+      if (exists) {
         for (const p of live.listPrefixes(ref)) {
           const canon = p.reserved?.length ? `${p.reserved[0]}/${p.prefix.slice(p.prefix.indexOf('/') + 1)}` : p.prefix;
           livePrefixes.add(`${id}/${canon} ${p.owner}`);
