@@ -54,7 +54,7 @@ function staticAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
 
 /** Sticky hint: the status.prefix a request already carries, kept when it is still free and fits. */
 const hintCidr = new Cidr();
-function tryHint(sp: Space, p: Plan, list: number[], dry: boolean): Allocation | null {
+function tryHint(sp: Space, p: Plan, primary: number[], fallback: number[], dry: boolean): Allocation | null {
   const hint = p.req.hint;
   if (typeof hint !== 'string' || hint === '') return null;
   let h: Cidr;
@@ -74,7 +74,7 @@ function tryHint(sp: Space, p: Plan, list: number[], dry: boolean): Allocation |
     sp.locate(p.inst, h.v6, h.w, 0, h.len);
   }
   const c = sp.locContainer;
-  if (c === 0 || sp.locProbe !== Probe.Free || !list.includes(c)) return null;
+  if (c === 0 || sp.locProbe !== Probe.Free || !(primary.includes(c) || fallback.includes(c))) return null;
   // a host hint is addr/<subnet length>, or addr/32|128 as the original API wrote it on repeat
   if (p.cls === ReqClass.Host && sp.rows.len(c) !== h.len && h.len !== W) return null;
   const w = new Uint32Array(h.w);
@@ -111,23 +111,15 @@ function indexAlloc(sp: Space, p: Plan, list: number[], dry: boolean): Allocatio
   });
 }
 
-function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
+/** Candidates of a list that have the requested length (set by firstFit, read for the error). */
+let fitting = 0;
+
+/** The lowest free block in the first candidate of `list` with room, or null. */
+function firstFit(sp: Space, p: Plan, list: number[], dry: boolean): Allocation | null {
   const inst = p.inst;
-  const cands = candidates(sp, inst, p.cls, p.family, p.sel);
-  const list = cands.primary.length > 0 ? cands.primary : cands.fallback;
-  if (list.length === 0) {
-    if (p.cls === ReqClass.Host && cands.refs.length > 0) return refAlloc(sp, p, cands.refs[0], dry);
-    throw noMatch(p);
-  }
-  if (p.req.hint !== undefined) {
-    const a = tryHint(sp, p, list, dry);
-    if (a) return a;
-  }
-  if (p.req.index !== undefined && p.req.index !== null) return indexAlloc(sp, p, list, dry);
   const rows = sp.rows;
   const trie = sp.trie;
   const host = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback;
-  let fitting = 0;
   for (let i = 0; i < list.length; i++) {
     const c = list[i];
     const v6 = (rows.flags(c) & RowFlag.V6) !== 0;
@@ -165,21 +157,56 @@ function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
     finishRow(sp, p, r);
     return buildAllocation(sp, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
   }
+  return null;
+}
+
+/**
+ * Dynamic requests: the primary candidates (network subnets, loopback prefixes, pools) in
+ * candidate order; when none of them can hold the request (none matches, all too short or
+ * all full), the fallback candidates (aggregates, for loopback and pool requests).
+ */
+function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
+  const inst = p.inst;
+  const { primary, fallback, refs } = candidates(sp, inst, p.cls, p.family, p.sel);
+  if (primary.length === 0 && fallback.length === 0) {
+    if (p.cls === ReqClass.Host && refs.length > 0) return refAlloc(sp, p, refs[0], dry);
+    throw noMatch(p);
+  }
+  if (p.req.hint !== undefined) {
+    const a = tryHint(sp, p, primary, fallback, dry);
+    if (a) return a;
+  }
+  if (p.req.index !== undefined && p.req.index !== null) {
+    return indexAlloc(sp, p, fallback.length === 0 ? primary : primary.length === 0 ? fallback : [...primary, ...fallback], dry);
+  }
+  fitting = 0;
+  const a = firstFit(sp, p, primary, dry) ?? firstFit(sp, p, fallback, dry);
+  if (a) return a;
   const s = renderSelector(p.sel);
+  const kinds = [primary.length > 0 ? PRIMARY_KIND[p.cls] : '', fallback.length > 0 ? 'aggregate' : ''].filter(Boolean);
   if (fitting === 0) {
-    throw new IpamError('InvalidArgument', `prefixLength ${p.prefixLength} is not longer than any prefix matching selector ${s} in network instance ${inst.key}`, {
+    throw new IpamError('InvalidArgument', `prefixLength ${p.prefixLength} is not longer than any ${kinds.join(' or ')} prefix matching selector ${s} in network instance ${inst.key}`, {
       networkInstance: inst.key,
       selector: s,
       field: 'spec.prefixLength',
     });
   }
-  const what = host ? 'address' : `/${p.prefixLength}`;
-  throw new IpamError('Exhausted', `no free ${what} in prefixes matching selector ${s} in network instance ${inst.key}: exhausted`, {
+  const what = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback ? 'address' : `/${p.prefixLength}`;
+  throw new IpamError('Exhausted', `no free ${what} in ${kinds.join(' and ')} prefixes matching selector ${s} in network instance ${inst.key}: exhausted`, {
     networkInstance: inst.key,
     selector: s,
-    prefix: list.map((c) => sp.cidrOf(c)).join(', '),
+    prefix: [...primary, ...fallback].map((c) => sp.cidrOf(c)).join(', '),
   });
 }
+
+/** The kind of prefix a request class takes first (its fallback is always aggregates). */
+const PRIMARY_KIND: Record<ReqClass, string> = {
+  [ReqClass.Host]: 'network',
+  [ReqClass.Subnet]: 'aggregate',
+  [ReqClass.Loopback]: 'loopback',
+  [ReqClass.Pool]: 'pool',
+  [ReqClass.Aggregate]: 'aggregate',
+};
 
 function fresh(sp: Space, p: Plan, dry: boolean): Allocation {
   return p.stat ? staticAlloc(sp, p, dry) : dynamicAlloc(sp, p, dry);

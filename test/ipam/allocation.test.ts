@@ -1,5 +1,6 @@
 // SEMANTICS.md "Allocation": candidates, families, kinds, choice, static, idempotency, hints, errors.
 import * as assert from 'uvu/assert';
+import { createIpam } from '../../src/ipam/index.js';
 import { CL, GW, fresh, ni, pfx, req, sel, test, throwsIpam } from './helpers.js';
 
 function twoFamilies() {
@@ -138,6 +139,97 @@ test('kind pool with prefixLength: from a pool, else from an aggregate; written 
   const p = ipam.allocate(req('from-pool', 'pool', { prefixLength: 16, selector: sel({ [CL]: 'c1' }) }));
   assert.is(p.prefix, '172.16.0.0/16');
   assert.is(p.parent, '172.16.0.0/12');
+});
+
+test('pool fallback: when every matching pool is too short, the request is carved from a matching aggregate', () => {
+  const ipam = fresh(['10.0.0.0/16']);
+  pfx(ipam, '10.0.0.0/24', 'pool', { a: 'b' });
+  pfx(ipam, '10.0.1.0/24', 'network');
+  const a = ipam.allocate(req('y', 'pool', { prefixLength: 23 }));
+  assert.is(a.prefix, '10.0.2.0/23', 'the lowest free /23 of the aggregate');
+  assert.is(a.parent, '10.0.0.0/16');
+  assert.equal(ipam.allocate(req('y', 'pool', { prefixLength: 23 })), a, 'asking again keeps it');
+});
+
+test('pool fallback: when every matching pool is full, the request is carved from a matching aggregate', () => {
+  const ipam = fresh(['10.0.0.0/16']);
+  pfx(ipam, '10.0.0.0/24', 'pool', { a: 'b' });
+  const a = (o: string) => ipam.allocate(req(o, 'pool', { prefixLength: 25 }));
+  assert.is(a('p1').parent, '10.0.0.0/24');
+  assert.is(a('p2').parent, '10.0.0.0/24');
+  const p3 = a('p3');
+  assert.is(p3.prefix, '10.0.1.0/25', 'the pool is full: lowest free /25 of the aggregate');
+  assert.is(p3.parent, '10.0.0.0/16');
+  ipam.release('p1');
+  assert.is(a('p4').prefix, '10.0.0.0/25', 'the pool comes first again once it has room');
+  // a dry run answers the same
+  assert.is(a('p5').prefix, '10.0.1.128/25');
+  assert.is(ipam.dryRun(req('p6', 'pool', { prefixLength: 25 })).prefix, '10.0.2.0/25');
+});
+
+test('pool fallback: a matching pool with room wins over a lower aggregate block', () => {
+  const ipam = fresh(['10.0.0.0/16']);
+  pfx(ipam, '10.0.128.0/17', 'pool');
+  assert.is(ipam.allocate(req('p', 'pool', { prefixLength: 24 })).prefix, '10.0.128.0/24');
+});
+
+test('pool fallback: the aggregate must match the selector too', () => {
+  const ipam = fresh(['10.0.0.0/16']);
+  pfx(ipam, '10.1.0.0/16', 'aggregate', { zone: 'z' });
+  pfx(ipam, '10.0.0.0/24', 'pool', { zone: 'z' });
+  pfx(ipam, '10.1.0.0/24', 'pool', { zone: 'z' });
+  assert.is(ipam.allocate(req('p', 'pool', { prefixLength: 23, selector: sel({ zone: 'z' }) })).prefix, '10.1.2.0/23', 'only 10.1.0.0/16 carries zone=z');
+});
+
+test('pool fallback: a sticky hint in a matching aggregate is kept, so a fallback answer survives a re-render', () => {
+  const ipam = fresh(['10.0.0.0/16']);
+  pfx(ipam, '10.0.0.0/24', 'pool');
+  // an earlier run answered from the aggregate while the pool was full; the pool has room now
+  assert.is(ipam.allocate(req('p', 'pool', { prefixLength: 25, hint: '10.0.1.0/25' })).prefix, '10.0.1.0/25');
+  assert.is(ipam.allocate(req('q', 'pool', { prefixLength: 25 })).prefix, '10.0.0.0/25');
+  // index counts through the pools first, then the aggregates
+  assert.is(ipam.allocate(req('r', 'pool', { prefixLength: 25, index: 1 })).prefix, '10.0.0.128/25');
+  assert.is(ipam.allocate(req('s', 'pool', { prefixLength: 25, index: 5 })).prefix, '10.0.2.128/25', 'the pool has 2 blocks: index 5 is in the aggregate');
+});
+
+test('pool fallback errors: "exhausted" names pools and aggregates when one had the length; "not longer than" only when every candidate is too short', () => {
+  const ipam = fresh(['10.0.0.0/16']);
+  pfx(ipam, '10.0.0.0/17', 'pool');
+  pfx(ipam, '10.0.128.0/17', 'network');
+  const short = throwsIpam(() => ipam.allocate(req('a', 'pool', { prefixLength: 16 })), 'InvalidArgument', /prefixLength 16 is not longer than any pool or aggregate prefix matching selector \{\} in network instance default\/vpc/);
+  assert.is(short.details.field, 'spec.prefixLength');
+  // the pool is too short for a /17, the aggregate has the length but no room
+  const full = throwsIpam(() => ipam.allocate(req('b', 'pool', { prefixLength: 17 })), 'Exhausted', /no free \/17 in pool and aggregate prefixes matching selector \{\} in network instance default\/vpc: exhausted/);
+  assert.is(full.details.prefix, '10.0.0.0/17, 10.0.0.0/16');
+  // pool and aggregate both full
+  ipam.allocate(req('c', 'pool', { prefixLength: 18 }));
+  ipam.allocate(req('d', 'pool', { prefixLength: 18 }));
+  throwsIpam(() => ipam.allocate(req('e', 'pool', { prefixLength: 24 })), 'Exhausted', /no free \/24 in pool and aggregate prefixes/);
+  // no pool matches and the aggregate is too short
+  throwsIpam(() => ipam.allocate(req('f', 'pool', { prefixLength: 8, selector: sel({ 'nephio.org/prefix-kind': 'aggregate' }) })), 'InvalidArgument', /not longer than any aggregate prefix/);
+});
+
+test('loopback fallback: when every matching loopback prefix is full, the address comes from a matching aggregate', () => {
+  const ipam = fresh(['10.0.0.0/16']);
+  pfx(ipam, '10.0.0.0/24', 'network');
+  pfx(ipam, '10.0.255.0/31', 'loopback');
+  const a = (o: string) => ipam.allocate(req(o, 'loopback'));
+  assert.is(a('l1').prefix, '10.0.255.0/32');
+  assert.is(a('l2').prefix, '10.0.255.1/32');
+  const l3 = a('l3');
+  assert.is(l3.prefix, '10.0.1.0/32', 'the lowest free address of the aggregate');
+  assert.is(l3.parent, '10.0.0.0/16');
+  ipam.release('l1');
+  assert.is(a('l4').prefix, '10.0.255.0/32', 'the loopback prefix comes first again');
+});
+
+test('loopback fallback errors: "exhausted" names loopback and aggregate prefixes', () => {
+  const ipam = createIpam();
+  ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/31' }], 'ni');
+  pfx(ipam, '10.0.0.0/32', 'loopback');
+  assert.is(ipam.allocate(req('l1', 'loopback')).prefix, '10.0.0.0/32');
+  assert.is(ipam.allocate(req('l2', 'loopback')).prefix, '10.0.0.1/32');
+  throwsIpam(() => ipam.allocate(req('l3', 'loopback')), 'Exhausted', /no free address in loopback and aggregate prefixes matching selector \{\} in network instance default\/vpc: exhausted/);
 });
 
 test('error: a pool request without prefixLength', () => {
@@ -308,7 +400,7 @@ test('error: no free space of that length ("exhausted")', () => {
   pfx(ipam, '10.1.0.0/23', 'pool', { s: 'p' });
   ipam.allocate(req('a', 'pool', { prefixLength: 24, selector: sel({ s: 'p' }) }));
   ipam.allocate(req('b', 'pool', { prefixLength: 25, selector: sel({ s: 'p' }) }));
-  const e = throwsIpam(() => ipam.allocate(req('c', 'pool', { prefixLength: 24, selector: sel({ s: 'p' }) })), 'Exhausted', /no free \/24 in prefixes matching selector \{s=p\} in network instance default\/vpc: exhausted/);
+  const e = throwsIpam(() => ipam.allocate(req('c', 'pool', { prefixLength: 24, selector: sel({ s: 'p' }) })), 'Exhausted', /no free \/24 in pool prefixes matching selector \{s=p\} in network instance default\/vpc: exhausted/);
   assert.is(e.details.selector, '{s=p}');
   assert.is(ipam.allocate(req('d', 'pool', { prefixLength: 25, selector: sel({ s: 'p' }) })).prefix, '10.1.1.128/25');
 });
@@ -316,7 +408,7 @@ test('error: no free space of that length ("exhausted")', () => {
 test('error: prefixLength not longer than the parent', () => {
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.1.0.0/16', 'pool', { s: 'p' });
-  const e = throwsIpam(() => ipam.allocate(req('a', 'pool', { prefixLength: 16, selector: sel({ s: 'p' }) })), 'InvalidArgument', /prefixLength 16 is not longer than any prefix matching selector \{s=p\}/);
+  const e = throwsIpam(() => ipam.allocate(req('a', 'pool', { prefixLength: 16, selector: sel({ s: 'p' }) })), 'InvalidArgument', /prefixLength 16 is not longer than any pool prefix matching selector \{s=p\}/);
   assert.is(e.details.field, 'spec.prefixLength');
   throwsIpam(() => ipam.allocate(req('b', 'pool', { prefixLength: 33, addressFamily: 'ipv4' })), 'InvalidArgument', /longer than an IPv4 address/);
   throwsIpam(() => ipam.allocate(req('c', 'pool', { prefixLength: 1.5 })), 'InvalidArgument', /invalid prefixLength/);
