@@ -1,0 +1,209 @@
+// Several `ipam-injector serve --store etcd` replicas (real processes of the built bundle) on
+// one 3-member etcd cluster (Debian etcd-server), all on loopback: clients of both replicas
+// allocate from the same subnet at the same time; the etcd leader is killed under that load;
+// a replica is killed under load; then everything restarts. Throughout: no address twice, and
+// every acknowledged allocation is held with the answer the client got, seen through each
+// replica and directly in etcd.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { requireEtcd, startEtcd, type EtcdCluster } from '../support/etcd.js';
+import { raw } from '../server/helpers.js';
+import { allocationsInEtcd, startReplica, stopReplica, writeSeed, type Replica } from './support.js';
+
+const PKG = 'etcdtest';
+const PER_REPLICA = 12;
+
+let etcd: EtcdCluster;
+let dir: string;
+let seed: string;
+let replicas: Replica[] = [];
+/** owner -> prefix the client was given */
+const acked = new Map<string, string>();
+
+interface Load {
+  /** acknowledgements per replica, with their times */
+  acks: number[][];
+  errors: Map<string, number>;
+  stop(): void;
+  done: Promise<void>;
+}
+
+/** Workers on each replica allocating fresh names until stopped; a worker whose replica is
+ *  gone stops, others retry a failed call with the same name (as a client would). */
+function load(targets: Replica[], round: string): Load {
+  let stopped = false;
+  const acks = targets.map(() => [] as number[]);
+  const errors = new Map<string, number>();
+  const clients = targets.map((t) => raw('alloc', t.address));
+  const workers = targets.flatMap((_, r) =>
+    Array.from({ length: PER_REPLICA }, async (_, w) => {
+      for (let i = 0; !stopped; i++) {
+        const name = `${round}-r${r}-w${w}-${i}`;
+        for (let attempt = 0; !stopped; attempt++) {
+          try {
+            const res = await clients[r]!.call<{ allocatedPrefix: string }>('Allocation', {
+              name,
+              kind: 'IPClaim',
+              labels: { 'ipam-injector.dev/package': PKG },
+              spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } },
+            });
+            acked.set(`${PKG}|default/IPClaim/${name}`, res.allocatedPrefix);
+            acks[r]!.push(performance.now());
+            break;
+          } catch (e) {
+            const code = (e as { code?: number }).code ?? -1;
+            const key = `${status[code] ?? code}: ${String((e as Error).message).slice(0, 120)}`;
+            errors.set(key, (errors.get(key) ?? 0) + 1);
+            if (targets[r]!.proc.exitCode !== null || targets[r]!.proc.signalCode !== null) return;
+            if (attempt > 50) throw new Error(`${name}: still failing after ${attempt} attempts: ${key}`);
+            await new Promise((res) => setTimeout(res, 20 + Math.random() * 80));
+          }
+        }
+      }
+    }),
+  );
+  const done = Promise.all(workers).then(() => clients.forEach((c) => c.close()));
+  return { acks, errors, stop: () => (stopped = true), done };
+}
+
+const total = (l: Load) => l.acks.reduce((n, a) => n + a.length, 0);
+async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The largest pause between consecutive acknowledgements after `t` (ms). */
+function stallAfter(acks: number[][], t: number): number {
+  const all = acks.flat().sort((a, b) => a - b);
+  let prev = t;
+  let worst = 0;
+  for (const x of all) {
+    if (x < t) continue;
+    worst = Math.max(worst, x - prev);
+    prev = x;
+  }
+  return worst;
+}
+
+async function listThrough(r: Replica): Promise<Map<string, string>> {
+  const admin = raw('admin', r.address);
+  try {
+    const res = await admin.call<{ allocations: { owner: string; prefix: string }[] }>('ListAllocations', { ownerPrefix: `${PKG}|` });
+    return new Map(res.allocations.map((a) => [a.owner, a.prefix]));
+  } finally {
+    admin.close();
+  }
+}
+
+function assertHolds(where: string, held: Map<string, string>): void {
+  let missing = 0;
+  let first = '';
+  for (const [owner, prefix] of acked) {
+    if (held.get(owner) !== prefix) {
+      missing++;
+      first ||= `${owner}: acknowledged ${prefix}, ${where} holds ${held.get(owner) ?? 'nothing'}`;
+    }
+  }
+  assert.is(missing, 0, `${where}: ${missing} of ${acked.size} acknowledged allocations missing or changed (${first})`);
+  const prefixes = [...held.values()];
+  assert.is(new Set(prefixes).size, prefixes.length, `${where}: an address is held twice`);
+}
+
+const fmtErrors = (l: Load) => [...l.errors].map(([k, n]) => `${n}x ${k}`).join('; ') || 'none';
+
+if (requireEtcd(test)) {
+  test.before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-replicas-'));
+    seed = writeSeed(dir);
+    etcd = await startEtcd({ members: 3 });
+    replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed]), startReplica(etcd.endpoints, ['--seed', seed])]);
+  });
+
+  test.after(async () => {
+    for (const r of replicas) r.proc.kill('SIGKILL');
+    await etcd?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('clients of two replicas allocate from one subnet at once; the etcd leader is killed under load and allocation goes on', async () => {
+    const l = load(replicas, 'a');
+    try {
+      await until(() => total(l) >= 200, '200 acknowledgements before the kill');
+      const leader = await etcd.leader();
+      const before = total(l);
+      const killedAt = performance.now();
+      await etcd.kill(leader);
+      await until(() => total(l) >= before + 300 && l.acks.every((a) => a.filter((t) => t > killedAt).length >= 50), '300 acknowledgements (50 per replica) after killing the leader', 40_000);
+      const stall = stallAfter(l.acks, killedAt);
+      console.log(`# leader ${leader.name} killed after ${before} acknowledgements; longest pause after it ${Math.round(stall)} ms; ${total(l)} acknowledged; errors: ${fmtErrors(l)}`);
+      await etcd.restart(leader);
+      await until(() => total(l) >= before + 400, '100 more acknowledgements with the member back');
+    } finally {
+      l.stop();
+      await l.done;
+    }
+    assert.ok(acked.size >= 600);
+  });
+
+  test('a replica killed under load: the clients of the other go on', async () => {
+    const l = load(replicas, 'b');
+    try {
+      await until(() => total(l) >= 100, '100 acknowledgements before the kill');
+      const killedAt = performance.now();
+      replicas[0]!.proc.kill('SIGKILL');
+      await replicas[0]!.exited;
+      await until(() => l.acks[1]!.filter((t) => t > killedAt).length >= 300, '300 acknowledgements from the other replica after the kill');
+      console.log(`# replica 0 killed; replica 1 went on: longest pause after the kill ${Math.round(stallAfter([l.acks[1]!], killedAt))} ms; errors: ${fmtErrors(l)}`);
+    } finally {
+      l.stop();
+      await l.done;
+    }
+  });
+
+  test('no address twice; every acknowledged allocation is held, through each replica and in etcd', async () => {
+    replicas[0] = await startReplica(etcd.endpoints, ['--seed', seed]);
+    const [a, b, inEtcd] = await Promise.all([listThrough(replicas[0]), listThrough(replicas[1]!), allocationsInEtcd(etcd.endpoints)]);
+    assertHolds('restarted replica 0', a);
+    assertHolds('replica 1', b);
+    assertHolds('etcd', inEtcd);
+    assert.equal([...a].sort(), [...b].sort(), 'both replicas hold the same allocations');
+    assert.equal([...a].sort(), [...inEtcd].sort(), 'the replicas hold what etcd holds');
+    console.log(`# ${acked.size} acknowledged, ${inEtcd.size} held (calls whose answer was lost may have landed)`);
+  });
+
+  test('restart of everything (both replicas, all etcd members): the state is identical and allocation goes on', async () => {
+    const before = await listThrough(replicas[1]!);
+    for (const r of replicas) assert.is(await stopReplica(r), 0, `SIGTERM exits 0:\n${r.logs().slice(-2000)}`);
+    for (const m of etcd.members) await etcd.kill(m);
+    await Promise.all(etcd.members.map((m) => etcd.restart(m)));
+    await etcd.waitHealthy();
+    replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed]), startReplica(etcd.endpoints, ['--seed', seed])]);
+    const [a, b] = await Promise.all([listThrough(replicas[0]!), listThrough(replicas[1]!)]);
+    assert.equal([...a].sort(), [...before].sort(), 'replica 0 after the restart');
+    assert.equal([...b].sort(), [...before].sort(), 'replica 1 after the restart');
+    assertHolds('after the restart', a);
+    // and the next allocations, one through each replica, take new addresses
+    const got = await Promise.all(
+      replicas.map(async (r, i) => {
+        const c = raw('alloc', r.address);
+        try {
+          return (await c.call<{ allocatedPrefix: string }>('Allocation', { name: `after-restart-${i}`, kind: 'IPClaim', labels: { 'ipam-injector.dev/package': PKG }, spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } } })).allocatedPrefix;
+        } finally {
+          c.close();
+        }
+      }),
+    );
+    assert.is.not(got[0], got[1]);
+    const taken = new Set(before.values());
+    for (const p of got) assert.not.ok(taken.has(p), `${p} was already held`);
+  });
+}
+
+test.run();
