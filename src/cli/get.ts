@@ -86,21 +86,21 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     let items: object[];
     let table: string[][];
     if (what === 'allocations') {
-      const res = await conn.call<{ allocations: WAllocation[] }>('admin', 'ListAllocations', {
+      const all = await pages<WAllocation>(conn, 'ListAllocations', 'allocations', {
         ...(ni ? { networkInstance: ni } : {}),
         ...(a['owner-prefix'] ? { ownerPrefix: a['owner-prefix'] } : {}),
       });
-      items = res.allocations;
+      items = all;
       table = [
         ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'GATEWAY', 'PARENT', 'OWNER'],
-        ...res.allocations.map((x) => [niName(x.networkInstance), x.prefix ?? '', x.kind ?? '', x.gateway || '-', x.parent || '-', x.owner ?? '']),
+        ...all.map((x) => [niName(x.networkInstance), x.prefix ?? '', x.kind ?? '', x.gateway || '-', x.parent || '-', x.owner ?? '']),
       ];
     } else if (what === 'prefixes') {
-      const res = await conn.call<{ prefixes: WPrefix[] }>('admin', 'ListPrefixes', { ...(ni ? { networkInstance: ni } : {}), utilization: true });
-      items = res.prefixes;
+      const all = await pages<WPrefix>(conn, 'ListPrefixes', 'prefixes', { ...(ni ? { networkInstance: ni } : {}), utilization: true });
+      items = all;
       table = [
         ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'FAMILY', 'USED', 'FREE', 'TOTAL', 'UTILIZATION', 'OWNER'],
-        ...res.prefixes.map((p) => {
+        ...all.map((p) => {
           const u = p.utilization;
           return [niName(p.networkInstance), p.prefix ?? '', p.kind ?? '', p.addressFamily ?? '', u?.used ?? '-', u?.free ?? '-', u?.total ?? '-', u ? percent(u.used ?? '0', u.total ?? '0') : '-', p.owner ?? ''];
         }),
@@ -124,6 +124,18 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   } finally {
     conn.close();
   }
+}
+
+/** Every page of a list. */
+async function pages<T>(conn: GrpcConnection, method: string, field: string, req: Record<string, unknown>): Promise<T[]> {
+  const out: T[] = [];
+  let next = '';
+  do {
+    const res = await conn.call<Record<string, unknown>>('admin', method, { ...req, limit: 5000, continue: next });
+    out.push(...((res[field] as T[]) ?? []));
+    next = (res.continue as string) ?? '';
+  } while (next);
+  return out;
 }
 
 const niName = (r: { name?: string; namespace?: string } | undefined) => (r ? `${r.namespace || 'default'}/${r.name ?? ''}` : '');

@@ -1,6 +1,7 @@
 // 50 packages rendered concurrently (`kpt fn render`, exec pipeline, backend=grpc) against one
 // server process, all drawing from one subnet: every address distinct, each package's
-// re-render identical, and the server holds exactly what the packages record.
+// re-render identical, and the server holds exactly what the packages record. (Per-call
+// deadline 60 s: 50 kpt + function processes at once on a small shared machine are slow.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -40,6 +41,7 @@ pipeline:
       backend: grpc
       address: ${address}
       package: edge/upf-${i}
+      timeout: 60s
 `,
   );
   for (const itf of ['n3', 'n6']) {

@@ -299,6 +299,46 @@ test('admin: Watch sends the current state, SYNCED, then durable changes', async
   ]);
 });
 
+test('admin: lists come in pages', async () => {
+  const requests = Array.from({ length: 25 }, (_, i) => ({ owner: `default/IPClaim/p${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 28 }));
+  await admin.call('Batch', { package: 'pkg-page', requests });
+  const seen: string[] = [];
+  let next = '';
+  let pages = 0;
+  do {
+    const r = await admin.call<{ allocations: { owner: string }[]; continue: string }>('ListAllocations', { ownerPrefix: 'pkg-page|', limit: 10, continue: next });
+    assert.ok(r.allocations.length <= 10);
+    seen.push(...r.allocations.map((a) => a.owner));
+    next = r.continue;
+    pages++;
+  } while (next);
+  assert.is(pages, 3);
+  assert.equal(seen.sort(), requests.map((q) => `pkg-page|${q.owner}`).sort());
+  const bad = await codeOf(admin.call('ListPrefixes', { continue: 'x' }));
+  assert.is(bad.code, status.INVALID_ARGUMENT);
+  await admin.call('Batch', { package: 'pkg-page', prune: true });
+});
+
+test('admin: a Watch that does not read is ended instead of buffering without bound', async () => {
+  const small = await inProcess({ limits: { maxWatchBacklog: 50 } });
+  const a = raw('admin', small.address);
+  const client = a.client as Client & Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
+  const stream = client.Watch!({}, new Metadata());
+  stream.pause();
+  const ended = new Promise<ServiceError>((r) => stream.on('error', (e: ServiceError) => r(e)));
+  await new Promise((r) => setTimeout(r, 50));
+  for (let b = 0; b < 3; b++) {
+    const requests = Array.from({ length: 1000 }, (_, i) => ({ owner: `default/IPClaim/b${b}-${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30 }));
+    await a.call('Batch', { package: 'pkg-slow', requests });
+  }
+  stream.resume();
+  const e = await ended;
+  assert.is(e.code, status.RESOURCE_EXHAUSTED);
+  assert.match(e.details, /fell 50 events behind/);
+  a.close();
+  await small.shutdown();
+});
+
 test('grpc.health.v1 says SERVING; reflection lists every service', async () => {
   const hdef = loadSync(`${root}node_modules/grpc-health-check/proto/health/v1/health.proto`, { enums: String });
   const H = (loadPackageDefinition(hdef) as any).grpc.health.v1.Health; // eslint-disable-line @typescript-eslint/no-explicit-any

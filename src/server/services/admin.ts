@@ -1,6 +1,6 @@
 // ipaminjector.admin.v1.Admin: listing, space management, generic allocate/release, the
 // per-package Batch the function uses, and Watch.
-import { type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Allocation, AllocationFilter } from '../../ipam/types.js';
 import { authorizeOwner, authorizePackage, requireUnscoped, type Principal } from '../auth.js';
 import { Tx, type Change } from '../core.js';
@@ -53,10 +53,14 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
     ListNetworkInstances: unary<object, { networkInstances: WNetworkInstance[] }>(ctx, 'ipaminjector.admin.v1.Admin/ListNetworkInstances', async () => ({
       networkInstances: (await ctx.core.query((ipam) => ipam.listNetworkInstances())).map(toWNetworkInstance),
     })),
-    ListPrefixes: unary<WListPrefixesRequest, { prefixes: WPrefix[] }>(ctx, 'ipaminjector.admin.v1.Admin/ListPrefixes', async (r) => {
+    ListPrefixes: unary<WListPrefixesRequest, { prefixes: WPrefix[]; continue: string }>(ctx, 'ipaminjector.admin.v1.Admin/ListPrefixes', async (r) => {
       const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
-      const prefixes = await ctx.core.query((ipam) =>
-        ipam.listPrefixes(ni).map((pi) => {
+      const { from, limit } = page(r);
+      let more = '';
+      const prefixes = await ctx.core.query((ipam) => {
+        const all = ipam.listPrefixes(ni);
+        if (from + limit < all.length) more = String(from + limit);
+        return all.slice(from, from + limit).map((pi) => {
           if (!r.utilization) return toWPrefix(pi);
           let u;
           try {
@@ -65,11 +69,12 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
             u = undefined;
           }
           return toWPrefix(pi, u);
-        }),
-      );
-      return { prefixes };
+        });
+      });
+      return { prefixes, continue: more };
     }),
-    ListAllocations: unary<WListAllocationsRequest, { allocations: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/ListAllocations', async (r, p) => {
+    ListAllocations: unary<WListAllocationsRequest, { allocations: WAllocation[]; continue: string }>(ctx, 'ipaminjector.admin.v1.Admin/ListAllocations', async (r, p) => {
+      const { from, limit } = page(r);
       const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
       const selector = checkSelector(r.selector, 'selector', L);
       const owner = checkString(r.owner, 'owner', L);
@@ -81,7 +86,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
         ...(selector ? { selector } : {}),
       });
       const list = await ctx.core.query((ipam) => ipam.listAllocations(filter));
-      return { allocations: list.map((a) => toWAllocation(a)) };
+      return { allocations: list.slice(from, from + limit).map((a) => toWAllocation(a)), continue: from + limit < list.length ? String(from + limit) : '' };
     }),
     ApplyNetworkInstance: unary<WApplyNetworkInstanceRequest, WNetworkInstance>(ctx, 'ipaminjector.admin.v1.Admin/ApplyNetworkInstance', async (r, p) => {
       const ref = fromWRef(r.ref, 'ref', L)!;
@@ -136,6 +141,16 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
     }),
     Watch: (call: ServerWritableStream<WWatchRequest, WEvent>) => watch(ctx, call),
   };
+}
+
+const MAX_PAGE = 10_000;
+
+/** A list page: where it starts (the previous answer's `continue`) and how long it is. */
+function page(r: { limit?: number; continue?: string }): { from: number; limit: number } {
+  const from = r.continue ? Number(r.continue) : 0;
+  if (!Number.isInteger(from) || from < 0) throw invalid('continue', `"${r.continue}" is not a token from a previous answer`);
+  const limit = r.limit ? Math.min(r.limit, MAX_PAGE) : MAX_PAGE;
+  return { from, limit };
 }
 
 /** One package's whole run in one transaction: space, releases, requests, prune. */
@@ -242,6 +257,12 @@ function watch(ctx: ServiceContext, call: ServerWritableStream<WWatchRequest, WE
     if (!c.allocation && ownerPrefix) return; // space events only for unfiltered watchers
     const pn = c.prefix?.networkInstance ?? c.networkInstance;
     if (!c.allocation && filterNi && pn && `${pn.namespace}/${pn.name}` !== filterNi) return;
+    if (call.writableLength >= ctx.limits.maxWatchBacklog) {
+      // A watcher that does not read would make the server buffer without bound.
+      stop();
+      call.emit('error', { code: status.RESOURCE_EXHAUSTED, details: `watcher fell ${ctx.limits.maxWatchBacklog} events behind; watch again (initial=true) to resync` });
+      return;
+    }
     call.write({
       seq: String(c.seq),
       type: c.type,

@@ -169,10 +169,14 @@ export interface WListAllocationsRequest {
   owner?: string;
   ownerPrefix?: string;
   selector?: WLabelSelector;
+  limit?: number;
+  continue?: string;
 }
 export interface WListPrefixesRequest {
   networkInstance?: WNetworkInstanceRef;
   utilization?: boolean;
+  limit?: number;
+  continue?: string;
 }
 export interface WRemoveNetworkInstanceRequest {
   ref?: WNetworkInstanceRef;

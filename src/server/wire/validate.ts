@@ -15,6 +15,8 @@ export interface Limits {
   maxStringLength: number;
   /** Requests (and space items) in one Batch. */
   maxBatch: number;
+  /** Events a Watch stream may have queued for a slow reader before it is ended. */
+  maxWatchBacklog: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -24,6 +26,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxLabelValueLength: 1024,
   maxStringLength: 4096,
   maxBatch: 10_000,
+  maxWatchBacklog: 10_000,
 };
 
 export const invalid = (field: string, message: string): IpamError =>
