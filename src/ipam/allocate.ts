@@ -47,6 +47,8 @@ function staticAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
     throw new IpamError('InvalidArgument', `prefixLength ${p.prefixLength} contradicts prefix ${text} (network instance ${inst.key})`, { networkInstance: inst.key, prefix: text, field: 'spec.prefixLength' });
   }
   sp.locate(inst, s.v6, s.w, 0, s.len);
+  // nesting first: a pool inside a network subnet is a nesting error, not "reserved"
+  if (sp.locContainer !== 0) checkParent(sp, inst, p.kind, sp.locContainer, formatCidr(s), 'spec.prefix');
   if (sp.locProbe !== Probe.Free) throw conflict(sp, p, formatCidr(s), sp.locHit);
   checkParent(sp, inst, p.kind, sp.locContainer, formatCidr(s), 'spec.prefix');
   return takeAt(sp, p, sp.locContainer, s.w, s.len, false, dry);

@@ -71,7 +71,8 @@ export function checkParent(sp: Space, inst: Instance, kind: KindCode, c: number
       field,
     });
   }
-  throw new IpamError('FailedPrecondition', `a ${KIND_NAMES[kind]} prefix (${text}) cannot be nested in ${KIND_NAMES[pk]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`, {
+  const article = kind === KindCode.Aggregate ? 'an' : 'a';
+  throw new IpamError('FailedPrecondition', `${article} ${KIND_NAMES[kind]} prefix (${text}) cannot be nested in ${KIND_NAMES[pk]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`, {
     networkInstance: inst.key,
     prefix: text,
     field,
@@ -158,6 +159,9 @@ function addSpec(sp: Space, inst: Instance, n: NormSpec, fromInstance: boolean, 
   let created = false;
   const probe = sp.locProbe;
   const hit = sp.locHit;
+  // the closest enclosing prefix decides: a wrong parent is a nesting error, whatever lies
+  // inside it (its reserved network/broadcast address, other owners' allocations)
+  if (sp.locContainer !== 0) checkParent(sp, inst, kind, sp.locContainer, n.net, field);
   if (probe === Probe.Exact) {
     const shares = (kind === KindCode.Network || kind === KindCode.Loopback) && rows.type(hit) === RowType.Prefix && rows.kind(hit) === kind;
     if (!shares) throw inUse(sp, inst, n.net, hit, field);

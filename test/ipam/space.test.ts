@@ -77,6 +77,67 @@ test('nesting: a pool never inside a network or loopback prefix; a loopback pref
   throwsIpam(() => pfx(ipam, '10.4.2.0/24', 'aggregate'), 'FailedPrecondition', /aggregate prefix .* cannot be nested in pool/);
 });
 
+// SEMANTICS.md's nesting table, every cell that is not allowed: the closest enclosing prefix
+// decides, and the answer is the nesting error even where the new prefix covers the parent's
+// reserved network/broadcast address or another owner's allocation.
+const KINDS = ['aggregate', 'network', 'pool', 'loopback'] as const;
+const ALLOWED_PARENTS: Record<(typeof KINDS)[number], readonly string[]> = {
+  aggregate: ['aggregate'],
+  network: ['aggregate'],
+  pool: ['aggregate', 'pool'],
+  loopback: ['aggregate'],
+};
+
+for (const parent of KINDS) {
+  for (const kind of KINDS) {
+    if (ALLOWED_PARENTS[kind].includes(parent)) continue;
+    test(`nesting: a ${kind} prefix cannot be inside a ${parent} prefix (nesting error, not "in use")`, () => {
+      const ipam = fresh(['10.0.0.0/8']);
+      pfx(ipam, '10.1.0.0/24', parent);
+      // first block (covers a network's network address), a middle one, the last (covers its broadcast)
+      for (const inner of ['10.1.0.0/28', '10.1.0.64/26', '10.1.0.240/28', '10.1.0.0/25']) {
+        const e = throwsIpam(
+          () => pfx(ipam, inner, kind),
+          'FailedPrecondition',
+          new RegExp(`^an? ${kind} prefix \\(${inner.replace(/\./g, '\\.')}\\) cannot be nested in ${parent} prefix 10\\.1\\.0\\.0/24 in network instance default/vpc$`),
+        );
+        assert.is(e.details.prefix, inner);
+        assert.is(e.details.field, 'spec.prefix');
+      }
+      assert.is(ipam.listPrefixes(ni).length, 2, 'nothing was added');
+    });
+  }
+}
+
+test('nesting: the nesting error wins over what lies inside the parent (reserved addresses, allocations)', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  pfx(ipam, '10.0.1.1/24', 'network', { s: 'n' });
+  pfx(ipam, '10.2.0.0/24', 'pool', { s: 'p' });
+  ipam.allocate(req('a', 'network', { selector: sel({ s: 'n' }) }));
+  ipam.allocate(req('b', 'pool', { prefixLength: 28, selector: sel({ s: 'p' }) }));
+  // the gateway-like reserved address and a host allocation lie inside
+  throwsIpam(() => pfx(ipam, '10.0.1.0/29', 'pool'), 'FailedPrecondition', /a pool prefix \(10\.0\.1\.0\/29\) cannot be nested in network prefix 10\.0\.1\.0\/24/);
+  // another owner's pool allocation lies inside
+  throwsIpam(() => pfx(ipam, '10.2.0.0/27', 'network'), 'FailedPrecondition', /a network prefix \(10\.2\.0\.0\/27\) cannot be nested in pool prefix 10\.2\.0\.0\/24/);
+  // a network IPPrefix with host bits is checked the same way
+  throwsIpam(() => pfx(ipam, '10.0.1.5/30', 'network'), 'FailedPrecondition', /cannot be nested in network prefix 10\.0\.1\.0\/24/);
+  // the same prefix claimed by another owner stays "in use"; an allowed nesting still reports what is in the way
+  throwsIpam(() => pfx(ipam, '10.0.1.0/24', 'pool'), 'AlreadyExists', /in use by/);
+  throwsIpam(() => pfx(ipam, '10.2.0.0/26', 'pool'), 'AlreadyExists', /in use by b/);
+});
+
+test('nesting: static allocations follow the same table (nesting error, not "reserved")', () => {
+  const ipam = fresh(['10.0.0.0/8']);
+  pfx(ipam, '10.0.1.0/24', 'network');
+  pfx(ipam, '10.0.2.0/24', 'loopback');
+  throwsIpam(() => ipam.allocate(req('p', 'pool', { prefix: '10.0.1.0/28' })), 'FailedPrecondition', /a pool prefix \(10\.0\.1\.0\/28\) cannot be nested in network prefix 10\.0\.1\.0\/24/);
+  throwsIpam(() => ipam.allocate(req('q', 'pool', { prefix: '10.0.1.240/28' })), 'FailedPrecondition', /cannot be nested in network prefix/);
+  throwsIpam(() => ipam.allocate(req('s', 'network', { prefix: '10.0.1.0/28', createPrefix: true })), 'FailedPrecondition', /a network prefix \(10\.0\.1\.0\/28\) cannot be nested in network prefix/);
+  throwsIpam(() => ipam.allocate(req('t', 'aggregate', { prefix: '10.0.1.0/28' })), 'FailedPrecondition', /an? aggregate prefix \(10\.0\.1\.0\/28\) cannot be nested in network prefix/);
+  throwsIpam(() => ipam.allocate(req('u', 'pool', { prefix: '10.0.2.0/28' })), 'FailedPrecondition', /cannot be nested in loopback prefix/);
+  assert.is(ipam.listAllocations().length, 0);
+});
+
 test('error: every non-aggregate prefix must lie inside an aggregate ("an aggregate prefix is required")', () => {
   const ipam = fresh(['10.0.0.0/8']);
   for (const kind of ['network', 'pool', 'loopback'] as const) {
