@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import type { Etcd3, IKeyValue, IRequestOp, ICompare, ITxnRequest, IWatchResponse, Watcher } from 'etcd3';
 import type { Ipam, Snapshot } from '../../ipam/types.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
-import { StoreConflictError, StoreFailedError, type Store, type StoreStats } from './store.js';
+import { FLUSH_BUCKETS, StoreConflictError, StoreFailedError, type Store, type StoreStats } from './store.js';
 import { backoff, connect, isPermanent, sleep, type EtcdConnection } from './etcd/client.js';
 import { Keys, prefixEnd } from './etcd/keys.js';
 import { Mirror, snapshotOf, type Derived, type Kv, type Write } from './etcd/state.js';
@@ -134,6 +134,8 @@ export class EtcdStore implements Store {
   /** instance -> chunks of a commit still in progress (another replica's), oldest first */
   private readonly partial = new Map<string, Group[]>();
   private readonly counters: StoreStats = { commits: 0, records: 0, flushes: 0, bytes: 0, compactions: 0 };
+  /** Latency of successful transactions (attempts and retries included), over FLUSH_BUCKETS. */
+  private readonly txnSeconds = { counts: new Array<number>(FLUSH_BUCKETS.length + 1).fill(0), sum: 0 };
   /** Beyond StoreStats, for tests and the benchmark. */
   readonly extra = { conflicts: 0, rejected: 0, retries: 0, remoteRecords: 0, resyncs: 0, loads: 0, txnOps: 0 };
 
@@ -229,7 +231,7 @@ export class EtcdStore implements Store {
   }
 
   stats(): StoreStats {
-    return { ...this.counters };
+    return { ...this.counters, flushSeconds: { counts: [...this.txnSeconds.counts], sum: this.txnSeconds.sum } };
   }
 
   async close(): Promise<void> {
@@ -444,6 +446,7 @@ export class EtcdStore implements Store {
     }
     const req: ITxnRequest = { compare, success, failure };
 
+    const t0 = performance.now();
     const outcome = await this.withRetry('commit', async () => {
       const res = await this.client!.kv.txn(req);
       if (res.succeeded) return { ok: true as const, revision: Number(res.header.revision) };
@@ -469,6 +472,11 @@ export class EtcdStore implements Store {
     });
 
     if (outcome.ok) {
+      const secs = (performance.now() - t0) / 1000;
+      let bucket = 0;
+      while (bucket < FLUSH_BUCKETS.length && secs > FLUSH_BUCKETS[bucket]!) bucket++;
+      this.txnSeconds.counts[bucket]!++;
+      this.txnSeconds.sum += secs;
       const R = outcome.revision;
       for (const id of insts) this.mirror.rev.set(id, R);
       for (const [k, v] of writes) {
