@@ -56,13 +56,10 @@ export class ReplayError extends Error {
   override readonly name = 'ReplayError';
 }
 
-const niKey = (ref: NetworkInstanceRef) => `${ref.namespace || 'default'}/${ref.name}`;
-
 /** Records what a transaction changes, as it changes it. */
 export class Tx {
   readonly ops: Op[] = [];
   readonly changes: Omit<Change, 'seq'>[] = [];
-  readonly touched = new Set<string>();
 
   /** `watched`: someone listens to changes, so compute the costlier ones too. */
   constructor(
@@ -74,7 +71,6 @@ export class Tx {
     const info = this.ipam.applyNetworkInstance(ref, prefixes, owner);
     this.ops.push({ op: 'applyNetworkInstance', ref, prefixes, owner });
     this.changes.push({ type: 'NETWORK_INSTANCE_APPLIED', networkInstance: info });
-    this.touched.add(niKey(ref));
     return info;
   }
 
@@ -87,14 +83,12 @@ export class Tx {
       type: 'NETWORK_INSTANCE_REMOVED',
       networkInstance: { name: ref.name, namespace: ref.namespace || 'default', owner: '', prefixes: [] },
     });
-    this.touched.add(niKey(ref));
   }
 
   applyPrefix(spec: PrefixSpec): PrefixInfo {
     const info = this.ipam.applyPrefix(spec);
     this.ops.push({ op: 'applyPrefix', spec });
     this.changes.push({ type: 'PREFIX_APPLIED', prefix: info });
-    this.touched.add(niKey(spec.networkInstance));
     return info;
   }
 
@@ -111,7 +105,6 @@ export class Tx {
       for (const a of freed) this.changes.push({ type: 'RELEASED', allocation: a });
     }
     if (info) this.changes.push({ type: 'PREFIX_REMOVED', prefix: info });
-    this.touched.add(niKey(ni));
     return freed;
   }
 
@@ -122,7 +115,6 @@ export class Tx {
     if (!before.some((a) => sameAllocation(a, result))) {
       this.ops.push({ op: 'allocate', req, prefix: result.prefix });
       this.changes.push({ type: 'ALLOCATED', allocation: result });
-      this.touched.add(niKey(req.networkInstance));
     }
     return result;
   }
@@ -143,11 +135,9 @@ export class Tx {
     }
     for (const a of freed) {
       this.changes.push({ type: 'RELEASED', allocation: a });
-      this.touched.add(niKey(a.networkInstance));
     }
     for (const p of prefixes) {
       this.changes.push({ type: 'PREFIX_REMOVED', prefix: p });
-      this.touched.add(niKey(p.networkInstance));
     }
     return freed;
   }

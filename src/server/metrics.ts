@@ -24,27 +24,31 @@ class Histogram {
 
 const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
+class MethodStats {
+  readonly codes = new Array<number>(17).fill(0); // gRPC status codes 0..16
+  readonly latency = new Histogram();
+}
+
 export class Metrics {
-  private readonly requests = new Map<string, number>();
-  private readonly latency = new Map<string, Histogram>();
+  private readonly methods = new Map<string, MethodStats>();
 
   observe(method: string, code: number, seconds: number): void {
-    const key = `${method}\u0000${code}`;
-    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    let h = this.latency.get(method);
-    if (!h) this.latency.set(method, (h = new Histogram()));
-    h.observe(seconds);
+    let m = this.methods.get(method);
+    if (!m) this.methods.set(method, (m = new MethodStats()));
+    m.codes[code] = (m.codes[code] ?? 0) + 1;
+    m.latency.observe(seconds);
   }
 
   render(core: IpamCore): string {
     const out: string[] = [];
     out.push('# HELP ipam_grpc_requests_total gRPC requests by method and status code.', '# TYPE ipam_grpc_requests_total counter');
-    for (const [key, n] of this.requests) {
-      const [method, code] = key.split('\u0000');
-      out.push(`ipam_grpc_requests_total{method="${esc(method!)}",code="${status[Number(code)] ?? code}"} ${n}`);
+    for (const [method, m] of this.methods) {
+      m.codes.forEach((n, code) => {
+        if (n > 0) out.push(`ipam_grpc_requests_total{method="${esc(method)}",code="${status[code] ?? code}"} ${n}`);
+      });
     }
     out.push('# HELP ipam_grpc_request_duration_seconds gRPC request latency.', '# TYPE ipam_grpc_request_duration_seconds histogram');
-    for (const [method, h] of this.latency) {
+    for (const [method, { latency: h }] of this.methods) {
       let cum = 0;
       BUCKETS.forEach((b, i) => {
         cum += h.counts[i]!;

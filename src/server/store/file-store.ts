@@ -47,7 +47,7 @@ import {
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Snapshot } from '../../ipam/types.js';
-import { decodeFrames, encodeFrame, HEADER, SNAP_MAGIC, WAL_MAGIC } from './frame.js';
+import { decodeFrames, encodeFrame, encodeTextFrame, HEADER, SNAP_MAGIC, WAL_MAGIC } from './frame.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
 import { FLUSH_BUCKETS, StoreCorruptError, StoreFailedError, type Store, type StoreStats } from './store.js';
 
@@ -132,7 +132,7 @@ export class FileStore implements Store {
     if (this.closed) return Promise.reject(new StoreFailedError('store is closed'));
     this.counters.commits++;
     if (ops.length > 0) {
-      this.pending.push(encodeFrame(Buffer.from(JSON.stringify(ops))));
+      this.pending.push(encodeTextFrame(JSON.stringify(ops)));
       this.counters.records++;
     } else if (!this.flushing && this.pending.length === 0) {
       return Promise.resolve(); // barrier with nothing in flight: already durable

@@ -11,6 +11,16 @@ export const HEADER = 8;
 /** Larger than any record we write (a 10,000-request batch is a few MB). */
 export const MAX_RECORD = 256 * 1024 * 1024;
 
+/** A frame around UTF-8 text, written straight into the frame (no intermediate buffer). */
+export function encodeTextFrame(text: string): Buffer {
+  const len = Buffer.byteLength(text);
+  const out = Buffer.allocUnsafe(HEADER + len);
+  out.write(text, HEADER);
+  out.writeUInt32LE(len, 0);
+  out.writeUInt32LE(crc32(out.subarray(HEADER)), 4);
+  return out;
+}
+
 export function encodeFrame(payload: Buffer): Buffer {
   const out = Buffer.allocUnsafe(HEADER + payload.length);
   out.writeUInt32LE(payload.length, 0);

@@ -32,12 +32,11 @@ export function localizeError(e: unknown, pkg: string): unknown {
 }
 
 /** Runs a package's request; errors come back in the package's own terms. */
-export async function asPackage<T>(pkg: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
+export function asPackage<T>(pkg: string, fn: () => Promise<T>): Promise<T> {
+  if (!pkg) return fn();
+  return fn().catch((e: unknown) => {
     throw localizeError(e, pkg);
-  }
+  });
 }
 
 /** An error the server answers with something other than an IpamError code. */
