@@ -25,12 +25,15 @@ test('an IpamError thrown in a test is reported with its code, message and detai
 test('an IpamError rejected by an async test is reported too; assertion failures keep their diff', () => {
   const r = runTest(
     `test('async', async () => { await Promise.resolve(); throw new IpamError('Exhausted', 'no free /24: exhausted'); });\n` +
-      `import * as assert from 'uvu/assert';\ntest('assert', () => assert.is('10.0.0.1/24', '10.0.0.2/24'));`,
+      `import * as assert from 'uvu/assert';\ntest('assert', () => assert.is('10.0.0.1/24', '10.0.0.2/24'));\n` +
+      `test('match', () => assert.match('10.0.0.1/24', /^192/));`,
   );
   assert.is(r.status, 1, r.out);
   assert.match(r.out, 'IpamError Exhausted: no free /24: exhausted');
   assert.match(r.out, 'Expected');
   assert.match(r.out, '10.0.0.2/24');
+  assert.match(r.out, 'Expected value to match `/^192/` pattern  (match)');
+  assert.not.match(r.out, 'details: false', 'assertion errors are not rewritten');
 });
 
 test('every allocator and function test file uses the readable test helper, not uvu directly', () => {

@@ -11,7 +11,8 @@ type Body = (context: Context) => unknown;
 export function readableError(e: unknown): unknown {
   if (!(e instanceof Error)) return e;
   const details = (e as { details?: unknown }).details;
-  if (details === undefined || typeof details === 'string') return e;
+  // uvu's own assertion errors carry a string or `false` there: left alone
+  if (details === null || typeof details !== 'object') return e;
   const code = (e as { code?: unknown }).code;
   const out = new Error(`${e.name}${code === undefined ? '' : ' ' + String(code)}: ${e.message}\n    details: ${JSON.stringify(details)}`, { cause: e });
   out.stack = out.message.split('\n')[0] + '\n' + (e.stack ?? '').split('\n').slice(1).join('\n');
