@@ -3,6 +3,8 @@
 //   BENCH fn-1-request n=<runs> ms=<median> node_ms=<median of `node -e 0`> ratio=<ms/node_ms>
 //   BENCH fn-10k-requests n=<runs> ms=<median> requests=10000 bytes_in=<input size>
 //   BENCH fn-10k-rerender n=<runs> ms=<median> requests=10000 (statuses and conditions present)
+//   BENCH fn-10k-unowned n=<runs> ms=<median> requests=10000 unowned=10000 (plus ConfigMaps the
+//     function does not own: every item is still read once, to refuse malformed YAML)
 // Builds the bundle first when it is missing. Runs are interleaved with the baseline so
 // machine load affects both alike. BENCH_FILTER (comma-separated substrings) picks names.
 import { spawnSync } from 'node:child_process';
@@ -29,8 +31,8 @@ const kptAnnotations = (path: string, index: number, id: number): string =>
       config.k8s.io/id: '${id}'
 `;
 
-/** A ResourceList as `kpt fn eval` sends it: Kptfile, space, `n` IPClaims. */
-export function packageList(n: number): string {
+/** A ResourceList as `kpt fn eval` sends it: Kptfile, space, `n` IPClaims, `unowned` ConfigMaps. */
+export function packageList(n: number, unowned = 0): string {
   let s = `apiVersion: config.kubernetes.io/v1
 kind: ResourceList
 items:
@@ -71,6 +73,23 @@ ${kptAnnotations('claims.yaml', i, 4 + i)}  spec:
     selector:
       matchLabels:
         nephio.org/network-name: lan
+`);
+  }
+  for (let i = 0; i < unowned; i++) {
+    parts.push(`- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: config-${i}
+    labels:
+      app.kubernetes.io/name: upf
+${kptAnnotations('configs.yaml', i, 4 + n + i)}  data:
+    mode: 0755 # kept as written
+    date: 2021-01-01
+    enabled: "true"
+    list: [a, b]
+    script: |
+      #!/bin/sh
+      echo ${i}
 `);
   }
   return parts.join('');
@@ -128,7 +147,20 @@ function benchMany(n: number, runs: number): void {
   console.log(`BENCH fn-10k-rerender n=${runs} ms=${f1(median(second))} requests=${n} bytes_in=${again.length}`);
 }
 
+function benchUnowned(n: number, runs: number): void {
+  const input = packageList(n, n);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = timeRun(process.execPath, [bin], input);
+    if (r.status !== 0) throw new Error(`fn exited ${r.status}: ${r.stdout.slice(-500)}`);
+    if (!r.stdout.includes(`    name: config-${n - 1}\n`)) throw new Error('unowned resources missing from the output');
+    times.push(r.ms);
+  }
+  console.log(`BENCH fn-10k-unowned n=${runs} ms=${f1(median(times))} requests=${n} unowned=${n} bytes_in=${input.length}`);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (wanted('fn-1-request')) bench1(Number(process.env.FN_BENCH_RUNS ?? 21));
-  if (wanted('fn-10k')) benchMany(10_000, Number(process.env.FN_BENCH_RUNS_10K ?? 5));
+  if (wanted('fn-10k-requests') || wanted('fn-10k-rerender')) benchMany(10_000, Number(process.env.FN_BENCH_RUNS_10K ?? 5));
+  if (wanted('fn-10k-unowned')) benchUnowned(10_000, Number(process.env.FN_BENCH_RUNS_10K ?? 5));
 }

@@ -302,9 +302,26 @@ function plainKeyEnd(text: string, from: number, end: number): number {
   return -1;
 }
 
+/** Shared stand-in for the value of a map or sequence when values are not built. */
+const NO_VALUE = Object.freeze(newObject());
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
+
+/** Whether `key` is already an entry (duplicate keys: YAML forbids them). */
+function hasKey(entries: YEntry[], key: string): boolean {
+  for (let i = 0; i < entries.length; i++) if (entries[i].key === key) return true;
+  return false;
+}
+
 class Reader {
   readonly L: Lines;
-  constructor(readonly text: string) {
+  /**
+   * values=false only checks the text: maps and sequences get no JS value (null-prototype
+   * objects are dictionaries, and building them is most of the reader's cost).
+   */
+  constructor(
+    readonly text: string,
+    readonly values = true,
+  ) {
     this.L = new Lines(text);
   }
 
@@ -405,7 +422,9 @@ class Reader {
     const L = this.L;
     const t = this.text;
     const entries: YEntry[] = [];
-    const value = newObject();
+    const values = this.values;
+    const value = values ? newObject() : (NO_VALUE as Record<string, unknown>);
+    let keys: Set<string> | undefined;
     let col = firstCol;
     let line = li;
     let last = li;
@@ -430,11 +449,12 @@ class Reader {
         if (key === '<<') throw new Unsupported('merge key');
         after = k + 1;
       }
-      if (key in value) throw new Unsupported('duplicate key');
+      if (values ? key in value : entries.length < 64 ? hasKey(entries, key) : (keys ??= new Set(entries.map((e) => e.key))).has(key)) throw new Unsupported('duplicate key');
+      if (keys) keys.add(key);
       let vcol = after - lineStart;
       while (vcol + lineStart < lineEnd && t.charCodeAt(vcol + lineStart) === 32) vcol++;
       const [node, end] = this.inline(line, vcol, indent, true);
-      value[key] = node.value;
+      if (values) value[key] = node.value;
       entries.push({ key, lineStart: L.starts[line], col, value: node, end: L.after(end) });
       last = end;
       const nl = L.nextContent(end + 1);
@@ -453,13 +473,13 @@ class Reader {
     const L = this.L;
     const t = this.text;
     const items: YItem[] = [];
-    const value: unknown[] = [];
+    const value: unknown[] = this.values ? [] : (NO_ITEMS as unknown[]);
     let line = li;
     let last = li;
     for (;;) {
       const r = this.item(line, indent);
       items.push({ lineStart: L.starts[line], col: indent, value: r[0], end: L.after(r[1]) });
-      value.push(r[0].value);
+      if (this.values) value.push(r[0].value);
       last = r[1];
       const nl = L.nextContent(last + 1);
       if (nl >= L.length) break;
@@ -506,9 +526,10 @@ class Reader {
 /**
  * Parses one sequence item whose text starts with its dash line (dash at column `dash`),
  * e.g. one element of a ResourceList's `items`. Offsets in the result are into `text`.
+ * values=false: only check that the item is in the reader's subset (no JS values built).
  */
-export function parseItem(text: string, dash: number): { node: YNode; lines: Lines } {
-  const r = new Reader(text);
+export function parseItem(text: string, dash: number, values = true): { node: YNode; lines: Lines } {
+  const r = new Reader(text, values);
   const first = r.L.nextContent(0);
   if (first >= r.L.length || r.L.indents[first] !== dash || !isDash(text, r.L.starts[first] + dash, r.L.ends[first])) {
     throw new Unsupported('item does not start with a dash');

@@ -46,6 +46,8 @@ export class Item {
   readonly index: number;
   readonly dash: number;
   readonly original: string;
+  /** Offset of the item in the input text, when known (error positions). */
+  readonly offset?: number;
   private _text: string;
   private tree: YMap | null | undefined;
   private _value: Obj | null | undefined;
@@ -56,6 +58,7 @@ export class Item {
     this.index = raw.index;
     this.dash = raw.dash;
     this.original = raw.text;
+    this.offset = raw.offset;
     this._text = raw.text;
   }
 
@@ -92,6 +95,21 @@ export class Item {
       this._value = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : null;
     }
     return this._value;
+  }
+
+  /**
+   * Checks that the item is valid YAML without keeping what was read (for resources the
+   * function does not own: most are never looked at again). Throws YamlSyntaxError.
+   */
+  check(): void {
+    if (this._value !== undefined) return;
+    try {
+      parseItem(this._text, this.dash, false);
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+      this.usedLibrary = true;
+      parseItemDoc(this._text, this.dash);
+    }
   }
 
   private setText(t: string): void {

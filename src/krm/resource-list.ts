@@ -12,6 +12,8 @@ export interface RawItem {
   text: string;
   /** Column of the item's dash. */
   dash: number;
+  /** Offset of the item's text in the input (absent when the input had to be rewritten first). */
+  offset?: number;
 }
 
 export interface ResourceListText {
@@ -35,9 +37,9 @@ function isDashLine(text: string, s: number, e: number, col: number): boolean {
 
 /** Splits a ResourceList without parsing the items (they are read lazily, one by one). */
 export function splitResourceList(text: string): ResourceListText {
-  const fast = trySplit(text);
+  const fast = trySplit(text, true);
   if (fast) return fast;
-  return trySplit(normalize(text)) ?? fail('ResourceList layout not understood');
+  return trySplit(normalize(text), false) ?? fail('ResourceList layout not understood');
 }
 
 function fail(msg: string): never {
@@ -51,7 +53,7 @@ interface Section {
 }
 
 /** The fast path: block layout with top-level keys at column 0 (what kpt and kustomize write). */
-function trySplit(text: string): ResourceListText | null {
+function trySplit(text: string, isInput: boolean): ResourceListText | null {
   if (text.includes('\r')) return null;
   const n = text.length;
   const sections: Section[] = [];
@@ -130,7 +132,7 @@ function trySplit(text: string): ResourceListText | null {
     const s = itemStarts[k];
     let t = text.slice(s, k + 1 < itemStarts.length ? itemStarts[k + 1] : itemsEnd);
     if (!t.endsWith('\n')) t += '\n';
-    items.push({ index: k, text: t, dash: itemsIndent });
+    items.push(isInput ? { index: k, text: t, dash: itemsIndent, offset: s } : { index: k, text: t, dash: itemsIndent });
   }
   // Everything but the items is small: read it with the yaml library.
   const outside = sections.filter((s) => s !== itemsSection).map((s) => text.slice(s.start, s.end)).join('');

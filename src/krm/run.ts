@@ -15,6 +15,7 @@ import { asObj, describe, meta, origin, resourceDir, str, type Meta } from './re
 import { joinResourceList, splitResourceList, ResourceListError, type ResourceListText } from './resource-list.js';
 import { hasErrors, renderResults, result, type Result } from './results.js';
 import { readNetworkInstance, readPrefix } from './space.js';
+import { roughMeta, syntaxMessage } from './item-syntax.js';
 import { YamlSyntaxError } from './yaml-doc.js';
 import { loadYaml, withYaml } from './yaml-lib.js';
 import type { ListEdit } from './block-edit.js';
@@ -84,16 +85,20 @@ export async function runFunction(input: string, createBackend: BackendFactory):
   // Problems found while reading; results are made once the package root is known.
   const problems: { m?: Meta; message: string; field?: string }[] = [];
 
-  // Classify. Only resources the function may own are read; the rest stay untouched text.
+  // Classify. Every item is read once (fast reader, else the yaml library), so a resource that
+  // is not valid YAML fails the run even when the function does not own it; the ones it does
+  // not own stay untouched text.
   for (const item of items) {
     const k = item.quickKind();
-    if (k !== undefined && !REQUEST_KINDS.has(k) && !SPACE_KINDS.has(k) && k !== 'Kptfile') continue;
-    let obj: Obj | null;
+    const owned = k === undefined || REQUEST_KINDS.has(k) || SPACE_KINDS.has(k) || k === 'Kptfile';
+    let obj: Obj | null = null;
     try {
-      obj = await withYaml(() => item.value());
+      if (owned) obj = await withYaml(() => item.value());
+      else await withYaml(() => item.check());
     } catch (err) {
       if (!(err instanceof YamlSyntaxError)) throw err;
-      problems.push({ message: `item ${item.index} of the ResourceList is not valid YAML: ${err.message}` });
+      const m = roughMeta(item);
+      problems.push({ m, message: syntaxMessage(input, item, m, err) });
       continue;
     }
     if (!obj) continue;

@@ -9,6 +9,13 @@ import { isSafePlainString, resolvePlain, type ScalarValue } from './scalar.js';
 
 export class YamlSyntaxError extends Error {
   override readonly name = 'YamlSyntaxError';
+  constructor(
+    message: string,
+    /** Offset of the error in the parsed text, when the library says. */
+    readonly offset?: number,
+  ) {
+    super(message);
+  }
 }
 
 const PARSE_OPTIONS = { version: '1.1', schema: 'failsafe', prettyErrors: false, uniqueKeys: true } as const;
@@ -16,7 +23,7 @@ const STRING_OPTIONS = { lineWidth: 0, minContentWidth: 0, indentSeq: false } as
 
 export function parseYaml(text: string): Document {
   const doc = Y().parseDocument(text, PARSE_OPTIONS);
-  if (doc.errors.length > 0) throw new YamlSyntaxError(doc.errors[0].message);
+  if (doc.errors.length > 0) throw new YamlSyntaxError(doc.errors[0].message, doc.errors[0].pos?.[0]);
   return doc;
 }
 
@@ -24,7 +31,7 @@ export function parseYaml(text: string): Document {
 export function parseItemDoc(itemText: string, dash: number): Document {
   const nl = itemText.indexOf('\n');
   const first = nl < 0 ? itemText : itemText.slice(0, nl);
-  if (first[dash] !== '-') throw new YamlSyntaxError('item does not start with a dash');
+  if (first[dash] !== '-') throw new YamlSyntaxError('item does not start with a dash', 0);
   const text = first.slice(0, dash) + ' ' + first.slice(dash + 1) + (nl < 0 ? '' : itemText.slice(nl));
   return parseYaml(text);
 }

@@ -64,6 +64,24 @@ test('errors exit 1 with results on stdout and the package echoed; never empty o
   }
 });
 
+test('malformed YAML in a resource the function does not own: exit 1, the input echoed, a syntax error result', () => {
+  const input = 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x\n';
+  const r = run([], input);
+  assert.is(r.status, 1, r.stdout);
+  assert.ok(r.stdout.startsWith(input), 'the input list comes back unchanged');
+  const results = parse(r.stdout.slice(input.length)).results;
+  assert.is(results.length, 1);
+  assert.is(results[0].severity, 'error');
+  assert.match(results[0].message, /^item 0 of the ResourceList \(ConfigMap x\) is not valid YAML at line 6, column \d+ of the input: /);
+  assert.match(r.stderr, /item 0 of the ResourceList/);
+  // the same item inside a package that otherwise allocates: nothing is written
+  const mixed = LIST + '- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x\n';
+  const m = run([], mixed);
+  assert.is(m.status, 1);
+  assert.ok(m.stdout.startsWith(mixed));
+  assert.not.match(m.stdout, /status:/);
+});
+
 test('--help, --version, unknown commands', () => {
   const h = run(['--help']);
   assert.is(h.status, 0);

@@ -152,4 +152,46 @@ test('property: block reader == yaml library on library-written documents', () =
   assert.ok(read > unsupported * 3, `fast reader took ${read}, left ${unsupported} to the library`);
 });
 
+/** A block document as a ResourceList item (dash at column 0). */
+const asItem = (text: string): string =>
+  text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l, i) => (i === 0 ? '- ' : l === '' ? '' : '  ') + l)
+    .join('\n') + '\n';
+
+/** 'ok' or 'unsupported' for one reading mode. */
+function outcome(text: string, values: boolean): string {
+  try {
+    parseItem(asItem(text), 0, values);
+    return 'ok';
+  } catch (e) {
+    if (!(e instanceof Unsupported)) throw e;
+    return 'unsupported';
+  }
+}
+
+test('checking an item without building values accepts and refuses exactly what reading does', () => {
+  const many = Array.from({ length: 80 }, (_, i) => `k${i}: v`).join('\n');
+  for (const text of [
+    'a: 1\nb:\n  c: [1, 2]\n  d: |\n    x\n',
+    'a: 1\na: 2\n',
+    'a:\n  b: 1\n  c:\n  - x: 1\n    x: 2\n',
+    `${many}\nk3: again\n`,
+    `${many}\nk80: new\n`,
+    'a: {b: 1, b: 2}\n',
+    'a:\n\tb: 1\n',
+    'a: b: c\n',
+  ]) {
+    assert.is(outcome(text, false), outcome(text, true), text);
+  }
+  fc.assert(
+    fc.property(value, fc.boolean(), (v, indentSeq) => {
+      const text = stringify(v, { indentSeq, version: '1.1' });
+      assert.is(outcome(text, false), outcome(text, true), text);
+    }),
+    { numRuns: 500 },
+  );
+});
+
 test.run();

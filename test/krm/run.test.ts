@@ -204,7 +204,7 @@ async function expectError(input: string, re: RegExp, field?: string, kind?: str
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 1, out.stdout);
   assert.is(withoutResults(out.stdout), input, 'the package must come back unchanged');
-  const errs = results(out.stdout).filter((r) => r.severity === 'error');
+  const errs = resultsSection(out.stdout).filter((r) => r.severity === 'error');
   const hit = errs.find((r) => re.test(r.message));
   assert.ok(hit, `no error matching ${re} in ${JSON.stringify(errs)}`);
   if (field) assert.is(hit.field?.path, field);
@@ -346,6 +346,55 @@ test('resources the function does not own come out byte for byte, in order, dupl
     if (/kind: (Kptfile|IPClaim)/.test(inItems[i])) continue;
     assert.is(outItems[i], inItems[i]);
   }
+});
+
+/** The results section alone (the echoed input around it may not be valid YAML). */
+const resultsSection = (text: string): any[] => parse(text.slice(text.indexOf('\nresults:\n') + 1)).results;
+
+test('malformed YAML in a resource the function does not own: syntax error result naming item, file and line; exit 1; input echoed', async () => {
+  const broken = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  a: [1, 2\n';
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': broken });
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 1, out.stdout);
+  assert.ok(out.stdout.startsWith(withoutResults(input)), 'the input list comes back unchanged, not partial');
+  assert.not.match(withoutResults(out.stdout), /status:/, 'no allocation was written');
+  const errs = resultsSection(out.stdout).filter((r) => r.severity === 'error');
+  assert.is(errs.length, 1);
+  const e = errs[0];
+  const index = input.slice(0, input.indexOf('- apiVersion: v1\n  kind: ConfigMap')).split('\n- ').length - 1;
+  const line = input.split('\n').findIndex((l) => l.includes('a: [1, 2')) + 1;
+  assert.match(e.message, `item ${index} of the ResourceList (ConfigMap broken in cm.yaml) is not valid YAML at line ${line}, column `);
+  assert.equal(e.file, { path: 'cm.yaml', index: 0 });
+  assert.equal(e.resourceRef, { apiVersion: 'v1', kind: 'ConfigMap', name: 'broken' });
+});
+
+test('malformed YAML: every item is checked, whatever its kind or layout (flow maps, tabs, duplicate keys, owned kinds)', async () => {
+  const cases: [string, RegExp][] = [
+    ['apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, annotations: {config.kubernetes.io/path: bad.yaml}\n', /\(ConfigMap x in bad\.yaml\) is not valid YAML at line \d+, column \d+ of the input: Flow map/],
+    ['apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  k: 1\n  k: 2\n', /\(Secret s in bad\.yaml\) is not valid YAML.*: Map keys must be unique/],
+    ['apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 1\n selector: {}\n', /\(Deployment d in bad\.yaml\) is not valid YAML/],
+    ['apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: t\ndata:\n\tk: v\n', /\(ConfigMap t in bad\.yaml\) is not valid YAML/],
+    [claim('c').replace('name: vpc', 'name: "vpc'), /\(IPClaim c in bad\.yaml\) is not valid YAML/],
+  ];
+  for (const [doc, want] of cases) {
+    const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'bad.yaml': doc });
+    const out = await runFunction(input, factory);
+    assert.is(out.exitCode, 1, doc);
+    assert.ok(out.stdout.startsWith(withoutResults(input)), 'input echoed');
+    const errs = resultsSection(out.stdout).filter((r) => r.severity === 'error');
+    assert.is(errs.length, 1, JSON.stringify(errs));
+    assert.match(errs[0].message, want);
+    assert.is(errs[0].file?.path, 'bad.yaml');
+  }
+});
+
+test('valid YAML the fast reader does not take still passes through byte for byte (read by the yaml library)', async () => {
+  const odd = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: odd\n  labels: &l {a: b}\ndata:\n  folded: >\n    some\n    text\n  copy: *l\n';
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'odd.yaml': odd, 'a.yaml': claim('a') });
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  const oddItem = (t: string) => t.split('\n- ').find((x) => x.includes('name: odd'));
+  assert.is(oddItem(withoutResults(out.stdout)), oddItem(input));
 });
 
 test.run();
