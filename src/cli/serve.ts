@@ -83,7 +83,9 @@ export async function main(argv: string[]): Promise<number> {
     return n;
   };
 
-  let running: RunningServer;
+  let running: RunningServer | undefined;
+  // (before startServer: a store failure while starting calls onFatal -> stop)
+  let stopping = false;
   let exitCode = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -150,9 +152,8 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  let stopping = false;
   async function stop(why: string): Promise<void> {
-    if (stopping) return;
+    if (stopping || !running) return;
     stopping = true;
     log.info('shutting down', { reason: why });
     try {

@@ -118,7 +118,7 @@ function start(): { ipam: Ipam; mirror: Mirror; kv: FakeKv } {
 
 /** The mirror's index as plain data, for comparison. */
 function indexOf(m: Mirror) {
-  const owners = [...m.owners].map(([o, s]) => [o, s.ni ?? '', [...s.p].sort(), [...s.n].sort()]).sort();
+  const owners = [...m.owners].map(([o, s]) => [o, s.ni ?? '', [...(s.p ?? [])].sort(), [...(s.n ?? [])].sort()]).sort();
   const insts = [...m.insts]
     .map(([id, s]) => [id, [...s.owners].sort(), [...s.prefixes].sort(), s.niOwner ?? ''])
     .filter(([, o, p, n]) => (o as string[]).length || (p as string[]).length || n)

@@ -41,7 +41,9 @@ export interface Replica {
 export function startReplica(endpoints: string[], extra: string[] = [], timeoutMs = 30_000): Promise<Replica> {
   if (!existsSync(join(root, 'dist/ipam-injector.mjs'))) throw new Error('dist/ipam-injector.mjs is missing: run npm run build (npm test does)');
   const args = ['serve', '--listen', '127.0.0.1:0', '--store', 'etcd', '--etcd-endpoints', endpoints.join(','), ...extra];
-  const proc = spawn(process.execPath, [BIN, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  // IPAM_REPLICA_NODE_ARGS: extra node flags for the replicas (e.g. --cpu-prof to profile them)
+  const nodeArgs = (process.env.IPAM_REPLICA_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, BIN, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   live.add(proc);
   let log = '';
   const exited = new Promise<number | null>((r) =>

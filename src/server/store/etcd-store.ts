@@ -2,25 +2,27 @@
 // docs/etcd.md has the key layout, the consistency argument and the failure behaviour; in
 // short:
 //
-// - State: one key per owner (its allocation), per IPPrefix and per network instance, plus
-//   one revision key per network instance (keys.ts, state.ts). A restart or a new replica
-//   reads them all at one etcd revision and restores the allocator from that snapshot.
-// - Commit: every transaction compares, for each network instance it changes, the mod
-//   revision of the instance's revision key with the one this replica last saw (and, for each
-//   owner key it writes or relies on being absent, that key's), then writes the keys and
-//   rewrites the revision keys. Two replicas that allocated from the same view of an
-//   instance cannot both succeed, so no address is handed out twice.
-// - Group commit: one transaction is in flight at a time; commits arriving meanwhile form the
-//   next one (bounded by etcd's 128 operations per transaction). A commit larger than one
-//   transaction is sent in several, in order.
+// - State: one key per owner (its allocation), per IPPrefix and per network instance, plus per
+//   instance a revision key (keys.ts, state.ts). A restart or a new replica reads them all at
+//   one etcd revision and restores the allocator from that snapshot.
+// - Commit: every transaction compares, for each network instance it changes, the value of
+//   the instance's revision key (the id of the transaction that last changed it) with the one
+//   this replica's view was made from, and for each owner key it writes or relies on being
+//   absent, that key's mod revision; then it writes the keys and its own id into the revision
+//   keys. Two replicas that allocated from the same view of an instance cannot both succeed,
+//   so no address is handed out twice.
+// - Group commit: commits arriving while transactions are in flight form the next one
+//   (bounded by etcd's 128 operations per transaction). Up to two transactions are in flight:
+//   the second compares the first's id, so it can only succeed after the first did. A commit
+//   larger than one transaction is sent in several, in order, alone.
 // - A lost race: the commits that touched the instances (or owners) that changed, and every
 //   later commit that depends on them, reject with StoreConflictError; the others are sent
-//   again at once. The server reloads (load() waits until nothing is in flight, then reads
-//   everything at one revision) and retries the request.
-// - Followers: a watch on the whole prefix. Each revision key holds the records of the
-//   transaction that wrote it (the journal) and the revision it was compared against, so a
-//   replica replays other replicas' records in revision order, instance by instance, exactly
-//   when its own view is the one they were made from; otherwise it asks for a reload.
+//   again. The server reloads (load() waits until nothing is in flight, then reads everything
+//   at one revision) and retries the request.
+// - Followers: a watch on the journal keys. Each transaction writes, per instance, the
+//   records it made (the journal) and the id it compared, so a replica replays other
+//   replicas' records in revision order, instance by instance, exactly when its own view is
+//   the one they were made from; otherwise it asks for a reload.
 // - Durability: a commit resolves only after etcd answered its transaction (a quorum has it).
 //   Calls have a deadline and are retried (with jitter) across members; a transaction whose
 //   answer was lost is recognised by its id in the revision keys.
@@ -42,35 +44,68 @@ export interface EtcdStoreOptions extends EtcdConnection {
   maxTxnOps?: number;
   /** Bytes per transaction; etcd refuses more than --max-request-bytes (default 1.5 MiB). */
   maxTxnBytes?: number;
+  /** Transactions in flight at once (default 2; 1 sends one after the other). */
+  pipeline?: number;
   onNote?: (note: RecoveryNote) => void;
 }
 
-/** A revision key's value: who wrote it, the revision it was compared against, and what. */
+/** A journal key's value: who wrote it, the transaction id it replaced, and what. */
 interface Journal {
   /** writer (replica process) id */
   w: string;
-  /** transaction id */
+  /** transaction id (the revision key's new value) */
   t: string;
-  /** mod revision of this key that the transaction compared (0: it did not exist) */
-  b: number;
+  /** the revision key's value the transaction compared ('' : it did not exist) */
+  b: string;
   /** complete commits: [commit seq, records] in commit order */
   c?: [number, Op[]][];
   /** a chunk of the commit with this seq, more to follow (no records yet) */
   m?: number;
 }
 
-interface Pending {
-  seq: number;
-  derived: Derived;
-  entries: [string, Write][];
+class Pending {
   /** entries already sent by earlier chunks */
-  sent: number;
-  opsJson: string;
+  sent = 0;
+  settled = false;
+  readonly entries: [string, Write][];
+  /** owner key -> owner, for the entries that write one */
+  readonly ownerKeys = new Map<string, string>();
+  /** every owner whose key the commit writes or relies on */
+  readonly owners: string[];
   /** owners compared without a write of their key (their absence or state was relied on) */
-  guards: string[];
-  resources: string[];
-  resolve: () => void;
-  reject: (e: Error) => void;
+  readonly guards: string[];
+  readonly resources: string[];
+  constructor(
+    readonly seq: number,
+    readonly derived: Derived,
+    readonly opsJson: string,
+    keys: Keys,
+    readonly resolve: () => void,
+    readonly reject: (e: Error) => void,
+  ) {
+    this.entries = [...derived.writes];
+    this.owners = [...derived.owners];
+    for (const o of this.owners) {
+      const k = keys.own(o);
+      if (derived.writes.has(k)) this.ownerKeys.set(k, o);
+    }
+    this.guards = this.owners.filter((o) => !derived.writes.has(keys.own(o)));
+    this.resources = [...[...derived.instances].map((i) => `i:${i}`), ...this.owners.map((o) => `o:${o}`)];
+  }
+  /** Owners whose keys these entries write. */
+  ownersOf(entries: [string, Write][]): string[] {
+    const out: string[] = [];
+    for (const [k] of entries) {
+      const o = this.ownerKeys.get(k);
+      if (o !== undefined) out.push(o);
+    }
+    return out;
+  }
+  bytes(entries: [string, Write][]): number {
+    let n = 0;
+    for (const [k, v] of entries) n += k.length + (v?.length ?? 0) + 8;
+    return n;
+  }
 }
 
 interface Barrier {
@@ -86,12 +121,24 @@ interface Item {
   last: boolean;
 }
 
-/** One revision's changes, as the watch delivers them. */
+/** One transaction. */
+interface Round {
+  id: string;
+  /** order of sending */
+  seq: number;
+  items: Item[];
+  /** instance -> the revision key value compared ('' : absent) */
+  basis: Map<string, string>;
+  /** owner -> the owner key mod revision compared (0 : absent) */
+  ownerBasis: Map<string, number>;
+  /** holds a chunk of a commit that needs more transactions */
+  partial: boolean;
+}
+
+/** One revision's journals (another replica's transaction), as the watch delivers them. */
 interface Group {
   rev: number;
   journals: Map<string, Journal>;
-  facts: { key: string; value: Buffer | null; mod: number }[];
-  owners: string[];
 }
 
 const PAGE = 5000;
@@ -99,6 +146,8 @@ const PAGE = 5000;
 export class EtcdStore implements Store {
   readonly kind = 'etcd';
   readonly writer = randomBytes(6).toString('hex');
+  /** How this replica's journals start (see send()). */
+  private readonly ownMark = Buffer.from(`{"w":"${this.writer}"`);
   private client: Etcd3 | undefined;
   private readonly keys: Keys;
   private readonly mirror: Mirror;
@@ -110,9 +159,20 @@ export class EtcdStore implements Store {
   private txnSeq = 0;
   private commitSeq = 0;
   private queue: Pending[] = [];
-  private inflight: Pending[] = [];
+  private inflight: Round[] = [];
+  /** transactions in flight at once (the second builds on the first) */
+  private readonly depth: number;
+  /** instance -> id of the last transaction in flight that changes it */
+  private readonly predicted = new Map<string, string>();
+  /** instance -> seq of the transaction of ours whose id mirror.rev holds */
+  private readonly revSeq = new Map<string, number>();
+  private readonly ownersInFlight = new Set<string>();
+  /** the last transactions sent, by id (to recognise one that overtook its predecessor) */
+  private readonly recent = new Map<string, Round>();
+  /** a transaction overtook this one: send nothing more until it is answered */
+  private holdFor: Round | undefined;
+  private scheduled = false;
   private barriers: Barrier[] = [];
-  private flushing = false;
   private idle: (() => void)[] = [];
   private failed: StoreFailedError | undefined;
   private closed = false;
@@ -137,7 +197,7 @@ export class EtcdStore implements Store {
   /** Latency of successful transactions (attempts and retries included), over FLUSH_BUCKETS. */
   private readonly txnSeconds = { counts: new Array<number>(FLUSH_BUCKETS.length + 1).fill(0), sum: 0 };
   /** Beyond StoreStats, for tests and the benchmark. */
-  readonly extra = { conflicts: 0, rejected: 0, retries: 0, remoteRecords: 0, resyncs: 0, loads: 0, txnOps: 0 };
+  readonly extra = { overtaken: 0, conflicts: 0, rejected: 0, retries: 0, remoteRecords: 0, resyncs: 0, loads: 0, txnOps: 0 };
 
   constructor(private readonly opts: EtcdStoreOptions) {
     this.keys = new Keys(opts.prefix);
@@ -145,6 +205,7 @@ export class EtcdStore implements Store {
     this.commitTimeoutMs = opts.commitTimeoutMs ?? 30_000;
     this.maxOps = opts.maxTxnOps ?? 120;
     this.maxBytes = opts.maxTxnBytes ?? 1024 * 1024;
+    this.depth = opts.pipeline ?? 2;
     this.onNote = opts.onNote ?? (() => {});
   }
 
@@ -205,28 +266,22 @@ export class EtcdStore implements Store {
     this.counters.commits++;
     if (ops.length === 0) {
       if (this.stale) return Promise.reject(new StoreConflictError(['*']));
-      if (this.queue.length === 0 && this.inflight.length === 0) return Promise.resolve();
+      if (this.queue.length === 0 && this.inflight.length === 0 && !this.scheduled) return Promise.resolve();
       return new Promise((resolve, reject) => this.barriers.push({ after: this.commitSeq, rejections: this.rejections, resolve, reject }));
     }
     if (!this.live) return Promise.reject(new StoreFailedError('etcd store: no live allocator attached (setLiveSource)'));
     const derived = this.mirror.derive(ops, this.live());
-    const resources = [...[...derived.instances].map((i) => `i:${i}`), ...[...derived.owners].map((o) => `o:${o}`)];
-    if (this.stale || resources.some((r) => this.poisoned.has(r))) {
-      return Promise.reject(new StoreConflictError(this.stale ? ['*'] : names(resources.filter((r) => this.poisoned.has(r)))));
-    }
-    this.counters.records++;
-    const entries = [...derived.writes];
-    const written = new Set(entries.map(([k]) => k));
-    const guards = [...derived.owners].filter((o) => !written.has(this.keys.own(o)));
     return new Promise<void>((resolve, reject) => {
-      const c: Pending = { seq: ++this.commitSeq, derived, entries, sent: 0, opsJson: JSON.stringify(ops), guards, resources, resolve, reject };
-      for (const r of resources) this.busy.set(r, (this.busy.get(r) ?? 0) + 1);
-      this.queue.push(c);
-      if (!this.flushing) {
-        this.flushing = true;
-        // let every request of this turn of the event loop join the transaction
-        setImmediate(() => void this.flushLoop());
+      const c = new Pending(this.commitSeq + 1, derived, JSON.stringify(ops), this.keys, resolve, reject);
+      if (this.stale || c.resources.some((r) => this.poisoned.has(r))) {
+        reject(new StoreConflictError(this.stale ? ['*'] : names(c.resources.filter((r) => this.poisoned.has(r)))));
+        return;
       }
+      this.commitSeq++;
+      this.counters.records++;
+      for (const r of c.resources) this.busy.set(r, (this.busy.get(r) ?? 0) + 1);
+      this.queue.push(c);
+      this.schedule();
     });
   }
 
@@ -253,6 +308,7 @@ export class EtcdStore implements Store {
     const t0 = performance.now();
     const { kvs, revision } = await this.withRetry('load', () => this.rangeAll());
     this.mirror.clear();
+    this.revSeq.clear();
     for (const kv of kvs) this.mirror.applyKv(kv.key, kv.value, kv.modRevision);
     this.loadedRev = revision;
     this.poisoned.clear();
@@ -292,7 +348,8 @@ export class EtcdStore implements Store {
     this.watcher = undefined;
     if (old) await old.cancel().catch(() => {});
     this.watchDead = false;
-    const w = await this.client!.watch().prefix(this.keys.base).startRevision(String(this.loadedRev + 1)).create();
+    // Only the journals: they carry everything a replica needs to follow the others.
+    const w = await this.client!.watch().prefix(`${this.keys.base}jr/`).startRevision(String(this.loadedRev + 1)).create();
     this.watcher = w;
     w.on('data', (res: IWatchResponse) => this.onWatch(res));
     w.on('error', (e: Error) => {
@@ -306,27 +363,37 @@ export class EtcdStore implements Store {
   // ---------------- group commit ----------------
 
   private settled(): Promise<void> {
-    if (!this.flushing && this.queue.length === 0 && this.inflight.length === 0) return Promise.resolve();
+    if (!this.scheduled && this.queue.length === 0 && this.inflight.length === 0) return Promise.resolve();
     return new Promise((r) => this.idle.push(r));
   }
 
-  private async flushLoop(): Promise<void> {
-    try {
-      while (this.queue.length > 0 && !this.failed) {
-        const items = this.takeRound();
-        this.inflight = [...new Set(items.map((i) => i.c))];
-        try {
-          await this.send(items);
-        } catch (e) {
-          this.fail(e);
-        }
-        this.inflight = [];
-        this.settleBarriers();
-        this.drain();
-      }
-    } finally {
-      this.flushing = false;
-      this.settleBarriers();
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // let every request of this turn of the event loop join the transaction
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Starts transactions while there is room in the pipeline and something to send. */
+  private pump(): void {
+    while (!this.failed && this.queue.length > 0 && this.inflight.length < this.depth) {
+      // a commit in several transactions goes alone; after a transaction arrived before its
+      // predecessor, wait for the predecessor
+      if (this.inflight.some((r) => r.partial) || this.holdFor) break;
+      const round = this.takeRound();
+      if (!round) break;
+      this.inflight.push(round);
+      this.recent.set(round.id, round);
+      if (this.recent.size > 64) this.recent.delete(this.recent.keys().next().value!);
+      for (const id of round.basis.keys()) this.predicted.set(id, round.id);
+      for (const o of round.ownerBasis.keys()) this.ownersInFlight.add(o);
+      void this.run(round);
+    }
+    this.settleBarriers();
+    if (this.inflight.length === 0 && this.queue.length === 0 && !this.scheduled) {
       const idle = this.idle;
       this.idle = [];
       for (const r of idle) r();
@@ -334,8 +401,10 @@ export class EtcdStore implements Store {
   }
 
   /** The next transaction: whole commits from the head of the queue while they fit, or, when
-   *  the head alone does not fit, as much of it as fits. */
-  private takeRound(): Item[] {
+   *  the head alone does not fit, as much of it as fits. A commit whose owner keys are in a
+   *  transaction in flight waits for it (owner keys are compared by mod revision, which is
+   *  known only once that transaction is answered). */
+  private takeRound(): Round | undefined {
     const items: Item[] = [];
     const insts = new Set<string>();
     const owners = new Set<string>();
@@ -343,23 +412,15 @@ export class EtcdStore implements Store {
     let bytes = 0;
     while (this.queue.length > 0) {
       const c = this.queue[0]!;
+      if (c.owners.some((o) => this.ownersInFlight.has(o))) break;
+      if (c.sent > 0 && this.inflight.length > 0) break;
       const rest = c.entries.slice(c.sent);
       const newInsts = [...c.derived.instances].filter((i) => !insts.has(i));
-      const ownersOf = (es: [string, Write][]) => {
-        const set = new Set<string>();
-        for (const [k] of es) {
-          const p = this.keys.parse(k);
-          if (p?.kind === 'own' && !owners.has(p.id)) set.add(p.id);
-        }
-        if (c.sent === 0) for (const g of c.guards) if (!owners.has(g)) set.add(g);
-        return set;
-      };
-      const journalBytes = c.opsJson.length * c.derived.instances.size;
-      const entryBytes = (es: [string, Write][]) => es.reduce((n, [k, v]) => n + k.length + (v?.length ?? 0) + 8, 0);
-      const newOwners = ownersOf(rest);
-      const needOps = rest.length + newInsts.length;
-      const needCmp = newInsts.length + newOwners.size;
-      const needBytes = entryBytes(rest) + journalBytes;
+      const newOwners = [...c.ownersOf(rest), ...(c.sent === 0 ? c.guards : [])].filter((o) => !owners.has(o));
+      // per instance: the revision key and the journal
+      const needOps = rest.length + 2 * newInsts.length;
+      const needCmp = newInsts.length + newOwners.length;
+      const needBytes = c.bytes(rest) + c.opsJson.length * c.derived.instances.size;
       if (ops + needOps <= this.maxOps && insts.size + owners.size + needCmp <= this.maxOps && bytes + needBytes <= this.maxBytes) {
         items.push({ c, entries: rest, last: true });
         this.queue.shift();
@@ -369,12 +430,12 @@ export class EtcdStore implements Store {
         bytes += needBytes;
         continue;
       }
-      if (items.length > 0) break;
+      if (items.length > 0 || this.inflight.length > 0) break;
       // Alone and too large: a chunk. Each chunk rewrites every revision key of the commit.
-      const room = Math.max(1, Math.min(this.maxOps - newInsts.length, this.maxOps - newInsts.length - (c.sent === 0 ? c.guards.length : 0)));
+      const room = Math.max(1, this.maxOps - 2 * newInsts.length - (c.sent === 0 ? c.guards.length : 0));
+      const budget = this.maxBytes - c.opsJson.length * c.derived.instances.size;
       let n = 0;
       let b = 0;
-      const budget = this.maxBytes - (rest.length <= room ? journalBytes : 0);
       while (n < rest.length && n < room) {
         const [k, v] = rest[n]!;
         const size = k.length + (v?.length ?? 0) + 8;
@@ -382,27 +443,85 @@ export class EtcdStore implements Store {
         b += size;
         n++;
       }
-      // out of the queue while in flight; put back at its head when more remains
+      // out of the queue while in flight; back at its head when more remains
       items.push({ c, entries: rest.slice(0, n), last: n === rest.length });
       this.queue.shift();
       break;
     }
-    return items;
+    if (items.length === 0) return undefined;
+    const seq = ++this.txnSeq;
+    const id = `${this.writer}:${seq}`;
+    const basis = new Map<string, string>();
+    const ownerBasis = new Map<string, number>();
+    for (const it of items) {
+      for (const i of it.c.derived.instances) if (!basis.has(i)) basis.set(i, this.predicted.get(i) ?? this.mirror.rev.get(i) ?? '');
+      const owners = it.c.ownersOf(it.entries);
+      if (it.c.sent === 0) owners.push(...it.c.guards);
+      for (const o of owners) if (!ownerBasis.has(o)) ownerBasis.set(o, this.mirror.ownerMod.get(o) ?? 0);
+    }
+    return { id, seq, items, basis, ownerBasis, partial: items.some((i) => !i.last) };
   }
 
-  /** Sends one transaction (retrying what failed to reach etcd) and settles what it decides. */
-  private async send(items: Item[]): Promise<void> {
-    const txnId = `${this.writer}:${++this.txnSeq}`;
-    const writes = new Map<string, Write>();
-    const owners = new Set<string>();
-    const journals = new Map<string, { complete: Pending[]; partial: Pending[] }>();
-    for (const it of items) {
-      for (const [k, v] of it.entries) {
-        writes.set(k, v);
-        const p = this.keys.parse(k);
-        if (p?.kind === 'own') owners.add(p.id);
+  private async run(round: Round): Promise<void> {
+    let outcome: Awaited<ReturnType<EtcdStore['send']>> | undefined;
+    try {
+      outcome = await this.send(round);
+    } catch (e) {
+      this.fail(e);
+    }
+    this.inflight = this.inflight.filter((r) => r !== round);
+    for (const [id] of round.basis) if (this.predicted.get(id) === round.id) this.predicted.delete(id);
+    for (const o of round.ownerBasis.keys()) this.ownersInFlight.delete(o);
+    if (this.holdFor === round) this.holdFor = undefined;
+    if (outcome?.ok) {
+      const R = outcome.revision;
+      // Answers can arrive out of order; a later transaction of ours that succeeded implies
+      // this one did, and its id is the newer one.
+      for (const id of round.basis.keys()) {
+        if ((this.revSeq.get(id) ?? 0) > round.seq) continue;
+        this.mirror.rev.set(id, round.id);
+        this.revSeq.set(id, round.seq);
       }
-      if (it.c.sent === 0) for (const g of it.c.guards) owners.add(g);
+      for (const it of round.items) {
+        for (const [k, v] of it.entries) {
+          const o = it.c.ownerKeys.get(k);
+          if (o === undefined) continue;
+          if (v) this.mirror.ownerMod.set(o, R);
+          else this.mirror.ownerMod.delete(o);
+        }
+        it.c.sent += it.entries.length;
+        if (it.last) this.settle(it.c);
+        else this.requeue([it.c]);
+      }
+    } else if (outcome?.early) {
+      // It reached etcd before the transaction it builds on: send it again after that one.
+      this.extra.overtaken++;
+      this.holdFor = this.inflight[0];
+      this.requeue(this.unsettled(round));
+    } else if (outcome) {
+      this.extra.conflicts++;
+      this.reject(outcome.conflicts, round);
+    }
+    this.drain();
+    this.pump();
+  }
+
+  private unsettled(round: Round): Pending[] {
+    return [...new Set(round.items.map((i) => i.c))].filter((c) => !c.settled);
+  }
+
+  /** Puts commits back at the head of the queue, in commit order. */
+  private requeue(cs: Pending[]): void {
+    if (cs.length === 0) return;
+    this.queue = [...cs, ...this.queue].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** Sends one transaction, retrying what failed to reach etcd, and says what etcd decided. */
+  private async send(round: Round): Promise<{ ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<string> }> {
+    const writes = new Map<string, Write>();
+    const journals = new Map<string, { complete: Pending[]; partial: Pending[] }>();
+    for (const it of round.items) {
+      for (const [k, v] of it.entries) writes.set(k, v);
       for (const id of it.c.derived.instances) {
         let j = journals.get(id);
         if (!j) journals.set(id, (j = { complete: [], partial: [] }));
@@ -412,37 +531,34 @@ export class EtcdStore implements Store {
     const compare: ICompare[] = [];
     const success: IRequestOp[] = [];
     const failure: IRequestOp[] = [];
-    const insts = [...journals.keys()];
-    const basis = new Map<string, number>();
+    const insts = [...round.basis.keys()];
+    const owners = [...round.ownerBasis.keys()];
     for (const id of insts) {
-      const b = this.mirror.rev.get(id) ?? 0;
-      basis.set(id, b);
+      const b = round.basis.get(id)!;
       const key = Buffer.from(this.keys.rev(id));
-      compare.push({ key, target: 'Mod', result: 'Equal', mod_revision: b });
+      compare.push(b ? { key, target: 'Value', result: 'Equal', value: Buffer.from(b) } : { key, target: 'Create', result: 'Equal', create_revision: 0 });
       failure.push({ request_range: { key } });
     }
-    const ownerBasis = new Map<string, number>();
     for (const o of owners) {
-      const b = this.mirror.ownerMod.get(o) ?? 0;
-      ownerBasis.set(o, b);
       const key = Buffer.from(this.keys.own(o));
-      compare.push({ key, target: 'Mod', result: 'Equal', mod_revision: b });
+      compare.push({ key, target: 'Mod', result: 'Equal', mod_revision: round.ownerBasis.get(o)! });
       failure.push({ request_range: { key, keys_only: true } });
     }
     let bytes = 0;
+    for (const [id, j] of journals) {
+      // built as text: the records are already JSON; the writer id first (see ownMark)
+      let text = `{"w":"${this.writer}","t":"${round.id}","b":${JSON.stringify(round.basis.get(id))}`;
+      if (j.complete.length) text += `,"c":[${j.complete.map((c) => `[${c.seq},${c.opsJson}]`).join(',')}]`;
+      if (j.partial.length) text += `,"m":${j.partial[0]!.seq}`;
+      const value = Buffer.from(text + '}');
+      bytes += value.length + round.id.length;
+      success.push({ request_put: { key: Buffer.from(this.keys.rev(id)), value: Buffer.from(round.id) } });
+      success.push({ request_put: { key: Buffer.from(this.keys.jr(id)), value } });
+    }
     for (const [k, v] of writes) {
       const key = Buffer.from(k);
       bytes += key.length + (v?.length ?? 0);
       success.push(v ? { request_put: { key, value: v } } : { request_delete_range: { key } });
-    }
-    for (const [id, j] of journals) {
-      // built as text: the records are already JSON
-      let text = `{"w":"${this.writer}","t":"${txnId}","b":${basis.get(id)}`;
-      if (j.complete.length) text += `,"c":[${j.complete.map((c) => `[${c.seq},${c.opsJson}]`).join(',')}]`;
-      if (j.partial.length) text += `,"m":${j.partial[0]!.seq}`;
-      const value = Buffer.from(text + '}');
-      bytes += value.length;
-      success.push({ request_put: { key: Buffer.from(this.keys.rev(id)), value } });
     }
     const req: ITxnRequest = { compare, success, failure };
 
@@ -450,68 +566,64 @@ export class EtcdStore implements Store {
     const outcome = await this.withRetry('commit', async () => {
       const res = await this.client!.kv.txn(req);
       if (res.succeeded) return { ok: true as const, revision: Number(res.header.revision) };
-      // Which compare failed? And did an earlier attempt of this very transaction succeed
-      // (its answer lost on the way)? Its id is then in the revision keys.
+      // Which compare failed? Did an earlier attempt of this very transaction succeed (its
+      // answer lost on the way: its id is in the revision keys)? Or did it overtake the
+      // transaction of ours it builds on (that one's basis is still there)?
       const conflicts = new Set<string>();
       let mine = 0;
+      let early = false;
       res.responses.forEach((r, i) => {
         const kv: IKeyValue | undefined = r.response_range?.kvs?.[0];
-        const mod = kv ? Number(kv.mod_revision) : 0;
         if (i < insts.length) {
           const id = insts[i]!;
-          if (kv?.value?.includes(`"t":"${txnId}"`)) mine = mod;
-          if (mod !== basis.get(id)) conflicts.add(`i:${id}`);
+          const now = kv ? kv.value.toString() : '';
+          if (now === round.id) mine = Number(kv!.mod_revision);
+          else if (now !== round.basis.get(id)) {
+            // transactions of ours it builds on, in flight or just answered, not applied yet
+            let before = this.recent.get(round.basis.get(id)!);
+            for (let n = 0; before && before.basis.get(id) !== now && n < 64; n++) before = this.recent.get(before.basis.get(id)!);
+            if (before) early = true;
+            else conflicts.add(`i:${id}`);
+          }
         } else {
-          const o = [...owners][i - insts.length]!;
-          if (mod !== ownerBasis.get(o)) conflicts.add(`o:${o}`);
+          const o = owners[i - insts.length]!;
+          if ((kv ? Number(kv.mod_revision) : 0) !== round.ownerBasis.get(o)) conflicts.add(`o:${o}`);
         }
       });
       if (mine) return { ok: true as const, revision: mine };
+      if (conflicts.size === 0 && early) return { ok: false as const, early: true as const };
       if (conflicts.size === 0) for (const id of insts) conflicts.add(`i:${id}`);
       return { ok: false as const, conflicts };
     });
-
     if (outcome.ok) {
       const secs = (performance.now() - t0) / 1000;
       let bucket = 0;
       while (bucket < FLUSH_BUCKETS.length && secs > FLUSH_BUCKETS[bucket]!) bucket++;
       this.txnSeconds.counts[bucket]!++;
       this.txnSeconds.sum += secs;
-      const R = outcome.revision;
-      for (const id of insts) this.mirror.rev.set(id, R);
-      for (const [k, v] of writes) {
-        const p = this.keys.parse(k);
-        if (p?.kind !== 'own') continue;
-        if (v) this.mirror.ownerMod.set(p.id, R);
-        else this.mirror.ownerMod.delete(p.id);
-      }
       this.counters.flushes++;
       this.counters.bytes += bytes;
       this.extra.txnOps += success.length;
-      for (const it of items) {
-        it.c.sent += it.entries.length;
-        if (it.last) this.settle(it.c);
-        else this.queue.unshift(it.c);
-      }
-      return;
     }
-    this.extra.conflicts++;
-    this.reject(outcome.conflicts, items);
+    return outcome;
   }
 
   /** Rejects the commits that touch `conflicts`, and every later one that depends on them;
-   *  the other commits of the failed transaction go back to the head of the queue. */
-  private reject(conflicts: Set<string>, items: Item[]): void {
+   *  the other unsettled commits of the failed transaction go back to the queue. */
+  private reject(conflicts: Set<string>, round: Round): void {
     const tainted = new Set(conflicts);
-    const failedRound = [...new Set(items.map((i) => i.c))];
-    const keep: Pending[] = [];
+    const failed = this.unsettled(round);
+    const later = this.inflight.flatMap((r) => this.unsettled(r));
     const rejected: Pending[] = [];
-    for (const c of new Set([...failedRound, ...this.queue])) {
+    const keep: Pending[] = [];
+    const all = [...new Set([...failed, ...later, ...this.queue])].sort((a, b) => a.seq - b.seq);
+    for (const c of all) {
       if (c.resources.some((r) => tainted.has(r))) {
         for (const r of c.resources) tainted.add(r);
         rejected.push(c);
-      } else keep.push(c);
+      } else if (!later.includes(c)) keep.push(c);
     }
+    // commits of later transactions in flight stay there (their answers settle them)
     this.queue = keep;
     for (const r of tainted) this.poisoned.add(r);
     this.rejections++;
@@ -523,6 +635,8 @@ export class EtcdStore implements Store {
   }
 
   private settle(c: Pending, err?: Error): void {
+    if (c.settled) return;
+    c.settled = true;
     for (const r of c.resources) {
       const n = (this.busy.get(r) ?? 1) - 1;
       if (n <= 0) this.busy.delete(r);
@@ -535,7 +649,7 @@ export class EtcdStore implements Store {
   private settleBarriers(): void {
     if (this.barriers.length === 0) return;
     let lowest = Infinity;
-    for (const c of this.inflight) lowest = Math.min(lowest, c.seq);
+    for (const r of this.inflight) for (const it of r.items) if (!it.c.settled) lowest = Math.min(lowest, it.c.seq);
     for (const c of this.queue) lowest = Math.min(lowest, c.seq);
     const keep: Barrier[] = [];
     for (const b of this.barriers) {
@@ -548,8 +662,8 @@ export class EtcdStore implements Store {
   }
 
   private fail(e: unknown): void {
-    this.failed = e instanceof StoreFailedError ? e : new StoreFailedError(`etcd: ${(e as Error).message}`, e);
-    const all = [...new Set([...this.inflight, ...this.queue])];
+    if (!this.failed) this.failed = e instanceof StoreFailedError ? e : new StoreFailedError(`etcd: ${(e as Error).message}`, e);
+    const all = [...new Set([...this.inflight.flatMap((r) => this.unsettled(r)), ...this.queue])];
     this.queue = [];
     for (const c of all) this.settle(c, this.failed);
     this.settleBarriers();
@@ -560,6 +674,7 @@ export class EtcdStore implements Store {
   private async withRetry<T>(what: string, fn: (attempt: number) => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.commitTimeoutMs;
     for (let attempt = 0; ; attempt++) {
+      if (this.failed) throw this.failed;
       try {
         return await fn(attempt);
       } catch (e) {
@@ -579,61 +694,46 @@ export class EtcdStore implements Store {
     for (const ev of res.events) {
       const kv = ev.kv;
       const rev = Number(kv.mod_revision);
+      if (rev <= this.loadedRev || ev.type === 'Delete') continue;
+      // our own transactions come back too: recognised by the first bytes, never parsed
+      if (kv.value.subarray(0, this.ownMark.length).equals(this.ownMark)) continue;
       let g = this.buffer[this.buffer.length - 1];
       if (!g || g.rev !== rev) {
-        if (rev <= this.loadedRev) continue;
-        g = { rev, journals: new Map(), facts: [], owners: [] };
+        g = { rev, journals: new Map() };
         this.buffer.push(g);
       }
-      const key = kv.key.toString();
-      const k = this.keys.parse(key);
-      if (!k) continue;
-      const value = ev.type === 'Delete' ? null : kv.value;
-      if (k.kind === 'rev') {
-        if (value) {
-          try {
-            g.journals.set(k.id, JSON.parse(value.toString()) as Journal);
-          } catch {
-            g.facts.push({ key, value, mod: rev });
-          }
-        }
-        continue;
+      const k = this.keys.parse(kv.key.toString());
+      if (k?.kind !== 'jr') continue;
+      try {
+        g.journals.set(k.id, JSON.parse(kv.value.toString()) as Journal);
+      } catch {
+        this.requestResync(`revision ${rev}: ${kv.key.toString()} is not a journal`);
       }
-      if (k.kind === 'own') g.owners.push(k.id);
-      g.facts.push({ key, value, mod: rev });
     }
     this.drain();
   }
 
   /** Applies buffered revisions of other replicas, oldest first, while this replica's view of
    *  every instance they touch is the one they were made from and no own commit touching
-   *  them is in flight (that commit will lose its race, and the reload reads them). */
+   *  them (or their owners) is in flight: that commit will lose its race, and the reload
+   *  reads them. */
   private drain(): void {
-    if (this.loading || !this.onChange) return;
+    if (this.loading || !this.onChange || !this.live) return;
     while (this.buffer.length > 0) {
       const g = this.buffer[0]!;
-      if (g.rev <= this.loadedRev) {
+      if (g.rev <= this.loadedRev || g.journals.size === 0) {
         this.buffer.shift();
         continue;
       }
       const journals = [...g.journals.values()];
-      if (journals.length === 0) {
-        this.buffer.shift();
-        this.requestResync(`revision ${g.rev} changed ${g.facts[0]?.key ?? 'keys'} without a revision key`);
-        return;
-      }
-      if (journals[0]!.w === this.writer) {
-        this.buffer.shift(); // our own transaction: its answer updates the mirror
-        continue;
-      }
       // (a poisoned instance is about to be reloaded: wait for that)
       for (const id of g.journals.keys()) if (this.busy.has(`i:${id}`) || this.poisoned.has(`i:${id}`)) return;
-      for (const o of g.owners) if (this.busy.has(`o:${o}`)) return;
+      for (const j of journals) for (const [, ops] of j.c ?? []) for (const op of ops) if (this.busy.has(`o:${ownerOf(op)}`)) return;
       for (const [id, j] of g.journals) {
         const parts = this.partial.get(id);
-        const expect = parts?.length ? parts[parts.length - 1]!.rev : (this.mirror.rev.get(id) ?? 0);
+        const expect = parts?.length ? parts[parts.length - 1]!.journals.get(id)!.t : (this.mirror.rev.get(id) ?? '');
         if (j.b !== expect) {
-          this.requestResync(`network instance ${id}: revision ${g.rev} was made from revision ${j.b}, this replica has ${expect}`);
+          this.requestResync(`network instance ${id}: transaction ${j.t} (revision ${g.rev}) was made from ${j.b || 'nothing'}, this replica has ${expect || 'nothing'}`);
           return;
         }
       }
@@ -646,9 +746,8 @@ export class EtcdStore implements Store {
         }
         continue;
       }
-      // complete: earlier chunks of its commits first (their keys), then its own
-      const chunks = new Set<Group>();
-      const seqs = new Set(journals.flatMap((j) => (j.c ?? []).map(([s]) => s)));
+      // complete: earlier chunks of its commit, if any, end here
+      const seqs = new Set(journals.flatMap((j) => (j.c ?? []).map(([seq]) => seq)));
       for (const id of g.journals.keys()) {
         for (const p of this.partial.get(id) ?? []) {
           const m = p.journals.get(id)?.m;
@@ -656,18 +755,28 @@ export class EtcdStore implements Store {
             this.requestResync(`network instance ${id}: a transaction in several parts was abandoned`);
             return;
           }
-          chunks.add(p);
         }
         this.partial.delete(id);
       }
-      for (const p of [...chunks].sort((a, b) => a.rev - b.rev)) for (const f of p.facts) this.mirror.applyKv(f.key, f.value, f.mod);
-      for (const f of g.facts) this.mirror.applyKv(f.key, f.value, f.mod);
-      for (const id of g.journals.keys()) this.mirror.rev.set(id, g.rev);
       const records = new Map<number, Op[]>();
-      for (const j of journals) for (const [s, ops] of j.c ?? []) records.set(s, ops);
+      for (const j of journals) for (const [seq, ops] of j.c ?? []) records.set(seq, ops);
       const ordered = [...records.entries()].sort((a, b) => a[0] - b[0]).map(([, ops]) => ops);
       this.extra.remoteRecords += ordered.length;
+      // the server replays the records (its allocator then holds the writer's state), and
+      // the mirror follows by deriving from them what the writer derived
       this.onChange(ordered);
+      if (this.loading || this.stale) return; // the replay failed: a reload is under way
+      const d = this.mirror.derive(ordered.flat(), this.live());
+      for (const [k, v] of d.writes) {
+        const p = this.keys.parse(k);
+        if (p?.kind !== 'own') continue;
+        if (v) this.mirror.ownerMod.set(p.id, g.rev);
+        else this.mirror.ownerMod.delete(p.id);
+      }
+      for (const [id, j] of g.journals) {
+        this.mirror.rev.set(id, j.t);
+        this.revSeq.set(id, this.txnSeq);
+      }
     }
   }
 
@@ -679,6 +788,22 @@ export class EtcdStore implements Store {
     this.onNote({ level: 'warn', msg: `etcd: reloading all state: ${why}` });
     const cb = this.onResync;
     if (cb) setImmediate(cb);
+  }
+}
+
+/** The owner an op names (the resource a replica's own commits lock it by). */
+function ownerOf(op: Op): string {
+  switch (op.op) {
+    case 'allocate':
+      return op.req.owner;
+    case 'release':
+      return op.owner;
+    case 'applyPrefix':
+      return op.spec.owner;
+    case 'applyNetworkInstance':
+      return op.owner;
+    default:
+      return '';
   }
 }
 

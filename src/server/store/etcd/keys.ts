@@ -2,9 +2,11 @@
 // one root (default `/ipam`), so that a watch on `<root>/` sees every change and several
 // deployments can share an etcd cluster:
 //   <root>/ni/<ns>/<name>                   a network instance (NetworkInstanceInfo)
-//   <root>/rev/<ns>/<name>                  its revision key: rewritten by every transaction that
-//                                           changes the instance, compared by the next one; holds
-//                                           that transaction's records (the journal replicas replay)
+//   <root>/rev/<ns>/<name>                  its revision key: the id of the last transaction that
+//                                           changed the instance; every transaction that changes
+//                                           it compares this value and writes its own id
+//   <root>/jr/<ns>/<name>                   that transaction's records (the journal other replicas
+//                                           replay), written with the revision key
 //   <root>/pfx/<ns>/<name>/<prefix> <owner> an IPPrefix (PrefixSpec); <prefix> as written
 //                                           canonically, host bits kept (10.0.1.1/24)
 //   <root>/own/<owner>                      what one owner holds: its allocation (an owner holds
@@ -13,7 +15,7 @@
 // `<ns>/<name>/<prefix> <owner>` (a prefix text holds no space).
 import type { NetworkInstanceRef } from '../../../ipam/types.js';
 
-export type KeyKind = 'ni' | 'rev' | 'pfx' | 'own';
+export type KeyKind = 'ni' | 'rev' | 'jr' | 'pfx' | 'own';
 
 export const DEFAULT_ROOT = '/ipam';
 
@@ -41,6 +43,9 @@ export class Keys {
   rev(id: string): string {
     return `${this.base}rev/${id}`;
   }
+  jr(id: string): string {
+    return `${this.base}jr/${id}`;
+  }
   pfx(pid: string): string {
     return `${this.base}pfx/${pid}`;
   }
@@ -54,7 +59,7 @@ export class Keys {
     const slash = rest.indexOf('/');
     if (slash < 0) return null;
     const kind = rest.slice(0, slash);
-    if (kind !== 'ni' && kind !== 'rev' && kind !== 'pfx' && kind !== 'own') return null;
+    if (kind !== 'ni' && kind !== 'rev' && kind !== 'jr' && kind !== 'pfx' && kind !== 'own') return null;
     return { kind, id: rest.slice(slash + 1) };
   }
 }

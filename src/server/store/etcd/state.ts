@@ -12,8 +12,9 @@
 // The mirror is an index, not a copy: which owners hold allocations in which instance, which
 // prefix keys exist and who owns them, who owns each instance (a few dozen bytes per
 // allocation; the allocator itself holds the values). Its sets are optimistic (they include
-// commits not yet durable); the revisions are durable (the etcd mod revision each revision key
-// and owner key had when this replica last saw it), and are what transactions compare.
+// commits not yet durable); the revisions are durable (the transaction id each revision key
+// held and the mod revision each owner key had when this replica last saw them), and are what
+// transactions compare.
 import { formatCidr, parseCidr } from '../../../ipam/addr.js';
 import type { Allocation, Ipam, NetworkInstanceInfo, PrefixSpec, Snapshot } from '../../../ipam/types.js';
 import type { Op } from '../ops.js';
@@ -28,10 +29,11 @@ export interface OwnerValue {
   n?: string[];
 }
 
+/** (Sets only when not empty: most owners hold one allocation and nothing else.) */
 interface OwnerState {
   ni: string | undefined;
-  p: Set<string>;
-  n: Set<string>;
+  p: Set<string> | undefined;
+  n: Set<string> | undefined;
 }
 
 interface InstState {
@@ -62,8 +64,8 @@ export const specCanon = (prefix: string): string => formatCidr(parseCidr(prefix
 export class Mirror {
   readonly owners = new Map<string, OwnerState>();
   readonly insts = new Map<string, InstState>();
-  /** Durable: mod revision of `rev/<id>` (absent: the key does not exist). */
-  readonly rev = new Map<string, number>();
+  /** Durable: the value (last transaction id) of `rev/<id>` (absent: the key does not exist). */
+  readonly rev = new Map<string, string>();
   /** Durable: mod revision of `own/<owner>`. */
   readonly ownerMod = new Map<string, number>();
 
@@ -88,11 +90,12 @@ export class Mirror {
       let s = this.owners.get(owner);
       if (!dirty.has(owner)) dirty.set(owner, s !== undefined);
       if (!s) {
-        s = { ni: undefined, p: new Set(), n: new Set() };
+        s = { ni: undefined, p: undefined, n: undefined };
         this.owners.set(owner, s);
       }
       return s;
     };
+    const add = (set: Set<string> | undefined, v: string): Set<string> => (set ?? new Set<string>()).add(v);
     // Instances where prefixes or other owners' allocations may have gone (removals, forced
     // cascades): checked against the live allocator, key by key.
     const recheck = new Set<string>();
@@ -103,9 +106,10 @@ export class Mirror {
           const inst = this.inst(id);
           d.instances.add(id);
           d.writes.set(this.keys.ni(id), json({ name: op.ref.name, namespace: op.ref.namespace || 'default', owner: op.owner, prefixes: op.prefixes }));
-          if (inst.niOwner !== undefined && inst.niOwner !== op.owner) touch(inst.niOwner).n.delete(id);
+          if (inst.niOwner !== undefined && inst.niOwner !== op.owner) touch(inst.niOwner).n?.delete(id);
           inst.niOwner = op.owner;
-          touch(op.owner).n.add(id);
+          const o = touch(op.owner);
+          o.n = add(o.n, id);
           // aggregates left out of the new list are removed with what their owner held inside
           recheck.add(id);
           break;
@@ -115,7 +119,7 @@ export class Mirror {
           const inst = this.inst(id);
           d.instances.add(id);
           d.writes.set(this.keys.ni(id), null);
-          if (inst.niOwner !== undefined) touch(inst.niOwner).n.delete(id);
+          if (inst.niOwner !== undefined) touch(inst.niOwner).n?.delete(id);
           inst.niOwner = undefined;
           recheck.add(id);
           break;
@@ -135,7 +139,8 @@ export class Mirror {
           d.instances.add(id);
           d.writes.set(this.keys.pfx(pid), json(spec));
           this.inst(id).prefixes.set(pid, op.spec.owner);
-          touch(op.spec.owner).p.add(pid);
+          const o = touch(op.spec.owner);
+          o.p = add(o.p, pid);
           break;
         }
         case 'removePrefix':
@@ -146,11 +151,11 @@ export class Mirror {
           break;
         case 'release': {
           const s = touch(op.owner);
-          for (const pid of s.p) recheck.add(instOfPrefixId(pid));
+          for (const pid of s.p ?? []) recheck.add(instOfPrefixId(pid));
           // forced: what others held inside the owner's allocated prefix went with it
           if (op.force && s.ni !== undefined) recheck.add(s.ni);
           // the allocator removes the owner's network instances too
-          for (const id of s.n) recheck.add(id);
+          for (const id of s.n ?? []) recheck.add(id);
           break;
         }
       }
@@ -164,7 +169,7 @@ export class Mirror {
       const exists = live.listNetworkInstances().some((n) => n.name === ref.name && n.namespace === ref.namespace);
       if (!exists && inst.niOwner !== undefined) {
         d.writes.set(this.keys.ni(id), null);
-        touch(inst.niOwner).n.delete(id);
+        touch(inst.niOwner).n?.delete(id);
         inst.niOwner = undefined;
       }
       if (exists) {
@@ -177,9 +182,13 @@ export class Mirror {
         if (livePrefixes.has(pid)) continue;
         d.writes.set(this.keys.pfx(pid), null);
         inst.prefixes.delete(pid);
-        touch(owner).p.delete(pid);
+        touch(owner).p?.delete(pid);
       }
-      for (const owner of inst.owners) touch(owner);
+      // (a cascade only removes: an allocation still there in this instance is unchanged)
+      for (const owner of inst.owners) {
+        const a = live.getAllocations(owner)[0];
+        if (!a || instId(a.networkInstance) !== id) touch(owner);
+      }
     }
     for (const [owner, hadRecord] of dirty) {
       const s = this.owners.get(owner)!;
@@ -195,7 +204,7 @@ export class Mirror {
       }
       s.ni = ni;
       d.owners.add(owner);
-      if (!a && s.p.size === 0 && s.n.size === 0) {
+      if (!a && !s.p?.size && !s.n?.size) {
         this.owners.delete(owner);
         if (hadRecord) d.writes.set(this.keys.own(owner), null);
       } else {
@@ -212,7 +221,9 @@ export class Mirror {
     switch (k.kind) {
       case 'rev':
         if (value === null) this.rev.delete(k.id);
-        else this.rev.set(k.id, modRevision);
+        else this.rev.set(k.id, value.toString());
+        return;
+      case 'jr':
         return;
       case 'ni': {
         const inst = this.inst(k.id);
@@ -236,7 +247,7 @@ export class Mirror {
         }
         const v = JSON.parse(value.toString()) as OwnerValue;
         const ni = v.a ? instId(v.a.networkInstance) : undefined;
-        this.owners.set(owner, { ni, p: new Set(v.p ?? []), n: new Set(v.n ?? []) });
+        this.owners.set(owner, { ni, p: v.p?.length ? new Set(v.p) : undefined, n: v.n?.length ? new Set(v.n) : undefined });
         if (ni !== undefined) this.inst(ni).owners.add(owner);
         this.ownerMod.set(owner, modRevision);
         return;
@@ -263,8 +274,8 @@ function ownerValue(a: Allocation | undefined, s: OwnerState): OwnerValue {
     const { owner: _owner, ...rest } = a;
     v.a = rest;
   }
-  if (s.p.size) v.p = [...s.p].sort();
-  if (s.n.size) v.n = [...s.n].sort();
+  if (s.p?.size) v.p = [...s.p].sort();
+  if (s.n?.size) v.n = [...s.n].sort();
   return v;
 }
 
