@@ -175,7 +175,7 @@ test('deadline: a server that never answers fails the call with DEADLINE_EXCEEDE
   assert.ok(!out[0]!.ok);
   assert.match((out[0] as { error: Error }).error.message, /DEADLINE_EXCEEDED/);
   assert.is(calls, 1, 'not retried');
-  assert.ok(took >= 250 && took < 2000, `took ${took} ms`);
+  assert.ok(took >= 250 && took < 5000, `took ${took} ms`);
   await b.close();
   hang.forceShutdown();
 });

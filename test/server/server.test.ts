@@ -28,6 +28,15 @@ test.after(async () => {
   await srv.shutdown();
 });
 
+/** Polls `cond` until it holds (10 s at most): event streams are asynchronous. */
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not reached in 10 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const allocReq = (name: string, selector: Record<string, string>, extra: Record<string, unknown> = {}, labels: Record<string, string> = {}) => ({
   namespace: 'default',
   name,
@@ -189,13 +198,21 @@ test('resource: WatchClaim streams Valid on allocation and InValid on release, f
   const got: { name: string; code: string }[] = [];
   stream.on('data', (d: { header: { nsn: { name: string } }; statusCode: string }) => got.push({ name: d.header.nsn.name, code: d.statusCode }));
   stream.on('error', () => {});
-  await new Promise((r) => setTimeout(r, 50));
   const spec = JSON.stringify({ kind: 'network', networkInstance: { name: 'vpc' }, selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } });
+  // the stream is registered once a probe claim of the package shows up on it
+  await until(async () => {
+    await res.call('Claim', { header: claimHeader('probe', 'pkg-w'), spec });
+    await res.call('DeleteClaim', { header: claimHeader('probe', 'pkg-w') });
+    return got.some((g) => g.name === 'probe');
+  });
+  await until(async () => got.filter((g) => g.name === 'probe').length % 2 === 0);
+  got.length = 0;
   await res.call('Claim', { header: claimHeader('other-pkg-claim', 'pkg-other'), spec });
   await res.call('Claim', { header: claimHeader('w1', 'pkg-w'), spec });
   await res.call('DeleteClaim', { header: claimHeader('w1', 'pkg-w') });
   await res.call('DeleteClaim', { header: claimHeader('other-pkg-claim', 'pkg-other') });
-  await new Promise((r) => setTimeout(r, 100));
+  // events come in commit order: once the last one is here, nothing before it is missing
+  await until(async () => got.length >= 2);
   stream.cancel();
   assert.equal(got, [
     { name: 'w1', code: 'Valid' },
@@ -284,11 +301,11 @@ test('admin: Watch sends the current state, SYNCED, then durable changes', async
   const events: string[] = [];
   stream.on('data', (e: { type: string; allocation?: { owner: string } }) => events.push(`${e.type} ${e.allocation?.owner ?? ''}`.trim()));
   stream.on('error', () => {});
-  await new Promise((r) => setTimeout(r, 50));
+  await until(async () => events.includes('SYNCED'));
   await alloc.call('Allocation', allocReq('post', { 'nephio.org/cluster-name': 'c1' }));
   await alloc.call('DeAllocation', allocReq('pre', {}));
   await alloc.call('DeAllocation', allocReq('post', {}));
-  await new Promise((r) => setTimeout(r, 100));
+  await until(async () => events.length >= 5);
   stream.cancel();
   assert.equal(events, [
     'ALLOCATED pkg-a|default/IPAllocation/pre',
@@ -326,13 +343,13 @@ test('admin: a Watch that does not read is ended instead of buffering without bo
   const stream = client.Watch!({}, new Metadata());
   stream.pause();
   const ended = new Promise<ServiceError>((r) => stream.on('error', (e: ServiceError) => r(e)));
-  await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300)); // the server registers the stream
   for (let b = 0; b < 3; b++) {
     const requests = Array.from({ length: 1000 }, (_, i) => ({ owner: `default/IPClaim/b${b}-${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30 }));
     await a.call('Batch', { package: 'pkg-slow', requests });
   }
   stream.resume();
-  const e = await ended;
+  const e = await Promise.race([ended, new Promise<never>((_, ko) => setTimeout(() => ko(new Error('the stream was not ended')), 20_000))]);
   assert.is(e.code, status.RESOURCE_EXHAUSTED);
   assert.match(e.details, /fell 50 events behind/);
   a.close();
