@@ -1,0 +1,198 @@
+// The etcd store in process: IpamCore + EtcdStore "replicas" against a real etcd (Debian
+// etcd-server), each test under its own key prefix. What crosses replicas (records replayed
+// from journals, guards on owners a replica has not seen, commits larger than one etcd
+// transaction), what stays independent (network instances), and what happens when etcd
+// loses quorum.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Etcd3 } from 'etcd3';
+import { createIpam, restoreIpam, type AllocationRequest } from '../../src/ipam/index.js';
+import { IpamCore } from '../../src/server/core.js';
+import { EtcdStore, type EtcdStoreOptions } from '../../src/server/store/etcd-store.js';
+import { requireEtcd, startEtcd, type EtcdCluster } from '../support/etcd.js';
+
+let etcd: EtcdCluster;
+let prefixes = 0;
+const cores: IpamCore[] = [];
+
+async function replica(prefix: string, opts: Partial<EtcdStoreOptions> = {}): Promise<{ core: IpamCore; store: EtcdStore }> {
+  const store = new EtcdStore({ endpoints: etcd.endpoints, prefix, ...opts });
+  const core = new IpamCore({ store, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
+  await core.start();
+  cores.push(core);
+  return { core, store };
+}
+
+async function space(core: IpamCore, ni = 'vpc', net = '10.0.0.0/8', subnet = '10.1.0.0/16'): Promise<void> {
+  await core.mutate((tx) => {
+    tx.applyNetworkInstance({ name: ni }, [{ prefix: net }], 'seed');
+    tx.applyPrefix({ networkInstance: { name: ni }, prefix: subnet, kind: 'network', owner: 'seed', labels: { role: 'r' } });
+  });
+}
+
+const req = (owner: string, ni = 'vpc'): AllocationRequest => ({ owner, networkInstance: { name: ni }, kind: 'network', selector: { matchLabels: { role: 'r' } } });
+const list = (core: IpamCore, ni = 'vpc') => core.query((ipam) => new Map(ipam.listAllocations({ networkInstance: { name: ni } }).map((a) => [a.owner, a.prefix])));
+
+async function eventually(cond: () => Promise<boolean> | boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const newPrefix = () => `/t${++prefixes}-${process.pid}`;
+
+if (requireEtcd(test)) {
+  test.before(async () => {
+    etcd = await startEtcd({ members: 1 });
+  });
+  test.after.each(async () => {
+    for (const c of cores.splice(0)) await c.close().catch(() => {});
+  });
+  test.after(async () => {
+    await etcd?.stop();
+  });
+
+  test('another replica follows through the watch: allocations, a release, a forced prefix removal', async () => {
+    const p = newPrefix();
+    const a = await replica(p);
+    const b = await replica(p);
+    await space(a.core);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => a.core.mutate((tx) => tx.allocate(req(`o${i}`)))));
+    await eventually(async () => (await list(b.core)).size === 50, 'b sees 50 allocations');
+    assert.equal([...(await list(b.core))].sort(), [...(await list(a.core))].sort());
+    await a.core.mutate((tx) => tx.release('o7'));
+    await eventually(async () => !(await list(b.core)).has('o7'), 'b sees the release');
+    // b's next allocation takes the address o7 gave back (b replayed a's records exactly)
+    const freed = (await list(a.core)).size;
+    assert.is(freed, 49);
+    await b.core.mutate((tx) => tx.allocate(req('from-b')));
+    await eventually(async () => (await list(a.core)).get('from-b') !== undefined, 'a sees b');
+    assert.is(a.store.extra.conflicts + b.store.extra.conflicts, 0, 'a replica that follows loses no race');
+    await a.core.mutate((tx) => tx.removePrefix({ name: 'vpc' }, '10.1.0.0/16', { force: true }));
+    await eventually(async () => (await list(b.core)).size === 0, 'b sees the forced removal');
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      const owners = Object.keys(await client.getAll().prefix(`${p}/own/`).strings());
+      assert.equal(owners, [`${p}/own/seed`], 'only the prefix owner keeps a key');
+    } finally {
+      client.close();
+    }
+  });
+
+  test('a release through a replica that has not seen the allocation yet is not lost', async () => {
+    const p = newPrefix();
+    const a = await replica(p);
+    const b = await replica(p);
+    await space(a.core);
+    await eventually(async () => (await b.core.query((i) => i.listNetworkInstances().length)) === 1, 'b sees the space');
+    // stop b from following: it will not see the allocation
+    const onWatch = (b.store as unknown as { onWatch: unknown }).onWatch;
+    (b.store as unknown as { onWatch: unknown }).onWatch = () => {};
+    await a.core.mutate((tx) => tx.allocate(req('x')));
+    assert.not.ok((await list(b.core)).has('x'));
+    // b's release relied on "x holds nothing": etcd says otherwise, so b reloads and retries
+    await b.core.mutate((tx) => tx.release('x'));
+    assert.not.ok((await list(b.core)).has('x'));
+    assert.ok(b.core.counters.conflicts >= 1, 'the release lost a race first');
+    (b.store as unknown as { onWatch: unknown }).onWatch = onWatch;
+    const c = await replica(p);
+    assert.not.ok((await list(c.core)).has('x'), 'released in etcd');
+  });
+
+  test('different network instances do not conflict; the same owner moved between them does', async () => {
+    const p = newPrefix();
+    const a = await replica(p);
+    const b = await replica(p);
+    await space(a.core, 'one', '10.0.0.0/8', '10.1.0.0/16');
+    await space(a.core, 'two', '10.0.0.0/8', '10.1.0.0/16');
+    await eventually(async () => (await b.core.query((i) => i.listNetworkInstances().length)) === 2, 'b sees both instances');
+    await Promise.all([
+      ...Array.from({ length: 100 }, (_, i) => a.core.mutate((tx) => tx.allocate(req(`a${i}`, 'one')))),
+      ...Array.from({ length: 100 }, (_, i) => b.core.mutate((tx) => tx.allocate(req(`b${i}`, 'two')))),
+    ]);
+    assert.is(a.core.counters.conflicts + b.core.counters.conflicts, 0, 'no race lost across instances');
+    assert.is((await list(a.core, 'one')).size, 100);
+    await eventually(async () => (await list(a.core, 'two')).size === 100 && (await list(b.core, 'one')).size === 100, 'both see both');
+    // an owner of instance one, moved to instance two through the other replica
+    const moved = await b.core.mutate((tx) => tx.allocate(req('a5', 'two')));
+    assert.ok(moved.prefix.startsWith('10.1.'));
+    await eventually(async () => !(await list(a.core, 'one')).has('a5') && (await list(a.core, 'two')).get('a5') === moved.prefix, 'a sees the move');
+  });
+
+  test('a commit larger than one etcd transaction goes in several; the other replica applies it whole', async () => {
+    const p = newPrefix();
+    const a = await replica(p, { maxTxnOps: 40 });
+    const b = await replica(p);
+    await space(a.core);
+    const got = await a.core.mutate((tx) => Array.from({ length: 500 }, (_, i) => tx.allocate(req(`big${i}`)).prefix));
+    assert.is(new Set(got).size, 500);
+    assert.ok(a.store.stats().flushes >= 500 / 40, `${a.store.stats().flushes} transactions`);
+    await eventually(async () => (await list(b.core)).size === 500, 'b applies the whole commit');
+    assert.is(b.store.extra.resyncs, 0, 'without reloading');
+    const c = await replica(p);
+    assert.equal([...(await list(c.core))].sort(), [...(await list(a.core))].sort(), 'a restart reads the same');
+  });
+
+  test('two replicas racing for one subnet hand out every address once', async () => {
+    const p = newPrefix();
+    const a = await replica(p);
+    const b = await replica(p);
+    await space(a.core);
+    await eventually(async () => (await b.core.query((i) => i.listNetworkInstances().length)) === 1, 'b sees the space');
+    const answers = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        (i % 2 ? a : b).core.mutate((tx) => tx.allocate(req(`r${i}`)).prefix).catch((e: Error) => `error: ${e.message}`),
+      ),
+    );
+    const ok = answers.filter((x) => !x.startsWith('error'));
+    assert.is(new Set(ok).size, ok.length, 'no address twice');
+    assert.ok(ok.length >= 250, `${ok.length} of 300 succeeded`);
+    assert.ok(a.core.counters.conflicts + b.core.counters.conflicts > 0, 'they did race');
+    const c = await replica(p);
+    const held = await list(c.core);
+    answers.forEach((x, i) => {
+      if (!x.startsWith('error')) assert.is(held.get(`r${i}`), x);
+    });
+  });
+}
+
+if (requireEtcd(test)) {
+  test('etcd without quorum: the commit fails after the store timeout and the server stops making changes', async () => {
+    const three = await startEtcd({ members: 3 });
+    const store = new EtcdStore({ endpoints: three.endpoints, commitTimeoutMs: 2500, callTimeoutMs: 500 });
+    const core = new IpamCore({ store, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
+    try {
+      await core.start();
+      await space(core);
+      await core.mutate((tx) => tx.allocate(req('before')));
+      const followers = await three.followers();
+      for (const m of followers) await three.kill(m);
+      const t0 = Date.now();
+      const err = await core.mutate((tx) => tx.allocate(req('after'))).then(
+        () => null,
+        (e: Error) => e,
+      );
+      assert.ok(err, 'not acknowledged');
+      assert.match(err!.message, /not durable/);
+      assert.ok(Date.now() - t0 < 10_000, `gave up after ${Date.now() - t0} ms`);
+      assert.not.ok(core.healthy, 'the server turns unhealthy (the CLI exits for a restart)');
+      for (const m of followers) await three.restart(m);
+      const again = new EtcdStore({ endpoints: three.endpoints });
+      const fresh = new IpamCore({ store: again, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
+      await fresh.start();
+      try {
+        // (what was not acknowledged may or may not have landed once quorum came back)
+        assert.ok((await list(fresh)).has('before'));
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await core.close().catch(() => {});
+      await three.stop();
+    }
+  });
+}
+
+test.run();
