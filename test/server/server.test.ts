@@ -349,7 +349,7 @@ test('admin: a Watch that does not read is ended instead of buffering without bo
     await a.call('Batch', { package: 'pkg-slow', requests });
   }
   stream.resume();
-  const e = await Promise.race([ended, new Promise<never>((_, ko) => setTimeout(() => ko(new Error('the stream was not ended')), 20_000))]);
+  const e = await Promise.race([ended, new Promise<never>((_, ko) => setTimeout(() => ko(new Error('the stream was not ended')), 20_000).unref())]);
   assert.is(e.code, status.RESOURCE_EXHAUSTED);
   assert.match(e.details, /fell 50 events behind/);
   a.close();

@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, segmentName } from '../../src/server/store/file-store.js';
+import { decodeFrames } from '../../src/server/store/frame.js';
 import { MemoryStore } from '../../src/server/store/memory-store.js';
 import type { Op } from '../../src/server/store/ops.js';
 import { StoreCorruptError } from '../../src/server/store/store.js';
@@ -60,10 +61,31 @@ test('group commit: concurrent commits share flushes, each resolves only after i
   assert.is(st.records, 500);
   assert.is(done.length, 500);
   assert.ok(st.flushes < 50, `expected few flushes for 500 concurrent commits, got ${st.flushes}`);
-  // Every resolved commit is in the file now (read it independently of the store).
-  const size = statSync(join(dir, segmentName(1))).size;
-  assert.is(size, 8 + st.bytes);
+  // Every resolved commit is in the file now (read it independently of the store, before
+  // the close trims the preallocated zeros).
+  const dec = decodeFrames(readFileSync(join(dir, segmentName(1))), 8);
+  assert.is(dec.payloads.length, 500);
+  assert.is(dec.end, 8 + st.bytes);
   await s.close();
+  assert.is(statSync(join(dir, segmentName(1))).size, 8 + st.bytes, 'close trims the zeros');
+});
+
+test('a crash (no close): the preallocated zero tail is the clean end; nothing lost, no warning', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  await s.open();
+  for (let i = 0; i < 20; i++) await s.commit([alloc(i)]);
+  // no close: like kill -9, the segment keeps its zero tail (and our pid in LOCK)
+  assert.ok(statSync(join(dir, segmentName(1))).size >= 4 * 1024 * 1024, 'segment is preallocated');
+  const s2 = new FileStore({ dir });
+  const st = await s2.open();
+  assert.is(st.records.length, 20);
+  assert.equal(st.report.filter((n) => n.level !== 'info'), []);
+  await s2.commit([alloc(20)]);
+  await s2.close();
+  const s3 = new FileStore({ dir });
+  assert.is((await s3.open()).records.length, 21);
+  await s3.close();
 });
 
 test('torn tail (partial last write) is cut off, saved and reported; earlier records kept', async () => {
@@ -75,7 +97,7 @@ test('torn tail (partial last write) is cut off, saved and reported; earlier rec
   const seg = join(dir, segmentName(1));
   const good = statSync(seg).size;
   // A frame header that promises 100 bytes, followed by only 10.
-  const partial = Buffer.alloc(18);
+  const partial = Buffer.alloc(18, 0x41);
   partial.writeUInt32LE(100, 0);
   partial.writeUInt32LE(12345, 4);
   appendFileSync(seg, partial);
@@ -101,17 +123,25 @@ test('torn tail (partial last write) is cut off, saved and reported; earlier rec
   await s3.close();
 });
 
-test('zero-filled tail is damage, not empty records', async () => {
+test('a torn write inside the zero tail is cut at the record boundary, only its bytes saved', async () => {
   const dir = tmp();
   const s = new FileStore({ dir });
   await s.open();
   await s.commit([alloc(1)]);
-  await s.close();
-  appendFileSync(join(dir, segmentName(1)), Buffer.alloc(4096));
+  // crash: no close; then garbage where the next record would have gone, zeros after it
+  const seg = join(dir, segmentName(1));
+  const end = decodeFrames(readFileSync(seg), 8).end;
+  const buf = readFileSync(seg);
+  buf.fill(0x42, end, end + 30);
+  writeFileSync(seg, buf);
   const s2 = new FileStore({ dir });
   const st = await s2.open();
   assert.is(st.records.length, 1);
-  assert.match(st.report.find((n) => n.level === 'warn')!.msg, /zero-length/);
+  const warn = st.report.find((n) => n.level === 'warn')!;
+  assert.match(warn.msg, /torn tail/);
+  assert.is(warn.offset, end);
+  assert.is(warn.bytes, 30);
+  assert.is(readFileSync(join(dir, `${segmentName(1)}.torn-${end}`)).length, 30);
   await s2.close();
 });
 

@@ -13,6 +13,12 @@
 // is acknowledged only after its record is on disk, and N concurrent requests cost one disk
 // sync instead of N.
 //
+// Preallocation: segments are extended with zeros ahead of the records (4 MiB at a time) and
+// records are written in place, so the file size does not change on most flushes and
+// fdatasync has no metadata to journal (about half the latency of an appending sync, and it
+// does not wait for other files' journal commits). A zero tail is therefore the normal end
+// of a segment; a graceful close trims it.
+//
 // Recovery (open): newest snapshot, then every segment after it, frame by frame.
 // - A damaged frame at the end of the newest segment with no good frame after it is a torn
 //   tail: the write in flight when the process died. It was never acknowledged, so it is
@@ -29,6 +35,7 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fdatasync,
   fdatasyncSync,
   fsyncSync,
@@ -84,6 +91,9 @@ export class FileStore implements Store {
   private fd = -1;
   private seq = 0;
   private segmentBytes = 0;
+  /** Where the next frame goes in the current segment, and the segment's allocated size. */
+  private writeOffset = 0;
+  private fileEnd = 0;
   private pending: Buffer[] = [];
   private waiters: Waiter[] = [];
   private flushing = false;
@@ -158,7 +168,10 @@ export class FileStore implements Store {
     await this.compactionDone;
     this.closed = true;
     if (this.fd >= 0) {
-      if (!this.failed) fdatasyncSync(this.fd);
+      if (!this.failed) {
+        ftruncateSync(this.fd, this.writeOffset); // trim the preallocated zeros
+        fdatasyncSync(this.fd);
+      }
       closeSync(this.fd);
       this.fd = -1;
     }
@@ -181,8 +194,10 @@ export class FileStore implements Store {
             let bytes = 0;
             for (const f of frames) bytes += f.length;
             const t0 = performance.now();
-            await writeAll(this.fd, frames, bytes);
+            if (this.writeOffset + bytes > this.fileEnd) await this.extend(this.writeOffset + bytes);
+            await writeAll(this.fd, frames, bytes, this.writeOffset);
             await fdatasyncP(this.fd);
+            this.writeOffset += bytes;
             const secs = (performance.now() - t0) / 1000;
             let b = 0;
             while (b < FLUSH_BUCKETS.length && secs > FLUSH_BUCKETS[b]!) b++;
@@ -235,9 +250,13 @@ export class FileStore implements Store {
       // Switch segments now (a few ms, inside the flush loop: nothing else writes).
       const fd = this.createSegment(newSeq);
       const oldFd = this.fd;
+      ftruncateSync(oldFd, this.writeOffset); // trim its zeros: it is complete
+      fdatasyncSync(oldFd);
       this.fd = fd;
       this.seq = newSeq;
       this.segmentBytes = 0;
+      this.writeOffset = WAL_MAGIC.length;
+      this.fileEnd = WAL_MAGIC.length;
       closeSync(oldFd);
     } catch (e) {
       this.compacting = false;
@@ -284,6 +303,16 @@ export class FileStore implements Store {
   }
 
   // ---- files ----
+
+  /** Zero-fills the segment to at least `min` bytes (and a chunk ahead). */
+  private async extend(min: number): Promise<void> {
+    const end = Math.max(min, this.fileEnd + PREALLOC);
+    while (this.fileEnd < end) {
+      const n = Math.min(ZEROS.length, end - this.fileEnd);
+      await writeAll(this.fd, [n === ZEROS.length ? ZEROS : ZEROS.subarray(0, n)], n, this.fileEnd);
+      this.fileEnd += n;
+    }
+  }
 
   private createSegment(seq: number): number {
     const fd = openSync(join(this.dir, segmentName(seq)), 'wx');
@@ -366,6 +395,7 @@ export class FileStore implements Store {
     }
 
     const records: Op[][] = [];
+    let lastEnd = WAL_MAGIC.length;
     for (let i = 0; i < segs.length; i++) {
       const seq = segs[i]!;
       const last = i === segs.length - 1;
@@ -376,12 +406,16 @@ export class FileStore implements Store {
         if (!last) throw new StoreCorruptError(`${file}: shorter than its header`, path, 0);
         note({ level: 'warn', msg: `${file}: incomplete header (${buf.length} bytes), rewritten`, file, offset: 0 });
         if (forWrite) writeFileSync(path, WAL_MAGIC);
+        lastEnd = WAL_MAGIC.length;
         continue;
       }
       if (!buf.subarray(0, WAL_MAGIC.length).equals(WAL_MAGIC)) {
         throw new StoreCorruptError(`${file}: not an ipam-injector log segment (bad magic)`, path, 0);
       }
       const dec = decodeFrames(buf, WAL_MAGIC.length);
+      // Zeros after the last record are the preallocated end of the segment, not damage.
+      if (dec.damage && zeroFrom(buf, dec.damage.offset)) delete dec.damage;
+      if (last) lastEnd = dec.end;
       for (const p of dec.payloads) {
         try {
           records.push(JSON.parse(p.toString('utf8')) as Op[]);
@@ -391,7 +425,7 @@ export class FileStore implements Store {
       }
       if (dec.damage) {
         const { offset, reason, laterFrames } = dec.damage;
-        const bytes = buf.length - offset;
+        const bytes = lastNonZero(buf, offset) - offset; // what was written there (zeros follow)
         const torn = last && laterFrames === 0;
         if (!torn && !this.repair) {
           throw new StoreCorruptError(
@@ -405,7 +439,7 @@ export class FileStore implements Store {
         }
         if (forWrite) {
           const saved = `${file}.torn-${offset}`;
-          writeFileSync(join(this.dir, saved), buf.subarray(offset));
+          writeFileSync(join(this.dir, saved), buf.subarray(offset, offset + bytes));
           const fd = openSync(path, 'r+');
           ftruncateSync(fd, offset);
           fdatasyncSync(fd);
@@ -428,11 +462,14 @@ export class FileStore implements Store {
         this.seq = from;
         this.fd = this.createSegment(from);
         this.segmentBytes = 0;
+        this.writeOffset = this.fileEnd = WAL_MAGIC.length;
       } else {
         this.seq = segs[segs.length - 1]!;
         const path = join(this.dir, segmentName(this.seq));
-        this.fd = openSync(path, 'a');
-        this.segmentBytes = readFileSync(path).length - WAL_MAGIC.length;
+        this.fd = openSync(path, 'r+');
+        this.writeOffset = lastEnd;
+        this.fileEnd = fstatSync(this.fd).size;
+        this.segmentBytes = lastEnd - WAL_MAGIC.length;
       }
       note({
         level: 'info',
@@ -461,15 +498,15 @@ function readSnapshot(path: string, seq: number): Snapshot {
   return body.snapshot;
 }
 
-/** One writev for the whole batch; a short write (rare) is finished synchronously. */
-function writeAll(fd: number, bufs: Buffer[], total: number): Promise<void> {
+/** One writev for the whole batch at `position`; a short write (rare) is finished synchronously. */
+function writeAll(fd: number, bufs: Buffer[], total: number, position: number | null = null): Promise<void> {
   return new Promise((resolve, reject) => {
-    writev(fd, bufs, (err, written) => {
+    writev(fd, bufs, position, (err, written) => {
       if (err) return reject(err);
       try {
         if (written < total) {
           const all = Buffer.concat(bufs);
-          while (written < total) written += writeSync(fd, all, written);
+          while (written < total) written += writeSync(fd, all, written, total - written, position === null ? null : position + written);
         }
         resolve();
       } catch (e) {
@@ -477,6 +514,25 @@ function writeAll(fd: number, bufs: Buffer[], total: number): Promise<void> {
       }
     });
   });
+}
+
+const PREALLOC = 4 * 1024 * 1024;
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+/** Whether every byte of buf from `from` on is zero. */
+function zeroFrom(buf: Buffer, from: number): boolean {
+  for (let off = from; off < buf.length; off += ZEROS.length) {
+    const end = Math.min(buf.length, off + ZEROS.length);
+    if (buf.compare(ZEROS, 0, end - off, off, end) !== 0) return false;
+  }
+  return true;
+}
+
+/** One past the last non-zero byte at or after `from` (`from` when there is none). */
+function lastNonZero(buf: Buffer, from: number): number {
+  let i = buf.length;
+  while (i > from && buf[i - 1] === 0) i--;
+  return i;
 }
 
 function alive(pid: number): boolean {
