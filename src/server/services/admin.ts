@@ -39,7 +39,34 @@ import { checkSelector, checkString, invalid } from '../wire/validate.js';
 import { ownInstance } from './alloc.js';
 import { unary, type ServiceContext } from './context.js';
 
+/** Hands out event-loop turns one at a time, in request order (FIFO). */
+class Turns {
+  private readonly queue: (() => void)[] = [];
+  private running = false;
+
+  next(): Promise<void> {
+    return new Promise((resolve) => {
+      this.queue.push(resolve);
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => this.step());
+      }
+    });
+  }
+
+  private step(): void {
+    const go = this.queue.shift();
+    if (!go) {
+      this.running = false;
+      return;
+    }
+    go(); // the batch runs in this turn (its microtasks), the next one in a later turn
+    setImmediate(() => this.step());
+  }
+}
+
 export function adminService(ctx: ServiceContext): UntypedServiceImplementation {
+  const batchTurns = new Turns();
   const L = ctx.limits;
   /** Scoped callers see only their own package's allocations. */
   const scopeFilter = (p: Principal, f: AllocationFilter): AllocationFilter => {
@@ -136,6 +163,10 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       authorizePackage(p, pkg);
       const size = (r.requests?.length ?? 0) + (r.prefixes?.length ?? 0) + (r.networkInstances?.length ?? 0) + (r.release?.length ?? 0);
       if (size > L.maxBatch) throw invalid('requests', `${size} items in one batch, at most ${L.maxBatch}`);
+      // One batch per turn of the event loop: a burst of big batches read off the socket
+      // together would otherwise run back to back, and the disk syncs that acknowledge them
+      // (completed in the loop's poll phase) would wait behind the whole burst.
+      await batchTurns.next();
       if (r.dryRun) return ctx.core.query(() => runBatch(new Tx(ctx.core.scratch()), pkg, r, L));
       return ctx.core.mutate((tx) => runBatch(tx, pkg, r, L));
     }),
