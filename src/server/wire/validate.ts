@@ -32,19 +32,19 @@ export const DEFAULT_LIMITS: Limits = {
 export const invalid = (field: string, message: string): IpamError =>
   new IpamError('InvalidArgument', `${field}: ${message}`, { field });
 
+/** Checks a label map and returns it as is (decoded messages are fresh objects, never shared). */
 export function checkLabels(labels: StringMap | undefined, field: string, limits: Limits): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!labels) return out;
+  if (!labels) return {};
   const keys = Object.keys(labels);
   if (keys.length > limits.maxLabels) throw invalid(field, `${keys.length} entries, at most ${limits.maxLabels} allowed`);
   for (const k of keys) {
     const v = labels[k]!;
     if (k.length === 0) throw invalid(field, 'empty label key');
     if (k.length > limits.maxLabelKeyLength) throw invalid(`${field}[${k.slice(0, 40)}...]`, `key longer than ${limits.maxLabelKeyLength}`);
+    if (typeof v !== 'string') throw invalid(`${field}[${k}]`, 'value must be a string');
     if (v.length > limits.maxLabelValueLength) throw invalid(`${field}[${k}]`, `value longer than ${limits.maxLabelValueLength}`);
-    out[k] = v;
   }
-  return out;
+  return labels;
 }
 
 export function checkString(v: string | undefined, field: string, limits: Limits, required = false): string {
