@@ -135,6 +135,24 @@ if (requireEtcd(test)) {
     assert.equal([...(await list(c.core))].sort(), [...(await list(a.core))].sort(), 'a restart reads the same');
   });
 
+  test('a journal that does not chain onto what a replica has makes it reload, not guess', async () => {
+    const p = newPrefix();
+    const a = await replica(p);
+    await space(a.core);
+    await a.core.mutate((tx) => tx.allocate(req('kept')));
+    // a write under the prefix by something that is not a replica of this view
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      await client.put(`${p}/jr/default/vpc`).value(JSON.stringify({ w: 'stranger', t: 'stranger:1', b: 'not-what-a-has', c: [] }));
+    } finally {
+      client.close();
+    }
+    await eventually(() => a.store.extra.resyncs === 1 && a.store.extra.loads >= 1, 'a reloads');
+    await eventually(async () => (await list(a.core)).get('kept') !== undefined, 'a still holds its allocation');
+    const next = await a.core.mutate((tx) => tx.allocate(req('after')));
+    assert.is.not(next.prefix, (await list(a.core)).get('kept'));
+  });
+
   test('two replicas racing for one subnet hand out every address once', async () => {
     const p = newPrefix();
     const a = await replica(p);
