@@ -27,13 +27,14 @@
 //   Calls have a deadline and are retried (with jitter) across members; a transaction whose
 //   answer was lost is recognised by its id in the revision keys.
 import { randomBytes } from 'node:crypto';
-import type { Etcd3, IKeyValue, IRequestOp, ICompare, ITxnRequest, IWatchResponse, Watcher } from 'etcd3';
+import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 import type { Ipam, Snapshot } from '../../ipam/types.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
 import { FLUSH_BUCKETS, StoreConflictError, StoreFailedError, type Store, type StoreStats } from './store.js';
 import { backoff, connect, isPermanent, sleep, type EtcdConnection } from './etcd/client.js';
 import { Keys, prefixEnd } from './etcd/keys.js';
-import { Mirror, snapshotOf, type Derived, type Kv, type Write } from './etcd/state.js';
+import { Mirror, snapshotOf, type Kv } from './etcd/state.js';
+import { buildTxn, Pending, readAnswer, type Item, type Journal, type Outcome, type Round } from './etcd/txn.js';
 
 export interface EtcdStoreOptions extends EtcdConnection {
   /** Key prefix of this deployment's state (default /ipam). */
@@ -49,90 +50,11 @@ export interface EtcdStoreOptions extends EtcdConnection {
   onNote?: (note: RecoveryNote) => void;
 }
 
-/** A journal key's value: who wrote it, the transaction id it replaced, and what. */
-interface Journal {
-  /** writer (replica process) id */
-  w: string;
-  /** transaction id (the revision key's new value) */
-  t: string;
-  /** the revision key's value the transaction compared ('' : it did not exist) */
-  b: string;
-  /** complete commits: [commit seq, records] in commit order */
-  c?: [number, Op[]][];
-  /** a chunk of the commit with this seq, more to follow (no records yet) */
-  m?: number;
-}
-
-class Pending {
-  /** entries already sent by earlier chunks */
-  sent = 0;
-  settled = false;
-  readonly entries: [string, Write][];
-  /** owner key -> owner, for the entries that write one */
-  readonly ownerKeys = new Map<string, string>();
-  /** every owner whose key the commit writes or relies on */
-  readonly owners: string[];
-  /** owners compared without a write of their key (their absence or state was relied on) */
-  readonly guards: string[];
-  readonly resources: string[];
-  constructor(
-    readonly seq: number,
-    readonly derived: Derived,
-    readonly opsJson: string,
-    keys: Keys,
-    readonly resolve: () => void,
-    readonly reject: (e: Error) => void,
-  ) {
-    this.entries = [...derived.writes];
-    this.owners = [...derived.owners];
-    for (const o of this.owners) {
-      const k = keys.own(o);
-      if (derived.writes.has(k)) this.ownerKeys.set(k, o);
-    }
-    this.guards = this.owners.filter((o) => !derived.writes.has(keys.own(o)));
-    this.resources = [...[...derived.instances].map((i) => `i:${i}`), ...this.owners.map((o) => `o:${o}`)];
-  }
-  /** Owners whose keys these entries write. */
-  ownersOf(entries: [string, Write][]): string[] {
-    const out: string[] = [];
-    for (const [k] of entries) {
-      const o = this.ownerKeys.get(k);
-      if (o !== undefined) out.push(o);
-    }
-    return out;
-  }
-  bytes(entries: [string, Write][]): number {
-    let n = 0;
-    for (const [k, v] of entries) n += k.length + (v?.length ?? 0) + 8;
-    return n;
-  }
-}
-
 interface Barrier {
   after: number;
   rejections: number;
   resolve: () => void;
   reject: (e: Error) => void;
-}
-
-interface Item {
-  c: Pending;
-  entries: [string, Write][];
-  last: boolean;
-}
-
-/** One transaction. */
-interface Round {
-  id: string;
-  /** order of sending */
-  seq: number;
-  items: Item[];
-  /** instance -> the revision key value compared ('' : absent) */
-  basis: Map<string, string>;
-  /** owner -> the owner key mod revision compared (0 : absent) */
-  ownerBasis: Map<string, number>;
-  /** holds a chunk of a commit that needs more transactions */
-  partial: boolean;
 }
 
 /** One revision's journals (another replica's transaction), as the watch delivers them. */
@@ -463,7 +385,7 @@ export class EtcdStore implements Store {
   }
 
   private async run(round: Round): Promise<void> {
-    let outcome: Awaited<ReturnType<EtcdStore['send']>> | undefined;
+    let outcome: Outcome | undefined;
     try {
       outcome = await this.send(round);
     } catch (e) {
@@ -517,83 +439,12 @@ export class EtcdStore implements Store {
   }
 
   /** Sends one transaction, retrying what failed to reach etcd, and says what etcd decided. */
-  private async send(round: Round): Promise<{ ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<string> }> {
-    const writes = new Map<string, Write>();
-    const journals = new Map<string, { complete: Pending[]; partial: Pending[] }>();
-    for (const it of round.items) {
-      for (const [k, v] of it.entries) writes.set(k, v);
-      for (const id of it.c.derived.instances) {
-        let j = journals.get(id);
-        if (!j) journals.set(id, (j = { complete: [], partial: [] }));
-        (it.last ? j.complete : j.partial).push(it.c);
-      }
-    }
-    const compare: ICompare[] = [];
-    const success: IRequestOp[] = [];
-    const failure: IRequestOp[] = [];
-    const insts = [...round.basis.keys()];
-    const owners = [...round.ownerBasis.keys()];
-    for (const id of insts) {
-      const b = round.basis.get(id)!;
-      const key = Buffer.from(this.keys.rev(id));
-      compare.push(b ? { key, target: 'Value', result: 'Equal', value: Buffer.from(b) } : { key, target: 'Create', result: 'Equal', create_revision: 0 });
-      failure.push({ request_range: { key } });
-    }
-    for (const o of owners) {
-      const key = Buffer.from(this.keys.own(o));
-      compare.push({ key, target: 'Mod', result: 'Equal', mod_revision: round.ownerBasis.get(o)! });
-      failure.push({ request_range: { key, keys_only: true } });
-    }
-    let bytes = 0;
-    for (const [id, j] of journals) {
-      // built as text: the records are already JSON; the writer id first (see ownMark)
-      let text = `{"w":"${this.writer}","t":"${round.id}","b":${JSON.stringify(round.basis.get(id))}`;
-      if (j.complete.length) text += `,"c":[${j.complete.map((c) => `[${c.seq},${c.opsJson}]`).join(',')}]`;
-      if (j.partial.length) text += `,"m":${j.partial[0]!.seq}`;
-      const value = Buffer.from(text + '}');
-      bytes += value.length + round.id.length;
-      success.push({ request_put: { key: Buffer.from(this.keys.rev(id)), value: Buffer.from(round.id) } });
-      success.push({ request_put: { key: Buffer.from(this.keys.jr(id)), value } });
-    }
-    for (const [k, v] of writes) {
-      const key = Buffer.from(k);
-      bytes += key.length + (v?.length ?? 0);
-      success.push(v ? { request_put: { key, value: v } } : { request_delete_range: { key } });
-    }
-    const req: ITxnRequest = { compare, success, failure };
-
+  private async send(round: Round): Promise<Outcome> {
+    const { req, bytes, ops } = buildTxn(round, this.keys, this.writer);
     const t0 = performance.now();
     const outcome = await this.withRetry('commit', async () => {
       const res = await this.client!.kv.txn(req);
-      if (res.succeeded) return { ok: true as const, revision: Number(res.header.revision) };
-      // Which compare failed? Did an earlier attempt of this very transaction succeed (its
-      // answer lost on the way: its id is in the revision keys)? Or did it overtake the
-      // transaction of ours it builds on (that one's basis is still there)?
-      const conflicts = new Set<string>();
-      let mine = 0;
-      let early = false;
-      res.responses.forEach((r, i) => {
-        const kv: IKeyValue | undefined = r.response_range?.kvs?.[0];
-        if (i < insts.length) {
-          const id = insts[i]!;
-          const now = kv ? kv.value.toString() : '';
-          if (now === round.id) mine = Number(kv!.mod_revision);
-          else if (now !== round.basis.get(id)) {
-            // transactions of ours it builds on, in flight or just answered, not applied yet
-            let before = this.recent.get(round.basis.get(id)!);
-            for (let n = 0; before && before.basis.get(id) !== now && n < 64; n++) before = this.recent.get(before.basis.get(id)!);
-            if (before) early = true;
-            else conflicts.add(`i:${id}`);
-          }
-        } else {
-          const o = owners[i - insts.length]!;
-          if ((kv ? Number(kv.mod_revision) : 0) !== round.ownerBasis.get(o)) conflicts.add(`o:${o}`);
-        }
-      });
-      if (mine) return { ok: true as const, revision: mine };
-      if (conflicts.size === 0 && early) return { ok: false as const, early: true as const };
-      if (conflicts.size === 0) for (const id of insts) conflicts.add(`i:${id}`);
-      return { ok: false as const, conflicts };
+      return readAnswer(res, round, this.recent);
     });
     if (outcome.ok) {
       const secs = (performance.now() - t0) / 1000;
@@ -603,7 +454,7 @@ export class EtcdStore implements Store {
       this.txnSeconds.sum += secs;
       this.counters.flushes++;
       this.counters.bytes += bytes;
-      this.extra.txnOps += success.length;
+      this.extra.txnOps += ops;
     }
     return outcome;
   }

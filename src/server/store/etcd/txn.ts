@@ -1,0 +1,174 @@
+// One etcd transaction of the store: the commits it carries (whole, or a chunk of one too
+// large for a transaction), what it compares, what it writes, and what its answer means.
+import type { ICompare, IKeyValue, IRequestOp, ITxnRequest, ITxnResponse } from 'etcd3';
+import type { Op } from '../ops.js';
+import type { Keys } from './keys.js';
+import type { Derived, Write } from './state.js';
+
+/** A journal key's value: who wrote it, the transaction id it replaced, and what. */
+export interface Journal {
+  /** writer (replica process) id */
+  w: string;
+  /** transaction id (the revision key's new value) */
+  t: string;
+  /** the revision key's value the transaction compared ('' : it did not exist) */
+  b: string;
+  /** complete commits: [commit seq, records] in commit order */
+  c?: [number, Op[]][];
+  /** a chunk of the commit with this seq, more to follow (no records yet) */
+  m?: number;
+}
+
+/** A commit waiting for etcd: its key writes, and the instances and owners it relies on. */
+export class Pending {
+  /** entries already sent by earlier chunks */
+  sent = 0;
+  settled = false;
+  readonly entries: [string, Write][];
+  /** owner key -> owner, for the entries that write one */
+  readonly ownerKeys = new Map<string, string>();
+  /** every owner whose key the commit writes or relies on */
+  readonly owners: string[];
+  /** owners compared without a write of their key (their absence or state was relied on) */
+  readonly guards: string[];
+  readonly resources: string[];
+  constructor(
+    readonly seq: number,
+    readonly derived: Derived,
+    readonly opsJson: string,
+    keys: Keys,
+    readonly resolve: () => void,
+    readonly reject: (e: Error) => void,
+  ) {
+    this.entries = [...derived.writes];
+    this.owners = [...derived.owners];
+    for (const o of this.owners) {
+      const k = keys.own(o);
+      if (derived.writes.has(k)) this.ownerKeys.set(k, o);
+    }
+    this.guards = this.owners.filter((o) => !derived.writes.has(keys.own(o)));
+    this.resources = [...[...derived.instances].map((i) => `i:${i}`), ...this.owners.map((o) => `o:${o}`)];
+  }
+  /** Owners whose keys these entries write. */
+  ownersOf(entries: [string, Write][]): string[] {
+    const out: string[] = [];
+    for (const [k] of entries) {
+      const o = this.ownerKeys.get(k);
+      if (o !== undefined) out.push(o);
+    }
+    return out;
+  }
+  bytes(entries: [string, Write][]): number {
+    let n = 0;
+    for (const [k, v] of entries) n += k.length + (v?.length ?? 0) + 8;
+    return n;
+  }
+}
+
+/** A commit's share of one transaction: all of it, or a chunk (`last`: the final one). */
+export interface Item {
+  c: Pending;
+  entries: [string, Write][];
+  last: boolean;
+}
+
+/** One transaction. */
+export interface Round {
+  id: string;
+  /** order of sending */
+  seq: number;
+  items: Item[];
+  /** instance -> the revision key value compared ('' : absent) */
+  basis: Map<string, string>;
+  /** owner -> the owner key mod revision compared (0 : absent) */
+  ownerBasis: Map<string, number>;
+  /** holds a chunk of a commit that needs more transactions */
+  partial: boolean;
+}
+
+export type Outcome = { ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<string> };
+
+/**
+ * The request: compare each instance's revision key with the transaction id the commits were
+ * made from (Create == 0: no transaction yet) and each owner key's mod revision; then write
+ * the keys, and per instance the new id and the journal; else read back what was compared.
+ */
+export function buildTxn(round: Round, keys: Keys, writer: string): { req: ITxnRequest; bytes: number; ops: number } {
+  const writes = new Map<string, Write>();
+  const journals = new Map<string, { complete: Pending[]; partial: Pending[] }>();
+  for (const it of round.items) {
+    for (const [k, v] of it.entries) writes.set(k, v);
+    for (const id of it.c.derived.instances) {
+      let j = journals.get(id);
+      if (!j) journals.set(id, (j = { complete: [], partial: [] }));
+      (it.last ? j.complete : j.partial).push(it.c);
+    }
+  }
+  const compare: ICompare[] = [];
+  const success: IRequestOp[] = [];
+  const failure: IRequestOp[] = [];
+  for (const [id, b] of round.basis) {
+    const key = Buffer.from(keys.rev(id));
+    compare.push(b ? { key, target: 'Value', result: 'Equal', value: Buffer.from(b) } : { key, target: 'Create', result: 'Equal', create_revision: 0 });
+    failure.push({ request_range: { key } });
+  }
+  for (const [o, mod] of round.ownerBasis) {
+    const key = Buffer.from(keys.own(o));
+    compare.push({ key, target: 'Mod', result: 'Equal', mod_revision: mod });
+    failure.push({ request_range: { key, keys_only: true } });
+  }
+  let bytes = 0;
+  for (const [id, j] of journals) {
+    // built as text: the records are already JSON; the writer id first (replicas recognise
+    // their own journals by these bytes)
+    let text = `{"w":"${writer}","t":"${round.id}","b":${JSON.stringify(round.basis.get(id))}`;
+    if (j.complete.length) text += `,"c":[${j.complete.map((c) => `[${c.seq},${c.opsJson}]`).join(',')}]`;
+    if (j.partial.length) text += `,"m":${j.partial[0]!.seq}`;
+    const value = Buffer.from(text + '}');
+    bytes += value.length + round.id.length;
+    success.push({ request_put: { key: Buffer.from(keys.rev(id)), value: Buffer.from(round.id) } });
+    success.push({ request_put: { key: Buffer.from(keys.jr(id)), value } });
+  }
+  for (const [k, v] of writes) {
+    const key = Buffer.from(k);
+    bytes += key.length + (v?.length ?? 0);
+    success.push(v ? { request_put: { key, value: v } } : { request_delete_range: { key } });
+  }
+  return { req: { compare, success, failure }, bytes, ops: success.length };
+}
+
+/**
+ * What etcd's answer means. On a failed compare: did an earlier attempt of this very
+ * transaction succeed (its answer lost: its id is in a revision key)? Did it overtake the
+ * transactions of ours it builds on (their basis is still there: `recent` holds the
+ * transactions sent lately, by id)? Otherwise, which instances and owners changed.
+ */
+export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, Round>): Outcome {
+  if (res.succeeded) return { ok: true, revision: Number(res.header.revision) };
+  const insts = [...round.basis.keys()];
+  const owners = [...round.ownerBasis.keys()];
+  const conflicts = new Set<string>();
+  let mine = 0;
+  let early = false;
+  res.responses.forEach((r, i) => {
+    const kv: IKeyValue | undefined = r.response_range?.kvs?.[0];
+    if (i < insts.length) {
+      const id = insts[i]!;
+      const now = kv ? kv.value.toString() : '';
+      if (now === round.id) mine = Number(kv!.mod_revision);
+      else if (now !== round.basis.get(id)) {
+        let before = recent.get(round.basis.get(id)!);
+        for (let n = 0; before && before.basis.get(id) !== now && n < 64; n++) before = recent.get(before.basis.get(id)!);
+        if (before) early = true;
+        else conflicts.add(`i:${id}`);
+      }
+    } else {
+      const o = owners[i - insts.length]!;
+      if ((kv ? Number(kv.mod_revision) : 0) !== round.ownerBasis.get(o)) conflicts.add(`o:${o}`);
+    }
+  });
+  if (mine) return { ok: true, revision: mine };
+  if (conflicts.size === 0 && early) return { ok: false, early: true };
+  if (conflicts.size === 0) for (const id of insts) conflicts.add(`i:${id}`);
+  return { ok: false, conflicts };
+}
