@@ -1,6 +1,6 @@
 // Assembles the IPAM server: one IpamCore (allocator + store) behind alloc.Allocation,
 // resource.Resource and the admin service, plus grpc.health.v1, reflection and metrics.
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Server as HttpServer } from 'node:http';
@@ -155,4 +155,3 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   return { port, address: `${host}:${port}`, ...(metricsPort !== undefined ? { metricsPort } : {}), core, shutdown };
 }
 
-export type { ServiceDefinition };
