@@ -7,6 +7,8 @@
 //   etcd-alloc-c64-2rep   two replicas, 32 clients each, all from the same subnet: the cost of
 //                         two replicas racing for one network instance (lost races reload and
 //                         retry; calls that still lose are counted, not retried)
+//   etcd-store-c64        the store without gRPC: IpamCore + EtcdStore in this process, 64
+//                         allocations in flight (what the store and etcd can do by themselves)
 // Lines: BENCH <name> n=<N> ops_per_s=<X> p50_ms=<A> p99_ms=<B>, plus `#` lines with context
 // (transactions, commits per transaction, CPU of the server and of etcd per allocation).
 // Env: BENCH_ETCD_N (allocations, default 20000), BENCH_ETCD_PROCS (client processes, default
@@ -18,6 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdMissing, etcdVersion, startEtcd, type EtcdCluster } from '../test/support/etcd.js';
 import { startReplica, stopReplica, writeSeed, type Replica } from '../test/etcd/support.js';
+import { createIpam, restoreIpam } from '../src/ipam/index.js';
+import { IpamCore } from '../src/server/core.js';
+import { EtcdStore } from '../src/server/store/etcd-store.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const CLIENT = join(root, 'bench/grpc.bench.ts');
@@ -164,6 +169,46 @@ async function run(name: string, replicas: number, N: number, children: ChildPro
   }
 }
 
+/** IpamCore + EtcdStore in process: `N` allocations, 64 in flight. */
+async function storeOnly(N: number): Promise<void> {
+  const etcd = await startEtcd({ members: 3 });
+  const store = new EtcdStore({ endpoints: etcd.endpoints });
+  const core = new IpamCore({ store, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
+  try {
+    await core.start();
+    await core.mutate((tx) => {
+      tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed');
+      tx.applyPrefix({ networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/11', kind: 'network', owner: 'seed', labels: { role: 'bench' } });
+    });
+    const one = (i: number) => core.mutate((tx) => tx.allocate({ owner: `bench|default/IPClaim/s${i}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'bench' } }, labels: { 'ipam-injector.dev/package': 'bench' } }));
+    for (let i = 0; i < 500; i++) await one(-1 - i); // warm-up
+    const lat: number[] = [];
+    let next = 0;
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < N) {
+          const i = next++;
+          const t = performance.now();
+          await one(i);
+          lat.push(performance.now() - t);
+        }
+      }),
+    );
+    const secs = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    lat.sort((a, b) => a - b);
+    const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+    console.log(`BENCH etcd-store-c64 n=${N} ops_per_s=${Math.round(N / secs)} p50_ms=${fmt(q(0.5))} p99_ms=${fmt(q(0.99))}`);
+    const s = store.stats();
+    console.log(`# etcd-store-c64: no gRPC; ${s.flushes} etcd transactions (${fmt(s.records / s.flushes, 1)} commits each, warm-up included), process CPU ${fmt((cpu.user + cpu.system) / N, 0)} us/allocation`);
+  } finally {
+    await core.close();
+    await etcd.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const missing = etcdMissing();
   if (missing) {
@@ -180,6 +225,7 @@ async function main(): Promise<void> {
   try {
     if (want('etcd-alloc-c64')) await run('etcd-alloc-c64', 1, N, children, 0, dir);
     if (want('etcd-alloc-c64-2rep')) await run('etcd-alloc-c64-2rep', 2, Math.min(N, Number(process.env.BENCH_ETCD_2REP_N ?? 5000)), children, 1000, dir);
+    if (want('etcd-store-c64')) await storeOnly(N);
   } finally {
     for (const c of children) c.send({ cmd: 'exit' });
     rmSync(dir, { recursive: true, force: true });
