@@ -383,7 +383,12 @@ export class IpamCore {
       void this.resync();
       return;
     }
-    this.publish(changes);
+    // to this replica's watchers, but not in its counters (the writer counted them)
+    for (const c of changes) {
+      if (this.listeners.size === 0) break;
+      const change = { ...c, seq: ++this.seq };
+      for (const l of this.listeners) l(change);
+    }
   }
 
   /** Replicated stores: reload everything (the store lost track of other replicas). */

@@ -59,8 +59,12 @@ if (requireEtcd(test)) {
     const a = await replica(p);
     const b = await replica(p);
     await space(a.core);
+    const seen: string[] = [];
+    b.core.subscribe((c) => c.type === 'ALLOCATED' && seen.push(c.allocation!.owner));
     await Promise.all(Array.from({ length: 50 }, (_, i) => a.core.mutate((tx) => tx.allocate(req(`o${i}`)))));
     await eventually(async () => (await list(b.core)).size === 50, 'b sees 50 allocations');
+    assert.is(seen.length, 50, "b's watchers hear of a's allocations");
+    assert.is(b.core.counters.allocated, 0, 'but b does not count them as its own');
     assert.equal([...(await list(b.core))].sort(), [...(await list(a.core))].sort());
     await a.core.mutate((tx) => tx.release('o7'));
     await eventually(async () => !(await list(b.core)).has('o7'), 'b sees the release');
