@@ -163,6 +163,11 @@ export async function runFunction(input: string, createBackend: BackendFactory):
   if (cfg.releaseAll) for (const o of liveOwners) release.add(o);
 
   // Ask the backend.
+  // A shared server scopes owners by package; unless the config or the environment names
+  // the package, its Kptfile's name does (Porch gives every package its own name).
+  if (cfg.backend === 'grpc' && !cfg.backendOptions.package && !process.env.IPAM_INJECTOR_PACKAGE && root) {
+    cfg.backendOptions.package = root.meta.namespace ? `${root.meta.namespace}/${root.meta.name}` : root.meta.name;
+  }
   let backend: Backend;
   try {
     backend = await createBackend(cfg);
@@ -177,10 +182,10 @@ export async function runFunction(input: string, createBackend: BackendFactory):
     release: [...release],
   };
   if (cfg.dryRun) {
-    // Nothing may change anywhere. The builtin allocator lives in memory, so it can answer as
-    // a real run would; a shared backend is only asked to look up.
+    // Nothing may change anywhere: the backend answers as a real run would (the builtin
+    // allocator lives in memory; a shared server evaluates the batch on a copy of its state).
     runInput.release = [];
-    if (cfg.backend !== 'builtin') runInput.lookups = active.map(() => true);
+    runInput.dryRun = true;
   }
   let outcomes: Outcome[];
   try {

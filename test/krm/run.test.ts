@@ -397,4 +397,46 @@ test('valid YAML the fast reader does not take still passes through byte for byt
   assert.is(oddItem(withoutResults(out.stdout)), oddItem(input));
 });
 
+
+// A shared server scopes owners by package; the Kptfile's name is the default identity, an
+// explicit setting (config, then IPAM_INJECTOR_PACKAGE) wins. The factory records what the
+// grpc backend would be given and answers with the builtin allocator.
+test('backend grpc: the package identity defaults to the Kptfile name; package= and the environment win', async () => {
+  const seen: unknown[] = [];
+  const recording: BackendFactory = (cfg) => {
+    seen.push(cfg.backendOptions.package);
+    return createBackend('builtin', {});
+  };
+  const pkg = { 'Kptfile': KPTFILE, 'space.yaml': SPACE, 'claim.yaml': claim('c1') };
+  const cm = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  backend: grpc\n${data}`;
+  const saved = process.env.IPAM_INJECTOR_PACKAGE;
+  delete process.env.IPAM_INJECTOR_PACKAGE;
+  try {
+    await runFunction(list(pkg, cm('')), recording);
+    await runFunction(list(pkg, cm('  package: team-a/upf\n')), recording);
+    process.env.IPAM_INJECTOR_PACKAGE = 'from-env';
+    await runFunction(list(pkg, cm('')), recording);
+  } finally {
+    if (saved === undefined) delete process.env.IPAM_INJECTOR_PACKAGE;
+    else process.env.IPAM_INJECTOR_PACKAGE = saved;
+  }
+  assert.equal(seen, ['pkg', 'team-a/upf', undefined]);
+});
+
+test('dryRun: the backend is told (a shared server evaluates on a copy) and asked to release nothing', async () => {
+  const runs: BackendRun[] = [];
+  const recording: BackendFactory = async (cfg) => {
+    const inner = await createBackend('builtin', {});
+    return { run: (input) => (runs.push(input), inner.run(input)), close: () => inner.close() };
+  };
+  const pkg = { 'Kptfile': KPTFILE, 'space.yaml': SPACE, 'claim.yaml': claim('c1') + 'status:\n  prefix: 10.0.1.2/24\n' };
+  const out = await runFunction(list(pkg, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  dryRun: "true"\n'), recording);
+  assert.is(runs.length, 1);
+  assert.is(runs[0]!.dryRun, true);
+  assert.equal(runs[0]!.release, []);
+  assert.ok(!runs[0]!.lookups?.some(Boolean), 'requests are not turned into lookups');
+  assert.is(out.exitCode, 0);
+  assert.ok(out.results.some((r) => /10\.0\.1\.2/.test(r.message)), 'the dry run reports what the claim gets');
+});
+
 test.run();

@@ -68,12 +68,9 @@ interface CaseConfig {
 // expressions (alloc): those cases run through admin only.
 const ADMIN_ONLY = new Set(['dry-run', 'get-lookup']);
 
-// dry-run: the server evaluates a dry run exactly like the builtin backend when the function
-// passes BackendRun.dryRun (backend test "dry run" covers it); until src/krm/run.ts passes it
-// instead of turning every request into a lookup, this case differs (n4 would get .2, not .3).
-const PENDING = new Set(['dry-run']);
 
-const cases = readdirSync(fixtures).filter((c) => existsSync(join(fixtures, c, '.expected')) && !PENDING.has(c)).sort();
+
+const cases = readdirSync(fixtures).filter((c) => existsSync(join(fixtures, c, '.expected'))).sort();
 
 for (const name of cases) {
   const dir = join(fixtures, name);
