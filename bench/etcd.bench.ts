@@ -221,6 +221,7 @@ async function main(): Promise<void> {
   const filter = (process.env.BENCH_FILTER ?? '').split(',').filter((s) => s && !'etcd'.includes(s));
   const want = (name: string) => filter.length === 0 || filter.some((f) => name.includes(f));
   const dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-bench-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // also when stdout closes early
   const children = Array.from({ length: procs }, () => fork(CLIENT, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   try {
     if (want('etcd-alloc-c64')) await run('etcd-alloc-c64', 1, N, children, 0, dir);
