@@ -27,7 +27,8 @@ import type {
   Snapshot,
 } from '../ipam/types.js';
 import type { DurableState, Op, RecoveryNote } from './store/ops.js';
-import { StoreConflictError, StoreFailedError, type Store } from './store/store.js';
+import { IpamError } from '../ipam/errors.js';
+import { StoreConflictError, StoreFailedError, StoreRejectedError, type Store } from './store/store.js';
 
 export type IpamFactory = (snapshot?: Snapshot) => Ipam;
 
@@ -293,6 +294,16 @@ export class IpamCore {
         if (e instanceof StoreConflictError) {
           await this.afterConflict(e, attempt);
           continue;
+        }
+        if (e instanceof StoreRejectedError) {
+          // nothing was written: put the allocator back to what is durable, answer the client
+          try {
+            await this.reload([]);
+          } catch (re) {
+            this.die(re as Error);
+            throw new UnavailableError(`not durable: ${(re as Error).message}`);
+          }
+          throw new IpamError('InvalidArgument', e.message);
         }
         this.die(e as Error);
         throw new UnavailableError(`not durable: ${(e as Error).message}`);

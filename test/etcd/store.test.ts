@@ -139,6 +139,27 @@ if (requireEtcd(test)) {
     assert.equal([...(await list(c.core))].sort(), [...(await list(a.core))].sort(), 'a restart reads the same');
   });
 
+  test('a request touching more network instances than one etcd transaction can compare is refused alone; the server goes on', async () => {
+    const p = newPrefix();
+    const a = await replica(p);
+    await space(a.core);
+    // 70 instances: each needs its revision and journal keys in the same transaction
+    const err = await a.core
+      .mutate((tx) => {
+        for (let i = 0; i < 70; i++) tx.applyNetworkInstance({ name: `ni-${i}` }, [{ prefix: '10.0.0.0/8' }], 'pkg');
+      })
+      .then(() => undefined, (e: Error) => e);
+    assert.ok(err, 'the oversized request is refused');
+    assert.is((err as { code?: string }).code, 'InvalidArgument', String(err));
+    assert.match(err!.message, /70 network instances/);
+    // nothing of it stayed in memory or in etcd, and the server still allocates
+    assert.is((await a.core.query((ipam) => ipam.listNetworkInstances())).length, 1);
+    await a.core.mutate((tx) => tx.allocate(req('after')));
+    assert.ok((await list(a.core)).get('after'));
+    const b = await replica(p);
+    assert.equal([...(await list(b.core))], [...(await list(a.core))], 'a fresh replica reads the same state from etcd');
+  });
+
   test('a journal that does not chain onto what a replica has makes it reload, not guess', async () => {
     const p = newPrefix();
     const a = await replica(p);

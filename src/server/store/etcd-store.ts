@@ -30,7 +30,7 @@ import { randomBytes } from 'node:crypto';
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 import type { Ipam, Snapshot } from '../../ipam/types.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
-import { FLUSH_BUCKETS, StoreConflictError, StoreFailedError, type Store, type StoreStats } from './store.js';
+import { FLUSH_BUCKETS, StoreConflictError, StoreFailedError, StoreRejectedError, type Store, type StoreStats } from './store.js';
 import { backoff, connect, isPermanent, sleep, type EtcdConnection } from './etcd/client.js';
 import { Keys, prefixEnd } from './etcd/keys.js';
 import { Mirror, snapshotOf, type Kv } from './etcd/state.js';
@@ -195,6 +195,14 @@ export class EtcdStore implements Store {
     const derived = this.mirror.derive(ops, this.live());
     return new Promise<void>((resolve, reject) => {
       const c = new Pending(this.commitSeq + 1, derived, JSON.stringify(ops), this.keys, resolve, reject);
+      // Every chunk of a commit compares and rewrites each of its instances' keys; a commit
+      // whose fixed part alone exceeds one transaction can never be written. Refuse it alone
+      // instead of sending etcd a transaction it rejects (which would fail the whole store).
+      const instances = derived.instances.size;
+      if (2 * instances + c.guards.length >= this.maxOps || c.opsJson.length * instances >= this.maxBytes) {
+        reject(new StoreRejectedError(`one request touches ${instances} network instances and ${c.guards.length} other owners: more than one etcd transaction can hold (at most ${this.maxOps} operations, ${this.maxBytes} bytes); split the request`));
+        return;
+      }
       if (this.stale || c.resources.some((r) => this.poisoned.has(r))) {
         reject(new StoreConflictError(this.stale ? ['*'] : names(c.resources.filter((r) => this.poisoned.has(r)))));
         return;

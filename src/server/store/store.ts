@@ -75,6 +75,13 @@ export class StoreConflictError extends Error {
   }
 }
 
+/** The store refuses this one commit (it can never fit, e.g. more network instances than one
+ *  etcd transaction may compare); nothing was written and the store goes on. The server rolls
+ *  its allocator back and answers the client with INVALID_ARGUMENT. */
+export class StoreRejectedError extends Error {
+  override readonly name = 'StoreRejectedError';
+}
+
 /** The store can no longer make anything durable (I/O error, closed). */
 export class StoreFailedError extends Error {
   override readonly name = 'StoreFailedError';
