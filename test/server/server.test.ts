@@ -341,20 +341,46 @@ test('admin: a Watch that does not read is ended instead of buffering without bo
   const a = raw('admin', small.address);
   const client = a.client as Client & Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
   const stream = client.Watch!({}, new Metadata());
+  try {
+    await assertEndedWhenBehind(stream, a);
+  } finally {
+    stream.cancel();
+    a.close();
+    await small.shutdown();
+  }
+});
+
+test('resource: a WatchClaim that does not read is ended instead of buffering without bound', async () => {
+  const small = await inProcess({ limits: { maxWatchBacklog: 50 } });
+  const a = raw('admin', small.address);
+  const r = raw('resource', small.address);
+  const client = r.client as Client & Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
+  const stream = client.WatchClaim!({ header: { ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' }, ownerNsn: { name: 'pkg-slow' } } }, new Metadata());
+  try {
+    await assertEndedWhenBehind(stream, a);
+  } finally {
+    stream.cancel();
+    a.close();
+    r.close();
+    await small.shutdown();
+  }
+});
+
+/** Pauses a watch stream, makes 3,000 allocations for package pkg-slow, and expects the
+ *  server to end the stream because it fell maxWatchBacklog (50) events behind. */
+async function assertEndedWhenBehind(stream: NodeJS.ReadableStream, admin: ReturnType<typeof raw>): Promise<void> {
   stream.pause();
-  const ended = new Promise<ServiceError>((r) => stream.on('error', (e: ServiceError) => r(e)));
-  await new Promise((r) => setTimeout(r, 300)); // the server registers the stream
+  const ended = new Promise<ServiceError>((res) => stream.on('error', (e: ServiceError) => res(e)));
+  await new Promise((res) => setTimeout(res, 300)); // the server registers the stream
   for (let b = 0; b < 3; b++) {
     const requests = Array.from({ length: 1000 }, (_, i) => ({ owner: `default/IPClaim/b${b}-${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30 }));
-    await a.call('Batch', { package: 'pkg-slow', requests });
+    await admin.call('Batch', { package: 'pkg-slow', requests });
   }
   stream.resume();
   const e = await Promise.race([ended, new Promise<never>((_, ko) => setTimeout(() => ko(new Error('the stream was not ended')), 20_000).unref())]);
   assert.is(e.code, status.RESOURCE_EXHAUSTED);
   assert.match(e.details, /fell 50 events behind/);
-  a.close();
-  await small.shutdown();
-});
+}
 
 test('grpc.health.v1 says SERVING; reflection lists every service', async () => {
   const hdef = loadSync(`${root}node_modules/grpc-health-check/proto/health/v1/health.proto`, { enums: String });

@@ -1,9 +1,9 @@
 // ipaminjector.admin.v1.Admin: listing, space management, generic allocate/release, the
 // per-package Batch the function uses, and Watch.
-import { status, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Allocation, AllocationFilter } from '../../ipam/types.js';
 import { authorizeOwner, authorizePackage, requireUnscoped, type Principal } from '../auth.js';
-import { Tx, type Change } from '../core.js';
+import { Tx } from '../core.js';
 import {
   fromWAllocationRequest,
   fromWInstancePrefixes,
@@ -37,7 +37,7 @@ import { localOwner, packageOf, scopedOwner, SCOPE_SEPARATOR } from '../wire/own
 import { localizeError, toServiceError } from '../wire/status.js';
 import { checkSelector, checkString, invalid } from '../wire/validate.js';
 import { ownInstance } from './alloc.js';
-import { unary, type ServiceContext } from './context.js';
+import { follow, unary, type ServiceContext } from './context.js';
 
 /** Hands out event-loop turns one at a time, in request order (FIFO). */
 class Turns {
@@ -283,36 +283,25 @@ function watch(ctx: ServiceContext, call: ServerWritableStream<WWatchRequest, WE
   }
   const matches = (a: Allocation) =>
     (!filterNi || `${a.networkInstance.namespace}/${a.networkInstance.name}` === filterNi) && a.owner.startsWith(ownerPrefix);
-  const send = (c: Change) => {
-    if (c.allocation && !matches(c.allocation)) return;
-    if (!c.allocation && ownerPrefix) return; // space events only for unfiltered watchers
-    const pn = c.prefix?.networkInstance ?? c.networkInstance;
-    if (!c.allocation && filterNi && pn && `${pn.namespace}/${pn.name}` !== filterNi) return;
-    if (call.writableLength >= ctx.limits.maxWatchBacklog) {
-      // A watcher that does not read would make the server buffer without bound.
-      stop();
-      call.emit('error', { code: status.RESOURCE_EXHAUSTED, details: `watcher fell ${ctx.limits.maxWatchBacklog} events behind; watch again (initial=true) to resync` });
-      return;
-    }
-    call.write({
-      seq: String(c.seq),
-      type: c.type,
-      ...(c.allocation ? { allocation: toWAllocation(c.allocation) } : {}),
-      ...(c.prefix ? { prefix: toWPrefix(c.prefix) } : {}),
-      ...(c.networkInstance ? { networkInstance: toWNetworkInstance(c.networkInstance) } : {}),
-    });
-  };
   // Subscribe first, then list: a change between the two shows up twice rather than never.
-  const unsubscribe = ctx.core.subscribe(send);
-  const stream = { end: () => call.end() };
-  ctx.streams.add(stream);
-  const stop = () => {
-    unsubscribe();
-    ctx.streams.delete(stream);
-  };
-  call.on('cancelled', stop);
-  call.on('close', stop);
-  call.on('error', stop);
+  follow(
+    ctx,
+    call,
+    (c): WEvent | undefined => {
+      if (c.allocation && !matches(c.allocation)) return undefined;
+      if (!c.allocation && ownerPrefix) return undefined; // space events only for unfiltered watchers
+      const pn = c.prefix?.networkInstance ?? c.networkInstance;
+      if (!c.allocation && filterNi && pn && `${pn.namespace}/${pn.name}` !== filterNi) return undefined;
+      return {
+        seq: String(c.seq),
+        type: c.type,
+        ...(c.allocation ? { allocation: toWAllocation(c.allocation) } : {}),
+        ...(c.prefix ? { prefix: toWPrefix(c.prefix) } : {}),
+        ...(c.networkInstance ? { networkInstance: toWNetworkInstance(c.networkInstance) } : {}),
+      };
+    },
+    'watch again (initial=true) to resync',
+  );
   if (call.request.initial) {
     ctx.core
       .query((ipam) => ipam.listAllocations({ ...(ownerPrefix ? { ownerPrefix } : {}) }).filter(matches))

@@ -1,7 +1,7 @@
 // What every service handler needs, and the wrapper that gives each unary call the same
 // authentication, status mapping, metrics and error logging.
-import { status, type handleUnaryCall, type ServiceError, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
-import type { IpamCore } from '../core.js';
+import { status, type handleUnaryCall, type ServiceError, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import type { Change, IpamCore } from '../core.js';
 import type { Auth, Principal } from '../auth.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -49,4 +49,37 @@ export function unary<Req, Res>(
       done(e ?? new Error('unknown error'));
     }
   };
+}
+
+/**
+ * Streams the allocator's changes to a watcher until it leaves or the server shuts down.
+ * `toMessage` picks and shapes what this watcher gets (undefined: nothing). A watcher that
+ * stops reading is ended with RESOURCE_EXHAUSTED, since it would make the server buffer
+ * without bound. Subscribes at once, so a listing sent after this call misses no change.
+ */
+export function follow<T>(
+  ctx: ServiceContext,
+  call: ServerWritableStream<unknown, T>,
+  toMessage: (c: Change) => T | undefined,
+  resyncHint: string,
+): void {
+  const unsubscribe = ctx.core.subscribe((c) => {
+    const msg = toMessage(c);
+    if (msg === undefined) return;
+    if (call.writableLength >= ctx.limits.maxWatchBacklog) {
+      stop();
+      call.emit('error', { code: status.RESOURCE_EXHAUSTED, details: `watcher fell ${ctx.limits.maxWatchBacklog} events behind; ${resyncHint}` });
+      return;
+    }
+    call.write(msg);
+  });
+  const stream = { end: () => call.end() };
+  ctx.streams.add(stream);
+  const stop = () => {
+    unsubscribe();
+    ctx.streams.delete(stream);
+  };
+  call.on('cancelled', stop);
+  call.on('close', stop);
+  call.on('error', stop);
 }

@@ -1,7 +1,6 @@
 // resource.Resource: Nephio's later protocol. Claims and indexes travel as JSON.
 import { status, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { authorizePackage } from '../auth.js';
-import type { Change } from '../core.js';
 import type { ClaimRequest, ClaimResponse, WatchClaimRequest, WatchClaimResponse } from '../wire/messages.js';
 import { localOwner, packageOf, parseLocalOwner, SCOPE_SEPARATOR } from '../wire/owner.js';
 import {
@@ -17,7 +16,7 @@ import {
 } from '../wire/resource.js';
 import { asPackage, StatusError, toServiceError } from '../wire/status.js';
 import { ownInstance } from './alloc.js';
-import { unary, type ServiceContext } from './context.js';
+import { follow, unary, type ServiceContext } from './context.js';
 
 const Empty = {};
 
@@ -102,29 +101,24 @@ function watchClaim(ctx: ServiceContext, call: ServerWritableStream<WatchClaimRe
     return;
   }
   const base = call.request.header ?? {};
-  const stream = { end: () => call.end() };
-  const listener = (c: Change) => {
-    const a = c.allocation;
-    if (!a || (c.type !== 'ALLOCATED' && c.type !== 'RELEASED')) return;
-    if (only ? a.owner !== only : packageOf(a.owner) !== pkg || (pkg === '' && a.owner.includes(SCOPE_SEPARATOR))) return;
-    const ref = parseLocalOwner(localOwner(a.owner));
-    call.write({
-      header: {
-        gvk: { ...CLAIM_GVK, ...(ref ? { kind: ref.kind } : {}) },
-        nsn: ref ? { namespace: ref.namespace, name: ref.name } : { namespace: 'default', name: localOwner(a.owner) },
-        ...(base.ownerGvk ? { ownerGvk: base.ownerGvk } : {}),
-        ...(base.ownerNsn ? { ownerNsn: base.ownerNsn } : {}),
-      },
-      statusCode: c.type === 'ALLOCATED' ? 'Valid' : 'InValid',
-    });
-  };
-  const unsubscribe = ctx.core.subscribe(listener);
-  ctx.streams.add(stream);
-  const stop = () => {
-    unsubscribe();
-    ctx.streams.delete(stream);
-  };
-  call.on('cancelled', stop);
-  call.on('close', stop);
-  call.on('error', stop);
+  follow(
+    ctx,
+    call,
+    (c): WatchClaimResponse | undefined => {
+      const a = c.allocation;
+      if (!a || (c.type !== 'ALLOCATED' && c.type !== 'RELEASED')) return undefined;
+      if (only ? a.owner !== only : packageOf(a.owner) !== pkg || (pkg === '' && a.owner.includes(SCOPE_SEPARATOR))) return undefined;
+      const ref = parseLocalOwner(localOwner(a.owner));
+      return {
+        header: {
+          gvk: { ...CLAIM_GVK, ...(ref ? { kind: ref.kind } : {}) },
+          nsn: ref ? { namespace: ref.namespace, name: ref.name } : { namespace: 'default', name: localOwner(a.owner) },
+          ...(base.ownerGvk ? { ownerGvk: base.ownerGvk } : {}),
+          ...(base.ownerNsn ? { ownerNsn: base.ownerNsn } : {}),
+        },
+        statusCode: c.type === 'ALLOCATED' ? 'Valid' : 'InValid',
+      };
+    },
+    'watch again and read the claims (GetClaim) to resync',
+  );
 }
