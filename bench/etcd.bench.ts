@@ -23,24 +23,12 @@ import { startReplica, stopReplica, writeSeed, type Replica } from '../test/etcd
 import { createIpam, restoreIpam } from '../src/ipam/index.js';
 import { IpamCore } from '../src/server/core.js';
 import { EtcdStore } from '../src/server/store/etcd-store.js';
+import { BENCH_SEED } from './space.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const CLIENT = join(root, 'bench/grpc.bench.ts');
 const CONCURRENCY = 64;
 
-// grpc.bench.ts's clients allocate from network instance vpc, selector role=bench
-const SEED = `apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: NetworkInstance
-metadata: {name: vpc}
-spec:
-  prefixes:
-  - prefix: 10.0.0.0/8
----
-apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: IPPrefix
-metadata: {name: bench, labels: {role: bench}}
-spec: {kind: network, prefix: 10.0.0.0/11, networkInstance: vpc}
-`;
 
 interface Report {
   start: number;
@@ -135,7 +123,7 @@ const fmt = (x: number, d = 2) => x.toFixed(d);
 
 async function run(name: string, replicas: number, N: number, children: ChildProcess[], idBase: number, dir: string): Promise<void> {
   const etcd: EtcdCluster = await startEtcd({ members: 3 });
-  const seed = writeSeed(dir, SEED);
+  const seed = writeSeed(dir, BENCH_SEED);
   let targets: Replica[] = [];
   try {
     targets = await Promise.all(Array.from({ length: replicas }, () => startReplica(etcd.endpoints, ['--seed', seed, '--metrics', '127.0.0.1:0'])));

@@ -20,24 +20,13 @@ import { join } from 'node:path';
 import { credentials, Server, ServerCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { clientConstructor, serviceDefinition } from '../src/server/proto/load.js';
 import { serverOptions } from '../src/server/server.js';
+import { BENCH_SEED } from './space.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const self = new URL(import.meta.url).pathname;
 const CONCURRENCY = 64;
 const BATCH = 100;
 
-const SEED = `apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: NetworkInstance
-metadata: {name: vpc}
-spec:
-  prefixes:
-  - prefix: 10.0.0.0/8
----
-apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: IPPrefix
-metadata: {name: bench, labels: {role: bench}}
-spec: {kind: network, prefix: 10.0.0.0/11, networkInstance: vpc}
-`;
 
 type Mode = 'unary' | 'batch';
 interface RunCmd {
@@ -291,7 +280,7 @@ async function main(): Promise<void> {
   const want = (name: string) => filter.length === 0 || filter.some((f) => name.includes(f));
   const dir = mkdtempSync(join(tmpdir(), 'ipam-bench-'));
   const seed = join(dir, 'seed.yaml');
-  writeFileSync(seed, SEED);
+  writeFileSync(seed, BENCH_SEED);
   // The server as shipped (the esbuild bundle) when it is built, else from source.
   const entry = existsSync(join(root, 'dist/ipam-injector.mjs')) ? [join(root, 'dist/ipam-injector.mjs'), 'serve'] : ['--import', 'tsx', 'src/cli/serve.ts'];
   const serve = (store: string, data: string) => [...entry, '--listen', '127.0.0.1:0', '--store', store, '--data', data, '--seed', seed, '--metrics', '127.0.0.1:0', '--log-level', 'info'];
