@@ -2,7 +2,7 @@
 // client processes (so the client is not the bottleneck), each run against a fresh server
 // process:
 //   grpc-noop-c64        alloc.Allocation/Allocation answered by a no-op handler (transport limit)
-//   grpc-alloc-c64       the real server, unary Allocation, durable file store (fdatasync'd)
+//   grpc-alloc-c64       the real server, unary Allocation, durable file store (synced writes)
 //   grpc-alloc-c64-mem   the real server, unary Allocation, memory store
 //   grpc-batch-c64       admin Batch of 100 allocations per call, durable file store, closed loop
 //   grpc-batch-c64-paced the same at a fixed offered load (BENCH_GRPC_RATE allocations/s,
@@ -10,7 +10,7 @@
 // Lines: BENCH <name> n=<N> ops_per_s=<X> p50_ms=<A> p99_ms=<B> (N = allocations; for batch
 // runs latency is per Batch call), plus `#` lines with context (group commit sizes).
 // Env: BENCH_GRPC_N (default 100000), BENCH_GRPC_PROCS (client processes, default 2),
-// BENCH_FILTER (names, comma separated substrings).
+// BENCH_FILTER (names, comma separated substrings), BENCH_SERVER_NODE_ARGS (node flags for the servers).
 // Run: npm run bench -- grpc   (or node --import tsx bench/grpc.bench.ts)
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -176,7 +176,9 @@ interface Target {
 }
 
 function startTarget(args: string[]): Promise<Target> {
-  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   return new Promise((ok, ko) => {
     proc.stderr!.on('data', (d: Buffer) => {
@@ -297,13 +299,13 @@ async function main(): Promise<void> {
       const records = metric(m, 'ipam_store_records_total');
       const flushes = metric(m, 'ipam_store_flushes_total');
       if (flushes > 0) {
-        notes.push(`${records} records in ${flushes} fdatasync'd group commits (${fmt(records / flushes, 1)} per flush)`);
+        notes.push(`${records} records in ${flushes} synced group commits (${fmt(records / flushes, 1)} per flush)`);
         // flush latency p99 from the histogram: the first bucket bound holding 99%
         const buckets = [...m.matchAll(/^ipam_store_flush_duration_seconds_bucket\{[^}]*le="([^"]+)"\} (\d+)$/gm)].map((x) => [x[1]!, Number(x[2])] as const);
         const total = buckets.at(-1)?.[1] ?? 0;
         const p99 = buckets.find(([, c]) => c >= 0.99 * total)?.[0];
         const mean = metric(m, 'ipam_store_flush_duration_seconds_sum') / total;
-        if (p99) notes.push(`flush (write+fdatasync) mean ${fmt(mean * 1000)} ms, p99 <= ${p99 === '+Inf' ? '>1 s' : `${Number(p99) * 1000} ms`}`);
+        if (p99) notes.push(`flush (synced write) mean ${fmt(mean * 1000)} ms, p99 <= ${p99 === '+Inf' ? '>1 s' : `${Number(p99) * 1000} ms`}`);
       }
     }
     if (notes.length) console.log(`# ${name}: ${notes.join('; ')}`);

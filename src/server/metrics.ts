@@ -67,7 +67,7 @@ export class Metrics {
     out.push('# TYPE ipam_store_records_total counter', `ipam_store_records_total{store="${core.storeKind}"} ${s.records}`);
     out.push('# HELP ipam_store_flushes_total Disk syncs (one per group commit).', '# TYPE ipam_store_flushes_total counter', `ipam_store_flushes_total{store="${core.storeKind}"} ${s.flushes}`);
     if (s.flushSeconds) {
-      out.push('# HELP ipam_store_flush_duration_seconds Time of one group commit (write + fdatasync).', '# TYPE ipam_store_flush_duration_seconds histogram');
+      out.push('# HELP ipam_store_flush_duration_seconds Time of one group commit (a synced write).', '# TYPE ipam_store_flush_duration_seconds histogram');
       let cum = 0;
       FLUSH_BUCKETS.forEach((b, i) => {
         cum += s.flushSeconds!.counts[i]!;

@@ -2,7 +2,7 @@
 // compaction, locking. Real files in a temporary directory.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, segmentName } from '../../src/server/store/file-store.js';
@@ -68,6 +68,44 @@ test('group commit: concurrent commits share flushes, each resolves only after i
   assert.is(dec.end, 8 + st.bytes);
   await s.close();
   assert.is(statSync(join(dir, segmentName(1))).size, 8 + st.bytes, 'close trims the zeros');
+});
+
+/** open(2) flags of this process's descriptors on `path` (Linux /proc), one entry per fd. */
+function openFlags(path: string): number[] {
+  const out: number[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target = '';
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // the directory listing's own fd, gone by now
+    }
+    if (target !== path) continue;
+    const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    if (flags) out.push(parseInt(flags, 8));
+  }
+  return out;
+}
+
+test('the log is written O_DSYNC (a flush returns only once synced), new and reopened segments', async () => {
+  if (process.platform !== 'linux') return;
+  const dir = tmp();
+  const seg = join(dir, segmentName(1));
+  const s = new FileStore({ dir });
+  await s.open();
+  await s.commit([alloc(0)]);
+  const fresh = openFlags(seg);
+  assert.is(fresh.length, 1, 'one descriptor on the new segment');
+  assert.ok(fresh[0]! & constants.O_DSYNC, `new segment opened without O_DSYNC (flags ${fresh[0]!.toString(8)})`);
+  await s.close();
+  assert.equal(openFlags(seg), [], 'close releases the segment');
+  const s2 = new FileStore({ dir });
+  await s2.open();
+  const reopened = openFlags(seg);
+  assert.is(reopened.length, 1);
+  assert.ok(reopened[0]! & constants.O_DSYNC, `reopened segment without O_DSYNC (flags ${reopened[0]!.toString(8)})`);
+  await s2.commit([alloc(1)]);
+  await s2.close();
 });
 
 test('a crash (no close): the preallocated zero tail is the clean end; nothing lost, no warning', async () => {

@@ -8,14 +8,18 @@
 //   *.torn-<offset>          bytes cut off a damaged tail at recovery, kept for inspection
 //
 // Group commit: commit() appends its framed record to an in-memory batch and waits. One
-// flush at a time writes the whole batch with a single writev + fdatasync and then resolves
-// every waiter of that batch; records arriving meanwhile form the next batch. So a request
-// is acknowledged only after its record is on disk, and N concurrent requests cost one disk
-// sync instead of N.
+// flush at a time writes the whole batch with a single writev and then resolves every waiter
+// of that batch; records arriving meanwhile form the next batch. So a request is acknowledged
+// only after its record is on disk, and N concurrent requests cost one disk sync instead of N.
+// Segments are opened O_DSYNC where the platform has it, so the writev returns only once the
+// data is on stable storage: one thread-pool round trip per flush instead of two (writev,
+// then fdatasync). Under load each round trip also waits for a busy event loop to run its
+// callback, which made the two-step flush several times slower than the disk itself.
+// Without O_DSYNC (Windows) the flush falls back to writev + fdatasync.
 //
 // Preallocation: segments are extended with zeros ahead of the records (4 MiB at a time) and
 // records are written in place, so the file size does not change on most flushes and
-// fdatasync has no metadata to journal (about half the latency of an appending sync, and it
+// the sync has no metadata to journal (about half the latency of an appending sync, and it
 // does not wait for other files' journal commits). A zero tail is therefore the normal end
 // of a segment; a graceful close trims it.
 //
@@ -50,6 +54,7 @@ import {
   writeSync,
   writev,
   close as closeCb,
+  constants,
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -59,6 +64,8 @@ import type { DurableState, Op, RecoveryNote } from './ops.js';
 import { FLUSH_BUCKETS, StoreCorruptError, StoreFailedError, type Store, type StoreStats } from './store.js';
 
 const fdatasyncP = promisify(fdatasync);
+/** Extra open flag for log segments: writes are durable when they return (0: not available). */
+const DSYNC: number = constants.O_DSYNC ?? 0;
 const closeP = promisify(closeCb);
 
 export interface FileStoreOptions {
@@ -196,7 +203,7 @@ export class FileStore implements Store {
             const t0 = performance.now();
             if (this.writeOffset + bytes > this.fileEnd) await this.extend(this.writeOffset + bytes);
             await writeAll(this.fd, frames, bytes, this.writeOffset);
-            await fdatasyncP(this.fd);
+            if (!DSYNC) await fdatasyncP(this.fd);
             this.writeOffset += bytes;
             const secs = (performance.now() - t0) / 1000;
             let b = 0;
@@ -315,7 +322,7 @@ export class FileStore implements Store {
   }
 
   private createSegment(seq: number): number {
-    const fd = openSync(join(this.dir, segmentName(seq)), 'wx');
+    const fd = openSync(join(this.dir, segmentName(seq)), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | DSYNC);
     writeSync(fd, WAL_MAGIC);
     fdatasyncSync(fd);
     this.syncDir();
@@ -466,7 +473,7 @@ export class FileStore implements Store {
       } else {
         this.seq = segs[segs.length - 1]!;
         const path = join(this.dir, segmentName(this.seq));
-        this.fd = openSync(path, 'r+');
+        this.fd = openSync(path, constants.O_RDWR | DSYNC);
         this.writeOffset = lastEnd;
         this.fileEnd = fstatSync(this.fd).size;
         this.segmentBytes = lastEnd - WAL_MAGIC.length;
