@@ -173,6 +173,15 @@ interface Target {
   proc: ChildProcess;
   address: string;
   metricsPort?: number;
+  /** Server histograms summed over measured runs only (scraped after warm-up and at the end). */
+  seen: Map<string, Hist>;
+}
+
+/** A Prometheus histogram: bucket bounds, cumulative counts, sum. */
+interface Hist {
+  bounds: string[];
+  counts: number[];
+  sum: number;
 }
 
 function startTarget(args: string[]): Promise<Target> {
@@ -184,7 +193,7 @@ function startTarget(args: string[]): Promise<Target> {
     proc.stderr!.on('data', (d: Buffer) => {
       log += d;
       const m = /"msg":"serving","address":"([^"]+)"(?:.*"metrics":"[^"]*:(\d+)")?/.exec(log);
-      if (m) ok({ proc, address: m[1]!, ...(m[2] ? { metricsPort: Number(m[2]) } : {}) });
+      if (m) ok({ proc, address: m[1]!, ...(m[2] ? { metricsPort: Number(m[2]) } : {}), seen: new Map() });
     });
     proc.on('exit', (code) => ko(new Error(`server exited ${code}: ${log}`)));
   });
@@ -206,6 +215,39 @@ function metrics(port: number): Promise<string> {
   );
 }
 
+/** The histograms the report reads, as `name` or `name method`. */
+const HISTOGRAMS = ['ipam_store_flush_duration_seconds', 'ipam_grpc_request_duration_seconds alloc.Allocation/Allocation', 'ipam_grpc_request_duration_seconds ipaminjector.admin.v1.Admin/Batch'];
+
+function parseHist(text: string, key: string): Hist | undefined {
+  const [name, method] = key.split(' ');
+  const sel = method ? `method="${method}"` : '';
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{${sel}[^}]*le="([^"]+)"\\} (\\d+)$`, 'gm'))];
+  if (buckets.length === 0) return undefined;
+  const sum = Number(new RegExp(`^${name}_sum(?:\\{${sel}[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { bounds: buckets.map((b) => b[1]!), counts: buckets.map((b) => Number(b[2])), sum };
+}
+
+/** Adds what each histogram gained between two scrapes to the target's totals. */
+function accumulate(t: Target, before: string, after: string): void {
+  for (const key of HISTOGRAMS) {
+    const a = parseHist(after, key);
+    if (!a) continue;
+    const b = parseHist(before, key);
+    const acc = t.seen.get(key) ?? { bounds: a.bounds, counts: a.counts.map(() => 0), sum: 0 };
+    a.counts.forEach((c, i) => (acc.counts[i]! += c - (b?.counts[i] ?? 0)));
+    acc.sum += a.sum - (b?.sum ?? 0);
+    t.seen.set(key, acc);
+  }
+}
+
+/** Mean and p99 (the first bucket bound holding 99%) of an accumulated histogram. */
+function quantiles(h: Hist | undefined): { mean: number; p99: string } | undefined {
+  const total = h?.counts.at(-1) ?? 0;
+  if (!h || !total) return undefined;
+  const p99 = h.bounds[h.counts.findIndex((c) => c >= 0.99 * total)]!;
+  return { mean: h.sum / total, p99: p99 === '+Inf' ? 'the largest bucket' : `${Number(p99) * 1000} ms` };
+}
+
 const metric = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 
 interface Measured {
@@ -214,7 +256,7 @@ interface Measured {
   lat: number[];
 }
 
-async function drive(children: ChildProcess[], address: string, mode: Mode, service: 'alloc' | 'admin', allocations: number, rate: number): Promise<Measured> {
+async function drive(children: ChildProcess[], target: Target, mode: Mode, service: 'alloc' | 'admin', allocations: number, rate: number): Promise<Measured> {
   const procs = children.length;
   const perCall = mode === 'batch' ? BATCH : 1;
   const calls = Math.ceil(allocations / perCall);
@@ -232,7 +274,7 @@ async function drive(children: ChildProcess[], address: string, mode: Mode, serv
     c.send({
       cmd: 'run',
       id,
-      address,
+      address: target.address,
       mode,
       service,
       calls: Math.floor(calls / procs) + (id < calls % procs ? 1 : 0),
@@ -242,9 +284,11 @@ async function drive(children: ChildProcess[], address: string, mode: Mode, serv
     } satisfies RunCmd),
   );
   await Promise.all(ready);
+  const before = target.metricsPort ? await metrics(target.metricsPort) : '';
   const done = children.map((c) => waitFor(c, 'done'));
   for (const c of children) c.send({ cmd: 'go' });
   const reports = (await Promise.all(done)).map((m) => m.report as Report);
+  if (target.metricsPort) accumulate(target, before, await metrics(target.metricsPort));
   const errors = reports.reduce((n, r) => n + r.errors, 0);
   if (errors) throw new Error(`${errors} calls failed, first: ${reports.find((r) => r.firstError)?.firstError}`);
   const start = Math.min(...reports.map((r) => r.start));
@@ -288,7 +332,7 @@ async function main(): Promise<void> {
   const serve = (store: string, data: string) => [...entry, '--listen', '127.0.0.1:0', '--store', store, '--data', data, '--seed', seed, '--metrics', '127.0.0.1:0', '--log-level', 'info'];
   const children = Array.from({ length: procs }, () => fork(self, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const results: Record<string, number> = {};
-  const report = async (name: string, target: Target, ms: Measured[], cpu: number, sys: number) => {
+  const report = async (name: string, method: string, target: Target, ms: Measured[], cpu: number, sys: number) => {
     const r = summarize(ms);
     results[name] = r.opsPerSec;
     console.log(`BENCH ${name} n=${N} ops_per_s=${Math.round(r.opsPerSec)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
@@ -300,13 +344,13 @@ async function main(): Promise<void> {
       const flushes = metric(m, 'ipam_store_flushes_total');
       if (flushes > 0) {
         notes.push(`${records} records in ${flushes} synced group commits (${fmt(records / flushes, 1)} per flush)`);
-        // flush latency p99 from the histogram: the first bucket bound holding 99%
-        const buckets = [...m.matchAll(/^ipam_store_flush_duration_seconds_bucket\{[^}]*le="([^"]+)"\} (\d+)$/gm)].map((x) => [x[1]!, Number(x[2])] as const);
-        const total = buckets.at(-1)?.[1] ?? 0;
-        const p99 = buckets.find(([, c]) => c >= 0.99 * total)?.[0];
-        const mean = metric(m, 'ipam_store_flush_duration_seconds_sum') / total;
-        if (p99) notes.push(`flush (synced write) mean ${fmt(mean * 1000)} ms, p99 <= ${p99 === '+Inf' ? '>1 s' : `${Number(p99) * 1000} ms`}`);
+        const h = quantiles(target.seen.get('ipam_store_flush_duration_seconds'));
+        if (h) notes.push(`flush (synced write) mean ${fmt(h.mean * 1000)} ms, p99 <= ${h.p99}`);
       }
+      // The server's own view (handler start to answer): what the client sees beyond it is
+      // transport, queueing in front of the handler, and the clients themselves.
+      const h = quantiles(target.seen.get(`ipam_grpc_request_duration_seconds ${method}`));
+      if (h) notes.push(`server-side latency mean ${fmt(h.mean * 1000)} ms, p99 <= ${h.p99}`);
     }
     if (notes.length) console.log(`# ${name}: ${notes.join('; ')}`);
   };
@@ -330,12 +374,12 @@ async function main(): Promise<void> {
           const pid = targets[i]!.proc.pid;
           const c0 = cpuSeconds(pid);
           const s0 = cpuSeconds(pid, 'sys');
-          measured[i]!.push(await drive(children, targets[i]!.address, 'unary', 'alloc', Math.ceil(N / rounds), 0));
+          measured[i]!.push(await drive(children, targets[i]!, 'unary', 'alloc', Math.ceil(N / rounds), 0));
           cpu[i]! += cpuSeconds(pid) - c0;
           sys[i]! += cpuSeconds(pid, 'sys') - s0;
         }
       }
-      for (let i = 0; i < unary.length; i++) await report(unary[i]!.name, targets[i]!, measured[i]!, cpu[i]!, sys[i]!);
+      for (let i = 0; i < unary.length; i++) await report(unary[i]!.name, 'alloc.Allocation/Allocation', targets[i]!, measured[i]!, cpu[i]!, sys[i]!);
     } finally {
       await Promise.all(targets.map(stopTarget));
     }
@@ -355,8 +399,8 @@ async function main(): Promise<void> {
         const pid = target.proc.pid;
         const c0 = cpuSeconds(pid);
         const s0 = cpuSeconds(pid, 'sys');
-        const m = await drive(children, target.address, 'batch', 'admin', N, b.rate);
-        await report(b.name, target, [m], cpuSeconds(pid) - c0, cpuSeconds(pid, 'sys') - s0);
+        const m = await drive(children, target, 'batch', 'admin', N, b.rate);
+        await report(b.name, 'ipaminjector.admin.v1.Admin/Batch', target, [m], cpuSeconds(pid) - c0, cpuSeconds(pid, 'sys') - s0);
         if (b.rate) console.log(`# ${b.name}: offered ${b.rate} allocations/s as ${b.rate / BATCH} batches/s from ${CONCURRENCY} clients; latency from the scheduled send time`);
       } finally {
         await stopTarget(target);

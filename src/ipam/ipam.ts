@@ -96,6 +96,10 @@ export class Allocator implements Ipam {
     return getAllocations(this.sp, owner);
   }
 
+  allocationCount(): number {
+    return this.sp.owners.size; // one entry per Alloc or Ref row: exactly what listAllocations lists
+  }
+
   listNetworkInstances(): NetworkInstanceInfo[] {
     return listNetworkInstances(this.sp);
   }

@@ -93,10 +93,14 @@ export function utilization(sp: Space, ref: NetworkInstanceRef, prefix: string):
   const total = 1n << BigInt(order);
   let used = total;
   if (rows.isContainer(r)) {
-    used = 0n;
+    // Count used blocks per size (small integers), then add up in BigInt once per size:
+    // a BigInt add per block made a scrape of a million-address prefix take ~40 ms.
+    const blocks = new Array<number>(order + 1).fill(0);
     sp.trie.forEach(rows.root(r), order, (_row, o) => {
-      used += 1n << BigInt(o);
+      blocks[o]!++;
     });
+    used = 0n;
+    for (let o = 0; o <= order; o++) if (blocks[o]) used += BigInt(blocks[o]!) << BigInt(o);
   }
   return { prefix: sp.cidrOf(r), total: total.toString(), used: used.toString(), free: (total - used).toString() };
 }

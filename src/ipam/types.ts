@@ -149,6 +149,8 @@ export interface Ipam {
   listNetworkInstances(): NetworkInstanceInfo[];
   listPrefixes(ni?: NetworkInstanceRef): PrefixInfo[];
   listAllocations(filter?: AllocationFilter): Allocation[];
+  /** How many allocations are held, i.e. listAllocations().length, without building them. */
+  allocationCount(): number;
   utilization(ni: NetworkInstanceRef, prefix: string): Utilization;
   snapshot(): Snapshot;
 }

@@ -83,7 +83,7 @@ export class Metrics {
     out.push('# HELP ipam_up 1 while the server can make changes durable.', '# TYPE ipam_up gauge', `ipam_up ${core.healthy ? 1 : 0}`);
     if (core.healthy && core.ipam) {
       const ipam = core.ipam;
-      out.push('# HELP ipam_allocations Allocations currently held.', '# TYPE ipam_allocations gauge', `ipam_allocations ${ipam.listAllocations().length}`);
+      out.push('# HELP ipam_allocations Allocations currently held.', '# TYPE ipam_allocations gauge', `ipam_allocations ${ipam.allocationCount()}`);
       out.push(
         '# HELP ipam_prefix_addresses Addresses of an operator prefix, by state (used, free, total).',
         '# TYPE ipam_prefix_addresses gauge',

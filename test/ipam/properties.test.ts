@@ -87,6 +87,7 @@ const labelsMatch = (s: LabelSelector, l: Record<string, string>) =>
 
 function checkInvariants(ipam: Ipam, refs: Set<string>): void {
   const all = ipam.listAllocations();
+  assert.is(ipam.allocationCount(), all.length, 'allocationCount() counts what listAllocations() lists');
   const exclusive = all.filter((a) => !refs.has(a.owner));
   const blocks = exclusive.map((a) => [a, blockOf(a)] as const);
   for (let i = 0; i < blocks.length; i++) {

@@ -404,6 +404,7 @@ test('grpc.health.v1 says SERVING; reflection lists every service', async () => 
 });
 
 test('metrics: requests by method and code, latency histogram, allocations, utilization', async () => {
+  for (const n of ['m1', 'm2']) await alloc.call('Allocation', allocReq(n, { 'nephio.org/cluster-name': 'c1' }));
   const body = await new Promise<string>((ok, ko) =>
     get(`http://127.0.0.1:${srv.metricsPort}/metrics`, (r) => {
       let s = '';
@@ -415,6 +416,10 @@ test('metrics: requests by method and code, latency histogram, allocations, util
   assert.match(body, /ipam_grpc_requests_total\{method="alloc\.Allocation\/Allocation",code="RESOURCE_EXHAUSTED"\} 1/);
   assert.match(body, /ipam_grpc_request_duration_seconds_bucket\{method="resource\.Resource\/Claim",le="\+Inf"\} \d+/);
   assert.match(body, /ipam_allocations_made_total \d+/);
+  const held = (await admin.call<{ allocations: unknown[] }>('ListAllocations', {})).allocations.length;
+  assert.ok(held >= 2);
+  assert.match(body, new RegExp(`^ipam_allocations ${held}$`, 'm'), 'the gauge counts the allocations held');
+  for (const n of ['m1', 'm2']) await alloc.call('DeAllocation', allocReq(n, {}));
   assert.match(body, /ipam_prefix_utilization_ratio\{network_instance="default\/vpc",prefix="10\.0\.1\.0\/24",kind="network"\} [0-9.]+/);
   assert.match(body, /ipam_up 1/);
 });
