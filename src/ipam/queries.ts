@@ -21,18 +21,20 @@ export function getAllocations(sp: Space, owner: string): Allocation[] {
  * what lies inside it; lookups of reserved addresses last. Deterministic for a given state,
  * so a restored allocator lists exactly what the original did.
  */
-export function allocationRows(sp: Space, insts: Instance[], fn: (r: number) => void): void {
+export function allocationRows(sp: Space, insts: Instance[], fn: (r: number) => boolean | void): void {
   const rows = sp.rows;
+  let stop = false;
+  // fn returns false to end the walk (a page is full)
   const visit = (r: number): void => {
-    if (rows.type(r) === RowType.Alloc) fn(r);
-    if (rows.isContainer(r)) for (const ch of sp.children(r)) visit(ch);
+    if (rows.type(r) === RowType.Alloc && fn(r) === false) stop = true;
+    if (!stop && rows.isContainer(r)) for (const ch of sp.children(r)) if ((visit(ch), stop)) return;
   };
   const ids = new Set(insts.map((i) => i.id));
-  for (const inst of insts) for (const fam of inst.top) for (const t of fam) visit(t);
+  for (const inst of insts) for (const fam of inst.top) for (const t of fam) if ((visit(t), stop)) return;
   const refs: number[] = [];
   for (const set of sp.refs.values()) for (const r of set) if (ids.has(rows.inst(r))) refs.push(r);
   refs.sort((a, b) => sp.compareRows(a, b) || (rows.ownerOf(a) < rows.ownerOf(b) ? -1 : 1));
-  for (const r of refs) fn(r);
+  for (const r of refs) if (fn(r) === false) return;
 }
 
 export function listAllocations(sp: Space, filter: AllocationFilter = {}): Allocation[] {
@@ -43,17 +45,31 @@ export function listAllocations(sp: Space, filter: AllocationFilter = {}): Alloc
     if (!inst) return out;
     insts = [inst];
   }
+  let skip = filter.offset ?? 0;
+  const limit = filter.limit ?? Infinity;
+  if (limit <= 0) return out;
   if (filter.owner !== undefined) {
     const r = sp.owners.get(filter.owner);
     if (r === undefined) return out;
     const a = rowAllocation(sp, r);
-    if (insts.some((i) => i.id === sp.rows.inst(r)) && keep(a, filter)) out.push(a);
+    if (insts.some((i) => i.id === sp.rows.inst(r)) && keep(a, filter) && skip === 0) out.push(a);
     return out;
   }
   allocationRows(sp, insts, (r) => {
     if (filter.ownerPrefix !== undefined && !sp.rows.ownerOf(r).startsWith(filter.ownerPrefix)) return;
+    // Without a selector a row matches as it is: skip it without building its allocation.
+    if (!filter.selector && skip > 0) {
+      skip--;
+      return;
+    }
     const a = rowAllocation(sp, r);
-    if (keep(a, filter)) out.push(a);
+    if (!keep(a, filter)) return;
+    if (skip > 0) {
+      skip--;
+      return;
+    }
+    out.push(a);
+    return out.length < limit;
   });
   return out;
 }

@@ -24,7 +24,9 @@ export function snapshot(sp: Space): Snapshot {
       prefixes.push(p);
     }
   }
-  allocationRows(sp, insts, (r) => allocations.push(rowAllocation(sp, r)));
+  allocationRows(sp, insts, (r) => {
+    allocations.push(rowAllocation(sp, r));
+  });
   return { version: 1, networkInstances: insts.map(instanceInfo), prefixes, allocations };
 }
 

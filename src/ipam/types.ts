@@ -130,6 +130,10 @@ export interface AllocationFilter {
   /** Owners starting with this string (the server lists one package's allocations). */
   ownerPrefix?: string;
   selector?: LabelSelector;
+  /** A page of the list: skip this many matches, then return at most `limit` (tree order).
+   *  Only the page's allocations are built, so paging through a large space stays cheap. */
+  offset?: number;
+  limit?: number;
 }
 
 /** The allocator: synchronous, pure (no I/O), one instance holds every network instance. */

@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import * as assert from 'uvu/assert';
 import { createIpam, IpamError, restoreIpam } from '../../src/ipam/index.js';
-import type { Allocation, AllocationRequest, Ipam, LabelSelector } from '../../src/ipam/index.js';
+import type { Allocation, AllocationFilter, AllocationRequest, Ipam, LabelSelector } from '../../src/ipam/index.js';
 import { range, test } from './helpers.js';
 
 const ni = { name: 'prop' };
@@ -196,6 +196,20 @@ test('property: snapshot -> restore -> identical answers', () => {
       assert.equal(copy.listAllocations(), ipam.listAllocations());
     }),
     { numRuns: 200 },
+  );
+});
+
+test('property: a page of listAllocations is that slice of the whole list, whatever the filter', () => {
+  const filters: AllocationFilter[] = [{}, { selector: { matchLabels: { s: 'a' } } }, { ownerPrefix: 'o1' }, { networkInstance: ni }, { owner: 'o3' }, { selector: {}, ownerPrefix: 'o2' }];
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 80 }), fc.nat(filters.length - 1), fc.nat(30), fc.integer({ min: 0, max: 12 }), (ops, f, offset, limit) => {
+      const ipam = space();
+      for (const op of ops) apply(ipam, op);
+      const all = ipam.listAllocations(filters[f]);
+      assert.equal(ipam.listAllocations({ ...filters[f], offset, limit }), all.slice(offset, offset + limit));
+      assert.equal(ipam.listAllocations({ ...filters[f], offset }), all.slice(offset));
+    }),
+    { numRuns: 300 },
   );
 });
 

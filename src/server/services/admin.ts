@@ -112,8 +112,9 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
         ...(ownerPrefix ? { ownerPrefix } : {}),
         ...(selector ? { selector } : {}),
       });
-      const list = await ctx.core.query((ipam) => ipam.listAllocations(filter));
-      return { allocations: list.slice(from, from + limit).map((a) => toWAllocation(a)), continue: from + limit < list.length ? String(from + limit) : '' };
+      // One more than the page tells whether another page follows.
+      const list = await ctx.core.query((ipam) => ipam.listAllocations({ ...filter, offset: from, limit: limit + 1 }));
+      return { allocations: list.slice(0, limit).map((a) => toWAllocation(a)), continue: list.length > limit ? String(from + limit) : '' };
     }),
     ApplyNetworkInstance: unary<WApplyNetworkInstanceRequest, WNetworkInstance>(ctx, 'ipaminjector.admin.v1.Admin/ApplyNetworkInstance', async (r, p) => {
       const ref = fromWRef(r.ref, 'ref', L)!;
