@@ -45,6 +45,8 @@ interface Report {
   start: number;
   end: number;
   lat: number[];
+  /** Latencies during warm-up (a fresh server's first second, for paced runs). */
+  warmLat: number[];
   errors: number;
   firstError?: string;
 }
@@ -92,8 +94,10 @@ async function clientMain(): Promise<void> {
           return bad ? ko(new Error(bad.error!.message)) : ok();
         }),
       );
-    // warm up (JIT, connection), unmeasured
-    await runClosed(one, m.warmup, Math.min(m.concurrency, 8), []);
+    // warm up (JIT, connection, heap), unmeasured; paced runs warm up at their own rate
+    const warmLat: number[] = [];
+    if (m.rate > 0) await runOpen(one, m.warmup, m.rate, warmLat);
+    else await runClosed(one, m.warmup, Math.min(m.concurrency, 8), warmLat);
     const started = new Promise<void>((r) => (go = r));
     process.send!({ cmd: 'ready' });
     await started;
@@ -101,7 +105,7 @@ async function clientMain(): Promise<void> {
     const start = performance.timeOrigin + performance.now();
     const errors = m.rate > 0 ? await runOpen(one, m.calls, m.rate, lat) : await runClosed(one, m.calls, m.concurrency, lat);
     const end = performance.timeOrigin + performance.now();
-    const report: Report = { start, end, lat, errors: errors.count, ...(errors.first ? { firstError: errors.first } : {}) };
+    const report: Report = { start, end, lat, warmLat, errors: errors.count, ...(errors.first ? { firstError: errors.first } : {}) };
     process.send!({ cmd: 'done', report });
   });
 }
@@ -254,6 +258,7 @@ interface Measured {
   ops: number;
   seconds: number;
   lat: number[];
+  warmLat: number[];
 }
 
 async function drive(children: ChildProcess[], target: Target, mode: Mode, service: 'alloc' | 'admin', allocations: number, rate: number): Promise<Measured> {
@@ -279,7 +284,9 @@ async function drive(children: ChildProcess[], target: Target, mode: Mode, servi
       service,
       calls: Math.floor(calls / procs) + (id < calls % procs ? 1 : 0),
       concurrency: CONCURRENCY / procs,
-      warmup: mode === 'batch' ? 20 : 500,
+      // paced: one second at the offered rate, so the server is measured warm (its first
+      // second, JIT and heap growth, is reported apart); closed loops: a fixed number of calls
+      warmup: rate > 0 ? Math.ceil(rate / perCall / procs) : mode === 'batch' ? 20 : 500,
       rate: rate / perCall / procs,
     } satisfies RunCmd),
   );
@@ -293,7 +300,7 @@ async function drive(children: ChildProcess[], target: Target, mode: Mode, servi
   if (errors) throw new Error(`${errors} calls failed, first: ${reports.find((r) => r.firstError)?.firstError}`);
   const start = Math.min(...reports.map((r) => r.start));
   const end = Math.max(...reports.map((r) => r.end));
-  return { ops: calls * perCall, seconds: (end - start) / 1000, lat: reports.flatMap((r) => r.lat) };
+  return { ops: calls * perCall, seconds: (end - start) / 1000, lat: reports.flatMap((r) => r.lat), warmLat: reports.flatMap((r) => r.warmLat) };
 }
 
 function summarize(ms: Measured[]): { opsPerSec: number; p50: number; p99: number } {
@@ -401,7 +408,11 @@ async function main(): Promise<void> {
         const s0 = cpuSeconds(pid, 'sys');
         const m = await drive(children, target, 'batch', 'admin', N, b.rate);
         await report(b.name, 'ipaminjector.admin.v1.Admin/Batch', target, [m], cpuSeconds(pid) - c0, cpuSeconds(pid, 'sys') - s0);
-        if (b.rate) console.log(`# ${b.name}: offered ${b.rate} allocations/s as ${b.rate / BATCH} batches/s from ${CONCURRENCY} clients; latency from the scheduled send time`);
+        if (b.rate) {
+          const cold = m.warmLat.sort((x, y) => x - y);
+          const q = (p: number) => fmt(cold[Math.min(cold.length - 1, Math.floor(p * cold.length))] ?? NaN);
+          console.log(`# ${b.name}: offered ${b.rate} allocations/s as ${b.rate / BATCH} batches/s from ${CONCURRENCY} clients; latency from the scheduled send time, after 1 s of the same load to warm the fresh server (that first second: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms)`);
+        }
       } finally {
         await stopTarget(target);
       }
