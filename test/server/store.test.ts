@@ -6,7 +6,8 @@ import { appendFileSync, constants, existsSync, mkdtempSync, readdirSync, readFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, segmentName } from '../../src/server/store/file-store.js';
-import { decodeFrames } from '../../src/server/store/frame.js';
+import { decodeFrames, encodeFrame } from '../../src/server/store/frame.js';
+import { encodeSnapshotFrame } from '../../src/server/store/snapshot-writer.js';
 import { MemoryStore } from '../../src/server/store/memory-store.js';
 import type { Op } from '../../src/server/store/ops.js';
 import { StoreCorruptError } from '../../src/server/store/store.js';
@@ -264,6 +265,61 @@ test('compaction: snapshot + newer records rebuild the same state; old segments 
   const st = await s2.open();
   const restored = [...(st.snapshot?.allocations.map((a) => a.owner) ?? []), ...owners(st.records)];
   assert.equal(restored, live.map((a) => a.owner));
+  await s2.close();
+});
+
+test('a snapshot frame is serialized in chunks, yielding to the event loop, to the bytes of one JSON.stringify', async () => {
+  const snap = (n: number): Snapshot => ({
+    version: 1,
+    networkInstances: [{ name: 'vpc', namespace: 'default', owner: 'o', prefixes: [{ prefix: '10.0.0.0/8' }] }],
+    prefixes: [],
+    allocations: Array.from({ length: n }, (_, i) => ({ owner: `o${i}`, prefix: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/8`, labels: { 'a"b': 'ü' } }) as unknown as Allocation),
+  });
+  for (const n of [0, 1, 10_000, 25_001]) {
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const frame = await encodeSnapshotFrame(7, snap(n));
+    ticking = false;
+    const whole = encodeFrame(Buffer.from(JSON.stringify({ seq: 7, snapshot: snap(n) })));
+    assert.ok(Buffer.concat(frame.buffers).equals(whole), `${n} allocations: same bytes as one stringify`);
+    assert.is(frame.bytes, whole.length);
+    if (n > 10_000) assert.ok(turns >= 3, `${n} allocations: the event loop ran between chunks (${turns} turns)`);
+  }
+});
+
+test('compaction waits for the log to outgrow the last snapshot', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir, compactBytes: 1024 });
+  await s.open();
+  // a state much larger than what each record adds: 2,000 allocations in every snapshot
+  const big: Snapshot = { version: 1, networkInstances: [], prefixes: [], allocations: Array.from({ length: 2000 }, (_, i) => ({ owner: `pkg|default/IPClaim/c${i}` }) as Allocation) };
+  s.setSnapshotSource(() => big);
+  let i = 0;
+  // log until the store switches to segment 2, then let the snapshot finish without logging
+  // more, so that every byte logged from here on lands in segment 2
+  while (!existsSync(join(dir, segmentName(2)))) await s.commit([alloc(i++)]);
+  while (s.stats().compactions === 0) await new Promise((r) => setTimeout(r, 1));
+  const snapBytes = statSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.snap'))!)).size;
+  const before = s.stats().bytes;
+  while (s.stats().compactions === 1 && s.stats().bytes - before < 3 * snapBytes) {
+    await s.commit([alloc(i++)]);
+    await new Promise((r) => setImmediate(r));
+  }
+  const logged = s.stats().bytes - before;
+  assert.is(s.stats().compactions, 2, 'compacts again once the log has grown past the snapshot');
+  assert.ok(logged >= snapBytes, `not before: ${logged} bytes logged after a ${snapBytes}-byte snapshot`);
+  await s.close();
+  // a reopened store knows the snapshot's size too
+  const s2 = new FileStore({ dir, compactBytes: 1024 });
+  await s2.open();
+  s2.setSnapshotSource(() => big);
+  for (let k = 0; k < 20; k++) await s2.commit([alloc(i++)]);
+  assert.is(s2.stats().compactions, 0, 'a reopened store waits for its log to outgrow the snapshot on disk');
   await s2.close();
 });
 
