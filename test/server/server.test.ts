@@ -294,6 +294,33 @@ test('admin: Batch applies space, releases, answers requests in order, reports e
   assert.not.ok(nis.networkInstances.some((n) => n.name === 'vpc-b'), 'pruned space is gone too');
 });
 
+test('admin: Batch names the field of each bad request in full', async () => {
+  const ok = { networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } };
+  const long = 'x'.repeat(5000);
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ kind: 'bogus' }, /^requests\[0\]\.kind: unknown prefix kind "bogus"/],
+    [{ networkInstance: { name: '' } }, /^requests\[1\]\.networkInstance\.name: is required/],
+    [{ networkInstance: { name: 'vpc', namespace: long } }, /^requests\[2\]\.networkInstance\.namespace: longer than 4096/],
+    [{ selector: { matchLabels: { '': 'v' } } }, /^requests\[3\]\.selector\.matchLabels: empty label key/],
+    [{ selector: { matchExpressions: [{ key: 'k', operator: 'Near' }] } }, /^requests\[4\]\.selector\.matchExpressions\[0\]\.operator: "Near" is not In/],
+    [{ labels: { k: long } }, /^requests\[5\]\.labels\[k\]: value longer than 1024/],
+    [{ addressFamily: 'ipv5' }, /^requests\[6\]\.addressFamily: unknown address family "ipv5"/],
+    [{ hint: long }, /^requests\[7\]\.hint: longer than 4096/],
+    [{ prefix: long }, /^requests\[8\]\.prefix: longer than 4096/],
+    [{ prefixLength: 200 }, /^requests\[9\]\.prefixLength: 200 is not a prefix length/],
+  ];
+  const res = await admin.call<{ outcomes: { error?: { code: number; subject: string; message: string } }[] }>('Batch', {
+    package: 'pkg-fields',
+    requests: bad.map(([b], i) => ({ owner: `default/IPClaim/f${i}`, ...ok, ...b })),
+    dryRun: true,
+  });
+  res.outcomes.forEach((o, i) => {
+    assert.is(o.error?.code, status.INVALID_ARGUMENT, `requests[${i}]`);
+    assert.is(o.error!.subject, `requests[${i}]`);
+    assert.match(o.error!.message, bad[i]![1]);
+  });
+});
+
 test('admin: Watch sends the current state, SYNCED, then durable changes', async () => {
   await alloc.call('Allocation', allocReq('pre', { 'nephio.org/cluster-name': 'c1' }));
   const client = admin.client as Client & Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;

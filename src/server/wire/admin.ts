@@ -27,15 +27,16 @@ import {
   checkPrefixLength,
   checkSelector,
   checkString,
+  hasKeys,
   invalid,
   type Limits,
 } from './validate.js';
 import { grpcCodeOf, ipamCodeOf } from './status.js';
 
-export function fromWRef(r: WNetworkInstanceRef | undefined, field: string, limits: Limits, required = true): NetworkInstanceRef | undefined {
-  const name = checkString(r?.name, `${field}.name`, limits, required);
+export function fromWRef(r: WNetworkInstanceRef | undefined, field: string, limits: Limits, required = true, suffix = ''): NetworkInstanceRef | undefined {
+  const name = checkString(r?.name, field, limits, required, `${suffix}.name`);
   if (!name) return undefined;
-  return { name, namespace: checkString(r?.namespace, `${field}.namespace`, limits) || 'default' };
+  return { name, namespace: (r?.namespace ? checkString(r.namespace, field, limits, false, `${suffix}.namespace`) : '') || 'default' };
 }
 
 export const toWRef = (r: NetworkInstanceRef): WNetworkInstanceRef => ({ name: r.name, namespace: r.namespace || 'default' });
@@ -74,25 +75,24 @@ export function toWPrefixSpec(p: PrefixSpec, owner = p.owner): WPrefixSpec {
 }
 
 export function fromWAllocationRequest(r: WAllocationRequest, field: string, limits: Limits, owner: string): AllocationRequest {
-  const selector = checkSelector(r.selector, `${field}.selector`, limits);
-  const labels = checkLabels(r.labels, `${field}.labels`, limits);
-  const prefix = checkString(r.prefix, `${field}.prefix`, limits);
-  const hint = checkString(r.hint, `${field}.hint`, limits);
-  const prefixLength = checkPrefixLength(r.prefixLength, `${field}.prefixLength`);
-  const family = checkFamily(r.addressFamily, `${field}.addressFamily`);
-  return {
+  // This runs for every request of every batch: field names are joined only for an error,
+  // absent fields are not checked, and the result is built by assignment (each conditional
+  // spread allocated a temporary object).
+  const out: AllocationRequest = {
     owner,
-    networkInstance: fromWRef(r.networkInstance, `${field}.networkInstance`, limits)!,
-    kind: checkKind(r.kind, `${field}.kind`),
-    ...(selector ? { selector } : {}),
-    ...(prefix ? { prefix } : {}),
-    ...(prefixLength !== undefined ? { prefixLength } : {}),
-    ...(family ? { addressFamily: family } : {}),
-    ...(r.createPrefix ? { createPrefix: true } : {}),
-    ...(Object.keys(labels).length ? { labels } : {}),
-    ...(r.index !== undefined && r.index !== null ? { index: r.index } : {}),
-    ...(hint ? { hint } : {}),
+    networkInstance: fromWRef(r.networkInstance, field, limits, true, '.networkInstance')!,
+    kind: checkKind(r.kind, field, 'network', '.kind'),
   };
+  const selector = checkSelector(r.selector, field, limits, '.selector');
+  if (selector) out.selector = selector;
+  if (r.prefix) out.prefix = checkString(r.prefix, field, limits, false, '.prefix');
+  if (r.prefixLength) out.prefixLength = checkPrefixLength(r.prefixLength, `${field}.prefixLength`)!;
+  if (r.addressFamily) out.addressFamily = checkFamily(r.addressFamily, `${field}.addressFamily`)!;
+  if (r.createPrefix) out.createPrefix = true;
+  if (r.labels && hasKeys(r.labels)) out.labels = checkLabels(r.labels, field, limits, '.labels');
+  if (r.index !== undefined && r.index !== null) out.index = r.index;
+  if (r.hint) out.hint = checkString(r.hint, field, limits, false, '.hint');
+  return out;
 }
 
 export function toWAllocationRequest(r: AllocationRequest, owner = r.owner, dryRun = false): WAllocationRequest {

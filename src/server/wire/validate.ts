@@ -32,34 +32,38 @@ export const DEFAULT_LIMITS: Limits = {
 export const invalid = (field: string, message: string): IpamError =>
   new IpamError('InvalidArgument', `${field}: ${message}`, { field });
 
+// Checks take the field name as `field` plus an optional `suffix` that is joined to it only
+// when an error is raised: per-request code on hot paths (every request of a batch) would
+// otherwise build a string for every field it checks and then throw it away.
+
 /** Checks a label map and returns it as is (decoded messages are fresh objects, never shared). */
-export function checkLabels(labels: StringMap | undefined, field: string, limits: Limits): Record<string, string> {
+export function checkLabels(labels: StringMap | undefined, field: string, limits: Limits, suffix = ''): Record<string, string> {
   if (!labels) return {};
   const keys = Object.keys(labels);
-  if (keys.length > limits.maxLabels) throw invalid(field, `${keys.length} entries, at most ${limits.maxLabels} allowed`);
+  if (keys.length > limits.maxLabels) throw invalid(field + suffix, `${keys.length} entries, at most ${limits.maxLabels} allowed`);
   for (const k of keys) {
     const v = labels[k]!;
-    if (k.length === 0) throw invalid(field, 'empty label key');
-    if (k.length > limits.maxLabelKeyLength) throw invalid(`${field}[${k.slice(0, 40)}...]`, `key longer than ${limits.maxLabelKeyLength}`);
-    if (typeof v !== 'string') throw invalid(`${field}[${k}]`, 'value must be a string');
-    if (v.length > limits.maxLabelValueLength) throw invalid(`${field}[${k}]`, `value longer than ${limits.maxLabelValueLength}`);
+    if (k.length === 0) throw invalid(field + suffix, 'empty label key');
+    if (k.length > limits.maxLabelKeyLength) throw invalid(`${field}${suffix}[${k.slice(0, 40)}...]`, `key longer than ${limits.maxLabelKeyLength}`);
+    if (typeof v !== 'string') throw invalid(`${field}${suffix}[${k}]`, 'value must be a string');
+    if (v.length > limits.maxLabelValueLength) throw invalid(`${field}${suffix}[${k}]`, `value longer than ${limits.maxLabelValueLength}`);
   }
   return labels;
 }
 
-export function checkString(v: string | undefined, field: string, limits: Limits, required = false): string {
+export function checkString(v: string | undefined, field: string, limits: Limits, required = false, suffix = ''): string {
   const s = v ?? '';
-  if (required && s === '') throw invalid(field, 'is required');
-  if (s.length > limits.maxStringLength) throw invalid(field, `longer than ${limits.maxStringLength} characters`);
+  if (required && s === '') throw invalid(field + suffix, 'is required');
+  if (s.length > limits.maxStringLength) throw invalid(field + suffix, `longer than ${limits.maxStringLength} characters`);
   return s;
 }
 
 const KINDS: readonly PrefixKind[] = ['aggregate', 'network', 'pool', 'loopback'];
 
-export function checkKind(v: string | undefined, field: string, fallback: PrefixKind = 'network'): PrefixKind {
+export function checkKind(v: string | undefined, field: string, fallback: PrefixKind = 'network', suffix = ''): PrefixKind {
   if (!v) return fallback;
   if ((KINDS as readonly string[]).includes(v)) return v as PrefixKind;
-  throw invalid(field, `unknown prefix kind "${v}" (aggregate, network, pool, loopback)`);
+  throw invalid(field + suffix, `unknown prefix kind "${v}" (aggregate, network, pool, loopback)`);
 }
 
 export function checkFamily(v: string | undefined, field: string): AddressFamily | undefined {
@@ -77,16 +81,15 @@ export function checkPrefixLength(v: number | undefined, field: string): number 
 
 const OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
 
-export function checkSelector(sel: WLabelSelector | undefined, field: string, limits: Limits): LabelSelector | undefined {
+export function checkSelector(sel: WLabelSelector | undefined, field: string, limits: Limits, suffix = ''): LabelSelector | undefined {
   if (!sel) return undefined;
   const out: LabelSelector = {};
-  const ml = checkLabels(sel.matchLabels, `${field}.matchLabels`, limits);
-  if (Object.keys(ml).length > 0) out.matchLabels = ml;
+  if (sel.matchLabels && hasKeys(sel.matchLabels)) out.matchLabels = checkLabels(sel.matchLabels, field, limits, `${suffix}.matchLabels`);
   const exprs = sel.matchExpressions ?? [];
-  if (exprs.length > limits.maxLabels) throw invalid(`${field}.matchExpressions`, `at most ${limits.maxLabels} entries`);
+  if (exprs.length > limits.maxLabels) throw invalid(`${field}${suffix}.matchExpressions`, `at most ${limits.maxLabels} entries`);
   if (exprs.length > 0) {
     out.matchExpressions = exprs.map((e, i) => {
-      const f = `${field}.matchExpressions[${i}]`;
+      const f = `${field}${suffix}.matchExpressions[${i}]`;
       const key = checkString(e.key, `${f}.key`, limits, true);
       if (!e.operator || !OPERATORS.has(e.operator)) throw invalid(`${f}.operator`, `"${e.operator ?? ''}" is not In, NotIn, Exists or DoesNotExist`);
       const values = (e.values ?? []).map((v) => checkString(v, `${f}.values`, limits));
@@ -94,4 +97,10 @@ export function checkSelector(sel: WLabelSelector | undefined, field: string, li
     });
   }
   return out.matchLabels || out.matchExpressions ? out : undefined;
+}
+
+/** Whether an object has an own enumerable key (without building the list of keys). */
+export function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
