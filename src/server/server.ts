@@ -11,6 +11,7 @@ import { Metrics } from './metrics.js';
 import { packageDefinition, serviceDefinition, SERVICE_NAMES } from './proto/load.js';
 import type { SeedSpace } from './seed.js';
 import { adminService } from './services/admin.js';
+import { decodeBatchRequest } from './wire/batch-decoder.js';
 import { encodeBatchResponse } from './wire/batch-encoder.js';
 import { allocService } from './services/alloc.js';
 import type { ServiceContext } from './services/context.js';
@@ -100,9 +101,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const server = new Server(serverOptions(limits));
   server.addService(serviceDefinition('alloc'), allocService(ctx));
   server.addService(serviceDefinition('resource'), resourceService(ctx));
-  // The Batch answer, the largest message sent, has its own encoder (wire/batch-encoder.ts).
+  // Batch, the largest messages in both directions, has its own decoder and encoder
+  // (wire/batch-decoder.ts, wire/batch-encoder.ts); everything else goes through proto-loader.
   const admin = serviceDefinition('admin');
-  server.addService({ ...admin, Batch: { ...admin.Batch!, responseSerialize: encodeBatchResponse } }, adminService(ctx));
+  server.addService({ ...admin, Batch: { ...admin.Batch!, requestDeserialize: decodeBatchRequest, responseSerialize: encodeBatchResponse } }, adminService(ctx));
   health.addToServer(server);
   new ReflectionService(packageDefinition()).addToServer(server);
 
