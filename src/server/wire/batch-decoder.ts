@@ -18,7 +18,8 @@ import type {
   WPrefixSpec,
 } from './messages.js';
 
-class Reader {
+/** Protobuf wire reading over one buffer (also used by bench/grpc.bench.ts to check answers). */
+export class Reader {
   pos = 0;
   constructor(readonly buf: Buffer) {}
 
