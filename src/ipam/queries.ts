@@ -27,10 +27,22 @@ export function allocationRows(sp: Space, insts: Instance[], fn: (r: number) => 
   // fn returns false to end the walk (a page is full)
   const visit = (r: number): void => {
     if (rows.type(r) === RowType.Alloc && fn(r) === false) stop = true;
-    if (!stop && rows.isContainer(r)) for (const ch of sp.children(r)) if ((visit(ch), stop)) return;
+    if (!rows.isContainer(r)) return;
+    for (const ch of sp.children(r)) {
+      if (stop) return;
+      visit(ch);
+    }
   };
   const ids = new Set(insts.map((i) => i.id));
-  for (const inst of insts) for (const fam of inst.top) for (const t of fam) if ((visit(t), stop)) return;
+  for (const inst of insts) {
+    for (const fam of inst.top) {
+      for (const t of fam) {
+        if (stop) return;
+        visit(t);
+      }
+    }
+  }
+  if (stop) return;
   const refs: number[] = [];
   for (const set of sp.refs.values()) for (const r of set) if (ids.has(rows.inst(r))) refs.push(r);
   refs.sort((a, b) => sp.compareRows(a, b) || (rows.ownerOf(a) < rows.ownerOf(b) ? -1 : 1));
