@@ -321,6 +321,20 @@ test('admin: Batch names the field of each bad request in full', async () => {
   });
 });
 
+test('admin: a malformed Batch message is refused and the server keeps serving', async () => {
+  const c = admin.client;
+  const send = (bytes: Buffer) =>
+    codeOf(new Promise((ok, ko) => c.makeUnaryRequest('/ipaminjector.admin.v1.Admin/Batch', (b: Buffer) => b, (b: Buffer) => b, bytes, (e, r) => (e ? ko(e) : ok(r)))));
+  // a request whose last field claims more bytes than the message has, and a bad wire type
+  for (const bytes of [Buffer.from([0x2a, 0x10, 0x0a, 0x01, 0x61]), Buffer.from([0x0f])]) {
+    const r = await send(bytes);
+    assert.is(r.code, status.INTERNAL, r.details);
+    assert.match(r.details, /deseriali[sz]/i);
+  }
+  const ok = await admin.call<{ outcomes: unknown[] }>('Batch', { package: 'pkg-after', requests: [], dryRun: true });
+  assert.equal(ok.outcomes, []);
+});
+
 test('admin: Watch sends the current state, SYNCED, then durable changes', async () => {
   await alloc.call('Allocation', allocReq('pre', { 'nephio.org/cluster-name': 'c1' }));
   const client = admin.client as Client & Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
