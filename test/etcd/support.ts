@@ -5,23 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
+import { oneSubnetSeed } from '../support/seed.js';
 
 export const root = new URL('../..', import.meta.url).pathname;
 export const BIN = join(root, 'bin/ipam-injector');
 
 /** One network instance with one subnet that every client allocates from. */
-export const SEED = `apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: NetworkInstance
-metadata: {name: vpc}
-spec:
-  prefixes:
-  - prefix: 10.0.0.0/8
----
-apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: IPPrefix
-metadata: {name: shared, labels: {role: shared}}
-spec: {kind: network, prefix: 10.1.0.0/16, networkInstance: vpc}
-`;
+export const SEED = oneSubnetSeed('shared', '10.1.0.0/16');
 
 export function writeSeed(dir: string, text = SEED): string {
   const f = join(dir, 'seed.yaml');

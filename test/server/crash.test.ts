@@ -5,20 +5,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { oneSubnetSeed } from '../support/seed.js';
 import { cleanup, raw, spawnServer, tmp, type Spawned } from './helpers.js';
 
-const SEED = `apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: NetworkInstance
-metadata: {name: vpc}
-spec:
-  prefixes:
-  - prefix: 10.0.0.0/8
----
-apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: IPPrefix
-metadata: {name: crash, labels: {role: crash}}
-spec: {kind: network, prefix: 10.1.0.0/16, networkInstance: vpc}
-`;
+const SEED = oneSubnetSeed('crash', '10.1.0.0/16');
 
 const CLIENTS = 32;
 
