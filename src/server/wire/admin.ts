@@ -10,6 +10,7 @@ import type {
   Utilization,
 } from '../../ipam/types.js';
 import { IpamError, type IpamErrorCode } from '../../ipam/errors.js';
+import { isEmptyLabels } from '../../ipam/labels.js';
 import type {
   WAllocation,
   WAllocationRequest,
@@ -27,7 +28,6 @@ import {
   checkPrefixLength,
   checkSelector,
   checkString,
-  hasKeys,
   invalid,
   type Limits,
 } from './validate.js';
@@ -89,7 +89,7 @@ export function fromWAllocationRequest(r: WAllocationRequest, field: string, lim
   if (r.prefixLength) out.prefixLength = checkPrefixLength(r.prefixLength, `${field}.prefixLength`)!;
   if (r.addressFamily) out.addressFamily = checkFamily(r.addressFamily, `${field}.addressFamily`)!;
   if (r.createPrefix) out.createPrefix = true;
-  if (r.labels && hasKeys(r.labels)) out.labels = checkLabels(r.labels, field, limits, '.labels');
+  if (!isEmptyLabels(r.labels)) out.labels = checkLabels(r.labels, field, limits, '.labels');
   if (r.index !== undefined && r.index !== null) out.index = r.index;
   if (r.hint) out.hint = checkString(r.hint, field, limits, false, '.hint');
   return out;

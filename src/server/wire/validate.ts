@@ -1,6 +1,7 @@
 // Input limits and checks shared by every protocol: a bad request gets INVALID_ARGUMENT
 // that names the field, before it reaches the allocator.
 import { IpamError } from '../../ipam/errors.js';
+import { isEmptyLabels } from '../../ipam/labels.js';
 import type { AddressFamily, LabelSelector, PrefixKind } from '../../ipam/types.js';
 import type { StringMap, WLabelSelector } from './messages.js';
 
@@ -84,7 +85,7 @@ const OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
 export function checkSelector(sel: WLabelSelector | undefined, field: string, limits: Limits, suffix = ''): LabelSelector | undefined {
   if (!sel) return undefined;
   const out: LabelSelector = {};
-  if (sel.matchLabels && hasKeys(sel.matchLabels)) out.matchLabels = checkLabels(sel.matchLabels, field, limits, `${suffix}.matchLabels`);
+  if (!isEmptyLabels(sel.matchLabels)) out.matchLabels = checkLabels(sel.matchLabels, field, limits, `${suffix}.matchLabels`);
   const exprs = sel.matchExpressions ?? [];
   if (exprs.length > limits.maxLabels) throw invalid(`${field}${suffix}.matchExpressions`, `at most ${limits.maxLabels} entries`);
   if (exprs.length > 0) {
@@ -97,10 +98,4 @@ export function checkSelector(sel: WLabelSelector | undefined, field: string, li
     });
   }
   return out.matchLabels || out.matchExpressions ? out : undefined;
-}
-
-/** Whether an object has an own enumerable key (without building the list of keys). */
-export function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
 }
