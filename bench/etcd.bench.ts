@@ -138,6 +138,8 @@ async function run(name: string, replicas: number, N: number, children: ChildPro
     let records = 0;
     let flushes = 0;
     let conflicts = 0;
+    let turnsAsked = 0;
+    let turnsGiven = 0;
     let txnSeconds = 0;
     for (const t of targets) {
       const m = await metrics(t.metricsPort);
@@ -145,11 +147,13 @@ async function run(name: string, replicas: number, N: number, children: ChildPro
       records += metric(m, 'ipam_store_records_total');
       flushes += metric(m, 'ipam_store_flushes_total');
       conflicts += metric(m, 'ipam_store_conflicts_total') || 0;
+      turnsAsked += metric(m, 'ipam_store_turns_asked_total') || 0;
+      turnsGiven += metric(m, 'ipam_store_turns_given_total') || 0;
     }
     if (flushes > 0) notes.push(`${records} commits in ${flushes} etcd transactions (${fmt(records / flushes, 1)} per transaction, ${fmt((txnSeconds * 1000) / flushes, 1)} ms each on average, warm-up included)`);
     if (r.errors) notes.push(`${r.errors} calls failed (${r.firstError})`);
     if (!Number.isNaN(cpu)) notes.push(`server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/allocation, etcd CPU (3 members) ${fmt((etcdCpu * 1e6) / r.ok, 0)} us/allocation`);
-    if (conflicts) notes.push(`${conflicts} lost races`);
+    if (conflicts) notes.push(`${conflicts} lost races, ${turnsAsked} turns asked, ${turnsGiven} given`);
     console.log(`# ${name}: ${notes.join('; ')}`);
   } finally {
     await Promise.all(targets.map((t) => stopReplica(t)));

@@ -61,6 +61,7 @@ function runFile(file) {
           failures.push({ name, out });
         }
         console.log(`${f > 0 || code !== 0 ? 'FAIL' : 'ok  '} ${name}  (${p}/${t} passed${s ? `, ${s} skipped` : ''}, ${secs}s)`);
+        if (f > 0 || code !== 0) console.log(gist(out));
       } else {
         failed += 1;
         failures.push({ name, out });
@@ -69,6 +70,21 @@ function runFile(file) {
       resolve();
     });
   });
+}
+
+/** The first lines of each failed test in uvu's output, printed beside the FAIL line: a CI log
+ *  that is cut short still says why (the whole output follows at the end). */
+function gist(out) {
+  const lines = out.split('\n');
+  const picked = [];
+  for (let i = 0; i < lines.length && picked.length < 60; i++) {
+    if (!/^\s*FAIL\s+"/.test(lines[i])) continue;
+    let end = i + 1;
+    while (end < lines.length && end < i + 30 && !/^\s*(FAIL\s+"|Total:)/.test(lines[end])) end++;
+    const block = lines.slice(i, end).filter((l) => l.trim() && !/^\s+at /.test(l));
+    picked.push(...block.map((l) => `    | ${l.trim().slice(0, 400)}`));
+  }
+  return picked.length ? picked.join('\n') : `    | ${out.trim().split('\n').slice(-8).join('\n    | ')}`;
 }
 
 const queue = [...files];

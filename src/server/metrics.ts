@@ -66,6 +66,10 @@ export class Metrics {
     out.push('# TYPE ipam_store_commits_total counter', `ipam_store_commits_total{store="${core.storeKind}"} ${s.commits}`);
     out.push('# TYPE ipam_store_records_total counter', `ipam_store_records_total{store="${core.storeKind}"} ${s.records}`);
     out.push('# HELP ipam_store_flushes_total Disk syncs (one per group commit).', '# TYPE ipam_store_flushes_total counter', `ipam_store_flushes_total{store="${core.storeKind}"} ${s.flushes}`);
+    if (s.turns) {
+      out.push('# HELP ipam_store_turns_asked_total Times this replica, losing races in a row, asked the others to hold back.', '# TYPE ipam_store_turns_asked_total counter', `ipam_store_turns_asked_total{store="${core.storeKind}"} ${s.turns.asked}`);
+      out.push('# HELP ipam_store_turns_given_total Times this replica held back its transactions for another one.', '# TYPE ipam_store_turns_given_total counter', `ipam_store_turns_given_total{store="${core.storeKind}"} ${s.turns.given}`);
+    }
     if (s.flushSeconds) {
       out.push('# HELP ipam_store_flush_duration_seconds Time of one group commit (a synced write).', '# TYPE ipam_store_flush_duration_seconds histogram');
       let cum = 0;

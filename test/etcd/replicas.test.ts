@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { requireEtcd, startEtcd, type EtcdCluster } from '../support/etcd.js';
-import { raw } from '../server/helpers.js';
+import { heldAllocations, raw } from '../server/helpers.js';
 import { allocationsInEtcd, startReplica, stopReplica, writeSeed, type Replica } from './support.js';
 
 const PKG = 'etcdtest';
@@ -71,11 +71,33 @@ function load(targets: Replica[], round: string): Load {
 }
 
 const total = (l: Load) => l.acks.reduce((n, a) => n + a.length, 0);
-async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+async function until(cond: () => boolean, what: string, l: Load, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: acknowledgements per replica ${l.acks.map((a) => a.length).join(', ')}; errors: ${fmtErrors(l)}\n${diagnostics()}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** What a failure message needs to be understood from CI output alone: each replica's and
+ *  etcd member's state and last warnings. */
+function diagnostics(): string {
+  const replicaLines = replicas.map((r, i) => {
+    const warn = r.logs().split('\n').filter((s) => /"level":"(warn|error)"/.test(s));
+    return `replica ${i} (${r.proc.exitCode ?? r.proc.signalCode ?? 'running'}): ${warn.length} warnings, last ones:\n  ${warn.slice(-6).map((s) => s.slice(0, 300)).join('\n  ')}`;
+  });
+  const members = etcd.members.map((m) => `${m.name} ${m.running ? 'running' : 'down'}`).join(', ');
+  return `etcd members: ${members}\n${replicaLines.join('\n')}`;
+}
+
+/** Runs a step; a failure carries the diagnostics. */
+async function step<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const err = e as Error;
+    if (!err.message.includes('etcd members:')) err.message += `\n${diagnostics()}`;
+    throw err;
   }
 }
 
@@ -92,15 +114,7 @@ function stallAfter(acks: number[][], t: number): number {
   return worst;
 }
 
-async function listThrough(r: Replica): Promise<Map<string, string>> {
-  const admin = raw('admin', r.address);
-  try {
-    const res = await admin.call<{ allocations: { owner: string; prefix: string }[] }>('ListAllocations', { ownerPrefix: `${PKG}|` });
-    return new Map(res.allocations.map((a) => [a.owner, a.prefix]));
-  } finally {
-    admin.close();
-  }
-}
+const listThrough = (r: Replica): Promise<Map<string, string>> => heldAllocations(r.address, `${PKG}|`);
 
 function assertHolds(where: string, held: Map<string, string>): void {
   let missing = 0;
@@ -132,78 +146,86 @@ if (requireEtcd(test)) {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('clients of two replicas allocate from one subnet at once; the etcd leader is killed under load and allocation goes on', async () => {
-    const l = load(replicas, 'a');
-    try {
-      await until(() => total(l) >= 200, '200 acknowledgements before the kill');
-      const leader = await etcd.leader();
-      const before = total(l);
-      const killedAt = performance.now();
-      await etcd.kill(leader);
-      await until(() => total(l) >= before + 300 && l.acks.every((a) => a.filter((t) => t > killedAt).length >= 50), '300 acknowledgements (50 per replica) after killing the leader', 40_000);
-      const stall = stallAfter(l.acks, killedAt);
-      console.log(`# leader ${leader.name} killed after ${before} acknowledgements; longest pause after it ${Math.round(stall)} ms; ${total(l)} acknowledged; errors: ${fmtErrors(l)}`);
-      await etcd.restart(leader);
-      await until(() => total(l) >= before + 400, '100 more acknowledgements with the member back');
-    } finally {
-      l.stop();
-      await l.done;
-    }
-    assert.ok(acked.size >= 600);
-  });
+  test('clients of two replicas allocate from one subnet at once; the etcd leader is killed under load and allocation goes on', () =>
+    step(async () => {
+      const l = load(replicas, 'a');
+      try {
+        await until(() => total(l) >= 200, '200 acknowledgements before the kill', l);
+        const leader = await etcd.leader();
+        const before = total(l);
+        const killedAt = performance.now();
+        await etcd.kill(leader);
+        await until(() => total(l) >= before + 300 && l.acks.every((a) => a.filter((t) => t > killedAt).length >= 50), '300 acknowledgements (50 per replica) after killing the leader', l, 40_000);
+        const stall = stallAfter(l.acks, killedAt);
+        console.log(`# leader ${leader.name} killed after ${before} acknowledgements; longest pause after it ${Math.round(stall)} ms; ${total(l)} acknowledged (per replica: ${l.acks.map((a) => a.length).join(', ')}); errors: ${fmtErrors(l)}`);
+        await etcd.restart(leader);
+        await until(() => total(l) >= before + 400, '100 more acknowledgements with the member back', l);
+      } finally {
+        l.stop();
+        await l.done;
+      }
+      assert.ok(acked.size >= 600);
+    }),
+  );
 
-  test('a replica killed under load: the clients of the other go on', async () => {
-    const l = load(replicas, 'b');
-    try {
-      await until(() => total(l) >= 100, '100 acknowledgements before the kill');
-      const killedAt = performance.now();
-      replicas[0]!.proc.kill('SIGKILL');
-      await replicas[0]!.exited;
-      await until(() => l.acks[1]!.filter((t) => t > killedAt).length >= 300, '300 acknowledgements from the other replica after the kill');
-      console.log(`# replica 0 killed; replica 1 went on: longest pause after the kill ${Math.round(stallAfter([l.acks[1]!], killedAt))} ms; errors: ${fmtErrors(l)}`);
-    } finally {
-      l.stop();
-      await l.done;
-    }
-  });
+  test('a replica killed under load: the clients of the other go on', () =>
+    step(async () => {
+      const l = load(replicas, 'b');
+      try {
+        await until(() => total(l) >= 100, '100 acknowledgements before the kill', l);
+        const killedAt = performance.now();
+        replicas[0]!.proc.kill('SIGKILL');
+        await replicas[0]!.exited;
+        await until(() => l.acks[1]!.filter((t) => t > killedAt).length >= 300, '300 acknowledgements from the other replica after the kill', l);
+        console.log(`# replica 0 killed; replica 1 went on: longest pause after the kill ${Math.round(stallAfter([l.acks[1]!], killedAt))} ms; errors: ${fmtErrors(l)}`);
+      } finally {
+        l.stop();
+        await l.done;
+      }
+    }),
+  );
 
-  test('no address twice; every acknowledged allocation is held, through each replica and in etcd', async () => {
-    replicas[0] = await startReplica(etcd.endpoints, ['--seed', seed]);
-    const [a, b, inEtcd] = await Promise.all([listThrough(replicas[0]), listThrough(replicas[1]!), allocationsInEtcd(etcd.endpoints)]);
-    assertHolds('restarted replica 0', a);
-    assertHolds('replica 1', b);
-    assertHolds('etcd', inEtcd);
-    assert.equal([...a].sort(), [...b].sort(), 'both replicas hold the same allocations');
-    assert.equal([...a].sort(), [...inEtcd].sort(), 'the replicas hold what etcd holds');
-    console.log(`# ${acked.size} acknowledged, ${inEtcd.size} held (calls whose answer was lost may have landed)`);
-  });
+  test('no address twice; every acknowledged allocation is held, through each replica and in etcd', () =>
+    step(async () => {
+      replicas[0] = await startReplica(etcd.endpoints, ['--seed', seed]);
+      const [a, b, inEtcd] = await Promise.all([listThrough(replicas[0]), listThrough(replicas[1]!), allocationsInEtcd(etcd.endpoints)]);
+      assertHolds('restarted replica 0', a);
+      assertHolds('replica 1', b);
+      assertHolds('etcd', inEtcd);
+      assert.equal([...a].sort(), [...b].sort(), 'both replicas hold the same allocations');
+      assert.equal([...a].sort(), [...inEtcd].sort(), 'the replicas hold what etcd holds');
+      console.log(`# ${acked.size} acknowledged, ${inEtcd.size} held (calls whose answer was lost may have landed)`);
+    }),
+  );
 
-  test('restart of everything (both replicas, all etcd members): the state is identical and allocation goes on', async () => {
-    const before = await listThrough(replicas[1]!);
-    for (const r of replicas) assert.is(await stopReplica(r), 0, `SIGTERM exits 0:\n${r.logs().slice(-2000)}`);
-    for (const m of etcd.members) await etcd.kill(m);
-    await Promise.all(etcd.members.map((m) => etcd.restart(m)));
-    await etcd.waitHealthy();
-    replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed]), startReplica(etcd.endpoints, ['--seed', seed])]);
-    const [a, b] = await Promise.all([listThrough(replicas[0]!), listThrough(replicas[1]!)]);
-    assert.equal([...a].sort(), [...before].sort(), 'replica 0 after the restart');
-    assert.equal([...b].sort(), [...before].sort(), 'replica 1 after the restart');
-    assertHolds('after the restart', a);
-    // and the next allocations, one through each replica, take new addresses
-    const got = await Promise.all(
-      replicas.map(async (r, i) => {
-        const c = raw('alloc', r.address);
-        try {
-          return (await c.call<{ allocatedPrefix: string }>('Allocation', { name: `after-restart-${i}`, kind: 'IPClaim', labels: { 'ipam-injector.dev/package': PKG }, spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } } })).allocatedPrefix;
-        } finally {
-          c.close();
-        }
-      }),
-    );
-    assert.is.not(got[0], got[1]);
-    const taken = new Set(before.values());
-    for (const p of got) assert.not.ok(taken.has(p), `${p} was already held`);
-  });
+  test('restart of everything (both replicas, all etcd members): the state is identical and allocation goes on', () =>
+    step(async () => {
+      const before = await listThrough(replicas[1]!);
+      for (const r of replicas) assert.is(await stopReplica(r), 0, `SIGTERM exits 0:\n${r.logs().slice(-2000)}`);
+      for (const m of etcd.members) await etcd.kill(m);
+      await Promise.all(etcd.members.map((m) => etcd.restart(m)));
+      await etcd.waitHealthy();
+      replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed]), startReplica(etcd.endpoints, ['--seed', seed])]);
+      const [a, b] = await Promise.all([listThrough(replicas[0]!), listThrough(replicas[1]!)]);
+      assert.equal([...a].sort(), [...before].sort(), 'replica 0 after the restart');
+      assert.equal([...b].sort(), [...before].sort(), 'replica 1 after the restart');
+      assertHolds('after the restart', a);
+      // and the next allocations, one through each replica, take new addresses
+      const got = await Promise.all(
+        replicas.map(async (r, i) => {
+          const c = raw('alloc', r.address);
+          try {
+            return (await c.call<{ allocatedPrefix: string }>('Allocation', { name: `after-restart-${i}`, kind: 'IPClaim', labels: { 'ipam-injector.dev/package': PKG }, spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } } })).allocatedPrefix;
+          } finally {
+            c.close();
+          }
+        }),
+      );
+      assert.is.not(got[0], got[1]);
+      const taken = new Set(before.values());
+      for (const p of got) assert.not.ok(taken.has(p), `${p} was already held`);
+    }),
+  );
 }
 
 test.run();

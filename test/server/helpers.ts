@@ -143,6 +143,23 @@ export function raw(service: 'alloc' | 'resource' | 'admin', address: string, cr
   return { client, call, close: () => client.close() };
 }
 
+/** Every allocation whose owner starts with `ownerPrefix`, page by page (owner -> prefix). */
+export async function heldAllocations(address: string, ownerPrefix: string): Promise<Map<string, string>> {
+  const admin = raw('admin', address);
+  const held = new Map<string, string>();
+  try {
+    let next = '';
+    do {
+      const res = await admin.call<{ allocations: { owner: string; prefix: string }[]; continue: string }>('ListAllocations', { ownerPrefix, continue: next });
+      for (const a of res.allocations) held.set(a.owner, a.prefix);
+      next = res.continue;
+    } while (next);
+  } finally {
+    admin.close();
+  }
+  return held;
+}
+
 /** The status code of a rejected call (fails the test when it resolved). */
 export async function codeOf(p: Promise<unknown>): Promise<{ code: number; details: string; metadata: Metadata }> {
   try {

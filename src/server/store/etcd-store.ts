@@ -19,6 +19,12 @@
 //   later commit that depends on them, reject with StoreConflictError; the others are sent
 //   again. The server reloads (load() waits until nothing is in flight, then reads everything
 //   at one revision) and retries the request.
+// - Turns: optimistic commits alone let a replica under steady load starve another that
+//   writes the same instance (its pipelined transactions always land first, and the loser's
+//   view is stale again by the time its retry arrives). A replica that lost `turnAfter` races
+//   in a row on an instance writes its id to the instance's turn key; the others, watching
+//   those keys, send nothing more on that instance until the loser's journal shows up or
+//   TURN_MS pass. Safety never depends on it; it only orders who goes next.
 // - Followers: a watch on the journal keys. Each transaction writes, per instance, the
 //   records it made (the journal) and the id it compared, so a replica replays other
 //   replicas' records in revision order, instance by instance, exactly when its own view is
@@ -47,6 +53,9 @@ export interface EtcdStoreOptions extends EtcdConnection {
   maxTxnBytes?: number;
   /** Transactions in flight at once (default 2; 1 sends one after the other). */
   pipeline?: number;
+  /** Races lost in a row on one instance before this replica asks the others for a turn
+   *  (default 2; 0 never asks). */
+  turnAfter?: number;
   onNote?: (note: RecoveryNote) => void;
 }
 
@@ -64,6 +73,10 @@ interface Group {
 }
 
 const PAGE = 5000;
+/** How long others hold back for a turn (a loser's reload and retry fit well inside). */
+const TURN_MS = 1000;
+/** A replica asks at most this often per instance while it keeps losing. */
+const ASK_EVERY_MS = 50;
 
 export class EtcdStore implements Store {
   readonly kind = 'etcd';
@@ -84,6 +97,7 @@ export class EtcdStore implements Store {
   private inflight: Round[] = [];
   /** transactions in flight at once (the second builds on the first) */
   private readonly depth: number;
+  private readonly turnAfter: number;
   /** instance -> id of the last transaction in flight that changes it */
   private readonly predicted = new Map<string, string>();
   /** instance -> seq of the transaction of ours whose id mirror.rev holds */
@@ -107,6 +121,16 @@ export class EtcdStore implements Store {
   // following other replicas
   private watcher: Watcher | undefined;
   private watchDead = false;
+  /** when the watch stream broke (0: it is up); etcd3 reconnects it and resumes */
+  private watchDownSince = 0;
+  private turnWatcher: Watcher | undefined;
+  /** instance -> races this replica lost on it in a row */
+  private readonly lostInRow = new Map<string, number>();
+  /** instance -> when this replica last asked for a turn on it */
+  private readonly askedAt = new Map<string, number>();
+  /** instance -> the replica this one lets go first, until when */
+  private readonly turns = new Map<string, { to: string; until: number }>();
+  private turnTimer: NodeJS.Timeout | undefined;
   private onChange: ((records: Op[][]) => void) | undefined;
   private onResync: (() => void) | undefined;
   private buffer: Group[] = [];
@@ -119,7 +143,7 @@ export class EtcdStore implements Store {
   /** Latency of successful transactions (attempts and retries included), over FLUSH_BUCKETS. */
   private readonly txnSeconds = { counts: new Array<number>(FLUSH_BUCKETS.length + 1).fill(0), sum: 0 };
   /** Beyond StoreStats, for tests and the benchmark. */
-  readonly extra = { overtaken: 0, conflicts: 0, rejected: 0, retries: 0, remoteRecords: 0, resyncs: 0, loads: 0, txnOps: 0 };
+  readonly extra = { overtaken: 0, conflicts: 0, rejected: 0, retries: 0, remoteRecords: 0, resyncs: 0, loads: 0, txnOps: 0, turnsAsked: 0, turnsGiven: 0 };
 
   constructor(private readonly opts: EtcdStoreOptions) {
     this.keys = new Keys(opts.prefix);
@@ -128,6 +152,7 @@ export class EtcdStore implements Store {
     this.maxOps = opts.maxTxnOps ?? 120;
     this.maxBytes = opts.maxTxnBytes ?? 1024 * 1024;
     this.depth = opts.pipeline ?? 2;
+    this.turnAfter = opts.turnAfter ?? 2;
     this.onNote = opts.onNote ?? (() => {});
   }
 
@@ -216,7 +241,7 @@ export class EtcdStore implements Store {
   }
 
   stats(): StoreStats {
-    return { ...this.counters, flushSeconds: { counts: [...this.txnSeconds.counts], sum: this.txnSeconds.sum } };
+    return { ...this.counters, flushSeconds: { counts: [...this.txnSeconds.counts], sum: this.txnSeconds.sum }, turns: { asked: this.extra.turnsAsked, given: this.extra.turnsGiven } };
   }
 
   async close(): Promise<void> {
@@ -227,6 +252,10 @@ export class EtcdStore implements Store {
     const w = this.watcher;
     this.watcher = undefined;
     if (w) await w.cancel().catch(() => {});
+    const tw = this.turnWatcher;
+    this.turnWatcher = undefined;
+    if (tw) await tw.cancel().catch(() => {});
+    clearTimeout(this.turnTimer);
     this.client?.close();
     this.client = undefined;
   }
@@ -277,11 +306,30 @@ export class EtcdStore implements Store {
     const old = this.watcher;
     this.watcher = undefined;
     if (old) await old.cancel().catch(() => {});
+    const oldTurns = this.turnWatcher;
+    this.turnWatcher = undefined;
+    if (oldTurns) await oldTurns.cancel().catch(() => {});
     this.watchDead = false;
+    // turns asked from now on (an old ask has expired or been served)
+    const tw = await this.client!.watch().prefix(this.keys.turn('')).create();
+    this.turnWatcher = tw;
+    tw.on('put', (kv: { key: Buffer; value: Buffer }) => this.onTurn(kv.key.toString().slice(this.keys.turn('').length), kv.value.toString()));
     // Only the journals: they carry everything a replica needs to follow the others.
     const w = await this.client!.watch().prefix(`${this.keys.base}jr/`).startRevision(String(this.loadedRev + 1)).create();
     this.watcher = w;
     w.on('data', (res: IWatchResponse) => this.onWatch(res));
+    // etcd3 re-creates a broken stream from the last revision it delivered; said once per
+    // outage, since until then this replica's commits lose their races
+    w.on('disconnected', (e: Error) => {
+      if (this.watcher !== w || this.closed || this.watchDownSince) return;
+      this.watchDownSince = performance.now();
+      this.onNote({ level: 'warn', msg: `etcd: watch stream lost (${e.message}); reconnecting` });
+    });
+    w.on('connected', () => {
+      if (this.watcher !== w || !this.watchDownSince) return;
+      this.onNote({ level: 'info', msg: `etcd: watch stream back after ${Math.round(performance.now() - this.watchDownSince)} ms` });
+      this.watchDownSince = 0;
+    });
     w.on('error', (e: Error) => {
       // cancelled by etcd (its history was compacted past us): start again from a fresh load
       if (this.watcher !== w) return;
@@ -343,6 +391,7 @@ export class EtcdStore implements Store {
     while (this.queue.length > 0) {
       const c = this.queue[0]!;
       if (c.owners.some((o) => this.ownersInFlight.has(o))) break;
+      if (this.turns.size > 0 && this.heldBack(c)) break;
       if (c.sent > 0 && this.inflight.length > 0) break;
       const rest = c.entries.slice(c.sent);
       const newInsts = [...c.derived.instances].filter((i) => !insts.has(i));
@@ -405,6 +454,7 @@ export class EtcdStore implements Store {
     if (this.holdFor === round) this.holdFor = undefined;
     if (outcome?.ok) {
       const R = outcome.revision;
+      for (const id of round.basis.keys()) this.lostInRow.delete(id);
       // Answers can arrive out of order; a later transaction of ours that succeeded implies
       // this one did, and its id is the newer one.
       for (const id of round.basis.keys()) {
@@ -430,6 +480,7 @@ export class EtcdStore implements Store {
       this.requeue(this.unsettled(round));
     } else if (outcome) {
       this.extra.conflicts++;
+      this.askForTurns(outcome.conflicts);
       this.reject(outcome.conflicts, round);
     }
     this.drain();
@@ -564,7 +615,9 @@ export class EtcdStore implements Store {
       const k = this.keys.parse(kv.key.toString());
       if (k?.kind !== 'jr') continue;
       try {
-        g.journals.set(k.id, JSON.parse(kv.value.toString()) as Journal);
+        const j = JSON.parse(kv.value.toString()) as Journal;
+        g.journals.set(k.id, j);
+        if (this.turns.get(k.id)?.to === j.w) this.endTurn(k.id);
       } catch {
         this.requestResync(`revision ${rev}: ${kv.key.toString()} is not a journal`);
       }
@@ -637,6 +690,69 @@ export class EtcdStore implements Store {
         this.revSeq.set(id, this.txnSeq);
       }
     }
+  }
+
+  // ---------------- turns ----------------
+
+  /** After a lost race: on each instance lost `turnAfter` times in a row, ask the others to
+   *  hold back (a put of this replica's id to the turn key; no answer is awaited). */
+  private askForTurns(conflicts: Set<string>): void {
+    const now = performance.now();
+    for (const r of conflicts) {
+      if (!r.startsWith('i:')) continue;
+      const id = r.slice(2);
+      const lost = (this.lostInRow.get(id) ?? 0) + 1;
+      this.lostInRow.set(id, lost);
+      if (this.turnAfter === 0 || lost < this.turnAfter || now - (this.askedAt.get(id) ?? -Infinity) < ASK_EVERY_MS) continue;
+      this.askedAt.set(id, now);
+      this.extra.turnsAsked++;
+      this.client?.kv.put({ key: Buffer.from(this.keys.turn(id)), value: Buffer.from(this.writer) }).catch(() => {});
+    }
+  }
+
+  /** Another replica asked for a turn on instance `id`. Two that are both losing there now
+   *  would wait for each other: then the one with the smaller writer id goes on. */
+  private onTurn(id: string, writer: string): void {
+    if (writer === this.writer) return;
+    const now = performance.now();
+    if ((this.lostInRow.get(id) ?? 0) >= this.turnAfter && this.turnAfter > 0 && this.writer < writer) return;
+    if (!this.turns.has(id)) this.extra.turnsGiven++;
+    this.turns.set(id, { to: writer, until: now + TURN_MS });
+    this.armTurnTimer();
+  }
+
+  private endTurn(id: string): void {
+    this.turns.delete(id);
+    this.armTurnTimer();
+    this.schedule();
+  }
+
+  /** Whether commit `c` touches an instance given to another replica for now. */
+  private heldBack(c: Pending): boolean {
+    const now = performance.now();
+    for (const id of c.derived.instances) {
+      const t = this.turns.get(id);
+      if (!t) continue;
+      if (t.until > now) return true;
+      this.turns.delete(id);
+    }
+    return false;
+  }
+
+  /** Wakes the queue when the earliest turn given away runs out. */
+  private armTurnTimer(): void {
+    clearTimeout(this.turnTimer);
+    this.turnTimer = undefined;
+    if (this.turns.size === 0 || this.closed) return;
+    let first = Infinity;
+    for (const t of this.turns.values()) first = Math.min(first, t.until);
+    this.turnTimer = setTimeout(() => {
+      const now = performance.now();
+      for (const [id, t] of this.turns) if (t.until <= now) this.turns.delete(id);
+      this.armTurnTimer();
+      this.schedule();
+    }, Math.max(1, first - performance.now()));
+    this.turnTimer.unref();
   }
 
   private requestResync(why: string): void {

@@ -62,6 +62,9 @@ export interface StoreStats {
   compactions: number;
   /** Time of each write + sync (seconds), as histogram counts over FLUSH_BUCKETS. */
   flushSeconds?: { counts: number[]; sum: number };
+  /** Replicated stores: turns this replica asked for after losing races in a row, and turns
+   *  it gave to others (held its transactions back). */
+  turns?: { asked: number; given: number };
 }
 
 /** Upper bounds (seconds) of the flush latency histogram; the last count is above them all. */

@@ -35,6 +35,10 @@ export function connect(c: EtcdConnection): Etcd3 {
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     // Large loads (a replica reading the whole state at start) exceed grpc's 4 MiB default.
     grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
+    // etcd3 reconnects a broken watch stream after a backoff that grows to 30 s; while it is
+    // down a replica follows no other replica and loses every race it enters. A stream lands
+    // on a random member, so after a member dies a few attempts may fail in a row: cap at 1 s.
+    faultHandling: { watchBackoff: watchBackoff(1) },
   };
   if (c.caFile || c.certFile) {
     options.credentials = {
@@ -54,6 +58,13 @@ export function isPermanent(e: unknown): boolean {
     e instanceof ClientClosedError ||
     /too many operations in txn|request is too large|duplicate key given in txn/i.test(String((e as Error)?.message))
   );
+}
+
+type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
+
+/** The watch stream's reconnect delays: full jitter, 50 ms doubling to 1 s. */
+function watchBackoff(attempt: number): WatchBackoff {
+  return { duration: backoff(attempt), next: () => watchBackoff(attempt + 1) };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

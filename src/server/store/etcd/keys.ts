@@ -11,6 +11,9 @@
 //                                           canonically, host bits kept (10.0.1.1/24)
 //   <root>/own/<owner>                      what one owner holds: its allocation (an owner holds
 //                                           at most one) and the ids of its prefixes and instances
+//   <root>/turn/<ns>/<name>                 not state: the writer id of a replica that keeps losing
+//                                           races on the instance; others that see it written
+//                                           hold back their next transactions on it (a turn)
 // Instance ids are `<ns>/<name>` (Kubernetes names hold no `/`); prefix ids are
 // `<ns>/<name>/<prefix> <owner>` (a prefix text holds no space).
 import type { NetworkInstanceRef } from '../../../ipam/types.js';
@@ -51,6 +54,9 @@ export class Keys {
   }
   own(owner: string): string {
     return `${this.base}own/${owner}`;
+  }
+  turn(id: string): string {
+    return `${this.base}turn/${id}`;
   }
   /** Splits a key of this store into its kind and the id after it; null for foreign keys. */
   parse(key: string): { kind: KeyKind; id: string } | null {
