@@ -43,6 +43,16 @@ async function eventually(cond: () => Promise<boolean> | boolean, what: string, 
 
 const newPrefix = () => `/t${++prefixes}-${process.pid}`;
 
+/** Replicas a and b under a new prefix; a wrote the space (vpc) and b has seen it. */
+async function twoReplicasOnOneSpace() {
+  const p = newPrefix();
+  const a = await replica(p);
+  const b = await replica(p);
+  await space(a.core);
+  await eventually(async () => (await b.core.query((i) => i.listNetworkInstances().length)) === 1, 'b sees the space');
+  return { p, a, b };
+}
+
 if (requireEtcd(test)) {
   test.before(async () => {
     etcd = await startEtcd({ members: 1 });
@@ -86,11 +96,7 @@ if (requireEtcd(test)) {
   });
 
   test('a release through a replica that has not seen the allocation yet is not lost', async () => {
-    const p = newPrefix();
-    const a = await replica(p);
-    const b = await replica(p);
-    await space(a.core);
-    await eventually(async () => (await b.core.query((i) => i.listNetworkInstances().length)) === 1, 'b sees the space');
+    const { p, a, b } = await twoReplicasOnOneSpace();
     // stop b from following: it will not see the allocation
     const onWatch = (b.store as unknown as { onWatch: unknown }).onWatch;
     (b.store as unknown as { onWatch: unknown }).onWatch = () => {};
@@ -179,11 +185,7 @@ if (requireEtcd(test)) {
   });
 
   test('two replicas racing for one subnet hand out every address once', async () => {
-    const p = newPrefix();
-    const a = await replica(p);
-    const b = await replica(p);
-    await space(a.core);
-    await eventually(async () => (await b.core.query((i) => i.listNetworkInstances().length)) === 1, 'b sees the space');
+    const { p, a, b } = await twoReplicasOnOneSpace();
     const answers = await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
         (i % 2 ? a : b).core.mutate((tx) => tx.allocate(req(`r${i}`)).prefix).catch((e: Error) => `error: ${e.message}`),
@@ -204,11 +206,7 @@ if (requireEtcd(test)) {
   // now and then: the loser asks for a turn and gets it. (With turnAfter: 0, b's allocations
   // here fail with "lost 6 races" nearly every time.)
   test('a replica under steady load does not starve another: the loser gets a turn', async () => {
-    const p = newPrefix();
-    const a = await replica(p);
-    const b = await replica(p);
-    await space(a.core);
-    await eventually(async () => (await b.core.query((i) => i.listNetworkInstances().length)) === 1, 'b sees the space');
+    const { a, b } = await twoReplicasOnOneSpace();
     let stop = false;
     let n = 0;
     const busy = Array.from({ length: 32 }, async (_, w) => {
