@@ -306,14 +306,8 @@ export class EtcdStore implements Store {
     const old = this.watcher;
     this.watcher = undefined;
     if (old) await old.cancel().catch(() => {});
-    const oldTurns = this.turnWatcher;
-    this.turnWatcher = undefined;
-    if (oldTurns) await oldTurns.cancel().catch(() => {});
     this.watchDead = false;
-    // turns asked from now on (an old ask has expired or been served)
-    const tw = await this.client!.watch().prefix(this.keys.turn('')).create();
-    this.turnWatcher = tw;
-    tw.on('put', (kv: { key: Buffer; value: Buffer }) => this.onTurn(kv.key.toString().slice(this.keys.turn('').length), kv.value.toString()));
+    await this.startTurnWatch();
     // Only the journals: they carry everything a replica needs to follow the others.
     const w = await this.client!.watch().prefix(`${this.keys.base}jr/`).startRevision(String(this.loadedRev + 1)).create();
     this.watcher = w;
@@ -693,6 +687,23 @@ export class EtcdStore implements Store {
   }
 
   // ---------------- turns ----------------
+
+  /** Watches the turn keys from now on (an older ask has been served or has run out). */
+  private async startTurnWatch(): Promise<void> {
+    const old = this.turnWatcher;
+    this.turnWatcher = undefined;
+    if (old) await old.cancel().catch(() => {});
+    const base = this.keys.turn('');
+    const tw = await this.client!.watch().prefix(base).create();
+    this.turnWatcher = tw;
+    tw.on('put', (kv: { key: Buffer; value: Buffer }) => this.onTurn(kv.key.toString().slice(base.length), kv.value.toString()));
+    // cancelled by etcd: without it this replica would give no more turns, so watch again
+    tw.on('error', () => {
+      if (this.turnWatcher !== tw || this.closed) return;
+      this.turnWatcher = undefined;
+      setTimeout(() => void this.startTurnWatch().catch(() => {}), backoff(3)).unref();
+    });
+  }
 
   /** After a lost race: on each instance lost `turnAfter` times in a row, ask the others to
    *  hold back (a put of this replica's id to the turn key; no answer is awaited). */
