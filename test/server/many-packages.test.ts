@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { cleanup, raw, root, spawnServer, tmp } from './helpers.js';
+import { cleanup, heldAllocations, root, spawnServer, tmp } from './helpers.js';
 
 const PACKAGES = 50;
 const SEED = `apiVersion: ipam.resource.nephio.org/v1alpha1
@@ -100,10 +100,7 @@ test('50 packages rendered at once from one subnet: distinct addresses, identica
     assert.not.ok(addrs.includes('172.16.3.1/24'), 'never the gateway');
 
     // the server holds exactly what the packages record
-    const admin = raw('admin', server.address);
-    const list = await admin.call<{ allocations: { owner: string; prefix: string }[] }>('ListAllocations', { ownerPrefix: 'edge/' });
-    admin.close();
-    assert.equal(new Map(list.allocations.map((a) => [a.owner, a.prefix])), answers);
+    assert.equal(await heldAllocations(server.address, 'edge/'), answers);
 
     // render everything again, concurrently: nothing changes
     const before = pkgs.map(read);
