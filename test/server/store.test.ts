@@ -150,7 +150,7 @@ test('torn tail (partial last write) is cut off, saved and reported; earlier rec
   assert.is(warn!.offset, good);
   assert.is(warn!.bytes, 18);
   assert.ok(notes.some((n) => n.startsWith('warn: ')));
-  assert.is(statSync(seg).size, good);
+  assert.ok(readFileSync(seg).subarray(good).every((b) => b === 0), 'the torn bytes are cut (zeros follow the last record)');
   assert.ok(existsSync(join(dir, `${segmentName(1)}.torn-${good}`)));
   // Appending after the cut works and survives another reopen.
   await s2.commit([alloc(99)]);
@@ -229,6 +229,97 @@ test('a file that is not a segment is refused', async () => {
   }
 });
 
+/** Segment numbers in dir, ascending. */
+const segments = (dir: string) =>
+  readdirSync(dir)
+    .flatMap((f) => (/^wal-(\d+)\.log$/.exec(f) ? [Number(f.slice(4, 14))] : []))
+    .sort((a, b) => a - b);
+
+/** Resolves once the store has prepared segment `seq` in the background. */
+async function prepared(dir: string, seq: number): Promise<void> {
+  for (let t = 0; !existsSync(join(dir, segmentName(seq))); t++) {
+    if (t > 2000) throw new Error(`${segmentName(seq)} was never prepared`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('a full segment hands over to the next, prepared in the background at full size; none is ever grown', async () => {
+  const dir = tmp();
+  const size = 4096;
+  const s = new FileStore({ dir, segmentSize: size });
+  await s.open();
+  await prepared(dir, 2);
+  assert.is(statSync(join(dir, segmentName(1))).size, size, 'the first segment is created at full size');
+  assert.is(statSync(join(dir, segmentName(2))).size, size, 'the next one is ready before it is needed');
+  let n = 0;
+  while (s.stats().bytes < 4 * size) await s.commit([alloc(n++)]);
+  const records = (q: number) => decodeFrames(readFileSync(join(dir, segmentName(q))), 8).payloads.length;
+  const segs = segments(dir);
+  assert.ok(segs.filter((q) => records(q) > 0).length >= 5, `${s.stats().bytes} bytes of records in 4 KiB segments: ${segs.join(' ')}`);
+  for (const q of segs) assert.is(statSync(join(dir, segmentName(q))).size, size, `${segmentName(q)} keeps its size`);
+  await s.close();
+  const after = segments(dir);
+  assert.ok(after.every((q) => records(q) > 0), 'close removes the prepared segment nobody wrote');
+  assert.ok(statSync(join(dir, segmentName(after.at(-1)!))).size < size, 'and trims the current one');
+  const s2 = new FileStore({ dir, segmentSize: size });
+  const st = await s2.open();
+  assert.equal(owners(st.records), Array.from({ length: n }, (_, i) => `pkg|default/IPClaim/c${i}`));
+  assert.equal(st.report.filter((n) => n.level !== 'info'), []);
+  await s2.close();
+});
+
+test('a torn tail stays a torn tail when an unwritten prepared segment follows it (crash)', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir, segmentSize: 4096 });
+  await s.open();
+  for (let i = 0; i < 5; i++) await s.commit([alloc(i)]);
+  await prepared(dir, 2);
+  // crash (no close) during the next write: its first bytes reached segment 1, segment 2 is empty
+  const seg = join(dir, segmentName(1));
+  const buf = readFileSync(seg);
+  const end = decodeFrames(buf, 8).end;
+  buf.fill(0x42, end, end + 30);
+  writeFileSync(seg, buf);
+  const s2 = new FileStore({ dir, segmentSize: 4096 });
+  const st = await s2.open();
+  assert.is(st.records.length, 5);
+  assert.match(st.report.find((n) => n.level === 'warn')?.msg ?? 'no warning', /torn tail/);
+  await s2.commit([alloc(5)]);
+  await s2.close();
+  // but damage with records after it, in a later segment, is not a tail: refused
+  const s3 = new FileStore({ dir, segmentSize: 4096 });
+  await s3.open();
+  for (let i = 6; i < 40; i++) await s3.commit([alloc(i)]);
+  await s3.close();
+  const b1 = readFileSync(seg);
+  b1[8 + 8 + 3] ^= 0xff; // first record of segment 1
+  writeFileSync(seg, b1);
+  try {
+    await new FileStore({ dir }).open();
+    assert.unreachable('must refuse');
+  } catch (e) {
+    assert.instance(e, StoreCorruptError);
+    assert.match((e as Error).message, /records follow in a later segment/);
+  }
+});
+
+test('a segment left half prepared by a crash is removed at open', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir, segmentSize: 4096 });
+  await s.open();
+  await s.commit([alloc(1)]);
+  await s.close();
+  writeFileSync(join(dir, `${segmentName(2)}.tmp`), Buffer.alloc(100));
+  const s2 = new FileStore({ dir, segmentSize: 4096 });
+  assert.is((await s2.open()).records.length, 1);
+  await s2.commit([alloc(2)]);
+  await s2.close();
+  assert.not.ok(readdirSync(dir).some((f) => f.endsWith('.log.tmp')), readdirSync(dir).join(' '));
+  const s3 = new FileStore({ dir });
+  assert.is((await s3.open()).records.length, 2);
+  await s3.close();
+});
+
 test('a missing segment is refused', async () => {
   const dir = tmp();
   const s = new FileStore({ dir });
@@ -298,11 +389,15 @@ test('compaction waits for the log to outgrow the last snapshot', async () => {
   await s.open();
   // a state much larger than what each record adds: 2,000 allocations in every snapshot
   const big: Snapshot = { version: 1, networkInstances: [], prefixes: [], allocations: Array.from({ length: 2000 }, (_, i) => ({ owner: `pkg|default/IPClaim/c${i}` }) as Allocation) };
-  s.setSnapshotSource(() => big);
+  let taken = false;
+  s.setSnapshotSource(() => {
+    taken = true;
+    return big;
+  });
   let i = 0;
-  // log until the store switches to segment 2, then let the snapshot finish without logging
-  // more, so that every byte logged from here on lands in segment 2
-  while (!existsSync(join(dir, segmentName(2)))) await s.commit([alloc(i++)]);
+  // log until the store takes a snapshot (and switches segments), then let the snapshot
+  // finish without logging more, so that every byte logged from here on is after it
+  while (!taken) await s.commit([alloc(i++)]);
   while (s.stats().compactions === 0) await new Promise((r) => setTimeout(r, 1));
   const snapBytes = statSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.snap'))!)).size;
   const before = s.stats().bytes;

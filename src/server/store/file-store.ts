@@ -17,24 +17,27 @@
 // callback, which made the two-step flush several times slower than the disk itself.
 // Without O_DSYNC (Windows) the flush falls back to writev + fdatasync.
 //
-// Preallocation: segments are extended with zeros ahead of the records (4 MiB at a time) and
-// records are written in place, so the file size does not change on most flushes and
-// the sync has no metadata to journal (about half the latency of an appending sync, and it
-// does not wait for other files' journal commits). A zero tail is therefore the normal end
-// of a segment; a graceful close trims it.
+// Preallocation: a segment is created at its full size (`segmentSize`, 4 MiB), zero-filled
+// and synced, and records are written in place over the zeros, so a flush never changes the
+// file's size and its sync has no metadata to journal (about half the latency of an appending
+// sync, and it does not wait for other files' journal commits). The next segment is prepared
+// in the background while the current one fills, so switching is a swap of descriptors; see
+// segment-file.ts for why it is not extended in place. A zero tail is therefore the normal end
+// of a segment; a graceful close trims the current one and removes the unused next one.
 //
-// Recovery (open): newest snapshot, then every segment after it, frame by frame.
-// - A damaged frame at the end of the newest segment with no good frame after it is a torn
-//   tail: the write in flight when the process died. It was never acknowledged, so it is
-//   cut off; the cut bytes are saved beside the segment and the cut is reported (warn).
+// Recovery (open): newest snapshot, then every segment after it, frame by frame. The store
+// goes on writing in the newest segment (a prepared one that was never written is empty).
+// - A damaged frame at the end of the last segment holding records, with no good frame after
+//   it, is a torn tail: the write in flight when the process died. It was never acknowledged,
+//   so it is cut off; the cut bytes are saved beside the segment and the cut is reported (warn).
 // - Damage anywhere else (a good frame follows it, an older segment, a bad snapshot, a gap
 //   in segment numbers) would lose acknowledged records if cut: open() refuses with
 //   StoreCorruptError, unless `repair` is set, which truncates at the damage and reports
 //   every dropped byte range (error level). Nothing is ever dropped silently.
 //
-// Compaction: when the current segment passes `compactBytes` and the size of the last
-// snapshot, the flush loop takes a snapshot of the live state at a batch boundary (it then
-// equals everything logged so far), starts a new segment, writes the snapshot in the
+// Compaction: when the log since the last snapshot passes `compactBytes` and that snapshot's
+// size, the flush loop takes a snapshot of the live state at a batch boundary (it then
+// equals everything logged so far), switches to the next segment, writes the snapshot in the
 // background, and only when the snapshot is durable deletes the segments it covers. Waiting
 // for the log to outgrow the snapshot keeps the cost of snapshots proportional to the work
 // logged, however large the state (a million allocations make a ~200 MB snapshot), and
@@ -58,6 +61,7 @@ import {
   writeFileSync,
   writeSync,
   writev,
+  readSync,
   close as closeCb,
   constants,
 } from 'node:fs';
@@ -65,19 +69,20 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Snapshot } from '../../ipam/types.js';
 import { decodeFrames, encodeTextFrame, SNAP_MAGIC, WAL_MAGIC } from './frame.js';
+import { createSegmentSync, DSYNC, prepareSegment, segmentName, zeroFillSync } from './segment-file.js';
 import { encodeSnapshotFrame } from './snapshot-writer.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
 import { FLUSH_BUCKETS, StoreCorruptError, StoreFailedError, type Store, type StoreStats } from './store.js';
 
 const fdatasyncP = promisify(fdatasync);
-/** Extra open flag for log segments: writes are durable when they return (0: not available). */
-const DSYNC: number = constants.O_DSYNC ?? 0;
 const closeP = promisify(closeCb);
 
 export interface FileStoreOptions {
   dir: string;
-  /** Start a snapshot when the current segment grows past this (default 64 MiB). */
+  /** Start a snapshot when the log since the last one grows past this (default 64 MiB). */
   compactBytes?: number;
+  /** Size of a log segment, preallocated (default 4 MiB). */
+  segmentSize?: number;
   /** Truncate at mid-log damage instead of refusing to open (reported, never silent). */
   repair?: boolean;
   /** Recovery and compaction notes go here as they happen (besides DurableState.report). */
@@ -91,19 +96,28 @@ interface Waiter {
 
 const SEG_RE = /^wal-(\d{10})\.log$/;
 const SNAP_RE = /^snap-(\d{10})\.snap$/;
-const pad = (n: number) => String(n).padStart(10, '0');
-export const segmentName = (seq: number) => `wal-${pad(seq)}.log`;
-export const snapshotName = (seq: number) => `snap-${pad(seq)}.snap`;
+export { segmentName };
+export const snapshotName = (seq: number) => `snap-${String(seq).padStart(10, '0')}.snap`;
+
+/** The segment after the current one, being prepared; `fd` is set once it is ready. */
+interface NextSegment {
+  seq: number;
+  ready: Promise<number>;
+  fd: number;
+}
 
 export class FileStore implements Store {
   readonly kind = 'file';
   private readonly dir: string;
   private readonly compactBytes: number;
+  private readonly segmentSize: number;
   private readonly repair: boolean;
   private readonly onNote: (n: RecoveryNote) => void;
   private fd = -1;
   private seq = 0;
-  private segmentBytes = 0;
+  private next: NextSegment | undefined;
+  /** Bytes logged since the last snapshot (all segments after it). */
+  private sinceSnapshot = 0;
   /** Where the next frame goes in the current segment, and the segment's allocated size. */
   private writeOffset = 0;
   private fileEnd = 0;
@@ -125,6 +139,7 @@ export class FileStore implements Store {
   constructor(opts: FileStoreOptions) {
     this.dir = opts.dir;
     this.compactBytes = opts.compactBytes ?? 64 * 1024 * 1024;
+    this.segmentSize = Math.max(opts.segmentSize ?? 4 * 1024 * 1024, 4096);
     this.repair = opts.repair ?? false;
     this.onNote = opts.onNote ?? (() => {});
   }
@@ -134,6 +149,7 @@ export class FileStore implements Store {
     this.lock();
     try {
       const state = this.recover(true);
+      this.prepareNext();
       return state;
     } catch (e) {
       this.unlock();
@@ -182,6 +198,16 @@ export class FileStore implements Store {
     while (this.flushing) await new Promise((r) => setTimeout(r, 1));
     await this.compactionDone;
     this.closed = true;
+    const next = this.next;
+    this.next = undefined;
+    if (next) {
+      // never written: remove it (were it left, the next open would simply write there)
+      const fd = await next.ready.catch(() => -1);
+      if (fd >= 0) {
+        closeSync(fd);
+        rmSync(join(this.dir, segmentName(next.seq)), { force: true });
+      }
+    }
     if (this.fd >= 0) {
       if (!this.failed) {
         ftruncateSync(this.fd, this.writeOffset); // trim the preallocated zeros
@@ -202,14 +228,16 @@ export class FileStore implements Store {
         const waiters = this.waiters;
         this.pending = [];
         this.waiters = [];
+        let bytes = 0;
+        for (const f of frames) bytes += f.length;
+        const fits = this.writeOffset + bytes <= this.fileEnd;
         // Taken before the write: the live state now equals every record up to `frames`.
-        const snapshot = this.wantsCompaction() ? this.takeSnapshot() : undefined;
+        // Not on a batch that switches segments: compaction then needs the segment after that.
+        const snapshot = fits && this.wantsCompaction() ? this.takeSnapshot() : undefined;
         try {
           if (frames.length > 0) {
-            let bytes = 0;
-            for (const f of frames) bytes += f.length;
             const t0 = performance.now();
-            if (this.writeOffset + bytes > this.fileEnd) await this.extend(this.writeOffset + bytes);
+            if (!fits) await this.makeRoom(bytes);
             await writeAll(this.fd, frames, bytes, this.writeOffset);
             if (!DSYNC) await fdatasyncP(this.fd);
             this.writeOffset += bytes;
@@ -218,7 +246,7 @@ export class FileStore implements Store {
             while (b < FLUSH_BUCKETS.length && secs > FLUSH_BUCKETS[b]!) b++;
             this.flushCounts[b]!++;
             this.flushSum += secs;
-            this.segmentBytes += bytes;
+            this.sinceSnapshot += bytes;
             this.counters.bytes += bytes;
             this.counters.flushes++;
           }
@@ -253,31 +281,59 @@ export class FileStore implements Store {
   }
 
   private wantsCompaction(): boolean {
-    return !this.compacting && this.source !== undefined && this.segmentBytes >= Math.max(this.compactBytes, this.snapshotBytes);
+    return (
+      !this.compacting && this.source !== undefined && this.next?.fd !== undefined && this.next.fd >= 0 && this.sinceSnapshot >= Math.max(this.compactBytes, this.snapshotBytes)
+    );
+  }
+
+  // ---- segments ----
+
+  /** Starts preparing the segment after the current one (in the background). */
+  private prepareNext(): void {
+    const next: NextSegment = { seq: this.seq + 1, ready: prepareSegment(this.dir, this.seq + 1, this.segmentSize), fd: -1 };
+    next.ready.then(
+      (fd) => (next.fd = fd),
+      () => {}, // reported when the segment is needed (useNext)
+    );
+    this.next = next;
+  }
+
+  /** Writes go on in the next segment from now on; the current one is complete. */
+  private useNext(fd: number): void {
+    const old = this.fd;
+    this.fd = fd;
+    this.seq = this.next!.seq;
+    this.writeOffset = WAL_MAGIC.length;
+    this.fileEnd = Math.max(this.segmentSize, WAL_MAGIC.length);
+    // Its records are synced (O_DSYNC); the zeros after them stay, a segment's normal end.
+    closeSync(old);
+    this.prepareNext();
+  }
+
+  /** A batch that does not fit in the current segment goes to the next one, or (larger than a
+   *  whole segment, which no normal batch is) into the current one grown in place. */
+  private async makeRoom(bytes: number): Promise<void> {
+    if (WAL_MAGIC.length + bytes > this.segmentSize) return this.extend(this.writeOffset + bytes);
+    const next = this.next!;
+    let fd: number;
+    try {
+      fd = await next.ready;
+    } catch (e) {
+      // preparing failed (disk full?): one more try, now; if that fails too, the flush fails
+      this.onNote({ level: 'warn', msg: `preparing log segment ${segmentName(next.seq)} failed (${(e as Error).message}); creating it now` });
+      fd = createSegmentSync(this.dir, next.seq, this.segmentSize);
+    }
+    this.useNext(fd);
   }
 
   // ---- compaction ----
 
   private startCompaction(snapshot: Snapshot): void {
     this.compacting = true;
-    const newSeq = this.seq + 1;
-    try {
-      // Switch segments now (a few ms, inside the flush loop: nothing else writes).
-      const fd = this.createSegment(newSeq);
-      const oldFd = this.fd;
-      ftruncateSync(oldFd, this.writeOffset); // trim its zeros: it is complete
-      fdatasyncSync(oldFd);
-      this.fd = fd;
-      this.seq = newSeq;
-      this.segmentBytes = 0;
-      this.writeOffset = WAL_MAGIC.length;
-      this.fileEnd = WAL_MAGIC.length;
-      closeSync(oldFd);
-    } catch (e) {
-      this.compacting = false;
-      this.onNote({ level: 'error', msg: `compaction: cannot start segment ${newSeq}: ${(e as Error).message}` });
-      return;
-    }
+    const newSeq = this.next!.seq;
+    // Switch segments now, inside the flush loop (nothing else writes); the next one is ready.
+    this.useNext(this.next!.fd);
+    this.sinceSnapshot = 0;
     this.compactionDone = this.writeSnapshot(snapshot, newSeq)
       .then(() => {
         this.deleteCoveredFiles(newSeq);
@@ -319,22 +375,14 @@ export class FileStore implements Store {
 
   // ---- files ----
 
-  /** Zero-fills the segment to at least `min` bytes (and a chunk ahead). */
+  /** Zero-fills the current segment to `min` bytes (only for a batch larger than a segment). */
   private async extend(min: number): Promise<void> {
-    const end = Math.max(min, this.fileEnd + PREALLOC);
+    const end = min;
     // one writev, so one sync of the data and the new size (the segment is O_DSYNC)
     const zeros: Buffer[] = [];
     for (let at = this.fileEnd; at < end; at += ZEROS.length) zeros.push(ZEROS.subarray(0, Math.min(ZEROS.length, end - at)));
     await writeAll(this.fd, zeros, end - this.fileEnd, this.fileEnd);
     this.fileEnd = end;
-  }
-
-  private createSegment(seq: number): number {
-    const fd = openSync(join(this.dir, segmentName(seq)), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | DSYNC);
-    writeSync(fd, WAL_MAGIC);
-    fdatasyncSync(fd);
-    this.syncDir();
-    return fd;
   }
 
   private syncDir(): void {
@@ -380,6 +428,7 @@ export class FileStore implements Store {
         rmSync(join(this.dir, name));
         note({ level: 'info', msg: 'removed an unfinished snapshot (crash during compaction)', file: name });
       }
+      for (const name of names.filter((n) => n.endsWith('.log.tmp'))) rmSync(join(this.dir, name)); // a segment being prepared: holds nothing
     }
     const snaps = names.flatMap((n) => (SNAP_RE.test(n) ? [Number(SNAP_RE.exec(n)![1])] : [])).sort((a, b) => b - a);
     let segs = names.flatMap((n) => (SEG_RE.test(n) ? [Number(SEG_RE.exec(n)![1])] : [])).sort((a, b) => a - b);
@@ -412,6 +461,10 @@ export class FileStore implements Store {
 
     const records: Op[][] = [];
     let lastEnd = WAL_MAGIC.length;
+    let logged = 0;
+    // The last segment with records: the ones after it were prepared and never written.
+    let tail = -1;
+    segs.forEach((s, i) => holdsFrames(join(this.dir, segmentName(s))) && (tail = i));
     for (let i = 0; i < segs.length; i++) {
       const seq = segs[i]!;
       const last = i === segs.length - 1;
@@ -432,6 +485,7 @@ export class FileStore implements Store {
       // Zeros after the last record are the preallocated end of the segment, not damage.
       if (dec.damage && zeroFrom(buf, dec.damage.offset)) delete dec.damage;
       if (last) lastEnd = dec.end;
+      logged += dec.end - WAL_MAGIC.length;
       for (const p of dec.payloads) {
         try {
           records.push(JSON.parse(p.toString('utf8')) as Op[]);
@@ -442,11 +496,11 @@ export class FileStore implements Store {
       if (dec.damage) {
         const { offset, reason, laterFrames } = dec.damage;
         const bytes = lastNonZero(buf, offset) - offset; // what was written there (zeros follow)
-        const torn = last && laterFrames === 0;
+        const torn = i >= tail && laterFrames === 0;
         if (!torn && !this.repair) {
           throw new StoreCorruptError(
             `${file}: damaged record at offset ${offset} (${reason}); ` +
-              (last ? `${laterFrames} good record(s) follow it` : 'not the newest segment') +
+              (i >= tail ? `${laterFrames} good record(s) follow it` : 'records follow in a later segment') +
               `, so truncating would lose acknowledged allocations. Refusing to start; ` +
               `inspect the file, or start with --repair to truncate at offset ${offset} (reported)`,
             path,
@@ -476,17 +530,22 @@ export class FileStore implements Store {
     if (forWrite) {
       if (segs.length === 0) {
         this.seq = from;
-        this.fd = this.createSegment(from);
-        this.segmentBytes = 0;
-        this.writeOffset = this.fileEnd = WAL_MAGIC.length;
+        this.fd = createSegmentSync(this.dir, from, this.segmentSize);
+        this.writeOffset = WAL_MAGIC.length;
+        this.fileEnd = Math.max(this.segmentSize, WAL_MAGIC.length);
       } else {
+        // go on in the newest segment, grown back to full size (a graceful close trimmed it)
         this.seq = segs[segs.length - 1]!;
         const path = join(this.dir, segmentName(this.seq));
         this.fd = openSync(path, constants.O_RDWR | DSYNC);
         this.writeOffset = lastEnd;
         this.fileEnd = fstatSync(this.fd).size;
-        this.segmentBytes = lastEnd - WAL_MAGIC.length;
+        if (this.fileEnd < this.segmentSize) {
+          zeroFillSync(this.fd, this.fileEnd, this.segmentSize);
+          this.fileEnd = this.segmentSize;
+        }
       }
+      this.sinceSnapshot = logged;
       note({
         level: 'info',
         msg: `recovered ${snapshot ? `snapshot ${snapshotName(from)} + ` : ''}${records.length} record(s) from ${segs.length} segment(s)`,
@@ -532,8 +591,19 @@ function writeAll(fd: number, bufs: Buffer[], total: number, position: number | 
   });
 }
 
-const PREALLOC = 4 * 1024 * 1024;
 const ZEROS = Buffer.alloc(1024 * 1024);
+
+/** Whether a segment file has anything after its header (a frame, or damage). */
+function holdsFrames(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(8);
+    const n = readSync(fd, b, 0, 8, WAL_MAGIC.length);
+    return b.subarray(0, n).some((x) => x !== 0);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /** Whether every byte of buf from `from` on is zero. */
 function zeroFrom(buf: Buffer, from: number): boolean {

@@ -1,0 +1,101 @@
+// Log segment files made ready before they are needed: header, then zeros to the segment's
+// full size, synced, and only then given their final name (wal-<seq>.log). Records are later
+// written in place over the zeros, so a flush never changes the file's size and its O_DSYNC
+// write has no metadata to journal.
+//
+// Why a whole file ahead, and not "extend the current segment when it fills": on ext4 a
+// zero-filling write holds the inode, and an in-place record write on the same file waits
+// behind it (measured here: 3-12 ms for 4 MiB, every acknowledgement in that window waits
+// too). Filling a *different* file in 1 MiB steps, each synced, leaves the record writes of
+// the current segment at their usual ~0.2 ms (a single large sync stalled them 12-17 ms).
+import {
+  close,
+  closeSync,
+  constants,
+  fdatasync,
+  fdatasyncSync,
+  fsyncSync,
+  open,
+  openSync,
+  rename,
+  renameSync,
+  rmSync,
+  write,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { WAL_MAGIC } from './frame.js';
+
+/** Extra open flag for log segments: writes are durable when they return (0: not available). */
+export const DSYNC: number = constants.O_DSYNC ?? 0;
+
+export const segmentName = (seq: number) => `wal-${String(seq).padStart(10, '0')}.log`;
+const STEP = 1024 * 1024;
+const ZEROS = Buffer.alloc(STEP);
+
+const openP = promisify(open);
+const writeP = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
+  new Promise<number>((ok, ko) => write(fd, buf, off, len, pos, (e, n) => (e ? ko(e) : ok(n))));
+const fdatasyncP = promisify(fdatasync);
+const closeP = promisify(close);
+const renameP = promisify(rename);
+
+/** Writes zeros over [from, to) of fd in STEP pieces, syncing each (see the header). */
+export function zeroFillSync(fd: number, from: number, to: number): void {
+  for (let at = from; at < to; ) {
+    at += writeSync(fd, ZEROS, 0, Math.min(STEP, to - at), at);
+    fdatasyncSync(fd);
+  }
+}
+
+async function zeroFill(fd: number, from: number, to: number): Promise<void> {
+  for (let at = from; at < to; ) {
+    at += await writeP(fd, ZEROS, 0, Math.min(STEP, to - at), at);
+    await fdatasyncP(fd);
+  }
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Creates segment `seq` of `size` bytes now (at open: nothing else is running). Returns its fd, open for O_DSYNC writes. */
+export function createSegmentSync(dir: string, seq: number, size: number): number {
+  const path = join(dir, segmentName(seq));
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC);
+  try {
+    writeSync(fd, WAL_MAGIC, 0, WAL_MAGIC.length, 0);
+    zeroFillSync(fd, WAL_MAGIC.length, Math.max(size, WAL_MAGIC.length));
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  syncDir(dir);
+  return openSync(path, constants.O_WRONLY | DSYNC);
+}
+
+/** The same in the background, a synced step at a time, while the current segment takes records. */
+export async function prepareSegment(dir: string, seq: number, size: number): Promise<number> {
+  const path = join(dir, segmentName(seq));
+  const tmp = `${path}.tmp`;
+  const fd = await openP(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC);
+  try {
+    await writeP(fd, WAL_MAGIC, 0, WAL_MAGIC.length, 0);
+    await zeroFill(fd, WAL_MAGIC.length, Math.max(size, WAL_MAGIC.length));
+  } catch (e) {
+    await closeP(fd).catch(() => {});
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  await closeP(fd);
+  await renameP(tmp, path);
+  syncDir(dir); // one small sync; a segment is prepared every few MB of log
+  return openP(path, constants.O_WRONLY | DSYNC);
+}
