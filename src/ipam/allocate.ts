@@ -11,7 +11,7 @@ import { finishRow, conflict, refAlloc, selectableAlloc, takeAt } from './place.
 import { checkParent, dependentsError, hostBitsError } from './prefixes.js';
 import { noMatch, plan, satisfies, type Plan } from './request.js';
 import { insertAllocation } from './restore.js';
-import { KIND_NAMES, KindCode, ROW, RowFlag, RowType } from './rows.js';
+import { KIND_NAMES, KindCode, RowFlag, RowType } from './rows.js';
 import type { Space } from './space.js';
 import { allocatedPrefixLabels } from './subnets.js';
 import { Probe } from './trie.js';
@@ -100,7 +100,7 @@ function indexAlloc(sp: Space, p: Plan, list: number[], dry: boolean): Allocatio
     const count = 1n << BigInt(blockLen - rows.len(c));
     if (BigInt(index) >= count) continue;
     const w = new Uint32Array(4);
-    fromBig(v6, toBig(v6, rows.d, ROW * c) + (BigInt(index) << BigInt(k)), w);
+    fromBig(v6, toBig(v6, rows.page(c), rows.at(c)) + (BigInt(index) << BigInt(k)), w);
     const pr = sp.trie.probe(rows.root(c), W - rows.len(c), rows.len(c), w, 0, k);
     const text = formatAddr(v6, w) + '/' + blockLen;
     if (pr !== Probe.Free) throw conflict(sp, p, `index ${index} of ${sp.cidrOf(c)} (${text})`, sp.trie.hit);
@@ -133,11 +133,11 @@ function firstFit(sp: Space, p: Plan, list: number[], dry: boolean): Allocation 
     const O = W - L;
     const k = W - blockLen;
     if (trie.freeOf(rows.root(c), O) <= k) continue;
-    const a = rows.d;
-    scratch[0] = a[ROW * c];
-    scratch[1] = a[ROW * c + 1];
-    scratch[2] = a[ROW * c + 2];
-    scratch[3] = a[ROW * c + 3];
+    const a = rows.page(c), ao = rows.at(c);
+    scratch[0] = a[ao];
+    scratch[1] = a[ao + 1];
+    scratch[2] = a[ao + 2];
+    scratch[3] = a[ao + 3];
     if (dry) {
       trie.findFirst(rows.root(c), O, L, k, scratch);
       return buildAllocation(sp, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
@@ -146,11 +146,11 @@ function firstFit(sp: Space, p: Plan, list: number[], dry: boolean): Allocation 
     const r = rows.alloc();
     rows.setRoot(c, trie.allocFirst(rows.root(c), O, L, k, r, scratch));
     rows.setNode(r, trie.leaf);
-    const ra = rows.d;
-    ra[ROW * r] = scratch[0];
-    ra[ROW * r + 1] = scratch[1];
-    ra[ROW * r + 2] = scratch[2];
-    ra[ROW * r + 3] = scratch[3];
+    const ra = rows.page(r), ro = rows.at(r);
+    ra[ro] = scratch[0];
+    ra[ro + 1] = scratch[1];
+    ra[ro + 2] = scratch[2];
+    ra[ro + 3] = scratch[3];
     rows.setMeta(r, blockLen, p.kind, RowType.Alloc, (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0));
     rows.setParent(r, c);
     rows.setInst(r, inst.id);

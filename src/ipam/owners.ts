@@ -1,7 +1,7 @@
-// Owner -> allocation row: an open-addressing hash table of row ids (Int32Array, linear
+// Owner -> allocation row: open-addressing hash tables of row ids (Int32Array, linear
 // probing, backward-shift deletion). The owner strings live in the row table already, so an
-// entry costs 8-16 bytes instead of a Map entry's 40-80, and inserting does not rehash a
-// million-entry Map on every doubling.
+// entry costs 8-16 bytes instead of a Map entry's 40-80, and inserting never rehashes more
+// than 1/256 of the index (see SHARDS).
 
 import type { RowStore } from './rows.js';
 
@@ -12,10 +12,16 @@ export function hashString(s: string): number {
   return h === 0 ? 1 : h;
 }
 
+/** Sub-tables, chosen by a hash's top 8 bits. Each grows on its own, so growing costs 1/256 of
+ *  the index at a time (a single million-entry table paused an insert for tens of ms). */
+const SHARDS = 256;
+const SHARD_SHIFT = 24;
+
 export class OwnerIndex {
-  /** Pairs [row, hash] per slot, so a probe touches one cache line; row 0 = empty. */
-  private slots = new Int32Array(2048);
-  private mask = 1023;
+  /** Per sub-table: pairs [row, hash] per slot, so a probe touches one cache line; row 0 = empty. */
+  private readonly slots: Int32Array[] = Array.from({ length: SHARDS }, () => new Int32Array(32));
+  private readonly masks = new Int32Array(SHARDS).fill(15);
+  private readonly counts = new Int32Array(SHARDS);
   private count = 0;
 
   constructor(private readonly rows: RowStore) {}
@@ -26,7 +32,8 @@ export class OwnerIndex {
 
   get(owner: string): number | undefined {
     const h = hashString(owner);
-    const slots = this.slots, rows = this.rows, mask = this.mask;
+    const t = h >>> SHARD_SHIFT;
+    const slots = this.slots[t], rows = this.rows, mask = this.masks[t];
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const r = slots[2 * i];
       if (r === 0) return undefined;
@@ -50,7 +57,8 @@ export class OwnerIndex {
 
   private put(owner: string, r: number, replace: boolean): boolean {
     const h = hashString(owner);
-    const slots = this.slots, rows = this.rows, mask = this.mask;
+    const t = h >>> SHARD_SHIFT;
+    const slots = this.slots[t], rows = this.rows, mask = this.masks[t];
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
       const x = slots[2 * i];
@@ -62,13 +70,15 @@ export class OwnerIndex {
     }
     slots[2 * i] = r;
     slots[2 * i + 1] = h;
-    if (++this.count * 2 > mask + 1) this.rehash((mask + 1) * 2);
+    this.count++;
+    if (++this.counts[t] * 2 > mask + 1) this.rehash(t, (mask + 1) * 2);
     return true;
   }
 
   delete(owner: string): boolean {
     const h = hashString(owner);
-    const slots = this.slots, rows = this.rows, mask = this.mask;
+    const t = h >>> SHARD_SHIFT;
+    const slots = this.slots[t], rows = this.rows, mask = this.masks[t];
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
       const r = slots[2 * i];
@@ -88,14 +98,15 @@ export class OwnerIndex {
     }
     slots[2 * hole] = 0;
     slots[2 * hole + 1] = 0;
+    this.counts[t]--;
     this.count--;
     return true;
   }
 
-  private rehash(cap: number): void {
-    const old = this.slots;
-    const slots = (this.slots = new Int32Array(2 * cap));
-    const mask = (this.mask = cap - 1);
+  private rehash(t: number, cap: number): void {
+    const old = this.slots[t];
+    const slots = (this.slots[t] = new Int32Array(2 * cap));
+    const mask = (this.masks[t] = cap - 1);
     for (let k = 0; k < old.length; k += 2) {
       const r = old[k];
       if (r === 0) continue;

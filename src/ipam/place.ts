@@ -8,7 +8,7 @@ import { EMPTY_LABELS, isEmptyLabels } from './labels.js';
 import { buildAllocation, rowAllocation } from './output.js';
 import { createPrefixRow, inUse } from './prefixes.js';
 import type { Plan } from './request.js';
-import { KindCode, ROW, RowType, SYSTEM_ROW } from './rows.js';
+import { KindCode, RowType, SYSTEM_ROW } from './rows.js';
 import type { Space } from './space.js';
 import { allocatedPrefixLabels } from './subnets.js';
 import type { Allocation, Labels } from './types.js';
@@ -69,7 +69,7 @@ export function refAlloc(sp: Space, p: Plan, res: number, dry: boolean): Allocat
   const rows = sp.rows;
   const v6 = rows.isV6(res);
   if (!dry) {
-    const r = sp.newRow(p.inst, v6, rows.d, ROW * res, v6 ? 128 : 32, RowType.Ref, KindCode.Network, p.owner, true);
+    const r = sp.newRow(p.inst, v6, rows.page(res), rows.at(res), v6 ? 128 : 32, RowType.Ref, KindCode.Network, p.owner, true);
     rows.setParent(r, res);
     rows.setLabels(r, p.labels === EMPTY_LABELS ? 0 : sp.labels.intern(p.labels));
     sp.owners.set(p.owner, r);
@@ -77,6 +77,6 @@ export function refAlloc(sp: Space, p: Plan, res: number, dry: boolean): Allocat
     if (!set) sp.refs.set(res, (set = new Set()));
     set.add(r);
   }
-  return buildAllocation(sp, p.owner, p.inst, KindCode.Network, v6, rows.d, ROW * res, v6 ? 128 : 32, true, rows.parent(res), p.labels);
+  return buildAllocation(sp, p.owner, p.inst, KindCode.Network, v6, rows.page(res), rows.at(res), v6 ? 128 : 32, true, rows.parent(res), p.labels);
 }
 

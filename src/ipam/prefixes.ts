@@ -5,7 +5,7 @@
 import { AddrError, Cidr, formatAddr, formatCidr, maskTo, parseCidr } from './addr.js';
 import { IpamError } from './errors.js';
 import { freezeLabels, sameLabels } from './labels.js';
-import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW, ROW } from './rows.js';
+import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW } from './rows.js';
 import { KIND_CODE, type Instance, type Space, type SpecRec } from './space.js';
 import { refreshPrefix, refreshReserved } from './subnets.js';
 import { Probe } from './trie.js';
@@ -98,7 +98,7 @@ function reparentUnder(sp: Space, inst: Instance, c: Cidr, net: Uint32Array, own
   const W = c.v6 ? 128 : 32;
   let moved: number[] = [];
   if (container === 0) {
-    moved = inst.top[c.v6 ? 1 : 0].filter((t) => rows.len(t) > c.len && sameNet(rows.d, ROW * t, net, c.len));
+    moved = inst.top[c.v6 ? 1 : 0].filter((t) => rows.len(t) > c.len && sameNet(rows.page(t), rows.at(t), net, c.len));
   } else {
     const node = sp.trie.nodeAt(rows.root(container), W - rows.len(container), rows.len(container), net, 0, W - c.len);
     sp.trie.forEach(node, W - c.len, (row) => moved.push(row));

@@ -5,7 +5,7 @@ import { IpamError } from './errors.js';
 import { selectorMatches } from './labels.js';
 import { rowAllocation, specInfo } from './output.js';
 import { instanceInfo, parseField } from './prefixes.js';
-import { RowType, ROW } from './rows.js';
+import { RowType } from './rows.js';
 import type { Instance, Space, SpecRec } from './space.js';
 import { Probe } from './trie.js';
 import type { Allocation, AllocationFilter, NetworkInstanceInfo, NetworkInstanceRef, PrefixInfo, Utilization } from './types.js';
@@ -113,7 +113,7 @@ export function utilization(sp: Space, ref: NetworkInstanceRef, prefix: string):
   maskTo(net, c.len, c.v6);
   sp.locate(inst, c.v6, net, 0, c.len);
   const r = sp.locHit;
-  if (sp.locProbe !== Probe.Exact || r <= 1 || sp.rows.type(r) === RowType.Reserved || compareWords(sp.rows.d, ROW * r, net, 0) !== 0) {
+  if (sp.locProbe !== Probe.Exact || r <= 1 || sp.rows.type(r) === RowType.Reserved || compareWords(sp.rows.page(r), sp.rows.at(r), net, 0) !== 0) {
     throw new IpamError('NotFound', `prefix ${prefix} not found in network instance ${inst.key}`, { networkInstance: inst.key, prefix, field: 'prefix' });
   }
   const rows = sp.rows;

@@ -6,7 +6,7 @@ import { candidates, ReqClass } from './candidates.js';
 import { IpamError } from './errors.js';
 import { EMPTY_LABELS, isEmptyLabels, L_ADDRESS_FAMILY, L_NETWORK_NAME, renderSelector, selectorMatches, selectorProblem } from './labels.js';
 import { kindCode, parseField } from './prefixes.js';
-import { KIND_NAMES, KindCode, ROW, RowFlag, RowType } from './rows.js';
+import { KIND_NAMES, KindCode, RowFlag, RowType } from './rows.js';
 import type { Instance, Space } from './space.js';
 import type { AllocationRequest, LabelSelector, Labels } from './types.js';
 
@@ -161,7 +161,7 @@ export function satisfies(sp: Space, r: number, p: Plan): boolean {
   if (p.cls === ReqClass.Subnet && sp.meta.get(r)?.networkName !== p.networkName) return false;
   if (p.stat) {
     const s = p.stat;
-    if (s.v6 !== v6 || compareWords(rows.d, ROW * r, s.w, 0) !== 0) return false;
+    if (s.v6 !== v6 || compareWords(rows.page(r), rows.at(r), s.w, 0) !== 0) return false;
     if (p.cls === ReqClass.Host) return rows.len(rows.parent(r)) === s.len;
     if (p.cls === ReqClass.Loopback) return true;
     return rows.len(r) === s.len;

@@ -41,18 +41,26 @@ export const SYSTEM_ROW = 1;
 export const ROW = 12;
 const META = 4, PARENT = 5, INST = 6, ROOT = 7, LABELS = 8, OWNER_OFF = 9, OWNER_LEN = 10, NODE = 11;
 
+/** Rows per page (2^PAGE_BITS). Growing the table adds a page and never copies the rows
+ *  already there: doubling one array stalled an insert for ms per 100k rows, all at once. */
+const PAGE_BITS = 12;
+const PAGE_MASK = (1 << PAGE_BITS) - 1;
+const PAGE_WORDS = ROW << PAGE_BITS;
+
 /**
- * Rows are array-of-structs in one Uint32Array (48 bytes a row), so touching a random row
+ * Rows are array-of-structs in pages of Uint32Array (48 bytes a row), so touching a random row
  * (release, lookups) costs one or two cache lines instead of one per field. The address is the
- * row's first four words (`d`, offset `ROW * r`). meta packs len | kind << 8 | type << 16 | flags << 24.
+ * row's first four words (`page(r)`, offset `at(r)`). meta packs len | kind << 8 | type << 16 | flags << 24.
+ * Each page keeps the owner strings of its rows in its own pool of UTF-16 code units, not as a
+ * million JS strings: less memory, nothing for the garbage collector to trace or copy, and a
+ * pool grows or is compacted a page at a time.
  */
 export class RowStore {
-  d = new Uint32Array(ROW * 1024);
-  // Owner strings are kept as UTF-16 code units in one pool, not as a million JS strings:
-  // less memory, and the garbage collector has nothing to trace or copy.
-  private chars = new Uint16Array(16384);
-  private charTop = 0;
-  private charGarbage = 0;
+  /** Page 0 starts small and doubles up to full size (small spaces stay small); the rest are full. */
+  private readonly pages: Uint32Array[] = [new Uint32Array(ROW * 1024)];
+  private readonly pools: Uint16Array[] = [new Uint16Array(4096)];
+  private readonly poolTop: number[] = [0];
+  private readonly poolGarbage: number[] = [0];
   private top = 2; // 0 = none, 1 = system
   private holes: number[] = [];
   private readonly codes: number[] = [];
@@ -62,78 +70,95 @@ export class RowStore {
     this.setType(1, RowType.System);
   }
 
+  /** The page holding row r's words, and r's offset in it. */
+  page(r: number): Uint32Array {
+    return this.pages[r >>> PAGE_BITS];
+  }
+  at(r: number): number {
+    return ROW * (r & PAGE_MASK);
+  }
+
+  private meta(r: number): number {
+    return this.pages[r >>> PAGE_BITS][ROW * (r & PAGE_MASK) + META];
+  }
+  private setMetaWord(r: number, v: number): void {
+    this.pages[r >>> PAGE_BITS][ROW * (r & PAGE_MASK) + META] = v;
+  }
+  private word(r: number, f: number): number {
+    return this.pages[r >>> PAGE_BITS][ROW * (r & PAGE_MASK) + f];
+  }
+  private setWord(r: number, f: number, v: number): void {
+    this.pages[r >>> PAGE_BITS][ROW * (r & PAGE_MASK) + f] = v;
+  }
+
   /** Block length: the prefix length, or the full width for host addresses. */
   len(r: number): number {
-    return this.d[ROW * r + META] & 0xff;
+    return this.meta(r) & 0xff;
   }
   kind(r: number): number {
-    return (this.d[ROW * r + META] >>> 8) & 0xff;
+    return (this.meta(r) >>> 8) & 0xff;
   }
   type(r: number): number {
-    return (this.d[ROW * r + META] >>> 16) & 0xff;
+    return (this.meta(r) >>> 16) & 0xff;
   }
   flags(r: number): number {
-    return this.d[ROW * r + META] >>> 24;
+    return this.meta(r) >>> 24;
   }
   setLen(r: number, v: number): void {
-    const i = ROW * r + META;
-    this.d[i] = (this.d[i] & 0xffffff00) | v;
+    this.setMetaWord(r, (this.meta(r) & 0xffffff00) | v);
   }
   setKind(r: number, v: number): void {
-    const i = ROW * r + META;
-    this.d[i] = (this.d[i] & 0xffff00ff) | (v << 8);
+    this.setMetaWord(r, (this.meta(r) & 0xffff00ff) | (v << 8));
   }
   setType(r: number, v: number): void {
-    const i = ROW * r + META;
-    this.d[i] = (this.d[i] & 0xff00ffff) | (v << 16);
+    this.setMetaWord(r, (this.meta(r) & 0xff00ffff) | (v << 16));
   }
   setFlags(r: number, v: number): void {
-    const i = ROW * r + META;
-    this.d[i] = (this.d[i] & 0x00ffffff) | (v << 24);
+    this.setMetaWord(r, (this.meta(r) & 0x00ffffff) | (v << 24));
   }
   /** Sets len, kind, type and flags at once. */
   setMeta(r: number, len: number, kind: number, type: number, flags: number): void {
-    this.d[ROW * r + META] = len | (kind << 8) | (type << 16) | (flags << 24);
+    this.setMetaWord(r, len | (kind << 8) | (type << 16) | (flags << 24));
   }
   /** Enclosing container row (0 = top level); for Ref rows the Reserved row they point at. */
   parent(r: number): number {
-    return this.d[ROW * r + PARENT];
+    return this.word(r, PARENT);
   }
   setParent(r: number, v: number): void {
-    this.d[ROW * r + PARENT] = v;
+    this.setWord(r, PARENT, v);
   }
   inst(r: number): number {
-    return this.d[ROW * r + INST];
+    return this.word(r, INST);
   }
   setInst(r: number, v: number): void {
-    this.d[ROW * r + INST] = v;
+    this.setWord(r, INST, v);
   }
   /** Root of this row's own free-space trie, when it is a container. */
   root(r: number): number {
-    return this.d[ROW * r + ROOT];
+    return this.word(r, ROOT);
   }
   setRoot(r: number, v: number): void {
-    this.d[ROW * r + ROOT] = v;
+    this.setWord(r, ROOT, v);
   }
   /** Interned label set of the row's own labels. */
   labels(r: number): number {
-    return this.d[ROW * r + LABELS];
+    return this.word(r, LABELS);
   }
   setLabels(r: number, v: number): void {
-    this.d[ROW * r + LABELS] = v;
+    this.setWord(r, LABELS, v);
   }
 
   /** The trie leaf holding this row's block in its container (0: unknown). */
   node(r: number): number {
-    return this.d[ROW * r + NODE];
+    return this.word(r, NODE);
   }
   setNode(r: number, v: number): void {
-    this.d[ROW * r + NODE] = v;
+    this.setWord(r, NODE, v);
   }
 
   ownerOf(r: number): string {
-    const off = this.d[ROW * r + OWNER_OFF], len = this.d[ROW * r + OWNER_LEN];
-    const c = this.chars;
+    const off = this.word(r, OWNER_OFF), len = this.word(r, OWNER_LEN);
+    const c = this.pools[r >>> PAGE_BITS];
     if (len <= 256) {
       const codes = this.codes;
       codes.length = len;
@@ -146,67 +171,78 @@ export class RowStore {
   }
 
   ownerIs(r: number, s: string): boolean {
-    const len = this.d[ROW * r + OWNER_LEN];
+    const len = this.word(r, OWNER_LEN);
     if (len !== s.length) return false;
-    const c = this.chars, off = this.d[ROW * r + OWNER_OFF];
+    const c = this.pools[r >>> PAGE_BITS], off = this.word(r, OWNER_OFF);
     for (let i = 0; i < len; i++) if (c[off + i] !== s.charCodeAt(i)) return false;
     return true;
   }
 
   setOwner(r: number, s: string): void {
     const len = s.length;
-    this.charGarbage += this.d[ROW * r + OWNER_LEN];
-    if (this.charTop + len > this.chars.length) this.makeRoom(len);
-    const c = this.chars;
-    const off = this.charTop;
+    const p = r >>> PAGE_BITS;
+    this.poolGarbage[p] += this.word(r, OWNER_LEN);
+    this.setWord(r, OWNER_LEN, 0); // not live now: a compaction below must not keep it
+    if (this.poolTop[p] + len > this.pools[p].length) this.makeRoom(p, len);
+    const c = this.pools[p];
+    const off = this.poolTop[p];
     for (let i = 0; i < len; i++) c[off + i] = s.charCodeAt(i);
-    this.d[ROW * r + OWNER_OFF] = off;
-    this.d[ROW * r + OWNER_LEN] = len;
-    this.charTop += len;
+    this.setWord(r, OWNER_OFF, off);
+    this.setWord(r, OWNER_LEN, len);
+    this.poolTop[p] = off + len;
   }
 
-  /** Compacts the pool when half of it is garbage, else grows it. */
-  private makeRoom(len: number): void {
-    const live = this.charTop - this.charGarbage;
-    let cap = this.chars.length;
-    while (live + len > cap / 2) cap *= 2;
+  /** Compacts page p's pool when half of it is garbage, else grows it. */
+  private makeRoom(p: number, len: number): void {
+    const top = this.poolTop[p], garbage = this.poolGarbage[p];
+    const old = this.pools[p];
+    let cap = old.length;
+    while (top - garbage + len > cap / 2) cap *= 2;
     const next = new Uint16Array(cap);
-    if (this.charGarbage * 2 < this.charTop) {
-      next.set(this.chars.subarray(0, this.charTop));
-      this.chars = next;
+    this.pools[p] = next;
+    if (garbage * 2 < top) {
+      next.set(old.subarray(0, top));
       return;
     }
-    let top = 0;
-    const old = this.chars;
-    const d = this.d;
-    for (let r = 0; r < this.top; r++) {
-      const l = d[ROW * r + OWNER_LEN];
+    let at = 0;
+    const d = this.pages[p];
+    const rows = Math.min(d.length / ROW, this.top - (p << PAGE_BITS));
+    for (let i = 0; i < rows; i++) {
+      const l = d[ROW * i + OWNER_LEN];
       if (l === 0) continue;
-      const off = d[ROW * r + OWNER_OFF];
-      for (let i = 0; i < l; i++) next[top + i] = old[off + i];
-      d[ROW * r + OWNER_OFF] = top;
-      top += l;
+      const off = d[ROW * i + OWNER_OFF];
+      for (let k = 0; k < l; k++) next[at + k] = old[off + k];
+      d[ROW * i + OWNER_OFF] = at;
+      at += l;
     }
-    this.chars = next;
-    this.charTop = top;
-    this.charGarbage = 0;
+    this.poolTop[p] = at;
+    this.poolGarbage[p] = 0;
   }
 
-  private grow(): void {
-    const next = new Uint32Array(this.d.length * 2);
-    next.set(this.d);
-    this.d = next;
+  /** Room for row r: a new page, or page 0 doubled while it is still small. */
+  private room(r: number): void {
+    const p = r >>> PAGE_BITS;
+    if (p < this.pages.length) {
+      const next = new Uint32Array(Math.min(PAGE_WORDS, this.pages[p].length * 2));
+      next.set(this.pages[p]);
+      this.pages[p] = next;
+      return;
+    }
+    this.pages.push(new Uint32Array(PAGE_WORDS));
+    this.pools.push(new Uint16Array(4096));
+    this.poolTop.push(0);
+    this.poolGarbage.push(0);
   }
 
   alloc(): number {
     let r: number;
     if (this.holes.length > 0) r = this.holes.pop()!;
     else {
-      if (ROW * (this.top + 1) > this.d.length) this.grow();
       r = this.top++;
+      if (r >>> PAGE_BITS >= this.pages.length || ROW * ((r & PAGE_MASK) + 1) > this.pages[r >>> PAGE_BITS].length) this.room(r);
     }
     this.live++;
-    const d = this.d, o = ROW * r;
+    const d = this.pages[r >>> PAGE_BITS], o = ROW * (r & PAGE_MASK);
     d[o + META] = 0;
     d[o + PARENT] = 0;
     d[o + ROOT] = 0;
@@ -217,22 +253,22 @@ export class RowStore {
   }
 
   free(r: number): void {
-    const o = ROW * r;
-    this.charGarbage += this.d[o + OWNER_LEN];
-    this.d[o + OWNER_LEN] = 0;
-    this.d[o + META] = 0; // RowType.Free
-    this.d[o + ROOT] = 0;
-    this.d[o + LABELS] = 0;
+    const d = this.pages[r >>> PAGE_BITS], o = ROW * (r & PAGE_MASK);
+    this.poolGarbage[r >>> PAGE_BITS] += d[o + OWNER_LEN];
+    d[o + OWNER_LEN] = 0;
+    d[o + META] = 0; // RowType.Free
+    d[o + ROOT] = 0;
+    d[o + LABELS] = 0;
     this.holes.push(r);
     this.live--;
   }
 
   isV6(r: number): boolean {
-    return (this.d[ROW * r + META] & (RowFlag.V6 << 24)) !== 0;
+    return (this.meta(r) & (RowFlag.V6 << 24)) !== 0;
   }
 
   isHost(r: number): boolean {
-    return (this.d[ROW * r + META] & (RowFlag.Host << 24)) !== 0;
+    return (this.meta(r) & (RowFlag.Host << 24)) !== 0;
   }
 
   /** Rows whose space can hold other rows. */

@@ -5,7 +5,7 @@
 import { Cidr, compareWords, contains, formatAddr } from './addr.js';
 import { IpamError } from './errors.js';
 import { EMPTY_LABELS, LabelTable, L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWORK_NAME, L_PREFIX_KIND } from './labels.js';
-import { KIND_NAMES, KindCode, RowFlag, RowStore, RowType, SYSTEM_ROW, ROW } from './rows.js';
+import { KIND_NAMES, KindCode, RowFlag, RowStore, RowType, SYSTEM_ROW } from './rows.js';
 import { OwnerIndex } from './owners.js';
 import { Probe, TrieStore } from './trie.js';
 import { candidateAdded, candidateRemoved, type Candidates } from './candidates.js';
@@ -162,11 +162,11 @@ export class Space {
   cidrOf(r: number): string {
     const m = this.meta.get(r);
     if (m) return m.cidr;
-    return formatAddr(this.rows.isV6(r), this.rows.d, ROW * r) + '/' + this.rows.len(r);
+    return formatAddr(this.rows.isV6(r), this.rows.page(r), this.rows.at(r)) + '/' + this.rows.len(r);
   }
 
   addrOf(r: number): string {
-    return formatAddr(this.rows.isV6(r), this.rows.d, ROW * r);
+    return formatAddr(this.rows.isV6(r), this.rows.page(r), this.rows.at(r));
   }
 
   /** Meta of a container, created on first use (allocated pools get one only when needed). */
@@ -206,7 +206,7 @@ export class Space {
     const rows = this.rows;
     const fa = rows.flags(a) & RowFlag.V6, fb = rows.flags(b) & RowFlag.V6;
     if (fa !== fb) return fa - fb;
-    const c = compareWords(rows.d, ROW * a, rows.d, ROW * b);
+    const c = compareWords(rows.page(a), rows.at(a), rows.page(b), rows.at(b));
     if (c !== 0) return c;
     return rows.len(a) - rows.len(b);
   };
@@ -226,7 +226,7 @@ export class Space {
     for (let i = 0; i < top.length; i++) {
       const t = top[i];
       const tl = rows.len(t);
-      if (tl <= len && contains(rows.d, ROW * t, tl, w, wo, len)) {
+      if (tl <= len && contains(rows.page(t), rows.at(t), tl, w, wo, len)) {
         if (tl === len) {
           this.locProbe = Probe.Exact;
           this.locHit = t;
@@ -235,7 +235,7 @@ export class Space {
         c = t;
         break;
       }
-      if (tl > len && contains(w, wo, len, rows.d, ROW * t, tl)) {
+      if (tl > len && contains(w, wo, len, rows.page(t), rows.at(t), tl)) {
         this.locProbe = Probe.Contains;
         this.locHit = t;
         return;
@@ -266,11 +266,11 @@ export class Space {
   newRow(inst: Instance, v6: boolean, w: ArrayLike<number>, wo: number, len: number, type: RowType, kind: KindCode, owner: string, host: boolean): number {
     const rows = this.rows;
     const r = rows.alloc();
-    const a = rows.d;
-    a[ROW * r] = w[wo];
-    a[ROW * r + 1] = w[wo + 1];
-    a[ROW * r + 2] = w[wo + 2];
-    a[ROW * r + 3] = w[wo + 3];
+    const a = rows.page(r), o = rows.at(r);
+    a[o] = w[wo];
+    a[o + 1] = w[wo + 1];
+    a[o + 2] = w[wo + 2];
+    a[o + 3] = w[wo + 3];
     rows.setMeta(r, len, kind, type, (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0));
     rows.setInst(r, inst.id);
     rows.setOwner(r, owner);
@@ -288,7 +288,7 @@ export class Space {
       return;
     }
     const W = rows.isV6(c) ? 128 : 32;
-    rows.setRoot(c, this.trie.occupy(rows.root(c), W - rows.len(c), rows.len(c), rows.d, ROW * r, rows.order(r), r));
+    rows.setRoot(c, this.trie.occupy(rows.root(c), W - rows.len(c), rows.len(c), rows.page(r), rows.at(r), rows.order(r), r));
     rows.setNode(r, this.trie.leaf);
   }
 
@@ -310,7 +310,7 @@ export class Space {
     if (byLeaf >= 0) rows.setRoot(c, byLeaf);
     else {
       const W = rows.isV6(c) ? 128 : 32;
-      rows.setRoot(c, this.trie.release(rows.root(c), W - rows.len(c), rows.len(c), rows.d, ROW * r, rows.order(r)));
+      rows.setRoot(c, this.trie.release(rows.root(c), W - rows.len(c), rows.len(c), rows.page(r), rows.at(r), rows.order(r)));
     }
     rows.setNode(r, 0);
   }
@@ -333,10 +333,10 @@ export class Space {
     const v6 = rows.isV6(r);
     const W = v6 ? 128 : 32;
     const L = rows.len(r);
-    if (v6 && L <= 96 && contains(rows.d, ROW * r, L, MAPPED, 0, 96)) this.reserveBlock(r, MAPPED, 32);
+    if (v6 && L <= 96 && contains(rows.page(r), rows.at(r), L, MAPPED, 0, 96)) this.reserveBlock(r, MAPPED, 32);
     if (rows.kind(r) !== KindCode.Network || L >= W - 1) return;
     const w = new Uint32Array(4);
-    w.set(rows.d.subarray(ROW * r, ROW * r + 4));
+    w.set(rows.page(r).subarray(rows.at(r), rows.at(r) + 4));
     this.reserveBlock(r, w, 0);
     for (let p = L; p < W; p++) w[p >>> 5] |= 1 << (31 - (p & 31));
     this.reserveBlock(r, w, 0);

@@ -6,7 +6,7 @@
 
 import { compareWords } from './addr.js';
 import { commonLabels, L_GATEWAY } from './labels.js';
-import { KindCode, ROW } from './rows.js';
+import { KindCode } from './rows.js';
 import type { Instance, Space, SpecRec } from './space.js';
 import type { Labels } from './types.js';
 
@@ -23,7 +23,7 @@ export function refreshPrefix(sp: Space, inst: Instance, row: number): void {
   let gw = 0;
   for (const s of m.members) {
     if (s.reserved && s.labels[L_GATEWAY] === 'true') {
-      if (gw === 0 || compareWords(rows.d, ROW * s.reserved, rows.d, ROW * gw) < 0) gw = s.reserved;
+      if (gw === 0 || compareWords(rows.page(s.reserved), rows.at(s.reserved), rows.page(gw), rows.at(gw)) < 0) gw = s.reserved;
     }
   }
   m.gateway = gw && kind === KindCode.Network ? sp.addrOf(gw) : undefined;

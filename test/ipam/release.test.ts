@@ -144,4 +144,28 @@ test('restore interleaves IPPrefixes and allocations in tree order (an IPPrefix 
   assert.equal(copy.allocate(r), ipam.allocate(r));
 });
 
+
+test('many owners over several row pages: churn with owner names of every length keeps each owner on its own address', () => {
+  // 12,000 rows span three row pages; releasing half and re-allocating with longer names
+  // makes each page's owner-string pool compact or grow while other pages are left alone.
+  const ipam = fresh(['10.0.0.0/8']);
+  pfx(ipam, '10.0.0.0/16', 'network', { s: 'x' });
+  const name = (i: number, round: number) => `pkg-${round}/${'n'.repeat((i * 7 + round) % 90)}/${i}`;
+  const held = new Map<string, string>();
+  for (let i = 0; i < 12_000; i++) held.set(name(i, 0), ipam.allocate(req(name(i, 0), 'network', { selector: sel({ s: 'x' }) })).prefix);
+  for (let round = 1; round <= 3; round++) {
+    const owners = [...held.keys()];
+    for (let k = round; k < owners.length; k += 2) {
+      ipam.release(owners[k]!);
+      held.delete(owners[k]!);
+    }
+    for (let i = 0; i < 6_000; i++) held.set(name(i, round), ipam.allocate(req(name(i, round), 'network', { selector: sel({ s: 'x' }) })).prefix);
+  }
+  assert.is(ipam.allocationCount(), held.size);
+  assert.is(new Set(held.values()).size, held.size, 'no address twice');
+  for (const [owner, prefix] of held) assert.equal(ipam.getAllocations(owner).map((a) => `${a.owner} ${a.prefix}`), [`${owner} ${prefix}`]);
+  const again = restoreIpam(ipam.snapshot());
+  for (const [owner, prefix] of held) assert.is(again.getAllocations(owner)[0]?.prefix, prefix);
+});
+
 test.run();
