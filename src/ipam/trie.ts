@@ -1,5 +1,5 @@
 // Free space of every container prefix: a lazy binary "buddy" trie per container, all of them
-// stored in one growable typed array (no JS object per node; 16 bytes a node).
+// stored in pages of one typed array type (no JS object per node; 16 bytes a node).
 //
 // A node at depth d of a container of length L stands for the aligned block of order
 // o = W - L - d (2^o addresses). An absent child means "entirely free"; an occupied node is a
@@ -21,15 +21,22 @@ export const enum Probe {
   Contains = 3,
 }
 
+/** Words per page (2^PAGE_BITS, a multiple of 4): 1,024 nodes, 16 KiB. */
+const PAGE_BITS = 12;
+const PAGE_MASK = (1 << PAGE_BITS) - 1;
+
 export class TrieStore {
   /**
    * Nodes, 4 words each, array-of-structs so a node is one cache line access:
    * [left, right, state, parent]. state > 0: the node's whole block is taken by row `state`
    * (a leaf); state <= 0: -state is fr, 1 + the largest free order below (0: full). A node
-   * handle is its offset in this array (0 is the null sentinel). Parent links let a release
-   * start at the leaf and stop as soon as nothing changes above.
+   * handle is its word offset (0 is the null sentinel): page `n >>> PAGE_BITS`, index
+   * `n & PAGE_MASK` (a node never straddles pages). Parent links let a release start at the
+   * leaf and stop as soon as nothing changes above. Growing adds a page and copies nothing
+   * (doubling one array stalled an insert for ms per 100k nodes), and a page, once made,
+   * stays the same object, so a descent may hold on to one.
    */
-  nd = new Int32Array(4 * 1024);
+  private readonly pages: Int32Array[] = [new Int32Array(PAGE_MASK + 1)];
   private top = 4;
   private holes = new Int32Array(64);
   private nHoles = 0;
@@ -42,29 +49,26 @@ export class TrieStore {
   /** Live node count (for memory figures and tests). */
   live = 0;
 
-  private grow(): void {
-    const next = new Int32Array(this.nd.length * 2);
-    next.set(this.nd);
-    this.nd = next;
+  /** Word i of the node array. */
+  private rd(i: number): number {
+    return this.pages[i >>> PAGE_BITS][i & PAGE_MASK];
   }
-
-  /** Makes room for `count` new nodes without growing. */
-  reserve(count: number): void {
-    while (this.nd.length - this.top + 4 * this.nHoles < 4 * count) this.grow();
+  private wr(i: number, v: number): void {
+    this.pages[i >>> PAGE_BITS][i & PAGE_MASK] = v;
   }
 
   private node(order: number, parent: number): number {
     let n: number;
     if (this.nHoles > 0) n = this.holes[--this.nHoles];
     else {
-      if (this.top === this.nd.length) this.grow();
+      if (this.top >>> PAGE_BITS === this.pages.length) this.pages.push(new Int32Array(PAGE_MASK + 1));
       n = this.top;
       this.top += 4;
     }
-    this.nd[n] = 0;
-    this.nd[n + 1] = 0;
-    this.nd[n + 2] = -(order + 1);
-    this.nd[n + 3] = parent;
+    this.wr(n, 0);
+    this.wr(n + 1, 0);
+    this.wr(n + 2, -(order + 1));
+    this.wr(n + 3, parent);
     this.live++;
     return n;
   }
@@ -76,21 +80,22 @@ export class TrieStore {
       this.holes = h;
     }
     this.holes[this.nHoles++] = n;
-    this.nd[n + 2] = 0;
+    this.wr(n + 2, 0);
     this.live--;
   }
 
   /** 1 + the largest free order in a container with root `root` and order O (0 = full). */
   freeOf(root: number, O: number): number {
     if (root === 0) return O + 1;
-    const st = this.nd[root + 2];
+    const st = this.rd(root + 2);
     return st > 0 ? 0 : -st;
   }
 
   private refresh(n: number, o: number): number {
-    const l = this.nd[n], r = this.nd[n + 1];
-    const ls = l === 0 ? -o : this.nd[l + 2];
-    const rs = r === 0 ? -o : this.nd[r + 2];
+    const pg = this.pages[n >>> PAGE_BITS], i = n & PAGE_MASK;
+    const l = pg[i], r = pg[i + 1];
+    const ls = l === 0 ? -o : this.rd(l + 2);
+    const rs = r === 0 ? -o : this.rd(r + 2);
     const lv = ls > 0 ? 0 : -ls;
     const rv = rs > 0 ? 0 : -rs;
     return lv > rv ? lv : rv;
@@ -104,10 +109,10 @@ export class TrieStore {
     let n = root;
     let o = O;
     while (n !== 0 && o > k) {
-      const l = this.nd[n];
-      if (l === 0 || -this.nd[l + 2] > k) n = l;
+      const l = this.rd(n);
+      if (l === 0 || -this.rd(l + 2) > k) n = l;
       else {
-        n = this.nd[n + 1];
+        n = this.rd(n + 1);
         const p = L + (O - o);
         out[p >>> 5] |= 1 << (31 - (p & 31));
       }
@@ -175,14 +180,13 @@ export class TrieStore {
    * one). Address bits are OR-ed into `out`. Returns the root (created when it was absent).
    */
   allocFirst(root: number, O: number, L: number, k: number, row: number, out: Uint32Array): number {
-    this.reserve(O - k + 1); // no growth during the descent: the array locals below stay valid
-    const nd = this.nd, path = this.path;
+    const path = this.path;
     let n: number;
     let o: number;
     let d: number;
     if (root !== 0 && this.fAlloc && root === this.fRoot && O === this.fO && k === this.fK && L === this.fL) {
       d = this.fDepth - 1;
-      while (d > 0 && -nd[path[d] + 2] <= k) d--;
+      while (d > 0 && -this.rd(path[d] + 2) <= k) d--;
       n = path[d];
       o = O - d;
       // keep the address bits above depth d, clear the rest
@@ -201,16 +205,17 @@ export class TrieStore {
     }
     while (o > k) {
       path[d++] = n;
-      const l = nd[n];
+      const pg = this.pages[n >>> PAGE_BITS], i = n & PAGE_MASK;
+      const l = pg[i];
       if (l === 0) {
         n = this.node(o - 1, n);
-        nd[path[d - 1]] = n;
-      } else if (-nd[l + 2] > k) n = l;
+        pg[i] = n;
+      } else if (-this.rd(l + 2) > k) n = l;
       else {
-        let r = nd[n + 1];
+        let r = pg[i + 1];
         if (r === 0) {
           r = this.node(o - 1, n);
-          nd[n + 1] = r;
+          pg[i + 1] = r;
         }
         n = r;
         const p = L + (O - o);
@@ -218,7 +223,7 @@ export class TrieStore {
       }
       o--;
     }
-    nd[n + 2] = row;
+    this.wr(n + 2, row);
     this.leaf = n;
     this.fixUp(d, k + 1);
     this.keepFinger(root, O, L, k, d, out, 0, true);
@@ -227,12 +232,12 @@ export class TrieStore {
 
   /** Recomputes fr along path[0..d) bottom-up; the node at path[d-1] has order `o`. */
   private fixUp(d: number, o: number): void {
-    const nd = this.nd, path = this.path;
+    const path = this.path;
     while (d > 0) {
       const p = path[--d];
       const v = this.refresh(p, o);
-      if (nd[p + 2] === -v) return;
-      nd[p + 2] = -v;
+      if (this.rd(p + 2) === -v) return;
+      this.wr(p + 2, -v);
       o++;
     }
   }
@@ -247,8 +252,8 @@ export class TrieStore {
       o = O - j;
     }
     while (n !== 0) {
-      if (this.nd[n + 2] > 0) {
-        this.hit = this.nd[n + 2];
+      if (this.rd(n + 2) > 0) {
+        this.hit = this.rd(n + 2);
         this.hitOrder = o;
         return o === k ? Probe.Exact : Probe.Enclosed;
       }
@@ -256,7 +261,7 @@ export class TrieStore {
         this.hit = this.firstOccupied(n);
         return Probe.Contains;
       }
-      n = bitAt(w, wo, L + (O - o)) ? this.nd[n + 1] : this.nd[n];
+      n = bitAt(w, wo, L + (O - o)) ? this.rd(n + 1) : this.rd(n);
       o--;
     }
     this.hit = 0;
@@ -265,14 +270,13 @@ export class TrieStore {
 
   /** The row of the lowest occupied block under n. */
   firstOccupied(n: number): number {
-    while (n !== 0 && this.nd[n + 2] <= 0) n = this.nd[n] !== 0 ? this.nd[n] : this.nd[n + 1];
-    return n === 0 ? 0 : this.nd[n + 2];
+    while (n !== 0 && this.rd(n + 2) <= 0) n = this.rd(n) !== 0 ? this.rd(n) : this.rd(n + 1);
+    return n === 0 ? 0 : this.rd(n + 2);
   }
 
   /** Marks the block (addr, order k) taken by `row`; the caller probed it Free. Returns the root. */
   occupy(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number, row: number): number {
-    this.reserve(O - k + 1);
-    const nd = this.nd, path = this.path;
+    const path = this.path;
     let n: number;
     let o: number;
     let d: number;
@@ -290,16 +294,16 @@ export class TrieStore {
     while (o > k) {
       path[d++] = n;
       const goRight = bitAt(w, wo, L + (O - o));
-      let c = goRight ? nd[n + 1] : nd[n];
+      let c = goRight ? this.rd(n + 1) : this.rd(n);
       if (c === 0) {
         c = this.node(o - 1, n);
-        if (goRight) nd[n + 1] = c;
-        else nd[n] = c;
+        if (goRight) this.wr(n + 1, c);
+        else this.wr(n, c);
       }
       n = c;
       o--;
     }
-    nd[n + 2] = row;
+    this.wr(n + 2, row);
     this.leaf = n;
     this.fixUp(d, k + 1);
     this.keepFinger(root, O, L, k, d, w, wo, false);
@@ -314,18 +318,18 @@ export class TrieStore {
     let d = 0;
     while (n !== 0 && o > k) {
       this.path[d++] = n;
-      n = bitAt(w, wo, L + (O - o)) ? this.nd[n + 1] : this.nd[n];
+      n = bitAt(w, wo, L + (O - o)) ? this.rd(n + 1) : this.rd(n);
       o--;
     }
-    if (n === 0 || this.nd[n + 2] <= 0) return root; // not taken: nothing to do
+    if (n === 0 || this.rd(n + 2) <= 0) return root; // not taken: nothing to do
     // n is a leaf: drop it and every ancestor left without children.
     let child = n;
     this.drop(n);
     while (d > 0) {
       const p = this.path[d - 1];
-      if (this.nd[p] === child) this.nd[p] = 0;
-      else this.nd[p + 1] = 0;
-      if (this.nd[p] !== 0 || this.nd[p + 1] !== 0) break;
+      if (this.rd(p) === child) this.wr(p, 0);
+      else this.wr(p + 1, 0);
+      if (this.rd(p) !== 0 || this.rd(p + 1) !== 0) break;
       this.drop(p);
       child = p;
       d--;
@@ -342,18 +346,17 @@ export class TrieStore {
    * or -1 when the leaf is not that row's (the caller then releases by address).
    */
   releaseLeaf(root: number, leaf: number, k: number, row: number): number {
-    const nd = this.nd;
-    if (leaf === 0 || nd[leaf + 2] !== row) return -1;
+    if (leaf === 0 || this.rd(leaf + 2) !== row) return -1;
     this.touch();
     let child = leaf;
-    let p = nd[leaf + 3];
+    let p = this.rd(leaf + 3);
     let o = k + 1;
     this.drop(leaf);
     while (p !== 0) {
-      if (nd[p] === child) nd[p] = 0;
-      else nd[p + 1] = 0;
-      if (nd[p] !== 0 || nd[p + 1] !== 0) break;
-      const up = nd[p + 3];
+      if (this.rd(p) === child) this.wr(p, 0);
+      else this.wr(p + 1, 0);
+      if (this.rd(p) !== 0 || this.rd(p + 1) !== 0) break;
+      const up = this.rd(p + 3);
       this.drop(p);
       child = p;
       p = up;
@@ -362,9 +365,9 @@ export class TrieStore {
     if (p === 0) return 0;
     while (p !== 0) {
       const v = this.refresh(p, o);
-      if (nd[p + 2] === -v) break;
-      nd[p + 2] = -v;
-      p = nd[p + 3];
+      if (this.rd(p + 2) === -v) break;
+      this.wr(p + 2, -v);
+      p = this.rd(p + 3);
       o++;
     }
     return root;
@@ -377,12 +380,12 @@ export class TrieStore {
     while (stack.length) {
       const o = stack.pop()!;
       const n = stack.pop()!;
-      if (this.nd[n + 2] > 0) {
-        fn(this.nd[n + 2], o);
+      if (this.rd(n + 2) > 0) {
+        fn(this.rd(n + 2), o);
         continue;
       }
-      if (this.nd[n + 1] !== 0) stack.push(this.nd[n + 1], o - 1);
-      if (this.nd[n] !== 0) stack.push(this.nd[n], o - 1);
+      if (this.rd(n + 1) !== 0) stack.push(this.rd(n + 1), o - 1);
+      if (this.rd(n) !== 0) stack.push(this.rd(n), o - 1);
     }
   }
 
@@ -391,8 +394,8 @@ export class TrieStore {
     let n = root;
     let o = O;
     while (n !== 0 && o > k) {
-      if (this.nd[n + 2] > 0) return 0;
-      n = bitAt(w, wo, L + (O - o)) ? this.nd[n + 1] : this.nd[n];
+      if (this.rd(n + 2) > 0) return 0;
+      n = bitAt(w, wo, L + (O - o)) ? this.rd(n + 1) : this.rd(n);
       o--;
     }
     return n;
@@ -405,8 +408,8 @@ export class TrieStore {
     const stack = [root];
     while (stack.length) {
       const n = stack.pop()!;
-      if (this.nd[n] !== 0) stack.push(this.nd[n]);
-      if (this.nd[n + 1] !== 0) stack.push(this.nd[n + 1]);
+      if (this.rd(n) !== 0) stack.push(this.rd(n));
+      if (this.rd(n + 1) !== 0) stack.push(this.rd(n + 1));
       this.drop(n);
     }
   }
