@@ -20,7 +20,8 @@ const external = ['@grpc/grpc-js', '@grpc/proto-loader', '@grpc/reflection', 'gr
 const out = `${root}dist.build-${process.pid}`;
 rmSync(out, { recursive: true, force: true });
 await build({
-  entryPoints: { 'ipam-injector': entry },
+  // the file store's compaction worker is started by file name (see compactor.ts)
+  entryPoints: { 'ipam-injector': entry, 'compact-worker': `${root}src/server/store/compact-worker.ts` },
   outdir: out,
   bundle: true,
   splitting: true,

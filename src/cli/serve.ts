@@ -1,3 +1,4 @@
+import { writeFileSync as __wfs } from 'node:fs'; const require_fs = () => ({ writeFileSync: __wfs });
 // `ipam-injector serve`: the shared IPAM server (alloc + resource + admin protocols, health,
 // reflection, metrics) over the embedded durable store, or over etcd shared by replicas.
 import { readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { createLogger, type Level } from '../server/log.js';
 import { parseSeed } from '../server/seed.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { FileStore } from '../server/store/file-store.js';
+import { workerCompactor } from '../server/store/compactor.js';
 import { MemoryStore } from '../server/store/memory-store.js';
 import type { Store } from '../server/store/store.js';
 
@@ -97,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
       store = new FileStore({
         dir: args.data!,
         repair: args.repair!,
+        compactor: workerCompactor(),
         ...(args['compact-bytes'] ? { compactBytes: int('compact-bytes', args['compact-bytes'])! } : {}),
       });
     } else if (args.store === 'memory') {
@@ -164,7 +167,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     resolveDone();
   }
-  const onTerm = () => void stop('SIGTERM');
+  const eld = (await import('node:perf_hooks')).monitorEventLoopDelay({ resolution: 1 }); eld.enable();
+  const onTerm = () => { const ph = (globalThis as any).__ph ?? []; (require_fs()).writeFileSync('/tmp/phases.json', JSON.stringify(ph)); (require_fs()).writeFileSync('/tmp/eld.json', JSON.stringify({p50: eld.percentile(50)/1e6, p99: eld.percentile(99)/1e6, p999: eld.percentile(99.9)/1e6, max: eld.max/1e6})); void stop('SIGTERM'); };
   const onInt = () => void stop('SIGINT');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);

@@ -29,8 +29,12 @@ import type {
 import type { DurableState, Op, RecoveryNote } from './store/ops.js';
 import { IpamError } from '../ipam/errors.js';
 import { StoreConflictError, StoreFailedError, StoreRejectedError, type Store } from './store/store.js';
+import { rebuild, replayOp } from './replay.js';
 
-export type IpamFactory = (snapshot?: Snapshot) => Ipam;
+export { ReplayError, replayOp } from './replay.js';
+
+export type { IpamFactory } from './replay.js';
+import type { IpamFactory } from './replay.js';
 
 export type ChangeType =
   | 'ALLOCATED'
@@ -53,9 +57,6 @@ export class UnavailableError extends Error {
 }
 
 /** Replay found a record whose result the allocator does not reproduce. */
-export class ReplayError extends Error {
-  override readonly name = 'ReplayError';
-}
 
 /** Records what a transaction changes, as it changes it. */
 export class Tx {
@@ -162,36 +163,6 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
   return true;
 }
 
-/** Applies one logged op during recovery; allocations must come out as they were given. */
-export function replayOp(ipam: Ipam, op: Op): void {
-  switch (op.op) {
-    case 'applyNetworkInstance':
-      ipam.applyNetworkInstance(op.ref, op.prefixes, op.owner);
-      return;
-    case 'removeNetworkInstance':
-      ipam.removeNetworkInstance(op.ref, op.force ? { force: true } : {});
-      return;
-    case 'applyPrefix':
-      ipam.applyPrefix(op.spec);
-      return;
-    case 'removePrefix':
-      ipam.removePrefix(op.ni, op.prefix, op.force ? { force: true } : {});
-      return;
-    case 'release':
-      ipam.release(op.owner, op.force ? { force: true } : {});
-      return;
-    case 'allocate': {
-      // Ask for exactly the logged answer (sticky hint): replay must not depend on the
-      // allocation policy of the version that reads the log.
-      const got = ipam.allocate({ ...op.req, hint: op.prefix });
-      if (got.prefix !== op.prefix) {
-        throw new ReplayError(`replay of ${op.req.owner} gave ${got.prefix}, the log says ${op.prefix} was handed out`);
-      }
-      return;
-    }
-  }
-}
-
 export interface CoreOptions {
   store: Store;
   createIpam: IpamFactory;
@@ -240,20 +211,7 @@ export class IpamCore {
   }
 
   private rebuild(state: DurableState): Ipam {
-    const ipam = this.createIpam(state.snapshot);
-    let n = 0;
-    for (const record of state.records) {
-      for (const op of record) {
-        try {
-          replayOp(ipam, op);
-        } catch (e) {
-          if (e instanceof ReplayError) throw e;
-          throw new ReplayError(`replay of record ${n} (${op.op}) failed: ${(e as Error).message}`);
-        }
-      }
-      n++;
-    }
-    return ipam;
+    return rebuild(state, this.createIpam);
   }
 
   /** An independent copy of the live state (dry runs); costs a snapshot + restore. */

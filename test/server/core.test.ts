@@ -5,6 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { IpamCore, ReplayError, UnavailableError } from '../../src/server/core.js';
+import { readdirSync } from 'node:fs';
+import { workerCompactor } from '../../src/server/store/compactor.js';
 import { FileStore } from '../../src/server/store/file-store.js';
 import { MemoryStore } from '../../src/server/store/memory-store.js';
 import type { DurableState, Op } from '../../src/server/store/ops.js';
@@ -135,6 +137,59 @@ test('file store: restart after compaction (snapshot + later records) gives iden
   // and it goes on: the freed address is the next one out
   const next = await again.mutate((tx) => tx.allocate(req('new')));
   assert.is(next.prefix, '10.0.0.8/24');
+  await again.close();
+});
+
+test('file store with the worker compactor: snapshots come from the log, never from a copy of the live state', async () => {
+  const dir = join(tmp(), 'data');
+  const core = await seeded(new FileStore({ dir, compactBytes: 2048, segmentSize: 4096, compactor: workerCompactor() }));
+  let copies = 0;
+  const live = core.ipam.snapshot.bind(core.ipam);
+  core.ipam.snapshot = () => (copies++, live());
+  const compacted = async (n: number) => {
+    for (let t = 0; core.stats().compactions < n; t++) {
+      if (t > 1000) throw new Error(`compaction ${n} never finished`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  // two rounds, so that the second compaction starts from the first one's snapshot
+  for (let i = 0; i < 200; i++) {
+    await core.mutate((tx) => tx.allocate(req(`o${i}`)));
+    if (i % 10 === 9) await core.mutate((tx) => tx.release(`o${i - 4}`));
+    if (i === 99) await compacted(1);
+  }
+  await compacted(2);
+  const want = core.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`);
+  await core.close(); // waits for a compaction in flight
+  assert.ok(core.stats().compactions >= 2, `compactions: ${core.stats().compactions}`);
+  assert.is(copies, 0, 'the live state was never copied');
+  const files = readdirSync(dir);
+  assert.not.ok(files.includes('wal-0000000001.log'), `covered segments are deleted: ${files.join(' ')}`);
+  assert.not.ok(files.some((f) => f.endsWith('.tmp')), files.join(' '));
+  const again = new IpamCore({ store: new FileStore({ dir }), createIpam: createIpamFn });
+  await again.start();
+  assert.equal(again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`), want);
+  await again.close();
+});
+
+test('a compactor that fails leaves the log whole; the store goes on and compacts later', async () => {
+  const dir = join(tmp(), 'data');
+  const notes: string[] = [];
+  let fail = true;
+  const worker = workerCompactor();
+  const store = new FileStore({ dir, compactBytes: 2048, segmentSize: 4096, onNote: (n) => notes.push(`${n.level}: ${n.msg}`), compactor: (job) => (fail ? Promise.reject(new Error('disk full')) : worker(job)) });
+  const core = await seeded(store);
+  for (let i = 0; i < 60; i++) await core.mutate((tx) => tx.allocate(req(`o${i}`)));
+  assert.is(core.stats().compactions, 0);
+  assert.ok(notes.some((n) => /^error: compaction failed: disk full/.test(n)), notes.join('\n'));
+  fail = false;
+  for (let i = 60; i < 120; i++) await core.mutate((tx) => tx.allocate(req(`o${i}`)));
+  const want = core.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`);
+  await core.close();
+  assert.ok(core.stats().compactions >= 1, 'a later compaction succeeds');
+  const again = new IpamCore({ store: new FileStore({ dir }), createIpam: createIpamFn });
+  await again.start();
+  assert.equal(again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`), want);
   await again.close();
 });
 

@@ -70,7 +70,9 @@ import { promisify } from 'node:util';
 import type { Snapshot } from '../../ipam/types.js';
 import { decodeFrames, encodeTextFrame, SNAP_MAGIC, WAL_MAGIC } from './frame.js';
 import { createSegmentSync, DSYNC, prepareSegment, segmentName, zeroFillSync } from './segment-file.js';
-import { encodeSnapshotFrame } from './snapshot-writer.js';
+import type { Compactor } from './compactor.js';
+import { encodeSnapshotFrame, snapshotName, writeSnapshotTmp } from './snapshot-writer.js';
+import { writeAll } from './write-all.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
 import { FLUSH_BUCKETS, StoreCorruptError, StoreFailedError, type Store, type StoreStats } from './store.js';
 
@@ -83,6 +85,9 @@ export interface FileStoreOptions {
   compactBytes?: number;
   /** Size of a log segment, preallocated (default 4 MiB). */
   segmentSize?: number;
+  /** Builds snapshots from the log (off the event loop, see compactor.ts) instead of from
+   *  the live state, which would stop the server for as long as the copy takes. */
+  compactor?: Compactor;
   /** Truncate at mid-log damage instead of refusing to open (reported, never silent). */
   repair?: boolean;
   /** Recovery and compaction notes go here as they happen (besides DurableState.report). */
@@ -97,7 +102,7 @@ interface Waiter {
 const SEG_RE = /^wal-(\d{10})\.log$/;
 const SNAP_RE = /^snap-(\d{10})\.snap$/;
 export { segmentName };
-export const snapshotName = (seq: number) => `snap-${String(seq).padStart(10, '0')}.snap`;
+export { snapshotName };
 
 /** The segment after the current one, being prepared; `fd` is set once it is ready. */
 interface NextSegment {
@@ -111,6 +116,7 @@ export class FileStore implements Store {
   private readonly dir: string;
   private readonly compactBytes: number;
   private readonly segmentSize: number;
+  private readonly compactor: Compactor | undefined;
   private readonly repair: boolean;
   private readonly onNote: (n: RecoveryNote) => void;
   private fd = -1;
@@ -140,6 +146,7 @@ export class FileStore implements Store {
     this.dir = opts.dir;
     this.compactBytes = opts.compactBytes ?? 64 * 1024 * 1024;
     this.segmentSize = Math.max(opts.segmentSize ?? 4 * 1024 * 1024, 4096);
+    this.compactor = opts.compactor;
     this.repair = opts.repair ?? false;
     this.onNote = opts.onNote ?? (() => {});
   }
@@ -162,6 +169,11 @@ export class FileStore implements Store {
     // Everything acknowledged is on disk; wait for what is in flight, then read it back.
     await this.commit([]).catch(() => {});
     return this.recover(false);
+  }
+
+  /** What the snapshots and segments below segment `seq` hold (for a compactor; no lock, reads only). */
+  readBelow(seq: number): DurableState {
+    return this.recover(false, seq);
   }
 
   setSnapshotSource(source: () => Snapshot): void {
@@ -231,9 +243,11 @@ export class FileStore implements Store {
         let bytes = 0;
         for (const f of frames) bytes += f.length;
         const fits = this.writeOffset + bytes <= this.fileEnd;
-        // Taken before the write: the live state now equals every record up to `frames`.
         // Not on a batch that switches segments: compaction then needs the segment after that.
-        const snapshot = fits && this.wantsCompaction() ? this.takeSnapshot() : undefined;
+        const compact = fits && this.wantsCompaction();
+        // Without a compactor the snapshot is taken now, before the write: the live state then
+        // equals every record up to `frames` (a pause as long as the state is large).
+        const snapshot = compact && !this.compactor ? this.takeSnapshot() : undefined;
         try {
           if (frames.length > 0) {
             const t0 = performance.now();
@@ -255,7 +269,7 @@ export class FileStore implements Store {
           return;
         }
         for (const w of waiters) w.resolve();
-        if (snapshot) this.startCompaction(snapshot);
+        if (snapshot || (compact && this.compactor)) this.startCompaction(snapshot);
       }
     } finally {
       this.flushing = false;
@@ -282,7 +296,7 @@ export class FileStore implements Store {
 
   private wantsCompaction(): boolean {
     return (
-      !this.compacting && this.source !== undefined && this.next?.fd !== undefined && this.next.fd >= 0 && this.sinceSnapshot >= Math.max(this.compactBytes, this.snapshotBytes)
+      !this.compacting && (this.source !== undefined || this.compactor !== undefined) && this.next?.fd !== undefined && this.next.fd >= 0 && this.sinceSnapshot >= Math.max(this.compactBytes, this.snapshotBytes)
     );
   }
 
@@ -328,14 +342,20 @@ export class FileStore implements Store {
 
   // ---- compaction ----
 
-  private startCompaction(snapshot: Snapshot): void {
+  /** Compacts up to the next segment: from `snapshot` (taken from the live state), or, when
+   *  there is a compactor, from the log itself (the live state is not touched). */
+  private startCompaction(snapshot: Snapshot | undefined): void {
     this.compacting = true;
     const newSeq = this.next!.seq;
     // Switch segments now, inside the flush loop (nothing else writes); the next one is ready.
     this.useNext(this.next!.fd);
     this.sinceSnapshot = 0;
-    this.compactionDone = this.writeSnapshot(snapshot, newSeq)
+    const written = snapshot
+      ? encodeSnapshotFrame(newSeq, snapshot).then((frame) => writeSnapshotTmp(this.dir, newSeq, frame))
+      : this.compactor!({ dir: this.dir, seq: newSeq });
+    this.compactionDone = written
       .then(() => {
+        this.installSnapshot(newSeq);
         this.deleteCoveredFiles(newSeq);
         this.counters.compactions++;
         this.onNote({ level: 'info', msg: `compacted: ${snapshotName(newSeq)} written, older segments deleted` });
@@ -349,19 +369,12 @@ export class FileStore implements Store {
       });
   }
 
-  private async writeSnapshot(snapshot: Snapshot, seq: number): Promise<void> {
-    const frame = await encodeSnapshotFrame(seq, snapshot);
-    const tmp = join(this.dir, `${snapshotName(seq)}.tmp`);
-    const fd = openSync(tmp, 'w');
-    try {
-      await writeAll(fd, [SNAP_MAGIC, ...frame.buffers], SNAP_MAGIC.length + frame.bytes);
-      await fdatasyncP(fd);
-    } finally {
-      await closeP(fd);
-    }
-    this.snapshotBytes = frame.bytes;
-    renameSync(tmp, join(this.dir, snapshotName(seq)));
+  /** Gives a durable `snap-<seq>.snap.tmp` its name: from now on it is the newest snapshot. */
+  private installSnapshot(seq: number): void {
+    const path = join(this.dir, snapshotName(seq));
+    renameSync(`${path}.tmp`, path);
     this.syncDir();
+    this.snapshotBytes = statSync(path).size;
   }
 
   private deleteCoveredFiles(seq: number): void {
@@ -416,7 +429,7 @@ export class FileStore implements Store {
    * Reads snapshot + segments. With `forWrite`, repairs what it may (torn tail), opens the
    * newest segment for appending and deletes leftovers; without, only reads.
    */
-  private recover(forWrite: boolean): DurableState {
+  private recover(forWrite: boolean, below = Infinity): DurableState {
     const report: RecoveryNote[] = [];
     const note = (n: RecoveryNote) => {
       report.push(n);
@@ -430,8 +443,9 @@ export class FileStore implements Store {
       }
       for (const name of names.filter((n) => n.endsWith('.log.tmp'))) rmSync(join(this.dir, name)); // a segment being prepared: holds nothing
     }
-    const snaps = names.flatMap((n) => (SNAP_RE.test(n) ? [Number(SNAP_RE.exec(n)![1])] : [])).sort((a, b) => b - a);
-    let segs = names.flatMap((n) => (SEG_RE.test(n) ? [Number(SEG_RE.exec(n)![1])] : [])).sort((a, b) => a - b);
+    const seqs = (re: RegExp) => names.flatMap((n) => (re.test(n) ? [Number(re.exec(n)![1])] : [])).filter((s) => s < below);
+    const snaps = seqs(SNAP_RE).sort((a, b) => b - a);
+    let segs = seqs(SEG_RE).sort((a, b) => a - b);
 
     let snapshot: Snapshot | undefined;
     let from = 1;
@@ -571,24 +585,6 @@ function readSnapshot(path: string, seq: number): Snapshot {
   const body = JSON.parse(dec.payloads[0]!.toString('utf8')) as { seq: number; snapshot: Snapshot };
   if (body.seq !== seq) throw new StoreCorruptError(`${path}: names segment ${body.seq}, expected ${seq}`, path, 0);
   return body.snapshot;
-}
-
-/** One writev for the whole batch at `position`; a short write (rare) is finished synchronously. */
-function writeAll(fd: number, bufs: Buffer[], total: number, position: number | null = null): Promise<void> {
-  return new Promise((resolve, reject) => {
-    writev(fd, bufs, position, (err, written) => {
-      if (err) return reject(err);
-      try {
-        if (written < total) {
-          const all = Buffer.concat(bufs);
-          while (written < total) written += writeSync(fd, all, written, total - written, position === null ? null : position + written);
-        }
-        resolve();
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
 }
 
 const ZEROS = Buffer.alloc(1024 * 1024);

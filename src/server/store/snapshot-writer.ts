@@ -4,9 +4,15 @@
 // large snapshot is written (one JSON.stringify of a million allocations blocked ~1 s).
 // The snapshot is a private copy, so nothing changes under it between chunks. The bytes are
 // those of JSON.stringify({ seq, snapshot }): readers parse the frame as one JSON document.
+import { close, fdatasync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import type { Snapshot } from '../../ipam/types.js';
-import { HEADER } from './frame.js';
+import { HEADER, SNAP_MAGIC } from './frame.js';
+import { writeAll } from './write-all.js';
+
+export const snapshotName = (seq: number) => `snap-${String(seq).padStart(10, '0')}.snap`;
 
 /** Allocations per chunk: about 10-20 ms of stringify each. */
 const CHUNK = 10_000;
@@ -40,4 +46,15 @@ export async function encodeSnapshotFrame(seq: number, snapshot: Snapshot): Prom
   header.writeUInt32LE(length, 0);
   header.writeUInt32LE(crc, 4);
   return { buffers: [header, ...parts], bytes: HEADER + length };
+}
+
+/** Writes `snap-<seq>.snap.tmp` in dir and syncs it; the store renames it once it is whole. */
+export async function writeSnapshotTmp(dir: string, seq: number, frame: EncodedFrame): Promise<void> {
+  const fd = openSync(join(dir, `${snapshotName(seq)}.tmp`), 'w');
+  try {
+    await writeAll(fd, [SNAP_MAGIC, ...frame.buffers], SNAP_MAGIC.length + frame.bytes);
+    await promisify(fdatasync)(fd);
+  } finally {
+    await promisify(close)(fd);
+  }
 }
