@@ -36,40 +36,38 @@
 //   every dropped byte range (error level). Nothing is ever dropped silently.
 //
 // Compaction: when the log since the last snapshot passes `compactBytes` and that snapshot's
-// size, the flush loop takes a snapshot of the live state at a batch boundary (it then
-// equals everything logged so far), switches to the next segment, writes the snapshot in the
-// background, and only when the snapshot is durable deletes the segments it covers. Waiting
-// for the log to outgrow the snapshot keeps the cost of snapshots proportional to the work
-// logged, however large the state (a million allocations make a ~200 MB snapshot), and
-// bounds recovery to about two snapshots' worth of reading. The snapshot is serialized in
-// chunks between turns of the event loop (see snapshot-writer.ts); only taking it is a pause.
+// size, the flush loop switches to the next segment at a batch boundary; the snapshot of
+// everything below it is then built and written in the background, and only when it is
+// durable are the segments it covers deleted. With a `compactor` (the server's) the snapshot
+// is rebuilt from the log in a worker thread and the live state is not touched; without one
+// it is taken from the live state at that boundary, a pause as long as the state is large
+// (serializing it is chunked, see snapshot-writer.ts). Waiting for the log to outgrow the
+// snapshot keeps the cost of snapshots proportional to the work logged, however large the
+// state (a million allocations make a ~200 MB snapshot), and bounds recovery to about two
+// snapshots' worth of reading.
 import {
   closeSync,
+  constants,
   existsSync,
-  fstatSync,
   fdatasync,
   fdatasyncSync,
-  fsyncSync,
+  fstatSync,
   ftruncateSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readdirSync,
-  renameSync,
+  readFileSync,
+  readSync,
   rmSync,
   statSync,
   writeFileSync,
-  writeSync,
-  writev,
-  readSync,
-  close as closeCb,
-  constants,
 } from 'node:fs';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Snapshot } from '../../ipam/types.js';
 import { decodeFrames, encodeTextFrame, SNAP_MAGIC, WAL_MAGIC } from './frame.js';
-import { createSegmentSync, DSYNC, prepareSegment, segmentName, zeroFillSync } from './segment-file.js';
+import { createSegmentSync, DSYNC, prepareSegment, segmentName, syncDir, zeroFill, zeroFillSync } from './segment-file.js';
 import type { Compactor } from './compactor.js';
 import { encodeSnapshotFrame, snapshotName, writeSnapshotTmp } from './snapshot-writer.js';
 import { writeAll } from './write-all.js';
@@ -77,7 +75,6 @@ import type { DurableState, Op, RecoveryNote } from './ops.js';
 import { FLUSH_BUCKETS, StoreCorruptError, StoreFailedError, type Store, type StoreStats } from './store.js';
 
 const fdatasyncP = promisify(fdatasync);
-const closeP = promisify(closeCb);
 
 export interface FileStoreOptions {
   dir: string;
@@ -295,9 +292,9 @@ export class FileStore implements Store {
   }
 
   private wantsCompaction(): boolean {
-    return (
-      !this.compacting && (this.source !== undefined || this.compactor !== undefined) && this.next?.fd !== undefined && this.next.fd >= 0 && this.sinceSnapshot >= Math.max(this.compactBytes, this.snapshotBytes)
-    );
+    if (this.compacting || (this.source === undefined && this.compactor === undefined)) return false;
+    const nextReady = this.next !== undefined && this.next.fd >= 0; // compaction switches to it at once
+    return nextReady && this.sinceSnapshot >= Math.max(this.compactBytes, this.snapshotBytes);
   }
 
   // ---- segments ----
@@ -354,9 +351,9 @@ export class FileStore implements Store {
       ? encodeSnapshotFrame(newSeq, snapshot).then((frame) => writeSnapshotTmp(this.dir, newSeq, frame))
       : this.compactor!({ dir: this.dir, seq: newSeq });
     this.compactionDone = written
-      .then(() => {
-        this.installSnapshot(newSeq);
-        this.deleteCoveredFiles(newSeq);
+      .then(async () => {
+        await this.installSnapshot(newSeq);
+        await this.deleteCoveredFiles(newSeq);
         this.counters.compactions++;
         this.onNote({ level: 'info', msg: `compacted: ${snapshotName(newSeq)} written, older segments deleted` });
       })
@@ -370,42 +367,30 @@ export class FileStore implements Store {
   }
 
   /** Gives a durable `snap-<seq>.snap.tmp` its name: from now on it is the newest snapshot. */
-  private installSnapshot(seq: number): void {
+  private async installSnapshot(seq: number): Promise<void> {
     const path = join(this.dir, snapshotName(seq));
-    renameSync(`${path}.tmp`, path);
-    this.syncDir();
-    this.snapshotBytes = statSync(path).size;
+    await rename(`${path}.tmp`, path);
+    await syncDir(this.dir);
+    this.snapshotBytes = (await stat(path)).size;
   }
 
-  private deleteCoveredFiles(seq: number): void {
-    for (const name of readdirSync(this.dir)) {
+  private async deleteCoveredFiles(seq: number): Promise<void> {
+    for (const name of await readdir(this.dir)) {
       const seg = SEG_RE.exec(name);
       const snap = SNAP_RE.exec(name);
-      if ((seg && Number(seg[1]) < seq) || (snap && Number(snap[1]) < seq)) rmSync(join(this.dir, name));
+      if ((seg && Number(seg[1]) < seq) || (snap && Number(snap[1]) < seq)) await rm(join(this.dir, name));
     }
-    this.syncDir();
+    await syncDir(this.dir);
   }
 
   // ---- files ----
 
   /** Zero-fills the current segment to `min` bytes (only for a batch larger than a segment). */
   private async extend(min: number): Promise<void> {
-    const end = min;
-    // one writev, so one sync of the data and the new size (the segment is O_DSYNC)
-    const zeros: Buffer[] = [];
-    for (let at = this.fileEnd; at < end; at += ZEROS.length) zeros.push(ZEROS.subarray(0, Math.min(ZEROS.length, end - at)));
-    await writeAll(this.fd, zeros, end - this.fileEnd, this.fileEnd);
-    this.fileEnd = end;
+    await zeroFill(this.fd, this.fileEnd, min);
+    this.fileEnd = min;
   }
 
-  private syncDir(): void {
-    const fd = openSync(this.dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
 
   private lock(): void {
     const path = join(this.dir, 'LOCK');
@@ -587,8 +572,6 @@ function readSnapshot(path: string, seq: number): Snapshot {
   return body.snapshot;
 }
 
-const ZEROS = Buffer.alloc(1024 * 1024);
-
 /** Whether a segment file has anything after its header (a frame, or damage). */
 function holdsFrames(path: string): boolean {
   const fd = openSync(path, 'r');
@@ -600,6 +583,8 @@ function holdsFrames(path: string): boolean {
     closeSync(fd);
   }
 }
+
+const ZEROS = Buffer.alloc(1024 * 1024);
 
 /** Whether every byte of buf from `from` on is zero. */
 function zeroFrom(buf: Buffer, from: number): boolean {

@@ -14,6 +14,7 @@ import {
   constants,
   fdatasync,
   fdatasyncSync,
+  fsync,
   fsyncSync,
   open,
   openSync,
@@ -40,6 +41,7 @@ const writeP = (fd: number, buf: Buffer, off: number, len: number, pos: number) 
 const fdatasyncP = promisify(fdatasync);
 const closeP = promisify(close);
 const renameP = promisify(rename);
+const fsyncP = promisify(fsync);
 
 /** Writes zeros over [from, to) of fd in STEP pieces, syncing each (see the header). */
 export function zeroFillSync(fd: number, from: number, to: number): void {
@@ -49,19 +51,31 @@ export function zeroFillSync(fd: number, from: number, to: number): void {
   }
 }
 
-async function zeroFill(fd: number, from: number, to: number): Promise<void> {
+export async function zeroFill(fd: number, from: number, to: number): Promise<void> {
   for (let at = from; at < to; ) {
     at += await writeP(fd, ZEROS, 0, Math.min(STEP, to - at), at);
     await fdatasyncP(fd);
   }
 }
 
-function syncDir(dir: string): void {
+/** Makes a directory's entries (a create, rename or unlink) durable. */
+export function syncDirSync(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** The same from the thread pool: a directory sync is a journal commit, milliseconds the
+ *  event loop would otherwise stand still for. */
+export async function syncDir(dir: string): Promise<void> {
+  const fd = await openP(dir, 'r');
+  try {
+    await fsyncP(fd);
+  } finally {
+    await closeP(fd);
   }
 }
 
@@ -77,7 +91,7 @@ export function createSegmentSync(dir: string, seq: number, size: number): numbe
     closeSync(fd);
   }
   renameSync(tmp, path);
-  syncDir(dir);
+  syncDirSync(dir);
   return openSync(path, constants.O_WRONLY | DSYNC);
 }
 
@@ -96,6 +110,6 @@ export async function prepareSegment(dir: string, seq: number, size: number): Pr
   }
   await closeP(fd);
   await renameP(tmp, path);
-  syncDir(dir); // one small sync; a segment is prepared every few MB of log
+  await syncDir(dir);
   return openP(path, constants.O_WRONLY | DSYNC);
 }
