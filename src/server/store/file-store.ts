@@ -70,6 +70,7 @@ import { decodeFrames, encodeTextFrame, SNAP_MAGIC, WAL_MAGIC } from './frame.js
 import { createSegmentSync, DSYNC, prepareSegment, segmentName, syncDir, zeroFill, zeroFillSync } from './segment-file.js';
 import type { Compactor } from './compactor.js';
 import { encodeSnapshotFrame, snapshotName, writeSnapshotTmp } from './snapshot-writer.js';
+import { decodeRecord, encodeRecord } from './record.js';
 import { writeAll } from './write-all.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
 import { FLUSH_BUCKETS, StoreCorruptError, StoreFailedError, type Store, type StoreStats } from './store.js';
@@ -182,7 +183,7 @@ export class FileStore implements Store {
     if (this.closed) return Promise.reject(new StoreFailedError('store is closed'));
     this.counters.commits++;
     if (ops.length > 0) {
-      this.pending.push(encodeTextFrame(JSON.stringify(ops)));
+      this.pending.push(encodeTextFrame(encodeRecord(ops)));
       this.counters.records++;
     } else if (!this.flushing && this.pending.length === 0) {
       return Promise.resolve(); // barrier with nothing in flight: already durable
@@ -487,9 +488,9 @@ export class FileStore implements Store {
       logged += dec.end - WAL_MAGIC.length;
       for (const p of dec.payloads) {
         try {
-          records.push(JSON.parse(p.toString('utf8')) as Op[]);
+          records.push(decodeRecord(p.toString('utf8')));
         } catch (e) {
-          throw new StoreCorruptError(`${file}: record with a valid CRC is not JSON: ${(e as Error).message}`, path, 0);
+          throw new StoreCorruptError(`${file}: record with a valid CRC is not a record: ${(e as Error).message}`, path, 0);
         }
       }
       if (dec.damage) {

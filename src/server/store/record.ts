@@ -1,0 +1,123 @@
+// The text of one log record (one transaction's ops), as the file store frames it.
+//
+// Written: {"r":2,"s":[shape...],"o":[op...]}. A shape is an allocation request without its
+// owner, hint and (static) prefix; an allocate op is written as [shape index, owner, prefix
+// given] with the request's hint and prefix after that when it has them (hint null when only
+// the prefix is there); any other op as itself.
+// A package's batch asks for many addresses the same way, so its record holds the request
+// once instead of once per allocation: about 45 bytes an allocation instead of ~190, and a
+// fifth of the JSON.stringify work, which the server does on its own thread for every batch
+// (measured: leaving the record text out entirely lowered the batched p99 by ~5 ms).
+// Read: that, and the JSON array of ops that version 1 wrote.
+import type { AllocationRequest } from '../../ipam/types.js';
+import type { Op } from './ops.js';
+
+/** Shapes a request is compared with, newest first. */
+const RECENT = 4;
+
+type Shape = Omit<AllocationRequest, 'owner' | 'hint' | 'prefix'>;
+type Row = [number, string, string, (string | null)?, string?];
+
+export function encodeRecord(ops: Op[]): string {
+  const shapes: AllocationRequest[] = [];
+  let out = '';
+  for (const op of ops) {
+    if (out) out += ',';
+    if (op.op !== 'allocate') {
+      out += JSON.stringify(op);
+      continue;
+    }
+    const { req } = op;
+    // the last few shapes only: requests that all differ (static prefixes) stay linear
+    let i = shapes.length - 1;
+    const stop = Math.max(0, shapes.length - RECENT);
+    while (i >= stop && !sameShape(shapes[i]!, req)) i--;
+    if (i < stop) i = shapes.push(req) - 1;
+    const extra = req.prefix !== undefined ? `,${req.hint === undefined ? 'null' : str(req.hint)},${str(req.prefix)}` : req.hint !== undefined ? `,${str(req.hint)}` : '';
+    out += `[${i},${str(req.owner)},${str(op.prefix)}${extra}]`;
+  }
+  let s = '';
+  for (const req of shapes) s += (s ? ',' : '') + JSON.stringify({ ...req, owner: undefined, hint: undefined, prefix: undefined });
+  return `{"r":2,"s":[${s}],"o":[${out}]}`;
+}
+
+/** A JSON string; most owners and prefixes need no escaping, and checking is cheaper than stringify. */
+function str(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
+
+export function decodeRecord(text: string): Op[] {
+  const v = JSON.parse(text) as Op[] | { r: number; s: Shape[]; o: (Op | Row)[] };
+  if (Array.isArray(v)) return v; // version 1
+  if (v.r !== 2 || !Array.isArray(v.s) || !Array.isArray(v.o)) throw new Error(`unknown record format ${JSON.stringify(v.r)}`);
+  return v.o.map((o) => {
+    if (!Array.isArray(o)) return o;
+    const shape = v.s[o[0]];
+    if (!shape) throw new Error(`record names request shape ${o[0]}, it has ${v.s.length}`);
+    const req: AllocationRequest = { ...shape, owner: o[1] };
+    if (typeof o[3] === 'string') req.hint = o[3];
+    if (typeof o[4] === 'string') req.prefix = o[4];
+    return { op: 'allocate', req, prefix: o[2] };
+  });
+}
+
+function shapeJson(req: AllocationRequest): string {
+  const { owner: _owner, hint: _hint, ...shape } = req;
+  return JSON.stringify(shape);
+}
+
+/** Whether two requests differ at most in owner, hint and prefix (as JSON: an undefined field is absent). */
+function sameShape(a: AllocationRequest, b: AllocationRequest): boolean {
+  return (
+    a.networkInstance.name === b.networkInstance.name &&
+    a.networkInstance.namespace === b.networkInstance.namespace &&
+    a.kind === b.kind &&
+    a.prefixLength === b.prefixLength &&
+    a.addressFamily === b.addressFamily &&
+    a.createPrefix === b.createPrefix &&
+    a.index === b.index &&
+    sameMap(a.labels, b.labels) &&
+    (a.selector === undefined) === (b.selector === undefined) &&
+    sameMap(a.selector?.matchLabels, b.selector?.matchLabels) &&
+    jsonEqual(a.selector?.matchExpressions, b.selector?.matchExpressions) &&
+    sameKeys(a, b, REQUEST_FIELDS) &&
+    sameKeys(a.selector ?? {}, b.selector ?? {}, SELECTOR_FIELDS)
+  );
+}
+
+/** String maps, an absent map equal to none but not to an empty one (JSON keeps `{}`). */
+function sameMap(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _k in b) n--;
+  return n === 0;
+}
+
+/** The same fields, and none this record format does not know (those must not be lost). */
+function sameKeys(a: object, b: object, known: ReadonlySet<string>): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (!known.has(k)) return false;
+    if ((a as Record<string, unknown>)[k] !== undefined) n++;
+  }
+  for (const k in b) {
+    if (!known.has(k)) return false;
+    if ((b as Record<string, unknown>)[k] !== undefined) n--;
+  }
+  return n === 0;
+}
+const REQUEST_FIELDS: ReadonlySet<string> = new Set(['owner', 'hint', 'networkInstance', 'kind', 'selector', 'prefix', 'prefixLength', 'addressFamily', 'createPrefix', 'labels', 'index']);
+const SELECTOR_FIELDS: ReadonlySet<string> = new Set(['matchLabels', 'matchExpressions']);
+
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
