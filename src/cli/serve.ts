@@ -9,7 +9,7 @@ import { createLogger, type Level } from '../server/log.js';
 import { parseSeed } from '../server/seed.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { FileStore } from '../server/store/file-store.js';
-import { workerCompactor } from '../server/store/compactor.js';
+import { processCompactor } from '../server/store/compactor.js';
 import { MemoryStore } from '../server/store/memory-store.js';
 import type { Store } from '../server/store/store.js';
 
@@ -99,7 +99,9 @@ export async function main(argv: string[]): Promise<number> {
       store = new FileStore({
         dir: args.data!,
         repair: args.repair!,
-        compactor: workerCompactor(),
+        compactor: processCompactor(),
+        // what happens after start (compactions, segments); recovery notes come with the state
+        onNote: (n) => running && log[n.level](n.msg),
         ...(args['compact-bytes'] ? { compactBytes: int('compact-bytes', args['compact-bytes'])! } : {}),
       });
     } else if (args.store === 'memory') {

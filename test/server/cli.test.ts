@@ -3,7 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { credentials } from '@grpc/grpc-js';
+import { clientConstructor } from '../../src/server/proto/load.js';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { cleanup, root, tmp, writeSeed } from './helpers.js';
@@ -46,22 +48,28 @@ test('serve refuses a damaged data directory and names the file', () => {
   assert.match(r.stderr, /wal-0000000001\.log: not an ipam-injector log segment/);
 });
 
-test('serve (bundled) + get: table, yaml, json; graceful SIGTERM', async () => {
-  const dir = tmp();
-  const server = spawn(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data'), '--seed', writeSeed(dir)]);
-  let log = '';
-  server.stderr.on('data', (d) => (log += d));
+/** The bundled server on a free port; resolves once it serves. */
+async function serveBundled(args: string[]) {
+  const server = spawn(process.execPath, [bin, 'serve', '--listen', '127.0.0.1:0', ...args]);
+  const out = { log: '' };
+  server.stderr.on('data', (d) => (out.log += d));
   const exited = new Promise<number | null>((r) => server.on('exit', r));
   const address = await new Promise<string>((ok, ko) => {
-    const t = setTimeout(() => ko(new Error(log)), 20_000);
+    const t = setTimeout(() => ko(new Error(out.log)), 20_000);
     server.stderr.on('data', () => {
-      const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
+      const m = /"msg":"serving","address":"([^"]+)"/.exec(out.log);
       if (m) {
         clearTimeout(t);
         ok(m[1]!);
       }
     });
   });
+  return { server, out, exited, address };
+}
+
+test('serve (bundled) + get: table, yaml, json; graceful SIGTERM', async () => {
+  const dir = tmp();
+  const { server, out, exited, address } = await serveBundled(['--data', join(dir, 'data'), '--seed', writeSeed(dir)]);
   try {
     const empty = await runAsync(['get', 'allocations', '--server', address]);
     assert.is(empty.status, 0, empty.stderr);
@@ -86,10 +94,42 @@ test('serve (bundled) + get: table, yaml, json; graceful SIGTERM', async () => {
     server.kill('SIGTERM');
   }
   assert.is(await exited, 0);
-  assert.match(log, /"msg":"stopped"/);
+  assert.match(out.log, /"msg":"stopped"/);
   const down = await runAsync(['get', 'allocations', '--server', address, '--timeout', '1s']);
   assert.is(down.status, 1);
   assert.match(down.stderr, /get: /);
+});
+
+test('serve (bundled): snapshots are rebuilt from the log in the background, logged, and a restart starts from them', async () => {
+  const dir = tmp();
+  const data = join(dir, 'data');
+  const seed = writeSeed(dir);
+  const first = await serveBundled(['--data', data, '--seed', seed, '--compact-bytes', '4096']);
+  const Admin = clientConstructor('admin');
+  const client = new Admin(first.address, credentials.createInsecure()) as unknown as { Batch: Function; close(): void };
+  try {
+    for (let b = 0; b < 20; b++) {
+      const requests = Array.from({ length: 10 }, (_, k) => ({ owner: `default/IPClaim/c${b}-${k}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/network-name': 'n3' } } }));
+      await new Promise((ok, ko) => client.Batch({ package: 'pkg', requests }, (e: Error | null, r: unknown) => (e ? ko(e) : ok(r))));
+    }
+  } finally {
+    client.close();
+    first.server.kill('SIGTERM'); // waits for a compaction in flight
+  }
+  assert.is(await first.exited, 0);
+  assert.match(first.out.log, /"msg":"compacted: snap-\d+\.snap written, older segments deleted"/);
+  assert.not.match(first.out.log, /"level":"error"/);
+  assert.ok(readdirSync(data).some((f) => f.endsWith('.snap')), readdirSync(data).join(' '));
+  const again = await serveBundled(['--data', data]);
+  try {
+    assert.match(again.out.log, /recovered snapshot snap-/);
+    const got = await runAsync(['get', 'allocations', '--server', again.address, '-o', 'json']);
+    assert.is(got.status, 0, got.stderr);
+    assert.is(JSON.parse(got.stdout).items.length, 200);
+  } finally {
+    again.server.kill('SIGTERM');
+  }
+  assert.is(await again.exited, 0);
 });
 
 test.after(() => cleanup());

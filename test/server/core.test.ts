@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { IpamCore, ReplayError, UnavailableError } from '../../src/server/core.js';
 import { readdirSync } from 'node:fs';
-import { workerCompactor } from '../../src/server/store/compactor.js';
+import { processCompactor } from '../../src/server/store/compactor.js';
 import { FileStore } from '../../src/server/store/file-store.js';
 import { MemoryStore } from '../../src/server/store/memory-store.js';
 import type { DurableState, Op } from '../../src/server/store/ops.js';
@@ -142,7 +142,7 @@ test('file store: restart after compaction (snapshot + later records) gives iden
 
 test('file store with the worker compactor: snapshots come from the log, never from a copy of the live state', async () => {
   const dir = join(tmp(), 'data');
-  const core = await seeded(new FileStore({ dir, compactBytes: 2048, segmentSize: 4096, compactor: workerCompactor() }));
+  const core = await seeded(new FileStore({ dir, compactBytes: 2048, segmentSize: 4096, compactor: processCompactor() }));
   let copies = 0;
   const live = core.ipam.snapshot.bind(core.ipam);
   core.ipam.snapshot = () => (copies++, live());
@@ -176,7 +176,7 @@ test('a compactor that fails leaves the log whole; the store goes on and compact
   const dir = join(tmp(), 'data');
   const notes: string[] = [];
   let fail = true;
-  const worker = workerCompactor();
+  const worker = processCompactor();
   const store = new FileStore({ dir, compactBytes: 2048, segmentSize: 4096, onNote: (n) => notes.push(`${n.level}: ${n.msg}`), compactor: (job) => (fail ? Promise.reject(new Error('disk full')) : worker(job)) });
   const core = await seeded(store);
   for (let i = 0; i < 60; i++) await core.mutate((tx) => tx.allocate(req(`o${i}`)));

@@ -55,7 +55,8 @@ test('kill -9 during concurrent allocation loses no acknowledged allocation and 
   const acked = new Map<string, string>();
   const recoveries: string[] = [];
   for (let round = 0; round < 3; round++) {
-    const server = await spawnServer(['--data', data, '--seed', seed, '--compact-bytes', String(64 * 1024)]);
+    // a small compaction threshold: snapshots are being rebuilt when the kill comes
+    const server = await spawnServer(['--data', data, '--seed', seed, '--compact-bytes', String(16 * 1024)]);
     recoveries.push(server.logs());
     const { failed } = await loadUntilKilled(server, round, acked, 400 + Math.floor(Math.random() * 400));
     assert.ok(failed > 0, 'the kill interrupted calls in flight');

@@ -39,7 +39,7 @@
 // size, the flush loop switches to the next segment at a batch boundary; the snapshot of
 // everything below it is then built and written in the background, and only when it is
 // durable are the segments it covers deleted. With a `compactor` (the server's) the snapshot
-// is rebuilt from the log in a worker thread and the live state is not touched; without one
+// is rebuilt from the log in a child process and the live state is not touched; without one
 // it is taken from the live state at that boundary, a pause as long as the state is large
 // (serializing it is chunked, see snapshot-writer.ts). Waiting for the log to outgrow the
 // snapshot keeps the cost of snapshots proportional to the work logged, however large the
