@@ -10,7 +10,8 @@
 // Lines: BENCH <name> n=<N> ops_per_s=<X> p50_ms=<A> p99_ms=<B> (N = allocations; for batch
 // runs latency is per Batch call), plus `#` lines with context (group commit sizes).
 // Env: BENCH_GRPC_N (default 100000), BENCH_GRPC_PROCS (client processes, default 2),
-// BENCH_FILTER (names, comma separated substrings), BENCH_SERVER_NODE_ARGS (node flags for the servers).
+// BENCH_FILTER (names, comma separated substrings), BENCH_SERVER_NODE_ARGS (node flags for the servers),
+// BENCH_COMPACT_BYTES (the servers' --compact-bytes).
 // Run: npm run bench -- grpc   (or node --import tsx bench/grpc.bench.ts)
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -371,7 +372,9 @@ async function main(): Promise<void> {
   writeFileSync(seed, BENCH_SEED);
   // The server as shipped (the esbuild bundle) when it is built, else from source.
   const entry = existsSync(join(root, 'dist/ipam-injector.mjs')) ? [join(root, 'dist/ipam-injector.mjs'), 'serve'] : ['--import', 'tsx', 'src/cli/serve.ts'];
-  const serve = (store: string, data: string) => [...entry, '--listen', '127.0.0.1:0', '--store', store, '--data', data, '--seed', seed, '--metrics', '127.0.0.1:0', '--log-level', 'info'];
+  // BENCH_COMPACT_BYTES: a smaller compaction threshold, so that a run crosses compactions
+  const compact = process.env.BENCH_COMPACT_BYTES ? ['--compact-bytes', process.env.BENCH_COMPACT_BYTES] : [];
+  const serve = (store: string, data: string) => [...entry, '--listen', '127.0.0.1:0', '--store', store, '--data', data, '--seed', seed, '--metrics', '127.0.0.1:0', '--log-level', 'info', ...compact];
   const children = Array.from({ length: procs }, () => fork(self, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   const results: Record<string, number> = {};
   const report = async (name: string, method: string, target: Target, ms: Measured[], cpu: number, sys: number) => {
@@ -383,6 +386,8 @@ async function main(): Promise<void> {
     if (target.metricsPort) {
       const m = await metrics(target.metricsPort);
       const records = metric(m, 'ipam_store_records_total');
+      const compactions = metric(m, 'ipam_store_compactions_total');
+      if (compactions > 0) notes.push(`${compactions} compaction(s)`);
       const flushes = metric(m, 'ipam_store_flushes_total');
       if (flushes > 0) {
         notes.push(`${records} records in ${flushes} synced group commits (${fmt(records / flushes, 1)} per flush)`);
