@@ -24,7 +24,6 @@ import type {
   PrefixInfo,
   PrefixSpec,
   ReleaseOptions,
-  Snapshot,
 } from '../ipam/types.js';
 import type { DurableState, Op, RecoveryNote } from './store/ops.js';
 import { IpamError } from '../ipam/errors.js';

@@ -63,11 +63,6 @@ export function decodeRecord(text: string): Op[] {
   });
 }
 
-function shapeJson(req: AllocationRequest): string {
-  const { owner: _owner, hint: _hint, ...shape } = req;
-  return JSON.stringify(shape);
-}
-
 /** Whether two requests differ at most in owner, hint and prefix (as JSON: an undefined field is absent). */
 function sameShape(a: AllocationRequest, b: AllocationRequest): boolean {
   return (

@@ -58,21 +58,21 @@ export async function writeSnapshotTmp(dir: string, seq: number, frame: EncodedF
   const sync = promisify(fdatasync);
   try {
     let pos = 0;
-    let batch: Buffer[] = [SNAP_MAGIC];
-    let bytes = SNAP_MAGIC.length;
-    for (const b of [...frame.buffers, undefined]) {
-      if (b === undefined || bytes + b.length > SYNC_EVERY) {
-        await writeAll(fd, batch, bytes, pos);
-        await sync(fd);
-        pos += bytes;
-        batch = [];
-        bytes = 0;
-      }
-      if (b !== undefined) {
-        batch.push(b);
-        bytes += b.length;
-      }
+    let batch: Buffer[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      await writeAll(fd, batch, bytes, pos);
+      await sync(fd);
+      pos += bytes;
+      batch = [];
+      bytes = 0;
+    };
+    for (const b of [SNAP_MAGIC, ...frame.buffers]) {
+      if (bytes > 0 && bytes + b.length > SYNC_EVERY) await flush();
+      batch.push(b);
+      bytes += b.length;
     }
+    await flush();
   } finally {
     await promisify(close)(fd);
   }
