@@ -1,4 +1,3 @@
-import { writeFileSync as __wfs } from 'node:fs'; const require_fs = () => ({ writeFileSync: __wfs });
 // `ipam-injector serve`: the shared IPAM server (alloc + resource + admin protocols, health,
 // reflection, metrics) over the embedded durable store, or over etcd shared by replicas.
 import { readFileSync } from 'node:fs';
@@ -169,8 +168,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     resolveDone();
   }
-  const eld = (await import('node:perf_hooks')).monitorEventLoopDelay({ resolution: 1 }); eld.enable();
-  const onTerm = () => { const ph = (globalThis as any).__ph ?? []; (require_fs()).writeFileSync('/tmp/phases.json', JSON.stringify(ph)); (require_fs()).writeFileSync('/tmp/eld.json', JSON.stringify({p50: eld.percentile(50)/1e6, p99: eld.percentile(99)/1e6, p999: eld.percentile(99.9)/1e6, max: eld.max/1e6})); void stop('SIGTERM'); };
+  const onTerm = () => void stop('SIGTERM');
   const onInt = () => void stop('SIGINT');
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);

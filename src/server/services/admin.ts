@@ -167,16 +167,9 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       // One batch per turn of the event loop: a burst of big batches read off the socket
       // together would otherwise run back to back, and the disk syncs that acknowledge them
       // (completed in the loop's poll phase) would wait behind the whole burst.
-      const ta = performance.now();
       await batchTurns.next();
-      const tb = performance.now();
-      (globalThis as any).__ph ??= [];
-      const ph: any[] = [ta, tb, performance.timeOrigin, 0, 0, r.requests?.[0]?.owner];
-      (globalThis as any).__ph.push(ph);
       if (r.dryRun) return ctx.core.query(() => runBatch(new Tx(ctx.core.scratch()), pkg, r, L));
-      const res = await ctx.core.mutate((tx) => { const x = runBatch(tx, pkg, r, L); ph[3] = performance.now(); return x; });
-      ph[4] = performance.now();
-      return res;
+      return ctx.core.mutate((tx) => runBatch(tx, pkg, r, L));
     }),
     Watch: (call: ServerWritableStream<WWatchRequest, WEvent>) => watch(ctx, call),
   };

@@ -25,7 +25,6 @@ export function unary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const t0 = performance.now();
-    (globalThis as any).__t0 = t0;
     const done = (err: unknown, res?: Res) => {
       const seconds = (performance.now() - t0) / 1000;
       if (err === undefined) {
