@@ -19,9 +19,9 @@ import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Server, ServerCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
-import { clientConstructor, serviceDefinition } from '../src/server/proto/load.js';
+import { clientConstructor, serviceDefinition } from '../src/protocol/load.js';
 import { serverOptions } from '../src/server/server.js';
-import { Reader } from '../src/server/wire/batch-decoder.js';
+import { Reader } from '../src/protocol/batch-decoder.js';
 import { BENCH_SEED } from './space.js';
 
 const root = new URL('..', import.meta.url).pathname;

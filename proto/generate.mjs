@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Compiles proto/*.proto into src/server/proto/descriptors.gen.ts: the protobufjs JSON
-// descriptor of every service, which src/server/proto/load.ts hands to proto-loader's
+// Compiles proto/*.proto into src/protocol/descriptors.gen.ts: the protobufjs JSON
+// descriptor of every service, which src/protocol/load.ts hands to proto-loader's
 // fromJSON(). Why generated: the bundled function and the server then need no .proto file
 // on disk (dist/ and the image carry only JS), and start without parsing .proto text.
 // Run after editing a .proto: `node proto/generate.mjs`; test/server/proto.test.ts fails
@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 const root = new URL('..', import.meta.url).pathname;
 export const PROTO_FILES = ['alloc.proto', 'resource.proto', 'admin.proto'];
-const out = `${root}src/server/proto/descriptors.gen.ts`;
+const out = `${root}src/protocol/descriptors.gen.ts`;
 
 export function generate() {
   const pb = new protobuf.Root();

@@ -8,49 +8,30 @@
 // requests are released (DeAllocation / DeleteClaim / DeleteIndex).
 // Calls have a deadline each and are retried with backoff on UNAVAILABLE only (every call is
 // idempotent per owner, so a retry after a lost answer gets the same answer).
-import { readFileSync } from 'node:fs';
-import { credentials, Metadata, status, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import type { ServiceError } from '@grpc/grpc-js';
 import { SpaceError, type Backend, type BackendRun, type Outcome, type PackageSpace } from './backend.js';
 import type { Allocation, AllocationRequest } from '../ipam/types.js';
 import { IpamError } from '../ipam/errors.js';
-import { clientConstructor, type SERVICE_NAMES } from '../server/proto/load.js';
-import { encodeAllocNetworkInstance, encodeAllocPrefix, encodeAllocRelease, encodeAllocRequest } from '../server/wire/alloc.js';
-import { fromWAllocation, fromWError, toWAllocationRequest, toWPrefixSpec, toWRef } from '../server/wire/admin.js';
-import type { AllocResponse, ClaimResponse, WBatchResponse, WError } from '../server/wire/messages.js';
-import { encodeClaim, encodeIndex, encodePrefixClaim, encodeRelease } from '../server/wire/resource.js';
-import { fromServiceError } from '../server/wire/status.js';
+import { AdminClient } from '../protocol/admin-client.js';
+import { bool, GrpcConnection, type ConnectionOptions } from '../protocol/connection.js';
+import { encodeAllocNetworkInstance, encodeAllocPrefix, encodeAllocRelease, encodeAllocRequest } from '../protocol/alloc.js';
+import { fromWAllocation, fromWError, toWAllocationRequest, toWPrefixSpec, toWRef } from '../protocol/admin.js';
+import type { AllocResponse, ClaimResponse, WBatchResponse, WError } from '../protocol/messages.js';
+import { encodeClaim, encodeIndex, encodePrefixClaim, encodeRelease } from '../protocol/resource.js';
+import { fromServiceError } from '../protocol/status.js';
 
 export type GrpcProtocol = 'admin' | 'alloc' | 'resource';
 
-export interface GrpcBackendOptions {
-  /** HOST:PORT (or any grpc-js target). Env IPAM_INJECTOR_ADDRESS. */
-  address?: string;
+export interface GrpcBackendOptions extends ConnectionOptions {
   /** Default admin. Env IPAM_INJECTOR_PROTOCOL. */
   protocol?: GrpcProtocol | string;
   /** Package identity (required): the owner scope of everything this package holds on the
    *  server. Env IPAM_INJECTOR_PACKAGE. */
   package?: string;
-  /** Use TLS (implied by tlsCa / tlsCert). Env IPAM_INJECTOR_TLS=true. */
-  tls?: boolean | string;
-  /** CA bundle to verify the server: a file path or PEM text. Env IPAM_INJECTOR_TLS_CA. */
-  tlsCa?: string;
-  /** Client certificate and key for mTLS: file paths or PEM text. Env IPAM_INJECTOR_TLS_CERT / _KEY. */
-  tlsCert?: string;
-  tlsKey?: string;
-  /** Name to verify in the server certificate when it differs from the address host. */
-  tlsServerName?: string;
-  /** Bearer token, or a file holding it. Env IPAM_INJECTOR_TOKEN / IPAM_INJECTOR_TOKEN_FILE. */
-  token?: string;
-  tokenFile?: string;
-  /** Per-call deadline: ms as a number, or "500ms", "10s", "1m". Default 10s. Env IPAM_INJECTOR_TIMEOUT. */
-  timeout?: number | string;
-  /** Attempts after the first on UNAVAILABLE (default 4; backoff 100ms doubling, jittered). */
-  retries?: number | string;
   /** alloc/resource: calls in flight at once (default 1: requests answered in package order). */
   concurrency?: number | string;
   /** admin: also release whatever the package holds on the server and no longer requests or defines. */
   prune?: boolean | string;
-  env?: NodeJS.ProcessEnv;
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -59,101 +40,6 @@ const KNOWN_OPTIONS = new Set([
 ]);
 
 export { SpaceError };
-
-type Unary = (req: unknown, md: Metadata, opts: { deadline: Date }, cb: (e: ServiceError | null, res: unknown) => void) => void;
-
-const readPem = (v: string) => Buffer.from(v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8'));
-const bool = (v: boolean | string | undefined) => v === true || v === 'true' || v === '1' || v === 'yes';
-
-export function parseDuration(v: number | string | undefined, fallback: number): number {
-  if (v === undefined || v === '') return fallback;
-  if (typeof v === 'number') return v;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (!m) throw new Error(`timeout "${v}" is not a duration (e.g. 500ms, 10s, 1m)`);
-  const n = Number(m[1]);
-  return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
-}
-
-/** A channel to one server with deadline, token and retry handling; one client per service. */
-export class GrpcConnection {
-  readonly address: string;
-  private readonly creds: ChannelCredentials;
-  private readonly clients = new Map<string, Client>();
-  private readonly token: string | undefined;
-  readonly timeoutMs: number;
-  private readonly retries: number;
-  private readonly channelOptions: Record<string, string | number>;
-
-  constructor(o: GrpcBackendOptions) {
-    const env = o.env ?? process.env;
-    const address = o.address || env.IPAM_INJECTOR_ADDRESS;
-    if (!address) throw new Error('backend grpc needs an address (address=HOST:PORT)');
-    this.address = address;
-    const ca = o.tlsCa || env.IPAM_INJECTOR_TLS_CA;
-    const cert = o.tlsCert || env.IPAM_INJECTOR_TLS_CERT;
-    const key = o.tlsKey || env.IPAM_INJECTOR_TLS_KEY;
-    if (!!cert !== !!key) throw new Error('tlsCert and tlsKey go together');
-    const tls = bool(o.tls ?? env.IPAM_INJECTOR_TLS) || !!ca || !!cert;
-    this.creds = tls
-      ? credentials.createSsl(ca ? readPem(ca) : null, key ? readPem(key) : null, cert ? readPem(cert) : null)
-      : credentials.createInsecure();
-    const tokenFile = o.tokenFile || env.IPAM_INJECTOR_TOKEN_FILE;
-    this.token = o.token || env.IPAM_INJECTOR_TOKEN || (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
-    this.timeoutMs = parseDuration(o.timeout ?? env.IPAM_INJECTOR_TIMEOUT, 10_000);
-    this.retries = Number(o.retries ?? 4);
-    this.channelOptions = {
-      'grpc.max_receive_message_length': 64 * 1024 * 1024,
-      'grpc.max_send_message_length': 64 * 1024 * 1024,
-      ...(o.tlsServerName ? { 'grpc.ssl_target_name_override': o.tlsServerName, 'grpc.default_authority': o.tlsServerName } : {}),
-    };
-  }
-
-  private client(service: keyof typeof SERVICE_NAMES): Client {
-    let c = this.clients.get(service);
-    if (!c) {
-      // One channel for all services: grpc-js shares subchannels between clients with the
-      // same target, credentials and options.
-      const Ctor = clientConstructor(service);
-      c = new Ctor(this.address, this.creds, this.channelOptions);
-      this.clients.set(service, c);
-    }
-    return c;
-  }
-
-  /** One unary call with deadline and UNAVAILABLE retries; rejects with the raw ServiceError. */
-  async call<Res>(service: keyof typeof SERVICE_NAMES, method: string, req: unknown): Promise<Res> {
-    const c = this.client(service) as unknown as Record<string, Unary>;
-    const fn = c[method];
-    if (!fn) throw new Error(`no method ${service}.${method}`);
-    const md = new Metadata();
-    if (this.token) md.set('authorization', `Bearer ${this.token}`);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await new Promise<Res>((resolve, reject) =>
-          fn.call(c, req, md, { deadline: new Date(Date.now() + this.timeoutMs) }, (e, res) => (e ? reject(e) : resolve(res as Res))),
-        );
-      } catch (e) {
-        const se = e as ServiceError;
-        if (se.code !== status.UNAVAILABLE || attempt >= this.retries) throw se;
-        const backoff = 100 * 2 ** attempt;
-        await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
-      }
-    }
-  }
-
-  /** A server-streaming call (Watch); the caller consumes and cancels it. */
-  stream(service: keyof typeof SERVICE_NAMES, method: string, req: unknown) {
-    const c = this.client(service) as unknown as Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
-    const md = new Metadata();
-    if (this.token) md.set('authorization', `Bearer ${this.token}`);
-    return c[method]!.call(c, req, md);
-  }
-
-  close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
-  }
-}
 
 /** The function's config passes its backend settings here as they are (strings from a
  *  ConfigMap, typed values from IPAMInjector); an unknown key is an error naming it. */
@@ -176,7 +62,7 @@ export function createGrpcBackend(options: GrpcBackendOptions): Backend {
   }
   const concurrency = Math.max(1, Number(options.concurrency ?? 1));
   const prune = bool(options.prune);
-  const backend = protocol === 'admin' ? new AdminBatch(conn, pkg, prune) : new PerItem(conn, pkg, protocol, concurrency);
+  const backend = protocol === 'admin' ? new AdminBatch(new AdminClient(conn), pkg, prune) : new PerItem(conn, pkg, protocol, concurrency);
   return {
     run: (input) => backend.run(input),
     close: async () => conn.close(),
@@ -185,7 +71,7 @@ export function createGrpcBackend(options: GrpcBackendOptions): Backend {
 
 class AdminBatch {
   constructor(
-    private readonly conn: GrpcConnection,
+    private readonly admin: AdminClient,
     private readonly pkg: string | undefined,
     private readonly prune: boolean,
   ) {}
@@ -207,9 +93,9 @@ class AdminBatch {
     };
     let res: WBatchResponse;
     try {
-      res = await this.conn.call<WBatchResponse>('admin', 'Batch', req);
+      res = await this.admin.batch(req);
     } catch (e) {
-      throw fromServiceError(e as ServiceError, `Batch on ${this.conn.address}`);
+      throw fromServiceError(e as ServiceError, `Batch on ${this.admin.conn.address}`);
     }
     if (res.spaceErrors?.length) throw new SpaceError(res.spaceErrors.map((w) => ({ owner: subjectOwner(w, input.space), error: fromWError(w) })));
     return input.requests.map((r, i): Outcome => {

@@ -3,9 +3,9 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import type { ServiceError } from '@grpc/grpc-js';
-import { GrpcConnection } from '../backends/grpc.js';
-import type { WAllocation, WNetworkInstance, WPrefix } from '../server/wire/messages.js';
-import { fromServiceError } from '../server/wire/status.js';
+import { AdminClient } from '../protocol/admin-client.js';
+import { GrpcConnection } from '../protocol/connection.js';
+import { fromServiceError } from '../protocol/status.js';
 
 const USAGE = `usage: ipam-injector get allocations|prefixes|network-instances --server HOST:PORT [flags]
   -o, --output table|yaml|json   (default table)
@@ -69,7 +69,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     process.stderr.write(`get: -o must be table, yaml or json\n`);
     return 2;
   }
-  const conn = new GrpcConnection({
+  const admin = new AdminClient(new GrpcConnection({
     address: a.server,
     ...(a.token ? { token: a.token } : {}),
     ...(a['token-file'] ? { tokenFile: a['token-file'] } : {}),
@@ -79,14 +79,14 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     ...(a['tls-server-name'] ? { tlsServerName: a['tls-server-name'] } : {}),
     ...(a.timeout ? { timeout: a.timeout } : {}),
     retries: 1,
-  });
+  }));
   const niText = a['network-instance'];
   const ni = niText ? (niText.includes('/') ? { namespace: niText.split('/')[0], name: niText.split('/')[1] } : { name: niText, namespace: 'default' }) : undefined;
   try {
     let items: object[];
     let table: string[][];
     if (what === 'allocations') {
-      const all = await pages<WAllocation>(conn, 'ListAllocations', 'allocations', {
+      const all = await admin.allAllocations({
         ...(ni ? { networkInstance: ni } : {}),
         ...(a['owner-prefix'] ? { ownerPrefix: a['owner-prefix'] } : {}),
       });
@@ -96,7 +96,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         ...all.map((x) => [niName(x.networkInstance), x.prefix ?? '', x.kind ?? '', x.gateway || '-', x.parent || '-', x.owner ?? '']),
       ];
     } else if (what === 'prefixes') {
-      const all = await pages<WPrefix>(conn, 'ListPrefixes', 'prefixes', { ...(ni ? { networkInstance: ni } : {}), utilization: true });
+      const all = await admin.allPrefixes({ ...(ni ? { networkInstance: ni } : {}), utilization: true });
       items = all;
       table = [
         ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'FAMILY', 'USED', 'FREE', 'TOTAL', 'UTILIZATION', 'OWNER'],
@@ -106,7 +106,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         }),
       ];
     } else {
-      const res = await conn.call<{ networkInstances: WNetworkInstance[] }>('admin', 'ListNetworkInstances', {});
+      const res = await admin.listNetworkInstances();
       items = res.networkInstances;
       table = [
         ['NAMESPACE', 'NAME', 'PREFIXES', 'OWNER'],
@@ -122,20 +122,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     process.stderr.write(`get: ${err.message}\n`);
     return 1;
   } finally {
-    conn.close();
+    admin.conn.close();
   }
-}
-
-/** Every page of a list. */
-async function pages<T>(conn: GrpcConnection, method: string, field: string, req: Record<string, unknown>): Promise<T[]> {
-  const out: T[] = [];
-  let next = '';
-  do {
-    const res = await conn.call<Record<string, unknown>>('admin', method, { ...req, limit: 5000, continue: next });
-    out.push(...((res[field] as T[]) ?? []));
-    next = (res.continue as string) ?? '';
-  } while (next);
-  return out;
 }
 
 const niName = (r: { name?: string; namespace?: string } | undefined) => (r ? `${r.namespace || 'default'}/${r.name ?? ''}` : '');

@@ -10,8 +10,8 @@
 //   allocations, and cannot change the operator's space outside its package.
 import { createHash } from 'node:crypto';
 import { status, type Metadata } from '@grpc/grpc-js';
-import { StatusError } from './wire/status.js';
-import { packageOf } from './wire/owner.js';
+import { StatusError } from '../protocol/status.js';
+import { packageOf } from '../protocol/owner.js';
 
 /** The part of a grpc-js server call we use (its type is not exported from the package root). */
 export interface PeerCall {

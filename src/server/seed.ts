@@ -3,7 +3,7 @@
 // package "seed". Anything else in the file is reported and skipped.
 import { parseAllDocuments } from 'yaml';
 import type { InstancePrefix, NetworkInstanceRef, PrefixKind, PrefixSpec } from '../ipam/types.js';
-import { formatLocalOwner, scopedOwner } from './wire/owner.js';
+import { formatLocalOwner, scopedOwner } from '../protocol/owner.js';
 
 export const SEED_PACKAGE = 'seed';
 const GROUPS = new Set(['ipam.nephio.org', 'ipam.resource.nephio.org']);

@@ -8,16 +8,16 @@ import { Auth, type TokenEntry } from './auth.js';
 import { IpamCore, type IpamFactory } from './core.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { packageDefinition, serviceDefinition, SERVICE_NAMES } from './proto/load.js';
+import { packageDefinition, serviceDefinition, SERVICE_NAMES } from '../protocol/load.js';
 import type { SeedSpace } from './seed.js';
 import { adminService } from './services/admin.js';
-import { decodeBatchRequest } from './wire/batch-decoder.js';
-import { encodeBatchResponse } from './wire/batch-encoder.js';
+import { decodeBatchRequest } from '../protocol/batch-decoder.js';
+import { encodeBatchResponse } from '../protocol/batch-encoder.js';
 import { allocService } from './services/alloc.js';
 import type { ServiceContext } from './services/context.js';
 import { resourceService } from './services/resource.js';
 import type { Store } from './store/store.js';
-import { DEFAULT_LIMITS, type Limits } from './wire/validate.js';
+import { DEFAULT_LIMITS, type Limits } from '../protocol/validate.js';
 
 export interface TlsFiles {
   cert: Buffer;
@@ -102,7 +102,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   server.addService(serviceDefinition('alloc'), allocService(ctx));
   server.addService(serviceDefinition('resource'), resourceService(ctx));
   // Batch, the largest messages in both directions, has its own decoder and encoder
-  // (wire/batch-decoder.ts, wire/batch-encoder.ts); everything else goes through proto-loader.
+  // (src/protocol/batch-decoder.ts, batch-encoder.ts); everything else goes through proto-loader.
   const admin = serviceDefinition('admin');
   server.addService({ ...admin, Batch: { ...admin.Batch!, requestDeserialize: decodeBatchRequest, responseSerialize: encodeBatchResponse } }, adminService(ctx));
   health.addToServer(server);

@@ -7,7 +7,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createGrpcBackend } from '../../src/backends/grpc.js';
 import { SpaceError, type BackendRun } from '../../src/backends/backend.js';
 import { IpamError } from '../../src/ipam/errors.js';
-import { serviceDefinition } from '../../src/server/proto/load.js';
+import { serviceDefinition } from '../../src/protocol/load.js';
 import { inProcess, raw } from './helpers.js';
 import type { RunningServer } from '../../src/server/server.js';
 

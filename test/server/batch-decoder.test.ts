@@ -3,9 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { serviceDefinition } from '../../src/server/proto/load.js';
-import { decodeBatchRequest } from '../../src/server/wire/batch-decoder.js';
-import type { WAllocationRequest, WBatchRequest, WPrefixSpec } from '../../src/server/wire/messages.js';
+import { serviceDefinition } from '../../src/protocol/load.js';
+import { decodeBatchRequest } from '../../src/protocol/batch-decoder.js';
+import type { WAllocationRequest, WBatchRequest, WPrefixSpec } from '../../src/protocol/messages.js';
 
 const batch = (serviceDefinition('admin') as unknown as Record<string, { requestSerialize(v: unknown): Buffer; requestDeserialize(b: Buffer): unknown }>).Batch!;
 

@@ -3,9 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { serviceDefinition } from '../../src/server/proto/load.js';
-import { encodeBatchResponse } from '../../src/server/wire/batch-encoder.js';
-import type { WAllocation, WBatchResponse, WError } from '../../src/server/wire/messages.js';
+import { serviceDefinition } from '../../src/protocol/load.js';
+import { encodeBatchResponse } from '../../src/protocol/batch-encoder.js';
+import type { WAllocation, WBatchResponse, WError } from '../../src/protocol/messages.js';
 
 const batch = (serviceDefinition('admin') as unknown as Record<string, { responseSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): unknown }>).Batch!;
 

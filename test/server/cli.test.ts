@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { credentials } from '@grpc/grpc-js';
-import { clientConstructor } from '../../src/server/proto/load.js';
+import { clientConstructor } from '../../src/protocol/load.js';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { cleanup, root, tmp, writeSeed } from './helpers.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
 import { createIpam, restoreIpam } from '../../src/ipam/index.js';
 import { silentLogger } from '../../src/server/log.js';
-import { clientConstructor } from '../../src/server/proto/load.js';
+import { clientConstructor } from '../../src/protocol/load.js';
 import { parseSeed } from '../../src/server/seed.js';
 import { startServer, type ServerOptions } from '../../src/server/server.js';
 import { MemoryStore } from '../../src/server/store/memory-store.js';

@@ -5,11 +5,11 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { loadSync } from '@grpc/proto-loader';
-import { packageDefinition } from '../../src/server/proto/load.js';
+import { packageDefinition } from '../../src/protocol/load.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
-test('src/server/proto/descriptors.gen.ts is generated from proto/*.proto (not stale)', () => {
+test('src/protocol/descriptors.gen.ts is generated from proto/*.proto (not stale)', () => {
   const r = spawnSync(process.execPath, [`${root}proto/generate.mjs`, '--check'], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
 });

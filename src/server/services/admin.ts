@@ -13,7 +13,7 @@ import {
   toWError,
   toWNetworkInstance,
   toWPrefix,
-} from '../wire/admin.js';
+} from '../../protocol/admin.js';
 import type {
   WAllocation,
   WAllocationRequest,
@@ -32,10 +32,10 @@ import type {
   WRemoveNetworkInstanceRequest,
   WRemovePrefixRequest,
   WWatchRequest,
-} from '../wire/messages.js';
-import { localOwner, packageOf, scopedOwner, SCOPE_SEPARATOR } from '../wire/owner.js';
-import { localizeError, toServiceError } from '../wire/status.js';
-import { checkSelector, checkString, invalid } from '../wire/validate.js';
+} from '../../protocol/messages.js';
+import { localOwner, packageOf, scopedOwner, SCOPE_SEPARATOR } from '../../protocol/owner.js';
+import { localizeError, toServiceError } from '../../protocol/status.js';
+import { checkSelector, checkString, invalid } from '../../protocol/validate.js';
 import { ownInstance } from './alloc.js';
 import { follow, unary, type ServiceContext } from './context.js';
 

@@ -5,9 +5,9 @@ import { IpamError } from '../../ipam/errors.js';
 import type { InstancePrefix, NetworkInstanceRef } from '../../ipam/types.js';
 import { authorizePackage } from '../auth.js';
 import type { Tx } from '../core.js';
-import { decodeAllocOwner, decodeAllocRequest, ALLOC_KIND_NETWORK_INSTANCE, type AllocIntent } from '../wire/alloc.js';
-import type { AllocRequest, AllocResponse } from '../wire/messages.js';
-import { asPackage } from '../wire/status.js';
+import { decodeAllocOwner, decodeAllocRequest, ALLOC_KIND_NETWORK_INSTANCE, type AllocIntent } from '../../protocol/alloc.js';
+import type { AllocRequest, AllocResponse } from '../../protocol/messages.js';
+import { asPackage } from '../../protocol/status.js';
 import { unary, type ServiceContext } from './context.js';
 
 export function allocService(ctx: ServiceContext): UntypedServiceImplementation {

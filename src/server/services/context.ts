@@ -5,8 +5,8 @@ import type { Change, IpamCore } from '../core.js';
 import type { Auth, Principal } from '../auth.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Limits } from '../wire/validate.js';
-import { toServiceError } from '../wire/status.js';
+import type { Limits } from '../../protocol/validate.js';
+import { toServiceError } from '../../protocol/status.js';
 
 export interface ServiceContext {
   core: IpamCore;

@@ -1,8 +1,8 @@
 // resource.Resource: Nephio's later protocol. Claims and indexes travel as JSON.
 import { status, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { authorizePackage } from '../auth.js';
-import type { ClaimRequest, ClaimResponse, WatchClaimRequest, WatchClaimResponse } from '../wire/messages.js';
-import { localOwner, packageOf, parseLocalOwner, SCOPE_SEPARATOR } from '../wire/owner.js';
+import type { ClaimRequest, ClaimResponse, WatchClaimRequest, WatchClaimResponse } from '../../protocol/messages.js';
+import { localOwner, packageOf, parseLocalOwner, SCOPE_SEPARATOR } from '../../protocol/owner.js';
 import {
   CLAIM_GVK,
   INDEX_GVK,
@@ -13,8 +13,8 @@ import {
   decodeIndex,
   decodePrefixClaim,
   headerPackage,
-} from '../wire/resource.js';
-import { asPackage, StatusError, toServiceError } from '../wire/status.js';
+} from '../../protocol/resource.js';
+import { asPackage, StatusError, toServiceError } from '../../protocol/status.js';
 import { ownInstance } from './alloc.js';
 import { follow, unary, type ServiceContext } from './context.js';
 

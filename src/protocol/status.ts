@@ -2,7 +2,7 @@
 // details as metadata (ipam-reason, ipam-field, ...), so our client rebuilds the same
 // IpamError and a third-party client still gets a standard status.
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
-import { IpamError, type IpamErrorCode } from '../../ipam/errors.js';
+import { IpamError, type IpamErrorCode } from '../ipam/errors.js';
 import { localizeText } from './owner.js';
 
 const TO_GRPC: Record<IpamErrorCode, status> = {

@@ -1,7 +1,7 @@
 // resource.Resource <-> allocator types. Claims travel as JSON text: the server accepts
 // either the claim's spec or the whole object ({apiVersion, kind, metadata, spec, status});
 // in the whole-object form `status.prefix` is the sticky hint.
-import type { AllocationRequest, Allocation, InstancePrefix, NetworkInstanceRef, PrefixSpec } from '../../ipam/types.js';
+import type { AllocationRequest, Allocation, InstancePrefix, NetworkInstanceRef, PrefixSpec } from '../ipam/types.js';
 import type { ClaimRequest, ClaimResponse, GVK, Header, NSN, WLabelSelector } from './messages.js';
 import { PACKAGE_GVK, formatLocalOwner, parseLocalOwner, scopedOwner } from './owner.js';
 import {

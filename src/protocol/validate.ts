@@ -1,8 +1,8 @@
 // Input limits and checks shared by every protocol: a bad request gets INVALID_ARGUMENT
 // that names the field, before it reaches the allocator.
-import { IpamError } from '../../ipam/errors.js';
-import { isEmptyLabels } from '../../ipam/labels.js';
-import type { AddressFamily, LabelSelector, PrefixKind } from '../../ipam/types.js';
+import { IpamError } from '../ipam/errors.js';
+import { isEmptyLabels } from '../ipam/labels.js';
+import type { AddressFamily, LabelSelector, PrefixKind } from '../ipam/types.js';
 import type { StringMap, WLabelSelector } from './messages.js';
 
 export interface Limits {

@@ -1,6 +1,6 @@
 // alloc.Allocation <-> allocator types. Server side decodes a Request into an intent;
 // client side (src/backends/grpc.ts) encodes allocator requests and space into Requests.
-import type { AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixSpec } from '../../ipam/types.js';
+import type { AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixSpec } from '../ipam/types.js';
 import type { AllocRequest, AllocSpec, StringMap } from './messages.js';
 import {
   CONTROL_LABELS,

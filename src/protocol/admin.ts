@@ -8,9 +8,9 @@ import type {
   PrefixInfo,
   PrefixSpec,
   Utilization,
-} from '../../ipam/types.js';
-import { IpamError, type IpamErrorCode } from '../../ipam/errors.js';
-import { isEmptyLabels } from '../../ipam/labels.js';
+} from '../ipam/types.js';
+import { IpamError, type IpamErrorCode } from '../ipam/errors.js';
+import { isEmptyLabels } from '../ipam/labels.js';
 import type {
   WAllocation,
   WAllocationRequest,

@@ -1,0 +1,125 @@
+// A channel to one IPAM server with credentials, bearer token, per-call deadline and retries
+// on UNAVAILABLE; one grpc-js client per service, all sharing the channel. Used by the
+// function's grpc backend and by `get` (through the typed clients built on it).
+import { readFileSync } from 'node:fs';
+import { credentials, Metadata, status, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import { clientConstructor, type SERVICE_NAMES } from './load.js';
+
+export type ServiceName = keyof typeof SERVICE_NAMES;
+
+export interface ConnectionOptions {
+  /** HOST:PORT (or any grpc-js target). Env IPAM_INJECTOR_ADDRESS. */
+  address?: string;
+  /** Use TLS (implied by tlsCa / tlsCert). Env IPAM_INJECTOR_TLS=true. */
+  tls?: boolean | string;
+  /** CA bundle to verify the server: a file path or PEM text. Env IPAM_INJECTOR_TLS_CA. */
+  tlsCa?: string;
+  /** Client certificate and key for mTLS: file paths or PEM text. Env IPAM_INJECTOR_TLS_CERT / _KEY. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Name to verify in the server certificate when it differs from the address host. */
+  tlsServerName?: string;
+  /** Bearer token, or a file holding it. Env IPAM_INJECTOR_TOKEN / IPAM_INJECTOR_TOKEN_FILE. */
+  token?: string;
+  tokenFile?: string;
+  /** Per-call deadline: ms as a number, or "500ms", "10s", "1m". Default 10s. Env IPAM_INJECTOR_TIMEOUT. */
+  timeout?: number | string;
+  /** Attempts after the first on UNAVAILABLE (default 4; backoff 100ms doubling, jittered). */
+  retries?: number | string;
+  env?: NodeJS.ProcessEnv;
+}
+
+type Unary = (req: unknown, md: Metadata, opts: { deadline: Date }, cb: (e: ServiceError | null, res: unknown) => void) => void;
+
+const readPem = (v: string) => Buffer.from(v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8'));
+export const bool = (v: boolean | string | undefined) => v === true || v === 'true' || v === '1' || v === 'yes';
+
+export function parseDuration(v: number | string | undefined, fallback: number): number {
+  if (v === undefined || v === '') return fallback;
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new Error(`timeout "${v}" is not a duration (e.g. 500ms, 10s, 1m)`);
+  const n = Number(m[1]);
+  return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n;
+}
+
+/** A channel to one server with deadline, token and retry handling; one client per service. */
+export class GrpcConnection {
+  readonly address: string;
+  private readonly creds: ChannelCredentials;
+  private readonly clients = new Map<string, Client>();
+  private readonly token: string | undefined;
+  readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly channelOptions: Record<string, string | number>;
+
+  constructor(o: ConnectionOptions) {
+    const env = o.env ?? process.env;
+    const address = o.address || env.IPAM_INJECTOR_ADDRESS;
+    if (!address) throw new Error('backend grpc needs an address (address=HOST:PORT)');
+    this.address = address;
+    const ca = o.tlsCa || env.IPAM_INJECTOR_TLS_CA;
+    const cert = o.tlsCert || env.IPAM_INJECTOR_TLS_CERT;
+    const key = o.tlsKey || env.IPAM_INJECTOR_TLS_KEY;
+    if (!!cert !== !!key) throw new Error('tlsCert and tlsKey go together');
+    const tls = bool(o.tls ?? env.IPAM_INJECTOR_TLS) || !!ca || !!cert;
+    this.creds = tls
+      ? credentials.createSsl(ca ? readPem(ca) : null, key ? readPem(key) : null, cert ? readPem(cert) : null)
+      : credentials.createInsecure();
+    const tokenFile = o.tokenFile || env.IPAM_INJECTOR_TOKEN_FILE;
+    this.token = o.token || env.IPAM_INJECTOR_TOKEN || (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+    this.timeoutMs = parseDuration(o.timeout ?? env.IPAM_INJECTOR_TIMEOUT, 10_000);
+    this.retries = Number(o.retries ?? 4);
+    this.channelOptions = {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+      ...(o.tlsServerName ? { 'grpc.ssl_target_name_override': o.tlsServerName, 'grpc.default_authority': o.tlsServerName } : {}),
+    };
+  }
+
+  private client(service: ServiceName): Client {
+    let c = this.clients.get(service);
+    if (!c) {
+      // One channel for all services: grpc-js shares subchannels between clients with the
+      // same target, credentials and options.
+      const Ctor = clientConstructor(service);
+      c = new Ctor(this.address, this.creds, this.channelOptions);
+      this.clients.set(service, c);
+    }
+    return c;
+  }
+
+  /** One unary call with deadline and UNAVAILABLE retries; rejects with the raw ServiceError. */
+  async call<Res>(service: ServiceName, method: string, req: unknown): Promise<Res> {
+    const c = this.client(service) as unknown as Record<string, Unary>;
+    const fn = c[method];
+    if (!fn) throw new Error(`no method ${service}.${method}`);
+    const md = new Metadata();
+    if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await new Promise<Res>((resolve, reject) =>
+          fn.call(c, req, md, { deadline: new Date(Date.now() + this.timeoutMs) }, (e, res) => (e ? reject(e) : resolve(res as Res))),
+        );
+      } catch (e) {
+        const se = e as ServiceError;
+        if (se.code !== status.UNAVAILABLE || attempt >= this.retries) throw se;
+        const backoff = 100 * 2 ** attempt;
+        await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
+      }
+    }
+  }
+
+  /** A server-streaming call (Watch); the caller consumes and cancels it. */
+  stream(service: ServiceName, method: string, req: unknown) {
+    const c = this.client(service) as unknown as Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
+    const md = new Metadata();
+    if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    return c[method]!.call(c, req, md);
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}
