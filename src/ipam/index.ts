@@ -18,3 +18,4 @@ export function createIpam(): Ipam {
 export function restoreIpam(snapshot: Snapshot): Ipam {
   return new Allocator(restore(snapshot));
 }
+export { ownerLabels, gvkString, parseGvkString, OWNER_LABEL_KEYS } from './owner-labels.js';

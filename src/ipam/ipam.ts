@@ -13,6 +13,7 @@ import {
   removeSpecNow,
   specDependents,
 } from './prefixes.js';
+import { lookup } from './lookup.js';
 import { getAllocations, listAllocations, listNetworkInstances, listPrefixes, utilization } from './queries.js';
 import { specInfo } from './output.js';
 import { snapshot } from './snapshot.js';
@@ -24,6 +25,8 @@ import type {
   AllocationRequest,
   InstancePrefix,
   Ipam,
+  LabelSelector,
+  LookupMatch,
   NetworkInstanceInfo,
   NetworkInstanceRef,
   PrefixInfo,
@@ -58,6 +61,10 @@ export class Allocator implements Ipam {
 
   dryRun(req: AllocationRequest): Allocation {
     return allocate(this.sp, req, true);
+  }
+
+  lookup(ni: NetworkInstanceRef, selector: LabelSelector): LookupMatch {
+    return lookup(this.sp, ni, selector);
   }
 
   release(owner: string, opts?: ReleaseOptions): Allocation[] {

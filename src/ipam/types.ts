@@ -83,6 +83,19 @@ export interface Allocation {
   labels: Labels;
 }
 
+/** What a lookup found: the first stored thing whose labels match the selector. */
+export interface LookupMatch {
+  networkInstance: Required<NetworkInstanceRef>;
+  kind: PrefixKind;
+  addressFamily: AddressFamily;
+  /** As an allocation of it would be answered (host addresses in a subnet: `addr/<subnet length>`). */
+  prefix: string;
+  /** For an address in a network subnet with a gateway, or such a subnet itself. */
+  gateway?: string;
+  labels: Labels;
+  owner: OwnerKey;
+}
+
 /** A prefix in the tree, as listed by queries. */
 export interface PrefixInfo {
   networkInstance: Required<NetworkInstanceRef>;
@@ -147,6 +160,12 @@ export interface Ipam {
   allocate(req: AllocationRequest): Allocation;
   /** What `allocate` would answer; nothing is reserved. Also serves read-only "get" lookups. */
   dryRun(req: AllocationRequest): Allocation;
+  /**
+   * The first thing stored in `ni` (aggregates, subnets, reserved addresses, allocations, in
+   * tree order) whose labels, system and owner labels included, match `selector`; nothing is
+   * reserved. NotFound when nothing matches.
+   */
+  lookup(ni: NetworkInstanceRef, selector: LabelSelector): LookupMatch;
   /** Frees everything `owner` holds (allocations and prefixes); returns what was freed. */
   release(owner: OwnerKey, opts?: ReleaseOptions): Allocation[];
   getAllocations(owner: OwnerKey): Allocation[];

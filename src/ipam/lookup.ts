@@ -1,0 +1,124 @@
+// Read-only lookups (Nephio's `nephio.org/action: get`, the resource protocol's GetClaim): a
+// selector matched against the labels of everything stored in one network instance
+// (aggregates, subnets, reserved addresses, allocations; owner labels included), first match
+// in tree order. Nothing is reserved.
+
+import { IpamError } from './errors.js';
+import { L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWORK_NAME, L_PREFIX_KIND, renderSelector } from './labels.js';
+import { buildAllocation, rowAllocation } from './output.js';
+import { KIND_NAMES, KindCode, RowType } from './rows.js';
+import type { Instance, Space } from './space.js';
+import type { LabelSelector, LabelSelectorRequirement, Labels, LookupMatch, NetworkInstanceRef } from './types.js';
+
+/** A row's label value as a lookup sees it: system labels first, then the row's own. */
+type Get = (key: string) => string | undefined;
+
+function holds(sel: LabelSelector, get: Get): boolean {
+  const ml = sel.matchLabels;
+  if (ml) for (const k in ml) if (get(k) !== ml[k]) return false;
+  for (const r of sel.matchExpressions ?? []) if (!requirement(r, get(r.key))) return false;
+  return true;
+}
+
+function requirement(r: LabelSelectorRequirement, v: string | undefined): boolean {
+  switch (r.operator) {
+    case 'In':
+      return v !== undefined && (r.values ?? []).includes(v);
+    case 'NotIn':
+      return v === undefined || !(r.values ?? []).includes(v);
+    case 'Exists':
+      return v !== undefined;
+    case 'DoesNotExist':
+      return v === undefined;
+    default:
+      return false;
+  }
+}
+
+/** The first thing in `ref` whose labels match `sel`; NotFound when nothing does. */
+export function lookup(sp: Space, ref: NetworkInstanceRef, sel: LabelSelector): LookupMatch {
+  const inst = sp.instance(ref);
+  const rows = sp.rows;
+  // per row: its own labels, and its kind, family and network name as system labels
+  let own: Labels = {};
+  let kind = 0;
+  let v6 = false;
+  let net: string | undefined;
+  const get: Get = (k) => {
+    if (k === L_NETWORK_INSTANCE) return inst.ref.name;
+    if (k === L_PREFIX_KIND) return KIND_NAMES[kind];
+    if (k === L_ADDRESS_FAMILY) return v6 ? 'ipv6' : 'ipv4';
+    if (k === L_NETWORK_NAME && net !== undefined) return net;
+    return Object.prototype.hasOwnProperty.call(own, k) ? own[k] : undefined;
+  };
+  const visit = (row: number): number => {
+    const t = rows.type(row);
+    if (t === RowType.Prefix || t === RowType.Reserved || t === RowType.Alloc) {
+      const m = sp.meta.get(row);
+      own = m && t !== RowType.Alloc ? m.sel : sp.labels.get(rows.labels(row));
+      kind = rows.kind(row);
+      v6 = rows.isV6(row);
+      net = networkName(sp, row);
+      if (holds(sel, get)) return row;
+    }
+    if (rows.isContainer(row)) {
+      for (const ch of sp.children(row)) {
+        const hit = visit(ch);
+        if (hit) return hit;
+      }
+    }
+    return 0;
+  };
+  for (const fam of inst.top) {
+    for (const top of fam) {
+      const hit = visit(top);
+      if (hit) return match(sp, inst, hit);
+    }
+  }
+  // lookups of reserved addresses by other owners are stored too (with their owner's labels)
+  const refs: number[] = [];
+  for (const set of sp.refs.values()) for (const x of set) if (rows.inst(x) === inst.id) refs.push(x);
+  refs.sort(sp.compareRows);
+  for (const x of refs) {
+    own = sp.labels.get(rows.labels(x));
+    kind = rows.kind(x);
+    v6 = rows.isV6(x);
+    net = networkName(sp, rows.parent(x));
+    if (holds(sel, get)) return match(sp, inst, x);
+  }
+  const s = renderSelector(sel);
+  throw new IpamError('NotFound', `nothing in network instance ${inst.key} matches selector ${s}`, { networkInstance: inst.key, selector: s, field: 'spec.selector' });
+}
+
+/** The network name of a row: its own (subnets), else its enclosing subnet's. */
+function networkName(sp: Space, r: number): string | undefined {
+  const m = sp.meta.get(r);
+  if (m?.networkName) return m.networkName;
+  const p = sp.rows.parent(r);
+  return p ? sp.meta.get(p)?.networkName : undefined;
+}
+
+function match(sp: Space, inst: Instance, r: number): LookupMatch {
+  const rows = sp.rows;
+  const t = rows.type(r);
+  if (t === RowType.Alloc || t === RowType.Ref) {
+    const a = rowAllocation(sp, r);
+    return { networkInstance: inst.ref, kind: a.kind, addressFamily: a.addressFamily, prefix: a.prefix, ...(a.gateway ? { gateway: a.gateway } : {}), labels: a.labels, owner: a.owner };
+  }
+  const m = sp.metaOf(r);
+  const owner = sp.holderOf(r);
+  if (t === RowType.Reserved) {
+    // a reserved address is answered as a host address of its subnet
+    const a = buildAllocation(sp, owner, inst, rows.kind(r), rows.isV6(r), rows.page(r), rows.at(r), rows.len(r), true, rows.parent(r), m.sel);
+    return { networkInstance: inst.ref, kind: a.kind, addressFamily: a.addressFamily, prefix: a.prefix, ...(a.gateway ? { gateway: a.gateway } : {}), labels: m.sel, owner };
+  }
+  return {
+    networkInstance: inst.ref,
+    kind: KIND_NAMES[rows.kind(r)],
+    addressFamily: rows.isV6(r) ? 'ipv6' : 'ipv4',
+    prefix: m.cidr,
+    ...(rows.kind(r) === KindCode.Network && m.gateway ? { gateway: m.gateway } : {}),
+    labels: m.sel,
+    owner,
+  };
+}
