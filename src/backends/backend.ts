@@ -1,13 +1,11 @@
 // The function talks to IPAM through this interface; `builtin` runs the allocator in
 // process, `grpc` calls a server. Both receive the whole package's view at once so that a
 // remote backend can batch.
-import type { Allocation, AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixSpec } from '../ipam/types.js';
+import type { Allocation, AllocationRequest } from '../ipam/types.js';
+import type { SpaceDefinitions } from '../space/definitions.js';
 
-/** The address space a package defines (NetworkInstance and IPPrefix resources). */
-export interface PackageSpace {
-  networkInstances: { ref: NetworkInstanceRef; prefixes: InstancePrefix[]; owner: string }[];
-  prefixes: PrefixSpec[];
-}
+/** The address space a package defines (src/space/read.ts reads it). */
+export type PackageSpace = SpaceDefinitions;
 
 /** One request's outcome: an allocation, or an error that names the request. */
 export type Outcome =

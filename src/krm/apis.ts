@@ -1,4 +1,5 @@
 // The IPAM resource types the function reads, per API generation.
+import { isSpaceDefinition, SPACE_DEFINITION_KINDS } from '../space/read.js';
 
 /** Request API generations: the original IPAllocation, Nephio's IPAllocation, Nephio's IPClaim. */
 export type Generation = 'original' | 'alloc' | 'claim';
@@ -9,11 +10,9 @@ export const REQUEST_APIS: Record<string, { kind: string; generation: Generation
   'ipam.resource.nephio.org/v1alpha1': { kind: 'IPClaim', generation: 'claim' },
 };
 
-/** Groups whose NetworkInstance and IPPrefix define address space. */
-export const SPACE_API_VERSIONS = new Set(['ipam.nephio.org/v1alpha1', 'ipam.resource.nephio.org/v1alpha1', 'ipam.alloc.nephio.org/v1alpha1']);
-
 export const REQUEST_KINDS = new Set(['IPAllocation', 'IPClaim']);
-export const SPACE_KINDS = new Set(['NetworkInstance', 'IPPrefix']);
+/** Kinds that define address space (src/space/read.ts reads them). */
+export const SPACE_KINDS = SPACE_DEFINITION_KINDS;
 export const KPTFILE_API_VERSIONS = new Set(['kpt.dev/v1', 'kpt.dev/v1alpha2', 'kpt.dev/v1alpha1']);
 
 export function requestApi(apiVersion: string, kind: string): Generation | undefined {
@@ -21,7 +20,7 @@ export function requestApi(apiVersion: string, kind: string): Generation | undef
   return a && a.kind === kind ? a.generation : undefined;
 }
 
-export const isSpace = (apiVersion: string, kind: string): boolean => SPACE_KINDS.has(kind) && SPACE_API_VERSIONS.has(apiVersion);
+export const isSpace = isSpaceDefinition;
 export const isKptfile = (apiVersion: string, kind: string): boolean => kind === 'Kptfile' && KPTFILE_API_VERSIONS.has(apiVersion);
 
 // Well-known labels and annotations.

@@ -3,6 +3,7 @@
 // Any error result leaves every resource as it came (the input items are echoed) and exits 1;
 // the output is never an empty or partial list.
 import type { Backend, BackendRun, Outcome, PackageSpace } from '../backends/backend.js';
+import { emptySpace } from '../space/definitions.js';
 import { isIpamError } from '../ipam/errors.js';
 import { isKptfile, isSpace, requestApi, REQUEST_KINDS, SPACE_KINDS } from './apis.js';
 import { conditionType, failedCondition, heldOwners, okCondition, parseConditionType, type Condition } from './conditions.js';
@@ -14,7 +15,7 @@ import { FieldError, readRequest, type RequestResource } from './requests.js';
 import { asObj, describe, meta, origin, resourceDir, str, type Meta } from './resource.js';
 import { joinResourceList, splitResourceList, ResourceListError, type ResourceListText } from './resource-list.js';
 import { hasErrors, renderResults, result, type Result } from './results.js';
-import { readNetworkInstance, readPrefix } from './space.js';
+import { readSpace } from './space.js';
 import { roughMeta, syntaxMessage } from './item-syntax.js';
 import { YamlSyntaxError } from './yaml-doc.js';
 import { loadYaml, withYaml } from './yaml-lib.js';
@@ -79,7 +80,7 @@ export async function runFunction(input: string, createBackend: BackendFactory):
   const items = rl.items.map((r) => new Item(r));
   const results: Result[] = [];
   const requests: RequestResource[] = [];
-  const space: PackageSpace = { networkInstances: [], prefixes: [] };
+  const space: PackageSpace = emptySpace();
   const spaceOwners: OwnerIndex = new Map();
   const kptfiles: Kptfile[] = [];
   // Problems found while reading; results are made once the package root is known.
@@ -107,15 +108,7 @@ export async function runFunction(input: string, createBackend: BackendFactory):
     try {
       if (gen) requests.push(readRequest(item, obj, m, gen));
       else if (isSpace(m.apiVersion, m.kind)) {
-        if (m.kind === 'NetworkInstance') {
-          const ni = readNetworkInstance(obj, m);
-          space.networkInstances.push(ni);
-          spaceOwners.set(ni.owner, m);
-        } else {
-          const p = readPrefix(obj, m);
-          space.prefixes.push(p);
-          spaceOwners.set(p.owner, m);
-        }
+        spaceOwners.set(readSpace(obj, m, space), m);
       } else if (isKptfile(m.apiVersion, m.kind)) {
         const conds = asObj(obj.status)?.conditions;
         kptfiles.push({ item, meta: m, dir: resourceDir(m), conditions: Array.isArray(conds) ? conds : [] });

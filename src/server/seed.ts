@@ -1,19 +1,15 @@
-// --seed: NetworkInstance and IPPrefix resources (the same YAML as in packages, any of the
-// ipam API groups; multi-document, or a List/ResourceList) applied at start, owned by the
+// --seed: space definitions (the same YAML as in packages, read by the same reader,
+// src/space/read.ts: NetworkInstance and IPPrefix of any ipam API group, infra Network and
+// WorkloadCluster; multi-document, or a List/ResourceList) applied at start, owned by the
 // package "seed". Anything else in the file is reported and skipped.
 import { parseAllDocuments } from 'yaml';
-import type { InstancePrefix, NetworkInstanceRef, PrefixKind, PrefixSpec } from '../ipam/types.js';
-import { formatLocalOwner, scopedOwner } from '../protocol/owner.js';
+import { emptySpace, type SpaceDefinitions } from '../space/definitions.js';
+import { isSpaceDefinition, readSpaceDefinition, spaceMeta, SpaceFieldError } from '../space/read.js';
+import { scopedOwner } from '../protocol/owner.js';
 
 export const SEED_PACKAGE = 'seed';
-const GROUPS = new Set(['ipam.nephio.org', 'ipam.resource.nephio.org']);
-const KINDS: readonly string[] = ['aggregate', 'network', 'pool', 'loopback'];
 
-export interface SeedSpace {
-  networkInstances: { ref: NetworkInstanceRef; prefixes: InstancePrefix[]; owner: string }[];
-  prefixes: PrefixSpec[];
-  skipped: string[];
-}
+export type SeedSpace = Required<SpaceDefinitions> & { skipped: string[] };
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -21,7 +17,8 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 export class SeedError extends Error {}
 
 export function parseSeed(text: string, file: string): SeedSpace {
-  const out: SeedSpace = { networkInstances: [], prefixes: [], skipped: [] };
+  const defs = emptySpace();
+  const skipped: string[] = [];
   const docs = parseAllDocuments(text, { version: '1.1' });
   const items: { obj: unknown; where: string }[] = [];
   (Array.isArray(docs) ? docs : [docs]).forEach((d, i) => {
@@ -35,55 +32,31 @@ export function parseSeed(text: string, file: string): SeedSpace {
     if (!isObj(obj)) throw new SeedError(`${file}: ${where}: not a resource`);
     const apiVersion = String(obj.apiVersion ?? '');
     const kind = String(obj.kind ?? '');
-    const meta = isObj(obj.metadata) ? obj.metadata : {};
-    const name = typeof meta.name === 'string' ? meta.name : '';
-    const namespace = (typeof meta.namespace === 'string' && meta.namespace) || 'default';
-    const spec = isObj(obj.spec) ? obj.spec : {};
-    const id = `${kind} ${namespace}/${name}`;
-    const at = (field: string) => `${file}: ${where} (${id}): ${field}`;
-    if (!GROUPS.has(apiVersion.split('/')[0]!) || (kind !== 'NetworkInstance' && kind !== 'IPPrefix')) {
-      out.skipped.push(`${where}: ${apiVersion} ${kind} ${name}`);
+    if (!isSpaceDefinition(apiVersion, kind)) {
+      skipped.push(`${where}: ${apiVersion} ${kind} ${String((obj.metadata as Obj | undefined)?.name ?? '')}`);
       continue;
     }
-    if (!name) throw new SeedError(at('metadata.name is required'));
-    const owner = scopedOwner(SEED_PACKAGE, formatLocalOwner({ namespace, kind, name }));
-    if (kind === 'NetworkInstance') {
-      const raw = spec.prefixes ?? [];
-      if (!Array.isArray(raw)) throw new SeedError(at('spec.prefixes must be a list'));
-      const prefixes = raw.map((p, i): InstancePrefix => {
-        if (!isObj(p) || typeof p.prefix !== 'string') throw new SeedError(at(`spec.prefixes[${i}].prefix is required`));
-        const labels = stringMap(p.labels, at(`spec.prefixes[${i}].labels`));
-        return { prefix: p.prefix, ...(Object.keys(labels).length ? { labels } : {}) };
-      });
-      out.networkInstances.push({ ref: { name, namespace }, prefixes, owner });
-    } else {
-      if (typeof spec.prefix !== 'string' || !spec.prefix) throw new SeedError(at('spec.prefix is required'));
-      const pk = spec.kind === undefined ? 'network' : String(spec.kind);
-      if (!KINDS.includes(pk)) throw new SeedError(at(`spec.kind "${pk}" is not aggregate, network, pool or loopback`));
-      const ni = spec.networkInstance;
-      let ref: NetworkInstanceRef;
-      if (typeof ni === 'string' && ni) ref = { name: ni, namespace: 'default' };
-      else if (isObj(ni) && typeof ni.name === 'string' && ni.name) ref = { name: ni.name, namespace: (typeof ni.namespace === 'string' && ni.namespace) || 'default' };
-      else throw new SeedError(at('spec.networkInstance is required'));
-      const labels = { ...stringMap(meta.labels, at('metadata.labels')), ...stringMap(spec.labels, at('spec.labels')) };
-      const network = typeof spec.network === 'string' ? spec.network : undefined;
-      out.prefixes.push({
-        networkInstance: ref,
-        prefix: spec.prefix,
-        kind: pk as PrefixKind,
-        labels,
-        owner,
-        ...(network ? { networkName: network } : {}),
-      });
+    try {
+      readSpaceDefinition(obj, defs, `${file}: ${where}`);
+    } catch (e) {
+      if (!(e instanceof SpaceFieldError)) throw e;
+      let id = kind;
+      try {
+        const m = spaceMeta(obj);
+        id = `${kind} ${m.namespace || 'default'}/${m.name}`;
+      } catch {
+        // metadata itself is malformed: the error says so
+      }
+      throw new SeedError(`${file}: ${where} (${id}): ${e.message}`);
     }
   }
-  return out;
-}
-
-function stringMap(v: unknown, where: string): Record<string, string> {
-  if (v === undefined || v === null) return {};
-  if (!isObj(v)) throw new SeedError(`${where} must be a map`);
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = String(x);
-  return out;
+  // Everything the seed defines is owned by the package "seed".
+  const own = (o: string) => scopedOwner(SEED_PACKAGE, o);
+  return {
+    networkInstances: defs.networkInstances.map((n) => ({ ...n, owner: own(n.owner) })),
+    prefixes: defs.prefixes.map((p) => ({ ...p, owner: own(p.owner) })),
+    networks: defs.networks.map((n) => ({ ...n, owner: own(n.owner) })),
+    clusters: defs.clusters.map((c) => ({ ...c, owner: own(c.owner) })),
+    skipped,
+  };
 }
