@@ -23,6 +23,7 @@ import { startReplica, stopReplica, writeSeed, type Replica } from '../test/etcd
 import { createIpam, restoreIpam } from '../src/ipam/index.js';
 import { IpamCore } from '../src/server/core.js';
 import { EtcdStore } from '../src/server/store/etcd-store.js';
+import { LiveIpam } from '../src/server/live.js';
 import { BENCH_SEED } from './space.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -164,7 +165,7 @@ async function run(name: string, replicas: number, N: number, children: ChildPro
 /** IpamCore + EtcdStore in process: `N` allocations, 64 in flight. */
 async function storeOnly(N: number): Promise<void> {
   const etcd = await startEtcd({ members: 3 });
-  const store = new EtcdStore({ endpoints: etcd.endpoints });
+  const store = new EtcdStore({ endpoints: etcd.endpoints, live: new LiveIpam() });
   const core = new IpamCore({ store, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
   try {
     await core.start();

@@ -11,6 +11,7 @@ import { FileStore } from '../server/store/file-store.js';
 import { processCompactor } from '../server/store/compactor.js';
 import { MemoryStore } from '../server/store/memory-store.js';
 import type { Store } from '../server/store/store.js';
+import { LiveIpam } from '../server/live.js';
 
 const USAGE = `usage: ipam-injector serve [flags]
   --listen HOST:PORT        gRPC address (default 127.0.0.1:9090; port 0 picks one)
@@ -115,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(args['etcd-cert'] ? { certFile: args['etcd-cert'] } : {}),
         ...(args['etcd-key'] ? { keyFile: args['etcd-key'] } : {}),
         ...(args['etcd-prefix'] ? { prefix: args['etcd-prefix'] } : {}),
+        live: new LiveIpam(),
         onNote: (n) => log[n.level](n.msg),
       });
     } else {

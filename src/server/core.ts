@@ -25,6 +25,7 @@ import type {
   PrefixSpec,
   ReleaseOptions,
 } from '../ipam/types.js';
+import { LiveIpam } from './live.js';
 import type { DurableState, Op, RecoveryNote } from './store/ops.js';
 import { IpamError } from '../ipam/errors.js';
 import { StoreConflictError, StoreFailedError, StoreRejectedError, type Store } from './store/store.js';
@@ -172,8 +173,9 @@ export interface CoreOptions {
 }
 
 export class IpamCore {
-  ipam!: Ipam;
   private readonly store: Store;
+  /** The store's (it reads what the core builds, see live.ts), or the core's own. */
+  private readonly live: LiveIpam;
   private readonly createIpam: IpamFactory;
   private readonly maxRetries: number;
   private fatal: Error | undefined;
@@ -186,9 +188,15 @@ export class IpamCore {
 
   constructor(opts: CoreOptions) {
     this.store = opts.store;
+    this.live = opts.store.live ?? new LiveIpam();
     this.createIpam = opts.createIpam;
     this.maxRetries = opts.maxRetries ?? 5;
     this.onFatal = opts.onFatal ?? (() => {});
+  }
+
+  /** The allocator requests are served from (undefined before start()). */
+  get ipam(): Ipam {
+    return this.live.current!;
   }
 
   get storeKind(): string {
@@ -198,10 +206,8 @@ export class IpamCore {
   /** Opens the store and rebuilds the allocator from it. */
   async start(): Promise<RecoveryNote[]> {
     const state = await this.store.open();
-    this.ipam = this.rebuild(state);
-    this.store.setSnapshotSource(() => this.ipam.snapshot());
-    // Replicated stores: derive per-key state from the live allocator; follow other replicas.
-    this.store.setLiveSource?.(() => this.ipam);
+    this.live.current = this.rebuild(state);
+    // Replicated stores: follow other replicas.
     this.unwatch = this.store.watch?.(
       (records) => this.applyRemote(records),
       () => void this.resync(),
@@ -376,7 +382,7 @@ export class IpamCore {
         // The allocator has no per-instance restore yet, so this rebuilds everything from
         // the store's durable state; a replicated store may narrow `load` to the instances.
         const state = await this.store.load(networkInstances);
-        this.ipam = this.rebuild(state);
+        this.live.current = this.rebuild(state);
       } finally {
         this.gate = undefined;
       }

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { Etcd3 } from 'etcd3';
 import { createIpam, restoreIpam, type AllocationRequest } from '../../src/ipam/index.js';
 import { IpamCore } from '../../src/server/core.js';
+import { LiveIpam } from '../../src/server/live.js';
 import { EtcdStore, type EtcdStoreOptions } from '../../src/server/store/etcd-store.js';
 import { requireEtcd, startEtcd, type EtcdCluster } from '../support/etcd.js';
 
@@ -16,7 +17,7 @@ let prefixes = 0;
 const cores: IpamCore[] = [];
 
 async function replica(prefix: string, opts: Partial<EtcdStoreOptions> = {}): Promise<{ core: IpamCore; store: EtcdStore }> {
-  const store = new EtcdStore({ endpoints: etcd.endpoints, prefix, ...opts });
+  const store = new EtcdStore({ endpoints: etcd.endpoints, prefix, live: new LiveIpam(), ...opts });
   const core = new IpamCore({ store, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
   await core.start();
   cores.push(core);
@@ -232,7 +233,7 @@ if (requireEtcd(test)) {
 if (requireEtcd(test)) {
   test('etcd without quorum: the commit fails after the store timeout and the server stops making changes', async () => {
     const three = await startEtcd({ members: 3 });
-    const store = new EtcdStore({ endpoints: three.endpoints, commitTimeoutMs: 2500, callTimeoutMs: 500 });
+    const store = new EtcdStore({ endpoints: three.endpoints, live: new LiveIpam(), commitTimeoutMs: 2500, callTimeoutMs: 500 });
     const core = new IpamCore({ store, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
     try {
       await core.start();
@@ -250,7 +251,7 @@ if (requireEtcd(test)) {
       assert.ok(Date.now() - t0 < 10_000, `gave up after ${Date.now() - t0} ms`);
       assert.not.ok(core.healthy, 'the server turns unhealthy (the CLI exits for a restart)');
       for (const m of followers) await three.restart(m);
-      const again = new EtcdStore({ endpoints: three.endpoints });
+      const again = new EtcdStore({ endpoints: three.endpoints, live: new LiveIpam() });
       const fresh = new IpamCore({ store: again, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
       await fresh.start();
       try {

@@ -35,8 +35,8 @@ class FlakyStore implements Store {
     this.loads++;
     return this.inner.load();
   }
-  setSnapshotSource(s: Parameters<Store['setSnapshotSource']>[0]) {
-    this.inner.setSnapshotSource(s);
+  get live() {
+    return this.inner.live;
   }
   close() {
     return this.inner.close();

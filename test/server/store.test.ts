@@ -11,7 +11,8 @@ import { encodeSnapshotFrame } from '../../src/server/store/snapshot-writer.js';
 import { MemoryStore } from '../../src/server/store/memory-store.js';
 import type { Op } from '../../src/server/store/ops.js';
 import { StoreCorruptError } from '../../src/server/store/store.js';
-import type { Allocation, Snapshot } from '../../src/ipam/types.js';
+import type { Allocation, Ipam, Snapshot } from '../../src/ipam/types.js';
+import { LiveIpam } from '../../src/server/live.js';
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -31,6 +32,13 @@ function alloc(i: number): Op {
     labels: {},
   };
   return { op: 'allocate', req: { owner: result.owner, networkInstance: { name: 'vpc' }, kind: 'network' }, prefix: result.prefix };
+}
+
+/** A live allocator that only answers snapshot() (what the stores read for compaction). */
+function liveOf(snapshot: () => Snapshot): LiveIpam {
+  const live = new LiveIpam();
+  live.current = { snapshot } as unknown as Ipam;
+  return live;
 }
 
 const owners = (records: Op[][]) => records.flat().map((o) => (o.op === 'allocate' ? o.req.owner : o.op));
@@ -337,10 +345,9 @@ test('a missing segment is refused', async () => {
 
 test('compaction: snapshot + newer records rebuild the same state; old segments are deleted', async () => {
   const dir = tmp();
-  const s = new FileStore({ dir, compactBytes: 4096 });
-  await s.open();
   const live: Allocation[] = [];
-  s.setSnapshotSource((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [...live] }));
+  const s = new FileStore({ dir, compactBytes: 4096, live: liveOf((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [...live] })) });
+  await s.open();
   for (let i = 0; i < 300; i++) {
     const op = alloc(i);
     if (op.op === 'allocate') live.push({ owner: op.req.owner } as Allocation);
@@ -385,15 +392,18 @@ test('a snapshot frame is serialized in chunks, yielding to the event loop, to t
 
 test('compaction waits for the log to outgrow the last snapshot', async () => {
   const dir = tmp();
-  const s = new FileStore({ dir, compactBytes: 1024 });
-  await s.open();
   // a state much larger than what each record adds: 2,000 allocations in every snapshot
   const big: Snapshot = { version: 1, networkInstances: [], prefixes: [], allocations: Array.from({ length: 2000 }, (_, i) => ({ owner: `pkg|default/IPClaim/c${i}` }) as Allocation) };
   let taken = false;
-  s.setSnapshotSource(() => {
-    taken = true;
-    return big;
+  const s = new FileStore({
+    dir,
+    compactBytes: 1024,
+    live: liveOf(() => {
+      taken = true;
+      return big;
+    }),
   });
+  await s.open();
   let i = 0;
   // log until the store takes a snapshot (and switches segments), then let the snapshot
   // finish without logging more, so that every byte logged from here on is after it
@@ -410,9 +420,8 @@ test('compaction waits for the log to outgrow the last snapshot', async () => {
   assert.ok(logged >= snapBytes, `not before: ${logged} bytes logged after a ${snapBytes}-byte snapshot`);
   await s.close();
   // a reopened store knows the snapshot's size too
-  const s2 = new FileStore({ dir, compactBytes: 1024 });
+  const s2 = new FileStore({ dir, compactBytes: 1024, live: liveOf(() => big) });
   await s2.open();
-  s2.setSnapshotSource(() => big);
   for (let k = 0; k < 20; k++) await s2.commit([alloc(i++)]);
   assert.is(s2.stats().compactions, 0, 'a reopened store waits for its log to outgrow the snapshot on disk');
   await s2.close();
@@ -420,9 +429,8 @@ test('compaction waits for the log to outgrow the last snapshot', async () => {
 
 test('a damaged snapshot refuses to open', async () => {
   const dir = tmp();
-  const s = new FileStore({ dir, compactBytes: 1024 });
+  const s = new FileStore({ dir, compactBytes: 1024, live: liveOf((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [] })) });
   await s.open();
-  s.setSnapshotSource((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [] }));
   for (let i = 0; i < 40; i++) await s.commit([alloc(i)]);
   await s.close();
   const snap = readdirSync(dir).find((f) => f.endsWith('.snap'))!;
@@ -467,10 +475,9 @@ test('commit after close is rejected', async () => {
 });
 
 test('memory store keeps records and compacts into a snapshot', async () => {
-  const m = new MemoryStore(10);
-  await m.open();
   let n = 0;
-  m.setSnapshotSource(() => ({ version: 1, networkInstances: [], prefixes: [], allocations: [], n: n } as unknown as Snapshot));
+  const m = new MemoryStore({ compactRecords: 10, live: liveOf(() => ({ version: 1, networkInstances: [], prefixes: [], allocations: [], n: n } as unknown as Snapshot)) });
+  await m.open();
   for (let i = 0; i < 25; i++) {
     n++;
     await m.commit([alloc(i)]);

@@ -34,7 +34,7 @@
 //   answer was lost is recognised by its id in the revision keys.
 import { randomBytes } from 'node:crypto';
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
-import type { Ipam, Snapshot } from '../../ipam/types.js';
+import type { LiveIpam } from '../live.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
 import { FLUSH_BUCKETS, StoreConflictError, StoreFailedError, StoreRejectedError, type Store, type StoreStats } from './store.js';
 import { backoff, connect, isPermanent, sleep, type EtcdConnection } from './etcd/client.js';
@@ -43,6 +43,8 @@ import { Mirror, snapshotOf, type Kv } from './etcd/state.js';
 import { buildTxn, Pending, readAnswer, type Item, type Journal, type Outcome, type Round } from './etcd/txn.js';
 
 export interface EtcdStoreOptions extends EtcdConnection {
+  /** The allocator the server serves from (commit derives per-key state from it). */
+  live: LiveIpam;
   /** Key prefix of this deployment's state (default /ipam). */
   prefix?: string;
   /** How long one transaction (or the load) may keep failing before the store gives up (ms). */
@@ -90,7 +92,7 @@ export class EtcdStore implements Store {
   private readonly maxOps: number;
   private readonly maxBytes: number;
   private readonly onNote: (n: RecoveryNote) => void;
-  private live: (() => Ipam) | undefined;
+  readonly live: LiveIpam;
   private txnSeq = 0;
   private commitSeq = 0;
   private queue: Pending[] = [];
@@ -154,6 +156,7 @@ export class EtcdStore implements Store {
     this.depth = opts.pipeline ?? 2;
     this.turnAfter = opts.turnAfter ?? 2;
     this.onNote = opts.onNote ?? (() => {});
+    this.live = opts.live;
   }
 
   // ---------------- Store ----------------
@@ -189,14 +192,6 @@ export class EtcdStore implements Store {
     }
   }
 
-  setSnapshotSource(_source: () => Snapshot): void {
-    // Nothing to compact: etcd keeps current state, not a log.
-  }
-
-  setLiveSource(live: () => Ipam): void {
-    this.live = live;
-  }
-
   watch(onChange: (records: Op[][]) => void, resync?: () => void): () => void {
     this.onChange = onChange;
     this.onResync = resync;
@@ -216,8 +211,7 @@ export class EtcdStore implements Store {
       if (this.queue.length === 0 && this.inflight.length === 0 && !this.scheduled) return Promise.resolve();
       return new Promise((resolve, reject) => this.barriers.push({ after: this.commitSeq, rejections: this.rejections, resolve, reject }));
     }
-    if (!this.live) return Promise.reject(new StoreFailedError('etcd store: no live allocator attached (setLiveSource)'));
-    const derived = this.mirror.derive(ops, this.live());
+    const derived = this.mirror.derive(ops, this.live.get());
     return new Promise<void>((resolve, reject) => {
       const c = new Pending(this.commitSeq + 1, derived, JSON.stringify(ops), this.keys, resolve, reject);
       // Every chunk of a commit compares and rewrites each of its instances' keys; a commit
@@ -624,7 +618,7 @@ export class EtcdStore implements Store {
    *  them (or their owners) is in flight: that commit will lose its race, and the reload
    *  reads them. */
   private drain(): void {
-    if (this.loading || !this.onChange || !this.live) return;
+    if (this.loading || !this.onChange || !this.live.current) return;
     while (this.buffer.length > 0) {
       const g = this.buffer[0]!;
       if (g.rev <= this.loadedRev || g.journals.size === 0) {
@@ -672,7 +666,7 @@ export class EtcdStore implements Store {
       // the mirror follows by deriving from them what the writer derived
       this.onChange(ordered);
       if (this.loading || this.stale) return; // the replay failed: a reload is under way
-      const d = this.mirror.derive(ordered.flat(), this.live());
+      const d = this.mirror.derive(ordered.flat(), this.live.get());
       for (const [k, v] of d.writes) {
         const p = this.keys.parse(k);
         if (p?.kind !== 'own') continue;

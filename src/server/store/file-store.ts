@@ -69,6 +69,7 @@ import type { Snapshot } from '../../ipam/types.js';
 import { decodeFrames, encodeTextFrame, SNAP_MAGIC, WAL_MAGIC } from './frame.js';
 import { createSegmentSync, DSYNC, prepareSegment, segmentName, syncDir, zeroFill, zeroFillSync } from './segment-file.js';
 import type { Compactor } from './compactor.js';
+import { LiveIpam } from '../live.js';
 import { encodeSnapshotFrame, snapshotName, writeSnapshotTmp } from './snapshot-writer.js';
 import { decodeRecord, encodeRecord } from './record.js';
 import { writeAll } from './write-all.js';
@@ -90,6 +91,8 @@ export interface FileStoreOptions {
   repair?: boolean;
   /** Recovery and compaction notes go here as they happen (besides DurableState.report). */
   onNote?: (note: RecoveryNote) => void;
+  /** The server's allocator: without a compactor, snapshots are taken from it. */
+  live?: LiveIpam;
 }
 
 interface Waiter {
@@ -131,7 +134,7 @@ export class FileStore implements Store {
   private compacting = false;
   private failed: StoreFailedError | undefined;
   private closed = false;
-  private source: (() => Snapshot) | undefined;
+  readonly live: LiveIpam;
   private locked = false;
   private readonly counters: StoreStats = { commits: 0, records: 0, flushes: 0, bytes: 0, compactions: 0 };
   private readonly flushCounts = new Array<number>(FLUSH_BUCKETS.length + 1).fill(0);
@@ -147,6 +150,7 @@ export class FileStore implements Store {
     this.compactor = opts.compactor;
     this.repair = opts.repair ?? false;
     this.onNote = opts.onNote ?? (() => {});
+    this.live = opts.live ?? new LiveIpam();
   }
 
   async open(): Promise<DurableState> {
@@ -172,10 +176,6 @@ export class FileStore implements Store {
   /** What the snapshots and segments below segment `seq` hold (for a compactor; no lock, reads only). */
   readBelow(seq: number): DurableState {
     return this.recover(false, seq);
-  }
-
-  setSnapshotSource(source: () => Snapshot): void {
-    this.source = source;
   }
 
   commit(ops: Op[]): Promise<void> {
@@ -285,7 +285,7 @@ export class FileStore implements Store {
 
   private takeSnapshot(): Snapshot | undefined {
     try {
-      return this.source!();
+      return this.live.get().snapshot();
     } catch (e) {
       this.onNote({ level: 'error', msg: `compaction: snapshot failed: ${(e as Error).message}` });
       return undefined;
@@ -293,7 +293,7 @@ export class FileStore implements Store {
   }
 
   private wantsCompaction(): boolean {
-    if (this.compacting || (this.source === undefined && this.compactor === undefined)) return false;
+    if (this.compacting || (this.live.current === undefined && this.compactor === undefined)) return false;
     const nextReady = this.next !== undefined && this.next.fd >= 0; // compaction switches to it at once
     return nextReady && this.sinceSnapshot >= Math.max(this.compactBytes, this.snapshotBytes);
   }

@@ -3,6 +3,7 @@
 // whose state is rebuilt from packages anyway. Commits resolve on the next microtask; the
 // record list is compacted into a snapshot now and then so it does not grow without bound.
 import type { Snapshot } from '../../ipam/types.js';
+import { LiveIpam } from '../live.js';
 import type { DurableState, Op } from './ops.js';
 import type { Store, StoreStats } from './store.js';
 
@@ -10,10 +11,14 @@ export class MemoryStore implements Store {
   readonly kind = 'memory';
   private snapshot: Snapshot | undefined;
   private records: Op[][] = [];
-  private source: (() => Snapshot) | undefined;
+  readonly live: LiveIpam;
+  private readonly compactRecords: number;
   private readonly counters: StoreStats = { commits: 0, records: 0, flushes: 0, bytes: 0, compactions: 0 };
 
-  constructor(private readonly compactRecords = 100_000) {}
+  constructor(opts: { live?: LiveIpam; compactRecords?: number } = {}) {
+    this.live = opts.live ?? new LiveIpam();
+    this.compactRecords = opts.compactRecords ?? 100_000;
+  }
 
   async open(): Promise<DurableState> {
     return this.state();
@@ -23,18 +28,14 @@ export class MemoryStore implements Store {
     return this.state();
   }
 
-  setSnapshotSource(source: () => Snapshot): void {
-    this.source = source;
-  }
-
   commit(ops: Op[]): Promise<void> {
     this.counters.commits++;
     if (ops.length > 0) {
       this.records.push(ops);
       this.counters.records++;
-      if (this.records.length >= this.compactRecords && this.source) {
+      if (this.records.length >= this.compactRecords && this.live.current) {
         // The live state equals every committed record right now (same tick as apply).
-        this.snapshot = this.source();
+        this.snapshot = this.live.current.snapshot();
         this.records = [];
         this.counters.compactions++;
       }

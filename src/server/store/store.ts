@@ -17,7 +17,7 @@
 // and retries the request from step 1. Changes made by other replicas arrive through
 // watch(), which the server applies to its cache. The file and memory stores are the only
 // writer of their state and never conflict.
-import type { Ipam, Snapshot } from '../../ipam/types.js';
+import type { LiveIpam } from '../live.js';
 import type { DurableState, Op } from './ops.js';
 
 export interface Store {
@@ -33,21 +33,17 @@ export interface Store {
    */
   load(networkInstances?: string[]): Promise<DurableState>;
   /**
-   * Gives the store a way to take a snapshot of the live state for compaction. The source
-   * is called synchronously at a point where the live state equals every op committed so
-   * far (the server applies and commits in one tick).
+   * The live allocator this store reads, given at construction (see live.ts): the core
+   * serves from this one. Read synchronously in commit(), where the live state equals every
+   * op committed so far (the server applies and commits in one tick). A store that never
+   * reads it has none and the core makes its own.
    */
-  setSnapshotSource(source: () => Snapshot): void;
+  readonly live?: LiveIpam;
   /**
    * Replicated stores: changes written by other replicas, in order; `resync` when the store
    * lost track of them and the server must reload everything (load()). Optional.
    */
   watch?(onChange: (records: Op[][]) => void, resync?: () => void): () => void;
-  /**
-   * Replicated stores: the live allocator, read in commit() (same tick as the apply) to turn
-   * compact records into per-key state. Optional.
-   */
-  setLiveSource?(live: () => Ipam): void;
   /** Flushes what is pending and releases files. */
   close(): Promise<void>;
   /** Figures for metrics. */
