@@ -33,7 +33,7 @@ const kptAnnotations = (path: string, index: number, id: number): string =>
 
 /** A ResourceList as `kpt fn eval` sends it: Kptfile, space, `n` IPClaims, `unowned` ConfigMaps. */
 export function packageList(n: number, unowned = 0): string {
-  let s = `apiVersion: config.kubernetes.io/v1
+  const s = `apiVersion: config.kubernetes.io/v1
 kind: ResourceList
 items:
 - apiVersion: kpt.dev/v1

@@ -115,7 +115,7 @@ async function clientMain(): Promise<void> {
     };
     let one: () => Promise<void>;
     if (m.mode === 'unary') {
-      const method = (client as unknown as Record<string, Function>).Allocation!.bind(client);
+      const method = (client as unknown as Record<string, (req: unknown, cb: ReturnType<typeof answered>) => void>).Allocation!.bind(client);
       one = () => new Promise((ok, ko) => method(request(m.mode, m.id, seq++), answered(ok, ko)));
     } else {
       // Batches are encoded before the run: encoding 100 requests per call would otherwise

@@ -182,5 +182,11 @@ export async function main(argv: string[]): Promise<number> {
 
 // Run directly (`node --import tsx src/cli/serve.ts ...`, as the tests and bench do).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

@@ -62,7 +62,7 @@ test('falls back to the yaml library for what the fast path does not take, keepi
   const it = item(text);
   it.setFields('status', { prefix: '10.0.1.2/24' });
   assert.ok(it.usedLibrary);
-  const v = plain(it.value()) as Record<string, any>;
+  const v = plain(it.value()) as Record<string, unknown>;
   assert.equal(v.status, { prefix: '10.0.1.2/24', x: 'y' });
   assert.ok(it.text.includes('mode: 0755'));
   assert.ok(it.text.includes('date: 2021-01-01'));

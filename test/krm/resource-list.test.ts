@@ -82,7 +82,7 @@ test('JSON and flow-style lists are normalized, values kept', () => {
   const json = JSON.stringify({ apiVersion: 'config.kubernetes.io/v1', kind: 'ResourceList', items: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { mode: '0755' } }], functionConfig: { apiVersion: 'v1', kind: 'ConfigMap', data: { dryRun: 'true' } } });
   const rl = splitResourceList(json);
   assert.is(rl.items.length, 1);
-  assert.equal(JSON.parse(JSON.stringify((rl.functionConfig as any).data)), { dryRun: 'true' });
+  assert.equal(JSON.parse(JSON.stringify((rl.functionConfig as { data?: unknown }).data)), { dryRun: 'true' });
   assert.equal(parse(joinResourceList(rl, rl.items.map((i) => i.text), '')), JSON.parse(json));
 });
 

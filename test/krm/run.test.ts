@@ -27,9 +27,20 @@ function list(files: Record<string, string>, functionConfig?: string): string {
   return out;
 }
 
-const items = (text: string): any[] => parse(text).items;
-const byName = (text: string, kind: string, name: string): any => items(text).find((i) => i.kind === kind && i.metadata.name === name);
-const results = (text: string): any[] => parse(text).results ?? [];
+/** The shapes these tests read from the function's output (fields a resource may lack are read as asserted). */
+interface Condition { type: string; status: string; message: string; reason?: string }
+interface Resource {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec: { config: string; [field: string]: unknown };
+  status: { prefix: string; gateway?: string; conditions: Condition[] };
+  data: Record<string, string>;
+}
+interface Result { severity: string; message: string; field?: { path: string }; resourceRef?: { kind: string; name: string }; file?: { path: string; index?: number } }
+
+const items = (text: string): Resource[] => parse(text).items;
+const byName = (text: string, kind: string, name: string): Resource => items(text).find((i) => i.kind === kind && i.metadata.name === name)!;
+const results = (text: string): Result[] => parse(text).results ?? [];
 const withoutResults = (text: string): string => text.replace(/\nresults:\n[\s\S]*$/, '\n');
 
 const KPTFILE = `apiVersion: kpt.dev/v1
@@ -98,7 +109,7 @@ test('IPClaim: lowest free address, gateway, condition, and a re-run changes not
   ]);
   const again = await runFunction(withoutResults(out.stdout), factory);
   assert.is(withoutResults(again.stdout), withoutResults(out.stdout));
-  assert.match(results(again.stdout).at(-1).message, /0 updated, 2 unchanged/);
+  assert.match(results(again.stdout).at(-1)!.message, /0 updated, 2 unchanged/);
 });
 
 test('dual stack: one claim per family', async () => {
@@ -135,7 +146,7 @@ test('vanished requests are released and their conditions removed; others stay',
   const a = byName(first.stdout, 'IPClaim', 'a');
   // the package without b, as the user left it
   const withoutB = list({
-    Kptfile: KPTFILE + 'status:\n  conditions:\n' + kptfile.status.conditions.map((c: any) => `  - type: ${c.type}\n    status: "True"\n    message: update done\n`).join(''),
+    Kptfile: KPTFILE + 'status:\n  conditions:\n' + kptfile.status.conditions.map((c) => `  - type: ${c.type}\n    status: "True"\n    message: update done\n`).join(''),
     'space.yaml': SPACE,
     'a.yaml': claim('a', 'status:\n  prefix: 10.0.1.2/24\n  gateway: 10.0.1.1\n'),
   });
@@ -190,7 +201,7 @@ spec:
   assert.is(out.exitCode, 0, out.stdout);
   assert.equal(byName(out.stdout, 'IPClaim', 'gw').status.prefix, '10.0.1.1/24');
   assert.equal(byName(out.stdout, 'IPClaim', 'a').status.prefix, '10.0.1.2/24');
-  assert.ok(byName(out.stdout, 'Kptfile', 'pkg').status.conditions.some((c: any) => c.type === 'ipam.resource.nephio.org/v1alpha1.IPClaim.gw'));
+  assert.ok(byName(out.stdout, 'Kptfile', 'pkg').status.conditions.some((c) => c.type === 'ipam.resource.nephio.org/v1alpha1.IPClaim.gw'));
 });
 
 test('no Kptfile: allocate and warn', async () => {
@@ -200,7 +211,7 @@ test('no Kptfile: allocate and warn', async () => {
   assert.ok(results(out.stdout).some((r) => r.severity === 'warning' && /no Kptfile/.test(r.message)));
 });
 
-async function expectError(input: string, re: RegExp, field?: string, kind?: string): Promise<any> {
+async function expectError(input: string, re: RegExp, field?: string, kind?: string): Promise<Result> {
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 1, out.stdout);
   assert.is(withoutResults(out.stdout), input, 'the package must come back unchanged');
@@ -214,7 +225,7 @@ async function expectError(input: string, re: RegExp, field?: string, kind?: str
 
 test('errors: each names the resource, field and file; the package is unchanged', async () => {
   const base = { Kptfile: KPTFILE, 'space.yaml': SPACE };
-  let hit = await expectError(list({ ...base, 'a.yaml': claim('a').replace('name: vpc', 'name: nope') }), /IPClaim a: .*network instance/, undefined, 'IPClaim');
+  const hit = await expectError(list({ ...base, 'a.yaml': claim('a').replace('name: vpc', 'name: nope') }), /IPClaim a: .*network instance/, undefined, 'IPClaim');
   assert.equal(hit.file, { path: 'a.yaml', index: 0 });
   await expectError(list({ ...base, 'a.yaml': claim('a').replace('kind: network', 'kind: bogus') }), /spec.kind "bogus"/, 'spec.kind');
   await expectError(list({ ...base, 'a.yaml': claim('a').replace('kind: network', 'kind: pool\n  prefixLength: 99') }), /prefixLength/, 'spec.prefixLength');
@@ -349,7 +360,7 @@ test('resources the function does not own come out byte for byte, in order, dupl
 });
 
 /** The results section alone (the echoed input around it may not be valid YAML). */
-const resultsSection = (text: string): any[] => parse(text.slice(text.indexOf('\nresults:\n') + 1)).results;
+const resultsSection = (text: string): Result[] => parse(text.slice(text.indexOf('\nresults:\n') + 1)).results;
 
 test('malformed YAML in a resource the function does not own: syntax error result naming item, file and line; exit 1; input echoed', async () => {
   const broken = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  a: [1, 2\n';
@@ -425,7 +436,7 @@ test('backend grpc: the package identity defaults to the Kptfile name; package= 
 
 test('dryRun: the backend is told (a shared server evaluates on a copy) and asked to release nothing', async () => {
   const runs: BackendRun[] = [];
-  const recording: BackendFactory = async (cfg) => {
+  const recording: BackendFactory = async () => {
     const inner = await createBackend('builtin', {});
     return { run: (input) => (runs.push(input), inner.run(input)), close: () => inner.close() };
   };

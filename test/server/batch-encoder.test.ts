@@ -12,7 +12,6 @@ const batch = (serviceDefinition('admin') as unknown as Record<string, { respons
 // Any valid Unicode (protobufjs writes lone surrogates of short strings as raw 3-byte
 // sequences, which is not UTF-8; Buffer writes U+FFFD: the two differ only there).
 const str = fc.oneof(fc.constant(''), fc.string({ unit: 'grapheme', maxLength: 60 }), fc.string({ unit: 'binary-ascii', minLength: 100, maxLength: 300 }));
-const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 const labels = fc.dictionary(str, str, { maxKeys: 4 });
 const allocation: fc.Arbitrary<WAllocation> = fc.record(
   {

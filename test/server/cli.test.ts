@@ -106,7 +106,7 @@ test('serve (bundled): snapshots are rebuilt from the log in the background, log
   const seed = writeSeed(dir);
   const first = await serveBundled(['--data', data, '--seed', seed, '--compact-bytes', '4096']);
   const Admin = clientConstructor('admin');
-  const client = new Admin(first.address, credentials.createInsecure()) as unknown as { Batch: Function; close(): void };
+  const client = new Admin(first.address, credentials.createInsecure()) as unknown as { Batch(req: unknown, cb: (e: Error | null, r: unknown) => void): void; close(): void };
   try {
     for (let b = 0; b < 20; b++) {
       const requests = Array.from({ length: 10 }, (_, k) => ({ owner: `default/IPClaim/c${b}-${k}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/network-name': 'n3' } } }));

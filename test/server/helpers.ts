@@ -94,7 +94,7 @@ export interface Spawned {
 }
 
 /** Runs `src/cli/serve.ts` as a child process; resolves once it logs "serving". */
-export function spawnServer(args: string[], opts: { seedFile?: string } = {}): Promise<Spawned> {
+export function spawnServer(args: string[]): Promise<Spawned> {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/serve.ts'), '--listen', '127.0.0.1:0', ...args], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],

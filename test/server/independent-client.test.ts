@@ -3,29 +3,29 @@
 // the real `ipam-injector serve` process, allocating and releasing through both protocols.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { credentials, loadPackageDefinition, type ServiceError } from '@grpc/grpc-js';
+import { credentials, loadPackageDefinition, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+
+type ServiceClient = InstanceType<ServiceClientConstructor>;
 import { loadSync } from '@grpc/proto-loader';
 import { cleanup, root, spawnServer, tmp, writeSeed, type Spawned } from './helpers.js';
 
 // Third-party style options: original field names, enums as strings, defaults filled in.
 const def = loadSync(['alloc.proto', 'resource.proto'], { includeDirs: [`${root}proto`], keepCase: true, enums: String, defaults: true });
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const pkg = loadPackageDefinition(def) as any;
+const pkg = loadPackageDefinition(def);
+const service = (ns: string, name: string) => (pkg[ns] as GrpcObject)[name] as ServiceClientConstructor;
 
 let server: Spawned;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let alloc: any;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-let res: any;
+let alloc: ServiceClient;
+let res: ServiceClient;
 
-const call = <T>(client: Record<string, Function>, method: string, req: unknown): Promise<T> =>
+const call = <T>(client: ServiceClient, method: string, req: unknown): Promise<T> =>
   new Promise((ok, ko) => client[method]!.call(client, req, (e: ServiceError | null, r: T) => (e ? ko(e) : ok(r))));
 
 test.before(async () => {
   const dir = tmp();
   server = await spawnServer(['--data', `${dir}/data`, '--seed', writeSeed(dir)]);
-  alloc = new pkg.alloc.Allocation(server.address, credentials.createInsecure());
-  res = new pkg.resource.Resource(server.address, credentials.createInsecure());
+  alloc = new (service('alloc', 'Allocation'))(server.address, credentials.createInsecure());
+  res = new (service('resource', 'Resource'))(server.address, credentials.createInsecure());
 });
 
 test.after(async () => {

@@ -4,7 +4,7 @@
 // failing test then prints nothing at all and the process still exits 0.
 import { test as uvuTest } from 'uvu';
 
-type Context = Record<string, any>;
+type Context = Record<string, unknown>;
 type Body = (context: Context) => unknown;
 
 /** The same failure as a plain Error uvu can print: code, message, details as JSON, stack. */

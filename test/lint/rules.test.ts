@@ -1,0 +1,43 @@
+// The lint rules catch what once shipped in the server: a global array appended on every
+// call, dumps written to /tmp, `any`, a floating promise. Each snippet is linted as if it
+// were the named file, with the repository's own eslint.config.js.
+import { test } from '../support/uvu.js';
+import * as assert from 'uvu/assert';
+import { ESLint } from 'eslint';
+import { root } from '../server/helpers.js';
+
+const eslint = new ESLint({ cwd: root });
+
+async function ruleIds(code: string, file: string): Promise<string[]> {
+  const [res] = await eslint.lintText(code, { filePath: `${root}${file}` });
+  return res!.messages.map((m) => m.ruleId ?? m.message);
+}
+
+test('a global written from a service is an error (globalThis and `any`)', async () => {
+  const ids = await ruleIds('export function f(): void {\n  ((globalThis as any).__ph ??= []).push(1);\n}\n', 'src/server/services/admin.ts');
+  assert.ok(ids.includes('no-restricted-globals'), ids.join());
+  assert.ok(ids.includes('@typescript-eslint/no-explicit-any'), ids.join());
+});
+
+test('a file written outside the store is an error, also from serve.ts and by dynamic import', async () => {
+  const stat = "import { writeFileSync } from 'node:fs';\nexport const dump = (s: string): void => writeFileSync('/tmp/phases.json', s);\n";
+  assert.ok((await ruleIds(stat, 'src/cli/serve.ts')).includes('no-restricted-imports'));
+  assert.ok((await ruleIds(stat, 'src/server/core.ts')).includes('no-restricted-imports'));
+  const ns = "import * as fs from 'node:fs/promises';\nexport const dump = (s: string): Promise<void> => fs.writeFile('/tmp/x', s);\n";
+  assert.ok((await ruleIds(ns, 'src/server/metrics.ts')).includes('no-restricted-imports'));
+  const dyn = "export async function dump(s: string): Promise<void> {\n  (await import('node:fs')).writeFileSync('/tmp/x', s);\n}\n";
+  assert.ok((await ruleIds(dyn, 'src/server/metrics.ts')).includes('no-restricted-syntax'));
+  // the store writes under --data, and reading is allowed anywhere
+  assert.equal(await ruleIds(stat, 'src/server/store/file-store.ts'), []);
+  assert.equal(await ruleIds("import { readFileSync } from 'node:fs';\nexport const r = (p: string): string => readFileSync(p, 'utf8');\n", 'src/server/core.ts'), []);
+});
+
+test('console.log outside the CLI, debugger and a floating promise are errors', async () => {
+  assert.ok((await ruleIds("console.log('x');\n", 'src/server/core.ts')).includes('no-console'));
+  assert.equal(await ruleIds("console.log('x');\n", 'src/cli/get.ts'), []);
+  assert.ok((await ruleIds('export function f(): void {\n  debugger;\n}\n', 'src/ipam/ipam.ts')).includes('no-debugger'));
+  const floating = 'async function g(): Promise<void> {}\nexport function f(): void {\n  g();\n}\n';
+  assert.ok((await ruleIds(floating, 'src/server/core.ts')).includes('@typescript-eslint/no-floating-promises'));
+});
+
+test.run();
