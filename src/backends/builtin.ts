@@ -10,6 +10,7 @@
 import { createIpam } from '../ipam/index.js';
 import type { Ipam, PrefixSpec } from '../ipam/types.js';
 import { SpaceError, type Backend, type BackendRun, type Outcome } from './backend.js';
+import { applyNetworks } from '../space/derive.js';
 
 
 function prefixLength(p: string): number {
@@ -51,6 +52,8 @@ export class BuiltinBackend implements Backend {
         spaceErrors.push({ owner: p.owner, error: e as Error });
       }
     }
+    const { networks = [], clusters = [] } = input.space;
+    if (networks.length) spaceErrors.push(...applyNetworks(ipam, networks, clusters));
     if (spaceErrors.length) throw new SpaceError(spaceErrors);
 
     const reqs = input.requests;

@@ -281,7 +281,9 @@ function sortByFile<T>(list: T[], file: (t: T) => { path: string; index?: number
 }
 
 function fieldOf(err: unknown): string | undefined {
-  return isIpamError(err) ? err.details.field : undefined;
+  if (isIpamError(err)) return err.details.field;
+  const f = (err as { field?: unknown } | undefined)?.field;
+  return typeof f === 'string' ? f : undefined;
 }
 
 /** The conditions edit: update or add one per request, drop the vanished ones. */

@@ -1,0 +1,129 @@
+// Nephio's Network and WorkloadCluster as the package's address space, through the function
+// in process with the built-in backend: the space Nephio's network controller would make,
+// identical copies as one, and bad definitions reported by resource and field.
+import { test } from '../support/uvu.js';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { runFunction, type BackendFactory } from '../../src/krm/run.js';
+import { createBackend } from '../../src/backends/index.js';
+
+const factory: BackendFactory = (cfg) => createBackend(cfg.backend, cfg.backendOptions);
+
+/** A ResourceList as kpt sends it: each file's documents with path/index annotations. */
+function list(files: Record<string, string>): string {
+  let out = 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n';
+  for (const [path, text] of Object.entries(files)) {
+    text.split(/^---\n/m).forEach((doc, index) => {
+      const ann = `    config.kubernetes.io/index: '${index}'\n    config.kubernetes.io/path: '${path}'\n    internal.config.kubernetes.io/path: '${path}'\n`;
+      const body = /^  annotations:\n/m.test(doc) ? doc.replace(/^  annotations:\n/m, (m) => m + ann) : doc.replace(/^metadata:\n/m, (m) => m + '  annotations:\n' + ann);
+      out += body.trimEnd().split('\n').map((l, i) => (i === 0 ? '- ' : l === '' ? '' : '  ') + l).join('\n') + '\n';
+    });
+  }
+  return out;
+}
+
+const network = (prefixes: string[], name = 'vpc-ran') => `apiVersion: infra.nephio.org/v1alpha1
+kind: Network
+metadata:
+  name: ${name}
+spec:
+  routingTables:
+  - name: ${name}
+    prefixes:
+${prefixes.map((p) => `    - prefix: ${p}\n      labels:\n        nephio.org/network-name: n3`).join('\n')}
+    interfaces:
+    - kind: bridgedomain
+      bridgeDomainName: ${name}
+  bridgeDomains:
+  - name: ${name}
+    interfaces:
+    - kind: interface
+      selector:
+        matchExpressions:
+        - {key: nephio.org/cluster-name, operator: Exists}
+      attachmentType: vlan
+`;
+const cluster = (name: string) => `apiVersion: infra.nephio.org/v1alpha1
+kind: WorkloadCluster
+metadata:
+  name: workload-cluster
+spec:
+  clusterName: ${name}
+`;
+const claim = (name: string, family: string, clusterName: string) => `apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: IPClaim
+metadata:
+  name: ${name}
+spec:
+  kind: network
+  selector:
+    matchLabels:
+      nephio.org/address-family: ${family}
+      nephio.org/cluster-name: ${clusterName}
+      nephio.org/network-name: n3
+  networkInstance:
+    name: vpc-ran
+`;
+const KPTFILE = 'apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: pkg\n';
+
+const items = (text: string): any[] => parse(text).items;
+const results = (text: string): any[] => parse(text).results ?? [];
+const status = (text: string, name: string) => items(text).find((i) => i.kind === 'IPClaim' && i.metadata.name === name)?.status;
+
+test('a Network and a WorkloadCluster are the space: subnet per cluster and family, gateway first', async () => {
+  const out = await runFunction(
+    list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16', '172:3::/32']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'), 'v6.yaml': claim('n3-v6', 'ipv6', 'edge1') }),
+    factory,
+  );
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.equal(status(out.stdout, 'n3-v4'), { prefix: '172.3.0.2/24', gateway: '172.3.0.1' });
+  assert.equal(status(out.stdout, 'n3-v6'), { prefix: '172:3::2/64', gateway: '172:3::1' });
+});
+
+test('identical copies of one Network (subpackages) are one space; a differing one names both files', async () => {
+  const same = await runFunction(
+    list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'sub/network.yaml': network(['172.3.0.0/16']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') }),
+    factory,
+  );
+  assert.is(same.exitCode, 0, same.stdout);
+  const input = list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'sub/network.yaml': network(['172.4.0.0/16']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') });
+  const diff = await runFunction(input, factory);
+  assert.is(diff.exitCode, 1);
+  const r = results(diff.stdout).find((x) => x.severity === 'error');
+  assert.match(r.message, /Network vpc-ran differs from the Network of the same name in network\.yaml/);
+  assert.is(r.file.path, 'sub/network.yaml');
+  assert.is(r.field.path, 'spec');
+  assert.equal(items(diff.stdout), items(input), 'nothing written');
+});
+
+test('a Network whose prefixes overlap: an error naming the Network and the prefix field; nothing written', async () => {
+  const input = list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16', '172.3.8.0/24']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') });
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 1);
+  const r = results(out.stdout).find((x) => x.severity === 'error');
+  assert.match(r.message, /^Network vpc-ran: spec\.routingTables\[0\]\.prefixes\[1\]\.prefix 172\.3\.8\.0\/24 overlaps 172\.3\.0\.0\/16/);
+  assert.is(r.resourceRef.kind, 'Network');
+  assert.is(r.file.path, 'network.yaml');
+  assert.is(r.field.path, 'spec.routingTables[0].prefixes[1].prefix');
+  assert.equal(items(out.stdout), items(input));
+});
+
+test('a claim for a cluster no Network attaches: an error naming the claim and its selector; nothing written', async () => {
+  const input = list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge2') });
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 1);
+  const r = results(out.stdout).find((x) => x.severity === 'error');
+  assert.match(r.message, /^IPClaim n3-v4: .*nephio\.org\/cluster-name=edge2/);
+  assert.is(r.file.path, 'v4.yaml');
+  assert.is(r.field.path, 'spec.selector');
+  assert.equal(items(out.stdout), items(input));
+});
+
+test('a bridge domain selector that picks only some clusters attaches only those', async () => {
+  const net = network(['172.3.0.0/16']).replace('{key: nephio.org/cluster-name, operator: Exists}', '{key: nephio.org/cluster-name, operator: In, values: [edge9]}');
+  const out = await runFunction(list({ Kptfile: KPTFILE, 'network.yaml': net, 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') }), factory);
+  assert.is(out.exitCode, 1);
+  assert.match(results(out.stdout).find((x) => x.severity === 'error').message, /no prefix matches selector/);
+});
+
+test.run();
