@@ -66,8 +66,25 @@ spec:
 `;
 const KPTFILE = 'apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: pkg\n';
 
-const items = (text: string): any[] => parse(text).items;
-const results = (text: string): any[] => parse(text).results ?? [];
+interface Resource {
+  kind: string;
+  metadata: { name: string };
+  status?: unknown;
+}
+interface Reported {
+  message: string;
+  severity: string;
+  resourceRef?: { kind: string };
+  file?: { path: string };
+  field?: { path: string };
+}
+const items = (text: string): Resource[] => (parse(text) as { items: Resource[] }).items;
+const results = (text: string): Reported[] => (parse(text) as { results?: Reported[] }).results ?? [];
+const firstError = (text: string): Reported => {
+  const r = results(text).find((x) => x.severity === 'error');
+  if (!r) throw new Error(`no error result in:\n${text}`);
+  return r;
+}
 const status = (text: string, name: string) => items(text).find((i) => i.kind === 'IPClaim' && i.metadata.name === name)?.status;
 
 test('a Network and a WorkloadCluster are the space: subnet per cluster and family, gateway first', async () => {
@@ -89,10 +106,10 @@ test('identical copies of one Network (subpackages) are one space; a differing o
   const input = list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'sub/network.yaml': network(['172.4.0.0/16']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') });
   const diff = await runFunction(input, factory);
   assert.is(diff.exitCode, 1);
-  const r = results(diff.stdout).find((x) => x.severity === 'error');
+  const r = firstError(diff.stdout);
   assert.match(r.message, /Network vpc-ran differs from the Network of the same name in network\.yaml/);
-  assert.is(r.file.path, 'sub/network.yaml');
-  assert.is(r.field.path, 'spec');
+  assert.is(r.file?.path, 'sub/network.yaml');
+  assert.is(r.field?.path, 'spec');
   assert.equal(items(diff.stdout), items(input), 'nothing written');
 });
 
@@ -100,11 +117,11 @@ test('a Network whose prefixes overlap: an error naming the Network and the pref
   const input = list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16', '172.3.8.0/24']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') });
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 1);
-  const r = results(out.stdout).find((x) => x.severity === 'error');
+  const r = firstError(out.stdout);
   assert.match(r.message, /^Network vpc-ran: spec\.routingTables\[0\]\.prefixes\[1\]\.prefix 172\.3\.8\.0\/24 overlaps 172\.3\.0\.0\/16/);
-  assert.is(r.resourceRef.kind, 'Network');
-  assert.is(r.file.path, 'network.yaml');
-  assert.is(r.field.path, 'spec.routingTables[0].prefixes[1].prefix');
+  assert.is(r.resourceRef?.kind, 'Network');
+  assert.is(r.file?.path, 'network.yaml');
+  assert.is(r.field?.path, 'spec.routingTables[0].prefixes[1].prefix');
   assert.equal(items(out.stdout), items(input));
 });
 
@@ -112,10 +129,10 @@ test('a claim for a cluster no Network attaches: an error naming the claim and i
   const input = list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge2') });
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 1);
-  const r = results(out.stdout).find((x) => x.severity === 'error');
+  const r = firstError(out.stdout);
   assert.match(r.message, /^IPClaim n3-v4: .*nephio\.org\/cluster-name=edge2/);
-  assert.is(r.file.path, 'v4.yaml');
-  assert.is(r.field.path, 'spec.selector');
+  assert.is(r.file?.path, 'v4.yaml');
+  assert.is(r.field?.path, 'spec.selector');
   assert.equal(items(out.stdout), items(input));
 });
 
@@ -123,7 +140,7 @@ test('a bridge domain selector that picks only some clusters attaches only those
   const net = network(['172.3.0.0/16']).replace('{key: nephio.org/cluster-name, operator: Exists}', '{key: nephio.org/cluster-name, operator: In, values: [edge9]}');
   const out = await runFunction(list({ Kptfile: KPTFILE, 'network.yaml': net, 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') }), factory);
   assert.is(out.exitCode, 1);
-  assert.match(results(out.stdout).find((x) => x.severity === 'error').message, /no prefix matches selector/);
+  assert.match(firstError(out.stdout).message, /no prefix matches selector/);
 });
 
 test.run();
