@@ -6,6 +6,7 @@
 // the `yaml` library for that one resource. The `yaml` library alone needs about 2 s for a
 // 10,000-request package; this reader keeps the function well under that.
 import { resolvePlain, type ScalarValue } from './scalar.js';
+import { MAX_DEPTH, tooDeep } from './yaml-limits.js';
 
 export class Unsupported extends Error {
   override readonly name = 'Unsupported';
@@ -207,6 +208,8 @@ class Flow {
     private readonly text: string,
     public pos: number,
     private readonly end: number,
+    /** Nesting depth of the block around it. */
+    private depth: number,
   ) {}
   private ws(): void {
     while (this.pos < this.end && this.text.charCodeAt(this.pos) === 32) this.pos++;
@@ -246,11 +249,13 @@ class Flow {
   }
   private map(): Record<string, unknown> {
     const out = newObject();
+    if (++this.depth > MAX_DEPTH) throw tooDeep(this.pos);
     this.pos++;
     for (;;) {
       this.ws();
       if (this.text[this.pos] === '}') {
         this.pos++;
+        this.depth--;
         return out;
       }
       const k = this.scalar(true);
@@ -273,11 +278,13 @@ class Flow {
   }
   private seq(): unknown[] {
     const out: unknown[] = [];
+    if (++this.depth > MAX_DEPTH) throw tooDeep(this.pos);
     this.pos++;
     for (;;) {
       this.ws();
       if (this.text[this.pos] === ']') {
         this.pos++;
+        this.depth--;
         return out;
       }
       out.push(this.value());
@@ -314,6 +321,8 @@ function hasKey(entries: YEntry[], key: string): boolean {
 
 class Reader {
   readonly L: Lines;
+  /** Collections open around the node being read. */
+  private depth = 0;
   /**
    * values=false only checks the text: maps and sequences get no JS value (null-prototype
    * objects are dictionaries, and building them is most of the reader's cost).
@@ -359,7 +368,7 @@ class Reader {
       expectLineEnd(t, next, lineEnd);
       node = { type: 'scalar', value: v, style: c === '"' ? 'double' : 'single', start: at, end: next };
     } else if (c === '{' || c === '[') {
-      const f = new Flow(t, at, lineEnd);
+      const f = new Flow(t, at, lineEnd, this.depth);
       const v = f.value();
       expectLineEnd(t, f.pos, lineEnd);
       node = { type: 'flow', value: v, start: at, end: f.pos };
@@ -422,6 +431,7 @@ class Reader {
     const L = this.L;
     const t = this.text;
     const entries: YEntry[] = [];
+    if (++this.depth > MAX_DEPTH) throw tooDeep(L.starts[li]);
     const values = this.values;
     const value = values ? newObject() : (NO_VALUE as Record<string, unknown>);
     let keys: Set<string> | undefined;
@@ -466,6 +476,7 @@ class Reader {
       line = nl;
       col = indent;
     }
+    this.depth--;
     return [{ type: 'map', indent, entries, value, start: L.starts[li] + firstCol, end: L.after(last) }, last];
   }
 
@@ -473,6 +484,7 @@ class Reader {
     const L = this.L;
     const t = this.text;
     const items: YItem[] = [];
+    if (++this.depth > MAX_DEPTH) throw tooDeep(L.starts[li]);
     const value: unknown[] = this.values ? [] : (NO_ITEMS as unknown[]);
     let line = li;
     let last = li;
@@ -490,6 +502,7 @@ class Reader {
       }
       line = nl;
     }
+    this.depth--;
     return [{ type: 'seq', indent, items, value, start: L.starts[li] + indent, end: L.after(last) }, last];
   }
 

@@ -5,7 +5,7 @@
 // line of the error in the input.
 import type { Item } from './item.js';
 import { ANN_INDEX, ANN_INTERNAL_INDEX, ANN_INTERNAL_PATH, ANN_PACKAGE_PATH, ANN_PATH, LEGACY_ANN_PATH, type Meta } from './resource.js';
-import type { YamlSyntaxError } from './yaml-doc.js';
+import { YamlLimitError, type YamlSyntaxError } from './yaml-limits.js';
 
 const ANNOTATIONS = [ANN_PATH, ANN_INDEX, ANN_INTERNAL_PATH, ANN_INTERNAL_INDEX, ANN_PACKAGE_PATH, LEGACY_ANN_PATH];
 const VALUE = `('[^'\\n]*'|"[^"\\n]*"|[^\\s,}#'"][^\\s,}#]*)`;
@@ -52,5 +52,6 @@ export function inputPosition(input: string, item: Item, err: YamlSyntaxError): 
 export function syntaxMessage(input: string, item: Item, m: Meta, err: YamlSyntaxError): string {
   const what = [m.kind && (m.name ? `${m.kind} ${m.name}` : m.kind), (m.annotations[ANN_INTERNAL_PATH] ?? m.annotations[ANN_PATH] ?? m.annotations[LEGACY_ANN_PATH]) && `in ${m.annotations[ANN_INTERNAL_PATH] ?? m.annotations[ANN_PATH] ?? m.annotations[LEGACY_ANN_PATH]}`].filter(Boolean).join(' ');
   const pos = inputPosition(input, item, err);
-  return `item ${item.index} of the ResourceList${what ? ` (${what})` : ''} is not valid YAML${pos ? ` at ${pos}` : ''}: ${err.message}`;
+  const verdict = err instanceof YamlLimitError ? 'is refused' : 'is not valid YAML';
+  return `item ${item.index} of the ResourceList${what ? ` (${what})` : ''} ${verdict}${pos ? ` at ${pos}` : ''}: ${err.message}`;
 }

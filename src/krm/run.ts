@@ -62,9 +62,20 @@ function spaceErrors(err: unknown): { owner: string; error: Error }[] | undefine
 }
 
 export async function runFunction(input: string, createBackend: BackendFactory): Promise<FunctionOutput> {
+  let split: ResourceListText | null = null;
+  try {
+    return await run(input, createBackend, (rl) => (split = rl));
+  } catch (err) {
+    // A defect or an exhausted resource: still the input as it came, with the reason.
+    return failed(input, split, [result('error', `internal error: ${message(err)}`)]);
+  }
+}
+
+async function run(input: string, createBackend: BackendFactory, onSplit: (rl: ResourceListText) => void): Promise<FunctionOutput> {
   let rl: ResourceListText;
   try {
     rl = await withYaml(() => splitResourceList(input));
+    onSplit(rl);
   } catch (err) {
     if (err instanceof ResourceListError || err instanceof YamlSyntaxError) return failed(input, null, [result('error', message(err))]);
     throw err;

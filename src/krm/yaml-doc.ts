@@ -6,22 +6,16 @@ import type { Document, Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { Y } from './yaml-lib.js';
 import { newObject } from './block-yaml.js';
 import { isSafePlainString, resolvePlain, type ScalarValue } from './scalar.js';
+import { checkDepth, MAX_ALIASES, MAX_DEPTH, MAX_EXPANDED_NODES, tooDeep, YamlLimitError, YamlSyntaxError } from './yaml-limits.js';
 
-export class YamlSyntaxError extends Error {
-  override readonly name = 'YamlSyntaxError';
-  constructor(
-    message: string,
-    /** Offset of the error in the parsed text, when the library says. */
-    readonly offset?: number,
-  ) {
-    super(message);
-  }
-}
+export { YamlSyntaxError, YamlLimitError };
+
 
 const PARSE_OPTIONS = { version: '1.1', schema: 'failsafe', prettyErrors: false, uniqueKeys: true } as const;
 const STRING_OPTIONS = { lineWidth: 0, minContentWidth: 0, indentSeq: false } as const;
 
 export function parseYaml(text: string): Document {
+  checkDepth(text);
   const doc = Y().parseDocument(text, PARSE_OPTIONS);
   if (doc.errors.length > 0) throw new YamlSyntaxError(doc.errors[0].message, doc.errors[0].pos?.[0]);
   return doc;
@@ -51,28 +45,52 @@ export function docToText(doc: Document): string {
   return doc.toString(STRING_OPTIONS);
 }
 
-/** JS value of a node, plain scalars resolved like the fast reader does. */
+/** JS value of a node, plain scalars resolved like the fast reader does; aliases expanded within limits. */
 export function toJS(node: unknown, doc?: Document): unknown {
-  if (node === null || node === undefined) return null;
-  if (Y().isAlias(node)) return doc ? toJS(node.resolve(doc), doc) : null;
-  if (Y().isScalar(node)) {
-    const v = node.value;
-    if (node.type === 'PLAIN' || node.type === undefined) {
-      if (typeof v === 'string') return resolvePlain(v);
-      return v ?? null;
+  return new Expander(doc).value(node);
+}
+
+class Expander {
+  private aliases = 0;
+  private nodes = 0;
+  private depth = 0;
+  constructor(private readonly doc?: Document) {}
+
+  value(node: unknown): unknown {
+    if (node === null || node === undefined) return null;
+    if (++this.nodes > MAX_EXPANDED_NODES) throw new YamlLimitError(`aliases expand to more than ${MAX_EXPANDED_NODES} nodes`, offsetOf(node));
+    if (Y().isAlias(node)) {
+      if (++this.aliases > MAX_ALIASES) throw new YamlLimitError(`more than ${MAX_ALIASES} alias references`, offsetOf(node));
+      return this.doc ? this.value(node.resolve(this.doc)) : null;
     }
-    return v === null || v === undefined ? '' : String(v);
-  }
-  if (Y().isMap(node)) {
-    const out = newObject();
-    for (const pair of node.items) {
-      const k = toJS(pair.key, doc);
-      out[k === null ? '' : String(k)] = toJS(pair.value, doc);
+    if (Y().isScalar(node)) {
+      const v = node.value;
+      if (node.type === 'PLAIN' || node.type === undefined) {
+        if (typeof v === 'string') return resolvePlain(v);
+        return v ?? null;
+      }
+      return v === null || v === undefined ? '' : String(v);
     }
-    return out;
+    if (++this.depth > MAX_DEPTH) throw tooDeep(offsetOf(node));
+    try {
+      if (Y().isMap(node)) {
+        const out = newObject();
+        for (const pair of node.items) {
+          const k = this.value(pair.key);
+          out[k === null ? '' : String(k)] = this.value(pair.value);
+        }
+        return out;
+      }
+      if (Y().isSeq(node)) return node.items.map((n) => this.value(n));
+      return null;
+    } finally {
+      this.depth--;
+    }
   }
-  if (Y().isSeq(node)) return node.items.map((n) => toJS(n, doc));
-  return null;
+}
+
+function offsetOf(node: unknown): number | undefined {
+  return (node as { range?: [number, number, number] }).range?.[0];
 }
 
 /** A scalar node that reads back as `v` in any YAML 1.1/1.2 reader, even inside a failsafe document. */

@@ -1,0 +1,86 @@
+// Hostile input to the function (issue 12): every run answers, in bounded time, with the input
+// items unchanged and an error result naming the item, file and line; stdout is never empty.
+import { test } from '../support/uvu.js';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { runFunction, type BackendFactory } from '../../src/krm/run.js';
+import { createBackend } from '../../src/backends/index.js';
+import { list, KPTFILE, SPACE, claim, withoutResults } from '../support/resource-list.js';
+
+const factory: BackendFactory = (cfg) => createBackend(cfg.backend, cfg.backendOptions);
+// Only the results section is parsed: the items are hostile to any YAML reader.
+const results = (text: string): any[] => parse(text.slice(withoutResults(text).length))?.results ?? [];
+
+/** Runs and asserts: exit 1, the input echoed, one error result matching `re`; returns that result. */
+async function refused(input: string, re: RegExp, ms = 5000, backends = factory): Promise<any> {
+  const started = Date.now();
+  const out = await runFunction(input, backends);
+  assert.ok(Date.now() - started < ms, `answered in ${Date.now() - started} ms`);
+  assert.is(out.exitCode, 1, out.stdout.slice(-2000));
+  assert.is(withoutResults(out.stdout), input, 'the input comes back unchanged');
+  const errs = results(out.stdout).filter((r) => r.severity === 'error');
+  assert.ok(errs.some((r) => re.test(r.message)), JSON.stringify(errs));
+  return errs.find((r) => re.test(r.message));
+}
+
+const configMap = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n  x: ${data}\n`;
+
+test('5,000 levels of flow nesting in a resource the function does not own: refused with a result, not a crash', async () => {
+  const input = list({ Kptfile: KPTFILE, 'cm.yaml': configMap('['.repeat(5000) + ']'.repeat(5000)) });
+  const r = await refused(input, /ConfigMap deep in cm\.yaml\) is refused at line \d+, column \d+ of the input: collections nested more than 1000 levels deep/);
+  assert.equal(r.file, { path: 'cm.yaml', index: 0 });
+});
+
+test('5,000 levels of block nesting (maps and compact lists): refused with a result', async () => {
+  let body = '';
+  for (let i = 0; i < 5000; i++) body += '\n' + '  '.repeat(i + 2) + `k${i}:`;
+  await refused(list({ Kptfile: KPTFILE, 'cm.yaml': configMap(body.slice(1).trimStart() + ' v') }).replace('  x: k0:', '  x:\n    k0:'), /nested more than 1000 levels/);
+  await refused(list({ Kptfile: KPTFILE, 'cm.yaml': configMap('\n' + '    ' + '- '.repeat(5000) + 'a') }), /nested more than 1000 levels/);
+});
+
+test('deep nesting the fast reader does not take (anchors force the yaml library) is refused too', async () => {
+  await refused(list({ 'cm.yaml': configMap('&a ' + '{k: '.repeat(3000) + 'v' + '}'.repeat(3000)) }), /nested more than 1000 levels/);
+});
+
+test('nesting up to the limit is read (a deep but legal resource passes through unchanged)', async () => {
+  const input = list({ Kptfile: KPTFILE, 'cm.yaml': configMap('['.repeat(900) + ']'.repeat(900)) });
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 0, out.stdout.slice(-500));
+  assert.is(withoutResults(out.stdout), input);
+});
+
+test('alias expansion is capped: a 2 KB claim whose aliases double eight times answers at once with a result', async () => {
+  let anchors = '  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
+  for (let i = 1; i <= 8; i++) anchors += `  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+  const bomb = claim('bomb', `  labels:\n    x: y\nextra:\n${anchors}`);
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'bomb.yaml': bomb });
+  assert.ok(input.length < 3000);
+  const r = await refused(input, /IPClaim bomb in bomb\.yaml\) is refused at line \d+, column \d+ of the input: more than 1000 alias references/, 3000);
+  assert.is(r.resourceRef.kind, 'IPClaim');
+  // a resource the function does not own is checked, never expanded: it passes through unchanged, at once
+  const cm = list({ 'cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n${anchors}` });
+  const started = Date.now();
+  const out = await runFunction(cm, factory);
+  assert.ok(Date.now() - started < 3000);
+  assert.is(out.exitCode, 0);
+  assert.is(withoutResults(out.stdout), cm);
+});
+
+test('a few aliases are fine (resolved as YAML says)', async () => {
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', '  selector:\n    matchLabels: &l {nephio.org/network-name: lan}\n  labels: *l\n') });
+  const out = await runFunction(input, factory);
+  assert.is(out.exitCode, 0, out.stdout);
+});
+
+test('an unexpected failure inside the function still prints the input items and an error result', async () => {
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a') });
+  const broken: BackendFactory = async () => ({
+    run: async () => [],
+    close: () => {
+      throw new RangeError('Maximum call stack size exceeded');
+    },
+  });
+  await refused(input, /internal error: Maximum call stack size exceeded/, 5000, broken);
+});
+
+test.run();
