@@ -37,7 +37,16 @@ export function roughMeta(item: Item): Meta {
 export function inputPosition(input: string, item: Item, err: YamlSyntaxError): string | undefined {
   if (item.offset === undefined || err.offset === undefined) return undefined;
   // the library may point just past the item's last line (an unclosed collection)
-  let at = item.offset + Math.min(err.offset, Math.max(0, item.original.trimEnd().length - 1));
+  return lineColumn(input, item.offset + Math.min(err.offset, Math.max(0, item.original.trimEnd().length - 1)));
+}
+
+/** "line L, column C of the input" of the item's dash, when its offset is known. */
+export function itemPosition(input: string, item: Item): string | undefined {
+  return item.offset === undefined ? undefined : lineColumn(input, item.offset + item.dash);
+}
+
+function lineColumn(input: string, offset: number): string {
+  let at = offset;
   if (at > input.length) at = input.length;
   let line = 1;
   let lineStart = 0;

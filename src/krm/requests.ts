@@ -2,7 +2,8 @@
 import type { AddressFamily, AllocationRequest, LabelSelector, LabelSelectorRequirement, PrefixKind } from '../ipam/types.js';
 import { ANN_ACTION, LABEL_NETWORK_INSTANCE, type Generation } from './apis.js';
 import type { Item, Obj } from './item.js';
-import { asObj, describe, str, strMap, type Meta } from './resource.js';
+import { asObj, describe, str, type Meta } from './resource.js';
+import { newObject } from './block-yaml.js';
 
 export interface RequestResource {
   item: Item;
@@ -29,6 +30,31 @@ export class FieldError extends Error {
 
 const KINDS: readonly PrefixKind[] = ['aggregate', 'network', 'pool', 'loopback'];
 const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+
+/**
+ * A map of strings (labels, selectors): any other value is an error naming the field, never
+ * dropped or converted (a claim for cluster [c2] must not match c1). Keys like `__proto__`
+ * are plain data (no prototype).
+ */
+export function stringMap(v: unknown, field: string): Record<string, string> {
+  const out = newObject() as Record<string, string>;
+  if (v === null || v === undefined) return out;
+  const o = asObj(v);
+  if (!o) throw new FieldError(field, `${field} must be a map of strings, not ${kindOf(v)}`);
+  for (const [k, x] of Object.entries(o)) {
+    const f = `${field}.[${k}]`;
+    if (typeof x !== 'string') throw new FieldError(f, `${f} must be a string, not ${kindOf(x)}${typeof x === 'number' || typeof x === 'boolean' ? ` (quote it: "${String(x)}")` : ''}`);
+    out[k] = x;
+  }
+  return out;
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `a list ${JSON.stringify(v)}`;
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'a boolean' : typeof v} ${String(v)}`;
+}
 
 export const ownerKey = (m: Meta): string => `${m.namespace ?? 'default'}/${m.kind}/${m.name}`;
 
@@ -66,8 +92,7 @@ export function selector(v: unknown, field: string): LabelSelector | undefined {
   if (!o) throw new FieldError(field, `${field} must be a label selector (matchLabels, matchExpressions)`);
   const out: LabelSelector = {};
   if (o.matchLabels !== undefined && o.matchLabels !== null) {
-    if (!asObj(o.matchLabels)) throw new FieldError(`${field}.matchLabels`, `${field}.matchLabels must be a map of strings`);
-    out.matchLabels = strMap(o.matchLabels);
+    out.matchLabels = stringMap(o.matchLabels, `${field}.matchLabels`);
   }
   if (o.matchExpressions !== undefined && o.matchExpressions !== null) {
     if (!Array.isArray(o.matchExpressions)) throw new FieldError(`${field}.matchExpressions`, `${field}.matchExpressions must be a list`);
@@ -78,8 +103,11 @@ export function selector(v: unknown, field: string): LabelSelector | undefined {
       const op = str(e?.operator);
       if (!e || !key) throw new FieldError(f, `${f}.key is required`);
       if (!op || !(OPERATORS as readonly string[]).includes(op)) throw new FieldError(`${f}.operator`, `${f}.operator must be one of ${OPERATORS.join(', ')}`);
-      const values = e.values === undefined || e.values === null ? undefined : Array.isArray(e.values) ? e.values.map((s) => str(s) ?? '') : undefined;
+      const values = e.values === undefined || e.values === null ? undefined : Array.isArray(e.values) ? e.values : undefined;
       if (e.values !== undefined && e.values !== null && values === undefined) throw new FieldError(`${f}.values`, `${f}.values must be a list`);
+      values?.forEach((x, j) => {
+        if (typeof x !== 'string') throw new FieldError(`${f}.values[${j}]`, `${f}.values[${j}] must be a string, not ${kindOf(x)}`);
+      });
       if ((op === 'In' || op === 'NotIn') && (!values || values.length === 0)) throw new FieldError(`${f}.values`, `${f}.values must not be empty for ${op}`);
       const r: LabelSelectorRequirement = { key, operator: op as LabelSelectorRequirement['operator'] };
       if (values) r.values = values;
@@ -92,6 +120,8 @@ export function selector(v: unknown, field: string): LabelSelector | undefined {
 /** Reads a request resource; throws FieldError naming the offending field. */
 export function readRequest(item: Item, obj: Obj, m: Meta, generation: Generation): RequestResource {
   if (!m.name) throw new FieldError('metadata.name', `${m.kind} without metadata.name`);
+  // Owner labels come from here: a value that is not a string is an error, not dropped.
+  stringMap(asObj(obj.metadata)?.labels, 'metadata.labels');
   const spec = asObj(obj.spec);
   if (!spec) throw new FieldError('spec', `${describe(m)} has no spec`);
   const sel = selector(spec.selector, 'spec.selector');
@@ -130,8 +160,7 @@ export function readRequest(item: Item, obj: Obj, m: Meta, generation: Generatio
   const idx = intField(spec.index, 'spec.index', 0, 2 ** 32 - 1);
   if (idx !== undefined) req.index = idx;
   if (spec.labels !== undefined && spec.labels !== null) {
-    if (!asObj(spec.labels)) throw new FieldError('spec.labels', 'spec.labels must be a map of strings');
-    const labels = strMap(spec.labels);
+    const labels = stringMap(spec.labels, 'spec.labels');
     if (Object.keys(labels).length) req.labels = labels;
   }
   const st = asObj(obj.status);

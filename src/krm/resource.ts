@@ -24,7 +24,7 @@ export function str(v: unknown): string | undefined {
 /** A map of strings (labels, annotations); non-string values are written as strings. */
 export function strMap(v: unknown): Record<string, string> {
   const o = asObj(v);
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   if (!o) return out;
   for (const [k, x] of Object.entries(o)) {
     const s = str(x);

@@ -5,18 +5,18 @@
 import type { Backend, BackendRun, Outcome, PackageSpace } from '../backends/backend.js';
 import { emptySpace } from '../space/definitions.js';
 import { isIpamError } from '../ipam/errors.js';
-import { isKptfile, isSpace, requestApi, REQUEST_KINDS, SPACE_KINDS } from './apis.js';
+import { isKptfile, isSpace, KNOWN_KIND_NAMES, OWN_GROUPS, requestApi, SPACE_KINDS, unknownOwnKind } from './apis.js';
 import { conditionType, failedCondition, heldOwners, okCondition, parseConditionType, type Condition } from './conditions.js';
 import { readConfig, type FnConfig } from './config.js';
 import { applyInjections } from './inject.js';
 import { Item, type Obj } from './item.js';
 import type { AllocationAnswer } from './prefix-values.js';
 import { FieldError, readRequest, type RequestResource } from './requests.js';
-import { asObj, describe, meta, origin, resourceDir, str, type Meta } from './resource.js';
+import { asObj, describe, groupOf, meta, origin, resourceDir, str, type Meta } from './resource.js';
 import { joinResourceList, splitResourceList, ResourceListError, type ResourceListText } from './resource-list.js';
 import { hasErrors, renderResults, result, type Result } from './results.js';
 import { readSpace } from './space.js';
-import { roughMeta, syntaxMessage } from './item-syntax.js';
+import { itemPosition, roughMeta, syntaxMessage } from './item-syntax.js';
 import { YamlSyntaxError } from './yaml-doc.js';
 import { loadYaml, withYaml } from './yaml-lib.js';
 import type { ListEdit } from './block-edit.js';
@@ -102,7 +102,9 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   // not own stay untouched text.
   for (const item of items) {
     const k = item.quickKind();
-    const owned = k === undefined || REQUEST_KINDS.has(k) || SPACE_KINDS.has(k) || k === 'Kptfile';
+    const a = k === undefined ? undefined : item.quickApiVersion();
+    // Read whole: what the function owns, anything of its groups (typos are errors), anything not clear from the text.
+    const owned = k === undefined || a === undefined || KNOWN_KIND_NAMES.has(k) || SPACE_KINDS.has(k) || k === 'Kptfile' || OWN_GROUPS.has(groupOf(a));
     let obj: Obj | null = null;
     try {
       if (owned) obj = await withYaml(() => item.value());
@@ -113,8 +115,18 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
       problems.push({ m, message: syntaxMessage(input, item, m, err) });
       continue;
     }
-    if (!obj) continue;
+    if (!owned) continue;
+    if (!obj) {
+      const pos = itemPosition(input, item);
+      problems.push({ message: `item ${item.index} of the ResourceList${pos ? ` at ${pos}` : ''} is not a resource: a resource is a mapping with apiVersion, kind and metadata` });
+      continue;
+    }
     const m = meta(obj);
+    const unknown = unknownOwnKind(m.apiVersion, m.kind);
+    if (unknown) {
+      problems.push({ m, message: `${describe(m)}: ${unknown}; a resource of this group is never skipped (a skipped request would look released)`, field: unknown.startsWith('kind') ? 'kind' : 'apiVersion' });
+      continue;
+    }
     const gen = requestApi(m.apiVersion, m.kind);
     try {
       if (gen) requests.push(readRequest(item, obj, m, gen));

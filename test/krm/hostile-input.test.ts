@@ -83,4 +83,55 @@ test('an unexpected failure inside the function still prints the input items and
   await refused(input, /internal error: Maximum call stack size exceeded/, 5000, broken);
 });
 
+test('a request whose apiVersion or kind is a typo in one of our groups is an error naming it, not skipped and released', async () => {
+  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a') });
+  const first = await runFunction(input, factory);
+  assert.is(first.exitCode, 0);
+  // the package now holds a's address; a typo must not make it look deleted
+  const held = withoutResults(first.stdout);
+  for (const [from, to, re] of [
+    ['ipam.resource.nephio.org/v1alpha1\n  kind: IPClaim\n  metadata:\n    annotations:\n      config.kubernetes.io/index: \'0\'\n      config.kubernetes.io/path: \'a.yaml\'', 'ipam.resource.nephio.org/v1beta1\n  kind: IPClaim\n  metadata:\n    annotations:\n      config.kubernetes.io/index: \'0\'\n      config.kubernetes.io/path: \'a.yaml\'', /IPClaim a: apiVersion ipam\.resource\.nephio\.org\/v1beta1 is not one the function reads \(ipam\.resource\.nephio\.org has ipam\.resource\.nephio\.org\/v1alpha1\)/],
+    ['kind: IPClaim\n  metadata:\n    annotations:\n      config.kubernetes.io/index: \'0\'\n      config.kubernetes.io/path: \'a.yaml\'', 'kind: IpClaim\n  metadata:\n    annotations:\n      config.kubernetes.io/index: \'0\'\n      config.kubernetes.io/path: \'a.yaml\'', /IpClaim a: kind "IpClaim" is not a ipam\.resource\.nephio\.org\/v1alpha1 kind \(IPClaim, NetworkInstance, IPPrefix\) \(did you mean IPClaim\?\)/],
+  ] as const) {
+    assert.ok(held.includes(from));
+    const r = await refused(held.replace(from, to), re);
+    assert.equal(r.file, { path: 'a.yaml', index: 0 });
+  }
+  // kinds of our groups the function knows but does not handle pass through (VLAN requests)
+  const vlan = list({ Kptfile: KPTFILE, 'v.yaml': 'apiVersion: vlan.resource.nephio.org/v1alpha1\nkind: VLANClaim\nmetadata:\n  name: v\nspec: {}\n' });
+  assert.is((await runFunction(vlan, factory)).exitCode, 0);
+  // a near group is another group (vxlan), not a typo
+  const vx = list({ Kptfile: KPTFILE, 'v.yaml': 'apiVersion: vxlan.resource.nephio.org/v1alpha1\nkind: VXLANClaim\nmetadata:\n  name: v\n' });
+  assert.is((await runFunction(vx, factory)).exitCode, 0);
+});
+
+test('an item that is not a mapping (a bare string, a list, nothing) is an error naming the item and line', async () => {
+  const base = list({ Kptfile: KPTFILE });
+  await refused(base + '- just a string\n', /item 1 of the ResourceList at line 12, column 1 of the input is not a resource/);
+  await refused(base + '- [a, b]\n', /item 1 of the ResourceList at line 12, column 1 of the input is not a resource/);
+  await refused(base + '-\n', /item 1 of the ResourceList at line 12, column 1 of the input is not a resource/);
+});
+
+test('selector and label values that are not strings are errors naming the field; __proto__ is a key like any other', async () => {
+  const cases: [string, RegExp][] = [
+    ['  selector:\n    matchLabels:\n      nephio.org/cluster: [c2]\n', /spec\.selector\.matchLabels\.\[nephio\.org\/cluster\] must be a string, not a list \["c2"\]/],
+    ['  selector:\n    matchLabels:\n      nephio.org/cluster: {name: c2}\n', /spec\.selector\.matchLabels\.\[nephio\.org\/cluster\] must be a string, not a mapping/],
+    ['  selector:\n    matchLabels:\n      nephio.org/cluster: 2\n', /spec\.selector\.matchLabels\.\[nephio\.org\/cluster\] must be a string, not a number 2 \(quote it: "2"\)/],
+    ['  selector:\n    matchExpressions:\n    - {key: nephio.org/cluster, operator: In, values: [[c2]]}\n', /spec\.selector\.matchExpressions\[0\]\.values\[0\] must be a string, not a list/],
+    ['  labels:\n    nephio.org/gateway: true\n', /spec\.labels\.\[nephio\.org\/gateway\] must be a string, not a boolean true \(quote it: "true"\)/],
+    ['  labels: [a]\n', /spec\.labels must be a map of strings, not a list/],
+  ];
+  for (const [extra, re] of cases) {
+    const r = await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', extra) }), re);
+    assert.equal(r.file, { path: 'a.yaml', index: 0 });
+    assert.ok(r.field.path.startsWith('spec.'), r.field.path);
+  }
+  const labelled = claim('a').replace('  name: a\n', '  name: a\n  labels:\n    nephio.org/owner-nsn-name: [x]\n');
+  await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': labelled }), /metadata\.labels\.\[nephio\.org\/owner-nsn-name\] must be a string/);
+  // a prefix's labels too
+  await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE.replace('  network: lan\n', '  network: lan\n  labels:\n    nephio.org/cluster: [c1]\n') }), /IPPrefix lan: spec\.labels\.\[?nephio\.org\/cluster\]? must be a string/);
+  // __proto__ is kept as a selector key: nothing carries it, so nothing matches (it was dropped, and c1's prefix matched)
+  await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', '  selector:\n    matchLabels:\n      __proto__: x\n') }), /no prefix matches selector \{__proto__=x\}/);
+});
+
 test.run();

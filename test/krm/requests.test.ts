@@ -29,7 +29,7 @@ status: {prefix: 10.0.0.0/24}
 `);
   assert.is(r.generation, 'original');
   assert.is(r.owner, 'upf/IPAllocation/n3');
-  assert.equal(r.request, {
+  assert.equal(JSON.parse(JSON.stringify(r.request)), {
     owner: 'upf/IPAllocation/n3',
     networkInstance: { name: 'vpc' },
     kind: 'pool',
