@@ -56,7 +56,19 @@ function kindOf(v: unknown): string {
   return `${typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'a boolean' : typeof v} ${String(v)}`;
 }
 
-export const ownerKey = (m: Meta): string => `${m.namespace ?? 'default'}/${m.kind}/${m.name}`;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The owner of what a resource holds: namespace/kind/name, the format servers and Kptfiles
+ * already keep. It is unambiguous because no part may hold a `/` (Kubernetes allows none in
+ * names; namespaces are DNS labels, which also keeps the original condition format, which
+ * ends in `.<namespace>.Injected`, readable).
+ */
+export function ownerKey(m: Meta): string {
+  if (m.name.includes('/')) throw new FieldError('metadata.name', `${describe(m)}: metadata.name must not contain "/"`);
+  if (m.namespace !== undefined && !DNS_LABEL.test(m.namespace)) throw new FieldError('metadata.namespace', `${describe(m)}: metadata.namespace ${JSON.stringify(m.namespace)} is not a namespace name (lowercase letters, digits and "-", at most 63)`);
+  return `${m.namespace ?? 'default'}/${m.kind}/${m.name}`;
+}
 
 function prefixKind(v: unknown, field: string): PrefixKind {
   const s = str(v);

@@ -11,10 +11,10 @@ import { readConfig, type FnConfig } from './config.js';
 import { applyInjections } from './inject.js';
 import { Item, type Obj } from './item.js';
 import type { AllocationAnswer } from './prefix-values.js';
-import { FieldError, readRequest, type RequestResource } from './requests.js';
+import { FieldError, ownerKey, readRequest, type RequestResource } from './requests.js';
 import { asObj, describe, groupOf, meta, origin, resourceDir, str, type Meta } from './resource.js';
 import { joinResourceList, splitResourceList, ResourceListError, type ResourceListText } from './resource-list.js';
-import { hasErrors, renderResults, result, type Result } from './results.js';
+import { hasErrors, renderResults, result, type ResourceOrigin, type Result } from './results.js';
 import { readSpace } from './space.js';
 import { itemPosition, roughMeta, syntaxMessage } from './item-syntax.js';
 import { YamlSyntaxError } from './yaml-doc.js';
@@ -93,6 +93,7 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   const requests: RequestResource[] = [];
   const space: PackageSpace = emptySpace();
   const spaceOwners: OwnerIndex = new Map();
+  const spaceMetas: [string, Meta][] = [];
   const kptfiles: Kptfile[] = [];
   // Problems found while reading; results are made once the package root is known.
   const problems: { m?: Meta; message: string; field?: string }[] = [];
@@ -131,7 +132,12 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     try {
       if (gen) requests.push(readRequest(item, obj, m, gen));
       else if (isSpace(m.apiVersion, m.kind)) {
-        spaceOwners.set(readSpace(obj, m, space), m);
+        // NetworkInstance and IPPrefix own what they define; Networks may repeat (identical copies are one space)
+        const definesOwn = m.kind === 'NetworkInstance' || m.kind === 'IPPrefix';
+        if (definesOwn) ownerKey(m);
+        const owner = readSpace(obj, m, space);
+        if (definesOwn) spaceMetas.push([owner, m]);
+        spaceOwners.set(owner, m);
       } else if (isKptfile(m.apiVersion, m.kind)) {
         const conds = asObj(obj.status)?.conditions;
         kptfiles.push({ item, meta: m, dir: resourceDir(m), conditions: Array.isArray(conds) ? conds : [] });
@@ -146,6 +152,7 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   const rootDir = root?.meta.annotations['internal.config.kubernetes.io/package-path'];
   const where = (m: Meta) => origin(m, rootDir);
   for (const p of problems) results.push(result('error', p.message, p.m ? where(p.m) : undefined, p.field));
+  results.push(...duplicateOwners([...requests.map((r): [string, Meta] => [r.owner, r.meta]), ...spaceMetas], where));
   if (hasErrors(results)) return failed(input, rl, results);
   // Package order: by file path (directory by directory), then position in the file. That is
   // the order kpt fn eval passes; kpt fn render passes subpackages first, and sorting makes
@@ -282,6 +289,25 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   results.push(result('info', summary));
   const out = joinResourceList(rl, items.map((i) => i.text), renderResults([...rl.results, ...results]));
   return { stdout: out, exitCode: 0, results };
+}
+
+/** Two resources with one owner would share what it holds: an error naming both files. */
+function duplicateOwners(owners: [string, Meta][], where: (m: Meta) => ResourceOrigin): Result[] {
+  const first = new Map<string, Meta>();
+  const out: Result[] = [];
+  for (const [owner, m] of owners) {
+    const f = first.get(owner);
+    if (!f) {
+      first.set(owner, m);
+      continue;
+    }
+    const at = (x: Meta) => {
+      const o = where(x).file;
+      return o ? `${o.path}${o.index !== undefined ? ` (document ${o.index})` : ''}` : 'the input';
+    };
+    out.push(result('error', `${describe(m)} is defined twice, in ${at(f)} and in ${at(m)}: each would hold the same addresses; give each its own name`, where(m), 'metadata.name'));
+  }
+  return out;
 }
 
 function comparePaths(a: string, b: string): number {

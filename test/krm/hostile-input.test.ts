@@ -134,4 +134,25 @@ test('selector and label values that are not strings are errors naming the field
   await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', '  selector:\n    matchLabels:\n      __proto__: x\n') }), /no prefix matches selector \{__proto__=x\}/);
 });
 
+test('owners are unambiguous: a "/" in a name or a namespace that is not a DNS label is an error, not a shared owner', async () => {
+  const a = claim('b/IPClaim/c').replace('  name: b/IPClaim/c\n', '  name: b/IPClaim/c\n  namespace: a\n');
+  const b = claim('c').replace('  name: c\n', '  name: c\n  namespace: a/IPClaim/b\n');
+  const r = await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': a }), /IPClaim a\/b\/IPClaim\/c: metadata\.name must not contain "\/"/);
+  assert.is(r.field.path, 'metadata.name');
+  await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'b.yaml': b }), /metadata\.namespace "a\/IPClaim\/b" is not a namespace name/);
+  // a dotted namespace would be misread from the original condition format (<name>.<namespace>.Injected)
+  await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'b.yaml': claim('c').replace('  name: c\n', '  name: c\n  namespace: x.y\n') }), /is not a namespace name/);
+});
+
+test('the same request in two files of one package is an error naming both files', async () => {
+  const r = await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('n3'), 'sub/b.yaml': claim('n3') }), /IPClaim n3 is defined twice, in a\.yaml \(document 0\) and in sub\/b\.yaml \(document 0\)/);
+  assert.equal(r.file, { path: 'sub/b.yaml', index: 0 });
+  await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('n3') + '---\n' + claim('n3') }), /defined twice, in a\.yaml \(document 0\) and in a\.yaml \(document 1\)/);
+  await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE + '---\n' + SPACE.split('---\n')[1] }), /IPPrefix lan is defined twice/);
+  // other namespaces, other kinds: other owners
+  const ns = claim('n3').replace('  name: n3\n', '  name: n3\n  namespace: other\n');
+  const ok = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('n3'), 'b.yaml': ns }), factory);
+  assert.is(ok.exitCode, 0, ok.stdout);
+});
+
 test.run();
