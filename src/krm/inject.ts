@@ -1,7 +1,8 @@
 // Injections: write an allocation's address/prefix/... into consumer fields of other
 // resources (ConfigMap values, NFDeployment interfaces, a NAD's JSON config).
 import type { Injection, Selector } from './config.js';
-import { PathError, setInDoc } from './field-path.js';
+import { PathError, setInDoc, type FieldPath } from './field-path.js';
+import { isKptfile, OWN_GROUPS } from './apis.js';
 import type { Item } from './item.js';
 import { valueOf, type AllocationAnswer } from './prefix-values.js';
 import type { RequestResource } from './requests.js';
@@ -21,6 +22,27 @@ function selects(s: Selector, m: Meta): boolean {
 function describeSelector(s: Selector): string {
   const parts = Object.entries(s).map(([k, v]) => (typeof v === 'object' ? `${k}=${JSON.stringify(v)}` : `${k}=${v}`));
   return `{${parts.join(', ')}}`;
+}
+
+const KPT_ANNOTATION = /^(internal\.)?config\.(kubernetes\.io|k8s\.io)\//;
+
+/**
+ * Fields an injection must not write, and why: a resource's identity, kpt's bookkeeping, and
+ * what the function itself keeps (request statuses, the Kptfile's conditions).
+ */
+function forbidden(m: Meta, fp: FieldPath): string | undefined {
+  const keys: string[] = [];
+  for (const s of fp.segments) {
+    if (s.t !== 'key') break;
+    keys.push(s.key);
+  }
+  const [a, b, c] = keys;
+  if (a === 'apiVersion' || a === 'kind') return 'it is the resource\'s type';
+  if (a === 'metadata' && (b === 'name' || b === 'namespace')) return 'it is the resource\'s identity';
+  if (a === 'metadata' && b === 'annotations' && c !== undefined && KPT_ANNOTATION.test(c)) return 'kpt keeps it (file path and index)';
+  if (a === 'status' && isKptfile(m.apiVersion, m.kind)) return 'the Kptfile\'s status holds the package\'s conditions, which the function keeps';
+  if (a === 'status' && OWN_GROUPS.has(groupOf(m.apiVersion))) return 'the function writes the status of requests itself';
+  return undefined;
 }
 
 /** Numbers go into ConfigMap/Secret data as strings. */
@@ -90,6 +112,11 @@ export function applyInjections(
       for (const it of matched) {
         const m = metaOf(it)!;
         for (const fp of target.fieldPaths) {
+          const why = forbidden(m, fp);
+          if (why) {
+            errors.push(result('error', `injection target ${describe(m)}: field path ${fp.text} may not be written: ${why}`, origin(m, rootDir), fp.text));
+            continue;
+          }
           try {
             it.editDoc((_doc, root) => setInDoc(root, fp, value, target.create, wantsStrings(m, fp.text)));
             metas.delete(it);

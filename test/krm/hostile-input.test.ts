@@ -155,4 +155,41 @@ test('the same request in two files of one package is an error naming both files
   assert.is(ok.exitCode, 0, ok.stdout);
 });
 
+const injecting = (select: string, path: string, create = true) => `apiVersion: fn.ipam-injector.dev/v1alpha1
+kind: IPAMInjector
+metadata:
+  name: ipam
+spec:
+  injections:
+  - source: {name: a, value: address}
+    targets:
+    - select: ${select}
+      fieldPaths: ["${path}"]
+      options: {create: ${create}}
+`;
+
+test('injections may not rewrite identity, kpt bookkeeping, the Kptfile conditions or request statuses', async () => {
+  const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  x: y\n';
+  const files = { Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'b.yaml': claim('b'), 'cm.yaml': cm };
+  const cases: [string, string, RegExp][] = [
+    ['{kind: Kptfile}', 'metadata.name', /injection target Kptfile pkg: field path metadata\.name may not be written: it is the resource's identity/],
+    ['{kind: Kptfile}', 'status.conditions.[type=x].type', /Kptfile pkg: field path status\.conditions\.\[type=x\]\.type may not be written: the Kptfile's status holds the package's conditions/],
+    ['{kind: IPClaim, name: b}', 'status.prefix', /IPClaim b: field path status\.prefix may not be written: the function writes the status of requests itself/],
+    ['{kind: IPClaim, name: b}', 'metadata.name', /IPClaim b: field path metadata\.name may not be written/],
+    ['{kind: ConfigMap}', 'kind', /ConfigMap cm: field path kind may not be written: it is the resource's type/],
+    ['{kind: ConfigMap}', 'apiVersion', /field path apiVersion may not be written/],
+    ['{kind: ConfigMap}', 'metadata.namespace', /field path metadata\.namespace may not be written/],
+    ['{kind: ConfigMap}', 'metadata.annotations.[config.kubernetes.io/path]', /field path metadata\.annotations\.\[config\.kubernetes\.io\/path\] may not be written: kpt keeps it/],
+    ['{kind: ConfigMap}', 'metadata.annotations.[internal.config.kubernetes.io/index]', /may not be written: kpt keeps it/],
+  ];
+  for (const [select, path, re] of cases) {
+    const r = await refused(list(files, injecting(select, path)), re);
+    assert.is(r.field.path, path);
+    assert.ok(r.file?.path, JSON.stringify(r));
+  }
+  // other annotations and data are fine
+  const ok = await runFunction(list(files, injecting('{kind: ConfigMap}', 'metadata.annotations.[example.com/n3]')), factory);
+  assert.is(ok.exitCode, 0, ok.stdout);
+});
+
 test.run();
