@@ -9,6 +9,7 @@
 //                                        written back (same key order, same indentation).
 import { isMap, isScalar, isSeq, mapGet, mapSet, newMap, newSeq, scalarNode, setScalarKeepingStyle, type Scalar, type YAMLMap } from './yaml-doc.js';
 import type { ScalarValue } from './scalar.js';
+import { appendItem, appendMember, JsonTextError, member, parseJsonText, type JsonNode } from './json-edit.js';
 
 export type Segment = { t: 'key'; key: string } | { t: 'match'; field: string; value: string } | { t: 'json' };
 
@@ -90,21 +91,67 @@ function matchesItem(item: unknown, field: string, value: string): boolean {
   return false;
 }
 
-/** JSON inside a string: parse, set, write back in the same layout. */
+/** JSON inside a string: the value's characters are replaced in the text; nothing else changes. */
 function setInJsonString(raw: string, segs: Segment[], value: ScalarValue, create: boolean, at: string): string {
-  let data: unknown;
+  let node: JsonNode;
   try {
-    data = JSON.parse(raw);
+    node = parseJsonText(raw);
   } catch (err) {
-    throw new PathError(`the value at ${at} is not JSON (${(err as Error).message})`, at);
+    if (!(err instanceof JsonTextError)) throw err;
+    throw new PathError(`the value at ${at} is not JSON (${err.message})`, at);
   }
-  const root = { v: data };
-  setInJs(root, 'v', segs, value, create, at + '.(json)');
-  const indentMatch = /\n([ \t]+)\S/.exec(raw);
-  const pretty = raw.includes('\n') ? (indentMatch ? indentMatch[1] : 2) : undefined;
-  let out = JSON.stringify(root.v, null, pretty);
-  if (raw.endsWith('\n')) out += '\n';
-  return out;
+  const splice = (start: number, end: number, ins: string) => raw.slice(0, start) + ins + raw.slice(end);
+  /** JSON text for what the rest of the path creates under a missing member or item. */
+  const created = (rest: Segment[], seed: Record<string, unknown> | unknown[], where: string): string => {
+    const holder: Record<string, unknown> = { v: seed };
+    if (rest.length > 0) setInJs(holder, 'v', rest, value, true, where);
+    return JSON.stringify(holder.v);
+  };
+  at += '.(json)';
+  for (let i = 0; i < segs.length; i++) {
+    const s = segs[i];
+    const last = i === segs.length - 1;
+    const here = at + '.' + formatSegments([s]);
+    if (s.t === 'json') {
+      if (node.t !== 'scalar' || typeof node.value !== 'string') throw new PathError(`${at} is not a string holding JSON`, at);
+      return splice(node.start, node.end, JSON.stringify(setInJsonString(node.value, segs.slice(i + 1), value, create, at)));
+    }
+    if (s.t === 'match') {
+      if (node.t !== 'array') throw new PathError(`${at} is not a list`, at);
+      const item = node.items.find((x) => {
+        if (x.t !== 'object') return false;
+        const v = member(x, s.field);
+        return v !== undefined && v.t === 'scalar' && String(v.value) === s.value;
+      });
+      if (!item) {
+        if (!create) throw new PathError(`no item with ${s.field}=${s.value} in ${at}`, at);
+        const e = appendItem(raw, node, created(segs.slice(i + 1), { [s.field]: s.value }, here));
+        return splice(e.at, e.at, e.ins);
+      }
+      node = item;
+      at = here;
+      continue;
+    }
+    if (node.t === 'array' && isIndex(s.key)) {
+      const idx = Number(s.key);
+      if (idx >= node.items.length) throw new PathError(`${at} has no item ${idx}`, at);
+      node = node.items[idx];
+    } else if (node.t === 'object') {
+      const child = member(node, s.key);
+      if (child === undefined) {
+        if (!create) throw new PathError(`${at} has no field ${s.key}`, at);
+        const text = last ? JSON.stringify(typed(value, undefined, false)) : created(segs.slice(i + 1), {}, here);
+        const e = appendMember(raw, node, s.key, text);
+        return splice(e.at, e.at, e.ins);
+      }
+      node = child;
+    } else {
+      throw new PathError(`${at} is not a mapping`, at);
+    }
+    if (last) return splice(node.start, node.end, JSON.stringify(typed(value, node.t === 'scalar' ? node.value : undefined, false)));
+    at = here;
+  }
+  return raw;
 }
 
 function setInJs(parent: Record<string, unknown> | unknown[], key: string | number, segs: Segment[], value: ScalarValue, create: boolean, at: string): void {

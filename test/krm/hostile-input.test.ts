@@ -192,4 +192,22 @@ test('injections may not rewrite identity, kpt bookkeeping, the Kptfile conditio
   assert.is(ok.exitCode, 0, ok.stdout);
 });
 
+test('(json) injection changes only the injected value: big numbers, 1500.0, 1e2, escapes, duplicate keys and layout stay', async () => {
+  const json = '{"cniVersion": "0.3.1", "big": 12345678901234567890, "mtu": 1500.0, "e": 1e2, "sep": "a\\u2028b", "dup": 1, "dup": 2,\n  "plugins": [{"ipam": {"addresses": [{"address": "0.0.0.0/0"}]}}]}';
+  const nad = `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: n3\nspec:\n  config: ${JSON.stringify(json)}\n`;
+  const cfg = (path: string) => injecting('{kind: NetworkAttachmentDefinition}', path).replace('value: address', 'value: prefix');
+  const out = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'nad.yaml': nad }, cfg('spec.config.(json).plugins.0.ipam.addresses.0.address')), factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  const config = parse(withoutResults(out.stdout)).items.find((i: any) => i.kind === 'NetworkAttachmentDefinition').spec.config;
+  assert.is(config, json.replace('0.0.0.0/0', '10.0.1.1/24'));
+  // created members and items follow the object's own layout; nothing else moves
+  const created = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'nad.yaml': nad }, cfg('spec.config.(json).plugins.[type=static].ipam.address')), factory);
+  assert.is(created.exitCode, 0, created.stdout);
+  const c2 = parse(withoutResults(created.stdout)).items.find((i: any) => i.kind === 'NetworkAttachmentDefinition').spec.config;
+  assert.is(c2, json.slice(0, -2) + ',{"type":"static","ipam":{"address":"10.0.1.1/24"}}]}');
+  const member = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'nad.yaml': nad }, cfg('spec.config.(json).gw')), factory);
+  const c3 = parse(withoutResults(member.stdout)).items.find((i: any) => i.kind === 'NetworkAttachmentDefinition').spec.config;
+  assert.is(c3, json.slice(0, -1) + ',\n  "gw": "10.0.1.1/24"}');
+});
+
 test.run();
