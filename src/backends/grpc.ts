@@ -19,6 +19,7 @@ import { fromWAllocation, fromWError, toWAllocationRequest, toWPrefixSpec, toWRe
 import type { AllocResponse, ClaimResponse, WBatchResponse, WError } from '../protocol/messages.js';
 import { encodeClaim, encodeIndex, encodePrefixClaim, encodeRelease } from '../protocol/resource.js';
 import { fromServiceError } from '../protocol/status.js';
+import { BACKEND_SETTINGS } from './settings.js';
 
 export type GrpcProtocol = 'admin' | 'alloc' | 'resource';
 
@@ -34,10 +35,8 @@ export interface GrpcBackendOptions extends ConnectionOptions {
   prune?: boolean | string;
 }
 
-const KNOWN_OPTIONS = new Set([
-  'address', 'protocol', 'package', 'tls', 'tlsCa', 'tlsCert', 'tlsKey', 'tlsServerName',
-  'token', 'tokenFile', 'timeout', 'retries', 'concurrency', 'prune', 'env',
-]);
+// `env` is for programs that call the backend directly, not for configs.
+const KNOWN_OPTIONS = new Set([...BACKEND_SETTINGS.grpc, 'env']);
 
 export { SpaceError };
 

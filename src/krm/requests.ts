@@ -79,6 +79,11 @@ function prefixKind(v: unknown, field: string): PrefixKind {
 
 function intField(v: unknown, field: string, min: number, max: number): number | undefined {
   if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string' && /^0[0-9]+$/.test(v)) {
+    // YAML 1.1 readers (kpt, kubectl) take a leading zero as octal, YAML 1.2 readers as decimal: say which
+    const octal = /^0[0-7]+$/.test(v) ? `octal (${parseInt(v, 8)})` : 'an invalid octal number';
+    throw new FieldError(field, `${field} ${v} has a leading zero: kpt and kubectl read it as ${octal}, other readers as ${Number(v)}; write ${Number(v)} or ${/^0[0-7]+$/.test(v) ? parseInt(v, 8) : Number(v)} without it`);
+  }
   const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new FieldError(field, `${field} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}`);
   return n;

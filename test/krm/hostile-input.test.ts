@@ -210,4 +210,10 @@ test('(json) injection changes only the injected value: big numbers, 1500.0, 1e2
   assert.is(c3, json.slice(0, -1) + ',\n  "gw": "10.0.1.1/24"}');
 });
 
+test('prefixLength: 024 is an error (octal 20 for kpt and kubectl, 24 for YAML 1.2 readers), not silently 24', async () => {
+  const r = await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', '  prefixLength: 024\n') }), /IPClaim a: spec\.prefixLength 024 has a leading zero: kpt and kubectl read it as octal \(20\), other readers as 24/);
+  assert.is(r.field.path, 'spec.prefixLength');
+  await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', '  prefixLength: "09"\n') }), /spec\.prefixLength 09 has a leading zero: kpt and kubectl read it as an invalid octal number/);
+});
+
 test.run();
