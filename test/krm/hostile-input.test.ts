@@ -9,10 +9,20 @@ import { list, KPTFILE, SPACE, claim, withoutResults } from '../support/resource
 
 const factory: BackendFactory = (cfg) => createBackend(cfg.backend, cfg.backendOptions);
 // Only the results section is parsed: the items are hostile to any YAML reader.
-const results = (text: string): any[] => parse(text.slice(withoutResults(text).length))?.results ?? [];
+interface ResultShape {
+  message: string;
+  severity: string;
+  resourceRef?: { kind?: string };
+  file?: { path: string; index?: number };
+  field?: { path: string };
+}
+const results = (text: string): ResultShape[] => (parse(text.slice(withoutResults(text).length)) as { results?: ResultShape[] } | null)?.results ?? [];
+/** spec.config of the NetworkAttachmentDefinition in a function output. */
+const nadConfig = (text: string): string =>
+  (parse(withoutResults(text)) as { items: { kind: string; spec: { config: string } }[] }).items.find((i) => i.kind === 'NetworkAttachmentDefinition')!.spec.config;
 
 /** Runs and asserts: exit 1, the input echoed, one error result matching `re`; returns that result. */
-async function refused(input: string, re: RegExp, ms = 5000, backends = factory): Promise<any> {
+async function refused(input: string, re: RegExp, ms = 5000, backends = factory): Promise<ResultShape> {
   const started = Date.now();
   const out = await runFunction(input, backends);
   assert.ok(Date.now() - started < ms, `answered in ${Date.now() - started} ms`);
@@ -20,7 +30,7 @@ async function refused(input: string, re: RegExp, ms = 5000, backends = factory)
   assert.is(withoutResults(out.stdout), input, 'the input comes back unchanged');
   const errs = results(out.stdout).filter((r) => r.severity === 'error');
   assert.ok(errs.some((r) => re.test(r.message)), JSON.stringify(errs));
-  return errs.find((r) => re.test(r.message));
+  return errs.find((r) => re.test(r.message))!;
 }
 
 const configMap = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: deep\ndata:\n  x: ${data}\n`;
@@ -56,7 +66,7 @@ test('alias expansion is capped: a 2 KB claim whose aliases double eight times a
   const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'bomb.yaml': bomb });
   assert.ok(input.length < 3000);
   const r = await refused(input, /IPClaim bomb in bomb\.yaml\) is refused at line \d+, column \d+ of the input: more than 1000 alias references/, 3000);
-  assert.is(r.resourceRef.kind, 'IPClaim');
+  assert.is(r.resourceRef?.kind, 'IPClaim');
   // a resource the function does not own is checked, never expanded: it passes through unchanged, at once
   const cm = list({ 'cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n${anchors}` });
   const started = Date.now();
@@ -124,7 +134,7 @@ test('selector and label values that are not strings are errors naming the field
   for (const [extra, re] of cases) {
     const r = await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', extra) }), re);
     assert.equal(r.file, { path: 'a.yaml', index: 0 });
-    assert.ok(r.field.path.startsWith('spec.'), r.field.path);
+    assert.ok(r.field?.path.startsWith('spec.'), String(r.field?.path));
   }
   const labelled = claim('a').replace('  name: a\n', '  name: a\n  labels:\n    nephio.org/owner-nsn-name: [x]\n');
   await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': labelled }), /metadata\.labels\.\[nephio\.org\/owner-nsn-name\] must be a string/);
@@ -138,7 +148,7 @@ test('owners are unambiguous: a "/" in a name or a namespace that is not a DNS l
   const a = claim('b/IPClaim/c').replace('  name: b/IPClaim/c\n', '  name: b/IPClaim/c\n  namespace: a\n');
   const b = claim('c').replace('  name: c\n', '  name: c\n  namespace: a/IPClaim/b\n');
   const r = await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': a }), /IPClaim a\/b\/IPClaim\/c: metadata\.name must not contain "\/"/);
-  assert.is(r.field.path, 'metadata.name');
+  assert.is(r.field?.path, 'metadata.name');
   await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'b.yaml': b }), /metadata\.namespace "a\/IPClaim\/b" is not a namespace name/);
   // a dotted namespace would be misread from the original condition format (<name>.<namespace>.Injected)
   await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'b.yaml': claim('c').replace('  name: c\n', '  name: c\n  namespace: x.y\n') }), /is not a namespace name/);
@@ -184,7 +194,7 @@ test('injections may not rewrite identity, kpt bookkeeping, the Kptfile conditio
   ];
   for (const [select, path, re] of cases) {
     const r = await refused(list(files, injecting(select, path)), re);
-    assert.is(r.field.path, path);
+    assert.is(r.field?.path, path);
     assert.ok(r.file?.path, JSON.stringify(r));
   }
   // other annotations and data are fine
@@ -198,21 +208,21 @@ test('(json) injection changes only the injected value: big numbers, 1500.0, 1e2
   const cfg = (path: string) => injecting('{kind: NetworkAttachmentDefinition}', path).replace('value: address', 'value: prefix');
   const out = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'nad.yaml': nad }, cfg('spec.config.(json).plugins.0.ipam.addresses.0.address')), factory);
   assert.is(out.exitCode, 0, out.stdout);
-  const config = parse(withoutResults(out.stdout)).items.find((i: any) => i.kind === 'NetworkAttachmentDefinition').spec.config;
+  const config = nadConfig(out.stdout);
   assert.is(config, json.replace('0.0.0.0/0', '10.0.1.1/24'));
   // created members and items follow the object's own layout; nothing else moves
   const created = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'nad.yaml': nad }, cfg('spec.config.(json).plugins.[type=static].ipam.address')), factory);
   assert.is(created.exitCode, 0, created.stdout);
-  const c2 = parse(withoutResults(created.stdout)).items.find((i: any) => i.kind === 'NetworkAttachmentDefinition').spec.config;
+  const c2 = nadConfig(created.stdout);
   assert.is(c2, json.slice(0, -2) + ',{"type":"static","ipam":{"address":"10.0.1.1/24"}}]}');
   const member = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'nad.yaml': nad }, cfg('spec.config.(json).gw')), factory);
-  const c3 = parse(withoutResults(member.stdout)).items.find((i: any) => i.kind === 'NetworkAttachmentDefinition').spec.config;
+  const c3 = nadConfig(member.stdout);
   assert.is(c3, json.slice(0, -1) + ',\n  "gw": "10.0.1.1/24"}');
 });
 
 test('prefixLength: 024 is an error (octal 20 for kpt and kubectl, 24 for YAML 1.2 readers), not silently 24', async () => {
   const r = await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', '  prefixLength: 024\n') }), /IPClaim a: spec\.prefixLength 024 has a leading zero: kpt and kubectl read it as octal \(20\), other readers as 24/);
-  assert.is(r.field.path, 'spec.prefixLength');
+  assert.is(r.field?.path, 'spec.prefixLength');
   await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', '  prefixLength: "09"\n') }), /spec\.prefixLength 09 has a leading zero: kpt and kubectl read it as an invalid octal number/);
 });
 
