@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts file in its own Node process (uvu + tsx), two at a time,
-// and ends with the plain line "N passed, N failed" that CI reads.
+// lists every skipped test with its reason, and ends with the plain line
+// "N passed, N failed, N skipped" that CI reads (always the very last line).
+// A test file says why it skipped with a line `SKIP "<test>": <reason>` (test/support/uvu.ts).
 // Usage: npm test [-- <substring filter> ...]
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -23,7 +25,7 @@ function walk(dir) {
 // The function is run by kpt as a built executable, so tests need a fresh build.
 const build = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
 if (build.status !== 0) {
-  console.log('0 passed, 1 failed');
+  console.log('0 passed, 1 failed, 0 skipped');
   process.exit(1);
 }
 
@@ -31,7 +33,9 @@ const files = walk(join(root, 'test')).filter((f) => filters.length === 0 || fil
 const parallel = Math.max(1, Math.min(Number(process.env.TEST_JOBS) || cpus().length, 4));
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 const failures = [];
+const skips = [];
 
 function runFile(file) {
   return new Promise((resolve) => {
@@ -53,9 +57,13 @@ function runFile(file) {
         const t = Number(total[1]);
         const p = Number(pass[1]);
         const s = skip ? Number(skip[1]) : 0;
-        const f = Math.max(0, t - p - s);
+        // uvu's Total does not include skipped tests
+        const f = Math.max(0, t - p);
         passed += p;
         failed += f;
+        skipped += s;
+        const reasons = [...out.matchAll(/^SKIP "(.+?)": (.*)$/gm)].map((m) => `${m[1]}: ${m[2]}`);
+        for (let i = 0; i < s; i++) skips.push(`${name}: ${reasons[i] ?? 'a test was skipped without saying why'}`);
         if (f > 0 || code !== 0) {
           if (f === 0) failed += 1; // crashed after its totals
           failures.push({ name, out });
@@ -97,5 +105,6 @@ await Promise.all(
 for (const f of failures) {
   console.log(`\n===== ${f.name} =====\n${f.out.trim()}`);
 }
-console.log(`\n${passed} passed, ${failed} failed`);
+if (skips.length) console.log(`\nSkipped:\n${skips.map((s) => `  ${s}`).join('\n')}`);
+console.log(`\n${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 || files.length === 0 ? 1 : 0);

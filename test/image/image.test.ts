@@ -3,6 +3,7 @@
 // `image:` pipeline (what Porch does), a locked-down `podman run`, and `serve` in a container.
 // One image is built once and shared by every case.
 import { test } from 'uvu';
+import { skipTest } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,8 +43,7 @@ if (missing) {
       throw new Error(`the image tests cannot run: ${missing}`);
     });
   } else {
-    console.log(`SKIP (image tests): ${missing}`);
-    test.skip(`container tools are available: ${missing}`);
+    skipTest('container tools are available', `the image tests did not run: ${missing}`);
   }
 } else {
   test.after(() => {

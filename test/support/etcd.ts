@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { skipTest } from './uvu.js';
 
 export interface EtcdMember {
   readonly name: string;
@@ -91,8 +92,7 @@ export function requireEtcd(test: UvuTest): boolean {
       throw new Error(missing);
     });
   } else {
-    console.log(`SKIP (etcd tests): ${missing}`);
-    test.skip(`etcd is available: ${missing}`);
+    skipTest('etcd is available', `the etcd tests did not run: ${missing}`);
   }
   return false;
 }

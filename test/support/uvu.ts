@@ -34,6 +34,18 @@ export interface Test {
   run(): void;
 }
 
+/** How a test file says it skipped something: one line per skip, which scripts/test.mjs
+ *  collects and repeats above its final `N passed, N failed, N skipped` line. */
+export function skipLine(name: string, reason: string): string {
+  return `SKIP "${name}": ${reason.replace(/\s+/g, ' ').trim()}`;
+}
+
+/** Registers `name` as skipped (uvu counts it) and prints why. */
+export function skipTest(name: string, reason: string): void {
+  console.log(skipLine(name, reason));
+  uvuTest.skip(name);
+}
+
 export const test: Test = Object.assign((name: string, body: Body) => uvuTest(name, guarded(body)), {
   only: (name: string, body: Body) => uvuTest.only(name, guarded(body)),
   skip: (name?: string, body?: Body) => uvuTest.skip(name, body && guarded(body)),
