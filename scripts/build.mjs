@@ -2,7 +2,8 @@
 // Bundles the CLI into dist/ so that `bin/ipam-injector` starts fast: one ESM file for the
 // function path, with gRPC code split into chunks loaded only by grpc mode and `serve`.
 import { build } from 'esbuild';
-import { existsSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { functionHelp } from './function-help.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const entry = `${root}src/cli/main.ts`;
@@ -33,6 +34,11 @@ await build({
   outExtension: { '.js': '.mjs' },
   // Bundled CommonJS code calls require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  // `ipam-injector --help`: the function's documentation from the README
+  define: {
+    __FN_HELP__: JSON.stringify(functionHelp(readFileSync(`${root}README.md`, 'utf8'))),
+    __VERSION__: JSON.stringify(JSON.parse(readFileSync(`${root}package.json`, 'utf8')).version),
+  },
   logLevel: 'warning',
 });
 const old = `${root}dist.old-${process.pid}`;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm start: renders the repository's example package (Kptfile + example/) with the built-in
+// npm start: renders the example package examples/upf with the built-in
 // backend in a temporary copy and prints what was allocated and injected. Uses the real
 // `kpt fn render` when kpt is on PATH; otherwise it runs the function the way kpt would
 // (a ResourceList on stdin) so that the example works without kpt too.
@@ -31,12 +31,13 @@ if (!existsSync(bundle) || statSync(bundle).mtimeMs < newest(join(root, 'src')))
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'ipam-injector-example-'));
-const pkg = join(tmp, 'example-package');
-cpSync(join(root, 'Kptfile'), join(pkg, 'Kptfile'));
-cpSync(join(root, 'example'), join(pkg, 'example'), { recursive: true });
+const pkg = join(tmp, 'upf');
+cpSync(join(root, 'examples', 'upf'), pkg, { recursive: true, filter: (src) => !src.endsWith('/.expected') });
 
-function listFiles(dir) {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? listFiles(join(dir, n)) : [join(dir, n)]));
+/** The package's YAML files, Kptfile first (what kpt reads). */
+function packageFiles() {
+  const list = (dir) => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? list(join(dir, n)) : [join(dir, n)]));
+  return ['Kptfile', ...list(pkg).map((p) => relative(pkg, p)).filter((f) => /\.ya?ml$/.test(f)).sort()];
 }
 
 /** Without kpt: build the ResourceList kpt would send, run the function, read its output. */
@@ -45,8 +46,7 @@ function renderWithoutKpt() {
   let fnConfig;
   const kptfile = parse(readFileSync(join(pkg, 'Kptfile'), 'utf8'));
   const configPath = kptfile.pipeline?.mutators?.[0]?.configPath;
-  for (const f of ['Kptfile', ...listFiles(join(pkg, 'example')).map((p) => relative(pkg, p))]) {
-    if (f !== 'Kptfile' && !/\.ya?ml$/.test(f)) continue;
+  for (const f of packageFiles()) {
     parseAllDocuments(readFileSync(join(pkg, f), 'utf8')).forEach((d, index) => {
       const o = d.toJS();
       if (f === configPath) fnConfig = o;
@@ -66,7 +66,7 @@ function renderWithKpt() {
   const resultsDir = join(tmp, 'results');
   const r = spawnSync('kpt', ['fn', 'render', pkg, '--allow-exec', '--results-dir', resultsDir], { encoding: 'utf8', env });
   const items = [];
-  for (const f of ['Kptfile', ...listFiles(join(pkg, 'example')).map((p) => relative(pkg, p))]) {
+  for (const f of packageFiles()) {
     for (const d of parseAllDocuments(readFileSync(join(pkg, f), 'utf8'))) items.push(d.toJS());
   }
   let results = [];

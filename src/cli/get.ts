@@ -1,4 +1,4 @@
-// `ipam-injector get allocations|prefixes|network-instances --server HOST:PORT [-o table|yaml|json]`
+// `ipam-injector get allocations|prefixes|network-instances [--server HOST:PORT] [-o table|wide|yaml|json]`
 // Reads through the admin service; tables in the style of kubectl (utilization for prefixes).
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
@@ -7,8 +7,15 @@ import { AdminClient } from '../protocol/admin-client.js';
 import { GrpcConnection } from '../protocol/connection.js';
 import { fromServiceError } from '../protocol/status.js';
 
-const USAGE = `usage: ipam-injector get allocations|prefixes|network-instances --server HOST:PORT [flags]
-  -o, --output table|yaml|json   (default table)
+const DEFAULT_SERVER = '127.0.0.1:9090';
+
+const USAGE = `ipam-injector get: list what an IPAM server (ipam-injector serve) holds, through its admin API.
+
+usage: ipam-injector get allocations|prefixes|network-instances [flags]
+  -s, --server HOST:PORT         the server (default: $IPAM_INJECTOR_ADDRESS, else ${DEFAULT_SERVER})
+  -o, --output table|wide|yaml|json
+                                 table (default); wide: the table plus each entry's labels;
+                                 yaml, json: every field, as a List
   --network-instance NAME        only this network instance (namespace/name or name)
   --owner-prefix P               allocations whose owner starts with P (e.g. a package: "pkg|")
   --token T | --token-file F     bearer token
@@ -61,16 +68,14 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     process.stderr.write(`get: say what to list: allocations, prefixes or network-instances\n${USAGE}\n`);
     return 2;
   }
-  if (!a.server) {
-    process.stderr.write(`get: --server HOST:PORT is required\n`);
+  const server = a.server || process.env.IPAM_INJECTOR_ADDRESS || DEFAULT_SERVER;
+  if (!['table', 'wide', 'yaml', 'json'].includes(a.output!)) {
+    process.stderr.write(`get: -o must be table, wide, yaml or json, not "${a.output}"\n`);
     return 2;
   }
-  if (!['table', 'yaml', 'json', 'wide'].includes(a.output!)) {
-    process.stderr.write(`get: -o must be table, yaml or json\n`);
-    return 2;
-  }
+  const wide = a.output === 'wide';
   const admin = new AdminClient(new GrpcConnection({
-    address: a.server,
+    address: server,
     ...(a.token ? { token: a.token } : {}),
     ...(a['token-file'] ? { tokenFile: a['token-file'] } : {}),
     ...(a['tls-ca'] ? { tlsCa: a['tls-ca'] } : {}),
@@ -92,17 +97,17 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       });
       items = all;
       table = [
-        ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'GATEWAY', 'PARENT', 'OWNER'],
-        ...all.map((x) => [niName(x.networkInstance), x.prefix ?? '', x.kind ?? '', x.gateway || '-', x.parent || '-', x.owner ?? '']),
+        ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'GATEWAY', 'PARENT', 'OWNER', ...(wide ? ['LABELS'] : [])],
+        ...all.map((x) => [niName(x.networkInstance), x.prefix ?? '', x.kind ?? '', x.gateway || '-', x.parent || '-', x.owner ?? '', ...(wide ? [labels(x.labels)] : [])]),
       ];
     } else if (what === 'prefixes') {
       const all = await admin.allPrefixes({ ...(ni ? { networkInstance: ni } : {}), utilization: true });
       items = all;
       table = [
-        ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'FAMILY', 'USED', 'FREE', 'TOTAL', 'UTILIZATION', 'OWNER'],
+        ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'FAMILY', 'USED', 'FREE', 'TOTAL', 'UTILIZATION', 'OWNER', ...(wide ? ['LABELS'] : [])],
         ...all.map((p) => {
           const u = p.utilization;
-          return [niName(p.networkInstance), p.prefix ?? '', p.kind ?? '', p.addressFamily ?? '', u?.used ?? '-', u?.free ?? '-', u?.total ?? '-', u ? percent(u.used ?? '0', u.total ?? '0') : '-', p.owner ?? ''];
+          return [niName(p.networkInstance), p.prefix ?? '', p.kind ?? '', p.addressFamily ?? '', u?.used ?? '-', u?.free ?? '-', u?.total ?? '-', u ? percent(u.used ?? '0', u.total ?? '0') : '-', p.owner ?? '', ...(wide ? [labels(p.labels)] : [])];
         }),
       ];
     } else {
@@ -118,13 +123,17 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     else out(items.length === 0 ? `No ${what} found.\n` : renderTable(table));
     return 0;
   } catch (e) {
-    const err = (e as ServiceError).code !== undefined ? fromServiceError(e as ServiceError, `get ${what} from ${a.server}`) : (e as Error);
+    const err = (e as ServiceError).code !== undefined ? fromServiceError(e as ServiceError, `get ${what} from ${server}`) : (e as Error);
     process.stderr.write(`get: ${err.message}\n`);
     return 1;
   } finally {
     admin.conn.close();
   }
 }
+
+/** Labels as k=v,k=v in key order; `-` when there are none. */
+const labels = (m: Record<string, string> | undefined) =>
+  Object.keys(m ?? {}).sort().map((k) => `${k}=${m![k]}`).join(',') || '-';
 
 const niName = (r: { name?: string; namespace?: string } | undefined) => (r ? `${r.namespace || 'default'}/${r.name ?? ''}` : '');
 

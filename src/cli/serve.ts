@@ -2,6 +2,7 @@
 // reflection, metrics) over the embedded durable store, or over etcd shared by replicas.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { setLogger as setGrpcLogger } from '@grpc/grpc-js';
 import { createIpam, restoreIpam } from '../ipam/index.js';
 import { parseTokenFile } from '../server/auth.js';
 import { createLogger, type Level } from '../server/log.js';
@@ -13,7 +14,11 @@ import { MemoryStore } from '../server/store/memory-store.js';
 import type { Store } from '../server/store/store.js';
 import { LiveIpam } from '../server/live.js';
 
-const USAGE = `usage: ipam-injector serve [flags]
+const USAGE = `ipam-injector serve: the shared IPAM server. One allocator behind the alloc.Allocation,
+resource.Resource and admin gRPC APIs, with health checking, reflection and metrics; state in a
+durable log (--data), in memory, or in etcd shared by several replicas.
+
+usage: ipam-injector serve [flags]
   --listen HOST:PORT        gRPC address (default 127.0.0.1:9090; port 0 picks one)
   --data DIR                data directory of the file store (default ./ipam-data)
   --store file|memory|etcd  file: durable log + snapshots (default); memory: nothing survives;
@@ -78,6 +83,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger(level);
+  // grpc-js prints its own "E ..." lines to stderr (a port conflict: "E No address added ...")
+  // ahead of ours; what they say reaches us as errors too, so they go to the JSON log at debug.
+  const grpcLine = (m: unknown, ...rest: unknown[]) => log.debug('grpc-js', { message: [m, ...rest].map(String).join(' ') });
+  setGrpcLogger({ error: grpcLine, info: grpcLine, debug: grpcLine });
   const int = (name: string, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);

@@ -37,6 +37,7 @@ function isDashLine(text: string, s: number, e: number, col: number): boolean {
 
 /** Splits a ResourceList without parsing the items (they are read lazily, one by one). */
 export function splitResourceList(text: string): ResourceListText {
+  if (text.trim() === '') fail('no input: the function reads a ResourceList on stdin (kpt fn eval and kpt fn render send one); ipam-injector --help says more');
   const fast = trySplit(text, true);
   if (fast) return fast;
   return trySplit(normalize(text), false) ?? fail('ResourceList layout not understood');

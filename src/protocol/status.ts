@@ -87,7 +87,8 @@ export function fromServiceError(e: ServiceError, what: string): Error {
     return typeof v === 'string' && v ? v : undefined;
   };
   const reason = (get(META.reason) as IpamErrorCode | undefined) ?? ipamCodeOf(e.code);
-  const message = e.details || e.message;
+  // grpc-js ends connection failures with "Resolution note: " and nothing after it
+  const message = (e.details || e.message).replace(/\.?\s*Resolution note:\s*$/, '').replace('Last error: Error: ', 'Last error: ');
   if (reason) {
     const dependents = get(META.dependents);
     return new IpamError(reason, message, {

@@ -116,7 +116,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       )
     : ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(opts.listen, creds, (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(opts.listen, creds, (err, p) => (err ? reject(listenError(opts.listen, err)) : resolve(p))),
   );
   const host = opts.listen.replace(/:\d+$/, '');
   let metricsServer: HttpServer | undefined;
@@ -160,3 +160,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   return { port, address: `${host}:${port}`, ...(metricsPort !== undefined ? { metricsPort } : {}), core, shutdown };
 }
 
+/** grpc-js's bind failure ("No address added out of total 1 resolved errors: [listen
+ *  EADDRINUSE: address already in use 127.0.0.1:9090]") as one line that names the address. */
+function listenError(listen: string, err: Error): Error {
+  let cause = /errors: \[(.*)\]$/s.exec(err.message)?.[1]?.replace(/^listen \w+: /, '') || err.message;
+  if (cause.endsWith(` ${listen}`)) cause = cause.slice(0, -listen.length - 1);
+  return new Error(`cannot listen on ${listen}: ${cause}`, { cause: err });
+}

@@ -31,6 +31,7 @@ export interface Test {
   (name: string, body: Body): void;
   only(name: string, body: Body): void;
   skip(name?: string, body?: Body): void;
+  after(hook: () => unknown): void;
   run(): void;
 }
 
@@ -49,5 +50,6 @@ export function skipTest(name: string, reason: string): void {
 export const test: Test = Object.assign((name: string, body: Body) => uvuTest(name, guarded(body)), {
   only: (name: string, body: Body) => uvuTest.only(name, guarded(body)),
   skip: (name?: string, body?: Body) => uvuTest.skip(name, body && guarded(body)),
+  after: (hook: () => unknown) => uvuTest.after(async () => void (await hook())),
   run: () => uvuTest.run(),
 });
