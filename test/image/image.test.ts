@@ -139,6 +139,13 @@ if (missing) {
     assert.equal(readPackage(pkg), before, 'package unchanged');
   });
 
+  test("kpt fn doc --image prints the function's documentation (its --help: the README's Overview, Usage, FunctionConfig, Examples)", () => {
+    const env = requireImage();
+    const r = kpt(['fn', 'doc', '--image', TAG], env);
+    assert.is(r.status, 0, r.stderr);
+    for (const part of ['allocates IP addresses', 'KPT FN RENDER', 'FUNCTIONCONFIG', 'examples/upf']) assert.ok(r.stdout.includes(part), `kpt fn doc shows ${part}`);
+  });
+
   test('locked down as in a restricted pod: read-only root, no capabilities, no network, nobody', () => {
     const p = requirePodman();
     const input = resourceList(PACKAGE['alloc.yaml'] + '---\n' + PACKAGE['space.yaml']);
