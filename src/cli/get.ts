@@ -55,7 +55,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       allowPositionals: true,
     });
   } catch (e) {
-    process.stderr.write(`get: ${(e as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`get: ${(e as Error).message} (ipam-injector get --help lists the flags)\n`);
     return 2;
   }
   const { values: a, positionals } = parsed;
@@ -65,7 +65,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
   const what = RESOURCES[positionals[0] ?? ''];
   if (!what || positionals.length !== 1) {
-    process.stderr.write(`get: say what to list: allocations, prefixes or network-instances\n${USAGE}\n`);
+    process.stderr.write(`get: say what to list: allocations, prefixes or network-instances (ipam-injector get --help)\n`);
     return 2;
   }
   const server = a.server || process.env.IPAM_INJECTOR_ADDRESS || DEFAULT_SERVER;

@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: false,
     }).values;
   } catch (e) {
-    process.stderr.write(`serve: ${(e as Error).message}\n${USAGE}\n`);
+    process.stderr.write(`serve: ${(e as Error).message} (ipam-injector serve --help lists the flags)\n`);
     return 2;
   }
   if (args.help) {
