@@ -64,7 +64,7 @@ async function run(argv: string[]): Promise<number> {
     }
     return mod.main(rest);
   }
-  process.stderr.write(`unknown command "${cmd}"\n${USAGE}\n`);
+  process.stderr.write(`ipam-injector: unknown command "${cmd}" (ipam-injector --help lists the commands)\n`);
   return 2;
 }
 

@@ -56,11 +56,12 @@ test('the function --help is its documentation: the README overview, usage, ever
   assert.not.match(h, /<!--|```/);
 });
 
-test('usage errors of serve and get are one line that says where the flags are listed, exit 2', () => {
+test('usage errors of every command are one line that says where the flags are listed, exit 2', () => {
   for (const [args, want] of [
     [['serve', '--no-such-flag'], /^serve: Unknown option '--no-such-flag'.* \(ipam-injector serve --help lists the flags\)\n$/],
     [['get', 'prefixes', '--no-such-flag'], /^get: Unknown option '--no-such-flag'.* \(ipam-injector get --help lists the flags\)\n$/],
     [['get'], /^get: say what to list: allocations, prefixes or network-instances \(ipam-injector get --help\)\n$/],
+    [['frobnicate'], /^ipam-injector: unknown command "frobnicate" \(ipam-injector --help lists the commands\)\n$/],
   ] as const) {
     const r = run([...args]);
     assert.is(r.status, 2, args.join(' '));
