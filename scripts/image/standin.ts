@@ -2,7 +2,7 @@
 // scratch out of the host's own node binary and the shared libraries `ldd` lists for it (at the
 // same paths, so the dynamic loader finds them without an ld.so.cache), `/tmp`, and an
 // /etc/passwd + /etc/group with root and nobody (kpt runs functions `--user nobody`).
-//   <slim>  node only: the runtime base
+//   <slim>  node (+ util-linux's flock, which the real base has too): the runtime base
 //   <build> slim + npm (and /usr/bin/env for npm's shebang): the Dockerfile's build stage
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, linkSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -30,6 +30,10 @@ export function buildStandin(p: Podman, nodeBinary = process.execPath): Standin 
   const slimRoot = join(ctx, 'slim', 'rootfs');
   place(realpathSync(nodeBinary), join(slimRoot, 'usr/local/bin/node'));
   for (const lib of sharedLibraries(nodeBinary)) place(realpathSync(lib), join(slimRoot, lib));
+  // util-linux's flock, as in every Debian base: serve locks its data directory with it
+  const flock = realpathSync('/usr/bin/flock');
+  place(flock, join(slimRoot, 'usr/bin/flock'));
+  for (const lib of sharedLibraries(flock)) place(realpathSync(lib), join(slimRoot, lib));
   mkdirSync(join(slimRoot, 'tmp'), { recursive: true });
   chmodSync(join(slimRoot, 'tmp'), 0o1777);
   mkdirSync(join(slimRoot, 'etc'), { recursive: true });

@@ -33,7 +33,8 @@ usage: ipam-injector serve [flags]
   --token-file F            require a bearer token from this file ("TOKEN [PACKAGE]" per line)
   --metrics HOST:PORT       Prometheus /metrics and /healthz over HTTP
   --log-level L             debug|info|warn|error (default info); JSON lines on stderr
-  --repair                  open a damaged log by truncating at the damage (reported)
+  --repair                  open a log that lost records: keep it up to the loss, set aside what
+                            follows (reported at error level)
   --compact-bytes N         snapshot + compact when a log segment passes N bytes (default 64 MiB)
   --max-message-bytes N     largest gRPC message (default 4 MiB)
   --max-labels N            labels per map (default 64)

@@ -203,9 +203,10 @@ export class IpamCore {
     return this.store.kind;
   }
 
-  /** Opens the store and rebuilds the allocator from it. */
-  async start(): Promise<RecoveryNote[]> {
-    const state = await this.store.open();
+  /** Opens the store and rebuilds the allocator from it. With `hold`, the store changes no
+   *  file until begin() (a server that fails to start leaves its data as it was). */
+  async start(opts: { hold?: boolean } = {}): Promise<RecoveryNote[]> {
+    const state = await this.store.open(opts);
     this.live.current = this.rebuild(state);
     // Replicated stores: follow other replicas.
     this.unwatch = this.store.watch?.(
@@ -213,6 +214,11 @@ export class IpamCore {
       () => void this.resync(),
     );
     return state.report;
+  }
+
+  /** The start succeeded: the store may write (commits made meanwhile were waiting). */
+  async begin(): Promise<void> {
+    await this.store.begin?.();
   }
 
   private rebuild(state: DurableState): Ipam {

@@ -67,64 +67,94 @@ export function serverOptions(limits: Pick<Limits, 'maxMessageBytes'> = DEFAULT_
 
 const ALL_SERVICES = ['', ...Object.values(SERVICE_NAMES)];
 
+/** Applies the seed to the allocator now; the promise settles once it is durable. A seed the
+ *  allocator refuses throws here, before the store has written anything. */
+function applySeed(core: IpamCore, seed: SeedSpace): Promise<void> {
+  let refused: { error: unknown } | undefined;
+  const done = core.mutate((tx) => {
+    try {
+      for (const ni of seed.networkInstances) tx.applyNetworkInstance(ni.ref, ni.prefixes, ni.owner);
+      for (const p of seed.prefixes) tx.applyPrefix(p);
+    } catch (e) {
+      refused = { error: e };
+      throw e;
+    }
+  });
+  done.catch(() => {}); // awaited by the caller once the store writes, or dropped with it
+  if (refused) throw refused.error;
+  return done;
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.log ?? createLogger();
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const health = new HealthImplementation(Object.fromEntries(ALL_SERVICES.map((s) => [s, 'NOT_SERVING' as const])));
   const setHealth = (s: 'SERVING' | 'NOT_SERVING') => ALL_SERVICES.forEach((name) => health.setStatus(name, s));
 
+  // A failure before the server is up is the start's own error, not a store failure later.
+  let up = false;
   const core = new IpamCore({
     store: opts.store,
     createIpam: opts.createIpam,
     onFatal: (e) => {
+      if (!up) return;
       setHealth('NOT_SERVING');
       log.error('store failed: no further changes can be made durable', { error: e.message });
       opts.onFatal?.(e);
     },
   });
   const t0 = performance.now();
-  const notes = await core.start();
+  // The store changes nothing on disk until core.begin(), once the ports are bound: a start
+  // that fails (port taken, bad seed) leaves the data directory as it found it.
+  const notes = await core.start({ hold: true });
   for (const n of notes) log[n.level](n.msg, { ...(n.file ? { file: n.file } : {}), ...(n.offset !== undefined ? { offset: n.offset } : {}), ...(n.bytes !== undefined ? { bytes: n.bytes } : {}) });
   log.info('state recovered', { store: opts.store.kind, ms: Math.round(performance.now() - t0) });
-
-  if (opts.seed) {
-    const seed = opts.seed;
-    await core.mutate((tx) => {
-      for (const ni of seed.networkInstances) tx.applyNetworkInstance(ni.ref, ni.prefixes, ni.owner);
-      for (const p of seed.prefixes) tx.applyPrefix(p);
-    });
-    log.info('seed applied', { networkInstances: seed.networkInstances.length, prefixes: seed.prefixes.length, skipped: seed.skipped });
-  }
 
   const metrics = new Metrics();
   const ctx: ServiceContext = { core, auth: new Auth(opts.tokens, opts.tls?.clientCa !== undefined), limits, metrics, log, streams: new Set() };
   const server = new Server(serverOptions(limits));
-  server.addService(serviceDefinition('alloc'), allocService(ctx));
-  server.addService(serviceDefinition('resource'), resourceService(ctx));
-  // Batch, the largest messages in both directions, has its own decoder and encoder
-  // (src/protocol/batch-decoder.ts, batch-encoder.ts); everything else goes through proto-loader.
-  const admin = serviceDefinition('admin');
-  server.addService({ ...admin, Batch: { ...admin.Batch!, requestDeserialize: decodeBatchRequest, responseSerialize: encodeBatchResponse } }, adminService(ctx));
-  health.addToServer(server);
-  new ReflectionService(packageDefinition()).addToServer(server);
-
-  const creds = opts.tls
-    ? ServerCredentials.createSsl(
-        opts.tls.clientCa ?? null,
-        [{ private_key: opts.tls.key, cert_chain: opts.tls.cert }],
-        opts.tls.clientCa !== undefined,
-      )
-    : ServerCredentials.createInsecure();
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(opts.listen, creds, (err, p) => (err ? reject(listenError(opts.listen, err)) : resolve(p))),
-  );
-  const host = opts.listen.replace(/:\d+$/, '');
   let metricsServer: HttpServer | undefined;
   let metricsPort: number | undefined;
-  if (opts.metrics) {
-    const m = await metrics.listen(opts.metrics, core);
-    metricsServer = m.server;
-    metricsPort = m.port;
+  let port: number;
+  const host = opts.listen.replace(/:\d+$/, '');
+  try {
+    // Applied to the allocator now (before any client can ask), durable once the store writes.
+    const seeding = opts.seed ? applySeed(core, opts.seed) : undefined;
+    server.addService(serviceDefinition('alloc'), allocService(ctx));
+    server.addService(serviceDefinition('resource'), resourceService(ctx));
+    // Batch, the largest messages in both directions, has its own decoder and encoder
+    // (src/protocol/batch-decoder.ts, batch-encoder.ts); everything else goes through proto-loader.
+    const admin = serviceDefinition('admin');
+    server.addService({ ...admin, Batch: { ...admin.Batch!, requestDeserialize: decodeBatchRequest, responseSerialize: encodeBatchResponse } }, adminService(ctx));
+    health.addToServer(server);
+    new ReflectionService(packageDefinition()).addToServer(server);
+
+    const creds = opts.tls
+      ? ServerCredentials.createSsl(
+          opts.tls.clientCa ?? null,
+          [{ private_key: opts.tls.key, cert_chain: opts.tls.cert }],
+          opts.tls.clientCa !== undefined,
+        )
+      : ServerCredentials.createInsecure();
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(opts.listen, creds, (err, p) => (err ? reject(listenError(opts.listen, err)) : resolve(p))),
+    );
+    if (opts.metrics) {
+      const m = await metrics.listen(opts.metrics, core);
+      metricsServer = m.server;
+      metricsPort = m.port;
+    }
+    await core.begin();
+    up = true;
+    if (seeding && opts.seed) {
+      await seeding;
+      log.info('seed applied', { networkInstances: opts.seed.networkInstances.length, prefixes: opts.seed.prefixes.length, skipped: opts.seed.skipped });
+    }
+  } catch (e) {
+    server.forceShutdown();
+    if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
+    await core.close().catch(() => {});
+    throw e;
   }
   setHealth('SERVING');
   log.info('serving', {

@@ -6,6 +6,7 @@ import { appendFileSync, constants, existsSync, mkdtempSync, readdirSync, readFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, segmentName } from '../../src/server/store/file-store.js';
+import { SEGMENT_HEADER } from '../../src/server/store/segment-file.js';
 import { decodeFrames, encodeFrame } from '../../src/server/store/frame.js';
 import { encodeSnapshotFrame } from '../../src/server/store/snapshot-writer.js';
 import { MemoryStore } from '../../src/server/store/memory-store.js';
@@ -41,6 +42,16 @@ function liveOf(snapshot: () => Snapshot): LiveIpam {
   return live;
 }
 
+/** Drops a store the way kill -9 would: nothing more is written, the lock goes with the
+ *  "process" (the prepared next segment is let finish: a crash may come before or after). */
+async function crash(s: FileStore): Promise<void> {
+  const x = s as unknown as { lock?: { release(remove: boolean): void }; next?: { ready: Promise<number> } };
+  await x.next?.ready.catch(() => {});
+  x.lock?.release(false);
+  x.lock = undefined;
+}
+
+const H = SEGMENT_HEADER;
 const owners = (records: Op[][]) => records.flat().map((o) => (o.op === 'allocate' ? o.req.owner : o.op));
 
 test('records committed are there after reopen, in order', async () => {
@@ -72,11 +83,13 @@ test('group commit: concurrent commits share flushes, each resolves only after i
   assert.ok(st.flushes < 50, `expected few flushes for 500 concurrent commits, got ${st.flushes}`);
   // Every resolved commit is in the file now (read it independently of the store, before
   // the close trims the preallocated zeros).
-  const dec = decodeFrames(readFileSync(join(dir, segmentName(1))), 8);
+  const dec = decodeFrames(readFileSync(join(dir, segmentName(1))), H);
   assert.is(dec.payloads.length, 500);
-  assert.is(dec.end, 8 + st.bytes);
+  assert.is(dec.end, H + st.bytes);
   await s.close();
-  assert.is(statSync(join(dir, segmentName(1))).size, 8 + st.bytes, 'close trims the zeros');
+  const closed = decodeFrames(readFileSync(join(dir, segmentName(1))), H);
+  assert.is(closed.payloads.length, 501, 'close adds its end marker');
+  assert.is(statSync(join(dir, segmentName(1))).size, closed.end, 'and trims the zeros');
 });
 
 /** open(2) flags of this process's descriptors on `path` (Linux /proc), one entry per fd. */
@@ -110,7 +123,7 @@ test('the log is written O_DSYNC (a flush returns only once synced), new and reo
   assert.equal(openFlags(seg), [], 'close releases the segment');
   const s2 = new FileStore({ dir });
   await s2.open();
-  const reopened = openFlags(seg);
+  const reopened = openFlags(join(dir, segmentName(2))); // a restart writes on in a new segment
   assert.is(reopened.length, 1);
   assert.ok(reopened[0]! & constants.O_DSYNC, `reopened segment without O_DSYNC (flags ${reopened[0]!.toString(8)})`);
   await s2.commit([alloc(1)]);
@@ -122,7 +135,7 @@ test('a crash (no close): the preallocated zero tail is the clean end; nothing l
   const s = new FileStore({ dir });
   await s.open();
   for (let i = 0; i < 20; i++) await s.commit([alloc(i)]);
-  // no close: like kill -9, the segment keeps its zero tail (and our pid in LOCK)
+  await crash(s); // like kill -9, the segment keeps its zero tail
   assert.ok(statSync(join(dir, segmentName(1))).size >= 4 * 1024 * 1024, 'segment is preallocated');
   const s2 = new FileStore({ dir });
   const st = await s2.open();
@@ -158,7 +171,7 @@ test('torn tail (partial last write) is cut off, saved and reported; earlier rec
   assert.is(warn!.offset, good);
   assert.is(warn!.bytes, 18);
   assert.ok(notes.some((n) => n.startsWith('warn: ')));
-  assert.ok(readFileSync(seg).subarray(good).every((b) => b === 0), 'the torn bytes are cut (zeros follow the last record)');
+  assert.ok(decodeFrames(readFileSync(seg), H).end > good, 'the torn bytes are cut (and the segment sealed after its records)');
   assert.ok(existsSync(join(dir, `${segmentName(1)}.torn-${good}`)));
   // Appending after the cut works and survives another reopen.
   await s2.commit([alloc(99)]);
@@ -175,9 +188,9 @@ test('a torn write inside the zero tail is cut at the record boundary, only its 
   const s = new FileStore({ dir });
   await s.open();
   await s.commit([alloc(1)]);
-  // crash: no close; then garbage where the next record would have gone, zeros after it
+  await crash(s); // then garbage where the next record would have gone, zeros after it
   const seg = join(dir, segmentName(1));
-  const end = decodeFrames(readFileSync(seg), 8).end;
+  const end = decodeFrames(readFileSync(seg), H).end;
   const buf = readFileSync(seg);
   buf.fill(0x42, end, end + 30);
   writeFileSync(seg, buf);
@@ -201,7 +214,7 @@ test('corruption in the middle of the log refuses to open; --repair truncates wi
   const seg = join(dir, segmentName(1));
   const buf = readFileSync(seg);
   // Flip one payload byte of the 3rd record.
-  let off = 8;
+  let off = H;
   for (let r = 0; r < 2; r++) off += 8 + buf.readUInt32LE(off);
   buf[off + 8 + 5] ^= 0xff;
   writeFileSync(seg, buf);
@@ -212,7 +225,7 @@ test('corruption in the middle of the log refuses to open; --repair truncates wi
   } catch (e) {
     assert.instance(e, StoreCorruptError);
     assert.match((e as Error).message, /CRC mismatch/);
-    assert.match((e as Error).message, /7 good record\(s\) follow/);
+    assert.match((e as Error).message, /8 good record\(s\) follow/); // 7 records and the close marker
     assert.is((e as StoreCorruptError).offset, off);
   }
   assert.is(readFileSync(seg).length, buf.length, 'refusing must not touch the file');
@@ -221,9 +234,13 @@ test('corruption in the middle of the log refuses to open; --repair truncates wi
   assert.is(st.records.length, 2);
   const err = st.report.find((n) => n.level === 'error');
   assert.ok(err);
-  assert.match(err!.msg, /REPAIR dropped/);
-  assert.match(err!.msg, /7 good-looking record/);
+  assert.match(err!.msg, /REPAIR/);
+  assert.match(err!.msg, /8 good record/);
   await s3.close();
+  assert.ok(existsSync(join(dir, `${segmentName(1)}.dropped-${off}`)), 'the dropped bytes are kept beside the segment');
+  const s4 = new FileStore({ dir });
+  assert.is((await s4.open()).records.length, 2, 'a repaired log opens without --repair');
+  await s4.close();
 });
 
 test('a file that is not a segment is refused', async () => {
@@ -261,7 +278,7 @@ test('a full segment hands over to the next, prepared in the background at full 
   assert.is(statSync(join(dir, segmentName(2))).size, size, 'the next one is ready before it is needed');
   let n = 0;
   while (s.stats().bytes < 4 * size) await s.commit([alloc(n++)]);
-  const records = (q: number) => decodeFrames(readFileSync(join(dir, segmentName(q))), 8).payloads.length;
+  const records = (q: number) => decodeFrames(readFileSync(join(dir, segmentName(q))), H).payloads.length;
   const segs = segments(dir);
   assert.ok(segs.filter((q) => records(q) > 0).length >= 5, `${s.stats().bytes} bytes of records in 4 KiB segments: ${segs.join(' ')}`);
   for (const q of segs) assert.is(statSync(join(dir, segmentName(q))).size, size, `${segmentName(q)} keeps its size`);
@@ -283,9 +300,10 @@ test('a torn tail stays a torn tail when an unwritten prepared segment follows i
   for (let i = 0; i < 5; i++) await s.commit([alloc(i)]);
   await prepared(dir, 2);
   // crash (no close) during the next write: its first bytes reached segment 1, segment 2 is empty
+  await crash(s);
   const seg = join(dir, segmentName(1));
   const buf = readFileSync(seg);
-  const end = decodeFrames(buf, 8).end;
+  const end = decodeFrames(buf, H).end;
   buf.fill(0x42, end, end + 30);
   writeFileSync(seg, buf);
   const s2 = new FileStore({ dir, segmentSize: 4096 });
@@ -300,14 +318,14 @@ test('a torn tail stays a torn tail when an unwritten prepared segment follows i
   for (let i = 6; i < 40; i++) await s3.commit([alloc(i)]);
   await s3.close();
   const b1 = readFileSync(seg);
-  b1[8 + 8 + 3] ^= 0xff; // first record of segment 1
+  b1[H + 8 + 3] ^= 0xff; // first record of segment 1
   writeFileSync(seg, b1);
   try {
     await new FileStore({ dir }).open();
     assert.unreachable('must refuse');
   } catch (e) {
     assert.instance(e, StoreCorruptError);
-    assert.match((e as Error).message, /records follow in a later segment/);
+    assert.match((e as Error).message, /good record\(s\) follow it/);
   }
 });
 
@@ -381,9 +399,9 @@ test('a snapshot frame is serialized in chunks, yielding to the event loop, to t
       if (ticking) setImmediate(tick);
     };
     setImmediate(tick);
-    const frame = await encodeSnapshotFrame(7, snap(n));
+    const frame = await encodeSnapshotFrame(7, 12, snap(n));
     ticking = false;
-    const whole = encodeFrame(Buffer.from(JSON.stringify({ seq: 7, snapshot: snap(n) })));
+    const whole = encodeFrame(Buffer.from(JSON.stringify({ seq: 7, n: 12, snapshot: snap(n) })));
     assert.ok(Buffer.concat(frame.buffers).equals(whole), `${n} allocations: same bytes as one stringify`);
     assert.is(frame.bytes, whole.length);
     if (n > 10_000) assert.ok(turns >= 3, `${n} allocations: the event loop ran between chunks (${turns} turns)`);
@@ -445,20 +463,22 @@ test('a damaged snapshot refuses to open', async () => {
   }
 });
 
-test('one directory, one server: a second open is refused while the first holds it', async () => {
+test('one directory, one server: a second open is refused while the first holds it, whatever LOCK says', async () => {
   const dir = tmp();
   const s = new FileStore({ dir });
   await s.open();
-  writeFileSync(join(dir, 'LOCK'), `${process.ppid}\n`); // another live process
+  writeFileSync(join(dir, 'LOCK'), `${process.pid}\n`); // what a server in another PID namespace could have written
   try {
     await new FileStore({ dir }).open();
     assert.unreachable();
   } catch (e) {
-    assert.match((e as Error).message, /in use by process/);
+    assert.match((e as Error).message, /in use by another server/);
   }
-  writeFileSync(join(dir, 'LOCK'), `${process.pid}\n`);
   await s.close();
   assert.not.ok(existsSync(join(dir, 'LOCK')));
+  const s2 = new FileStore({ dir });
+  await s2.open();
+  await s2.close();
 });
 
 test('commit after close is rejected', async () => {

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { rebuild, type IpamFactory } from '../replay.js';
-import { FileStore } from './file-store.js';
+import { readLog } from './log-reader.js';
+import { StoreCorruptError } from './store.js';
 import { encodeSnapshotFrame, writeSnapshotTmp } from './snapshot-writer.js';
 
 export interface CompactJob {
@@ -29,9 +30,13 @@ export type Compactor = (job: CompactJob) => Promise<void>;
 
 /** The compaction itself, in whatever thread calls it. */
 export async function compactFromLog(job: CompactJob, createIpam: IpamFactory): Promise<void> {
-  const state = new FileStore({ dir: job.dir }).readBelow(job.seq);
-  const ipam = rebuild(state, createIpam);
-  await writeSnapshotTmp(job.dir, job.seq, await encodeSnapshotFrame(job.seq, ipam.snapshot()));
+  // The segments below job.seq are complete (each ends with its end marker): anything less
+  // than whole is a loss, and a snapshot of it would make the loss permanent.
+  const log = readLog(job.dir, job.seq);
+  const bad = log.loss ?? (log.torn && { msg: `${log.segments[log.torn.index]!.file}: damaged record at offset ${log.torn.offset} (${log.torn.reason})`, path: log.segments[log.torn.index]!.path, offset: log.torn.offset });
+  if (bad) throw new StoreCorruptError(`not compacting: ${bad.msg}`, bad.path, bad.offset);
+  const ipam = rebuild({ ...(log.snapshot ? { snapshot: log.snapshot } : {}), records: log.records, report: [] }, createIpam);
+  await writeSnapshotTmp(job.dir, job.seq, await encodeSnapshotFrame(job.seq, log.lastN, ipam.snapshot()));
 }
 
 /** A Compactor that runs each job in a child process (compact-worker.ts, or its bundled .mjs)

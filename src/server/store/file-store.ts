@@ -2,8 +2,8 @@
 // group commit, plus snapshots that let old segments be deleted (compaction).
 //
 // Directory layout:
-//   LOCK                     pid of the server using the directory
-//   wal-<seq>.log            log segment <seq>: WAL_MAGIC + frames (see frame.ts)
+//   LOCK                     flock(2)ed by the server using the directory (dir-lock.ts)
+//   wal-<seq>.log            log segment <seq>: header + frames (segment-file.ts, frame.ts, record.ts)
 //   snap-<seq>.snap          state before segment <seq> (covers every segment below it)
 //   *.torn-<offset>          bytes cut off a damaged tail at recovery, kept for inspection
 //
@@ -25,15 +25,13 @@
 // segment-file.ts for why it is not extended in place. A zero tail is therefore the normal end
 // of a segment; a graceful close trims the current one and removes the unused next one.
 //
-// Recovery (open): newest snapshot, then every segment after it, frame by frame. The store
-// goes on writing in the newest segment (a prepared one that was never written is empty).
-// - A damaged frame at the end of the last segment holding records, with no good frame after
-//   it, is a torn tail: the write in flight when the process died. It was never acknowledged,
-//   so it is cut off; the cut bytes are saved beside the segment and the cut is reported (warn).
-// - Damage anywhere else (a good frame follows it, an older segment, a bad snapshot, a gap
-//   in segment numbers) would lose acknowledged records if cut: open() refuses with
-//   StoreCorruptError, unless `repair` is set, which truncates at the damage and reports
-//   every dropped byte range (error level). Nothing is ever dropped silently.
+// Open: log-reader.ts reads the newest snapshot and every segment after it, changing
+// nothing, and says whether acknowledged records are missing (numbered records, end markers;
+// the rules are there). A loss refuses to open (StoreCorruptError naming the file) unless
+// `repair` is set; nothing is ever dropped silently. begin() then writes on
+// (log-repair.ts, log-append.ts): cuts a torn tail, repairs, seals the newest segment and
+// starts a new one. With `hold` (the server), begin() waits until the server's ports are
+// bound, so a start that fails changes nothing in the directory.
 //
 // Compaction: when the log since the last snapshot passes `compactBytes` and that snapshot's
 // size, the flush loop switches to the next segment at a batch boundary; the snapshot of
@@ -45,36 +43,23 @@
 // snapshot keeps the cost of snapshots proportional to the work logged, however large the
 // state (a million allocations make a ~200 MB snapshot), and bounds recovery to about two
 // snapshots' worth of reading.
-import {
-  closeSync,
-  constants,
-  existsSync,
-  fdatasync,
-  fdatasyncSync,
-  fstatSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Snapshot } from '../../ipam/types.js';
-import { decodeFrames, encodeTextFrame, SNAP_MAGIC, WAL_MAGIC } from './frame.js';
-import { createSegmentSync, DSYNC, prepareSegment, segmentName, syncDir, zeroFill, zeroFillSync } from './segment-file.js';
-import type { Compactor } from './compactor.js';
 import { LiveIpam } from '../live.js';
-import { encodeSnapshotFrame, snapshotName, writeSnapshotTmp } from './snapshot-writer.js';
-import { decodeRecord, encodeRecord } from './record.js';
-import { writeAll } from './write-all.js';
+import type { Compactor } from './compactor.js';
+import { lockDir, type DirLock } from './dir-lock.js';
+import { encodeTextFrame } from './frame.js';
+import { startWriting, type Writer } from './log-append.js';
+import { readLog, SEG_RE, SNAP_RE, type LogState } from './log-reader.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
+import { encodeEnd, encodeRecord } from './record.js';
+import { createSegmentSync, DSYNC, prepareSegment, SEGMENT_HEADER, segmentName, syncDir, zeroFill } from './segment-file.js';
+import { encodeSnapshotFrame, snapshotName, writeSnapshotTmp } from './snapshot-writer.js';
 import { FLUSH_BUCKETS, StoreCorruptError, StoreFailedError, type Store, type StoreStats } from './store.js';
+import { writeAll } from './write-all.js';
 
 const fdatasyncP = promisify(fdatasync);
 
@@ -100,8 +85,9 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
-const SEG_RE = /^wal-(\d{10})\.log$/;
-const SNAP_RE = /^snap-(\d{10})\.snap$/;
+/** Room always left free after the records of a segment: its end marker fits there, and a
+ *  crash leaves zeros after the last record, which tells it from a cut (log-reader.ts). */
+const RESERVE = 64;
 export { segmentName };
 export { snapshotName };
 
@@ -135,7 +121,16 @@ export class FileStore implements Store {
   private failed: StoreFailedError | undefined;
   private closed = false;
   readonly live: LiveIpam;
-  private locked = false;
+  private lock: DirLock | undefined;
+  private createdDir = false;
+  /** What open() read, until begin() writes on from it. */
+  private found: LogState | undefined;
+  private begun: Promise<void> | undefined;
+  /** Settles with begin(): the flush loop writes nothing before. */
+  private readonly writable = deferred();
+  /** Number of the next record, and of the last one written (records are numbered, record.ts). */
+  private nextN = 1;
+  private writtenN = 0;
   private readonly counters: StoreStats = { commits: 0, records: 0, flushes: 0, bytes: 0, compactions: 0 };
   private readonly flushCounts = new Array<number>(FLUSH_BUCKETS.length + 1).fill(0);
   private flushSum = 0;
@@ -153,29 +148,99 @@ export class FileStore implements Store {
     this.live = opts.live ?? new LiveIpam();
   }
 
-  async open(): Promise<DurableState> {
-    mkdirSync(this.dir, { recursive: true });
-    this.lock();
+  async open(opts: { hold?: boolean } = {}): Promise<DurableState> {
+    if (!existsSync(this.dir)) {
+      mkdirSync(this.dir, { recursive: true });
+      this.createdDir = true;
+    }
     try {
-      const state = this.recover(true);
-      this.prepareNext();
-      return state;
+      this.lock = lockDir(this.dir);
     } catch (e) {
-      this.unlock();
+      this.removeCreatedDir();
+      throw e;
+    }
+    try {
+      const log = readLog(this.dir);
+      const report = this.judge(log);
+      for (const n of report) this.onNote(n);
+      this.found = log;
+      this.snapshotBytes = log.snapshotBytes;
+      this.sinceSnapshot = log.logged;
+      this.writtenN = log.lastN ?? 0;
+      this.nextN = this.writtenN + 1;
+      if (!opts.hold) await this.begin();
+      return { ...(log.snapshot ? { snapshot: log.snapshot } : {}), records: log.records, report };
+    } catch (e) {
+      this.releaseLock();
       throw e;
     }
   }
 
-  async load(): Promise<DurableState> {
-    if (this.fd < 0) throw new StoreFailedError('store is not open');
-    // Everything acknowledged is on disk; wait for what is in flight, then read it back.
-    await this.commit([]).catch(() => {});
-    return this.recover(false);
+  /** Starts writing: repairs what open() found, seals the newest segment, starts a new one.
+   *  Until then the directory is as it was (a start that fails before leaves it so). */
+  begin(): Promise<void> {
+    if (!this.begun) {
+      this.lock?.sign();
+      this.begun = this.found ? startWriting(this.found, this.writer()) : Promise.reject(new StoreFailedError('store is not open'));
+      this.found = undefined;
+      this.begun.then(this.writable.resolve, this.writable.reject);
+    }
+    return this.begun;
   }
 
-  /** What the snapshots and segments below segment `seq` hold (for a compactor; no lock, reads only). */
-  readBelow(seq: number): DurableState {
-    return this.recover(false, seq);
+  async load(): Promise<DurableState> {
+    if (!this.lock) throw new StoreFailedError('store is not open');
+    // Everything acknowledged is on disk; wait for what is in flight, then read it back.
+    await this.commit([]).catch(() => {});
+    const log = readLog(this.dir);
+    if (log.loss) throw new StoreCorruptError(log.loss.msg, log.loss.path, log.loss.offset);
+    return { ...(log.snapshot ? { snapshot: log.snapshot } : {}), records: log.records, report: [] };
+  }
+
+  /** What recovery found: notes, or StoreCorruptError for a loss (unless repairing). */
+  private judge(log: LogState): RecoveryNote[] {
+    const report: RecoveryNote[] = [];
+    if (log.loss && !this.repair) {
+      const { msg, path, offset } = log.loss;
+      throw new StoreCorruptError(
+        `${msg}. Refusing to start: acknowledged records would be lost. Inspect the file, or start with --repair ` +
+          `to keep the log up to there (what follows is set aside beside it and reported)`,
+        path,
+        offset,
+      );
+    }
+    if (log.loss) {
+      const { msg, file, offset } = log.loss;
+      report.push({ level: 'error', msg: `REPAIR: ${msg}; the log is kept up to ${file} offset ${offset}, what follows is set aside (*.dropped*)`, file, offset });
+    }
+    if (log.torn) {
+      const seg = log.segments[log.torn.index]!;
+      const { offset, bytes, reason } = log.torn;
+      report.push({ level: 'warn', msg: `${seg.file}: torn tail (${reason}) at offset ${offset}: ${bytes} byte(s) of an unacknowledged write, cut off and saved to ${seg.file}.torn-${offset}`, file: seg.file, offset, bytes });
+    }
+    report.push({
+      level: 'info',
+      msg: `recovered ${log.snapshotSeq !== undefined ? `snapshot ${snapshotName(log.snapshotSeq)} + ` : ''}${log.records.length} record(s) from ${log.segments.length} segment(s)` +
+        (log.segments.some((s) => s.holds) ? (log.clean ? ' (closed cleanly)' : ' (after a crash)') : ''),
+    });
+    return report;
+  }
+
+  /** What startWriting() needs of the store, and gives back. */
+  private writer(): Writer {
+    return {
+      dir: this.dir,
+      segmentSize: this.segmentSize,
+      lastN: this.writtenN,
+      note: (n) => this.onNote(n),
+      start: (seq, fd) => {
+        this.seq = seq;
+        this.fd = fd;
+        this.writeOffset = SEGMENT_HEADER;
+        this.fileEnd = this.segmentSize;
+        this.prepareNext();
+      },
+    };
   }
 
   commit(ops: Op[]): Promise<void> {
@@ -183,7 +248,7 @@ export class FileStore implements Store {
     if (this.closed) return Promise.reject(new StoreFailedError('store is closed'));
     this.counters.commits++;
     if (ops.length > 0) {
-      this.pending.push(encodeTextFrame(encodeRecord(ops)));
+      this.pending.push(encodeTextFrame(encodeRecord(ops, this.nextN++)));
       this.counters.records++;
     } else if (!this.flushing && this.pending.length === 0) {
       return Promise.resolve(); // barrier with nothing in flight: already durable
@@ -204,6 +269,16 @@ export class FileStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (!this.begun) {
+      // never started writing: the directory stays as open() found it
+      this.closed = true;
+      this.found = undefined;
+      this.writable.reject(new StoreFailedError('store closed before it started writing'));
+      while (this.flushing) await new Promise((r) => setTimeout(r, 1));
+      this.releaseLock();
+      return;
+    }
+    await this.begun.catch(() => {});
     // Drain: let in-flight batches finish (their waiters get their answers) before closing.
     while (this.flushing) await new Promise((r) => setTimeout(r, 1));
     await this.compactionDone;
@@ -211,7 +286,7 @@ export class FileStore implements Store {
     const next = this.next;
     this.next = undefined;
     if (next) {
-      // never written: remove it (were it left, the next open would simply write there)
+      // never written: remove it (were it left, the next open would remove it)
       const fd = await next.ready.catch(() => -1);
       if (fd >= 0) {
         closeSync(fd);
@@ -220,27 +295,38 @@ export class FileStore implements Store {
     }
     if (this.fd >= 0) {
       if (!this.failed) {
-        ftruncateSync(this.fd, this.writeOffset); // trim the preallocated zeros
+        // the close marker, then trim the preallocated zeros: a segment shorter than it was
+        // created must end in an end marker, or it was cut (log-reader.ts)
+        const frame = encodeTextFrame(encodeEnd(this.writtenN, 'close'));
+        writeSync(this.fd, frame, 0, frame.length, this.writeOffset);
+        ftruncateSync(this.fd, this.writeOffset + frame.length);
         fdatasyncSync(this.fd);
       }
       closeSync(this.fd);
       this.fd = -1;
     }
-    this.unlock();
+    this.releaseLock();
   }
 
   // ---- group commit ----
 
   private async flushLoop(): Promise<void> {
     try {
+      try {
+        await this.writable.promise;
+      } catch (e) {
+        this.fail(e, []);
+        return;
+      }
       while (this.waiters.length > 0) {
         const frames = this.pending;
         const waiters = this.waiters;
         this.pending = [];
         this.waiters = [];
+        const lastN = this.nextN - 1; // every pending record is numbered up to here
         let bytes = 0;
         for (const f of frames) bytes += f.length;
-        const fits = this.writeOffset + bytes <= this.fileEnd;
+        const fits = this.writeOffset + bytes + RESERVE <= this.fileEnd;
         // Not on a batch that switches segments: compaction then needs the segment after that.
         const compact = fits && this.wantsCompaction();
         // Without a compactor the snapshot is taken now, before the write: the live state then
@@ -253,6 +339,7 @@ export class FileStore implements Store {
             await writeAll(this.fd, frames, bytes, this.writeOffset);
             if (!DSYNC) await fdatasyncP(this.fd);
             this.writeOffset += bytes;
+            this.writtenN = lastN;
             const secs = (performance.now() - t0) / 1000;
             let b = 0;
             while (b < FLUSH_BUCKETS.length && secs > FLUSH_BUCKETS[b]!) b++;
@@ -262,12 +349,16 @@ export class FileStore implements Store {
             this.counters.bytes += bytes;
             this.counters.flushes++;
           }
+          for (const w of waiters) w.resolve();
+          if (snapshot || (compact && this.compactor)) {
+            const newSeq = this.next!.seq;
+            await this.switchSegment(this.next!.fd);
+            this.startCompaction(newSeq, snapshot && { snapshot, n: lastN });
+          }
         } catch (e) {
           this.fail(e, waiters);
           return;
         }
-        for (const w of waiters) w.resolve();
-        if (snapshot || (compact && this.compactor)) this.startCompaction(snapshot);
       }
     } finally {
       this.flushing = false;
@@ -310,14 +401,17 @@ export class FileStore implements Store {
     this.next = next;
   }
 
-  /** Writes go on in the next segment from now on; the current one is complete. */
-  private useNext(fd: number): void {
+  /** Writes go on in the next segment from now on: the current one gets its `next` end
+   *  marker (in the room always left for it) and is complete. */
+  private async switchSegment(fd: number): Promise<void> {
+    const marker = encodeTextFrame(encodeEnd(this.writtenN, 'next'));
+    await writeAll(this.fd, [marker], marker.length, this.writeOffset);
+    if (!DSYNC) await fdatasyncP(this.fd);
     const old = this.fd;
     this.fd = fd;
     this.seq = this.next!.seq;
-    this.writeOffset = WAL_MAGIC.length;
-    this.fileEnd = Math.max(this.segmentSize, WAL_MAGIC.length);
-    // Its records are synced (O_DSYNC); the zeros after them stay, a segment's normal end.
+    this.writeOffset = SEGMENT_HEADER;
+    this.fileEnd = this.segmentSize;
     closeSync(old);
     this.prepareNext();
   }
@@ -325,7 +419,7 @@ export class FileStore implements Store {
   /** A batch that does not fit in the current segment goes to the next one, or (larger than a
    *  whole segment, which no normal batch is) into the current one grown in place. */
   private async makeRoom(bytes: number): Promise<void> {
-    if (WAL_MAGIC.length + bytes > this.segmentSize) return this.extend(this.writeOffset + bytes);
+    if (SEGMENT_HEADER + bytes + RESERVE > this.segmentSize) return this.extend(this.writeOffset + bytes + RESERVE);
     const next = this.next!;
     let fd: number;
     try {
@@ -335,21 +429,18 @@ export class FileStore implements Store {
       this.onNote({ level: 'warn', msg: `preparing log segment ${segmentName(next.seq)} failed (${(e as Error).message}); creating it now` });
       fd = createSegmentSync(this.dir, next.seq, this.segmentSize);
     }
-    this.useNext(fd);
+    await this.switchSegment(fd);
   }
 
   // ---- compaction ----
 
-  /** Compacts up to the next segment: from `snapshot` (taken from the live state), or, when
-   *  there is a compactor, from the log itself (the live state is not touched). */
-  private startCompaction(snapshot: Snapshot | undefined): void {
+  /** Compacts everything below segment `newSeq` (just switched to): from `taken` (the live
+   *  state, holding records up to `n`), or, with a compactor, from the log itself. */
+  private startCompaction(newSeq: number, taken: { snapshot: Snapshot; n: number } | undefined): void {
     this.compacting = true;
-    const newSeq = this.next!.seq;
-    // Switch segments now, inside the flush loop (nothing else writes); the next one is ready.
-    this.useNext(this.next!.fd);
     this.sinceSnapshot = 0;
-    const written = snapshot
-      ? encodeSnapshotFrame(newSeq, snapshot).then((frame) => writeSnapshotTmp(this.dir, newSeq, frame))
+    const written = taken
+      ? encodeSnapshotFrame(newSeq, taken.n, taken.snapshot).then((frame) => writeSnapshotTmp(this.dir, newSeq, frame))
       : this.compactor!({ dir: this.dir, seq: newSeq });
     this.compactionDone = written
       .then(async () => {
@@ -393,221 +484,33 @@ export class FileStore implements Store {
   }
 
 
-  private lock(): void {
-    const path = join(this.dir, 'LOCK');
-    if (existsSync(path)) {
-      const pid = Number(readFileSync(path, 'utf8').trim());
-      if (pid && pid !== process.pid && alive(pid)) {
-        throw new StoreFailedError(`data directory ${this.dir} is in use by process ${pid} (LOCK)`);
-      }
-    }
-    writeFileSync(path, `${process.pid}\n`);
-    this.locked = true;
+  private releaseLock(): void {
+    // a LOCK that was there before a start that never wrote stays, as everything else does
+    this.lock?.release(this.begun !== undefined || this.lock.created);
+    this.lock = undefined;
+    this.removeCreatedDir();
   }
 
-  private unlock(): void {
-    if (!this.locked) return;
-    this.locked = false;
-    rmSync(join(this.dir, 'LOCK'), { force: true });
-  }
-
-  /**
-   * Reads snapshot + segments. With `forWrite`, repairs what it may (torn tail), opens the
-   * newest segment for appending and deletes leftovers; without, only reads.
-   */
-  private recover(forWrite: boolean, below = Infinity): DurableState {
-    const report: RecoveryNote[] = [];
-    const note = (n: RecoveryNote) => {
-      report.push(n);
-      if (forWrite) this.onNote(n);
-    };
-    const names = readdirSync(this.dir);
-    if (forWrite) {
-      for (const name of names.filter((n) => n.endsWith('.snap.tmp'))) {
-        rmSync(join(this.dir, name));
-        note({ level: 'info', msg: 'removed an unfinished snapshot (crash during compaction)', file: name });
-      }
-      for (const name of names.filter((n) => n.endsWith('.log.tmp'))) rmSync(join(this.dir, name)); // a segment being prepared: holds nothing
+  /** A directory open() made and nothing was written to: as it found it, there was none. */
+  private removeCreatedDir(): void {
+    if (!this.createdDir) return;
+    this.createdDir = false;
+    try {
+      if (readdirSync(this.dir).length === 0) rmdirSync(this.dir);
+    } catch {
+      // not ours to insist on
     }
-    const seqs = (re: RegExp) => names.flatMap((n) => (re.test(n) ? [Number(re.exec(n)![1])] : [])).filter((s) => s < below);
-    const snaps = seqs(SNAP_RE).sort((a, b) => b - a);
-    let segs = seqs(SEG_RE).sort((a, b) => a - b);
-
-    let snapshot: Snapshot | undefined;
-    let from = 1;
-    if (snaps.length > 0) {
-      const seq = snaps[0]!;
-      const file = snapshotName(seq);
-      snapshot = readSnapshot(join(this.dir, file), seq);
-      this.snapshotBytes = statSync(join(this.dir, file)).size;
-      from = seq;
-      const covered = segs.filter((s) => s < seq);
-      if (covered.length > 0 && forWrite) {
-        for (const s of covered) rmSync(join(this.dir, segmentName(s)));
-        note({ level: 'info', msg: `removed ${covered.length} segment(s) already covered by ${file}` });
-      }
-      segs = segs.filter((s) => s >= seq);
-    }
-    for (let i = 0; i < segs.length; i++) {
-      const want = i === 0 ? from : segs[i - 1]! + 1;
-      if (segs[i] !== want) {
-        throw new StoreCorruptError(
-          `log segment ${segmentName(want)} is missing (found ${segmentName(segs[i]!)}); refusing to start`,
-          join(this.dir, segmentName(want)),
-          0,
-        );
-      }
-    }
-
-    const records: Op[][] = [];
-    let lastEnd = WAL_MAGIC.length;
-    let logged = 0;
-    // The last segment with records: the ones after it were prepared and never written.
-    let tail = -1;
-    segs.forEach((s, i) => holdsFrames(join(this.dir, segmentName(s))) && (tail = i));
-    for (let i = 0; i < segs.length; i++) {
-      const seq = segs[i]!;
-      const last = i === segs.length - 1;
-      const file = segmentName(seq);
-      const path = join(this.dir, file);
-      const buf = readFileSync(path);
-      if (buf.length < WAL_MAGIC.length) {
-        if (!last) throw new StoreCorruptError(`${file}: shorter than its header`, path, 0);
-        note({ level: 'warn', msg: `${file}: incomplete header (${buf.length} bytes), rewritten`, file, offset: 0 });
-        if (forWrite) writeFileSync(path, WAL_MAGIC);
-        lastEnd = WAL_MAGIC.length;
-        continue;
-      }
-      if (!buf.subarray(0, WAL_MAGIC.length).equals(WAL_MAGIC)) {
-        throw new StoreCorruptError(`${file}: not an ipam-injector log segment (bad magic)`, path, 0);
-      }
-      const dec = decodeFrames(buf, WAL_MAGIC.length);
-      // Zeros after the last record are the preallocated end of the segment, not damage.
-      if (dec.damage && zeroFrom(buf, dec.damage.offset)) delete dec.damage;
-      if (last) lastEnd = dec.end;
-      logged += dec.end - WAL_MAGIC.length;
-      for (const p of dec.payloads) {
-        try {
-          records.push(decodeRecord(p.toString('utf8')));
-        } catch (e) {
-          throw new StoreCorruptError(`${file}: record with a valid CRC is not a record: ${(e as Error).message}`, path, 0);
-        }
-      }
-      if (dec.damage) {
-        const { offset, reason, laterFrames } = dec.damage;
-        const bytes = lastNonZero(buf, offset) - offset; // what was written there (zeros follow)
-        const torn = i >= tail && laterFrames === 0;
-        if (!torn && !this.repair) {
-          throw new StoreCorruptError(
-            `${file}: damaged record at offset ${offset} (${reason}); ` +
-              (i >= tail ? `${laterFrames} good record(s) follow it` : 'records follow in a later segment') +
-              `, so truncating would lose acknowledged allocations. Refusing to start; ` +
-              `inspect the file, or start with --repair to truncate at offset ${offset} (reported)`,
-            path,
-            offset,
-          );
-        }
-        if (forWrite) {
-          const saved = `${file}.torn-${offset}`;
-          writeFileSync(join(this.dir, saved), buf.subarray(offset, offset + bytes));
-          const fd = openSync(path, 'r+');
-          ftruncateSync(fd, offset);
-          fdatasyncSync(fd);
-          closeSync(fd);
-          note({
-            level: torn ? 'warn' : 'error',
-            msg: torn
-              ? `${file}: torn tail (${reason}) at offset ${offset}: ${bytes} byte(s) of an unacknowledged write cut off, saved to ${saved}`
-              : `${file}: REPAIR dropped ${bytes} byte(s) from offset ${offset} (${reason}) including ${laterFrames} good-looking record(s), saved to ${saved}`,
-            file,
-            offset,
-            bytes,
-          });
-        }
-      }
-    }
-
-    if (forWrite) {
-      if (segs.length === 0) {
-        this.seq = from;
-        this.fd = createSegmentSync(this.dir, from, this.segmentSize);
-        this.writeOffset = WAL_MAGIC.length;
-        this.fileEnd = Math.max(this.segmentSize, WAL_MAGIC.length);
-      } else {
-        // go on in the newest segment, grown back to full size (a graceful close trimmed it)
-        this.seq = segs[segs.length - 1]!;
-        const path = join(this.dir, segmentName(this.seq));
-        this.fd = openSync(path, constants.O_RDWR | DSYNC);
-        this.writeOffset = lastEnd;
-        this.fileEnd = fstatSync(this.fd).size;
-        if (this.fileEnd < this.segmentSize) {
-          zeroFillSync(this.fd, this.fileEnd, this.segmentSize);
-          this.fileEnd = this.segmentSize;
-        }
-      }
-      this.sinceSnapshot = logged;
-      note({
-        level: 'info',
-        msg: `recovered ${snapshot ? `snapshot ${snapshotName(from)} + ` : ''}${records.length} record(s) from ${segs.length} segment(s)`,
-      });
-    }
-    return { ...(snapshot ? { snapshot } : {}), records, report };
   }
 }
 
-function readSnapshot(path: string, seq: number): Snapshot {
-  const buf = readFileSync(path);
-  if (!buf.subarray(0, SNAP_MAGIC.length).equals(SNAP_MAGIC)) {
-    throw new StoreCorruptError(`${path}: not an ipam-injector snapshot (bad magic)`, path, 0);
-  }
-  const dec = decodeFrames(buf, SNAP_MAGIC.length);
-  if (dec.damage || dec.payloads.length !== 1) {
-    throw new StoreCorruptError(
-      `${path}: snapshot damaged (${dec.damage?.reason ?? 'wrong record count'}); the log it covers is gone, refusing to start`,
-      path,
-      dec.damage?.offset ?? 0,
-    );
-  }
-  const body = JSON.parse(dec.payloads[0]!.toString('utf8')) as { seq: number; snapshot: Snapshot };
-  if (body.seq !== seq) throw new StoreCorruptError(`${path}: names segment ${body.seq}, expected ${seq}`, path, 0);
-  return body.snapshot;
-}
-
-/** Whether a segment file has anything after its header (a frame, or damage). */
-function holdsFrames(path: string): boolean {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(8);
-    const n = readSync(fd, b, 0, 8, WAL_MAGIC.length);
-    return b.subarray(0, n).some((x) => x !== 0);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-const ZEROS = Buffer.alloc(1024 * 1024);
-
-/** Whether every byte of buf from `from` on is zero. */
-function zeroFrom(buf: Buffer, from: number): boolean {
-  for (let off = from; off < buf.length; off += ZEROS.length) {
-    const end = Math.min(buf.length, off + ZEROS.length);
-    if (buf.compare(ZEROS, 0, end - off, off, end) !== 0) return false;
-  }
-  return true;
-}
-
-/** One past the last non-zero byte at or after `from` (`from` when there is none). */
-function lastNonZero(buf: Buffer, from: number): number {
-  let i = buf.length;
-  while (i > from && buf[i - 1] === 0) i--;
-  return i;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** A promise with its resolve and reject at hand. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((ok, ko) => {
+    resolve = ok;
+    reject = ko;
+  });
+  promise.catch(() => {}); // awaited by the flush loop when there is one
+  return { promise, resolve, reject };
 }

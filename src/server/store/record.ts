@@ -1,6 +1,10 @@
 // The text of one log record (one transaction's ops), as the file store frames it.
 //
-// Written: {"r":2,"s":[shape...],"o":[op...]}. A shape is an allocation request without its
+// Written (version 3): {"r":3,"n":N,"s":[shape...],"o":[op...]}, where N numbers the record:
+// 1, 2, 3... across segments and snapshots, so that a record missing anywhere is a gap (see
+// log-reader.ts). An end marker, {"r":3,"n":N,"end":"next"|"close"}, is the last frame of a
+// segment the writer left (N: the last record before it): `next` when it moved on to the
+// following segment, `close` at a graceful close. A shape is an allocation request without its
 // owner, hint and (static) prefix; an allocate op is written as [shape index, owner, prefix
 // given] with the request's hint and prefix after that when it has them (hint null when only
 // the prefix is there); any other op as itself.
@@ -8,7 +12,7 @@
 // once instead of once per allocation: about 45 bytes an allocation instead of ~190, and a
 // fifth of the JSON.stringify work, which the server does on its own thread for every batch
 // (measured: leaving the record text out entirely lowered the batched p99 by ~5 ms).
-// Read: that, and the JSON array of ops that version 1 wrote.
+// Read: that; version 2, the same without "n"; and the JSON array of ops version 1 wrote.
 import type { AllocationRequest } from '../../ipam/types.js';
 import type { Op } from './ops.js';
 
@@ -18,7 +22,11 @@ const RECENT = 4;
 type Shape = Omit<AllocationRequest, 'owner' | 'hint' | 'prefix'>;
 type Row = [number, string, string, (string | null)?, string?];
 
-export function encodeRecord(ops: Op[]): string {
+/** What a frame of a log segment holds. `n` is undefined for records of versions 1 and 2. */
+export type Entry = { kind: 'ops'; n: number | undefined; ops: Op[] } | { kind: 'end'; n: number; end: 'next' | 'close' };
+
+/** Record number `n` holding `ops`. */
+export function encodeRecord(ops: Op[], n: number): string {
   const shapes: AllocationRequest[] = [];
   let out = '';
   for (const op of ops) {
@@ -38,7 +46,12 @@ export function encodeRecord(ops: Op[]): string {
   }
   let s = '';
   for (const req of shapes) s += (s ? ',' : '') + JSON.stringify({ ...req, owner: undefined, hint: undefined, prefix: undefined });
-  return `{"r":2,"s":[${s}],"o":[${out}]}`;
+  return `{"r":3,"n":${n},"s":[${s}],"o":[${out}]}`;
+}
+
+/** The end marker of a segment whose last record is number `n` (0: none yet). */
+export function encodeEnd(n: number, end: 'next' | 'close'): string {
+  return `{"r":3,"n":${n},"end":"${end}"}`;
 }
 
 /** A JSON string; most owners and prefixes need no escaping, and checking is cheaper than stringify. */
@@ -48,19 +61,38 @@ function str(s: string): string {
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
 
+/** The ops of a record of any version (an end marker holds none). */
 export function decodeRecord(text: string): Op[] {
-  const v = JSON.parse(text) as Op[] | { r: number; s: Shape[]; o: (Op | Row)[] };
-  if (Array.isArray(v)) return v; // version 1
-  if (v.r !== 2 || !Array.isArray(v.s) || !Array.isArray(v.o)) throw new Error(`unknown record format ${JSON.stringify(v.r)}`);
-  return v.o.map((o) => {
+  const e = decodeEntry(text);
+  return e.kind === 'ops' ? e.ops : [];
+}
+
+export function decodeEntry(text: string): Entry {
+  const v = JSON.parse(text) as Op[] | { r: number; n?: unknown; end?: unknown; s: Shape[]; o: (Op | Row)[] };
+  if (Array.isArray(v)) return { kind: 'ops', n: undefined, ops: v }; // version 1
+  if (v.r !== 2 && v.r !== 3) throw new Error(`unknown record format ${JSON.stringify(v.r)}`);
+  let n: number | undefined;
+  if (v.r === 3) {
+    if (!Number.isSafeInteger(v.n) || (v.n as number) < 0) throw new Error(`record number ${JSON.stringify(v.n)}`);
+    n = v.n as number;
+    if (v.end !== undefined) {
+      if (v.end !== 'next' && v.end !== 'close') throw new Error(`unknown end marker ${JSON.stringify(v.end)}`);
+      return { kind: 'end', n, end: v.end };
+    }
+    if (n === 0) throw new Error('record number 0');
+  }
+  if (!Array.isArray(v.s) || !Array.isArray(v.o)) throw new Error(`record of format ${v.r} without ops`);
+  const shapes = v.s;
+  const ops = v.o.map((o): Op => {
     if (!Array.isArray(o)) return o;
-    const shape = v.s[o[0]];
-    if (!shape) throw new Error(`record names request shape ${o[0]}, it has ${v.s.length}`);
+    const shape = shapes[o[0]];
+    if (!shape) throw new Error(`record names request shape ${o[0]}, it has ${shapes.length}`);
     const req: AllocationRequest = { ...shape, owner: o[1] };
     if (typeof o[3] === 'string') req.hint = o[3];
     if (typeof o[4] === 'string') req.prefix = o[4];
     return { op: 'allocate', req, prefix: o[2] };
   });
+  return { kind: 'ops', n, ops };
 }
 
 /** Whether two requests differ at most in owner, hint and prefix (as JSON: an undefined field is absent). */

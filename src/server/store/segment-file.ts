@@ -1,5 +1,9 @@
 // Log segment files made ready before they are needed: header, then zeros to the segment's
-// full size, synced, and only then given their final name (wal-<seq>.log). Records are later
+// full size, synced, and only then given their final name (wal-<seq>.log).
+//
+// Header (16 bytes): "IPAMWAL2" | u32 LE size the segment was created at | u32 LE CRC-32 of
+// the 12 bytes before it. The size tells a segment a crash left at its full size from one
+// that was cut (log-reader.ts). Version-1 segments ("IPAMWAL1", 8 bytes, no size) still read. Records are later
 // written in place over the zeros, so a flush never changes the file's size and its O_DSYNC
 // write has no metadata to journal.
 //
@@ -26,7 +30,33 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import { WAL_MAGIC } from './frame.js';
+
+export const WAL2_MAGIC = Buffer.from('IPAMWAL2', 'latin1');
+export const SEGMENT_HEADER = 16;
+
+export function segmentHeader(size: number): Buffer {
+  const h = Buffer.alloc(SEGMENT_HEADER);
+  WAL2_MAGIC.copy(h, 0);
+  h.writeUInt32LE(size, 8);
+  h.writeUInt32LE(crc32(h.subarray(0, 12)), 12);
+  return h;
+}
+
+export type SegmentHeader = { start: number; declared?: number; legacy: boolean } | { problem: string };
+
+/** What a segment's first bytes say: where frames start and the size it was created at. */
+export function readSegmentHeader(buf: Buffer): SegmentHeader {
+  if (buf.length >= WAL_MAGIC.length && buf.subarray(0, WAL_MAGIC.length).equals(WAL_MAGIC)) return { start: WAL_MAGIC.length, legacy: true };
+  if (buf.length >= 8 && buf.subarray(0, 8).equals(WAL2_MAGIC)) {
+    if (buf.length < SEGMENT_HEADER) return { problem: `cut inside its header (${buf.length} bytes)` };
+    if (buf.readUInt32LE(12) !== crc32(buf.subarray(0, 12))) return { problem: 'damaged header (CRC mismatch)' };
+    return { start: SEGMENT_HEADER, declared: buf.readUInt32LE(8), legacy: false };
+  }
+  if (buf.length < 8) return { problem: `shorter than its header (${buf.length} bytes)` };
+  return { problem: 'not an ipam-injector log segment (bad magic)' };
+}
 
 /** Extra open flag for log segments: writes are durable when they return (0: not available). */
 export const DSYNC: number = constants.O_DSYNC ?? 0;
@@ -85,8 +115,8 @@ export function createSegmentSync(dir: string, seq: number, size: number): numbe
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC);
   try {
-    writeSync(fd, WAL_MAGIC, 0, WAL_MAGIC.length, 0);
-    zeroFillSync(fd, WAL_MAGIC.length, Math.max(size, WAL_MAGIC.length));
+    writeSync(fd, segmentHeader(size), 0, SEGMENT_HEADER, 0);
+    zeroFillSync(fd, SEGMENT_HEADER, size);
   } finally {
     closeSync(fd);
   }
@@ -101,8 +131,8 @@ export async function prepareSegment(dir: string, seq: number, size: number): Pr
   const tmp = `${path}.tmp`;
   const fd = await openP(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC);
   try {
-    await writeP(fd, WAL_MAGIC, 0, WAL_MAGIC.length, 0);
-    await zeroFill(fd, WAL_MAGIC.length, Math.max(size, WAL_MAGIC.length));
+    await writeP(fd, segmentHeader(size), 0, SEGMENT_HEADER, 0);
+    await zeroFill(fd, SEGMENT_HEADER, size);
   } catch (e) {
     await closeP(fd).catch(() => {});
     rmSync(tmp, { force: true });

@@ -3,7 +3,9 @@
 // with a turn of the event loop between chunks, so requests keep being answered while a
 // large snapshot is written (one JSON.stringify of a million allocations blocked ~1 s).
 // The snapshot is a private copy, so nothing changes under it between chunks. The bytes are
-// those of JSON.stringify({ seq, snapshot }): readers parse the frame as one JSON document.
+// those of JSON.stringify({ seq, n, snapshot }): readers parse the frame as one JSON document.
+// `n` is the number of the last log record the snapshot holds (record.ts); the first record
+// after it must be n + 1 (undefined: records before it were not numbered, an older format).
 import { close, fdatasync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,11 +26,11 @@ export interface EncodedFrame {
   bytes: number;
 }
 
-export async function encodeSnapshotFrame(seq: number, snapshot: Snapshot): Promise<EncodedFrame> {
+export async function encodeSnapshotFrame(seq: number, n: number | undefined, snapshot: Snapshot): Promise<EncodedFrame> {
   const { allocations, ...rest } = snapshot;
   // `rest` always has `version`, so its JSON is "{...}" and the allocations can be appended
   const restJson = JSON.stringify(rest);
-  const parts: Buffer[] = [Buffer.from(`{"seq":${JSON.stringify(seq)},"snapshot":${restJson.slice(0, -1)},"allocations":[`)];
+  const parts: Buffer[] = [Buffer.from(`{"seq":${JSON.stringify(seq)},${n === undefined ? '' : `"n":${n},`}"snapshot":${restJson.slice(0, -1)},"allocations":[`)];
   for (let i = 0; i < allocations.length; i += CHUNK) {
     await new Promise((r) => setImmediate(r));
     const json = JSON.stringify(allocations.slice(i, i + CHUNK));

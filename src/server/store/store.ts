@@ -22,8 +22,15 @@ import type { DurableState, Op } from './ops.js';
 
 export interface Store {
   readonly kind: string;
-  /** Opens (recovers) the store and returns its durable state. Called once, first. */
-  open(): Promise<DurableState>;
+  /**
+   * Opens (recovers) the store and returns its durable state. Called once, first. With
+   * `hold`, a store that changes its files to write on (the file store: cutting a torn tail,
+   * a repair, sealing a segment, starting a new one) does so only at begin(); commits made
+   * before wait for it, and a close() before it leaves everything as open() found it.
+   */
+  open(opts?: { hold?: boolean }): Promise<DurableState>;
+  /** Ends a `hold` (see open). Optional: a store without one never holds. */
+  begin?(): Promise<void>;
   /** Makes ops durable after all earlier commits; see the protocol above. */
   commit(ops: Op[]): Promise<void>;
   /**
