@@ -1,13 +1,14 @@
 // The data directory as the shipped CLI (bin/ipam-injector) treats it: one server per
 // directory, even across PID namespaces (two containers on one volume), and a start that
-// fails leaves the directory exactly as it found it.
+// fails leaves the directory exactly as it found it; a log that lost records is refused.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { decodeFrames } from '../../src/server/store/frame.js';
 import { cleanup, root, tmp, writeSeed } from './helpers.js';
 
 const bin = join(root, 'bin/ipam-injector');
@@ -127,6 +128,32 @@ test('a start that fails leaves a used data directory unchanged, after a clean s
   } finally {
     taken.server.close();
   }
+});
+
+test('serve refuses a log that lost acknowledged records, naming the file; --repair starts and says what it dropped', async () => {
+  const dir = tmp();
+  const data = join(dir, 'data');
+  const first = serve(['--listen', '127.0.0.1:0', '--data', data, '--seed', writeSeed(dir)]);
+  await serving(first);
+  first.stop();
+  assert.is(await first.exited, 0);
+  // the seed's record and the close marker: cut the close marker off (a cut at a frame boundary)
+  const seg = readdirSync(data).filter((f) => /^wal-\d+\.log$/.test(f)).sort().at(-1)!;
+  const buf = readFileSync(join(data, seg));
+  const frames = decodeFrames(buf, 16);
+  writeFileSync(join(data, seg), buf.subarray(0, frames.end - 8 - frames.payloads.at(-1)!.length));
+  const refused = serve(['--listen', '127.0.0.1:0', '--data', data]);
+  assert.is(await refused.exited, 1, refused.log());
+  assert.match(refused.log(), new RegExp(`"level":"error","msg":"cannot start".*${seg.replace('.', '\\.')}: ends at offset \\d+ right after a record`));
+  const repaired = serve(['--listen', '127.0.0.1:0', '--data', data, '--repair']);
+  await serving(repaired);
+  repaired.stop();
+  assert.is(await repaired.exited, 0);
+  assert.match(repaired.log(), /"level":"error","msg":"REPAIR: /);
+  const again = serve(['--listen', '127.0.0.1:0', '--data', data]);
+  await serving(again);
+  again.stop();
+  assert.is(await again.exited, 0, again.log());
 });
 
 test.after(() => cleanup());
