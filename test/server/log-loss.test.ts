@@ -3,7 +3,7 @@
 // the rest set aside), after which it opens normally. What a crash leaves is not a loss.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, segmentName } from '../../src/server/store/file-store.js';
@@ -140,6 +140,29 @@ test('a crash (no close) is not a loss: every record reads, a torn write after t
   const st = await s2.open();
   assert.is(st.records.length, 30);
   assert.ok(st.report.some((n) => n.level === 'warn' && /torn tail/.test(n.msg)));
+  await s2.close();
+});
+
+test('a crash while a start cuts a torn tail, before it seals the segment, is still only a crash', async () => {
+  const dir = tmp();
+  const s = new FileStore({ dir });
+  await s.open();
+  for (let i = 0; i < 10; i++) await s.commit([alloc(i)]);
+  await crash(s);
+  const path = join(dir, segmentName(1));
+  const buf = readFileSync(path);
+  const end = frameEnds(dir, 1).at(-1)!;
+  buf.fill(0x42, end, end + 20);
+  writeFileSync(path, buf);
+  const { readLog } = await import('../../src/server/store/log-reader.js');
+  const { repairLog } = await import('../../src/server/store/log-repair.js');
+  repairLog(dir, readLog(dir), () => {}); // the start's first step, then the crash
+  const fd = openSync(path, 'r+'); // and the seal it began to write, torn
+  writeSync(fd, Buffer.alloc(10, 0x43), 0, 10, end);
+  closeSync(fd);
+  const s2 = new FileStore({ dir });
+  const st = await s2.open();
+  assert.is(st.records.length, 10);
   await s2.close();
 });
 

@@ -2,19 +2,22 @@
 // torn tail (never acknowledged), and, with --repair only, keeping the log up to a loss. Bytes
 // cut are saved beside their segment and whole segments are renamed, never deleted, so a
 // person can still look at them.
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readdirSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { lastNonZero, SEG_RE, type LogState } from './log-reader.js';
 import type { RecoveryNote } from './ops.js';
 import { syncDirSync } from './segment-file.js';
 
-/** Cuts segment `path` at `offset`, saving the non-zero bytes after it to `saved`. */
+/** Cuts segment `path` at `offset`: the non-zero bytes after it are saved to `saved` and
+ *  zeroed in place. The file keeps its size, so a crash before the seal that follows leaves
+ *  a crash's shape (records, then zeros), not a cut (log-reader.ts). */
 function cut(dir: string, buf: Buffer, path: string, offset: number, saved: string): number {
   const bytes = lastNonZero(buf, offset) - offset;
-  if (bytes > 0) writeFileSync(join(dir, saved), buf.subarray(offset, offset + bytes));
+  if (bytes === 0) return 0;
+  writeFileSync(join(dir, saved), buf.subarray(offset, offset + bytes));
   const fd = openSync(path, 'r+');
   try {
-    ftruncateSync(fd, offset);
+    writeSync(fd, Buffer.alloc(bytes), 0, bytes, offset);
     fdatasyncSync(fd);
   } finally {
     closeSync(fd);
