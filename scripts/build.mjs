@@ -2,7 +2,7 @@
 // Bundles the CLI into dist/ so that `bin/ipam-injector` starts fast: one ESM file for the
 // function path, with gRPC code split into chunks loaded only by grpc mode and `serve`.
 import { build } from 'esbuild';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { functionHelp } from './function-help.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -41,6 +41,20 @@ await build({
   },
   logLevel: 'warning',
 });
+// The web view's page (serve --http): its script bundled for browsers, beside its two files.
+const web = `${root}src/server/web/client/`;
+mkdirSync(`${out}/web`, { recursive: true });
+await build({
+  entryPoints: [`${web}app.ts`],
+  outfile: `${out}/web/app.js`,
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2020',
+  minify: true,
+  logLevel: 'warning',
+});
+for (const f of ['index.html', 'app.css']) copyFileSync(`${web}${f}`, `${out}/web/${f}`);
 const old = `${root}dist.old-${process.pid}`;
 if (existsSync(`${root}dist`)) renameSync(`${root}dist`, old);
 renameSync(out, `${root}dist`);

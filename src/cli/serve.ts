@@ -32,6 +32,8 @@ usage: ipam-injector serve [flags]
   --client-ca F             require client certificates signed by this CA (mTLS)
   --token-file F            require a bearer token from this file ("TOKEN [PACKAGE]" per line)
   --metrics HOST:PORT       Prometheus /metrics and /healthz over HTTP
+  --http HOST:PORT          read-only web view of the address space (HTTPS with --tls-cert;
+                            sign-in with a token when --token-file is given)
   --log-level L             debug|info|warn|error (default info); JSON lines on stderr
   --repair                  open a log that lost records: keep it up to the loss, set aside what
                             follows (reported at error level)
@@ -60,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
         'client-ca': { type: 'string' },
         'token-file': { type: 'string' },
         metrics: { type: 'string' },
+        http: { type: 'string' },
         'log-level': { type: 'string', default: 'info' },
         repair: { type: 'boolean', default: false },
         'compact-bytes': { type: 'string' },
@@ -158,6 +161,7 @@ export async function main(argv: string[]): Promise<number> {
         : {}),
       ...(args['token-file'] ? { tokens: parseTokenFile(readFileSync(args['token-file'], 'utf8')) } : {}),
       ...(args.metrics ? { metrics: args.metrics } : {}),
+      ...(args.http ? { http: args.http } : {}),
       onFatal: () => {
         exitCode = 1;
         void stop('store failure');

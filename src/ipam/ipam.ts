@@ -14,7 +14,7 @@ import {
   specDependents,
 } from './prefixes.js';
 import { lookup } from './lookup.js';
-import { getAllocations, listAllocations, listNetworkInstances, listPrefixes, utilization } from './queries.js';
+import { allocationsWithin, getAllocations, listAllocations, listNetworkInstances, listPrefixes, utilization } from './queries.js';
 import { specInfo } from './output.js';
 import { snapshot } from './snapshot.js';
 import { RowType } from './rows.js';
@@ -121,6 +121,10 @@ export class Allocator implements Ipam {
 
   utilization(ni: NetworkInstanceRef, prefix: string): Utilization {
     return utilization(this.sp, ni, prefix);
+  }
+
+  allocationsWithin(ni: NetworkInstanceRef, prefix: string, offset?: number, limit?: number): Allocation[] {
+    return allocationsWithin(this.sp, ni, prefix, offset, limit);
   }
 
   snapshot(): Snapshot {

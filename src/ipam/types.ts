@@ -115,6 +115,8 @@ export interface Utilization {
   total: string;
   used: string;
   free: string;
+  /** Length of the largest aligned block still free inside (absent when nothing is). */
+  largestFree?: number;
 }
 
 export interface NetworkInstanceInfo {
@@ -175,5 +177,7 @@ export interface Ipam {
   /** How many allocations are held, i.e. listAllocations().length, without building them. */
   allocationCount(): number;
   utilization(ni: NetworkInstanceRef, prefix: string): Utilization;
+  /** Allocations inside an existing prefix, in tree order; a page with offset/limit. */
+  allocationsWithin(ni: NetworkInstanceRef, prefix: string, offset?: number, limit?: number): Allocation[];
   snapshot(): Snapshot;
 }

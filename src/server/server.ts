@@ -16,6 +16,7 @@ import { encodeBatchResponse } from '../protocol/batch-encoder.js';
 import { allocService } from './services/alloc.js';
 import type { ServiceContext } from './services/context.js';
 import { resourceService } from './services/resource.js';
+import { startWebView } from './web/web-server.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/validate.js';
 
@@ -35,6 +36,8 @@ export interface ServerOptions {
   tokens?: Map<string, TokenEntry>;
   /** HOST:PORT for Prometheus /metrics. */
   metrics?: string;
+  /** HOST:PORT for the read-only web view (same TLS and tokens as the gRPC API). */
+  http?: string;
   seed?: SeedSpace;
   limits?: Partial<Limits>;
   log?: Logger;
@@ -48,6 +51,8 @@ export interface RunningServer {
   port: number;
   address: string;
   metricsPort?: number;
+  /** Port of the web view, when `http` was given. */
+  httpPort?: number;
   core: IpamCore;
   /** Graceful: NOT_SERVING, end streams, finish calls in flight, flush the store. */
   shutdown(): Promise<void>;
@@ -156,6 +161,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await core.close().catch(() => {});
     throw e;
   }
+  const web = opts.http ? await startWebView({ listen: opts.http, core, auth: ctx.auth, log, ...(opts.tls ? { tls: opts.tls } : {}) }) : undefined;
   setHealth('SERVING');
   log.info('serving', {
     address: `${host}:${port}`,
@@ -163,6 +169,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     tokens: opts.tokens ? opts.tokens.size : 0,
     store: opts.store.kind,
     ...(metricsPort !== undefined ? { metrics: `${opts.metrics!.replace(/:\d+$/, '')}:${metricsPort}` } : {}),
+    ...(web ? { web: `${opts.tls ? 'https' : 'http'}://${opts.http!.replace(/:\d+$/, '')}:${web.port}/` } : {}),
   });
 
   let stopping: Promise<void> | undefined;
@@ -170,6 +177,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     (stopping ??= (async () => {
       const t = performance.now();
       setHealth('NOT_SERVING');
+      await web?.close();
       for (const s of ctx.streams) s.end();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -187,7 +195,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       log.info('stopped', { ms: Math.round(performance.now() - t) });
     })());
 
-  return { port, address: `${host}:${port}`, ...(metricsPort !== undefined ? { metricsPort } : {}), core, shutdown };
+  return { port, address: `${host}:${port}`, ...(metricsPort !== undefined ? { metricsPort } : {}), ...(web ? { httpPort: web.port } : {}), core, shutdown };
 }
 
 /** grpc-js's bind failure ("No address added out of total 1 resolved errors: [listen

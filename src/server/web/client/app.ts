@@ -1,0 +1,155 @@
+// The web view's page: sign-in when the server asks for tokens, then the prefix tree, a
+// subnet's map and the allocations table, refreshed when the server reports a change.
+import * as api from './api.js';
+import { byId, el, show } from './dom.js';
+import { renderSubnet } from './subnet.js';
+import { renderRows } from './table.js';
+import { renderTree } from './tree.js';
+
+const PAGE = 50;
+const state = { offset: 0, filter: new URLSearchParams(), subnet: undefined as { ni: string; prefix: string } | undefined };
+let events: EventSource | undefined;
+
+async function start(): Promise<void> {
+  byId('login-form').addEventListener('submit', (e) => void signIn(e));
+  byId('signout').addEventListener('click', () => void signOut());
+  byId('filter').addEventListener('submit', (e) => {
+    e.preventDefault();
+    applyFilter();
+  });
+  byId('f-clear').addEventListener('click', () => {
+    (byId<HTMLFormElement>('filter')).reset();
+    applyFilter();
+  });
+  byId('prev').addEventListener('click', () => page(-PAGE));
+  byId('next').addEventListener('click', () => page(PAGE));
+  byId('subnet-close').addEventListener('click', () => {
+    state.subnet = undefined;
+    show('subnet', false);
+  });
+  const s = await api.session();
+  if (s.tokens && !s.signedIn) return askSignIn();
+  enter(s);
+}
+
+function askSignIn(message = ''): void {
+  events?.close();
+  for (const id of ['space', 'subnet', 'allocations', 'signout']) show(id, false);
+  show('login', true);
+  byId('login-error').textContent = message;
+  byId('who').textContent = '';
+}
+
+async function signIn(e: Event): Promise<void> {
+  e.preventDefault();
+  const input = byId<HTMLInputElement>('token');
+  try {
+    const s = await api.login(input.value);
+    input.value = '';
+    enter(s);
+  } catch (err) {
+    askSignIn(err instanceof api.SignInNeeded ? 'The token was refused.' : (err as Error).message);
+  }
+}
+
+async function signOut(): Promise<void> {
+  await api.logout();
+  askSignIn();
+}
+
+function enter(s: api.Session): void {
+  show('login', false);
+  show('space', true);
+  show('allocations', true);
+  show('signout', s.tokens);
+  byId('who').textContent = s.tokens ? (s.scope !== undefined ? `package ${s.scope}` : 'all packages') : '';
+  follow();
+  void refresh();
+}
+
+/** Live: a change on the server refreshes what is shown (at most a few times a second). */
+function follow(): void {
+  events?.close();
+  const live = byId('live');
+  events = new EventSource('/api/events');
+  let timer: number | undefined;
+  events.addEventListener('open', () => {
+    live.textContent = 'live';
+    live.classList.replace('off', 'on');
+  });
+  events.addEventListener('error', () => {
+    live.textContent = 'offline';
+    live.classList.replace('on', 'off');
+  });
+  events.addEventListener('change', () => {
+    if (timer === undefined) timer = window.setTimeout(() => ((timer = undefined), void refresh()), 250);
+  });
+}
+
+async function refresh(): Promise<void> {
+  try {
+    await Promise.all([loadTree(), loadRows(), state.subnet ? loadSubnet(state.subnet.ni, state.subnet.prefix) : undefined]);
+    document.body.setAttribute('data-loaded', String(Date.now()));
+  } catch (err) {
+    if (err instanceof api.SignInNeeded) askSignIn();
+    else byId('filter-error').textContent = (err as Error).message;
+  }
+}
+
+async function loadTree(): Promise<void> {
+  const t = await api.tree();
+  renderTree(byId('tree'), t.networkInstances, { openMap: (ni, p) => void openMap(ni, p), listWithin });
+  const select = byId<HTMLSelectElement>('f-ni');
+  const chosen = select.value;
+  const names = t.networkInstances.map((n) => `${n.namespace}/${n.name}`);
+  select.replaceChildren(el('option', { value: '' }, 'all'), ...names.map((n) => el('option', { value: n }, n)));
+  select.value = names.includes(chosen) ? chosen : '';
+}
+
+async function loadRows(): Promise<void> {
+  const q = new URLSearchParams(state.filter);
+  q.set('offset', String(state.offset));
+  q.set('limit', String(PAGE));
+  const res = await api.allocations(q);
+  byId('filter-error').textContent = '';
+  renderRows(byId('alloc-rows'), res.items, (ni, p) => void openMap(ni, p));
+  byId<HTMLButtonElement>('prev').disabled = state.offset === 0;
+  byId<HTMLButtonElement>('next').disabled = !res.more;
+  byId('page').textContent = res.items.length ? `${state.offset + 1}-${state.offset + res.items.length}` : '';
+}
+
+async function openMap(ni: string, prefix: string): Promise<void> {
+  state.subnet = { ni, prefix };
+  await loadSubnet(ni, prefix);
+}
+
+async function loadSubnet(ni: string, prefix: string): Promise<void> {
+  const m = await api.subnet(ni, prefix);
+  byId('subnet-title').textContent = `${m.prefix} (${m.networkInstance})`;
+  renderSubnet(byId('subnet-body'), m);
+  show('subnet', true);
+}
+
+function listWithin(ni: string, prefix: string): void {
+  byId<HTMLSelectElement>('f-ni').value = ni;
+  byId<HTMLInputElement>('f-prefix').value = prefix;
+  applyFilter();
+}
+
+function applyFilter(): void {
+  const q = new URLSearchParams();
+  for (const [k, v] of new FormData(byId<HTMLFormElement>('filter'))) if (typeof v === 'string' && v.trim()) q.set(k, v.trim());
+  state.filter = q;
+  state.offset = 0;
+  loadRows().catch((err: unknown) => {
+    if (err instanceof api.SignInNeeded) askSignIn();
+    else byId('filter-error').textContent = (err as Error).message;
+  });
+}
+
+function page(delta: number): void {
+  state.offset = Math.max(0, state.offset + delta);
+  void loadRows();
+}
+
+void start();
