@@ -70,9 +70,9 @@ export interface SubnetMap {
   utilization: Utilization;
   /** Number of addresses, as a decimal string. */
   size: string;
-  /** Taken addresses only; absent when the prefix is too large to draw. */
+  /** Taken addresses only, and how many allocations; absent when the prefix is too large to draw. */
   cells?: MapCell[];
-  allocations: number;
+  allocations?: number;
 }
 
 /** Largest prefix drawn address by address (a /20 or a /116). */
@@ -211,9 +211,10 @@ export function subnetMap(ipam: Ipam, ref: NetworkInstanceRef, prefix: string, v
   const infos = ipam.listPrefixes(ref).filter((p) => p.prefix === utilization.prefix);
   const kind = infos[0]?.kind ?? 'network';
   const size = 1n << BigInt((s.v6 ? 128 : 32) - s.len);
-  const allocations = ipam.allocationsWithin(ref, utilization.prefix);
-  const base = { networkInstance: refKey(ref), prefix: utilization.prefix, kind, family: s.v6 ? 'ipv6' : 'ipv4', utilization, size: size.toString(), allocations: allocations.length };
+  const base = { networkInstance: refKey(ref), prefix: utilization.prefix, kind, family: s.v6 ? 'ipv6' : 'ipv4', utilization, size: size.toString() };
+  // too large to draw: the summary, without building every allocation inside
   if (size > BigInt(MAX_GRID) || (kind !== 'network' && kind !== 'loopback')) return base;
+  const allocations = ipam.allocationsWithin(ref, utilization.prefix);
   const cells = new Map<number, MapCell>();
   const put = (text: string, state: MapCell['state'], owner = '') => {
     // an allocation is written addr/<subnet length>: the address is what is taken
@@ -232,7 +233,7 @@ export function subnetMap(ipam: Ipam, ref: NetworkInstanceRef, prefix: string, v
     for (const r of p.reserved ?? []) put(r, gateway ? 'gateway' : 'reserved', p.owner);
   }
   for (const a of allocations) put(a.prefix, 'allocated', a.owner);
-  return { ...base, cells: [...cells.values()].sort((a, b) => a.offset - b.offset) };
+  return { ...base, allocations: allocations.length, cells: [...cells.values()].sort((a, b) => a.offset - b.offset) };
 }
 
 function formatAddress(v6: boolean, x: bigint): string {

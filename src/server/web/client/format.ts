@@ -15,7 +15,7 @@ export function count(n: string): string {
   return grouped;
 }
 
-/** A small stable colour index per owner, so one owner's cells share a colour. */
+/** A small stable colour index per name (a package), so its cells share a colour. */
 export function colourOf(owner: string): number {
   let h = 0;
   for (let i = 0; i < owner.length; i++) h = (h * 31 + owner.charCodeAt(i)) >>> 0;

@@ -9,7 +9,7 @@ export function renderSubnet(root: HTMLElement, m: SubnetMap): void {
   const summary = el(
     'p',
     { class: 'numbers' },
-    `${m.kind} ${m.family} in ${m.networkInstance}: ${count(u.used)} of ${count(u.total)} addresses taken (${percent(u.used, u.total)}%), ${m.allocations} allocations`,
+    `${m.kind} ${m.family} in ${m.networkInstance}: ${count(u.used)} of ${count(u.total)} addresses taken (${percent(u.used, u.total)}%)${m.allocations !== undefined ? `, ${m.allocations} allocations` : ''}`,
   );
   if (!m.cells) {
     root.replaceChildren(summary, el('p', {}, `Too large to draw address by address (${count(m.size)} addresses): see its allocations below.`));
@@ -36,7 +36,8 @@ export function renderSubnet(root: HTMLElement, m: SubnetMap): void {
 
 function cell(c: MapCell): HTMLElement {
   const holder = c.owner ? `${c.package ? `${c.package}: ` : ''}${c.owner}` : c.state === 'allocated' ? 'another package' : '';
-  const cls = c.state === 'allocated' ? (c.owner ? `o${colourOf(`${c.package}|${c.owner}`)}` : 'other') : '';
+  // one colour per package: a subnet shows at a glance which packages share it
+  const cls = c.state === 'allocated' ? (c.owner ? `o${colourOf(c.package || c.owner)}` : 'other') : '';
   return el(
     'div',
     { class: `cell ${c.state} ${cls}`, title: `${c.address}: ${c.state}${holder ? ` (${holder})` : ''}`, 'data-state': c.state, 'data-address': c.address },
