@@ -101,7 +101,9 @@ function reparentUnder(sp: Space, inst: Instance, c: Cidr, net: Uint32Array, own
     moved = inst.top[c.v6 ? 1 : 0].filter((t) => rows.len(t) > c.len && sameNet(rows.page(t), rows.at(t), net, c.len));
   } else {
     const node = sp.trie.nodeAt(rows.root(container), W - rows.len(container), rows.len(container), net, 0, W - c.len);
-    sp.trie.forEach(node, W - c.len, (row) => moved.push(row));
+    sp.trie.forEach(node, W - c.len, (row) => {
+      moved.push(row);
+    });
   }
   if (moved.length === 0 || moved.some((m) => m === SYSTEM_ROW)) return 0;
   for (const m of moved) sp.detach(m);

@@ -25,13 +25,10 @@ export function allocationRows(sp: Space, insts: Instance[], fn: (r: number) => 
   const rows = sp.rows;
   let stop = false;
   // fn returns false to end the walk (a page is full)
-  const visit = (r: number): void => {
+  const visit = (r: number): boolean => {
     if (rows.type(r) === RowType.Alloc && fn(r) === false) stop = true;
-    if (!rows.isContainer(r)) return;
-    for (const ch of sp.children(r)) {
-      if (stop) return;
-      visit(ch);
-    }
+    if (stop || !rows.isContainer(r)) return !stop;
+    return sp.eachChild(r, visit);
   };
   const ids = new Set(insts.map((i) => i.id));
   for (const inst of insts) {
@@ -69,6 +66,7 @@ export function listAllocations(sp: Space, filter: AllocationFilter = {}): Alloc
   }
   allocationRows(sp, insts, (r) => {
     if (filter.ownerPrefix !== undefined && !sp.rows.ownerOf(r).startsWith(filter.ownerPrefix)) return;
+    if (filter.ownerContains !== undefined && !sp.rows.ownerOf(r).includes(filter.ownerContains)) return;
     // Without a selector a row matches as it is: skip it without building its allocation.
     if (!filter.selector && skip > 0) {
       skip--;
@@ -87,7 +85,8 @@ export function listAllocations(sp: Space, filter: AllocationFilter = {}): Alloc
 }
 
 const keep = (a: Allocation, f: AllocationFilter): boolean =>
-  (f.ownerPrefix === undefined || a.owner.startsWith(f.ownerPrefix)) && (!f.selector || selectorMatches(f.selector, a.labels));
+  (f.ownerPrefix === undefined || a.owner.startsWith(f.ownerPrefix)) &&
+  (f.ownerContains === undefined || a.owner.includes(f.ownerContains)) && (!f.selector || selectorMatches(f.selector, a.labels));
 
 export function listNetworkInstances(sp: Space): NetworkInstanceInfo[] {
   return sp.instances.filter((i): i is Instance => !!i).map(instanceInfo);
@@ -156,9 +155,7 @@ export function allocationsWithin(sp: Space, ref: NetworkInstanceRef, prefix: st
         if (out.length >= limit) return false;
       }
     }
-    if (!sp.rows.isContainer(r)) return true;
-    for (const ch of sp.children(r)) if (!visit(ch)) return false;
-    return true;
+    return sp.eachChild(r, visit);
   };
   if (limit > 0) visit(top);
   return out;

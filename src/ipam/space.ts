@@ -361,6 +361,20 @@ export class Space {
   }
 
   /** Rows directly inside container r, lowest address first. */
+  /** Calls fn for each child of row r in address order, until fn returns false; returns
+   *  whether it went through all of them. No array of every child is built first. */
+  eachChild(r: number, fn: (child: number) => boolean | void): boolean {
+    const rows = this.rows;
+    if (!rows.isContainer(r)) return true;
+    let done = true;
+    this.trie.forEach(rows.root(r), rows.order(r), (row) => {
+      if (row === SYSTEM_ROW || fn(row) !== false) return true;
+      done = false;
+      return false;
+    });
+    return done;
+  }
+
   children(r: number): number[] {
     const out: number[] = [];
     const rows = this.rows;

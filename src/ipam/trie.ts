@@ -373,15 +373,16 @@ export class TrieStore {
     return root;
   }
 
-  /** Calls fn(row, order, node) for every taken block under root, lowest address first. */
-  forEach(root: number, O: number, fn: (row: number, order: number) => void): void {
+  /** Calls fn(row, order) for every taken block under root, lowest address first; stops
+   *  when fn returns false (a page of a list is full). */
+  forEach(root: number, O: number, fn: (row: number, order: number) => boolean | void): void {
     if (root === 0) return;
     const stack: number[] = [root, O];
     while (stack.length) {
       const o = stack.pop()!;
       const n = stack.pop()!;
       if (this.rd(n + 2) > 0) {
-        fn(this.rd(n + 2), o);
+        if (fn(this.rd(n + 2), o) === false) return;
         continue;
       }
       if (this.rd(n + 1) !== 0) stack.push(this.rd(n + 1), o - 1);

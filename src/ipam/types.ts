@@ -144,6 +144,8 @@ export interface AllocationFilter {
   owner?: OwnerKey;
   /** Owners starting with this string (the server lists one package's allocations). */
   ownerPrefix?: string;
+  /** Owners whose key contains this text (a search by part of a name). */
+  ownerContains?: string;
   selector?: LabelSelector;
   /** A page of the list: skip this many matches, then return at most `limit` (tree order).
    *  Only the page's allocations are built, so paging through a large space stays cheap. */

@@ -88,11 +88,11 @@ test('utilization: exact decimal strings, IPv6 included', () => {
   pfx(ipam, '2001:db8::/36', 'pool', { s: 'p' });
   ipam.allocate(req('a', 'network', { selector: sel({ s: 'x' }) }));
   ipam.allocate(req('b', 'pool', { prefixLength: 64, selector: sel({ s: 'p' }) }));
-  assert.equal(ipam.utilization(ni, '10.0.1.0/24'), { prefix: '10.0.1.0/24', total: '256', used: '3', free: '253' });
-  assert.equal(ipam.utilization(ni, '10.0.0.0/8'), { prefix: '10.0.0.0/8', total: '16777216', used: '256', free: '16776960' });
-  assert.equal(ipam.utilization(ni, '2001:db8::/36'), { prefix: '2001:db8::/36', total: '4951760157141521099596496896', used: '18446744073709551616', free: '4951760138694777025886945280' });
+  assert.equal(ipam.utilization(ni, '10.0.1.0/24'), { prefix: '10.0.1.0/24', total: '256', used: '3', free: '253', largestFree: 26 });
+  assert.equal(ipam.utilization(ni, '10.0.0.0/8'), { prefix: '10.0.0.0/8', total: '16777216', used: '256', free: '16776960', largestFree: 9 });
+  assert.equal(ipam.utilization(ni, '2001:db8::/36'), { prefix: '2001:db8::/36', total: '4951760157141521099596496896', used: '18446744073709551616', free: '4951760138694777025886945280', largestFree: 37 });
   assert.equal(ipam.utilization(ni, '2001:db8::/32').total, String(2n ** 96n));
-  assert.equal(ipam.utilization(ni, '2001:db8::/64'), { prefix: '2001:db8::/64', total: '18446744073709551616', used: '0', free: '18446744073709551616' });
+  assert.equal(ipam.utilization(ni, '2001:db8::/64'), { prefix: '2001:db8::/64', total: '18446744073709551616', used: '0', free: '18446744073709551616', largestFree: 64 });
   throwsIpam(() => ipam.utilization(ni, '10.0.2.0/24'), 'NotFound', /prefix 10\.0\.2\.0\/24 not found in network instance default\/vpc/);
 });
 

@@ -168,14 +168,11 @@ export function allocationPage(ipam: Ipam, q: AllocationQuery, viewer: Viewer): 
   const ownerPrefix = pkg !== undefined ? `${pkg}${SCOPE_SEPARATOR}` : undefined;
   const wanted = (a: Allocation) =>
     (ownerPrefix === undefined || a.owner.startsWith(ownerPrefix)) &&
-    (q.owner === undefined || localOwner(a.owner).includes(q.owner)) &&
+    (q.owner === undefined || a.owner.includes(q.owner)) &&
     (q.selector === undefined || selectorMatches(q.selector, a.labels));
   let list: Allocation[];
   if (q.within !== undefined && q.networkInstance) {
     list = ipam.allocationsWithin(q.networkInstance, q.within).filter(wanted).slice(q.offset, q.offset + q.limit + 1);
-  } else if (q.owner !== undefined) {
-    // a part of a name is no index the allocator keeps: one pass over the candidates
-    list = ipam.listAllocations(filterOf(q, ownerPrefix)).filter(wanted).slice(q.offset, q.offset + q.limit + 1);
   } else {
     list = ipam.listAllocations({ ...filterOf(q, ownerPrefix), offset: q.offset, limit: q.limit + 1 });
   }
@@ -187,6 +184,7 @@ function filterOf(q: AllocationQuery, ownerPrefix: string | undefined) {
   return {
     ...(q.networkInstance ? { networkInstance: q.networkInstance } : {}),
     ...(ownerPrefix !== undefined ? { ownerPrefix } : {}),
+    ...(q.owner !== undefined ? { ownerContains: q.owner } : {}),
     ...(q.selector ? { selector: q.selector } : {}),
   };
 }
