@@ -1,6 +1,6 @@
 // Listing in pages: a page is the same slice of the whole list whatever its offset, whether it
 // is taken from the whole space, from inside one prefix, or by part of an owner's name.
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { fresh, pfx, req, sel, throwsIpam, ni } from './helpers.js';
 
