@@ -103,6 +103,10 @@ export class Allocator implements Ipam {
     return getAllocations(this.sp, owner);
   }
 
+  defines(owner: string): boolean {
+    return !!this.sp.specsByOwner.get(owner)?.size || !!this.sp.instancesByOwner.get(owner)?.size;
+  }
+
   allocationCount(): number {
     return this.sp.owners.size; // one entry per Alloc or Ref row: exactly what listAllocations lists
   }

@@ -173,6 +173,8 @@ export interface Ipam {
   /** Frees everything `owner` holds (allocations and prefixes); returns what was freed. */
   release(owner: OwnerKey, opts?: ReleaseOptions): Allocation[];
   getAllocations(owner: OwnerKey): Allocation[];
+  /** Whether `owner` defined a prefix or network instance (release would remove them too). */
+  defines(owner: OwnerKey): boolean;
   listNetworkInstances(): NetworkInstanceInfo[];
   listPrefixes(ni?: NetworkInstanceRef): PrefixInfo[];
   listAllocations(filter?: AllocationFilter): Allocation[];

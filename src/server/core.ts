@@ -58,10 +58,17 @@ export class UnavailableError extends Error {
 
 /** Replay found a record whose result the allocator does not reproduce. */
 
+/** One step that undoes part of a transaction: an allocation made for an owner that held
+ *  nothing, or the one allocation a release freed. */
+type UndoStep = { owner: string; prefix: string } | { allocation: Allocation };
+
 /** Records what a transaction changes, as it changes it. */
 export class Tx {
   readonly ops: Op[] = [];
   readonly changes: Omit<Change, 'seq'>[] = [];
+  /** How to undo this transaction (replicated stores lose races); null once an op it made
+   *  cannot be undone exactly (prefix and instance changes, moves, cascades). */
+  private undo: UndoStep[] | null = [];
 
   /** `watched`: someone listens to changes, so compute the costlier ones too. */
   constructor(
@@ -71,6 +78,7 @@ export class Tx {
 
   applyNetworkInstance(ref: NetworkInstanceRef, prefixes: InstancePrefix[], owner: string): NetworkInstanceInfo {
     const info = this.ipam.applyNetworkInstance(ref, prefixes, owner);
+    this.undo = null;
     this.ops.push({ op: 'applyNetworkInstance', ref, prefixes, owner });
     this.changes.push({ type: 'NETWORK_INSTANCE_APPLIED', networkInstance: info });
     return info;
@@ -79,6 +87,7 @@ export class Tx {
   removeNetworkInstance(ref: NetworkInstanceRef, opts: ReleaseOptions = {}): void {
     const before = opts.force && this.watched ? this.ipam.listAllocations({ networkInstance: ref }) : [];
     this.ipam.removeNetworkInstance(ref, opts);
+    this.undo = null;
     this.ops.push({ op: 'removeNetworkInstance', ref, ...(opts.force ? { force: true } : {}) });
     for (const a of before) this.changes.push({ type: 'RELEASED', allocation: a });
     this.changes.push({
@@ -89,6 +98,7 @@ export class Tx {
 
   applyPrefix(spec: PrefixSpec): PrefixInfo {
     const info = this.ipam.applyPrefix(spec);
+    this.undo = null;
     this.ops.push({ op: 'applyPrefix', spec });
     this.changes.push({ type: 'PREFIX_APPLIED', prefix: info });
     return info;
@@ -99,6 +109,7 @@ export class Tx {
     const info = this.ipam.listPrefixes(ni).find((p) => p.prefix === prefix);
     const before = opts.force ? this.ipam.listAllocations({ networkInstance: ni }) : [];
     this.ipam.removePrefix(ni, prefix, opts);
+    this.undo = null;
     this.ops.push({ op: 'removePrefix', ni, prefix, ...(opts.force ? { force: true } : {}) });
     let freed: Allocation[] = [];
     if (opts.force) {
@@ -115,6 +126,8 @@ export class Tx {
     const result = this.ipam.allocate(req);
     // An idempotent repeat changes nothing: no record (re-renders do not grow the log).
     if (!before.some((a) => sameAllocation(a, result))) {
+      if (before.length === 0) this.undo?.push({ owner: req.owner, prefix: result.prefix });
+      else this.undo = null;
       this.ops.push({ op: 'allocate', req, prefix: result.prefix });
       this.changes.push({ type: 'ALLOCATED', allocation: result });
     }
@@ -129,7 +142,10 @@ export class Tx {
    *  whether it held a prefix would cost a scan of every prefix; a record is a few bytes. */
   release(owner: string, opts: ReleaseOptions = {}): Allocation[] {
     const prefixes = this.watched ? this.ipam.listPrefixes().filter((p) => p.owner === owner) : [];
+    const defined = this.undo !== null && this.ipam.defines(owner);
     const freed = this.ipam.release(owner, opts);
+    if (defined || opts.force || freed.length > 1) this.undo = null;
+    else if (freed.length === 1) this.undo?.push({ allocation: freed[0]! });
     this.ops.push({ op: 'release', owner, ...(opts.force ? { force: true } : {}) });
     // A network instance belongs to its owner too: releasing the owner removes it.
     for (const ni of this.ipam.listNetworkInstances()) {
@@ -143,6 +159,36 @@ export class Tx {
     }
     return freed;
   }
+
+  /** Undoes the transaction in the allocator, newest op first (the store calls it when the
+   *  commit lost a race); returns the ops that did so, or null when it cannot be undone
+   *  exactly (the server then reloads everything). */
+  readonly revert = (): Op[] | null => {
+    if (!this.undo) return null;
+    const ipam = this.ipam;
+    const inverse: Op[] = [];
+    try {
+      for (let i = this.undo.length - 1; i >= 0; i--) {
+        const u = this.undo[i]!;
+        if ('owner' in u) {
+          const held = ipam.getAllocations(u.owner);
+          if (held.length !== 1 || held[0]!.prefix !== u.prefix || ipam.defines(u.owner)) return null;
+          ipam.release(u.owner);
+          inverse.push({ op: 'release', owner: u.owner });
+          continue;
+        }
+        const a = u.allocation;
+        if (ipam.getAllocations(a.owner).length > 0 || ipam.defines(a.owner)) return null;
+        const req: AllocationRequest = { owner: a.owner, networkInstance: a.networkInstance, kind: a.kind, prefix: a.prefix, addressFamily: a.addressFamily, labels: a.labels };
+        const got = ipam.allocate(req);
+        if (!sameAllocation(got, a) || got.parent !== a.parent) return null;
+        inverse.push({ op: 'allocate', req, prefix: got.prefix });
+      }
+    } catch {
+      return null;
+    }
+    return inverse;
+  };
 }
 
 function sameAllocation(a: Allocation, b: Allocation): boolean {
@@ -255,7 +301,7 @@ export class IpamCore {
         failure = { error: e };
       }
       // Commit whatever was applied, even when fn threw after some ops (part of a batch).
-      const commit = this.store.commit(tx.ops);
+      const commit = this.store.commit(tx.ops, tx.revert);
       this.counters.mutations++;
       try {
         await commit;
@@ -324,12 +370,13 @@ export class IpamCore {
     }
   }
 
-  /** Replicated stores: after a lost race, reload (the allocator holds the loser's changes), then
-   *  let the caller retry after a jittered pause, or give up with UNAVAILABLE (not fatal). */
+  /** Replicated stores: after a lost race, wait until the store replayed the winner's changes
+   *  (it undid the losing commit), or reload everything when it cannot; then let the caller
+   *  retry after a jittered pause, or give up with UNAVAILABLE (not fatal). */
   private async afterConflict(e: StoreConflictError, attempt: number): Promise<void> {
     this.counters.conflicts++;
     try {
-      await this.reload(e.networkInstances);
+      if (!(await this.store.catchUp?.(e.networkInstances))) await this.reload(e.networkInstances);
     } catch (re) {
       this.die(re as Error);
       throw new UnavailableError(`not durable: ${(re as Error).message}`);

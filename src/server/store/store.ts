@@ -12,11 +12,12 @@
 //
 // Replicated stores (etcd, several server replicas) plug in here too: their commit is a
 // transaction that compares each touched network instance's revision. When another replica
-// changed one first, commit rejects with StoreConflictError naming those network instances;
-// the server then reloads them from the store (load(networkInstances)) into its allocator
-// and retries the request from step 1. Changes made by other replicas arrive through
-// watch(), which the server applies to its cache. The file and memory stores are the only
-// writer of their state and never conflict.
+// changed one first, commit rejects with StoreConflictError naming those network instances,
+// after undoing the losing commit in the live allocator (the revert the server passed with
+// it); the server waits until the store replayed the winner's changes (catchUp), or reloads
+// everything (load()) when that is not possible, and retries the request from step 1.
+// Changes made by other replicas arrive through watch(), which the server applies to its
+// cache. The file and memory stores are the only writer of their state and never conflict.
 import type { LiveIpam } from '../live.js';
 import type { DurableState, Op } from './ops.js';
 
@@ -31,14 +32,22 @@ export interface Store {
   open(opts?: { hold?: boolean }): Promise<DurableState>;
   /** Ends a `hold` (see open). Optional: a store without one never holds. */
   begin?(): Promise<void>;
-  /** Makes ops durable after all earlier commits; see the protocol above. */
-  commit(ops: Op[]): Promise<void>;
+  /** Makes ops durable after all earlier commits; see the protocol above. `revert`
+   *  (replicated stores) undoes the commit in the live allocator if it loses a race. */
+  commit(ops: Op[], revert?: Revert): Promise<void>;
   /**
    * The current durable state again, for a rollback or after a conflict. `networkInstances`
    * (namespace/name) limits it to those instances when the store can; the file store
    * always reloads everything.
    */
   load(networkInstances?: string[]): Promise<DurableState>;
+  /**
+   * Replicated stores, after a StoreConflictError on these network instances: resolves true
+   * once the live allocator holds what etcd holds there (the losing commits were undone and
+   * the winner's changes replayed), false when only a full load() can bring it there.
+   * Optional: without it the server reloads.
+   */
+  catchUp?(networkInstances: string[]): Promise<boolean>;
   /**
    * The live allocator this store reads, given at construction (see live.ts): the core
    * serves from this one. Read synchronously in commit(), where the live state equals every
@@ -56,6 +65,11 @@ export interface Store {
   /** Figures for metrics. */
   stats(): StoreStats;
 }
+
+/** Undoes one commit's changes in the live allocator, newest first, in the tick the store
+ *  calls it; returns the ops it applied to do so, or null when it could not (the store then
+ *  has the server reload everything). */
+export type Revert = () => Op[] | null;
 
 export interface StoreStats {
   commits: number;

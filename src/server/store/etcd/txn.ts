@@ -1,23 +1,11 @@
 // One etcd transaction of the store: the commits it carries (whole, or a chunk of one too
 // large for a transaction), what it compares, what it writes, and what its answer means.
 import type { ICompare, IKeyValue, IRequestOp, ITxnRequest, ITxnResponse } from 'etcd3';
-import type { Op } from '../ops.js';
+import type { Revert } from '../store.js';
+import { encodeJournal } from './journal.js';
 import type { Keys } from './keys.js';
+import { instanceResource, ownerResource, type Resource } from './resource.js';
 import type { Derived, Write } from './state.js';
-
-/** A journal key's value: who wrote it, the transaction id it replaced, and what. */
-export interface Journal {
-  /** writer (replica process) id */
-  w: string;
-  /** transaction id (the revision key's new value) */
-  t: string;
-  /** the revision key's value the transaction compared ('' : it did not exist) */
-  b: string;
-  /** complete commits: [commit seq, records] in commit order */
-  c?: [number, Op[]][];
-  /** a chunk of the commit with this seq, more to follow (no records yet) */
-  m?: number;
-}
 
 /** A commit waiting for etcd: its key writes, and the instances and owners it relies on. */
 export class Pending {
@@ -31,7 +19,7 @@ export class Pending {
   readonly owners: string[];
   /** owners compared without a write of their key (their absence or state was relied on) */
   readonly guards: string[];
-  readonly resources: string[];
+  readonly resources: Resource[];
   constructor(
     readonly seq: number,
     readonly derived: Derived,
@@ -39,6 +27,8 @@ export class Pending {
     keys: Keys,
     readonly resolve: () => void,
     readonly reject: (e: Error) => void,
+    /** undoes the commit in the live allocator after a lost race (absent: it cannot be) */
+    readonly revert?: Revert,
   ) {
     this.entries = [...derived.writes];
     this.owners = [...derived.owners];
@@ -47,7 +37,7 @@ export class Pending {
       if (derived.writes.has(k)) this.ownerKeys.set(k, o);
     }
     this.guards = this.owners.filter((o) => !derived.writes.has(keys.own(o)));
-    this.resources = [...[...derived.instances].map((i) => `i:${i}`), ...this.owners.map((o) => `o:${o}`)];
+    this.resources = [...[...derived.instances].map(instanceResource), ...this.owners.map(ownerResource)];
   }
   /** Owners whose keys these entries write. */
   ownersOf(entries: [string, Write][]): string[] {
@@ -86,7 +76,7 @@ export interface Round {
   partial: boolean;
 }
 
-export type Outcome = { ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<string> };
+export type Outcome = { ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<Resource> };
 
 /**
  * The request: compare each instance's revision key with the transaction id the commits were
@@ -119,12 +109,7 @@ export function buildTxn(round: Round, keys: Keys, writer: string): { req: ITxnR
   }
   let bytes = 0;
   for (const [id, j] of journals) {
-    // built as text: the records are already JSON; the writer id first (replicas recognise
-    // their own journals by these bytes)
-    let text = `{"w":"${writer}","t":"${round.id}","b":${JSON.stringify(round.basis.get(id))}`;
-    if (j.complete.length) text += `,"c":[${j.complete.map((c) => `[${c.seq},${c.opsJson}]`).join(',')}]`;
-    if (j.partial.length) text += `,"m":${j.partial[0]!.seq}`;
-    const value = Buffer.from(text + '}');
+    const value = encodeJournal(writer, round.id, round.basis.get(id)!, j.complete, j.partial[0]?.seq);
     bytes += value.length + round.id.length;
     success.push({ request_put: { key: Buffer.from(keys.rev(id)), value: Buffer.from(round.id) } });
     success.push({ request_put: { key: Buffer.from(keys.jr(id)), value } });
@@ -147,7 +132,7 @@ export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, 
   if (res.succeeded) return { ok: true, revision: Number(res.header.revision) };
   const insts = [...round.basis.keys()];
   const owners = [...round.ownerBasis.keys()];
-  const conflicts = new Set<string>();
+  const conflicts = new Set<Resource>();
   let mine = 0;
   let early = false;
   res.responses.forEach((r, i) => {
@@ -160,15 +145,15 @@ export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, 
         let before = recent.get(round.basis.get(id)!);
         for (let n = 0; before && before.basis.get(id) !== now && n < 64; n++) before = recent.get(before.basis.get(id)!);
         if (before) early = true;
-        else conflicts.add(`i:${id}`);
+        else conflicts.add(instanceResource(id));
       }
     } else {
       const o = owners[i - insts.length]!;
-      if ((kv ? Number(kv.mod_revision) : 0) !== round.ownerBasis.get(o)) conflicts.add(`o:${o}`);
+      if ((kv ? Number(kv.mod_revision) : 0) !== round.ownerBasis.get(o)) conflicts.add(ownerResource(o));
     }
   });
   if (mine) return { ok: true, revision: mine };
   if (conflicts.size === 0 && early) return { ok: false, early: true };
-  if (conflicts.size === 0) for (const id of insts) conflicts.add(`i:${id}`);
+  if (conflicts.size === 0) for (const id of insts) conflicts.add(instanceResource(id));
   return { ok: false, conflicts };
 }

@@ -1,0 +1,61 @@
+// The journal: per network instance, what one transaction changed there, written with the
+// instance's revision key so that other replicas can replay it (follower.ts). Its value is
+// JSON, with one-letter keys because one is written per instance per transaction:
+//   {"w": writer (replica) id,
+//    "t": the transaction's id (the revision key's new value),
+//    "b": the revision key's value it compared ("" : the key did not exist),
+//    "c": [[commit seq, records], ...]  complete commits, in commit order (records: ops.ts),
+//    "m": commit seq                    instead of "c": a chunk of a commit too large for one
+//                                       transaction; its records come with the last chunk}
+// The writer id comes first, so that a replica recognises its own journals by their first
+// bytes without parsing them.
+import type { Op } from '../ops.js';
+
+export interface Journal {
+  /** writer (replica process) id */
+  w: string;
+  /** transaction id (the revision key's new value) */
+  t: string;
+  /** the revision key's value the transaction compared ('' : it did not exist) */
+  b: string;
+  /** complete commits: [commit seq, records] in commit order */
+  c?: [number, Op[]][];
+  /** a chunk of the commit with this seq, more to follow (no records yet) */
+  m?: number;
+}
+
+/** A complete commit as it goes into a journal: its records already JSON. */
+export interface JournalEntry {
+  seq: number;
+  opsJson: string;
+}
+
+/** The first bytes of every journal `writer` writes. */
+export const journalMark = (writer: string): Buffer => Buffer.from(`{"w":"${writer}"`);
+
+/** Built as text: the records are already JSON (commit() encodes them once). */
+export function encodeJournal(writer: string, id: string, basis: string, complete: JournalEntry[], chunkOf?: number): Buffer {
+  let text = `{"w":"${writer}","t":"${id}","b":${JSON.stringify(basis)}`;
+  if (complete.length) text += `,"c":[${complete.map((c) => `[${c.seq},${c.opsJson}]`).join(',')}]`;
+  if (chunkOf !== undefined) text += `,"m":${chunkOf}`;
+  return Buffer.from(text + '}');
+}
+
+export const isMarked = (value: Buffer, mark: Buffer): boolean => value.subarray(0, mark.length).equals(mark);
+
+/** Parses a journal; throws when the value is not one. */
+export function decodeJournal(value: Buffer): Journal {
+  const j = JSON.parse(value.toString()) as Journal;
+  if (typeof j !== 'object' || j === null || typeof j.w !== 'string' || typeof j.t !== 'string' || typeof j.b !== 'string') {
+    throw new Error('not a journal: needs string fields w, t and b');
+  }
+  if (j.c !== undefined && !Array.isArray(j.c)) throw new Error('not a journal: c is not a list');
+  return j;
+}
+
+/** The records of a group of journals (one transaction, several instances), in commit order. */
+export function recordsOf(journals: Iterable<Journal>): Op[][] {
+  const bySeq = new Map<number, Op[]>();
+  for (const j of journals) for (const [seq, ops] of j.c ?? []) bySeq.set(seq, ops);
+  return [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, ops]) => ops);
+}
