@@ -13,6 +13,7 @@ import { processCompactor } from '../server/store/compactor.js';
 import { MemoryStore } from '../server/store/memory-store.js';
 import type { Store } from '../server/store/store.js';
 import { LiveIpam } from '../server/live.js';
+import type { Forwarding } from '../server/forwarding.js';
 
 const USAGE = `ipam-injector serve: the shared IPAM server. One allocator behind the alloc.Allocation,
 resource.Resource and admin gRPC APIs, with health checking, reflection and metrics; state in a
@@ -27,6 +28,11 @@ usage: ipam-injector serve [flags]
   --etcd-ca F --etcd-cert F --etcd-key F
                             etcd over TLS: CA of the members; client certificate and key
   --etcd-prefix P           key prefix of this deployment's state (default /ipam)
+  --peer-listen HOST:PORT   etcd replicas: take part in write leases (one replica commits per
+                            network instance; the others forward allocations to it here)
+  --peer-advertise HOST:PORT
+                            the address other replicas dial (default: the --peer-listen address;
+                            required when that listens on 0.0.0.0 or ::)
   --seed FILE               NetworkInstance/IPPrefix YAML applied at start (owner package "seed")
   --tls-cert F --tls-key F  serve TLS
   --client-ca F             require client certificates signed by this CA (mTLS)
@@ -56,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         'etcd-cert': { type: 'string' },
         'etcd-key': { type: 'string' },
         'etcd-prefix': { type: 'string' },
+        'peer-listen': { type: 'string' },
+        'peer-advertise': { type: 'string' },
         seed: { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
@@ -99,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
   };
 
   let running: RunningServer | undefined;
+  let forwarding: Forwarding | undefined;
   // (before startServer: a store failure while starting calls onFatal -> stop)
   let stopping = false;
   let exitCode = 0;
@@ -123,13 +132,22 @@ export async function main(argv: string[]): Promise<number> {
       if (!args['etcd-endpoints']) throw new Error('--store etcd needs --etcd-endpoints URL,...');
       // loaded only here: the etcd client reads its .proto files when imported
       const { EtcdStore } = await import('../server/store/etcd-store.js');
-      store = new EtcdStore({
+      let etcdStore: InstanceType<typeof EtcdStore> | undefined;
+      if (args['peer-listen']) {
+        const { startForwarding } = await import('../server/forwarding.js');
+        forwarding = await startForwarding(args['peer-listen'], () => etcdStore, () => running?.core);
+        log.info('forwarding', { peer: forwarding.address });
+      }
+      const advertise = args['peer-advertise'] ?? forwarding?.address;
+      if (advertise && /^(0\.0\.0\.0|\[?::\]?):/.test(advertise)) throw new Error('--peer-listen on every interface needs --peer-advertise HOST:PORT (the address other replicas dial)');
+      store = etcdStore = new EtcdStore({
         endpoints: args['etcd-endpoints'].split(',').map((e) => e.trim()).filter(Boolean),
         ...(args['etcd-ca'] ? { caFile: args['etcd-ca'] } : {}),
         ...(args['etcd-cert'] ? { certFile: args['etcd-cert'] } : {}),
         ...(args['etcd-key'] ? { keyFile: args['etcd-key'] } : {}),
         ...(args['etcd-prefix'] ? { prefix: args['etcd-prefix'] } : {}),
         live: new LiveIpam(),
+        ...(advertise ? { peerAddress: advertise } : {}),
         onNote: (n) => log[n.level](n.msg),
       });
     } else {
@@ -138,6 +156,8 @@ export async function main(argv: string[]): Promise<number> {
     if (args.store !== 'etcd' && (args['etcd-endpoints'] || args['etcd-ca'] || args['etcd-cert'] || args['etcd-key'] || args['etcd-prefix'])) {
       throw new Error('--etcd-* flags need --store etcd');
     }
+    if (args.store !== 'etcd' && (args['peer-listen'] || args['peer-advertise'])) throw new Error('--peer-* flags need --store etcd');
+    if (args['peer-advertise'] && !args['peer-listen']) throw new Error('--peer-advertise needs --peer-listen');
     const limits = {
       ...(args['max-message-bytes'] ? { maxMessageBytes: int('max-message-bytes', args['max-message-bytes'])! } : {}),
       ...(args['max-labels'] ? { maxLabels: int('max-labels', args['max-labels'])! } : {}),
@@ -162,12 +182,14 @@ export async function main(argv: string[]): Promise<number> {
       ...(args['token-file'] ? { tokens: parseTokenFile(readFileSync(args['token-file'], 'utf8')) } : {}),
       ...(args.metrics ? { metrics: args.metrics } : {}),
       ...(args.http ? { http: args.http } : {}),
+      ...(forwarding ? { forward: forwarding.forward } : {}),
       onFatal: () => {
         exitCode = 1;
         void stop('store failure');
       },
     });
   } catch (e) {
+    await forwarding?.close();
     log.error('cannot start', { error: (e as Error).message, ...(e as { file?: string }).file ? { file: (e as { file?: string }).file } : {} });
     return 1;
   }
@@ -178,6 +200,7 @@ export async function main(argv: string[]): Promise<number> {
     log.info('shutting down', { reason: why });
     try {
       await running.shutdown();
+      await forwarding?.close();
     } catch (e) {
       exitCode = 1;
       log.error('shutdown failed', { error: (e as Error).message });

@@ -30,6 +30,7 @@ import type { DurableState, Op, RecoveryNote } from './store/ops.js';
 import { IpamError } from '../ipam/errors.js';
 import { StoreConflictError, StoreFailedError, StoreRejectedError, type Store } from './store/store.js';
 import { rebuild, replayOp } from './replay.js';
+import { PeerUnavailableError } from './peers.js';
 
 export { ReplayError, replayOp } from './replay.js';
 
@@ -216,6 +217,9 @@ export interface CoreOptions {
   maxRetries?: number;
   onFatal?: (e: Error) => void;
   onNote?: (n: RecoveryNote) => void;
+  /** Replicated stores with write leases: sends an allocation to the replica holding its
+   *  network instance, or undefined to commit it here (forwarding.ts). */
+  forward?: (req: AllocationRequest) => Promise<Allocation> | undefined;
 }
 
 export class IpamCore {
@@ -230,7 +234,8 @@ export class IpamCore {
   private gate: Promise<void> | undefined;
   private unwatch: (() => void) | undefined;
   private readonly onFatal: (e: Error) => void;
-  readonly counters = { mutations: 0, conflicts: 0, allocated: 0, released: 0 };
+  private readonly forward: CoreOptions['forward'];
+  readonly counters = { mutations: 0, conflicts: 0, allocated: 0, released: 0, forwarded: 0 };
 
   constructor(opts: CoreOptions) {
     this.store = opts.store;
@@ -238,6 +243,7 @@ export class IpamCore {
     this.createIpam = opts.createIpam;
     this.maxRetries = opts.maxRetries ?? 5;
     this.onFatal = opts.onFatal ?? (() => {});
+    this.forward = opts.forward;
   }
 
   /** The allocator requests are served from (undefined before start()). */
@@ -327,6 +333,22 @@ export class IpamCore {
       if (failure) throw failure.error;
       return result as T;
     }
+  }
+
+  /** One allocation: through the replica holding the instance's write lease when another one
+   *  does, else (or when that replica cannot answer) here. */
+  async allocate(req: AllocationRequest): Promise<Allocation> {
+    const forwarded = this.forward?.(req);
+    if (forwarded) {
+      try {
+        const a = await forwarded;
+        this.counters.forwarded++;
+        return a;
+      } catch (e) {
+        if (!(e instanceof PeerUnavailableError)) throw e;
+      }
+    }
+    return this.mutate((tx) => tx.allocate(req));
   }
 
   /** Read-only: answered from memory once everything it could have seen is durable. */

@@ -62,6 +62,7 @@ export class Metrics {
     out.push('# HELP ipam_allocations_made_total Allocations made (new, durable).', '# TYPE ipam_allocations_made_total counter', `ipam_allocations_made_total ${c.allocated}`);
     out.push('# HELP ipam_allocations_released_total Allocations released.', '# TYPE ipam_allocations_released_total counter', `ipam_allocations_released_total ${c.released}`);
     out.push('# HELP ipam_store_conflicts_total Transactions retried after a store conflict.', '# TYPE ipam_store_conflicts_total counter', `ipam_store_conflicts_total ${c.conflicts}`);
+    if (c.forwarded) out.push('# HELP ipam_forwarded_total Allocations committed by the replica holding their network instance\'s write lease.', '# TYPE ipam_forwarded_total counter', `ipam_forwarded_total ${c.forwarded}`);
     const s = core.stats();
     out.push('# TYPE ipam_store_commits_total counter', `ipam_store_commits_total{store="${core.storeKind}"} ${s.commits}`);
     out.push('# TYPE ipam_store_records_total counter', `ipam_store_records_total{store="${core.storeKind}"} ${s.records}`);

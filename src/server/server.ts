@@ -5,7 +5,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Server as HttpServer } from 'node:http';
 import { Auth, type TokenEntry } from './auth.js';
-import { IpamCore, type IpamFactory } from './core.js';
+import { IpamCore, type CoreOptions, type IpamFactory } from './core.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { packageDefinition, serviceDefinition, SERVICE_NAMES } from '../protocol/load.js';
@@ -45,6 +45,8 @@ export interface ServerOptions {
   onFatal?: (e: Error) => void;
   /** How long a graceful shutdown waits for calls in flight. */
   drainMs?: number;
+  /** Replicated stores with write leases: see CoreOptions.forward. */
+  forward?: CoreOptions['forward'];
 }
 
 export interface RunningServer {
@@ -101,6 +103,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const core = new IpamCore({
     store: opts.store,
     createIpam: opts.createIpam,
+    ...(opts.forward ? { forward: opts.forward } : {}),
     onFatal: (e) => {
       if (!up) return;
       setHealth('NOT_SERVING');

@@ -12,9 +12,12 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { requireEtcd, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { heldAllocations, raw } from '../server/helpers.js';
-import { allocationsInEtcd, startReplica, stopReplica, writeSeed, type Replica } from './support.js';
+import { allocationsInEtcd, leaseHolder, startReplica, stopReplica, writeSeed, type Replica } from './support.js';
 
 const PKG = 'etcdtest';
+/** Replicas take part in write leases (one commits per instance, the other forwards to it);
+ *  IPAM_ETCD_PEERS=0 runs the same tests with optimistic commits only. */
+const PEERS = process.env.IPAM_ETCD_PEERS === '0' ? [] : ['--peer-listen', '127.0.0.1:0'];
 const PER_REPLICA = 12;
 
 let etcd: EtcdCluster;
@@ -28,6 +31,9 @@ interface Load {
   /** acknowledgements per replica, with their times */
   acks: number[][];
   errors: Map<string, number>;
+  /** per replica: failed calls, and [start, end] of every call that got an answer */
+  failures: number[];
+  calls: [number, number][][];
   stop(): void;
   done: Promise<void>;
 }
@@ -38,12 +44,15 @@ function load(targets: Replica[], round: string): Load {
   let stopped = false;
   const acks = targets.map(() => [] as number[]);
   const errors = new Map<string, number>();
+  const failures = targets.map(() => 0);
+  const calls = targets.map(() => [] as [number, number][]);
   const clients = targets.map((t) => raw('alloc', t.address));
   const workers = targets.flatMap((_, r) =>
     Array.from({ length: PER_REPLICA }, async (_, w) => {
       for (let i = 0; !stopped; i++) {
         const name = `${round}-r${r}-w${w}-${i}`;
         for (let attempt = 0; !stopped; attempt++) {
+          const t0 = performance.now();
           try {
             const res = await clients[r]!.call<{ allocatedPrefix: string }>('Allocation', {
               name,
@@ -53,11 +62,13 @@ function load(targets: Replica[], round: string): Load {
             });
             acked.set(`${PKG}|default/IPClaim/${name}`, res.allocatedPrefix);
             acks[r]!.push(performance.now());
+            calls[r]!.push([t0, performance.now()]);
             break;
           } catch (e) {
             const code = (e as { code?: number }).code ?? -1;
             const key = `${status[code] ?? code}: ${String((e as Error).message).slice(0, 120)}`;
             errors.set(key, (errors.get(key) ?? 0) + 1);
+            failures[r]!++;
             if (targets[r]!.proc.exitCode !== null || targets[r]!.proc.signalCode !== null) return;
             if (attempt > 50) throw new Error(`${name}: still failing after ${attempt} attempts: ${key}`);
             await new Promise((res) => setTimeout(res, 20 + Math.random() * 80));
@@ -67,7 +78,7 @@ function load(targets: Replica[], round: string): Load {
     }),
   );
   const done = Promise.all(workers).then(() => clients.forEach((c) => c.close()));
-  return { acks, errors, stop: () => (stopped = true), done };
+  return { acks, errors, failures, calls, stop: () => (stopped = true), done };
 }
 
 const total = (l: Load) => l.acks.reduce((n, a) => n + a.length, 0);
@@ -137,7 +148,7 @@ if (requireEtcd(test)) {
     dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-replicas-'));
     seed = writeSeed(dir);
     etcd = await startEtcd({ members: 3 });
-    replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed]), startReplica(etcd.endpoints, ['--seed', seed])]);
+    replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]), startReplica(etcd.endpoints, ['--seed', seed, ...PEERS])]);
   });
 
   test.after(async () => {
@@ -168,26 +179,38 @@ if (requireEtcd(test)) {
     }),
   );
 
-  test('a replica killed under load: the clients of the other go on', () =>
+  // Failover: the replica that commits for the instance (the lease holder, when replicas
+  // forward) dies; the other one's clients see no error and no call stalls more than 2 s.
+  test('the committing replica killed under load: the clients of the other see no error and no call over 2 s', () =>
     step(async () => {
       const l = load(replicas, 'b');
+      let victim = 0;
       try {
         await until(() => total(l) >= 100, '100 acknowledgements before the kill', l);
+        const holder = PEERS.length ? await leaseHolder(etcd.endpoints) : undefined;
+        if (PEERS.length) assert.ok(holder, 'one replica holds the write lease');
+        victim = Math.max(0, replicas.findIndex((r) => r.peer === holder));
+        const other = 1 - victim;
         const killedAt = performance.now();
-        replicas[0]!.proc.kill('SIGKILL');
-        await replicas[0]!.exited;
-        await until(() => l.acks[1]!.filter((t) => t > killedAt).length >= 300, '300 acknowledgements from the other replica after the kill', l);
-        console.log(`# replica 0 killed; replica 1 went on: longest pause after the kill ${Math.round(stallAfter([l.acks[1]!], killedAt))} ms; errors: ${fmtErrors(l)}`);
+        replicas[victim]!.proc.kill('SIGKILL');
+        await replicas[victim]!.exited;
+        await until(() => l.acks[other]!.filter((t) => t > killedAt).length >= 300, '300 acknowledgements from the other replica after the kill', l);
+        const stall = stallAfter([l.acks[other]!], killedAt);
+        const slowest = Math.max(...l.calls[other]!.filter(([, end]) => end > killedAt).map(([start, end]) => end - start));
+        console.log(`# replica ${victim}${holder ? ' (the lease holder)' : ''} killed; replica ${other} went on: longest pause after the kill ${Math.round(stall)} ms, slowest call ${Math.round(slowest)} ms; errors: ${fmtErrors(l)}`);
+        assert.is(l.failures[other]!, 0, `calls to replica ${other} failed: ${fmtErrors(l)}`);
+        assert.ok(stall < 2000 && slowest < 2000, `replica ${other}'s clients stalled ${Math.round(stall)} ms (slowest call ${Math.round(slowest)} ms)`);
       } finally {
         l.stop();
         await l.done;
       }
+      if (victim === 1) replicas.reverse(); // the survivor first: the next test restarts index 0
     }),
   );
 
   test('no address twice; every acknowledged allocation is held, through each replica and in etcd', () =>
     step(async () => {
-      replicas[0] = await startReplica(etcd.endpoints, ['--seed', seed]);
+      replicas[0] = await startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]);
       const [a, b, inEtcd] = await Promise.all([listThrough(replicas[0]), listThrough(replicas[1]!), allocationsInEtcd(etcd.endpoints)]);
       assertHolds('restarted replica 0', a);
       assertHolds('replica 1', b);
@@ -205,7 +228,7 @@ if (requireEtcd(test)) {
       for (const m of etcd.members) await etcd.kill(m);
       await Promise.all(etcd.members.map((m) => etcd.restart(m)));
       await etcd.waitHealthy();
-      replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed]), startReplica(etcd.endpoints, ['--seed', seed])]);
+      replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]), startReplica(etcd.endpoints, ['--seed', seed, ...PEERS])]);
       const [a, b] = await Promise.all([listThrough(replicas[0]!), listThrough(replicas[1]!)]);
       assert.equal([...a].sort(), [...before].sort(), 'replica 0 after the restart');
       assert.equal([...b].sort(), [...before].sort(), 'replica 1 after the restart');

@@ -23,12 +23,14 @@ export interface Replica {
   proc: ChildProcess;
   address: string;
   metricsPort?: number;
+  /** peer address (--peer-listen) */
+  peer?: string;
   logs(): string;
   exited: Promise<number | null>;
 }
 
 /** Starts `bin/ipam-injector serve --store etcd ...`; resolves once it serves. */
-export function startReplica(endpoints: string[], extra: string[] = [], timeoutMs = 30_000): Promise<Replica> {
+export function startReplica(endpoints: string[], extra: string[] = [], timeoutMs = 60_000): Promise<Replica> {
   if (!existsSync(join(root, 'dist/ipam-injector.mjs'))) throw new Error('dist/ipam-injector.mjs is missing: run npm run build (npm test does)');
   const args = ['serve', '--listen', '127.0.0.1:0', '--store', 'etcd', '--etcd-endpoints', endpoints.join(','), ...extra];
   // IPAM_REPLICA_NODE_ARGS: extra node flags for the replicas (e.g. --cpu-prof to profile them)
@@ -50,7 +52,8 @@ export function startReplica(endpoints: string[], extra: string[] = [], timeoutM
       const m = /"msg":"serving","address":"([^"]+)"(?:.*"metrics":"[^"]*:(\d+)")?/.exec(log);
       if (m) {
         clearTimeout(timer);
-        resolve({ proc, address: m[1]!, ...(m[2] ? { metricsPort: Number(m[2]) } : {}), logs: () => log, exited });
+        const peer = /"msg":"forwarding","peer":"([^"]+)"/.exec(log)?.[1];
+        resolve({ proc, address: m[1]!, ...(m[2] ? { metricsPort: Number(m[2]) } : {}), ...(peer ? { peer } : {}), logs: () => log, exited });
       }
     });
     void exited.then((code) => {
@@ -70,6 +73,17 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
+
+/** The peer address of the replica holding a network instance's write lease, if any. */
+export async function leaseHolder(endpoints: string[], instance = 'default/vpc', prefix = '/ipam'): Promise<string | undefined> {
+  const client = new Etcd3({ hosts: endpoints, dialTimeout: 2000 });
+  try {
+    const v = await client.get(`${prefix}/lease/ni/${instance}`).string();
+    return v ? (JSON.parse(v) as { a: string }).a : undefined;
+  } finally {
+    client.close();
+  }
+}
 
 /** owner -> allocated prefix, read from the owner keys in etcd (not through any replica). */
 export async function allocationsInEtcd(endpoints: string[], prefix = '/ipam'): Promise<Map<string, string>> {

@@ -14,7 +14,7 @@ export function allocService(ctx: ServiceContext): UntypedServiceImplementation 
   async function allocate(intent: AllocIntent): Promise<AllocResponse> {
     switch (intent.type) {
       case 'allocate': {
-        const a = await ctx.core.mutate((tx) => tx.allocate(intent.req));
+        const a = await ctx.core.allocate(intent.req);
         return a.gateway ? { allocatedPrefix: a.prefix, gateway: a.gateway } : { allocatedPrefix: a.prefix };
       }
       case 'prefix': {

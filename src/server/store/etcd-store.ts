@@ -28,6 +28,8 @@ import { CommitPipeline } from './etcd/pipeline.js';
 import { withRetry, type RetryPolicy } from './etcd/retry.js';
 import { Mirror, snapshotOf, type Kv } from './etcd/state.js';
 import { Turns } from './etcd/turns.js';
+import { Leases, type Holder } from './etcd/leases.js';
+import type { LeaseRouter } from '../forwarding.js';
 
 export interface EtcdStoreOptions extends EtcdConnection {
   /** The allocator the server serves from (commit derives per-key state from it). */
@@ -48,12 +50,17 @@ export interface EtcdStoreOptions extends EtcdConnection {
   /** How long a lost race waits for the winner's journal before reloading everything (ms,
    *  default 1000). */
   catchUpMs?: number;
+  /** This replica's peer address (forwarding.ts): with it, the replica takes part in write
+   *  leases (one replica commits per network instance, the others forward to it). */
+  peerAddress?: string;
+  /** TTL of the write lease (s, default 2; etcd raises it to its minimum). */
+  leaseTtlSeconds?: number;
   onNote?: (note: RecoveryNote) => void;
 }
 
 const PAGE = 5000;
 
-export class EtcdStore implements Store {
+export class EtcdStore implements Store, LeaseRouter {
   readonly kind = 'etcd';
   readonly writer = randomBytes(6).toString('hex');
   /** Beyond StoreStats, for tests and the benchmark. */
@@ -77,6 +84,8 @@ export class EtcdStore implements Store {
   private readonly turns: Turns;
   private readonly pipeline: CommitPipeline;
   private readonly retry: RetryPolicy;
+  private readonly leases: Leases | undefined;
+  private secret: string | undefined;
   private readonly onNote: (n: RecoveryNote) => void;
   private client: Etcd3 | undefined;
   readonly live: LiveIpam;
@@ -111,6 +120,9 @@ export class EtcdStore implements Store {
       answered: () => this.follower.drain(),
       counters: this.extra,
     });
+    this.leases = opts.peerAddress
+      ? new Leases({ keys: this.keys, writer: this.writer, address: opts.peerAddress, ttlSeconds: opts.leaseTtlSeconds ?? 2, onNote: this.onNote })
+      : undefined;
     this.follower = new Follower({
       keys: this.keys,
       mirror: this.mirror,
@@ -130,6 +142,10 @@ export class EtcdStore implements Store {
     try {
       const state = await this.readAll();
       await this.startWatches();
+      if (this.leases) {
+        this.secret = await withRetry(this.retry, 'peer secret', () => this.sharedSecret());
+        await withRetry(this.retry, 'write lease', () => this.leases!.start(this.connected()));
+      }
       return state;
     } catch (e) {
       this.client.close();
@@ -158,6 +174,24 @@ export class EtcdStore implements Store {
 
   catchUp(networkInstances: string[]): Promise<boolean> {
     return this.pipeline.catchUp(networkInstances);
+  }
+
+  // ---------------- write leases (LeaseRouter) ----------------
+
+  route(instanceId: string): Holder | undefined {
+    return this.leases?.route(instanceId);
+  }
+
+  holds(instanceId: string): boolean {
+    return this.leases?.holds(instanceId) ?? false;
+  }
+
+  suspect(writer: string): void {
+    this.leases?.suspect(writer);
+  }
+
+  peerSecret(): string | undefined {
+    return this.secret;
   }
 
   watch(onChange: (records: Op[][]) => void, resync?: () => void): () => void {
@@ -193,6 +227,7 @@ export class EtcdStore implements Store {
     if (this.closed) return;
     await this.pipeline.settled();
     this.closed = true;
+    await this.leases?.close();
     await this.follower.close();
     await this.turns.close();
     this.client?.close();
@@ -245,6 +280,22 @@ export class EtcdStore implements Store {
       key = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
     }
     return { kvs: out, revision };
+  }
+
+  /** The secret replicas prove themselves to each other with: made by the first replica that
+   *  needs it, read by the others. */
+  private async sharedSecret(): Promise<string> {
+    const key = Buffer.from(`${this.keys.base}lease/secret`);
+    const res = await this.connected().kv.txn({
+      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key, value: Buffer.from(randomBytes(24).toString('base64url')) } }],
+      failure: [],
+    });
+    if (res.succeeded) this.onNote({ level: 'info', msg: 'etcd: peer secret created' });
+    const got = await this.connected().kv.range({ key });
+    const v = got.kvs[0]?.value.toString();
+    if (!v) throw new Error('peer secret missing');
+    return v;
   }
 
   /** The follower lost track of the other replicas: the server must read everything again. */

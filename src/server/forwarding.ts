@@ -1,0 +1,55 @@
+// Write leases at the server level: an allocation in a network instance whose lease another
+// replica holds goes to that replica (peers.ts); anything else, and any allocation whose
+// forward fails, is committed here. docs/etcd.md, "Write leases", has the argument.
+import type { Allocation, AllocationRequest } from '../ipam/types.js';
+import type { IpamCore } from './core.js';
+import { PeerClient, PeerUnavailableError, startPeerServer } from './peers.js';
+import { instId } from './store/etcd/keys.js';
+
+/** What a store with write leases offers (the etcd store with a peer address). */
+export interface LeaseRouter {
+  route(instanceId: string): { writer: string; address: string } | undefined;
+  holds(instanceId: string): boolean;
+  suspect(writer: string): void;
+  peerSecret(): string | undefined;
+}
+
+export interface Forwarding {
+  /** The peer address the other replicas dial. */
+  address: string;
+  /** Sends `req` to the lease holder, or undefined: commit it here. */
+  forward(req: AllocationRequest): Promise<Allocation> | undefined;
+  close(): Promise<void>;
+}
+
+/** Listens on `listen` for other replicas' forwards; `router` and `core` are read when calls
+ *  come (the store and the core are made after the listener, which gives the address). */
+export async function startForwarding(listen: string, router: () => LeaseRouter | undefined, core: () => IpamCore | undefined): Promise<Forwarding> {
+  const secret = () => router()?.peerSecret();
+  const server = await startPeerServer(listen, {
+    secret,
+    allocate: (req) => {
+      const c = core();
+      // not (or no longer) the holder: the caller commits it itself, without waiting here
+      if (!c || !router()?.holds(instId(req.networkInstance))) return Promise.reject(new PeerUnavailableError('not the lease holder'));
+      return c.mutate((tx) => tx.allocate(req));
+    },
+  });
+  const client = new PeerClient(secret);
+  return {
+    address: server.address,
+    forward(req) {
+      const r = router();
+      const to = r?.route(instId(req.networkInstance));
+      if (!r || !to) return undefined;
+      return client.allocate(to.address, req).catch((e: unknown) => {
+        if (e instanceof PeerUnavailableError) r.suspect(to.writer);
+        throw e;
+      });
+    },
+    async close() {
+      client.close();
+      await server.close();
+    },
+  };
+}

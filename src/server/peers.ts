@@ -1,0 +1,150 @@
+// Forwarding between etcd replicas (docs/etcd.md, "Write leases"): a replica that does not
+// hold a network instance's write lease sends the allocations it was asked for to the replica
+// that does, which commits them in its own group commit. Requests to one replica that arrive
+// in the same tick travel as one call. The caller was authorised by the replica it called; the
+// owner in each request already carries its package. Replicas prove themselves to each other
+// with a secret they read from etcd (whoever can read it can change the state anyway).
+//
+// Any failure to get an answer (holder dead, unreachable, too slow, or not holding the lease
+// any more) is PeerUnavailableError: the caller then commits the request itself. Safety does
+// not depend on any of this: every commit compares in etcd what it relies on.
+import { timingSafeEqual } from 'node:crypto';
+import { Client, credentials, Metadata, Server, ServerCredentials, status, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { IpamError } from '../ipam/errors.js';
+import type { Allocation, AllocationRequest } from '../ipam/types.js';
+
+export class PeerUnavailableError extends Error {
+  override readonly name = 'PeerUnavailableError';
+}
+
+const PATH = '/ipam.internal.Peer/Allocate';
+const SECRET = 'x-ipam-peer';
+
+interface ForwardRequest {
+  items: AllocationRequest[];
+}
+/** Per item: the allocation, an IPAM error for the client, or "commit it yourself". */
+type ForwardResult = { a: Allocation } | { e: { code: IpamError['code']; message: string; details: IpamError['details'] } } | { u: string };
+interface ForwardResponse {
+  results: ForwardResult[];
+}
+
+const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+const parse = <T>(b: Buffer): T => JSON.parse(b.toString()) as T;
+
+const definition: ServiceDefinition = {
+  Allocate: {
+    path: PATH,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: json,
+    requestDeserialize: parse<ForwardRequest>,
+    responseSerialize: json,
+    responseDeserialize: parse<ForwardResponse>,
+    originalName: 'Allocate',
+  },
+};
+
+export interface PeerHandler {
+  /** The shared secret (undefined until the store has read it). */
+  secret: () => string | undefined;
+  /** Commits one forwarded allocation here; UnavailableError-like failures become `u`. */
+  allocate: (req: AllocationRequest) => Promise<Allocation>;
+}
+
+export interface PeerServer {
+  address: string;
+  close(): Promise<void>;
+}
+
+/** Listens for forwarded allocations on `listen` (host:port; port 0 picks one). */
+export async function startPeerServer(listen: string, handler: PeerHandler): Promise<PeerServer> {
+  const server = new Server();
+  const impl: UntypedServiceImplementation = {
+    Allocate: (call: ServerUnaryCall<ForwardRequest, ForwardResponse>, cb: sendUnaryData<ForwardResponse>) => {
+      if (!sameSecret(call.metadata.get(SECRET)[0], handler.secret())) {
+        cb({ code: status.PERMISSION_DENIED, details: 'not a replica of this deployment' });
+        return;
+      }
+      void Promise.all(call.request.items.map((req) => handler.allocate(req).then(ok, failed))).then((results) => cb(null, { results }));
+    },
+  };
+  server.addService(definition, impl);
+  const port = await new Promise<number>((ok, ko) => server.bindAsync(listen, ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  const host = listen.slice(0, listen.lastIndexOf(':'));
+  return {
+    address: `${host}:${port}`,
+    close: () => new Promise<void>((r) => server.tryShutdown(() => r())),
+  };
+}
+
+const ok = (a: Allocation): ForwardResult => ({ a });
+function failed(e: unknown): ForwardResult {
+  if (e instanceof IpamError) return { e: { code: e.code, message: e.message, details: e.details } };
+  return { u: (e as Error).message };
+}
+
+function sameSecret(got: unknown, want: string | undefined): boolean {
+  if (typeof got !== 'string' || !want || got.length !== want.length) return false;
+  return timingSafeEqual(Buffer.from(got), Buffer.from(want));
+}
+
+interface Waiting {
+  req: AllocationRequest;
+  resolve: (a: Allocation) => void;
+  reject: (e: Error) => void;
+}
+
+/** Sends allocations to other replicas, one call per replica per tick. */
+export class PeerClient {
+  private readonly clients = new Map<string, Client>();
+  private readonly pending = new Map<string, Waiting[]>();
+
+  constructor(
+    private readonly secret: () => string | undefined,
+    private readonly timeoutMs = 1000,
+  ) {}
+
+  allocate(address: string, req: AllocationRequest): Promise<Allocation> {
+    return new Promise((resolve, reject) => {
+      let q = this.pending.get(address);
+      if (!q) {
+        this.pending.set(address, (q = []));
+        setImmediate(() => this.flush(address));
+      }
+      q.push({ req, resolve, reject });
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private flush(address: string): void {
+    const q = this.pending.get(address) ?? [];
+    this.pending.delete(address);
+    const secret = this.secret();
+    if (!secret) {
+      for (const w of q) w.reject(new PeerUnavailableError('no peer secret yet'));
+      return;
+    }
+    let client = this.clients.get(address);
+    if (!client) this.clients.set(address, (client = new Client(address, credentials.createInsecure())));
+    const md = new Metadata();
+    md.set(SECRET, secret);
+    client.makeUnaryRequest<ForwardRequest, ForwardResponse>(PATH, json, parse<ForwardResponse>, { items: q.map((w) => w.req) }, md, { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+      if (err || !res || res.results.length !== q.length) {
+        const why = new PeerUnavailableError(`replica at ${address}: ${err?.message ?? 'bad answer'}`);
+        for (const w of q) w.reject(why);
+        return;
+      }
+      res.results.forEach((r, i) => {
+        const w = q[i]!;
+        if ('a' in r) w.resolve(r.a);
+        else if ('e' in r) w.reject(new IpamError(r.e.code, r.e.message, r.e.details));
+        else w.reject(new PeerUnavailableError(`replica at ${address}: ${r.u}`));
+      });
+    });
+  }
+}
