@@ -3,17 +3,24 @@
 // several client processes. The client processes are bench/grpc.bench.ts's own (`--role
 // client`: same requests, warm-up and latency recording); this file starts etcd and the
 // replicas and hands the clients their share.
+//   grpc-noop-c64         the same clients against a no-op Allocation handler, in the same run
+//                         (the transport's limit; etcd-alloc-c64 is compared with it)
 //   etcd-alloc-c64        one replica, 64 clients: what one replica's group commit reaches
-//   etcd-alloc-c64-2rep   two replicas, 32 clients each, all from the same subnet: the cost of
-//                         two replicas racing for one network instance (lost races reload and
-//                         retry; calls that still lose are counted, not retried)
+//   etcd-alloc-c64-2rep   two replicas, 32 clients each, all from the same subnet: with write
+//                         leases one replica commits and the other forwards to it
+//                         (BENCH_ETCD_PEERS=0: both commit, racing for the instance; calls that
+//                         lose 6 races are counted, not retried)
+//   etcd-alloc-c64-2rep-4ni  two replicas, 32 clients each, every client spreading its calls
+//                         over four network instances (each replica holds the lease of some)
 //   etcd-store-c64        the store without gRPC: IpamCore + EtcdStore in this process, 64
 //                         allocations in flight (what the store and etcd can do by themselves)
+//   etcd-lost-race-100k   two in-process replicas over 100,000 allocations: time and CPU of
+//                         one lost race (the loser's call, from start to its answer)
 // Lines: BENCH <name> n=<N> ops_per_s=<X> p50_ms=<A> p99_ms=<B>, plus `#` lines with context
 // (transactions, commits per transaction, CPU of the server and of etcd per allocation).
 // Env: BENCH_ETCD_N (allocations, default 20000), BENCH_ETCD_PROCS (client processes, default
-// 2), BENCH_FILTER. Run: npm run bench -- etcd
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+// 2), BENCH_ETCD_PEERS (0: no write leases), BENCH_FILTER. Run: npm run bench -- etcd
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -24,7 +31,7 @@ import { createIpam, restoreIpam } from '../src/ipam/index.js';
 import { IpamCore } from '../src/server/core.js';
 import { EtcdStore } from '../src/server/store/etcd-store.js';
 import { LiveIpam } from '../src/server/live.js';
-import { BENCH_SEED } from './space.js';
+import { BENCH_SEED, benchSeed } from './space.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const CLIENT = join(root, 'bench/grpc.bench.ts');
@@ -51,7 +58,7 @@ function waitFor(c: ChildProcess, cmd: string): Promise<Record<string, unknown>>
 }
 
 /** Client process i sends its share of `calls` to targets[i % targets.length]. */
-async function drive(children: ChildProcess[], targets: Replica[], calls: number, idBase: number) {
+async function drive(children: ChildProcess[], targets: { address: string }[], calls: number, idBase: number, instances = 1) {
   const procs = children.length;
   const ready = children.map((c) => waitFor(c, 'ready'));
   children.forEach((c, i) =>
@@ -65,6 +72,7 @@ async function drive(children: ChildProcess[], targets: Replica[], calls: number
       concurrency: CONCURRENCY / procs,
       warmup: 300,
       rate: 0,
+      instances,
     }),
   );
   await Promise.all(ready);
@@ -122,16 +130,18 @@ function etcdPids(etcd: EtcdCluster): number[] {
 
 const fmt = (x: number, d = 2) => x.toFixed(d);
 
-async function run(name: string, replicas: number, N: number, children: ChildProcess[], idBase: number, dir: string): Promise<void> {
+const PEERS = process.env.BENCH_ETCD_PEERS === '0' ? [] : ['--peer-listen', '127.0.0.1:0'];
+
+async function run(name: string, replicas: number, N: number, children: ChildProcess[], idBase: number, dir: string, instances = 1): Promise<number> {
   const etcd: EtcdCluster = await startEtcd({ members: 3 });
-  const seed = writeSeed(dir, BENCH_SEED);
+  const seed = writeSeed(dir, instances > 1 ? benchSeed(instances) : BENCH_SEED);
   let targets: Replica[] = [];
   try {
-    targets = await Promise.all(Array.from({ length: replicas }, () => startReplica(etcd.endpoints, ['--seed', seed, '--metrics', '127.0.0.1:0'])));
+    targets = await Promise.all(Array.from({ length: replicas }, () => startReplica(etcd.endpoints, ['--seed', seed, '--metrics', '127.0.0.1:0', ...PEERS])));
     const pids = etcdPids(etcd);
     const cpu0 = targets.map((t) => cpuSeconds(t.proc.pid));
     const etcd0 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
-    const r = await drive(children, targets, N, idBase);
+    const r = await drive(children, targets, N, idBase, instances);
     const cpu = targets.reduce((n, t, i) => n + cpuSeconds(t.proc.pid) - cpu0[i]!, 0);
     const etcdCpu = pids.reduce((n, p) => n + cpuSeconds(p), 0) - etcd0;
     console.log(`BENCH ${name} n=${r.ok} ops_per_s=${Math.round(r.ok / r.seconds)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
@@ -141,6 +151,7 @@ async function run(name: string, replicas: number, N: number, children: ChildPro
     let conflicts = 0;
     let turnsAsked = 0;
     let turnsGiven = 0;
+    let forwarded = 0;
     let txnSeconds = 0;
     for (const t of targets) {
       const m = await metrics(t.metricsPort);
@@ -150,12 +161,15 @@ async function run(name: string, replicas: number, N: number, children: ChildPro
       conflicts += metric(m, 'ipam_store_conflicts_total') || 0;
       turnsAsked += metric(m, 'ipam_store_turns_asked_total') || 0;
       turnsGiven += metric(m, 'ipam_store_turns_given_total') || 0;
+      forwarded += metric(m, 'ipam_forwarded_total') || 0;
     }
     if (flushes > 0) notes.push(`${records} commits in ${flushes} etcd transactions (${fmt(records / flushes, 1)} per transaction, ${fmt((txnSeconds * 1000) / flushes, 1)} ms each on average, warm-up included)`);
     if (r.errors) notes.push(`${r.errors} calls failed (${r.firstError})`);
     if (!Number.isNaN(cpu)) notes.push(`server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/allocation, etcd CPU (3 members) ${fmt((etcdCpu * 1e6) / r.ok, 0)} us/allocation`);
     if (conflicts) notes.push(`${conflicts} lost races, ${turnsAsked} turns asked, ${turnsGiven} given`);
+    if (replicas > 1) notes.push(`${forwarded} allocations forwarded to a lease holder${PEERS.length ? '' : ' (no write leases: BENCH_ETCD_PEERS=0)'}`);
     console.log(`# ${name}: ${notes.join('; ')}`);
+    return r.ok / r.seconds;
   } finally {
     await Promise.all(targets.map((t) => stopReplica(t)));
     await etcd.stop();
@@ -202,6 +216,83 @@ async function storeOnly(N: number): Promise<void> {
   }
 }
 
+/** The same clients against grpc.bench.ts's no-op server. */
+async function noop(N: number, children: ChildProcess[]): Promise<number> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CLIENT, '--role', 'noop-server'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    const address = await new Promise<string>((ok, ko) => {
+      let log = '';
+      proc.stderr!.on('data', (d: Buffer) => {
+        log += d;
+        const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
+        if (m) ok(m[1]!);
+      });
+      proc.on('exit', (code) => ko(new Error(`no-op server exited ${code}: ${log}`)));
+    });
+    const r = await drive(children, [{ address }], N, 3000);
+    console.log(`BENCH grpc-noop-c64 n=${r.ok} ops_per_s=${Math.round(r.ok / r.seconds)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
+    return r.ok / r.seconds;
+  } finally {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** Two replicas in this process over `size` allocations; they allocate at the same moment
+ *  from the same view, so one loses: the time of the loser's call, and what it cost. */
+async function lostRace(size: number): Promise<void> {
+  const etcd = await startEtcd({ members: 1 });
+  const make = async () => {
+    const store = new EtcdStore({ endpoints: etcd.endpoints, live: new LiveIpam() });
+    const core = new IpamCore({ store, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
+    await core.start();
+    return { store, core };
+  };
+  const req = (owner: string) => ({ owner, networkInstance: { name: 'vpc' }, kind: 'network' as const, selector: { matchLabels: { role: 'bench' } } });
+  const a = await make();
+  const b = await make();
+  try {
+    await a.core.mutate((tx) => {
+      tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed');
+      tx.applyPrefix({ networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/11', kind: 'network', owner: 'seed', labels: { role: 'bench' } });
+    });
+    let next = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < size) {
+        const base = next;
+        next += 100;
+        await a.core.mutate((tx) => { for (let i = base; i < Math.min(size, base + 100); i++) tx.allocate(req(`fill-${i}`)); });
+      }
+    }));
+    while (b.core.ipam.allocationCount() < size) await new Promise((r) => setTimeout(r, 50));
+    const times: number[] = [];
+    const cpus: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const loads = a.store.extra.loads + b.store.extra.loads;
+      const conflicts = a.core.counters.conflicts + b.core.counters.conflicts;
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const done = [0, 0];
+      await Promise.all([a, b].map((r, i) => r.core.mutate((tx) => tx.allocate(req(`race-${round}-${i}`))).then(() => (done[i] = performance.now() - t0))));
+      const cpu = process.cpuUsage(c0);
+      if (a.core.counters.conflicts + b.core.counters.conflicts === conflicts) continue; // nobody lost
+      times.push(Math.max(...done));
+      cpus.push((cpu.user + cpu.system) / 1000);
+      if (a.store.extra.loads + b.store.extra.loads !== loads) console.log(`# etcd-lost-race-100k: round ${round} reloaded the state`);
+    }
+    times.sort((x, y) => x - y);
+    cpus.sort((x, y) => x - y);
+    const med = (xs: number[]) => xs[Math.floor(xs.length / 2)] ?? NaN;
+    console.log(`BENCH etcd-lost-race-100k n=${times.length} loser_ms=${fmt(med(times))} cpu_ms=${fmt(med(cpus))}`);
+    console.log(`# etcd-lost-race-100k: ${size} allocations held; median over ${times.length} lost races of the loser's call (both replicas' CPU in this process), 1 etcd member; state reads: ${a.store.extra.loads + b.store.extra.loads}`);
+  } finally {
+    await a.core.close();
+    await b.core.close();
+    await etcd.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const missing = etcdMissing();
   if (missing) {
@@ -216,10 +307,21 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-bench-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // also when stdout closes early
   const children = Array.from({ length: procs }, () => fork(CLIENT, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const rate: Record<string, number> = {};
+  const ratio = (a: string, b: string, target: string) => {
+    if (rate[a] && rate[b]) console.log(`# ${a} / ${b} = ${fmt(rate[a]! / rate[b]!)} (target ${target})`);
+  };
   try {
-    if (want('etcd-alloc-c64')) await run('etcd-alloc-c64', 1, N, children, 0, dir);
-    if (want('etcd-alloc-c64-2rep')) await run('etcd-alloc-c64-2rep', 2, Math.min(N, Number(process.env.BENCH_ETCD_2REP_N ?? 5000)), children, 1000, dir);
+    if (want('grpc-noop-c64')) rate['grpc-noop-c64'] = await noop(N, children);
+    if (want('etcd-alloc-c64')) rate['etcd-alloc-c64'] = await run('etcd-alloc-c64', 1, N, children, 0, dir);
+    // (substring filters: etcd-alloc-c64-2rep also picks -4ni)
+    if (want('etcd-alloc-c64-2rep')) rate['etcd-alloc-c64-2rep'] = await run('etcd-alloc-c64-2rep', 2, N, children, 1000, dir);
+    if (want('etcd-alloc-c64-2rep-4ni')) rate['etcd-alloc-c64-2rep-4ni'] = await run('etcd-alloc-c64-2rep-4ni', 2, N, children, 2000, dir, 4);
+    ratio('etcd-alloc-c64', 'grpc-noop-c64', '>= 0.70');
+    ratio('etcd-alloc-c64-2rep', 'etcd-alloc-c64', '>= 0.90');
+    ratio('etcd-alloc-c64-2rep-4ni', 'etcd-alloc-c64', '>= 1.00');
     if (want('etcd-store-c64')) await storeOnly(N);
+    if (want('etcd-lost-race-100k')) await lostRace(Number(process.env.BENCH_ETCD_STATE ?? 100_000));
   } finally {
     for (const c of children) c.send({ cmd: 'exit' });
     rmSync(dir, { recursive: true, force: true });

@@ -22,7 +22,7 @@ import { credentials, Server, ServerCredentials, type Client, type ServiceError 
 import { clientConstructor, serviceDefinition } from '../src/protocol/load.js';
 import { serverOptions } from '../src/server/server.js';
 import { Reader } from '../src/protocol/batch-decoder.js';
-import { BENCH_SEED } from './space.js';
+import { BENCH_SEED, benchInstance } from './space.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const self = new URL(import.meta.url).pathname;
@@ -42,6 +42,8 @@ interface RunCmd {
   warmup: number;
   /** Open loop: calls per second for this process (0: closed loop). */
   rate: number;
+  /** Unary: spread the calls over this many network instances (benchInstance(k)); default 1. */
+  instances?: number;
 }
 interface Report {
   start: number;
@@ -55,13 +57,13 @@ interface Report {
 
 // ---------------- client process ----------------
 
-function request(mode: Mode, id: number, i: number): unknown {
+function request(mode: Mode, id: number, i: number, instances = 1): unknown {
   if (mode === 'unary') {
     return {
       name: `w${id}-${i}`,
       kind: 'IPClaim',
       labels: { 'ipam-injector.dev/package': 'bench' },
-      spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'bench' } },
+      spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': benchInstance(i % instances), role: 'bench' } },
     };
   }
   const requests = [];
@@ -116,7 +118,7 @@ async function clientMain(): Promise<void> {
     let one: () => Promise<void>;
     if (m.mode === 'unary') {
       const method = (client as unknown as Record<string, (req: unknown, cb: ReturnType<typeof answered>) => void>).Allocation!.bind(client);
-      one = () => new Promise((ok, ko) => method(request(m.mode, m.id, seq++), answered(ok, ko)));
+      one = () => new Promise((ok, ko) => method(request(m.mode, m.id, seq++, m.instances), answered(ok, ko)));
     } else {
       // Batches are encoded before the run: encoding 100 requests per call would otherwise
       // take CPU from the server on this machine, which a real client elsewhere would not.

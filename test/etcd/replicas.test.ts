@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
+import { Etcd3 } from 'etcd3';
 import { requireEtcd, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { heldAllocations, raw } from '../server/helpers.js';
 import { allocationsInEtcd, leaseHolder, startReplica, stopReplica, writeSeed, type Replica } from './support.js';
@@ -249,6 +250,71 @@ if (requireEtcd(test)) {
       for (const p of got) assert.not.ok(taken.has(p), `${p} was already held`);
     }),
   );
+  // Write leases only route requests: safety must hold when a lease goes away under load.
+  if (PEERS.length) {
+    test('the write lease revoked under load (lease loss mid-batch): no address twice, both replicas go on without errors', () =>
+      step(async () => {
+        const l = load(replicas, 'c');
+        const client = new Etcd3({ hosts: etcd.endpoints, dialTimeout: 2000 });
+        try {
+          await until(() => total(l) >= 200, '200 acknowledgements before the revoke', l);
+          const kv = (await client.get('/ipam/lease/ni/default/vpc').exec()).kvs[0];
+          assert.ok(kv, 'a replica holds the write lease');
+          const revokedAt = performance.now();
+          await client.leaseClient.leaseRevoke({ ID: kv.lease });
+          await until(() => l.acks.every((a) => a.filter((t) => t > revokedAt).length >= 150), '150 acknowledgements per replica after the revoke', l);
+          await until(() => l.acks.every((a) => a.filter((t) => t > revokedAt + 3000).length >= 50), '50 more per replica once a lease is held again', l, 60_000);
+          console.log(`# lease revoked; longest pause after it ${Math.round(stallAfter(l.acks, revokedAt))} ms; errors: ${fmtErrors(l)}`);
+          assert.equal(l.failures, [0, 0], `failed calls: ${fmtErrors(l)}`);
+        } finally {
+          client.close();
+          l.stop();
+          await l.done;
+        }
+        const [a, b] = await Promise.all([listThrough(replicas[0]!), listThrough(replicas[1]!)]);
+        assertHolds('replica 0', a);
+        assertHolds('replica 1', b);
+      }),
+    );
+
+    test('the lease holder partitioned from etcd (its only member stopped): the other replica takes over, its clients see no error', () =>
+      step(async () => {
+        for (const r of replicas) await stopReplica(r);
+        const [m] = await etcd.followers();
+        // the holder reaches etcd through one member only; it allocates first, so it claims the lease
+        const holder = await startReplica([m!.clientUrl], PEERS);
+        const first = raw('alloc', holder.address);
+        try {
+          await first.call('Allocation', { name: 'partition-first', kind: 'IPClaim', labels: { 'ipam-injector.dev/package': PKG }, spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } } });
+        } finally {
+          first.close();
+        }
+        for (let i = 0; (await leaseHolder(etcd.endpoints)) !== holder.peer; i++) {
+          assert.ok(i < 100, 'the first replica claims the lease');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const other = await startReplica(etcd.endpoints, PEERS);
+        replicas = [holder, other];
+        const l = load([other], 'd');
+        try {
+          await until(() => total(l) >= 100, '100 acknowledgements through the other replica', l);
+          const cutAt = performance.now();
+          await etcd.kill(m!);
+          await until(() => l.acks[0]!.filter((t) => t > cutAt).length >= 300, '300 acknowledgements after the partition', l, 60_000);
+          const slowest = Math.max(...l.calls[0]!.filter(([, end]) => end > cutAt).map(([start, end]) => end - start));
+          console.log(`# holder partitioned; the other replica went on: longest pause ${Math.round(stallAfter(l.acks, cutAt))} ms, slowest call ${Math.round(slowest)} ms; errors: ${fmtErrors(l)}`);
+          assert.equal(l.failures, [0], `failed calls: ${fmtErrors(l)}`);
+        } finally {
+          l.stop();
+          await l.done;
+        }
+        await etcd.restart(m!);
+        const inEtcd = await allocationsInEtcd(etcd.endpoints);
+        assertHolds('etcd', inEtcd);
+        assertHolds('the other replica', await listThrough(other));
+      }),
+    );
+  }
 }
 
 test.run();
