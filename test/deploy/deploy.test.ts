@@ -168,14 +168,16 @@ if (requireEtcd(test)) {
     const objs = kustomize(deploy);
     const c = one(objs, 'Deployment').spec.template.spec.containers[0];
     const cm = objs.find((o) => o.kind === 'ConfigMap')!;
-    const [grpcPort, metricsPort] = await freePorts(2);
+    const [grpcPort, metricsPort, peerPort] = await freePorts(3);
     // The pod's environment, with the cluster's names swapped for this machine's loopback.
-    const env: Record<string, string> = { ...cm.data, ETCD_ENDPOINTS: etcd.endpoints.join(',') };
+    const env: Record<string, string> = { ...cm.data, ETCD_ENDPOINTS: etcd.endpoints.join(','), POD_IP: '127.0.0.1' };
     const args = (c.args as string[]).map((a) =>
       a
         .replace(/\$\(([A-Z_]+)\)/g, (_, v: string) => env[v] ?? `$(${v})`)
         .replace('--listen=0.0.0.0:9090', `--listen=127.0.0.1:${grpcPort}`)
-        .replace('--metrics=0.0.0.0:9091', `--metrics=127.0.0.1:${metricsPort}`),
+        .replace('--metrics=0.0.0.0:9091', `--metrics=127.0.0.1:${metricsPort}`)
+        .replace('--peer-listen=0.0.0.0:9092', `--peer-listen=127.0.0.1:${peerPort}`)
+        .replace('--peer-advertise=127.0.0.1:9092', `--peer-advertise=127.0.0.1:${peerPort}`),
     );
     assert.not.ok(args.some((a) => a.includes('0.0.0.0')), 'nothing listens outside loopback');
     const server = spawn(process.execPath, [join(repo, 'bin/ipam-injector'), ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
