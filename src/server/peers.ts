@@ -1,7 +1,8 @@
 // Forwarding between etcd replicas (docs/etcd.md, "Write leases"): a replica that does not
 // hold a network instance's write lease sends the allocations it was asked for to the replica
-// that does, which commits them in its own group commit. Requests to one replica that arrive
-// in the same tick travel as one call. The caller was authorised by the replica it called; the
+// that does, which commits them in its own group commit. Requests to one replica travel
+// together: at most two calls are in flight to it, and what arrives meanwhile is the next. The
+// caller was authorised by the replica it called; the
 // owner in each request already carries its package. Replicas prove themselves to each other
 // with a secret they read from etcd (whoever can read it can change the state anyway).
 //
@@ -95,10 +96,21 @@ interface Waiting {
   reject: (e: Error) => void;
 }
 
-/** Sends allocations to other replicas, one call per replica per tick. */
+/** Requests waiting for one replica, and its calls in flight. */
+interface Route {
+  queue: Waiting[];
+  inflight: number;
+  scheduled: boolean;
+}
+
+/** Calls in flight to one replica: later requests wait and go together (like group commit:
+ *  the holder answers once its commit is durable, and meanwhile the next batch fills). */
+const DEPTH = 2;
+
+/** Sends allocations to other replicas, batched per replica. */
 export class PeerClient {
   private readonly clients = new Map<string, Client>();
-  private readonly pending = new Map<string, Waiting[]>();
+  private readonly routes = new Map<string, Route>();
 
   constructor(
     private readonly secret: () => string | undefined,
@@ -107,12 +119,10 @@ export class PeerClient {
 
   allocate(address: string, req: AllocationRequest): Promise<Allocation> {
     return new Promise((resolve, reject) => {
-      let q = this.pending.get(address);
-      if (!q) {
-        this.pending.set(address, (q = []));
-        setImmediate(() => this.flush(address));
-      }
-      q.push({ req, resolve, reject });
+      let r = this.routes.get(address);
+      if (!r) this.routes.set(address, (r = { queue: [], inflight: 0, scheduled: false }));
+      r.queue.push({ req, resolve, reject });
+      this.schedule(address, r);
     });
   }
 
@@ -121,9 +131,19 @@ export class PeerClient {
     this.clients.clear();
   }
 
-  private flush(address: string): void {
-    const q = this.pending.get(address) ?? [];
-    this.pending.delete(address);
+  private schedule(address: string, r: Route): void {
+    if (r.scheduled || r.inflight >= DEPTH || r.queue.length === 0) return;
+    r.scheduled = true;
+    // every request of this turn of the event loop joins the call
+    setImmediate(() => {
+      r.scheduled = false;
+      this.send(address, r);
+    });
+  }
+
+  private send(address: string, r: Route): void {
+    const q = r.queue;
+    r.queue = [];
     const secret = this.secret();
     if (!secret) {
       for (const w of q) w.reject(new PeerUnavailableError('no peer secret yet'));
@@ -133,17 +153,20 @@ export class PeerClient {
     if (!client) this.clients.set(address, (client = new Client(address, credentials.createInsecure())));
     const md = new Metadata();
     md.set(SECRET, secret);
+    r.inflight++;
     client.makeUnaryRequest<ForwardRequest, ForwardResponse>(PATH, json, parse<ForwardResponse>, { items: q.map((w) => w.req) }, md, { deadline: Date.now() + this.timeoutMs }, (err, res) => {
+      r.inflight--;
+      this.schedule(address, r);
       if (err || !res || res.results.length !== q.length) {
         const why = new PeerUnavailableError(`replica at ${address}: ${err?.message ?? 'bad answer'}`);
         for (const w of q) w.reject(why);
         return;
       }
-      res.results.forEach((r, i) => {
+      res.results.forEach((x, i) => {
         const w = q[i]!;
-        if ('a' in r) w.resolve(r.a);
-        else if ('e' in r) w.reject(new IpamError(r.e.code, r.e.message, r.e.details));
-        else w.reject(new PeerUnavailableError(`replica at ${address}: ${r.u}`));
+        if ('a' in x) w.resolve(x.a);
+        else if ('e' in x) w.reject(new IpamError(x.e.code, x.e.message, x.e.details));
+        else w.reject(new PeerUnavailableError(`replica at ${address}: ${x.u}`));
       });
     });
   }

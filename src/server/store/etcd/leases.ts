@@ -123,7 +123,8 @@ export class Leases {
   /** Claims a free instance when this replica holds no more instances than any other. */
   private claim(id: string): void {
     const lease = this.lease;
-    if (!lease || this.claiming.has(id) || this.closed || !this.alive()) return;
+    // one claim at a time, so that counts are current when the next instance is claimed
+    if (!lease || this.claiming.size > 0 || this.closed || !this.alive()) return;
     const count = new Map<string, number>([...this.peers].map((w) => [w, 0]));
     for (const h of this.holders.values()) count.set(h.writer, (count.get(h.writer) ?? 0) + 1);
     const mine = count.get(this.o.writer) ?? 0;
