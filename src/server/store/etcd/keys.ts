@@ -14,6 +14,8 @@
 //   <root>/turn/<ns>/<name>                 not state: the writer id of a replica that keeps losing
 //                                           races on the instance; others that see it written
 //                                           hold back their next transactions on it (a turn)
+//   <root>/lease/...                        not state: write leases and peer addresses
+//                                           (leases.ts), the peer secret (etcd-store.ts)
 // Instance ids are `<ns>/<name>` (Kubernetes names hold no `/`); prefix ids are
 // `<ns>/<name>/<prefix> <owner>` (a prefix text holds no space).
 import type { NetworkInstanceRef } from '../../../ipam/types.js';
