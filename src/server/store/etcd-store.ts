@@ -225,9 +225,11 @@ export class EtcdStore implements Store, LeaseRouter {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // refuse forwards from now on and give the instances back (the others commit meanwhile)
+    const leases = this.leases?.close();
     await this.pipeline.settled();
     this.closed = true;
-    await this.leases?.close();
+    await leases;
     await this.follower.close();
     await this.turns.close();
     this.client?.close();

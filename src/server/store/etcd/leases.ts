@@ -83,7 +83,7 @@ export class Leases {
 
   /** Whether this replica holds instance `id` and etcd confirmed its lease lately. */
   holds(id: string): boolean {
-    return this.holders.get(id)?.writer === this.o.writer && this.alive();
+    return !this.closed && this.holders.get(id)?.writer === this.o.writer && this.alive();
   }
 
   /** A forward to `writer` failed: commit here for a while. */
