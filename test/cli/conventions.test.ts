@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { cleanup, tmp, writeSeed } from '../server/helpers.js';
+import { BACKEND_SETTINGS } from '../../src/backends/settings.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin/ipam-injector');
@@ -52,6 +53,9 @@ test('the function --help is its documentation: the README overview, usage, ever
   const keys = [...section.matchAll(/^\| `(\w+)`/gm)].map((m) => m[1]!);
   assert.ok(keys.length >= 10, keys.join(' '));
   for (const k of keys) assert.ok(h.includes(`\`${k}\``), `--help lacks ${k}`);
+  // the gRPC settings table names every setting the backend takes
+  const grpcTable = section.slice(section.indexOf('### gRPC backend settings'));
+  for (const k of BACKEND_SETTINGS.grpc!) assert.ok(grpcTable.includes(`\`${k}\``), `README's gRPC settings lack ${k}`);
   for (const ex of ['examples/upf', 'examples/ipclaim-simple', 'examples/release', 'examples/injection-nad-json']) assert.ok(h.includes(ex), ex);
   assert.not.match(h, /<!--|```/);
 });
