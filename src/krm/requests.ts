@@ -1,4 +1,5 @@
 // IPAllocation / IPClaim resources of every API generation -> one AllocationRequest.
+import { ownerLabels } from '../ipam/owner-labels.js';
 import type { AddressFamily, AllocationRequest, LabelSelector, LabelSelectorRequirement, PrefixKind } from '../ipam/types.js';
 import { ANN_ACTION, LABEL_NETWORK_INSTANCE, type Generation } from './apis.js';
 import type { Item, Obj } from './item.js';
@@ -176,10 +177,9 @@ export function readRequest(item: Item, obj: Obj, m: Meta, generation: Generatio
   if (cp !== undefined) req.createPrefix = cp;
   const idx = intField(spec.index, 'spec.index', 0, 2 ** 32 - 1);
   if (idx !== undefined) req.index = idx;
-  if (spec.labels !== undefined && spec.labels !== null) {
-    const labels = stringMap(spec.labels, 'spec.labels');
-    if (Object.keys(labels).length) req.labels = labels;
-  }
+  const labels = spec.labels !== undefined && spec.labels !== null ? stringMap(spec.labels, 'spec.labels') : {};
+  // the owner labels win over spec.labels, as the original client writes them (AddOwnerLabelsToCR)
+  req.labels = { ...labels, ...ownerLabels(m) };
   const st = asObj(obj.status);
   const status = { prefix: str(st?.prefix) || undefined, gateway: str(st?.gateway) || undefined };
   if (status.prefix) req.hint = status.prefix;

@@ -35,7 +35,16 @@ status: {prefix: 10.0.0.0/24}
     kind: 'pool',
     selector: { matchLabels: { 'nephio.org/network-name': 'n3' } },
     prefixLength: 24,
-    labels: { a: 'true' },
+    // spec.labels plus the owner labels of the request (AddOwnerLabelsToCR)
+    labels: {
+      a: 'true',
+      'nephio.org/gvk': 'IPAllocation.v1alpha1.ipam.nephio.org',
+      'nephio.org/nsn-name': 'n3',
+      'nephio.org/nsn-namespace': 'upf',
+      'nephio.org/owner-gvk': 'IPAllocation.v1alpha1.ipam.nephio.org',
+      'nephio.org/owner-nsn-name': 'n3',
+      'nephio.org/owner-nsn-namespace': 'upf',
+    },
     index: 2,
     hint: '10.0.0.0/24',
   });
@@ -52,7 +61,10 @@ spec:
   createPrefix: true
 `);
   assert.is(a.generation, 'alloc');
-  assert.equal(a.request, { owner: 'default/IPAllocation/n3', networkInstance: { name: 'vpc' }, kind: 'loopback', addressFamily: 'ipv6', createPrefix: true });
+  const { labels, ...rest } = a.request;
+  assert.equal(rest, { owner: 'default/IPAllocation/n3', networkInstance: { name: 'vpc' }, kind: 'loopback', addressFamily: 'ipv6', createPrefix: true });
+  assert.is(labels?.['nephio.org/nsn-namespace'], 'default');
+  assert.is(labels?.['nephio.org/gvk'], 'IPAllocation.v1alpha1.ipam.alloc.nephio.org');
   const c = read(`apiVersion: ipam.resource.nephio.org/v1alpha1
 kind: IPClaim
 metadata:
@@ -68,6 +80,27 @@ spec:
 `);
   assert.is(c.generation, 'claim');
   assert.ok(c.lookup);
+  // owner labels from metadata.labels win over the object itself; spec.labels cannot override them
+  const owned = read(`apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: IPClaim
+metadata:
+  name: upf-n3
+  namespace: ws
+  labels: {nephio.org/owner-gvk: UPFDeployment.v1alpha1.workload.nephio.org, nephio.org/owner-nsn-name: upf}
+spec:
+  kind: network
+  networkInstance: {name: vpc}
+  labels: {nephio.org/nsn-name: other, x: y}
+`);
+  assert.equal(owned.request.labels, {
+    x: 'y',
+    'nephio.org/owner-gvk': 'UPFDeployment.v1alpha1.workload.nephio.org',
+    'nephio.org/owner-nsn-name': 'upf',
+    'nephio.org/owner-nsn-namespace': 'ws',
+    'nephio.org/gvk': 'IPClaim.v1alpha1.ipam.resource.nephio.org',
+    'nephio.org/nsn-name': 'upf-n3',
+    'nephio.org/nsn-namespace': 'ws',
+  });
   assert.equal(c.request.networkInstance, { name: 'vpc-ran', namespace: 'infra' });
   assert.equal(c.request.selector, {
     matchExpressions: [
