@@ -13,6 +13,7 @@ import {
   removeSpecNow,
   specDependents,
 } from './prefixes.js';
+import { definePrefix, definesPrefix } from './define.js';
 import { lookup } from './lookup.js';
 import { allocationsWithin, getAllocations, listAllocations, listNetworkInstances, listPrefixes, utilization } from './queries.js';
 import { specInfo } from './output.js';
@@ -56,10 +57,12 @@ export class Allocator implements Ipam {
   }
 
   allocate(req: AllocationRequest): Allocation {
+    if (definesPrefix(req)) return definePrefix(this.sp, req, false, () => void this.release(req.owner));
     return allocate(this.sp, req, false);
   }
 
   dryRun(req: AllocationRequest): Allocation {
+    if (definesPrefix(req)) return definePrefix(this.sp, req, true, () => undefined);
     return allocate(this.sp, req, true);
   }
 
