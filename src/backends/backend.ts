@@ -9,7 +9,7 @@ export type PackageSpace = SpaceDefinitions;
 
 /** One request's outcome: an allocation, or an error that names the request. */
 export type Outcome =
-  | { ok: true; allocation: Allocation }
+  | { ok: true; allocation: Allocation; /** Something the answer cannot show (e.g. not checked). */ note?: string }
   | { ok: false; error: Error };
 
 export interface BackendRun {
@@ -27,6 +27,13 @@ export interface BackendRun {
    * cannot, answers every request as a lookup and applies nothing (grpc alloc/resource).
    */
   dryRun?: boolean;
+  /**
+   * Keep what succeeded when some requests fail (onError=condition). Otherwise the run fails
+   * as a whole, and a backend that commits per item releases what this run newly allocated.
+   */
+  keepOnFailure?: boolean;
+  /** Filled by the backend: owners it released again because the run failed. */
+  released?: string[];
 }
 
 export interface Backend {

@@ -17,11 +17,12 @@ import { bool, GrpcConnection, type ConnectionOptions } from '../protocol/connec
 import { encodeAllocNetworkInstance, encodeAllocPrefix, encodeAllocRelease, encodeAllocRequest } from '../protocol/alloc.js';
 import { fromWAllocation, fromWError, toWAllocationRequest, toWPrefixSpec, toWRef } from '../protocol/admin.js';
 import type { AllocResponse, ClaimResponse, WBatchResponse, WError } from '../protocol/messages.js';
-import { encodeClaim, encodeIndex, encodePrefixClaim, encodeRelease } from '../protocol/resource.js';
+import { ALLOC2023_API, encodeAggregateClaims, encodeClaim, encodeIndex, encodePrefixClaim, encodeRelease, readClaimStatus, RESOURCE_API } from '../protocol/resource.js';
 import { fromServiceError } from '../protocol/status.js';
 import { BACKEND_SETTINGS } from './settings.js';
 
-export type GrpcProtocol = 'admin' | 'alloc' | 'resource';
+export type GrpcProtocol = 'admin' | 'alloc' | 'alloc2023' | 'resource';
+const PROTOCOLS: readonly GrpcProtocol[] = ['admin', 'alloc', 'alloc2023', 'resource'];
 
 export interface GrpcBackendOptions extends ConnectionOptions {
   /** Default admin. Env IPAM_INJECTOR_PROTOCOL. */
@@ -49,8 +50,8 @@ export function createGrpcBackend(options: GrpcBackendOptions): Backend {
   if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) throw new Error('grpc backend setting "env" is for programs, not configs');
   const env = options.env ?? process.env;
   const protocol = (options.protocol || env.IPAM_INJECTOR_PROTOCOL || 'admin') as GrpcProtocol;
-  if (!['admin', 'alloc', 'resource'].includes(protocol)) {
-    throw new Error(`protocol "${protocol}" is not one of admin, alloc, resource`);
+  if (!PROTOCOLS.includes(protocol)) {
+    throw new Error(`protocol "${protocol}" is not one of ${PROTOCOLS.join(', ')}`);
   }
   const conn = new GrpcConnection(options);
   const pkg = options.package || env.IPAM_INJECTOR_PACKAGE || undefined;
@@ -118,53 +119,66 @@ function subjectOwner(w: WError, space: PackageSpace): string {
   return w.subject || 'space';
 }
 
+/** What each per-item protocol calls its rpcs, and which API its objects belong to. */
+const PER_ITEM = {
+  alloc: { service: 'alloc', api: undefined },
+  resource: { service: 'resource', api: RESOURCE_API, claim: 'Claim', get: 'GetClaim', del: 'DeleteClaim', createIndex: 'CreateIndex', deleteIndex: 'DeleteIndex' },
+  alloc2023: { service: 'alloc', api: ALLOC2023_API, claim: 'Allocate', get: 'GetAllocation', del: 'DeAllocate', createIndex: 'CreateIndex', deleteIndex: 'DeleteIndex' },
+} as const;
+
+type PerItemProtocol = keyof typeof PER_ITEM;
+
 class PerItem {
   constructor(
     private readonly conn: GrpcConnection,
     private readonly pkg: string | undefined,
-    private readonly protocol: 'alloc' | 'resource',
+    private readonly protocol: PerItemProtocol,
     private readonly concurrency: number,
   ) {}
 
   private async call<Res>(method: string, req: unknown, what: string): Promise<Res> {
     try {
-      return await this.conn.call<Res>(this.protocol, method, req);
+      return await this.conn.call<Res>(PER_ITEM[this.protocol].service, method, req);
     } catch (e) {
       throw fromServiceError(e as ServiceError, `${this.protocol}.${method} ${what}`);
     }
   }
 
   async run(input: BackendRun): Promise<Outcome[]> {
-    if (input.dryRun) {
-      // These protocols cannot evaluate without side effects: look every request up, apply
-      // and release nothing.
-      input = { space: { networkInstances: [], prefixes: [] }, requests: input.requests, lookups: input.requests.map(() => true), release: [] };
-    }
+    if (input.dryRun) return this.dryRun(input);
     const { space } = input;
     const errors: { owner: string; error: Error }[] = [];
     const note = (owner: string) => (e: unknown) => void errors.push({ owner, error: e as Error });
+    const names = PER_ITEM[this.protocol];
     // Space first (instances before the prefixes inside them), then releases, then requests.
-    if (this.protocol === 'alloc') {
+    if (names.api === undefined) {
       await pool(
         space.networkInstances.flatMap((n) => n.prefixes.map((p) => ({ n, p }))),
         this.concurrency,
         ({ n, p }) => this.call('Allocation', encodeAllocNetworkInstance(n.ref, p, n.owner, this.pkg), n.owner).catch(note(n.owner)),
       );
+      await pool(space.prefixes, this.concurrency, (p) => this.call('Allocation', encodeAllocPrefix(p, this.pkg), p.owner).catch(note(p.owner)));
     } else {
-      await pool(space.networkInstances, this.concurrency, (n) =>
-        this.call('CreateIndex', encodeIndex(n.ref, n.prefixes, this.pkg), n.owner).catch(note(n.owner)),
-      );
+      // as the original controllers send space: the NetworkInstance opens the index, then
+      // each of its prefixes and each IPPrefix is claimed with createPrefix
+      const api = names.api;
+      await pool(space.networkInstances, this.concurrency, async (n) => {
+        try {
+          await this.call(names.createIndex, encodeIndex(n.ref, n.prefixes, this.pkg, api), n.owner);
+          for (const c of encodeAggregateClaims(n.ref, n.prefixes, this.pkg, api)) await this.call(names.claim, c, n.owner);
+        } catch (e) {
+          note(n.owner)(e);
+        }
+      });
+      await pool(space.prefixes, this.concurrency, (p) => this.call(names.claim, encodePrefixClaim(p, this.pkg, api), p.owner).catch(note(p.owner)));
     }
-    await pool(space.prefixes, this.concurrency, (p) =>
-      (this.protocol === 'alloc'
-        ? this.call('Allocation', encodeAllocPrefix(p, this.pkg), p.owner)
-        : this.call('Claim', encodePrefixClaim(p, this.pkg), p.owner)
-      ).catch(note(p.owner)),
-    );
+    // a released claim is named by its owner only; the original server also needs its
+    // network instance, which is the package's when the package names exactly one
+    const ni = soleInstance(input);
     await pool(input.release, this.concurrency, (owner) => {
-      if (this.protocol === 'alloc') return this.call('DeAllocation', encodeAllocRelease(owner, this.pkg), owner).catch(note(owner));
-      const { rpc, req } = encodeRelease(owner, this.pkg);
-      return this.call(rpc, req, owner).catch(note(owner));
+      if (names.api === undefined) return this.call('DeAllocation', encodeAllocRelease(owner, this.pkg, ni), owner).catch(note(owner));
+      const { rpc, req } = encodeRelease(owner, this.pkg, undefined, ni, names.api);
+      return this.call(rpc === 'DeleteIndex' ? names.deleteIndex : names.del, req, owner).catch(note(owner));
     });
     if (errors.length) throw new SpaceError(errors);
     // The builtin backend's passes, so every backend answers a package alike: static
@@ -185,24 +199,75 @@ class PerItem {
         },
       );
     }
+    if (outcomes.some((o) => !o.ok) && !input.keepOnFailure) await this.undo(input, outcomes);
     return outcomes;
   }
 
+  /**
+   * The run will fail: release what it newly took (requests that had no status.prefix and
+   * were answered), with the same request that took it, and say so on the outcomes.
+   */
+  private async undo(input: BackendRun, outcomes: Outcome[]): Promise<void> {
+    const fresh = input.requests.flatMap((r, i) => (outcomes[i]?.ok && !(input.lookups?.[i] ?? false) && r.hint === undefined ? [{ r, i }] : []));
+    const names = PER_ITEM[this.protocol];
+    const released: string[] = [];
+    await pool(fresh, this.concurrency, async ({ r, i }) => {
+      try {
+        if (names.api === undefined) await this.call('DeAllocation', encodeAllocRequest(r, this.pkg), r.owner);
+        else await this.call(names.del, encodeRelease(r.owner, this.pkg, r, undefined, names.api).req, r.owner);
+        released.push(r.owner);
+        outcomes[i] = { ok: false, error: new Error(`released ${outcomes[i]!.ok ? (outcomes[i] as { allocation: Allocation }).allocation.prefix : ''} again: the run failed, and nothing it newly allocated stays held`) };
+      } catch (e) {
+        outcomes[i] = { ok: false, error: new Error(`the run failed and releasing what it allocated failed too: ${(e as Error).message}`) };
+      }
+    });
+    input.released = released;
+  }
+
+  /** These protocols cannot evaluate a request without allocating: say so, and answer only lookups. */
+  private async dryRun(input: BackendRun): Promise<Outcome[]> {
+    return Promise.all(
+      input.requests.map(async (r, i): Promise<Outcome> => {
+        if (input.lookups?.[i]) {
+          try {
+            return { ok: true, allocation: await this.one(r, true) };
+          } catch (e) {
+            return { ok: false, error: e as Error };
+          }
+        }
+        const why = `protocol ${this.protocol} cannot evaluate a dry run without allocating on the server`;
+        if (r.hint) return { ok: true, allocation: answer(r, r.hint, undefined), note: `${why}: shown as recorded, not checked` };
+        return { ok: false, error: new Error(`${why}; run without dryRun, or use protocol admin`) };
+      }),
+    );
+  }
+
   private async one(r: AllocationRequest, lookup: boolean): Promise<Allocation> {
-    if (this.protocol === 'alloc') {
+    const names = PER_ITEM[this.protocol];
+    if (names.api === undefined) {
       if (lookup) throw new IpamError('InvalidArgument', `${r.owner}: protocol alloc has no read-only lookup; use protocol resource or admin`);
       const res = await this.call<AllocResponse>('Allocation', encodeAllocRequest(r, this.pkg), r.owner);
       return answer(r, res.allocatedPrefix ?? '', res.gateway);
     }
-    const res = await this.call<ClaimResponse>(lookup ? 'GetClaim' : 'Claim', encodeClaim(r, this.pkg), r.owner);
+    const res = await this.call<ClaimResponse>(lookup ? names.get : names.claim, encodeClaim(r, this.pkg, names.api), r.owner);
     let st: { prefix?: string; gateway?: string };
     try {
-      st = JSON.parse(res.status || '{}') as typeof st;
-    } catch {
-      throw new Error(`${r.owner}: server answered a status that is not JSON: ${res.status}`);
+      st = readClaimStatus(res.status);
+    } catch (e) {
+      throw new Error(`${r.owner}: ${(e as Error).message}`);
     }
     return answer(r, st.prefix ?? '', st.gateway);
   }
+}
+
+/** The one network instance a package names (space or requests), if there is exactly one. */
+function soleInstance(input: BackendRun) {
+  const refs = new Map<string, { name: string; namespace: string }>();
+  const add = (r: { name: string; namespace?: string }) => refs.set(`${r.namespace || 'default'}/${r.name}`, { name: r.name, namespace: r.namespace || 'default' });
+  for (const n of input.space.networkInstances) add(n.ref);
+  for (const p of input.space.prefixes) add(p.networkInstance);
+  for (const r of input.requests) add(r.networkInstance);
+  return refs.size === 1 ? [...refs.values()][0] : undefined;
 }
 
 /** The compatibility protocols answer only prefix and gateway; the rest comes from the request. */

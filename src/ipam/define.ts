@@ -7,6 +7,7 @@
 
 import { formatAddr, maskTo, parseCidr } from './addr.js';
 import { IpamError } from './errors.js';
+import { L_NETWORK_NAME } from './labels.js';
 import { applyPrefix, parseField } from './prefixes.js';
 import type { Space } from './space.js';
 import type { Allocation, AllocationRequest } from './types.js';
@@ -38,7 +39,9 @@ export function definePrefix(sp: Space, req: AllocationRequest, dry: boolean, re
     releaseOther();
   }
   if (dry && !same) return answer(sp, req, canon, undefined);
-  const rec = applyPrefix(sp, { networkInstance: req.networkInstance, prefix: req.prefix!, kind: req.kind, owner: req.owner, ...(req.labels ? { labels: req.labels } : {}) });
+  // the network a defined subnet belongs to travels as its nephio.org/network-name label
+  const networkName = req.labels?.[L_NETWORK_NAME];
+  const rec = applyPrefix(sp, { networkInstance: req.networkInstance, prefix: req.prefix!, kind: req.kind, owner: req.owner, ...(req.labels ? { labels: req.labels } : {}), ...(networkName ? { networkName } : {}) });
   return answer(sp, req, canon, sp.meta.get(rec.row)?.gateway);
 }
 

@@ -203,6 +203,7 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     requests: active.map((r) => r.request),
     lookups: active.map((r) => r.lookup),
     release: [...release],
+    keepOnFailure: cfg.onError === 'condition',
   };
   if (cfg.dryRun) {
     // Nothing may change anywhere: the backend answers as a real run would (the builtin
@@ -230,7 +231,9 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     await backend.close().catch(() => undefined);
   }
 
+  for (const o of runInput.released ?? []) results.push(result('warning', `released ${o} again: the run failed, so the server keeps nothing it newly allocated`));
   const answers = new Map<RequestResource, AllocationAnswer>();
+  const notes = new Map<RequestResource, string>();
   // onError=condition: failed requests keep their status and get a False condition.
   const failures = new Map<RequestResource, string>();
   const failSeverity = cfg.onError === 'condition' ? 'warning' : 'error';
@@ -238,6 +241,7 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     const o = outcomes[i];
     if (o?.ok) {
       answers.set(r, { prefix: o.allocation.prefix, gateway: o.allocation.gateway });
+      if (o.note) notes.set(r, o.note);
       return;
     }
     const msg = o ? message(o.error) : 'the backend gave no answer';
@@ -251,7 +255,8 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
       const a = answers.get(r);
       if (!a) continue;
       const changed = a.prefix !== r.status.prefix || a.gateway !== r.status.gateway;
-      results.push(result('info', `${describe(r.meta)} would get ${a.prefix}${a.gateway ? ` (gateway ${a.gateway})` : ''}${changed ? '' : ' (unchanged)'}`, where(r.meta), 'status.prefix', { field: { path: 'status.prefix', currentValue: r.status.prefix, proposedValue: a.prefix } }));
+      const note = notes.get(r);
+      results.push(result('info', `${describe(r.meta)} would get ${a.prefix}${a.gateway ? ` (gateway ${a.gateway})` : ''}${changed ? '' : ' (unchanged)'}${note ? ` (${note})` : ''}`, where(r.meta), 'status.prefix', { field: { path: 'status.prefix', currentValue: r.status.prefix, proposedValue: a.prefix } }));
     }
     for (const o of release) results.push(result('info', `would release ${o}`));
     return { stdout: joinResourceList(rl, rl.items.map((i) => i.text), renderResults([...rl.results, ...results])), exitCode: 0, results };

@@ -1,6 +1,7 @@
 // alloc.Allocation <-> allocator types. Server side decodes a Request into an intent;
 // client side (src/backends/grpc.ts) encodes allocator requests and space into Requests.
 import type { AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixSpec } from '../ipam/types.js';
+import { ownerLabels } from '../ipam/owner-labels.js';
 import type { AllocRequest, AllocSpec, StringMap } from './messages.js';
 import {
   CONTROL_LABELS,
@@ -15,6 +16,12 @@ import {
   scopedOwner,
 } from './owner.js';
 import { checkFamily, checkKind, checkLabels, checkPrefixLength, checkString, invalid, type Limits } from './validate.js';
+
+/** The original injector's IPAllocation API. */
+const ORIGINAL_API_VERSION = 'ipam.nephio.org/v1alpha1';
+
+/** Request.kind of an allocation, as the original injector sends it. */
+export const ALLOC_KIND_IPAM = 'ipam';
 
 /** Request.kind values with a meaning beyond "allocate" (the original sends "ipam"). */
 export const ALLOC_KIND_PREFIX = 'IPPrefix';
@@ -80,6 +87,10 @@ export function decodeAllocRequest(r: AllocRequest, limits: Limits): AllocIntent
   const prefixLength = checkPrefixLength(spec.prefixLength, 'spec.prefixLength');
   const family = checkFamily(spec.addressFamily, 'spec.addressFamily');
   const hint = labels[HINT_LABEL];
+  // every allocation stores the owner labels; the original injector does not send them, so
+  // they are those of its IPAllocation (ipam.nephio.org/v1alpha1), metadata.labels as sent
+  const own = ownerLabels({ apiVersion: ORIGINAL_API_VERSION, kind: 'IPAllocation', name, namespace, labels: ownLabels });
+  for (const [k, v] of Object.entries(own)) if (!(k in ownLabels)) ownLabels[k] = v;
   const req: AllocationRequest = {
     owner,
     networkInstance: requireNi(),
@@ -111,17 +122,23 @@ function controlLabels(pkg: string | undefined, id: { label?: string }, ni?: Net
   return out;
 }
 
-/** An allocation request as alloc.Request. The selector's matchExpressions cannot travel. */
+/**
+ * An allocation request as alloc.Request, kind "ipam" as the original injector sends it, with
+ * the request's labels. The owner travels as name/namespace (an IPAllocation) or, for any
+ * other kind, in labels["ipam-injector.dev/owner"]. matchExpressions cannot travel. The same
+ * Request releases it (DeAllocation).
+ */
 export function encodeAllocRequest(req: AllocationRequest, pkg: string | undefined): AllocRequest {
   const id = identity(req.owner, 'IPAllocation');
   if (req.selector?.matchExpressions?.length) {
     throw invalid('spec.selector.matchExpressions', 'protocol alloc carries matchLabels only; use protocol resource or admin');
   }
+  const label = id.label ?? (id.kind !== 'IPAllocation' ? req.owner : undefined);
   return {
     namespace: id.namespace,
     name: id.name,
-    kind: id.kind,
-    labels: { ...(req.labels ?? {}), ...controlLabels(pkg, id, req.networkInstance, req.hint) },
+    kind: ALLOC_KIND_IPAM,
+    labels: { ...(req.labels ?? {}), ...controlLabels(pkg, { label }, req.networkInstance, req.hint) },
     spec: {
       prefixkind: req.kind,
       prefix: req.prefix ?? '',
@@ -133,10 +150,14 @@ export function encodeAllocRequest(req: AllocationRequest, pkg: string | undefin
   };
 }
 
-/** An owner's release as alloc.Request for DeAllocation. */
-export function encodeAllocRelease(owner: string, pkg: string | undefined): AllocRequest {
+/** An owner's release as alloc.Request for DeAllocation, when only the owner is known (kind "ipam" as for allocations). */
+export function encodeAllocRelease(owner: string, pkg: string | undefined, ni?: NetworkInstanceRef): AllocRequest {
   const id = identity(owner, 'IPAllocation');
-  return { namespace: id.namespace, name: id.name, kind: id.kind, labels: controlLabels(pkg, id), spec: { selector: {} } };
+  if (id.kind === ALLOC_KIND_NETWORK_INSTANCE || id.kind === ALLOC_KIND_PREFIX) {
+    return { namespace: id.namespace, name: id.name, kind: id.kind, labels: controlLabels(pkg, id), spec: { selector: {} } };
+  }
+  const label = id.label ?? (id.kind !== 'IPAllocation' ? owner : undefined);
+  return { namespace: id.namespace, name: id.name, kind: ALLOC_KIND_IPAM, labels: controlLabels(pkg, { label }, ni), spec: { selector: ni ? { [NETWORK_INSTANCE_LABEL]: ni.name } : {} } };
 }
 
 export function encodeAllocPrefix(spec: PrefixSpec, pkg: string | undefined): AllocRequest {

@@ -15,7 +15,8 @@ import { decodeBatchRequest } from '../protocol/batch-decoder.js';
 import { encodeBatchResponse } from '../protocol/batch-encoder.js';
 import { allocService } from './services/alloc.js';
 import type { ServiceContext } from './services/context.js';
-import { resourceService } from './services/resource.js';
+import { ALLOC2023_RPCS, claimService, RESOURCE_RPCS } from './services/resource.js';
+import { claimBackends } from './services/claims.js';
 import { startWebView } from './web/web-server.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/validate.js';
@@ -128,8 +129,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   try {
     // Applied to the allocator now (before any client can ask), durable once the store writes.
     const seeding = opts.seed ? applySeed(core, opts.seed) : undefined;
-    server.addService(serviceDefinition('alloc'), allocService(ctx));
-    server.addService(serviceDefinition('resource'), resourceService(ctx));
+    // claim backends by API group: resource and the 2023 alloc rpcs route by header.gvk
+    const backends = claimBackends(ctx);
+    server.addService(serviceDefinition('alloc'), { ...allocService(ctx), ...claimService(ctx, backends, ALLOC2023_RPCS) });
+    server.addService(serviceDefinition('resource'), claimService(ctx, backends, RESOURCE_RPCS));
     // Batch, the largest messages in both directions, has its own decoder and encoder
     // (src/protocol/batch-decoder.ts, batch-encoder.ts); everything else goes through proto-loader.
     const admin = serviceDefinition('admin');

@@ -149,9 +149,15 @@ test('resource: Claim, GetClaim, dry-run GetClaim, DeleteClaim', async () => {
   assert.is(c.header.nsn.name, 'upf-n3');
   const g = await res.call<{ status: string }>('GetClaim', { header: claimHeader('upf-n3') });
   assert.equal(JSON.parse(g.status), { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
-  // a lookup with a spec answers what Claim would give and reserves nothing
+  // a lookup with a selector answers the first thing stored whose labels match (here the
+  // subnet itself), any package's, and reserves nothing; owner labels find one claim
   const dry = await res.call<{ status: string }>('GetClaim', { header: claimHeader('lookup'), spec });
-  assert.is(JSON.parse(dry.status).prefix, '10.0.1.3/24');
+  assert.is(JSON.parse(dry.status).prefix, '10.0.1.0/24');
+  const byOwner = await res.call<{ status: string }>('GetClaim', {
+    header: claimHeader('lookup', 'pkg-other'),
+    spec: JSON.stringify({ kind: 'network', networkInstance: { name: 'vpc' }, selector: { matchLabels: { 'nephio.org/owner-nsn-name': 'upf-n3' } } }),
+  });
+  assert.equal(JSON.parse(byOwner.status), { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
   const real = await res.call<{ status: string }>('Claim', { header: claimHeader('other'), spec });
   assert.is(JSON.parse(real.status).prefix, '10.0.1.3/24');
   // matchExpressions travel in the resource protocol

@@ -1,84 +1,66 @@
-// resource.Resource: Nephio's later protocol. Claims and indexes travel as JSON.
-import { status, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+// resource.Resource: Nephio's later protocol. Whole objects travel as JSON; header.gvk's
+// group picks the claim backend (claims.ts), as in the original's server proxy.
+import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { authorizePackage } from '../auth.js';
 import type { ClaimRequest, ClaimResponse, WatchClaimRequest, WatchClaimResponse } from '../../protocol/messages.js';
 import { localOwner, packageOf, parseLocalOwner, SCOPE_SEPARATOR } from '../../protocol/owner.js';
-import {
-  CLAIM_GVK,
-  INDEX_GVK,
-  PREFIX_GVK,
-  claimResponse,
-  decodeClaim,
-  decodeClaimHeader,
-  decodeIndex,
-  decodePrefixClaim,
-  headerPackage,
-} from '../../protocol/resource.js';
-import { asPackage, StatusError, toServiceError } from '../../protocol/status.js';
-import { ownInstance } from './alloc.js';
+import { CLAIM_GVK, decodeClaimHeader, headerPackage } from '../../protocol/resource.js';
+import { toServiceError } from '../../protocol/status.js';
+import { backendFor, type ClaimBackends } from './claims.js';
 import { follow, unary, type ServiceContext } from './context.js';
+
+/** The claim rpcs under the names one generation gives them. */
+export interface ClaimRpcNames {
+  service: string;
+  createIndex: string;
+  deleteIndex: string;
+  getClaim: string;
+  claim: string;
+  deleteClaim: string;
+  watch: string;
+}
+
+export const RESOURCE_RPCS: ClaimRpcNames = {
+  service: 'resource.Resource',
+  createIndex: 'CreateIndex',
+  deleteIndex: 'DeleteIndex',
+  getClaim: 'GetClaim',
+  claim: 'Claim',
+  deleteClaim: 'DeleteClaim',
+  watch: 'WatchClaim',
+};
+
+/** The 2023 alloc.Allocation generation: the same calls over the same shapes. */
+export const ALLOC2023_RPCS: ClaimRpcNames = {
+  service: 'alloc.Allocation',
+  createIndex: 'CreateIndex',
+  deleteIndex: 'DeleteIndex',
+  getClaim: 'GetAllocation',
+  claim: 'Allocate',
+  deleteClaim: 'DeAllocate',
+  watch: 'WatchAlloc',
+};
 
 const Empty = {};
 
-export function resourceService(ctx: ServiceContext): UntypedServiceImplementation {
-  const isPrefix = (r: ClaimRequest) => r.header?.gvk?.kind === PREFIX_GVK.kind;
+export function claimService(ctx: ServiceContext, backends: ClaimBackends, n: ClaimRpcNames): UntypedServiceImplementation {
+  const m = (rpc: string) => `${n.service}/${rpc}`;
   return {
-    CreateIndex: unary<ClaimRequest, object>(ctx, 'resource.Resource/CreateIndex', async (r, p) => {
-      const { id, ref, prefixes } = decodeIndex(r, ctx.limits);
-      authorizePackage(p, id.package);
-      return asPackage(id.package, async () => {
-        await ctx.core.mutate((tx) => {
-          ownInstance(tx, ref, id.owner);
-          tx.applyNetworkInstance(ref, prefixes, id.owner);
-        });
-        return Empty;
-      });
-    }),
-    DeleteIndex: unary<ClaimRequest, object>(ctx, 'resource.Resource/DeleteIndex', async (r, p) => {
-      const id = decodeClaimHeader(r.header, ctx.limits, INDEX_GVK.kind);
-      authorizePackage(p, id.package);
-      const ref = { name: id.nsn.name, namespace: id.nsn.namespace };
-      return asPackage(id.package, async () => {
-        await ctx.core.mutate((tx) => {
-          if (ownInstance(tx, ref, id.owner)) tx.removeNetworkInstance(ref);
-        });
-        return Empty;
-      });
-    }),
-    Claim: unary<ClaimRequest, ClaimResponse>(ctx, 'resource.Resource/Claim', async (r, p) => {
-      if (isPrefix(r)) {
-        const { id, spec } = decodePrefixClaim(r, ctx.limits);
-        authorizePackage(p, id.package);
-        const info = await asPackage(id.package, () => ctx.core.mutate((tx) => tx.applyPrefix(spec)));
-        return claimResponse(r, { prefix: info.prefix });
-      }
-      const { id, req } = decodeClaim(r, ctx.limits);
-      authorizePackage(p, id.package);
-      const a = await asPackage(id.package, () => ctx.core.mutate((tx) => tx.allocate(req)));
-      return claimResponse(r, a);
-    }),
-    GetClaim: unary<ClaimRequest, ClaimResponse>(ctx, 'resource.Resource/GetClaim', async (r, p) => {
-      // With a claim in spec: what Claim would answer, reserving nothing (Nephio's
-      // "nephio.org/action: get" lookups). Without: what the owner holds.
-      if (r.spec && r.spec.trim() !== '' && !isPrefix(r)) {
-        const { id, req } = decodeClaim(r, ctx.limits);
-        authorizePackage(p, id.package);
-        const a = await asPackage(id.package, () => ctx.core.query((ipam) => ipam.dryRun(req)));
-        return claimResponse(r, a);
-      }
-      const id = decodeClaimHeader(r.header, ctx.limits);
-      authorizePackage(p, id.package);
-      const held = await ctx.core.query((ipam) => ipam.getAllocations(id.owner));
-      if (held.length === 0) throw new StatusError(status.NOT_FOUND, `claim ${id.nsn.namespace}/${id.nsn.name} holds nothing`);
-      return claimResponse(r, held[0]!);
-    }),
-    DeleteClaim: unary<ClaimRequest, object>(ctx, 'resource.Resource/DeleteClaim', async (r, p) => {
-      const id = decodeClaimHeader(r.header, ctx.limits, isPrefix(r) ? PREFIX_GVK.kind : CLAIM_GVK.kind);
-      authorizePackage(p, id.package);
-      await asPackage(id.package, () => ctx.core.mutate((tx) => tx.release(id.owner)));
+    [n.createIndex]: unary<ClaimRequest, object>(ctx, m(n.createIndex), async (r, p) => {
+      await backendFor(backends, r).createIndex(r, p);
       return Empty;
     }),
-    WatchClaim: (call: ServerWritableStream<WatchClaimRequest, WatchClaimResponse>) => watchClaim(ctx, call),
+    [n.deleteIndex]: unary<ClaimRequest, object>(ctx, m(n.deleteIndex), async (r, p) => {
+      await backendFor(backends, r).deleteIndex(r, p);
+      return Empty;
+    }),
+    [n.claim]: unary<ClaimRequest, ClaimResponse>(ctx, m(n.claim), (r, p) => backendFor(backends, r).claim(r, p)),
+    [n.getClaim]: unary<ClaimRequest, ClaimResponse>(ctx, m(n.getClaim), (r, p) => backendFor(backends, r).getClaim(r, p)),
+    [n.deleteClaim]: unary<ClaimRequest, object>(ctx, m(n.deleteClaim), async (r, p) => {
+      await backendFor(backends, r).deleteClaim(r, p);
+      return Empty;
+    }),
+    [n.watch]: (call: ServerWritableStream<WatchClaimRequest, WatchClaimResponse>) => watchClaim(ctx, call),
   };
 }
 
@@ -111,7 +93,7 @@ function watchClaim(ctx: ServiceContext, call: ServerWritableStream<WatchClaimRe
       const ref = parseLocalOwner(localOwner(a.owner));
       return {
         header: {
-          gvk: { ...CLAIM_GVK, ...(ref ? { kind: ref.kind } : {}) },
+          gvk: { ...CLAIM_GVK, ...(base.gvk?.group ? { group: base.gvk.group, version: base.gvk.version ?? CLAIM_GVK.version } : {}), ...(ref ? { kind: ref.kind } : {}) },
           nsn: ref ? { namespace: ref.namespace, name: ref.name } : { namespace: 'default', name: localOwner(a.owner) },
           ...(base.ownerGvk ? { ownerGvk: base.ownerGvk } : {}),
           ...(base.ownerNsn ? { ownerNsn: base.ownerNsn } : {}),

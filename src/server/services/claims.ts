@@ -1,0 +1,167 @@
+// Claim backends by API group, as the original's server proxy routes by header.gvk: the
+// resource protocol and the 2023 alloc rpcs look the group up here and call the backend's
+// handlers with the request as it came. The IP backend serves ipam.resource.nephio.org and
+// ipam.alloc.nephio.org; another backend (VLAN) registers its groups the same way.
+import type { Principal } from '../auth.js';
+import { authorizePackage } from '../auth.js';
+import type { NetworkInstanceRef } from '../../ipam/types.js';
+import type { ClaimRequest, ClaimResponse } from '../../protocol/messages.js';
+import { packageOf } from '../../protocol/owner.js';
+import {
+  CLAIM_KINDS,
+  IPAM_ALLOC_GROUP,
+  IPAM_GROUP,
+  PREFIX_GVK,
+  claimResponse,
+  decodeClaim,
+  decodeClaimHeader,
+  decodeIndex,
+  decodePrefixClaim,
+  parseObject,
+} from '../../protocol/resource.js';
+import { asPackage, StatusError } from '../../protocol/status.js';
+import { invalid } from '../../protocol/validate.js';
+import { status } from '@grpc/grpc-js';
+import type { Tx } from '../core.js';
+import { ownInstance } from './alloc.js';
+import type { ServiceContext } from './context.js';
+
+export interface ClaimBackend {
+  createIndex(r: ClaimRequest, p: Principal): Promise<void>;
+  deleteIndex(r: ClaimRequest, p: Principal): Promise<void>;
+  claim(r: ClaimRequest, p: Principal): Promise<ClaimResponse>;
+  getClaim(r: ClaimRequest, p: Principal): Promise<ClaimResponse>;
+  deleteClaim(r: ClaimRequest, p: Principal): Promise<void>;
+}
+
+/** API group -> backend. Unknown groups are INVALID_ARGUMENT ("backend not registered" in the original). */
+export type ClaimBackends = Map<string, ClaimBackend>;
+
+export function claimBackends(ctx: ServiceContext): ClaimBackends {
+  const ip = ipBackend(ctx);
+  return new Map([
+    // older ipam-injector clients and hand-written calls may leave the group out
+    ['', ip],
+    [IPAM_GROUP, ip],
+    [IPAM_ALLOC_GROUP, ip],
+  ]);
+}
+
+export function backendFor(backends: ClaimBackends, r: { header?: ClaimRequest['header'] }): ClaimBackend {
+  const g = r.header?.gvk?.group ?? '';
+  const b = backends.get(g);
+  if (!b) throw invalid('header.gvk.group', `no backend for API group ${JSON.stringify(g)} (known: ${[...backends.keys()].join(', ')})`);
+  return b;
+}
+
+function ipBackend(ctx: ServiceContext): ClaimBackend {
+  const isBarePrefix = (r: ClaimRequest) => {
+    if (r.header?.gvk?.kind !== PREFIX_GVK.kind) return false;
+    return !parseObject(r.spec, ctx.limits, [...CLAIM_KINDS, PREFIX_GVK.kind]).whole;
+  };
+  return {
+    async createIndex(r, p) {
+      const { id, ref, prefixes } = decodeIndex(r, ctx.limits);
+      authorizePackage(p, id.package);
+      await asPackage(id.package, () =>
+        ctx.core.mutate((tx) => {
+          const ni = ownInstance(tx, ref, id.owner);
+          // Our clients send the package's whole space each run: the prefixes given are the
+          // instance's. Another client (the original's NetworkInstance controller) only opens
+          // the index and then claims each prefix, so an instance it has already opened keeps
+          // the prefixes those claims added.
+          if (ni && !ownClient(r) && prefixes.length === 0) return;
+          tx.applyNetworkInstance(ref, ni && !ownClient(r) ? merged(ni.prefixes, prefixes) : prefixes, id.owner);
+        }),
+      );
+    },
+    async deleteIndex(r, p) {
+      const { id, ref } = decodeIndex(r, ctx.limits);
+      authorizePackage(p, id.package);
+      await asPackage(id.package, () =>
+        ctx.core.mutate((tx) => {
+          if (ownInstance(tx, ref, id.owner)) tx.removeNetworkInstance(ref);
+        }),
+      );
+    },
+    async claim(r, p) {
+      if (isBarePrefix(r)) {
+        const { id, spec } = decodePrefixClaim(r, ctx.limits);
+        authorizePackage(p, id.package);
+        const info = await asPackage(id.package, () => ctx.core.mutate((tx) => tx.applyPrefix(spec)));
+        return claimResponse(r, undefined, { prefix: info.prefix });
+      }
+      const { id, req, parsed } = decodeClaim(r, ctx.limits);
+      authorizePackage(p, id.package);
+      const a = await asPackage(id.package, () =>
+        ctx.core.mutate((tx) => {
+          const ni = instancePrefixClaim(tx, id.package, req);
+          if (!ni) return tx.allocate(req);
+          // the instance's own prefix, claimed by the instance's package (the original's
+          // NetworkInstance controller): it joins the instance's aggregates, with its labels
+          const prefixes = ni.prefixes.filter((x) => x.prefix !== req.prefix);
+          const old = ni.prefixes.find((x) => x.prefix === req.prefix);
+          tx.applyNetworkInstance(ni, [...prefixes, { prefix: req.prefix!, labels: { ...(old?.labels ?? {}), ...(req.labels ?? {}) } }], ni.owner);
+          return { prefix: req.prefix! };
+        }),
+      );
+      return claimResponse(r, parsed, a);
+    },
+    async getClaim(r, p) {
+      // With a selector: the first thing stored in the network instance whose labels match
+      // (Nephio's "nephio.org/action: get"), any package's. Without: what the owner holds.
+      const hasSpec = (r.spec ?? '').trim() !== '';
+      const { id, req, parsed } = hasSpec ? decodeClaim(r, ctx.limits) : { id: decodeClaimHeader(r.header, ctx.limits), req: undefined, parsed: undefined };
+      authorizePackage(p, id.package);
+      const sel = req?.selector;
+      if (req && sel && (Object.keys(sel.matchLabels ?? {}).length || sel.matchExpressions?.length)) {
+        const m = await ctx.core.query((ipam) => ipam.lookup(req.networkInstance, sel));
+        return claimResponse(r, parsed, m);
+      }
+      const held = await ctx.core.query((ipam) => ipam.getAllocations(id.owner));
+      if (held.length === 0) throw new StatusError(status.NOT_FOUND, `claim ${id.nsn.namespace}/${id.nsn.name} holds nothing`);
+      return claimResponse(r, parsed, held[0]!);
+    },
+    async deleteClaim(r, p) {
+      const id = decodeClaimHeader(r.header, ctx.limits);
+      // the object is checked (bad JSON is an error) but only the header names the owner
+      const parsed = parseObject(r.spec, ctx.limits, [...CLAIM_KINDS, PREFIX_GVK.kind]);
+      authorizePackage(p, id.package);
+      const spec = parsed.spec;
+      await asPackage(id.package, () =>
+        ctx.core.mutate((tx) => {
+          const prefix = typeof spec.prefix === 'string' ? spec.prefix : undefined;
+          const niSpec = spec.networkInstance as { name?: unknown; namespace?: unknown } | undefined;
+          if (spec.kind === 'aggregate' && prefix && niSpec && typeof niSpec.name === 'string') {
+            const ni = instancePrefixClaim(tx, id.package, { kind: 'aggregate', prefix, networkInstance: { name: niSpec.name, namespace: typeof niSpec.namespace === 'string' ? niSpec.namespace : undefined } });
+            if (ni) {
+              tx.applyNetworkInstance(ni, ni.prefixes.filter((x) => x.prefix !== prefix), ni.owner);
+              return;
+            }
+          }
+          tx.release(id.owner);
+        }),
+      );
+    },
+  };
+}
+
+/** Our own clients name their package with the Package owner GVK. */
+const ownClient = (r: ClaimRequest) => r.header?.ownerGvk?.kind === 'Package' && r.header.ownerGvk.group === 'ipam-injector.dev';
+
+function merged<T extends { prefix: string }>(have: T[], add: T[]): T[] {
+  return [...have, ...add.filter((a) => !have.some((h) => h.prefix === a.prefix))];
+}
+
+/**
+ * The network instance when `req` is an aggregate claim with a prefix from the package that
+ * owns the instance: a definition of the instance's space, not a workload's request.
+ */
+function instancePrefixClaim(tx: Tx, pkg: string, req: { kind: string; prefix?: string; networkInstance: NetworkInstanceRef }) {
+  if (req.kind !== 'aggregate' || !req.prefix) return undefined;
+  const ref = { name: req.networkInstance.name, namespace: req.networkInstance.namespace || 'default' };
+  const ni = tx.ipam.listNetworkInstances().find((n) => n.name === ref.name && n.namespace === ref.namespace);
+  if (!ni || packageOf(ni.owner) !== pkg) return undefined;
+  return { ...ref, owner: ni.owner, prefixes: ni.prefixes };
+}
+
