@@ -8,7 +8,7 @@ import { createGrpcBackend } from '../../src/backends/grpc.js';
 import { SpaceError, type BackendRun } from '../../src/backends/backend.js';
 import { IpamError } from '../../src/ipam/errors.js';
 import { serviceDefinition } from '../../src/protocol/load.js';
-import { inProcess, raw } from './helpers.js';
+import { heldAllocations, inProcess, raw } from './helpers.js';
 import type { RunningServer } from '../../src/server/server.js';
 
 let srv: RunningServer;
@@ -45,12 +45,13 @@ test('all three protocols: same answers, in order, errors per request, re-run id
   const results: string[][] = [];
   for (const [i, protocol] of PROTOCOLS.entries()) {
     const b = createGrpcBackend({ address: srv.address, protocol, package: `pkg-${protocol}` });
-    const out = await b.run({ space: space(i), requests: requests(i), release: [] });
+    // keepOnFailure (onError=condition): what succeeded stays though one request fails
+    const out = await b.run({ space: space(i), requests: requests(i), release: [], keepOnFailure: true });
     results.push(summary(out));
     assert.ok(out[4]!.ok === false && out[4]!.error instanceof IpamError, 'errors come back as IpamError');
     assert.is(out[0]!.ok && out[0]!.allocation.owner, 'default/IPClaim/upf-n3', 'owners stay package-local');
     assert.is(out[0]!.ok && out[0]!.allocation.parent, '10.20.1.0/24');
-    const again = await b.run({ space: space(i), requests: requests(i), release: [] });
+    const again = await b.run({ space: space(i), requests: requests(i), release: [], keepOnFailure: true });
     assert.equal(summary(again), summary(out), `${protocol}: re-run identical`);
     await b.close();
   }
@@ -62,6 +63,21 @@ test('all three protocols: same answers, in order, errors per request, re-run id
   const ps = await admin.call<{ prefixes: { prefix: string; owner: string }[] }>('ListPrefixes', { networkInstance: { name: 'vpc-1' } });
   assert.ok(ps.prefixes.some((p) => p.prefix === '10.20.128.0/17' && p.owner === 'pkg-alloc|default/IPPrefix/pool'), JSON.stringify(ps.prefixes));
   admin.close();
+});
+
+test('alloc and resource: a run with a failed request releases what it newly took, with the request that took it', async () => {
+  for (const protocol of ['alloc', 'resource'] as const) {
+    const b = createGrpcBackend({ address: srv.address, protocol, package: `pkg-undo-${protocol}` });
+    const input = { space: space(20), requests: requests(20), release: [] as string[] } as BackendRun;
+    const out = await b.run(input);
+    // the fresh ones are answered "released again"; the one with a hint (recorded) stays
+    assert.equal(input.released?.sort(), ['default/IPAllocation/smf-n3', 'default/IPClaim/pool-a', 'default/IPClaim/upf-n3', 'default/IPClaim/v6'], protocol);
+    assert.match((out[0] as { error: Error }).error.message, /released 10\.20\.1\.2\/24 again/);
+    const held = await heldAllocations(srv.address, `pkg-undo-${protocol}|`);
+    assert.equal([...held.keys()], [`pkg-undo-${protocol}|default/IPClaim/gw`], protocol);
+    await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [], release: ['default/IPClaim/gw', 'default/IPPrefix/n3-gw', 'default/IPPrefix/pool', 'default/NetworkInstance/vpc-20'] });
+    await b.close();
+  }
 });
 
 test('release: owners the package no longer requests are freed; space can be released last', async () => {
@@ -97,8 +113,16 @@ test('lookups answer without reserving, after the real requests (admin, resource
       assert.ok(!out[0]!.ok);
       assert.match((out[0] as { error: Error }).error.message, /no read-only lookup/);
     } else {
-      // lookups are answered after the package's real requests (as the builtin backend does)
-      assert.equal(summary(out), ['10.0.1.3/24 gw 10.0.1.1', '10.0.1.2/24 gw 10.0.1.1'], protocol);
+      // lookups are answered after the package's real requests (as the builtin backend does);
+      // over resource a lookup is the server's: the first thing whose labels match (here the
+      // subnet), and the owner labels find one claim
+      const first = protocol === 'resource' ? '10.0.1.0/24 gw 10.0.1.1' : '10.0.1.3/24 gw 10.0.1.1';
+      assert.equal(summary(out), [first, '10.0.1.2/24 gw 10.0.1.1'], protocol);
+      if (protocol === 'resource') {
+        const labels = { 'nephio.org/nsn-name': 'real' };
+        const byName = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [{ ...req, owner: 'default/IPClaim/find', selector: { matchLabels: labels } }], lookups: [true], release: [] });
+        assert.equal(summary(byName), ['10.0.1.2/24 gw 10.0.1.1']);
+      }
     }
     await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [], release: ['default/IPClaim/real'] });
     await b.close();
