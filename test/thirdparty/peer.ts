@@ -11,7 +11,7 @@
 //   owner labels are the claim's.
 // IPv4 only, first free address upward: enough to be a peer, not an IPAM.
 import { loadSync } from '@grpc/proto-loader';
-import { loadPackageDefinition, Server, ServerCredentials, status, type GrpcObject, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadPackageDefinition, Server, ServerCredentials, status, type GrpcObject, type sendUnaryData, type ServerUnaryCall, type ServiceClientConstructor } from '@grpc/grpc-js';
 
 type Json = Record<string, any>;
 
@@ -54,7 +54,7 @@ export class Peer {
     const def = loadSync(new URL('./proto/resource.proto', import.meta.url).pathname, { keepCase: true, enums: String, defaults: true });
     const Svc = (loadPackageDefinition(def).resource as GrpcObject).Resource as ServiceClientConstructor;
     this.server = new Server();
-    const unary = (rpc: string, fn: (req: Json) => Json) => (call: { request: Json }, cb: (e: unknown, res?: Json) => void) => {
+    const unary = (rpc: string, fn: (req: Json) => Json) => (call: ServerUnaryCall<Json, Json>, cb: sendUnaryData<Json>) => {
       this.calls.push({ rpc, header: call.request.header, spec: call.request.spec });
       try {
         cb(null, fn(call.request));

@@ -4,7 +4,8 @@
 // ipam.alloc.nephio.org; another backend (VLAN) registers its groups the same way.
 import type { Principal } from '../auth.js';
 import { authorizePackage } from '../auth.js';
-import type { NetworkInstanceRef } from '../../ipam/types.js';
+import type { AllocationRequest, NetworkInstanceRef } from '../../ipam/types.js';
+import { canonicalPrefix, IpamError } from '../../ipam/index.js';
 import type { ClaimRequest, ClaimResponse } from '../../protocol/messages.js';
 import { packageOf } from '../../protocol/owner.js';
 import {
@@ -96,7 +97,10 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
       const a = await asPackage(id.package, () =>
         ctx.core.mutate((tx) => {
           const ni = instancePrefixClaim(tx, id.package, req);
-          if (!ni) return tx.allocate(req);
+          if (!ni) {
+            if (req.kind === 'aggregate' && req.prefix) mustLieInAggregate(tx, req);
+            return tx.allocate(req);
+          }
           // the instance's own prefix, claimed by the instance's package (the original's
           // NetworkInstance controller): it joins the instance's aggregates, with its labels
           const prefixes = ni.prefixes.filter((x) => x.prefix !== req.prefix);
@@ -144,6 +148,42 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
       );
     },
   };
+}
+
+/**
+ * An aggregate claim from anyone but the instance's package must lie inside an aggregate:
+ * root aggregates come only from the space definitions (SEMANTICS.md). Checked here, before
+ * the allocator, so that replaying stored requests of older versions still works.
+ */
+function mustLieInAggregate(tx: Tx, req: AllocationRequest): void {
+  const c = canonicalPrefix(req.prefix!);
+  const inside = tx.ipam.listPrefixes(req.networkInstance).some((p) => p.kind === 'aggregate' && p.prefix !== c && contains(p.prefix, c));
+  if (!inside) {
+    throw new IpamError('FailedPrecondition', `an aggregate prefix is required for aggregate claim ${req.prefix} in network instance ${req.networkInstance.namespace || 'default'}/${req.networkInstance.name}: root aggregates come from the network instance`, {
+      networkInstance: `${req.networkInstance.namespace || 'default'}/${req.networkInstance.name}`,
+      prefix: req.prefix,
+      field: 'spec.prefix',
+    });
+  }
+}
+
+/** Whether canonical prefix `outer` contains canonical prefix `inner` (BigInt: IPv6 too). */
+function contains(outer: string, inner: string): boolean {
+  const [oa, ol] = outer.split('/');
+  const [ia, il] = inner.split('/');
+  if (oa!.includes(':') !== ia!.includes(':') || Number(ol) > Number(il)) return false;
+  const bits = ia!.includes(':') ? 128 : 32;
+  const shift = BigInt(bits - Number(ol));
+  return addrBig(oa!) >> shift === addrBig(ia!) >> shift;
+}
+
+function addrBig(a: string): bigint {
+  if (!a.includes(':')) return a.split('.').reduce((v, o) => (v << 8n) | BigInt(o), 0n);
+  const [h, t] = a.split('::') as [string, string | undefined];
+  const head = h ? h.split(':') : [];
+  const tail = t ? t.split(':') : [];
+  const groups = t === undefined ? head : [...head, ...new Array(8 - head.length - tail.length).fill('0'), ...tail];
+  return groups.reduce((v, g) => (v << 16n) | BigInt(parseInt(g || '0', 16)), 0n);
 }
 
 /** Our own clients name their package with the Package owner GVK. */
