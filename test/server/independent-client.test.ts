@@ -101,7 +101,8 @@ test('resource.Resource: Claim, GetClaim, DeleteClaim with JSON claims', async (
   } catch (e) {
     assert.is((e as ServiceError).code, 5);
   }
-  // the whole IPClaim object as JSON works too, with status.prefix as a sticky hint
+  // the whole IPClaim object as JSON (as the original client sends it), with status.prefix as
+  // a sticky hint, is answered with the whole object, status filled
   const whole = JSON.stringify({
     apiVersion: 'ipam.resource.nephio.org/v1alpha1',
     kind: 'IPClaim',
@@ -110,7 +111,10 @@ test('resource.Resource: Claim, GetClaim, DeleteClaim with JSON claims', async (
     status: { prefix: '10.0.1.7/24' },
   });
   const sticky = await call<{ status: string }>(res, 'Claim', { header, spec: whole, expiryTime: '' });
-  assert.is(JSON.parse(sticky.status).prefix, '10.0.1.7/24');
+  const answered = JSON.parse(sticky.status);
+  assert.is(answered.kind, 'IPClaim');
+  assert.is(answered.metadata.name, 'upf-cluster01-n3');
+  assert.equal(answered.status, { prefix: '10.0.1.7/24', gateway: '10.0.1.1' });
   await call(res, 'DeleteClaim', { header, spec: '', expiryTime: '' });
 });
 
