@@ -23,7 +23,7 @@ const fsWriteImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/server/proto/descriptors.gen.ts', 'fixtures/**', 'example/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/protocol/descriptors.gen.ts', 'fixtures/**', 'example/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

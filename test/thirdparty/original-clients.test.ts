@@ -10,13 +10,13 @@ import { credentials, loadPackageDefinition, Metadata, status, type Client, type
 import { inProcess } from '../server/helpers.js';
 import type { RunningServer } from '../../src/server/server.js';
 
-type Json = Record<string, any>;
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the other party's JSON, read as it comes
 type Call = <T = Json>(method: string, req: unknown) => Promise<T>;
 
 function client(file: string, pkg: string, service: string, address: string): { call: Call; close(): void } {
   const def = loadSync(new URL(`./proto/${file}`, import.meta.url).pathname, { keepCase: true, enums: String, defaults: true });
   const Ctor = (loadPackageDefinition(def)[pkg] as GrpcObject)[service] as ServiceClientConstructor;
-  const c = new Ctor(address, credentials.createInsecure()) as Client & Record<string, Function>;
+  const c = new Ctor(address, credentials.createInsecure()) as Client & Record<string, (...a: unknown[]) => void>;
   return {
     call: (method, req) => new Promise((res, rej) => c[method]!.call(c, req, new Metadata(), (e: ServiceError | null, r: unknown) => (e ? rej(e) : res(r as never)))),
     close: () => c.close(),

@@ -13,7 +13,7 @@
 import { loadSync } from '@grpc/proto-loader';
 import { loadPackageDefinition, Server, ServerCredentials, status, type GrpcObject, type sendUnaryData, type ServerUnaryCall, type ServiceClientConstructor } from '@grpc/grpc-js';
 
-type Json = Record<string, any>;
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the other party's JSON, read as it comes
 
 /** The JSON field names of the original's Go types (json struct tags). */
 const TAGS: Record<string, readonly string[]> = {
