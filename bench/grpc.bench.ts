@@ -4,6 +4,8 @@
 //   grpc-noop-c64        alloc.Allocation/Allocation answered by a no-op handler (transport limit)
 //   grpc-alloc-c64       the real server, unary Allocation, durable file store (synced writes)
 //   grpc-alloc-c64-mem   the real server, unary Allocation, memory store
+//   grpc-resource-claim-c64 the real server, unary resource.Resource/Claim with a whole
+//                        IPClaim as the original client sends it, durable file store
 //   grpc-batch-c64       admin Batch of 100 allocations per call, durable file store, closed loop
 //   grpc-batch-c64-paced the same at a fixed offered load (BENCH_GRPC_RATE allocations/s,
 //                        default 50,000) with latency measured from the scheduled send time
@@ -30,13 +32,13 @@ const CONCURRENCY = 64;
 const BATCH = 100;
 
 
-type Mode = 'unary' | 'batch';
+type Mode = 'unary' | 'claim' | 'batch';
 interface RunCmd {
   cmd: 'run';
   id: number;
   address: string;
   mode: Mode;
-  service: 'alloc' | 'admin';
+  service: 'alloc' | 'admin' | 'resource';
   calls: number;
   concurrency: number;
   warmup: number;
@@ -66,12 +68,28 @@ function request(mode: Mode, id: number, i: number, instances = 1): unknown {
       spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': benchInstance(i % instances), role: 'bench' } },
     };
   }
+  if (mode === 'claim') {
+    // an IPClaim as the original client marshals it, owner labels in spec.labels
+    const name = `w${id}-${i}`;
+    return {
+      header: CLAIM_HEADER(name),
+      spec: `{"apiVersion":"ipam.resource.nephio.org/v1alpha1","kind":"IPClaim","metadata":{"name":"${name}","namespace":"default","creationTimestamp":null},"spec":{"kind":"network","networkInstance":{"name":"vpc","namespace":"default"},"labels":{"nephio.org/gvk":"IPClaim.v1alpha1.ipam.resource.nephio.org","nephio.org/nsn-name":"${name}","nephio.org/nsn-namespace":"default","nephio.org/owner-gvk":"IPClaim.v1alpha1.ipam.resource.nephio.org","nephio.org/owner-nsn-name":"${name}","nephio.org/owner-nsn-namespace":"default"},"selector":{"matchLabels":{"role":"bench"}}},"status":{}}`,
+      expiryTime: 'never',
+    };
+  }
   const requests = [];
   for (let k = 0; k < BATCH; k++) {
     requests.push({ owner: `default/IPClaim/w${id}-${i}-${k}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'bench' } } });
   }
   return { package: `bench-${id}`, requests, compact: true };
 }
+
+const CLAIM_HEADER = (name: string) => ({
+  gvk: { group: 'ipam.resource.nephio.org', version: 'v1alpha1', kind: 'IPClaim' },
+  nsn: { namespace: 'default', name },
+  ownerGvk: { group: 'ipam-injector.dev', version: 'v1', kind: 'Package' },
+  ownerNsn: { namespace: '', name: 'bench' },
+});
 
 /** How many outcomes of a BatchResponse are allocations (-1 if any is an error). */
 function allAllocations(buf: Buffer): number {
@@ -116,8 +134,9 @@ async function clientMain(): Promise<void> {
       return bad ? ko(new Error(bad.error!.message)) : ok();
     };
     let one: () => Promise<void>;
-    if (m.mode === 'unary') {
-      const method = (client as unknown as Record<string, (req: unknown, cb: ReturnType<typeof answered>) => void>).Allocation!.bind(client);
+    if (m.mode === 'unary' || m.mode === 'claim') {
+      const rpc = m.mode === 'claim' ? 'Claim' : 'Allocation';
+      const method = (client as unknown as Record<string, (req: unknown, cb: ReturnType<typeof answered>) => void>)[rpc]!.bind(client);
       one = () => new Promise((ok, ko) => method(request(m.mode, m.id, seq++, m.instances), answered(ok, ko)));
     } else {
       // Batches are encoded before the run: encoding 100 requests per call would otherwise
@@ -258,7 +277,7 @@ function metrics(port: number): Promise<string> {
 }
 
 /** The histograms the report reads, as `name` or `name method`. */
-const HISTOGRAMS = ['ipam_store_flush_duration_seconds', 'ipam_grpc_request_duration_seconds alloc.Allocation/Allocation', 'ipam_grpc_request_duration_seconds ipaminjector.admin.v1.Admin/Batch'];
+const HISTOGRAMS = ['ipam_store_flush_duration_seconds', 'ipam_grpc_request_duration_seconds alloc.Allocation/Allocation', 'ipam_grpc_request_duration_seconds resource.Resource/Claim', 'ipam_grpc_request_duration_seconds ipaminjector.admin.v1.Admin/Batch'];
 
 function parseHist(text: string, key: string): Hist | undefined {
   const [name, method] = key.split(' ');
@@ -299,7 +318,7 @@ interface Measured {
   warmLat: number[];
 }
 
-async function drive(children: ChildProcess[], target: Target, mode: Mode, service: 'alloc' | 'admin', allocations: number, rate: number): Promise<Measured> {
+async function drive(children: ChildProcess[], target: Target, mode: Mode, service: 'alloc' | 'admin' | 'resource', allocations: number, rate: number): Promise<Measured> {
   const procs = children.length;
   const perCall = mode === 'batch' ? BATCH : 1;
   const calls = Math.ceil(allocations / perCall);
@@ -408,10 +427,11 @@ async function main(): Promise<void> {
     // (rotating order), so that load from anything else on the machine falls on all three
     // alike; each figure sums its rounds.
     const unary = [
-      { name: 'grpc-noop-c64', args: ['--import', 'tsx', self, '--role', 'noop-server'] },
-      { name: 'grpc-alloc-c64', args: serve('file', join(dir, 'alloc')) },
-      { name: 'grpc-alloc-c64-mem', args: serve('memory', join(dir, 'mem')) },
-    ].filter((u) => want(u.name));
+      { name: 'grpc-noop-c64', args: ['--import', 'tsx', self, '--role', 'noop-server'], mode: 'unary', service: 'alloc', method: 'alloc.Allocation/Allocation' },
+      { name: 'grpc-alloc-c64', args: serve('file', join(dir, 'alloc')), mode: 'unary', service: 'alloc', method: 'alloc.Allocation/Allocation' },
+      { name: 'grpc-alloc-c64-mem', args: serve('memory', join(dir, 'mem')), mode: 'unary', service: 'alloc', method: 'alloc.Allocation/Allocation' },
+      { name: 'grpc-resource-claim-c64', args: serve('file', join(dir, 'claim')), mode: 'claim', service: 'resource', method: 'resource.Resource/Claim' },
+    ].filter((u) => want(u.name)) as { name: string; args: string[]; mode: Mode; service: 'alloc' | 'resource'; method: string }[];
     const targets = await Promise.all(unary.map((u) => startTarget(u.args)));
     try {
       const measured = unary.map(() => [] as Measured[]);
@@ -423,17 +443,20 @@ async function main(): Promise<void> {
           const pid = targets[i]!.proc.pid;
           const c0 = cpuSeconds(pid);
           const s0 = cpuSeconds(pid, 'sys');
-          measured[i]!.push(await drive(children, targets[i]!, 'unary', 'alloc', Math.ceil(N / rounds), 0));
+          measured[i]!.push(await drive(children, targets[i]!, unary[i]!.mode, unary[i]!.service, Math.ceil(N / rounds), 0));
           cpu[i]! += cpuSeconds(pid) - c0;
           sys[i]! += cpuSeconds(pid, 'sys') - s0;
         }
       }
-      for (let i = 0; i < unary.length; i++) await report(unary[i]!.name, 'alloc.Allocation/Allocation', targets[i]!, measured[i]!, cpu[i]!, sys[i]!);
+      for (let i = 0; i < unary.length; i++) await report(unary[i]!.name, unary[i]!.method, targets[i]!, measured[i]!, cpu[i]!, sys[i]!);
     } finally {
       await Promise.all(targets.map(stopTarget));
     }
     if (results['grpc-alloc-c64'] && results['grpc-noop-c64']) {
       console.log(`# grpc-alloc-c64 / grpc-noop-c64 = ${fmt((100 * results['grpc-alloc-c64']) / results['grpc-noop-c64'], 1)}% (target >= 80%); ${procs} client processes x ${CONCURRENCY / procs} calls in flight, ${rounds} interleaved rounds`);
+    }
+    if (results['grpc-resource-claim-c64'] && results['grpc-noop-c64']) {
+      console.log(`# grpc-resource-claim-c64 / grpc-noop-c64 = ${fmt((100 * results['grpc-resource-claim-c64']) / results['grpc-noop-c64'], 1)}% (target >= 80%)`);
     }
     // Batches of 100 on the durable store: closed loop (throughput), then paced (latency at
     // a fixed offered load; with 64 clients in a closed loop, latency is 64 batches of

@@ -90,6 +90,8 @@ class AdminBatch {
       prune: this.prune && !input.dryRun,
       dryRun: input.dryRun ?? false,
       compact: true,
+      // a run that will fail keeps nothing new on the server
+      atomic: !input.keepOnFailure && !input.dryRun,
     };
     let res: WBatchResponse;
     try {

@@ -299,6 +299,9 @@ export function decodeBatchRequest(buf: Buffer): WBatchRequest {
       case 8:
         out.compact = r.varint() !== 0;
         break;
+      case 9:
+        out.atomic = r.varint() !== 0;
+        break;
       default:
         r.skip(tag & 7);
     }

@@ -158,6 +158,7 @@ export interface WBatchRequest {
   prune?: boolean;
   dryRun?: boolean;
   compact?: boolean;
+  atomic?: boolean;
 }
 export interface WBatchResponse {
   outcomes?: WOutcome[];

@@ -80,6 +80,20 @@ test('alloc and resource: a run with a failed request releases what it newly too
   }
 });
 
+test('admin: a failing run is all or nothing (atomic Batch): the requests keep nothing new, and say so', async () => {
+  const b = createGrpcBackend({ address: srv.address, protocol: 'admin', package: 'pkg-undo-admin' });
+  const out = await b.run({ space: space(21), requests: requests(21), release: [] });
+  assert.match((out[0] as { error: Error }).error.message, /10\.20\.1\.2\/24 released again: the batch failed/);
+  assert.match((out[4] as { error: Error }).error.message, /role=none/);
+  assert.equal([...(await heldAllocations(srv.address, 'pkg-undo-admin|')).keys()], [], 'nothing new held');
+  // the same run with onError=condition keeps what succeeded
+  const kept = await b.run({ space: space(21), requests: requests(21), release: [], keepOnFailure: true });
+  assert.ok(kept[0]!.ok);
+  assert.is((await heldAllocations(srv.address, 'pkg-undo-admin|')).size, 5);
+  await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [], release: ['default/IPClaim/upf-n3', 'default/IPAllocation/smf-n3', 'default/IPClaim/pool-a', 'default/IPClaim/v6', 'default/IPClaim/gw', 'default/IPPrefix/n3-gw', 'default/IPPrefix/pool', 'default/NetworkInstance/vpc-21'] });
+  await b.close();
+});
+
 test('release: owners the package no longer requests are freed; space can be released last', async () => {
   for (const [i, protocol] of PROTOCOLS.entries()) {
     const b = createGrpcBackend({ address: srv.address, protocol, package: `pkg-${protocol}` });

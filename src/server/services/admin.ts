@@ -1,7 +1,8 @@
 // ipaminjector.admin.v1.Admin: listing, space management, generic allocate/release, the
 // per-package Batch the function uses, and Watch.
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { Allocation, AllocationFilter } from '../../ipam/types.js';
+import type { Allocation, AllocationFilter, AllocationRequest } from '../../ipam/types.js';
+import { IpamError } from '../../ipam/errors.js';
 import { authorizeOwner, authorizePackage, requireUnscoped, type Principal } from '../auth.js';
 import { Tx } from '../core.js';
 import {
@@ -188,6 +189,23 @@ function page(r: { limit?: number; continue?: string }): { from: number; limit: 
   return { from, limit };
 }
 
+/** Whether an owner holds nothing yet: no allocation, and no prefix when the request defines one. */
+function holdsNothing(tx: Tx, owner: string, req: AllocationRequest): boolean {
+  if (tx.ipam.getAllocations(owner).length > 0) return false;
+  return !(req.createPrefix && req.prefix) || !tx.ipam.listPrefixes(req.networkInstance).some((p) => p.owner === owner);
+}
+
+/** All or nothing: what this batch newly took goes back, and its outcome says so. */
+function undoFresh(tx: Tx, fresh: { i: number; owner: string }[], outcomes: WOutcome[], pkg: string): void {
+  for (const { i, owner } of fresh) {
+    const o = outcomes[i]!;
+    if (!o.allocation) continue;
+    tx.release(owner);
+    const prefix = o.allocation.prefix;
+    outcomes[i] = { error: toWError(localizeError(new IpamError('FailedPrecondition', `${localOwner(owner)}: ${prefix} released again: the batch failed and is all or nothing`), pkg), `requests[${i}]`) };
+  }
+}
+
 /** One package's whole run in one transaction: space, releases, requests, prune. */
 function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limits']): WBatchResponse {
   const own = (o: string | undefined, field: string) => scopedOwner(pkg, checkString(o, field, L, true));
@@ -234,12 +252,14 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
   const pass = (w: WAllocationRequest) => (w.dryRun ? 3 : w.prefix ? 0 : w.hint ? 1 : 2);
   const order = requests.map((_, i) => i).sort((a, b) => pass(requests[a]!) - pass(requests[b]!) || a - b);
   const outcomes: WOutcome[] = new Array(requests.length);
+  const fresh: { i: number; owner: string }[] = [];
   for (const i of order) {
     const w = requests[i]!;
     try {
       const owner = own(w.owner, `requests[${i}].owner`);
       if (!w.dryRun) keep.add(owner);
       const req = fromWAllocationRequest(w, `requests[${i}]`, L, owner);
+      if (r.atomic && !w.dryRun && holdsNothing(tx, owner, req)) fresh.push({ i, owner });
       const a = w.dryRun ? tx.dryRun(req) : tx.allocate(req);
       outcomes[i] = {
         allocation: r.compact
@@ -250,6 +270,7 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
       outcomes[i] = { error: toWError(localizeError(e, pkg), `requests[${i}]`) };
     }
   }
+  if (r.atomic && (spaceErrors.length > 0 || outcomes.some((o) => o.error))) undoFresh(tx, fresh, outcomes, pkg);
   if (r.prune && pkg) {
     const mine = `${pkg}${SCOPE_SEPARATOR}`;
     const stale = new Set<string>();
