@@ -218,4 +218,28 @@ test('deadline: a server that never answers fails the call with DEADLINE_EXCEEDE
   hang.forceShutdown();
 });
 
+test('resource client: reads the whole-object status and the flat one; a status that is not JSON is an error naming the request', async () => {
+  const answers = [
+    JSON.stringify({ apiVersion: 'ipam.resource.nephio.org/v1alpha1', kind: 'IPClaim', metadata: { name: 'a' }, spec: {}, status: { prefix: '10.1.0.2/24', gateway: '10.1.0.1' } }),
+    JSON.stringify({ prefix: '10.1.0.3/24' }),
+    'not json',
+    JSON.stringify({ apiVersion: 'ipam.resource.nephio.org/v1alpha1', kind: 'IPClaim', metadata: { name: 'd' }, spec: {}, status: {} }),
+  ];
+  let n = 0;
+  const fake = new Server();
+  fake.addService(serviceDefinition('resource'), {
+    Claim: (_c: unknown, cb: (e: null, r: object) => void) => cb(null, { status: answers[n++], statusCode: 'Valid' }),
+    DeleteClaim: (_c: unknown, cb: (e: null, r: object) => void) => cb(null, {}),
+  });
+  const port = await new Promise<number>((ok, ko) => fake.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  const b = createGrpcBackend({ address: `127.0.0.1:${port}`, protocol: 'resource', package: 'p' });
+  const req = (name: string) => ({ owner: `default/IPClaim/${name}`, networkInstance: { name: 'vpc' }, kind: 'network' as const });
+  const out = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: ['a', 'b', 'c', 'd'].map(req), release: [], keepOnFailure: true });
+  assert.equal(summary(out.slice(0, 2)), ['10.1.0.2/24 gw 10.1.0.1', '10.1.0.3/24']);
+  assert.match((out[2] as { error: Error }).error.message, /default\/IPClaim\/c: the server answered a status that is not JSON: "not json"/);
+  assert.match((out[3] as { error: Error }).error.message, /default\/IPClaim\/d: server answered no prefix/);
+  await b.close();
+  fake.forceShutdown();
+});
+
 test.run();
