@@ -109,7 +109,9 @@ function readEntry(r: Reader, end: number, into: StringMap): void {
         r.skip(tag & 7);
     }
   }
-  into[key] = value;
+  // "__proto__" is a label key like any other: an own property, never the prototype
+  if (key === '__proto__') Object.defineProperty(into, key, { value, enumerable: true, writable: true, configurable: true });
+  else into[key] = value;
 }
 
 function readSelector(r: Reader, end: number): WLabelSelector {

@@ -97,4 +97,11 @@ test('a truncated request is refused, not read past its end', () => {
   for (const n of [1, 4, bytes.length - 1]) assert.throws(() => decodeBatchRequest(bytes.subarray(0, n)), /out of range|truncated/);
 });
 
+test('a label key "__proto__" is kept as a key, as proto-loader keeps it', () => {
+  const bytes = batch.requestSerialize({ requests: [{ selector: { matchLabels: { ['__proto__']: '', a: 'b' } }, labels: { ['__proto__']: 'x' } }] });
+  const got = decodeBatchRequest(bytes);
+  assert.equal(got, batch.requestDeserialize(bytes));
+  assert.equal(Object.keys(got.requests![0]!.selector!.matchLabels!), ['__proto__', 'a']);
+});
+
 test.run();
