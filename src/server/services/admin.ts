@@ -2,7 +2,6 @@
 // per-package Batch the function uses, and Watch.
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Allocation, AllocationFilter, AllocationRequest } from '../../ipam/types.js';
-import { IpamError } from '../../ipam/errors.js';
 import { authorizeOwner, authorizePackage, requireUnscoped, type Principal } from '../auth.js';
 import { Tx } from '../core.js';
 import {
@@ -195,14 +194,14 @@ function holdsNothing(tx: Tx, owner: string, req: AllocationRequest): boolean {
   return !(req.createPrefix && req.prefix) || !tx.ipam.listPrefixes(req.networkInstance).some((p) => p.owner === owner);
 }
 
-/** All or nothing: what this batch newly took goes back, and its outcome says so. */
-function undoFresh(tx: Tx, fresh: { i: number; owner: string }[], outcomes: WOutcome[], pkg: string): void {
+/**
+ * All or nothing: what this batch newly took goes back, listed in `released`; the outcomes
+ * still say what each request would have got (the caller fails the run as a whole).
+ */
+function undoFresh(tx: Tx, fresh: { i: number; owner: string }[], outcomes: WOutcome[], released: WAllocation[]): void {
   for (const { i, owner } of fresh) {
-    const o = outcomes[i]!;
-    if (!o.allocation) continue;
-    tx.release(owner);
-    const prefix = o.allocation.prefix;
-    outcomes[i] = { error: toWError(localizeError(new IpamError('FailedPrecondition', `${localOwner(owner)}: ${prefix} released again: the batch failed and is all or nothing`), pkg), `requests[${i}]`) };
+    if (!outcomes[i]!.allocation) continue;
+    for (const a of tx.release(owner)) released.push(toWAllocation(a, localOwner(a.owner)));
   }
 }
 
@@ -270,7 +269,7 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
       outcomes[i] = { error: toWError(localizeError(e, pkg), `requests[${i}]`) };
     }
   }
-  if (r.atomic && (spaceErrors.length > 0 || outcomes.some((o) => o.error))) undoFresh(tx, fresh, outcomes, pkg);
+  if (r.atomic && (spaceErrors.length > 0 || outcomes.some((o) => o.error))) undoFresh(tx, fresh, outcomes, released);
   if (r.prune && pkg) {
     const mine = `${pkg}${SCOPE_SEPARATOR}`;
     const stale = new Set<string>();
