@@ -68,7 +68,7 @@ try {
     await series('web-page-load-100k', async () => {
       await page.goto(web);
       await page.waitForSelector('body[data-loaded]');
-    }, ' (navigation until the tree and the first page show)');
+    });
     await browser.close();
   }
 } finally {
