@@ -7,7 +7,7 @@ import { authorizePackage } from '../auth.js';
 import type { AllocationRequest, NetworkInstanceRef } from '../../ipam/types.js';
 import { canonicalPrefix, IpamError } from '../../ipam/index.js';
 import type { ClaimRequest, ClaimResponse } from '../../protocol/messages.js';
-import { packageOf } from '../../protocol/owner.js';
+import { PACKAGE_GVK, packageOf } from '../../protocol/owner.js';
 import {
   CLAIM_KINDS,
   IPAM_ALLOC_GROUP,
@@ -187,7 +187,7 @@ function addrBig(a: string): bigint {
 }
 
 /** Our own clients name their package with the Package owner GVK. */
-const ownClient = (r: ClaimRequest) => r.header?.ownerGvk?.kind === 'Package' && r.header.ownerGvk.group === 'ipam-injector.dev';
+const ownClient = (r: ClaimRequest) => r.header?.ownerGvk?.kind === PACKAGE_GVK.kind && r.header.ownerGvk.group === PACKAGE_GVK.group;
 
 function merged<T extends { prefix: string }>(have: T[], add: T[]): T[] {
   return [...have, ...add.filter((a) => !have.some((h) => h.prefix === a.prefix))];
