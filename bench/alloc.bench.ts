@@ -8,6 +8,8 @@
 //                  bytes = the snapshot data / n
 //   alloc-restore  restoreIpam() of that snapshot (parsed back from JSON); ops = allocations
 //                  placed; bytes = the restored allocator / n
+//   alloc-vlan     a VLAN index filled by dynamic claims of distinct owners: n=4093 is every
+//                  id that can be claimed (0, 1 and 4095 are reserved); always that size
 // bytes_per_op = growth of V8 heap + external memory (typed arrays) after gc, divided by n:
 // it counts everything the allocator keeps, owner strings included.
 // Each figure is measured on fresh allocators after warm-up runs, so n=1000 is not a cold-JIT
@@ -16,6 +18,8 @@
 // not dominate.
 import { createIpam, restoreIpam } from '../src/ipam/index.js';
 import type { Ipam, Snapshot } from '../src/ipam/index.js';
+import { createVlans, FIRST_USABLE, LAST_USABLE } from '../src/vlan/index.js';
+import type { Vlans } from '../src/vlan/index.js';
 
 declare const gc: () => void;
 const filter = (process.env.BENCH_FILTER ?? '').split(',').filter(Boolean);
@@ -176,7 +180,35 @@ function measureRestore(): void {
   }
 }
 
+function measureVlan(): void {
+  const name = 'alloc-vlan';
+  if (!wanted(name)) return;
+  const n = LAST_USABLE - FIRST_USABLE + 1;
+  const index = { name: 'cluster01' };
+  const fill = (): Vlans => {
+    const v = createVlans();
+    v.applyIndex({ index, owner: 'ix' });
+    for (let i = 0; i < n; i++) v.allocate({ owner: 'default/VLANClaim/c' + i, index });
+    return v;
+  };
+  for (let w = 0; w < 20; w++) fill(); // warm-up
+  const reps = 31;
+  const kept: Vlans[] = [];
+  const per: number[] = [];
+  const before = heap();
+  for (let r = 0; r < reps; r++) {
+    pause();
+    const t0 = process.hrtime.bigint();
+    kept.push(fill());
+    per.push(Number(process.hrtime.bigint() - t0) / n);
+  }
+  const bytes = (heap() - before) / reps;
+  if (kept.some((v) => v.allocationCount() !== n)) throw new Error('lost state');
+  report(name, n, 1, median(per), bytes);
+}
+
 measureFill('alloc-v4-host', v4Space, fillHosts);
 measureFill('alloc-v6-64', v6Space, fillV6);
 measureChurn();
 measureRestore();
+measureVlan();

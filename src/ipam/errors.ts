@@ -10,6 +10,8 @@ export type IpamErrorCode =
 
 export interface IpamErrorDetails {
   networkInstance?: string; // namespace/name
+  /** VLAN index (namespace/name) of a VLAN request's error (src/vlan). */
+  vlanIndex?: string;
   selector?: string; // rendered selector, e.g. {nephio.org/cluster-name=c1}
   prefix?: string;
   /** Request field the error is about, e.g. spec.prefix, spec.prefixLength. */
