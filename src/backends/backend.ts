@@ -3,6 +3,7 @@
 // remote backend can batch.
 import type { Allocation, AllocationRequest } from '../ipam/types.js';
 import type { SpaceDefinitions } from '../space/definitions.js';
+import type { VlanAllocation, VlanDefinition, VlanIndexSpec, VlanRequest } from '../vlan/types.js';
 
 /** The address space a package defines (src/space/read.ts reads it). */
 export type PackageSpace = SpaceDefinitions;
@@ -36,9 +37,31 @@ export interface BackendRun {
   released?: string[];
 }
 
+/** The VLAN indexes a package defines (VLANIndex, VLANDatabase, implied by a WorkloadCluster)
+ *  and its operator VLAN definitions. */
+export interface VlanSpace {
+  indexes: VlanIndexSpec[];
+  definitions: VlanDefinition[];
+}
+
+/** The package's VLAN claims (VLANClaim, VLANAllocation), in the shape of BackendRun. */
+export interface VlanRun {
+  space: VlanSpace;
+  requests: VlanRequest[];
+  lookups?: boolean[];
+  release: string[];
+  dryRun?: boolean;
+}
+
+export type VlanOutcome =
+  | { ok: true; allocation: VlanAllocation }
+  | { ok: false; error: Error };
+
 export interface Backend {
   /** Answers `requests` in order (one Outcome each) after applying space and releases. */
   run(input: BackendRun): Promise<Outcome[]>;
+  /** The same for VLAN claims; a backend without it cannot serve a package that has any. */
+  runVlan?(input: VlanRun): Promise<VlanOutcome[]>;
   close(): Promise<void>;
 }
 

@@ -9,8 +9,9 @@
 // Releases need no work: what a package no longer requests is simply not replayed.
 import { createIpam } from '../ipam/index.js';
 import type { Ipam, PrefixSpec } from '../ipam/types.js';
-import { SpaceError, type Backend, type BackendRun, type Outcome } from './backend.js';
+import { SpaceError, type Backend, type BackendRun, type Outcome, type VlanOutcome, type VlanRun } from './backend.js';
 import { applyNetworks } from '../space/derive.js';
+import { runVlanBuiltin } from './builtin-vlan.js';
 
 
 function prefixLength(p: string): number {
@@ -83,6 +84,10 @@ export class BuiltinBackend implements Backend {
       }
     }
     return outcomes;
+  }
+
+  async runVlan(input: VlanRun): Promise<VlanOutcome[]> {
+    return runVlanBuiltin(input);
   }
 
   async close(): Promise<void> {}

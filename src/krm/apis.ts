@@ -2,14 +2,26 @@
 import { isSpaceDefinition, SPACE_DEFINITION_KINDS } from '../space/read.js';
 import { suggestion } from './nearest.js';
 
-/** Request API generations: the original IPAllocation, Nephio's IPAllocation, Nephio's IPClaim. */
-export type Generation = 'original' | 'alloc' | 'claim';
+/** Request API generations: the original IPAllocation, Nephio's IPAllocation, Nephio's IPClaim;
+ *  'vlan' for VLANClaim and VLANAllocation (conditions in the later form). */
+export type Generation = 'original' | 'alloc' | 'claim' | 'vlan';
 
 export const REQUEST_APIS: Record<string, { kind: string; generation: Generation }> = {
   'ipam.nephio.org/v1alpha1': { kind: 'IPAllocation', generation: 'original' },
   'ipam.alloc.nephio.org/v1alpha1': { kind: 'IPAllocation', generation: 'alloc' },
   'ipam.resource.nephio.org/v1alpha1': { kind: 'IPClaim', generation: 'claim' },
 };
+
+/** VLAN requests: the field that names their index differs per group. */
+export const VLAN_REQUEST_APIS: Record<string, { kind: string; indexField: 'vlanIndex' | 'vlanDatabase' }> = {
+  'vlan.resource.nephio.org/v1alpha1': { kind: 'VLANClaim', indexField: 'vlanIndex' },
+  'vlan.alloc.nephio.org/v1alpha1': { kind: 'VLANAllocation', indexField: 'vlanDatabase' },
+};
+
+export function vlanRequestApi(apiVersion: string, kind: string): { kind: string; indexField: 'vlanIndex' | 'vlanDatabase' } | undefined {
+  const a = VLAN_REQUEST_APIS[apiVersion];
+  return a && a.kind === kind ? a : undefined;
+}
 
 /**
  * Every apiVersion and kind the function knows in the groups it reads: ONE table. A resource
@@ -20,7 +32,7 @@ export const KNOWN_KINDS: Record<string, readonly string[]> = {
   'ipam.nephio.org/v1alpha1': ['IPAllocation', 'NetworkInstance', 'IPPrefix'],
   'ipam.alloc.nephio.org/v1alpha1': ['IPAllocation', 'NetworkInstance', 'IPPrefix'],
   'ipam.resource.nephio.org/v1alpha1': ['IPClaim', 'NetworkInstance', 'IPPrefix'],
-  'vlan.alloc.nephio.org/v1alpha1': ['VLANAllocation', 'VLANDatabase'],
+  'vlan.alloc.nephio.org/v1alpha1': ['VLANAllocation', 'VLANDatabase', 'VLAN'],
   'vlan.resource.nephio.org/v1alpha1': ['VLANClaim', 'VLANIndex', 'VLAN'],
 };
 
@@ -44,7 +56,7 @@ export function unknownOwnKind(apiVersion: string, kind: string): string | undef
   return undefined;
 }
 
-export const REQUEST_KINDS = new Set(['IPAllocation', 'IPClaim']);
+export const REQUEST_KINDS = new Set(['IPAllocation', 'IPClaim', 'VLANClaim', 'VLANAllocation']);
 /** Kinds that define address space (src/space/read.ts reads them). */
 export const SPACE_KINDS = SPACE_DEFINITION_KINDS;
 export const KPTFILE_API_VERSIONS = new Set(['kpt.dev/v1', 'kpt.dev/v1alpha2', 'kpt.dev/v1alpha1']);
@@ -62,3 +74,5 @@ export const LABEL_NETWORK_INSTANCE = 'nephio.org/network-instance';
 export const LABEL_NETWORK_NAME = 'nephio.org/network-name';
 export const LABEL_ADDRESS_FAMILY = 'nephio.org/address-family';
 export const ANN_ACTION = 'nephio.org/action';
+/** Nephio's interface-fn names the claim every interface of one network in one cluster shares. */
+export const ANN_VLAN_CLAIM_NAME = 'specializer.nephio.org/vlanClaimName';

@@ -1,6 +1,6 @@
 // Kptfile status.conditions in the format of each request's API generation. They are also
 // the package's memory of what it holds: a condition whose request is gone means release.
-import { REQUEST_APIS, type Generation } from './apis.js';
+import { REQUEST_APIS, VLAN_REQUEST_APIS, type Generation } from './apis.js';
 import type { Meta } from './resource.js';
 
 export interface Condition {
@@ -50,6 +50,10 @@ export function parseConditionType(type: string): Held | undefined {
     if (api.generation === 'original') continue;
     const prefix = `${apiVersion}.${api.kind}.`;
     if (type.startsWith(prefix) && type.length > prefix.length) return { generation: api.generation, kind: api.kind, name: type.slice(prefix.length) };
+  }
+  for (const [apiVersion, api] of Object.entries(VLAN_REQUEST_APIS)) {
+    const prefix = `${apiVersion}.${api.kind}.`;
+    if (type.startsWith(prefix) && type.length > prefix.length) return { generation: 'vlan', kind: api.kind, name: type.slice(prefix.length) };
   }
   return undefined;
 }

@@ -10,8 +10,8 @@ import { nearest, suggestion } from './nearest.js';
 export const CONFIG_API_VERSION = 'fn.ipam-injector.dev/v1alpha1';
 export const CONFIG_KIND = 'IPAMInjector';
 
-export type InjectValue = 'address' | 'prefix' | 'prefixLength' | 'gateway' | 'network';
-export const INJECT_VALUES: readonly InjectValue[] = ['address', 'prefix', 'prefixLength', 'gateway', 'network'];
+export type InjectValue = 'address' | 'prefix' | 'prefixLength' | 'gateway' | 'network' | 'vlanID';
+export const INJECT_VALUES: readonly InjectValue[] = ['address', 'prefix', 'prefixLength', 'gateway', 'network', 'vlanID'];
 
 export interface Selector {
   group?: string;

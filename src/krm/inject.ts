@@ -5,7 +5,6 @@ import { PathError, setInDoc, type FieldPath } from './field-path.js';
 import { isKptfile, OWN_GROUPS } from './apis.js';
 import type { Item } from './item.js';
 import { valueOf, type AllocationAnswer } from './prefix-values.js';
-import type { RequestResource } from './requests.js';
 import { describe, groupOf, meta, origin, versionOf, type Meta } from './resource.js';
 import { result, type Result } from './results.js';
 
@@ -50,11 +49,17 @@ function wantsStrings(m: Meta, path: string): boolean {
   return (m.kind === 'ConfigMap' || m.kind === 'Secret') && (path.startsWith('data.') || path.startsWith('stringData.'));
 }
 
+/** A request an injection can read: IP requests and VLAN claims. */
+interface Source {
+  meta: Meta;
+  owner: string;
+}
+
 export function applyInjections(
   injections: Injection[],
   items: Item[],
-  requests: RequestResource[],
-  answers: Map<RequestResource, AllocationAnswer>,
+  requests: Source[],
+  answers: Map<Source, AllocationAnswer>,
   rootDir: string | undefined,
 ): Result[] {
   const errors: Result[] = [];
@@ -80,7 +85,7 @@ export function applyInjections(
     );
     const owners = new Set(candidates.map((r) => r.owner));
     if (candidates.length === 0) {
-      errors.push(result('error', `${inj.field}: no IPAllocation or IPClaim named ${src.name} in the package`, undefined, `${inj.field}.source.name`));
+      errors.push(result('error', `${inj.field}: no IPAllocation, IPClaim, VLANClaim or VLANAllocation named ${src.name} in the package`, undefined, `${inj.field}.source.name`));
       continue;
     }
     if (owners.size > 1) {

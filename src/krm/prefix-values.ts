@@ -2,9 +2,12 @@
 // gateway, network. IPv6 math is BigInt; output is canonical (RFC 5952 for IPv6).
 import type { InjectValue } from './config.js';
 
+/** An IP answer (prefix, gateway) or a VLAN answer (vlanID or vlanRange). */
 export interface AllocationAnswer {
-  prefix: string;
+  prefix?: string;
   gateway?: string;
+  vlanID?: number;
+  vlanRange?: string;
 }
 
 function v4ToInt(a: string): number | undefined {
@@ -90,6 +93,8 @@ export function networkOf(prefix: string): string {
 
 /** The value an injection asks for, or an error message when the allocation has none. */
 export function valueOf(a: AllocationAnswer, what: InjectValue): string | number | { missing: string } {
+  if (what === 'vlanID') return a.vlanID ?? { missing: a.vlanRange !== undefined ? `holds VLAN range ${a.vlanRange}, not one vlanID` : 'is not a VLAN claim: it has no vlanID' };
+  if (a.prefix === undefined) return { missing: `is a VLAN claim: it has no ${what} (inject value vlanID)` };
   const { address, length } = splitPrefix(a.prefix);
   switch (what) {
     case 'address':

@@ -2,10 +2,11 @@
 //   read -> requests and space -> backend -> status, Kptfile conditions, injections -> write
 // Any error result leaves every resource as it came (the input items are echoed) and exits 1;
 // the output is never an empty or partial list.
-import type { Backend, BackendRun, Outcome, PackageSpace } from '../backends/backend.js';
+import type { Backend, BackendRun, Outcome, PackageSpace, VlanOutcome } from '../backends/backend.js';
 import { emptySpace } from '../space/definitions.js';
+import { vlanSpaceOf } from '../space/vlan.js';
 import { isIpamError } from '../ipam/errors.js';
-import { isKptfile, isSpace, KNOWN_KIND_NAMES, OWN_GROUPS, requestApi, SPACE_KINDS, unknownOwnKind } from './apis.js';
+import { isKptfile, isSpace, KNOWN_KIND_NAMES, OWN_GROUPS, requestApi, SPACE_KINDS, unknownOwnKind, vlanRequestApi } from './apis.js';
 import { conditionType, failedCondition, heldOwners, okCondition, parseConditionType, type Condition } from './conditions.js';
 import { readConfig, type FnConfig } from './config.js';
 import { applyInjections } from './inject.js';
@@ -17,6 +18,8 @@ import { joinResourceList, splitResourceList, ResourceListError, type ResourceLi
 import { hasErrors, renderResults, result, type ResourceOrigin, type Result } from './results.js';
 import { readSpace } from './space.js';
 import { itemPosition, roughMeta, syntaxMessage } from './item-syntax.js';
+import { readVlanRequest, sameVlanStatus, vlanField, vlanStatusOf, vlanText, type VlanResource } from './vlan-requests.js';
+import type { VlanAllocation } from '../vlan/types.js';
 import { YamlSyntaxError } from './yaml-doc.js';
 import { loadYaml, withYaml } from './yaml-lib.js';
 import type { ListEdit } from './block-edit.js';
@@ -91,6 +94,7 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   const items = rl.items.map((r) => new Item(r));
   const results: Result[] = [];
   const requests: RequestResource[] = [];
+  const vlanRequests: VlanResource[] = [];
   const space: PackageSpace = emptySpace();
   const spaceOwners: OwnerIndex = new Map();
   const spaceMetas: [string, Meta][] = [];
@@ -129,8 +133,10 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
       continue;
     }
     const gen = requestApi(m.apiVersion, m.kind);
+    const vlanApi = vlanRequestApi(m.apiVersion, m.kind);
     try {
       if (gen) requests.push(readRequest(item, obj, m, gen));
+      else if (vlanApi) vlanRequests.push(readVlanRequest(item, obj, m, vlanApi.indexField));
       else if (isSpace(m.apiVersion, m.kind)) {
         // NetworkInstance and IPPrefix own what they define; Networks may repeat (identical copies are one space)
         const definesOwn = m.kind === 'NetworkInstance' || m.kind === 'IPPrefix';
@@ -158,17 +164,19 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   // the order kpt fn eval passes; kpt fn render passes subpackages first, and sorting makes
   // both give the same addresses.
   sortByFile(requests, (r) => where(r.meta).file);
+  sortByFile(vlanRequests, (r) => where(r.meta).file);
+  const recorded: Recorded[] = [...requests, ...vlanRequests];
 
   // What the package held last time (its conditions), and which of those vanished.
   const liveTypes = new Set<string>();
-  const condTypeOf = new Map<RequestResource, string>();
-  for (const r of requests) {
+  const condTypeOf = new Map<Recorded, string>();
+  for (const r of recorded) {
     const t = conditionType(r.generation, r.meta);
     condTypeOf.set(r, t);
     liveTypes.add(t);
   }
-  const namespaces = new Set(requests.map((r) => r.meta.namespace ?? 'default'));
-  const liveOwners = new Set(requests.map((r) => r.owner));
+  const namespaces = new Set(recorded.map((r) => r.meta.namespace ?? 'default'));
+  const liveOwners = new Set(recorded.map((r) => r.owner));
   const vanished: number[] = [];
   const release = new Set<string>();
   const existing = new Map<string, number>();
@@ -198,11 +206,13 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     return failed(input, rl, [result('error', `backend ${cfg.backend}: ${message(err)}`, undefined, 'functionConfig')]);
   }
   const active = cfg.releaseAll ? [] : requests;
+  const vlanActive = cfg.releaseAll ? [] : vlanRequests;
+  const vlanRelease = [...release].filter(isVlanOwner);
   const runInput: BackendRun = {
     space,
     requests: active.map((r) => r.request),
     lookups: active.map((r) => r.lookup),
-    release: [...release],
+    release: [...release].filter((o) => !isVlanOwner(o)),
     keepOnFailure: cfg.onError === 'condition',
   };
   if (cfg.dryRun) {
@@ -212,8 +222,22 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     runInput.dryRun = true;
   }
   let outcomes: Outcome[];
+  let vlanOutcomes: VlanOutcome[] = [];
   try {
     outcomes = await backend.run(runInput);
+    // VLAN space alone (every Nephio package has a WorkloadCluster) needs no VLAN backend.
+    const vlanSpace = vlanSpaceOf(space);
+    const vlanSpaceOnly = vlanSpace.definitions.length > 0 || vlanSpace.indexes.some((x) => !x.implied);
+    if (vlanActive.length > 0 || vlanRelease.length > 0 || (vlanSpaceOnly && backend.runVlan)) {
+      if (!backend.runVlan) throw new Error('this backend does not serve VLAN claims (VLANClaim, VLANAllocation)');
+      vlanOutcomes = await backend.runVlan({
+        space: vlanSpace,
+        requests: vlanActive.map((r) => r.request),
+        lookups: vlanActive.map((r) => r.lookup),
+        release: cfg.dryRun ? [] : vlanRelease,
+        ...(cfg.dryRun ? { dryRun: true } : {}),
+      });
+    }
   } catch (err) {
     const se = spaceErrors(err);
     if (se) {
@@ -222,7 +246,7 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
         rl,
         se.map((e) => {
           const m = spaceOwners.get(e.owner);
-          return result('error', m ? `${describe(m)}: ${message(e.error)}` : `${e.owner}: ${message(e.error)}`, m ? where(m) : undefined, fieldOf(e.error) ?? 'spec.prefix');
+          return result('error', m ? `${describe(m)}: ${message(e.error)}` : `${e.owner}: ${message(e.error)}`, m ? where(m) : undefined, fieldOf(e.error) ?? (m && m.apiVersion.startsWith('vlan.') ? 'spec' : 'spec.prefix'));
         }),
       );
     }
@@ -232,10 +256,11 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   }
 
   for (const o of runInput.released ?? []) results.push(result('warning', `released ${o} again: the run failed, so the server keeps nothing it newly allocated`));
-  const answers = new Map<RequestResource, AllocationAnswer>();
+  const answers = new Map<Recorded, AllocationAnswer>();
+  const vlanAnswers = new Map<VlanResource, VlanAllocation>();
   const notes = new Map<RequestResource, string>();
   // onError=condition: failed requests keep their status and get a False condition.
-  const failures = new Map<RequestResource, string>();
+  const failures = new Map<Recorded, string>();
   const failSeverity = cfg.onError === 'condition' ? 'warning' : 'error';
   active.forEach((r, i) => {
     const o = outcomes[i];
@@ -248,6 +273,17 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     failures.set(r, msg);
     results.push(result(failSeverity, `${describe(r.meta)}: ${msg}`, where(r.meta), (o && fieldOf(o.error)) ?? 'spec'));
   });
+  vlanActive.forEach((r, i) => {
+    const o = vlanOutcomes[i];
+    if (o?.ok) {
+      vlanAnswers.set(r, o.allocation);
+      answers.set(r, { vlanID: o.allocation.vlanID, vlanRange: o.allocation.vlanRange });
+      return;
+    }
+    const msg = o ? message(o.error) : 'the backend gave no answer';
+    failures.set(r, msg);
+    results.push(result(failSeverity, `${describe(r.meta)}: ${msg}`, where(r.meta), vlanField(r, o ? fieldOf(o.error) : undefined)));
+  });
   if (hasErrors(results)) return failed(input, rl, results);
 
   if (cfg.dryRun) {
@@ -257,6 +293,14 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
       const changed = a.prefix !== r.status.prefix || a.gateway !== r.status.gateway;
       const note = notes.get(r);
       results.push(result('info', `${describe(r.meta)} would get ${a.prefix}${a.gateway ? ` (gateway ${a.gateway})` : ''}${changed ? '' : ' (unchanged)'}${note ? ` (${note})` : ''}`, where(r.meta), 'status.prefix', { field: { path: 'status.prefix', currentValue: r.status.prefix, proposedValue: a.prefix } }));
+    }
+    for (const r of vlanActive) {
+      const a = vlanAnswers.get(r);
+      if (!a) continue;
+      const st = vlanStatusOf(a);
+      const field = st.vlanRange !== undefined ? 'status.vlanRange' : 'status.vlanID';
+      const cur = st.vlanRange !== undefined ? r.status.vlanRange : r.status.vlanID;
+      results.push(result('info', `${describe(r.meta)} would get ${vlanText(st)}${sameVlanStatus(st, r.status) ? ' (unchanged)' : ''}`, where(r.meta), field, { field: { path: field, currentValue: cur, proposedValue: st.vlanRange ?? st.vlanID } }));
     }
     for (const o of release) results.push(result('info', `would release ${o}`));
     return { stdout: joinResourceList(rl, rl.items.map((i) => i.text), renderResults([...rl.results, ...results])), exitCode: 0, results };
@@ -276,21 +320,34 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
       changedStatus++;
     }
   }
+  for (const r of vlanRequests) {
+    if (cfg.releaseAll) {
+      if (r.status.vlanID !== undefined || r.status.vlanRange !== undefined) await withYaml(() => r.item.setFields('status', { vlanID: undefined, vlanRange: undefined }));
+      continue;
+    }
+    const a = vlanAnswers.get(r);
+    if (!a) continue;
+    const st = vlanStatusOf(a);
+    if (!sameVlanStatus(st, r.status)) {
+      await withYaml(() => r.item.setFields('status', { vlanID: st.vlanID, vlanRange: st.vlanRange }));
+      changedStatus++;
+    }
+  }
   if (root) {
-    const edit = conditionEdit(root.conditions, requests, condTypeOf, existing, vanished, cfg.releaseAll, failures);
+    const edit = conditionEdit(root.conditions, recorded, condTypeOf, existing, vanished, cfg.releaseAll, failures);
     await withYaml(() => root.item.editList('status', 'conditions', edit));
-  } else if (requests.length > 0 || cfg.releaseAll) {
+  } else if (recorded.length > 0 || cfg.releaseAll) {
     results.push(result('warning', 'no Kptfile in the input: allocations are made and injected, but the package cannot record them in Kptfile conditions, so removed requests will not be released'));
   }
   if (cfg.injections.length > 0) {
     await loadYaml();
-    const injErrors = applyInjections(cfg.injections, items, requests, answers, rootDir);
+    const injErrors = applyInjections(cfg.injections, items, recorded, answers, rootDir);
     if (injErrors.length > 0) return failed(input, rl, [...results, ...injErrors]);
   }
 
   const summary = cfg.releaseAll
     ? `released ${release.size} owner(s); removed ${vanished.length} condition(s)`
-    : `${requests.length} request(s): ${changedStatus} updated, ${requests.length - changedStatus - failures.size} unchanged${failures.size ? `, ${failures.size} failed (recorded as False conditions)` : ''}; ${vanished.length} removed request(s) released`;
+    : `${recorded.length} request(s): ${changedStatus} updated, ${recorded.length - changedStatus - failures.size} unchanged${failures.size ? `, ${failures.size} failed (recorded as False conditions)` : ''}; ${vanished.length} removed request(s) released`;
   results.push(result('info', summary));
   const out = joinResourceList(rl, items.map((i) => i.text), renderResults([...rl.results, ...results]));
   return { stdout: out, exitCode: 0, results };
@@ -314,6 +371,12 @@ function duplicateOwners(owners: [string, Meta][], where: (m: Meta) => ResourceO
   }
   return out;
 }
+
+/** A request the Kptfile records a condition for: an IP request or a VLAN claim. */
+type Recorded = RequestResource | VlanResource;
+
+/** VLANClaim and VLANAllocation owners (`ns/Kind/name`) are released by the VLAN backend. */
+const isVlanOwner = (o: string): boolean => /\/(VLANClaim|VLANAllocation)\//.test(o);
 
 function comparePaths(a: string, b: string): number {
   const x = a.split('/');
@@ -343,12 +406,12 @@ function fieldOf(err: unknown): string | undefined {
 /** The conditions edit: update or add one per request, drop the vanished ones. */
 function conditionEdit(
   current: unknown[],
-  requests: RequestResource[],
-  condTypeOf: Map<RequestResource, string>,
+  requests: Recorded[],
+  condTypeOf: Map<Recorded, string>,
   existing: Map<string, number>,
   vanished: number[],
   releaseAll: boolean,
-  failures: Map<RequestResource, string>,
+  failures: Map<Recorded, string>,
 ): ListEdit {
   const edit: ListEdit = { update: new Map(), remove: new Set(vanished), append: [] };
   if (releaseAll) return edit;

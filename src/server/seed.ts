@@ -57,6 +57,8 @@ export function parseSeed(text: string, file: string): SeedSpace {
     prefixes: defs.prefixes.map((p) => ({ ...p, owner: own(p.owner) })),
     networks: defs.networks.map((n) => ({ ...n, owner: own(n.owner) })),
     clusters: defs.clusters.map((c) => ({ ...c, owner: own(c.owner) })),
+    vlanIndexes: defs.vlanIndexes.map((x) => ({ ...x, owner: own(x.owner) })),
+    vlanDefinitions: defs.vlanDefinitions.map((d) => ({ ...d, owner: own(d.owner) })),
     skipped,
   };
 }

@@ -1,5 +1,6 @@
 // What space definitions say, as plain data: the one shape that the function (package
 // resources) and `serve --seed` (a YAML file) both read into (read.ts).
+import type { VlanDefinition, VlanIndexSpec } from '../vlan/types.js';
 import type { InstancePrefix, LabelSelector, NetworkInstanceRef, OwnerKey, PrefixSpec } from '../ipam/types.js';
 
 /** NetworkInstance: its prefixes become aggregates owned by `owner`. */
@@ -57,6 +58,10 @@ export interface SpaceDefinitions {
   prefixes: PrefixSpec[];
   networks?: NetworkDef[];
   clusters?: ClusterDef[];
+  /** VLANIndex / VLANDatabase (src/space/vlan.ts). */
+  vlanIndexes?: VlanIndexSpec[];
+  /** The operator's VLAN resources. */
+  vlanDefinitions?: VlanDefinition[];
 }
 
-export const emptySpace = (): Required<SpaceDefinitions> => ({ networkInstances: [], prefixes: [], networks: [], clusters: [] });
+export const emptySpace = (): Required<SpaceDefinitions> => ({ networkInstances: [], prefixes: [], networks: [], clusters: [], vlanIndexes: [], vlanDefinitions: [] });

@@ -7,6 +7,7 @@
 // records the resource in SpaceDefinitions, see definitions.ts).
 import type { InstancePrefix, NetworkInstanceRef, PrefixKind, PrefixSpec } from '../ipam/types.js';
 import type { AttachmentDef, NetworkDef, SpaceDefinitions } from './definitions.js';
+import { readVlanDefinition, readVlanIndex, VLAN_ALLOC_VERSIONS, VLAN_RESOURCE_VERSIONS, VLAN_VERSIONS } from './vlan.js';
 import { asObj, labels, list, requiredString, scalar, selector, SpaceFieldError, type Obj } from './fields.js';
 
 export { SpaceFieldError } from './fields.js';
@@ -35,6 +36,9 @@ const READERS: Record<string, Reader> = {
   IPPrefix: { apiVersions: IPAM_VERSIONS, read: readPrefix },
   Network: { apiVersions: INFRA_VERSIONS, read: readNetwork },
   WorkloadCluster: { apiVersions: INFRA_VERSIONS, read: readCluster },
+  VLANIndex: { apiVersions: VLAN_RESOURCE_VERSIONS, read: readVlanIndex },
+  VLANDatabase: { apiVersions: VLAN_ALLOC_VERSIONS, read: readVlanIndex },
+  VLAN: { apiVersions: VLAN_VERSIONS, read: readVlanDefinition },
 };
 
 /** Kinds a space definition can have (a quick filter before parsing a resource). */

@@ -38,7 +38,10 @@ export class IdBitmap {
   }
 
   setRange(start: number, end: number, on: boolean): void {
-    for (let id = start; id <= end; id++) on ? this.set(id) : this.clear(id);
+    for (let id = start; id <= end; id++) {
+      if (on) this.set(id);
+      else this.clear(id);
+    }
   }
 
   /** Every id of start..end is clear. */

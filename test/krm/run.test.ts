@@ -342,7 +342,7 @@ test('injection errors name the target and the path', async () => {
     - select: {kind: ConfigMap}
       fieldPaths: [data.x]
 `);
-  await expectError(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm }, missing), /no IPAllocation or IPClaim named nobody/);
+  await expectError(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm }, missing), /no IPAllocation, IPClaim, VLANClaim or VLANAllocation named nobody/);
 });
 
 test('resources the function does not own come out byte for byte, in order, duplicates included', async () => {
