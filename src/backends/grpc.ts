@@ -9,7 +9,7 @@
 // Calls have a deadline each and are retried with backoff on UNAVAILABLE only (every call is
 // idempotent per owner, so a retry after a lost answer gets the same answer).
 import type { ServiceError } from '@grpc/grpc-js';
-import { SpaceError, type Backend, type BackendRun, type Outcome, type PackageSpace } from './backend.js';
+import { SpaceError, type Backend, type BackendRun, type Outcome, type PackageSpace, type VlanOutcome, type VlanRun } from './backend.js';
 import type { Allocation, AllocationRequest } from '../ipam/types.js';
 import { IpamError } from '../ipam/errors.js';
 import { AdminClient } from '../protocol/admin-client.js';
@@ -20,6 +20,7 @@ import type { AllocResponse, ClaimResponse, WBatchResponse, WError } from '../pr
 import { ALLOC2023_API, encodeAggregateClaims, encodeClaim, encodeIndex, encodePrefixClaim, encodeRelease, readClaimStatus, RESOURCE_API } from '../protocol/resource.js';
 import { fromServiceError } from '../protocol/status.js';
 import { BACKEND_SETTINGS } from './settings.js';
+import { fromWVlanClaim, toWVlanClaimRequest, toWVlanRef, type WVlanBatchRequest, type WVlanBatchResponse } from '../protocol/vlan.js';
 
 export type GrpcProtocol = 'admin' | 'alloc' | 'alloc2023' | 'resource';
 const PROTOCOLS: readonly GrpcProtocol[] = ['admin', 'alloc', 'alloc2023', 'resource'];
@@ -65,6 +66,8 @@ export function createGrpcBackend(options: GrpcBackendOptions): Backend {
   const backend = protocol === 'admin' ? new AdminBatch(new AdminClient(conn), pkg, prune) : new PerItem(conn, pkg, protocol, concurrency);
   return {
     run: (input) => backend.run(input),
+    // VLAN claims: our own server's admin API only (the compatibility protocols answer addresses)
+    ...(backend instanceof AdminBatch ? { runVlan: (input: VlanRun) => backend.runVlan(input) } : {}),
     close: async () => conn.close(),
   };
 }
@@ -110,6 +113,37 @@ class AdminBatch {
       return { ok: false, error: o?.error ? fromWError(o.error) : new Error(`no answer for request ${i} (${r.owner})`) };
     });
   }
+
+  async runVlan(input: VlanRun): Promise<VlanOutcome[]> {
+    const { indexes, definitions } = input.space;
+    const req: WVlanBatchRequest = {
+      package: this.pkg ?? '',
+      indexes: indexes.map((x) => ({ ref: toWVlanRef(x.index), kind: x.kind ?? 'esg', labels: { ...(x.labels ?? {}) }, owner: x.owner, implied: x.implied === true })),
+      definitions: definitions.map((d) => ({ index: toWVlanRef(d.index), ...(d.vlanID !== undefined ? { vlanID: d.vlanID } : {}), range: d.range ?? '', labels: { ...(d.labels ?? {}) }, owner: d.owner })),
+      release: input.release,
+      requests: input.requests.map((r, i) => toWVlanClaimRequest(r, r.owner, input.lookups?.[i] ?? false)),
+      dryRun: input.dryRun ?? false,
+    };
+    let res: WVlanBatchResponse;
+    try {
+      res = await this.admin.conn.call<WVlanBatchResponse>('admin', 'VlanBatch', req);
+    } catch (e) {
+      throw fromServiceError(e as ServiceError, `VlanBatch on ${this.admin.conn.address}`);
+    }
+    if (res.spaceErrors?.length) throw new SpaceError(res.spaceErrors.map((w) => ({ owner: vlanSubjectOwner(w, input.space), error: fromWError(w) })));
+    return input.requests.map((r, i): VlanOutcome => {
+      const o = res.outcomes?.[i];
+      if (o?.claim) return { ok: true, allocation: { ...fromWVlanClaim(o.claim), owner: r.owner } };
+      return { ok: false, error: o?.error ? fromWError(o.error) : new Error(`no answer for VLAN claim ${i} (${r.owner})`) };
+    });
+  }
+}
+
+/** VlanBatch answers: errors about the index/definition inputs name their owners. */
+function vlanSubjectOwner(w: WError, space: VlanRun['space']): string {
+  const m = /^(indexes|definitions)\[(\d+)\]/.exec(w.subject ?? '');
+  if (m) return (m[1] === 'indexes' ? space.indexes[Number(m[2])]?.owner : space.definitions[Number(m[2])]?.owner) ?? w.subject!;
+  return w.subject || 'space';
 }
 
 function subjectOwner(w: WError, space: PackageSpace): string {

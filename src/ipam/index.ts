@@ -2,6 +2,7 @@
 
 import { Allocator } from './ipam.js';
 import { restore } from './snapshot.js';
+import { restoreVlans } from '../vlan/index.js';
 import type { Ipam, Snapshot } from './types.js';
 
 export type * from './types.js';
@@ -16,6 +17,6 @@ export function createIpam(): Ipam {
 
 /** An allocator holding exactly the state of `snapshot` (from `Ipam.snapshot()`). */
 export function restoreIpam(snapshot: Snapshot): Ipam {
-  return new Allocator(restore(snapshot));
+  return new Allocator(restore(snapshot), snapshot.vlan ? restoreVlans(snapshot.vlan) : undefined);
 }
 export { ownerLabels, gvkString, parseGvkString, OWNER_LABEL_KEYS } from './owner-labels.js';

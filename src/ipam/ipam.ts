@@ -20,6 +20,8 @@ import { specInfo } from './output.js';
 import { snapshot } from './snapshot.js';
 import { RowType } from './rows.js';
 import { Space } from './space.js';
+import { createVlans } from '../vlan/index.js';
+import type { Vlans } from '../vlan/types.js';
 import type {
   Allocation,
   AllocationFilter,
@@ -38,7 +40,10 @@ import type {
 } from './types.js';
 
 export class Allocator implements Ipam {
-  constructor(private readonly sp: Space = new Space()) {}
+  constructor(
+    private readonly sp: Space = new Space(),
+    readonly vlan: Vlans = createVlans(),
+  ) {}
 
   applyNetworkInstance(ni: NetworkInstanceRef, prefixes: InstancePrefix[], owner: string): NetworkInstanceInfo {
     return applyNetworkInstance(this.sp, ni, prefixes, owner);
@@ -135,6 +140,9 @@ export class Allocator implements Ipam {
   }
 
   snapshot(): Snapshot {
-    return snapshot(this.sp);
+    const s = snapshot(this.sp);
+    const v = this.vlan.snapshot();
+    if (v.indexes.length > 0) s.vlan = v;
+    return s;
   }
 }

@@ -1,6 +1,7 @@
 // Public types of the allocator: the contract between src/ipam and every caller
 // (the KRM function's builtin backend, the gRPC server, the stores). Plain data only,
 // so that everything here is JSON-serialisable and crosses process boundaries unchanged.
+import type { VlanSnapshot, Vlans } from '../vlan/types.js';
 
 export type AddressFamily = 'ipv4' | 'ipv6';
 export type PrefixKind = 'aggregate' | 'network' | 'pool' | 'loopback';
@@ -137,6 +138,8 @@ export interface Snapshot {
   networkInstances: NetworkInstanceInfo[];
   prefixes: PrefixSpec[];
   allocations: Allocation[];
+  /** The VLAN indexes and claims (src/vlan), when there are any; absent in older snapshots. */
+  vlan?: VlanSnapshot;
 }
 
 export interface AllocationFilter {
@@ -155,6 +158,8 @@ export interface AllocationFilter {
 
 /** The allocator: synchronous, pure (no I/O), one instance holds every network instance. */
 export interface Ipam {
+  /** The VLAN allocator kept beside the address space: one state, one snapshot. */
+  readonly vlan: Vlans;
   /** Create or update a network instance; its prefixes become aggregates owned by `owner`. */
   applyNetworkInstance(ni: NetworkInstanceRef, prefixes: InstancePrefix[], owner: OwnerKey): NetworkInstanceInfo;
   removeNetworkInstance(ni: NetworkInstanceRef, opts?: ReleaseOptions): void;

@@ -27,9 +27,10 @@ import type {
 } from '../ipam/types.js';
 import { LiveIpam } from './live.js';
 import type { DurableState, Op, RecoveryNote } from './store/ops.js';
+import type { VlanAllocation, VlanDefinition, VlanIndexInfo, VlanIndexRef, VlanIndexSpec, VlanReleaseOptions, VlanRequest } from '../vlan/types.js';
 import { IpamError } from '../ipam/errors.js';
 import { StoreConflictError, StoreFailedError, StoreRejectedError, type Store } from './store/store.js';
-import { rebuild, replayOp } from './replay.js';
+import { rebuild, replayOp, vlanAnswer } from './replay.js';
 import { PeerUnavailableError } from './peers.js';
 
 export { ReplayError, replayOp } from './replay.js';
@@ -43,7 +44,11 @@ export type ChangeType =
   | 'PREFIX_APPLIED'
   | 'PREFIX_REMOVED'
   | 'NETWORK_INSTANCE_APPLIED'
-  | 'NETWORK_INSTANCE_REMOVED';
+  | 'NETWORK_INSTANCE_REMOVED'
+  | 'VLAN_ALLOCATED'
+  | 'VLAN_RELEASED'
+  | 'VLAN_INDEX_APPLIED'
+  | 'VLAN_INDEX_REMOVED';
 
 export interface Change {
   seq: number;
@@ -51,6 +56,8 @@ export interface Change {
   allocation?: Allocation;
   prefix?: PrefixInfo;
   networkInstance?: NetworkInstanceInfo;
+  vlan?: VlanAllocation;
+  vlanIndex?: VlanIndexInfo;
 }
 
 export class UnavailableError extends Error {
@@ -190,6 +197,61 @@ export class Tx {
     }
     return inverse;
   };
+
+  applyVlanIndex(spec: VlanIndexSpec): VlanIndexInfo {
+    const before = this.ipam.vlan.listIndexes().find((x) => x.name === spec.index.name && x.namespace === (spec.index.namespace || 'default'));
+    const info = this.ipam.vlan.applyIndex(spec);
+    if (!before || JSON.stringify(before) !== JSON.stringify(info)) {
+      this.undo = null;
+      this.ops.push({ op: 'applyVlanIndex', spec });
+      this.changes.push({ type: 'VLAN_INDEX_APPLIED', vlanIndex: info });
+    }
+    return info;
+  }
+
+  removeVlanIndex(index: VlanIndexRef, opts: VlanReleaseOptions = {}): VlanAllocation[] {
+    const info = this.ipam.vlan.listIndexes().find((x) => x.name === index.name && x.namespace === (index.namespace || 'default'));
+    const freed = this.ipam.vlan.removeIndex(index, opts);
+    this.undo = null;
+    this.ops.push({ op: 'removeVlanIndex', index, ...(opts.force ? { force: true } : {}) });
+    for (const a of freed) this.changes.push({ type: 'VLAN_RELEASED', vlan: a });
+    if (info) this.changes.push({ type: 'VLAN_INDEX_REMOVED', vlanIndex: info });
+    return freed;
+  }
+
+  applyVlanDefinition(def: VlanDefinition): VlanAllocation {
+    const before = this.ipam.vlan.get(def.owner);
+    const a = this.ipam.vlan.applyDefinition(def);
+    if (!before || JSON.stringify(before) !== JSON.stringify(a)) {
+      this.undo = null;
+      this.ops.push({ op: 'applyVlanDefinition', def });
+      this.changes.push({ type: 'VLAN_ALLOCATED', vlan: a });
+    }
+    return a;
+  }
+
+  allocateVlan(req: VlanRequest): VlanAllocation {
+    const before = this.ipam.vlan.get(req.owner);
+    const a = this.ipam.vlan.allocate(req);
+    // an idempotent repeat changes nothing and is not logged
+    if (!before || JSON.stringify(before) !== JSON.stringify(a)) {
+      this.undo = null;
+      this.ops.push({ op: 'allocateVlan', req, answer: vlanAnswer(a) });
+      this.changes.push({ type: 'VLAN_ALLOCATED', vlan: a });
+    }
+    return a;
+  }
+
+  /** Frees the VLAN `owner` holds and the indexes it defined; logged only when there was any. */
+  releaseVlan(owner: string, opts: VlanReleaseOptions = {}): VlanAllocation[] {
+    const v = this.ipam.vlan;
+    if (v.get(owner) === undefined && !v.listIndexes().some((x) => x.owner === owner)) return [];
+    const freed = v.release(owner, opts);
+    this.undo = null;
+    this.ops.push({ op: 'releaseVlan', owner, ...(opts.force ? { force: true } : {}) });
+    for (const a of freed) this.changes.push({ type: 'VLAN_RELEASED', vlan: a });
+    return freed;
+  }
 }
 
 function sameAllocation(a: Allocation, b: Allocation): boolean {

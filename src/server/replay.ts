@@ -2,6 +2,7 @@
 // order. The server does it at start (and replicas after a lost race); the file store's
 // compactor does it off the event loop to write a new snapshot without touching live state.
 import type { Ipam, Snapshot } from '../ipam/types.js';
+import type { VlanAllocation } from '../vlan/types.js';
 import type { DurableState, Op } from './store/ops.js';
 
 export type IpamFactory = (snapshot?: Snapshot) => Ipam;
@@ -28,6 +29,24 @@ export function replayOp(ipam: Ipam, op: Op): void {
     case 'release':
       ipam.release(op.owner, op.force ? { force: true } : {});
       return;
+    case 'applyVlanIndex':
+      ipam.vlan.applyIndex(op.spec);
+      return;
+    case 'removeVlanIndex':
+      ipam.vlan.removeIndex(op.index, op.force ? { force: true } : {});
+      return;
+    case 'applyVlanDefinition':
+      ipam.vlan.applyDefinition(op.def);
+      return;
+    case 'releaseVlan':
+      ipam.vlan.release(op.owner, op.force ? { force: true } : {});
+      return;
+    case 'allocateVlan': {
+      // as for addresses: exactly the logged answer, whatever the policy of this version
+      const got = vlanAnswer(ipam.vlan.allocate({ ...op.req, hint: op.answer }));
+      if (got !== op.answer) throw new ReplayError(`replay of ${op.req.owner} gave VLAN ${got}, the log says ${op.answer} was handed out`);
+      return;
+    }
     case 'allocate': {
       // Ask for exactly the logged answer (sticky hint): replay must not depend on the
       // allocation policy of the version that reads the log.
@@ -39,6 +58,9 @@ export function replayOp(ipam: Ipam, op: Op): void {
     }
   }
 }
+
+/** A VLAN answer as logged: the id, or the block `start:end`. */
+export const vlanAnswer = (a: VlanAllocation): string => a.vlanRange ?? String(a.vlanID);
 
 /** The allocator a store's durable state describes. */
 export function rebuild(state: DurableState, createIpam: IpamFactory): Ipam {

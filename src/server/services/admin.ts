@@ -38,6 +38,7 @@ import { localizeError, toServiceError } from '../../protocol/status.js';
 import { checkSelector, checkString, invalid } from '../../protocol/validate.js';
 import { ownInstance } from './alloc.js';
 import { follow, unary, type ServiceContext } from './context.js';
+import { vlanAdminHandlers } from './vlan-admin.js';
 
 /** Hands out event-loop turns one at a time, in request order (FIFO). */
 class Turns {
@@ -156,7 +157,11 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
     Release: unary<WReleaseRequest, { released: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/Release', async (r, p) => {
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
-      const freed = await ctx.core.mutate((tx) => tx.release(owner, { force: r.force ?? false }));
+      const freed = await ctx.core.mutate((tx) => {
+        // the owner's VLAN too (a VLAN claim's owner holds no address)
+        tx.releaseVlan(owner, { force: r.force ?? false });
+        return tx.release(owner, { force: r.force ?? false });
+      });
       return { released: freed.map((a) => toWAllocation(a)) };
     }),
     Batch: unary<WBatchRequest, WBatchResponse>(ctx, 'ipaminjector.admin.v1.Admin/Batch', async (r, p) => {
@@ -172,6 +177,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       return ctx.core.mutate((tx) => runBatch(tx, pkg, r, L));
     }),
     Watch: (call: ServerWritableStream<WWatchRequest, WEvent>) => watch(ctx, call),
+    ...vlanAdminHandlers(ctx),
   };
 }
 
@@ -312,6 +318,7 @@ function watch(ctx: ServiceContext, call: ServerWritableStream<WWatchRequest, WE
     ctx,
     call,
     (c): WEvent | undefined => {
+      if (c.vlan || c.vlanIndex) return undefined; // VLAN changes: ListVlanClaims
       if (c.allocation && !matches(c.allocation)) return undefined;
       if (!c.allocation && ownerPrefix) return undefined; // space events only for unfiltered watchers
       const pn = c.prefix?.networkInstance ?? c.networkInstance;

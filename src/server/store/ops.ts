@@ -10,6 +10,7 @@ import type {
   PrefixSpec,
   Snapshot,
 } from '../../ipam/types.js';
+import type { VlanDefinition, VlanIndexRef, VlanIndexSpec, VlanRequest } from '../../vlan/types.js';
 
 export type Op =
   | { op: 'applyNetworkInstance'; ref: NetworkInstanceRef; prefixes: InstancePrefix[]; owner: string }
@@ -18,9 +19,18 @@ export type Op =
   | { op: 'removePrefix'; ni: NetworkInstanceRef; prefix: string; force?: boolean }
   /** `prefix`: the answer given (all replay needs to reproduce and check it). */
   | { op: 'allocate'; req: AllocationRequest; prefix: string }
-  | { op: 'release'; owner: string; force?: boolean };
+  | { op: 'release'; owner: string; force?: boolean }
+  // VLAN (src/vlan): `answer` is the id given (`100`) or the block (`100:199`).
+  | { op: 'applyVlanIndex'; spec: VlanIndexSpec }
+  | { op: 'removeVlanIndex'; index: VlanIndexRef; force?: boolean }
+  | { op: 'applyVlanDefinition'; def: VlanDefinition }
+  | { op: 'allocateVlan'; req: VlanRequest; answer: string }
+  | { op: 'releaseVlan'; owner: string; force?: boolean };
 
 export type OpName = Op['op'];
+
+const VLAN_OPS: ReadonlySet<OpName> = new Set(['applyVlanIndex', 'removeVlanIndex', 'applyVlanDefinition', 'allocateVlan', 'releaseVlan']);
+export const isVlanOp = (op: Op): boolean => VLAN_OPS.has(op.op);
 
 /** What a store hands the server at start: a snapshot (or none) and the records after it. */
 export interface DurableState {
