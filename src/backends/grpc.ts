@@ -126,7 +126,7 @@ class AdminBatch {
     };
     let res: WVlanBatchResponse;
     try {
-      res = await this.admin.conn.call<WVlanBatchResponse>('admin', 'VlanBatch', req);
+      res = await this.admin.vlanBatch(req);
     } catch (e) {
       throw fromServiceError(e as ServiceError, `VlanBatch on ${this.admin.conn.address}`);
     }

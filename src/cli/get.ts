@@ -1,4 +1,4 @@
-// `ipam-injector get allocations|prefixes|network-instances [--server HOST:PORT] [-o table|wide|yaml|json]`
+// `ipam-injector get allocations|prefixes|network-instances|vlan-indexes|vlan-claims [--server HOST:PORT] [-o table|wide|yaml|json]`
 // Reads through the admin service; tables in the style of kubectl (utilization for prefixes).
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
@@ -11,18 +11,23 @@ const DEFAULT_SERVER = '127.0.0.1:9090';
 
 const USAGE = `ipam-injector get: list what an IPAM server (ipam-injector serve) holds, through its admin API.
 
-usage: ipam-injector get allocations|prefixes|network-instances [flags]
+usage: ipam-injector get allocations|prefixes|network-instances|vlan-indexes|vlan-claims [flags]
   -s, --server HOST:PORT         the server (default: $IPAM_INJECTOR_ADDRESS, else ${DEFAULT_SERVER})
   -o, --output table|wide|yaml|json
                                  table (default); wide: the table plus each entry's labels;
                                  yaml, json: every field, as a List
   --network-instance NAME        only this network instance (namespace/name or name)
-  --owner-prefix P               allocations whose owner starts with P (e.g. a package: "pkg|")
+  --vlan-index NAME              vlan-claims: only this VLAN index (namespace/name or name)
+  --owner-prefix P               allocations or VLAN claims whose owner starts with P (e.g. a package: "pkg|")
   --token T | --token-file F     bearer token
   --tls-ca F [--tls-cert F --tls-key F] [--tls-server-name N]
   --timeout 10s`;
 
-const RESOURCES: Record<string, 'allocations' | 'prefixes' | 'network-instances'> = {
+const RESOURCES: Record<string, 'allocations' | 'prefixes' | 'network-instances' | 'vlan-indexes' | 'vlan-claims'> = {
+  'vlan-indexes': 'vlan-indexes',
+  'vlan-index': 'vlan-indexes',
+  'vlan-claims': 'vlan-claims',
+  'vlan-claim': 'vlan-claims',
   allocations: 'allocations',
   allocation: 'allocations',
   alloc: 'allocations',
@@ -42,6 +47,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         server: { type: 'string', short: 's' },
         output: { type: 'string', short: 'o', default: 'table' },
         'network-instance': { type: 'string' },
+        'vlan-index': { type: 'string' },
         'owner-prefix': { type: 'string' },
         token: { type: 'string' },
         'token-file': { type: 'string' },
@@ -65,7 +71,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
   const what = RESOURCES[positionals[0] ?? ''];
   if (!what || positionals.length !== 1) {
-    process.stderr.write(`get: say what to list: allocations, prefixes or network-instances (ipam-injector get --help)\n`);
+    process.stderr.write(`get: say what to list: allocations, prefixes, network-instances, vlan-indexes or vlan-claims (ipam-injector get --help)\n`);
     return 2;
   }
   const server = a.server || process.env.IPAM_INJECTOR_ADDRESS || DEFAULT_SERVER;
@@ -87,6 +93,8 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }));
   const niText = a['network-instance'];
   const ni = niText ? (niText.includes('/') ? { namespace: niText.split('/')[0], name: niText.split('/')[1] } : { name: niText, namespace: 'default' }) : undefined;
+  const vxText = a['vlan-index'];
+  const vx = vxText ? (vxText.includes('/') ? { namespace: vxText.split('/')[0], name: vxText.split('/')[1] } : { name: vxText, namespace: 'default' }) : undefined;
   try {
     let items: object[];
     let table: string[][];
@@ -109,6 +117,20 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
           const u = p.utilization;
           return [niName(p.networkInstance), p.prefix ?? '', p.kind ?? '', p.addressFamily ?? '', u?.used ?? '-', u?.free ?? '-', u?.total ?? '-', u ? percent(u.used ?? '0', u.total ?? '0') : '-', p.owner ?? '', ...(wide ? [labels(p.labels)] : [])];
         }),
+      ];
+    } else if (what === 'vlan-indexes') {
+      const res = await admin.listVlanIndexes();
+      items = res.indexes;
+      table = [
+        ['NAMESPACE', 'NAME', 'KIND', 'LABELS', 'OWNER'],
+        ...res.indexes.map((x) => [x.ref?.namespace ?? '', x.ref?.name ?? '', x.kind ?? '', labels(x.labels) + (x.implied ? ' (implied)' : ''), x.owner ?? '']),
+      ];
+    } else if (what === 'vlan-claims') {
+      const all = await admin.allVlanClaims({ ...(vx ? { index: vx } : {}), ...(a['owner-prefix'] ? { ownerPrefix: a['owner-prefix'] } : {}) });
+      items = all;
+      table = [
+        ['VLAN-INDEX', 'VLAN', 'CLAIM-NAME', 'OWNER'],
+        ...all.map((c) => [niName(c.index), c.vlanRange || String(c.vlanID ?? ''), c.claim || (c.definition ? '(definition)' : '-'), c.owner ?? '']),
       ];
     } else {
       const res = await admin.listNetworkInstances();

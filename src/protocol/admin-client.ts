@@ -11,6 +11,7 @@ import type {
   WNetworkInstance,
   WPrefix,
 } from './messages.js';
+import type { WVlanBatchRequest, WVlanBatchResponse, WVlanClaim, WVlanIndex, WVlanIndexRef } from './vlan.js';
 
 /** Items per page when a caller reads a whole list. */
 const PAGE = 5000;
@@ -32,6 +33,21 @@ export class AdminClient {
 
   listPrefixes(req: WListPrefixesRequest): Promise<{ prefixes: WPrefix[]; continue?: string }> {
     return this.conn.call('admin', 'ListPrefixes', req);
+  }
+
+  vlanBatch(req: WVlanBatchRequest): Promise<WVlanBatchResponse> {
+    return this.conn.call<WVlanBatchResponse>('admin', 'VlanBatch', req);
+  }
+
+  listVlanIndexes(): Promise<{ indexes: WVlanIndex[] }> {
+    return this.conn.call('admin', 'ListVlanIndexes', {});
+  }
+
+  /** Every VLAN claim matching the filter, all pages. */
+  async allVlanClaims(req: { index?: WVlanIndexRef; owner?: string; ownerPrefix?: string }): Promise<WVlanClaim[]> {
+    return pages((next) =>
+      this.conn.call<{ claims: WVlanClaim[]; continue?: string }>('admin', 'ListVlanClaims', { ...req, limit: PAGE, continue: next }).then((r) => ({ items: r.claims ?? [], next: r.continue })),
+    );
   }
 
   /** Every allocation matching `req`, all pages. */

@@ -13,6 +13,7 @@ import { processCompactor } from '../../src/server/store/compactor.js';
 import { LiveIpam } from '../../src/server/live.js';
 import { cleanup, inProcess, raw, tmp } from './helpers.js';
 import { requireEtcd, startEtcd } from '../support/etcd.js';
+import { main as get } from '../../src/cli/get.js';
 
 const cluster = { index: { name: 'cluster01' }, owner: 'default/WorkloadCluster/cluster01', implied: true };
 const claim = (name: string, more: Partial<VlanRun['requests'][number]> = {}): VlanRun['requests'][number] => ({ owner: `default/VLANClaim/${name}`, index: { name: 'cluster01' }, ...more });
@@ -104,6 +105,34 @@ test('admin rpcs: apply and list indexes, list claims by index, removal refused 
   assert.equal(((await admin.call('ListVlanIndexes', {})) as { indexes: unknown[] }).indexes, []);
   await b.close();
   admin.close();
+  await srv.shutdown();
+});
+
+test('ipam-injector get vlan-indexes / vlan-claims: tables, yaml, filtered by index and owner prefix', async () => {
+  const srv = await inProcess({ seed: undefined });
+  const b = createGrpcBackend({ address: srv.address, package: 'upf' });
+  await b.runVlan!({ space: { indexes: [cluster, { index: { name: 'edge1' }, kind: 'device', labels: { site: 'edge1' }, owner: 'default/VLANDatabase/edge1' }], definitions: [] }, requests: [claim('n3', { claim: 'vpc-ran-cluster01-bd' }), claim('t', { range: '3' }), { owner: 'default/VLANAllocation/e', index: { name: 'edge1' }, vlanID: 200 }], release: [] });
+  const text = async (...args: string[]) => {
+    let s = '';
+    const code = await get([...args, '--server', srv.address], (x) => (s += x));
+    assert.is(code, 0, s);
+    return s;
+  };
+  assert.is(
+    await text('vlan-indexes'),
+    'NAMESPACE   NAME        KIND     LABELS        OWNER\n' +
+      'default     cluster01   esg      - (implied)   upf|default/WorkloadCluster/cluster01\n' +
+      'default     edge1       device   site=edge1    upf|default/VLANDatabase/edge1\n',
+  );
+  assert.is(
+    await text('vlan-claims', '--vlan-index', 'cluster01'),
+    'VLAN-INDEX          VLAN   CLAIM-NAME             OWNER\n' +
+      'default/cluster01   2      vpc-ran-cluster01-bd   upf|default/VLANClaim/n3\n' +
+      'default/cluster01   3:5    -                      upf|default/VLANClaim/t\n',
+  );
+  assert.match(await text('vlan-claims', '-o', 'yaml', '--owner-prefix', 'upf|default/VLANAllocation'), /vlanID: 200\n/);
+  assert.is(await text('vlan-claims', '--owner-prefix', 'other|'), 'No vlan-claims found.\n');
+  await b.close();
   await srv.shutdown();
 });
 
