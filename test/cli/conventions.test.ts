@@ -64,7 +64,7 @@ test('usage errors of every command are one line that says where the flags are l
   for (const [args, want] of [
     [['serve', '--no-such-flag'], /^serve: Unknown option '--no-such-flag'.* \(ipam-injector serve --help lists the flags\)\n$/],
     [['get', 'prefixes', '--no-such-flag'], /^get: Unknown option '--no-such-flag'.* \(ipam-injector get --help lists the flags\)\n$/],
-    [['get'], /^get: say what to list: allocations, prefixes or network-instances \(ipam-injector get --help\)\n$/],
+    [['get'], /^get: say what to list: allocations, prefixes, network-instances, vlan-indexes or vlan-claims \(ipam-injector get --help\)\n$/],
     [['frobnicate'], /^ipam-injector: unknown command "frobnicate" \(ipam-injector --help lists the commands\)\n$/],
   ] as const) {
     const r = run([...args]);

@@ -107,9 +107,9 @@ test('a request whose apiVersion or kind is a typo in one of our groups is an er
     const r = await refused(held.replace(from, to), re);
     assert.equal(r.file, { path: 'a.yaml', index: 0 });
   }
-  // kinds of our groups the function knows but does not handle pass through (VLAN requests)
+  // VLAN requests are read too: one without its index is an error naming the field
   const vlan = list({ Kptfile: KPTFILE, 'v.yaml': 'apiVersion: vlan.resource.nephio.org/v1alpha1\nkind: VLANClaim\nmetadata:\n  name: v\nspec: {}\n' });
-  assert.is((await runFunction(vlan, factory)).exitCode, 0);
+  await refused(vlan, /VLANClaim v: spec\.vlanIndex\.name is required/);
   // a near group is another group (vxlan), not a typo
   const vx = list({ Kptfile: KPTFILE, 'v.yaml': 'apiVersion: vxlan.resource.nephio.org/v1alpha1\nkind: VXLANClaim\nmetadata:\n  name: v\n' });
   assert.is((await runFunction(vx, factory)).exitCode, 0);
