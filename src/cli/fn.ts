@@ -4,21 +4,21 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { createBackend } from '../backends/index.js';
 import { runFunction } from '../krm/run.js';
+import { decodeInput, encodeOutput } from '../krm/text-encoding.js';
 
-async function readStdin(): Promise<string> {
+async function readStdin(): Promise<Buffer> {
   try {
-    return readFileSync(0, 'utf8');
+    return readFileSync(0);
   } catch (e) {
     // A non-blocking stdin (a terminal, some pipes) answers EAGAIN: read it as a stream.
     if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   }
 }
 
-async function write(text: string): Promise<void> {
-  const buf = Buffer.from(text, 'utf8');
+async function write(buf: Buffer): Promise<void> {
   let off = 0;
   try {
     while (off < buf.length) off += writeSync(1, buf, off, buf.length - off);
@@ -30,9 +30,10 @@ async function write(text: string): Promise<void> {
 }
 
 export async function main(): Promise<number> {
-  const input = await readStdin();
-  const out = await runFunction(input, (cfg) => createBackend(cfg.backend, cfg.backendOptions));
-  await write(out.stdout);
+  // Bytes that are not UTF-8 (and a BOM, or UTF-16) go out as they came: see text-encoding.ts.
+  const { text, encoding } = decodeInput(await readStdin());
+  const out = await runFunction(text, (cfg) => createBackend(cfg.backend, cfg.backendOptions));
+  await write(encodeOutput(out.stdout, encoding));
   if (out.exitCode !== 0) {
     // kpt shows results from stdout; stderr helps when the function runs on its own.
     for (const r of out.results) if (r.severity === 'error') process.stderr.write(`error: ${r.message}\n`);

@@ -45,7 +45,7 @@ export function itemPosition(input: string, item: Item): string | undefined {
   return item.offset === undefined ? undefined : lineColumn(input, item.offset + item.dash);
 }
 
-function lineColumn(input: string, offset: number): string {
+export function lineColumn(input: string, offset: number): string {
   let at = offset;
   if (at > input.length) at = input.length;
   let line = 1;

@@ -17,7 +17,8 @@ import { asObj, describe, groupOf, meta, origin, resourceDir, str, type Meta } f
 import { joinResourceList, splitResourceList, ResourceListError, type ResourceListText } from './resource-list.js';
 import { hasErrors, renderResults, result, type ResourceOrigin, type Result } from './results.js';
 import { readSpace } from './space.js';
-import { itemPosition, roughMeta, syntaxMessage } from './item-syntax.js';
+import { itemPosition, lineColumn, roughMeta, syntaxMessage } from './item-syntax.js';
+import { firstInvalidUtf8, hasInvalidUtf8 } from './text-encoding.js';
 import { readVlanRequest, sameVlanStatus, vlanField, vlanStatusOf, vlanText, type VlanResource } from './vlan-requests.js';
 import type { VlanAllocation } from '../vlan/types.js';
 import { YamlSyntaxError } from './yaml-doc.js';
@@ -65,6 +66,26 @@ function spaceErrors(err: unknown): { owner: string; error: Error }[] | undefine
 }
 
 export async function runFunction(input: string, createBackend: BackendFactory): Promise<FunctionOutput> {
+  // CRLF input is read as LF and written back as CRLF: every line ending as it came.
+  const crlf = crlfOnly(input);
+  const out = await guarded(crlf ? input.replace(/\r\n/g, '\n') : input, createBackend);
+  return crlf ? { ...out, stdout: out.stdout.replace(/\n/g, '\r\n') } : out;
+}
+
+/** Every line ends in CRLF and no other CR appears (mixed endings take the slow, normalizing path). */
+function crlfOnly(text: string): boolean {
+  let pairs = 0;
+  for (let i = text.indexOf('\r'); i >= 0; i = text.indexOf('\r', i + 1)) {
+    if (text.charCodeAt(i + 1) !== 10) return false;
+    pairs++;
+  }
+  if (pairs === 0) return false;
+  let lf = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lf++;
+  return lf === pairs;
+}
+
+async function guarded(input: string, createBackend: BackendFactory): Promise<FunctionOutput> {
   let split: ResourceListText | null = null;
   try {
     return await run(input, createBackend, (rl) => (split = rl));
@@ -105,11 +126,19 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   // Classify. Every item is read once (fast reader, else the yaml library), so a resource that
   // is not valid YAML fails the run even when the function does not own it; the ones it does
   // not own stay untouched text.
+  const notUtf8 = hasInvalidUtf8(input);
   for (const item of items) {
     const k = item.quickKind();
     const a = k === undefined ? undefined : item.quickApiVersion();
     // Read whole: what the function owns, anything of its groups (typos are errors), anything not clear from the text.
     const owned = k === undefined || a === undefined || KNOWN_KIND_NAMES.has(k) || SPACE_KINDS.has(k) || k === 'Kptfile' || OWN_GROUPS.has(groupOf(a));
+    if (owned && notUtf8 && hasInvalidUtf8(item.text)) {
+      // Bytes that are not UTF-8 pass through only where the function never reads or writes.
+      const m = roughMeta(item);
+      const at = item.offset === undefined ? undefined : lineColumn(input, item.offset + firstInvalidUtf8(item.text));
+      problems.push({ m, message: `item ${item.index} of the ResourceList${m.kind ? ` (${describe(m)})` : ''} is not valid UTF-8${at ? ` at ${at}` : ''}: the function reads this resource and cannot keep such bytes` });
+      continue;
+    }
     let obj: Obj | null = null;
     try {
       if (owned) obj = await withYaml(() => item.value());
