@@ -32,7 +32,7 @@ const CLAIM = `- apiVersion: ipam.resource.nephio.org/v1alpha1
     networkInstance: {name: vpc}
 `;
 const STATUS = '  status:\n    prefix: 10.0.1.1/24\n';
-const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+const bytes = (...parts: (string | number[] | Buffer)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
 
 test('bytes that are not UTF-8 in a resource the function does not own come out as they went in', () => {
   const cm = bytes('- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n  data:\n    x: "caf', [0xe9], ' ', [0xff, 0xfe, 0xc0, 0xaf, 0xed, 0xa0, 0x80], ' ok"\n');
