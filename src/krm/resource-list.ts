@@ -5,6 +5,17 @@
 import { parseBlock, Unsupported } from './block-yaml.js';
 import { blockStyle, docToText, isMap, isScalar, isSeq, parseYaml, toJS, YamlSyntaxError, type Document } from './yaml-doc.js';
 
+/** "line L, column C" of an offset. */
+function position(text: string, offset: number): string {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return `line ${line}, column ${offset - start + 1}`;
+}
+
 export interface RawItem {
   /** Position in the list. */
   index: number;
@@ -20,6 +31,10 @@ export interface ResourceListText {
   /** Text before the first item (the `items:` line included). */
   head: string;
   items: RawItem[];
+  /** The text outside the items could not be read (the items are still echoed). */
+  error?: string;
+  /** A document end marker (`...`) and what follows it: written after the results. */
+  trailer?: string;
   /** Text after the last item, without any `results` section. */
   tail: string;
   functionConfig: unknown;
@@ -29,6 +44,10 @@ export interface ResourceListText {
 
 export class ResourceListError extends Error {
   override readonly name = 'ResourceListError';
+}
+
+function isMarker(text: string, s: number, e: number, marker: string): boolean {
+  return text.startsWith(marker, s) && (e === s + 3 || text.charCodeAt(s + 3) === 32 || text.charCodeAt(s + 3) === 9);
 }
 
 function isDashLine(text: string, s: number, e: number, col: number): boolean {
@@ -66,6 +85,7 @@ function trySplit(text: string, isInput: boolean): ResourceListText | null {
   let itemsIndent = -1;
   const itemStarts: number[] = [];
   let seenContent = false;
+  let docEnd = n;
   for (let pos = 0; pos < n; ) {
     let e = text.indexOf('\n', pos);
     if (e < 0) e = n;
@@ -76,6 +96,28 @@ function trySplit(text: string, isInput: boolean): ResourceListText | null {
     if (i === e || text.charCodeAt(i) === 35) {
       pos = next;
       continue;
+    }
+    if (text.charCodeAt(i) === 9 && current) {
+      // A tab in indentation belongs to the section (or item) it sits in: its reader names the line.
+      pos = next;
+      continue;
+    }
+    if (ind === 0 && seenContent && isMarker(text, pos, e, '...')) {
+      // Document end: only comments and blank lines may follow.
+      const rest = text.slice(next);
+      if (/^(\s*(#.*)?\n)*\s*(#.*)?$/.test(rest)) {
+        if (current) current.end = pos;
+        if (inItems) {
+          inItems = false;
+          itemsEnd = pos;
+        }
+        docEnd = pos;
+        break;
+      }
+      throw new ResourceListError(`the input holds more than one YAML document (the first ends at ${position(text, pos)}); kpt sends one ResourceList`);
+    }
+    if (ind === 0 && seenContent && isMarker(text, pos, e, '---')) {
+      throw new ResourceListError(`the input holds more than one YAML document (a second starts at ${position(text, pos)}); kpt sends one ResourceList`);
     }
     if (!seenContent) {
       seenContent = true;
@@ -127,7 +169,7 @@ function trySplit(text: string, isInput: boolean): ResourceListText | null {
     pos = next;
   }
   if (!itemsSection) return null;
-  if (itemsEnd < 0) itemsEnd = n;
+  if (itemsEnd < 0) itemsEnd = docEnd;
   const items: RawItem[] = [];
   for (let k = 0; k < itemStarts.length; k++) {
     const s = itemStarts[k];
@@ -136,36 +178,56 @@ function trySplit(text: string, isInput: boolean): ResourceListText | null {
     items.push(isInput ? { index: k, text: t, dash: itemsIndent, offset: s } : { index: k, text: t, dash: itemsIndent });
   }
   // Everything but the items is small: read it with the yaml library.
-  const outside = sections.filter((s) => s !== itemsSection).map((s) => text.slice(s.start, s.end)).join('');
+  const others = sections.filter((s) => s !== itemsSection);
+  const outside = others.map((s) => text.slice(s.start, s.end)).join('');
   let top: Record<string, unknown> = {};
+  let error: string | undefined;
   if (outside.trim() !== '') {
-    let v: unknown;
     try {
-      v = parseBlock(outside).value;
-    } catch (err) {
-      if (!(err instanceof Unsupported)) throw err;
-      let doc: Document;
-      try {
-        doc = parseYaml(outside.endsWith('\n') ? outside : outside + '\n');
-      } catch (e) {
-        if (!(e instanceof YamlSyntaxError)) throw e;
-        throw new ResourceListError(`ResourceList is not valid YAML: ${e.message}`);
-      }
-      v = toJS(doc.contents, doc);
+      const v = readOutside(outside);
+      if (v && typeof v === 'object' && !Array.isArray(v)) top = v as Record<string, unknown>;
+    } catch (e) {
+      if (!(e instanceof YamlSyntaxError)) throw e;
+      // The items are fine: echo them, and say where the rest went wrong.
+      const at = e.offset === undefined ? undefined : inputOffset(others, e.offset);
+      error = `the ResourceList outside its items (${others.map((s) => s.key).join(', ')}) is not valid YAML${at === undefined || !isInput ? '' : ` at ${position(text, at)} of the input`}: ${e.message}`;
     }
-    if (v && typeof v === 'object' && !Array.isArray(v)) top = v as Record<string, unknown>;
   }
   if (top.kind !== undefined && top.kind !== 'ResourceList') throw new ResourceListError(`input kind is ${String(top.kind)}, not ResourceList`);
   // An incoming `results` section is dropped from the text and written again, merged, at the end.
   let head = text.slice(0, itemsKeyEnd);
-  let tail = text.slice(itemsEnd);
+  let tail = text.slice(itemsEnd, Math.max(itemsEnd, docEnd));
   const res = sections.find((s) => s.key === 'results');
   if (res) {
-    if (res.start >= itemsEnd) tail = text.slice(itemsEnd, res.start) + text.slice(res.end);
+    if (res.start >= itemsEnd) tail = text.slice(itemsEnd, res.start) + text.slice(res.end, docEnd);
     else head = text.slice(0, res.start) + text.slice(res.end, itemsKeyEnd);
   }
   const results = Array.isArray(top.results) ? top.results : [];
-  return { head, items, tail, functionConfig: top.functionConfig ?? null, results };
+  const out: ResourceListText = { head, items, tail, functionConfig: top.functionConfig ?? null, results };
+  if (docEnd < n) out.trailer = text.slice(docEnd);
+  if (error) out.error = error;
+  return out;
+}
+
+function readOutside(outside: string): unknown {
+  try {
+    return parseBlock(outside).value;
+  } catch (err) {
+    if (!(err instanceof Unsupported)) throw err;
+  }
+  const doc = parseYaml(outside.endsWith('\n') ? outside : outside + '\n');
+  return toJS(doc.contents, doc);
+}
+
+/** An offset in the joined `sections` -> the offset in the input. */
+function inputOffset(sections: Section[], offset: number): number {
+  let left = offset;
+  for (const s of sections) {
+    if (left < s.end - s.start) return s.start + left;
+    left -= s.end - s.start;
+  }
+  const last = sections[sections.length - 1];
+  return last ? last.end : 0;
 }
 
 /** Rewrites any valid ResourceList (flow style, JSON, odd layout) into kpt's block layout. */
@@ -175,7 +237,7 @@ export function normalize(text: string): string {
     doc = parseYaml(text);
   } catch (err) {
     if (!(err instanceof YamlSyntaxError)) throw err;
-    throw new ResourceListError(`input is not valid YAML: ${err.message}`);
+    throw new ResourceListError(`input is not valid YAML${err.offset === undefined ? '' : ` at ${position(text, err.offset)}`}: ${err.message}`);
   }
   if (!isMap(doc.contents)) throw new ResourceListError('input is not a ResourceList (not a mapping)');
   const items = doc.contents.get('items', true);
@@ -196,7 +258,7 @@ export function joinResourceList(rl: ResourceListText, itemTexts: string[], resu
     // `items:` with nothing after it is null; say empty list explicitly.
     out = out.replace(/items:[ \t]*(#.*)?\n$/, 'items: []\n');
   }
-  return out + tail + resultsText;
+  return out + tail + resultsText + (rl.trailer ?? '');
 }
 
 export { YamlSyntaxError };

@@ -100,6 +100,7 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   try {
     rl = await withYaml(() => splitResourceList(input));
     onSplit(rl);
+    if (rl.error) return failed(input, rl, [result('error', rl.error)]);
   } catch (err) {
     if (err instanceof ResourceListError || err instanceof YamlSyntaxError) return failed(input, null, [result('error', message(err))]);
     throw err;

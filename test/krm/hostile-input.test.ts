@@ -226,4 +226,27 @@ test('prefixLength: 024 is an error (octal 20 for kpt and kubectl, 24 for YAML 1
   await refused(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a', '  prefixLength: "09"\n') }), /spec\.prefixLength 09 has a leading zero: kpt and kubectl read it as an invalid octal number/);
 });
 
+test('errors outside the items name the line, and the items are still echoed (duplicate config key, tab, "...", a second document)', async () => {
+  const items = list({ Kptfile: KPTFILE, 'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n' });
+  const lines = items.split('\n').length;
+  const dup = items + 'functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  data:\n    dryRun: "true"\n    dryRun: "false"\n';
+  await refused(dup, new RegExp(`outside its items \\(apiVersion, kind, functionConfig\\) is not valid YAML at line ${lines + 5}, column 5 of the input: Map keys must be unique`));
+  const tab = items.replace('    name: c\n', '\tname: c\n');
+  const r = await refused(tab, /item 1 of the ResourceList \(ConfigMap in cm\.yaml\) is not valid YAML at line \d+, column \d+ of the input: /);
+  assert.equal(r.file, { path: 'cm.yaml', index: 0 });
+  // a document end marker followed by comments is one document: results go before it
+  const ended = await runFunction(items + '...\n# end\n', factory);
+  assert.is(ended.exitCode, 0, ended.stdout);
+  assert.ok(ended.stdout.startsWith(items + 'results:\n') && ended.stdout.endsWith('...\n# end\n'), ended.stdout);
+  for (const [extra, re] of [
+    ['...\nkind: ConfigMap\n', new RegExp(`more than one YAML document \\(the first ends at line ${lines}, column 1\\)`)],
+    ['---\nkind: ConfigMap\n', new RegExp(`more than one YAML document \\(a second starts at line ${lines}, column 1\\)`)],
+  ] as const) {
+    const out = await runFunction(items + extra, factory);
+    assert.is(out.exitCode, 1);
+    assert.match(results(out.stdout)[0].message, re);
+    assert.not.match(out.stdout, /parseAllDocuments/);
+  }
+});
+
 test.run();
