@@ -38,18 +38,21 @@ export function list(v: unknown, field: string): unknown[] {
   return v;
 }
 
-/** Labels: a map of scalars; a list or map as a value is an error, never dropped. */
+/**
+ * Labels: a map of strings; any other value (a list, a map, a number, a boolean) is an error,
+ * never dropped or converted. Built with fromEntries: `__proto__` is a label key like any other.
+ */
 export function labels(v: unknown, field: string): Record<string, string> {
   if (v === undefined || v === null) return {};
   const o = asObj(v);
   if (!o) throw new SpaceFieldError(field, `${field} must be a map of strings`);
-  const out: Record<string, string> = {};
+  const out: [string, string][] = [];
   for (const [k, x] of Object.entries(o)) {
-    const s = x === null ? '' : scalar(x);
-    if (s === undefined) throw new SpaceFieldError(`${field}.${k}`, `${field}.${k} must be a string`);
-    out[k] = s;
+    const s = x === null ? '' : typeof x === 'string' ? x : undefined;
+    if (s === undefined) throw new SpaceFieldError(`${field}.${k}`, `${field}.${k} must be a string, not ${Array.isArray(x) ? 'a list' : typeof x === 'object' ? 'a mapping' : `${typeof x} ${String(x)} (quote it)`}`);
+    out.push([k, s]);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 const OPERATORS: readonly string[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
