@@ -6,7 +6,8 @@ export type IpamErrorCode =
   | 'NotFound' // unknown network instance, no prefix matches the selector
   | 'AlreadyExists' // prefix/address in use by another owner
   | 'Exhausted' // no free space of that length
-  | 'FailedPrecondition'; // nesting violation, aggregate required, dependents on removal
+  | 'FailedPrecondition' // nesting violation, aggregate required, dependents on removal
+  | 'PermissionDenied'; // the server: a package-scoped caller reaching beyond its package
 
 export interface IpamErrorDetails {
   networkInstance?: string; // namespace/name

@@ -89,12 +89,13 @@ export class Allocator implements Ipam {
     const specs = [...(ownedSpecs ?? [])];
     const insts = [...(ownedInsts ?? [])];
     const freed: Allocation[] = [];
-    if (!opts?.force) {
+    if (!opts?.force || opts.forceOnly) {
       const except = new Set([owner]);
       const deps = new Set<string>();
       if (held !== undefined) sp.dependents(held, except, deps);
       for (const s of specs) specDependents(sp, s, except, deps);
       for (const i of insts) instanceDependents(sp, i, except, deps);
+      if (opts?.force) for (const d of deps) if (opts.forceOnly!(d)) deps.delete(d);
       if (deps.size) {
         const inst = sp.instances[held !== undefined ? sp.rows.inst(held) : specs.length ? specs[0].inst : insts[0].id]!;
         throw dependentsError(`what ${owner} holds`, inst, deps);

@@ -130,6 +130,9 @@ export interface NetworkInstanceInfo {
 export interface ReleaseOptions {
   /** Remove prefixes even when other owners still hold allocations inside them. */
   force?: boolean;
+  /** release() with `force`: only dependents whose owner passes may be freed; any other still blocks
+   *  the release (FailedPrecondition naming them). */
+  forceOnly?: (owner: string) => boolean;
 }
 
 /** Whole allocator state as plain data; `restore(snapshot())` gives identical answers. */

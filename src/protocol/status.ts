@@ -11,6 +11,7 @@ const TO_GRPC: Record<IpamErrorCode, status> = {
   AlreadyExists: status.ALREADY_EXISTS,
   Exhausted: status.RESOURCE_EXHAUSTED,
   FailedPrecondition: status.FAILED_PRECONDITION,
+  PermissionDenied: status.PERMISSION_DENIED,
 };
 
 export const grpcCodeOf = (c: IpamErrorCode): number => TO_GRPC[c];

@@ -7,7 +7,9 @@
 //     s3cr3t-upf  edge/upf-pkg    # only owners of package "edge/upf-pkg"
 //   A scoped token can allocate and release only for its own package (alloc label
 //   ipam-injector.dev/package, resource ownerNsn, admin Batch package), sees only its own
-//   allocations, and cannot change the operator's space outside its package.
+//   allocations, and cannot change the operator's space outside its package: the transaction
+//   (Tx in core.ts) refuses space in a shared network instance and forced releases that would
+//   free another package's allocations (src/server/README.md, "Authentication").
 import { createHash } from 'node:crypto';
 import { status, type Metadata } from '@grpc/grpc-js';
 import { StatusError } from '../protocol/status.js';

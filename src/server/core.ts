@@ -32,6 +32,7 @@ import { IpamError } from '../ipam/errors.js';
 import { StoreConflictError, StoreFailedError, StoreRejectedError, type Store } from './store/store.js';
 import { rebuild, replayOp, vlanAnswer } from './replay.js';
 import { PeerUnavailableError } from './peers.js';
+import { packageOf, SCOPE_SEPARATOR } from '../protocol/owner.js';
 
 export { ReplayError, replayOp } from './replay.js';
 
@@ -70,7 +71,10 @@ export class UnavailableError extends Error {
  *  nothing, or the one allocation a release freed. */
 type UndoStep = { owner: string; prefix: string } | { allocation: Allocation };
 
-/** Records what a transaction changes, as it changes it. */
+/**
+ * Records what a transaction changes, as it changes it, and holds a package-scoped caller to
+ * its package (checked before anything changes: a refused step leaves no op behind).
+ */
 export class Tx {
   readonly ops: Op[] = [];
   readonly changes: Omit<Change, 'seq'>[] = [];
@@ -78,13 +82,34 @@ export class Tx {
    *  cannot be undone exactly (prefix and instance changes, moves, cascades). */
   private undo: UndoStep[] | null = [];
 
-  /** `watched`: someone listens to changes, so compute the costlier ones too. */
+  /**
+   * `watched`: someone listens to changes, so compute the costlier ones too.
+   * `scope`: the package a scoped token acts for; undefined is the operator (the seed or an
+   * unscoped token). Space in a network instance the package does not own is the operator's,
+   * and a scoped release never frees another package's allocations, forced or not.
+   */
   constructor(
     readonly ipam: Ipam,
     private readonly watched = false,
+    readonly scope?: string,
   ) {}
 
+  /** Scoped callers: `ref` must be absent (when `mayCreate`) or owned by their package. */
+  private checkInstance(ref: NetworkInstanceRef, what: string, mayCreate: boolean): void {
+    if (this.scope === undefined) return;
+    const ns = ref.namespace || 'default';
+    const ni = this.ipam.listNetworkInstances().find((n) => n.name === ref.name && n.namespace === ns);
+    if (ni ? packageOf(ni.owner) === this.scope : mayCreate) return;
+    throw new IpamError(
+      'PermissionDenied',
+      `package "${this.scope}" may not ${what} network instance ${ns}/${ref.name}: ${ni ? 'it is shared' : 'it does not exist'}; ` +
+        'space in a shared network instance is the operator\'s (seed or an unscoped token)',
+      { networkInstance: `${ns}/${ref.name}` },
+    );
+  }
+
   applyNetworkInstance(ref: NetworkInstanceRef, prefixes: InstancePrefix[], owner: string): NetworkInstanceInfo {
+    this.checkInstance(ref, 'change', true);
     const info = this.ipam.applyNetworkInstance(ref, prefixes, owner);
     this.undo = null;
     this.ops.push({ op: 'applyNetworkInstance', ref, prefixes, owner });
@@ -93,6 +118,8 @@ export class Tx {
   }
 
   removeNetworkInstance(ref: NetworkInstanceRef, opts: ReleaseOptions = {}): void {
+    this.checkInstance(ref, 'remove', false);
+    if (this.scope !== undefined && opts.force) throw new IpamError('PermissionDenied', 'a scoped token cannot force a removal');
     const before = opts.force && this.watched ? this.ipam.listAllocations({ networkInstance: ref }) : [];
     this.ipam.removeNetworkInstance(ref, opts);
     this.undo = null;
@@ -105,6 +132,7 @@ export class Tx {
   }
 
   applyPrefix(spec: PrefixSpec): PrefixInfo {
+    this.checkInstance(spec.networkInstance, 'add prefixes to', false);
     const info = this.ipam.applyPrefix(spec);
     this.undo = null;
     this.ops.push({ op: 'applyPrefix', spec });
@@ -114,6 +142,8 @@ export class Tx {
 
   /** Returns the allocations a forced removal freed. */
   removePrefix(ni: NetworkInstanceRef, prefix: string, opts: ReleaseOptions = {}): Allocation[] {
+    this.checkInstance(ni, 'remove prefixes from', false);
+    if (this.scope !== undefined && opts.force) throw new IpamError('PermissionDenied', 'a scoped token cannot force a removal');
     const info = this.ipam.listPrefixes(ni).find((p) => p.prefix === prefix);
     const before = opts.force ? this.ipam.listAllocations({ networkInstance: ni }) : [];
     this.ipam.removePrefix(ni, prefix, opts);
@@ -146,12 +176,24 @@ export class Tx {
     return this.ipam.dryRun(req);
   }
 
+  /** A scoped caller's force frees only its own package's dependents; others still block. */
+  private releaseScoped(owner: string, opts: ReleaseOptions): Allocation[] {
+    if (this.scope === undefined || !opts.force) return this.ipam.release(owner, opts);
+    const mine = `${this.scope}${SCOPE_SEPARATOR}`;
+    try {
+      return this.ipam.release(owner, { ...opts, forceOnly: (o) => o.startsWith(mine) });
+    } catch (e) {
+      if (!(e instanceof IpamError) || !e.details.dependents) throw e;
+      throw new IpamError('PermissionDenied', `a scoped token cannot force-release other packages' allocations: ${e.message}`, e.details);
+    }
+  }
+
   /** Frees everything `owner` holds, network instances included. Always logged: finding out
    *  whether it held a prefix would cost a scan of every prefix; a record is a few bytes. */
   release(owner: string, opts: ReleaseOptions = {}): Allocation[] {
     const prefixes = this.watched ? this.ipam.listPrefixes().filter((p) => p.owner === owner) : [];
     const defined = this.undo !== null && this.ipam.defines(owner);
-    const freed = this.ipam.release(owner, opts);
+    const freed = this.releaseScoped(owner, opts);
     if (defined || opts.force || freed.length > 1) this.undo = null;
     else if (freed.length === 1) this.undo?.push({ allocation: freed[0]! });
     this.ops.push({ op: 'release', owner, ...(opts.force ? { force: true } : {}) });
@@ -352,15 +394,16 @@ export class IpamCore {
     return this.store.stats();
   }
 
-  /** Runs `fn` as one transaction; answers after its ops are durable. */
-  async mutate<T>(fn: (tx: Tx) => T): Promise<T> {
+  /** Runs `fn` as one transaction; answers after its ops are durable. `scope`: the package a
+   *  scoped token acts for (see Tx); undefined for the operator. */
+  async mutate<T>(fn: (tx: Tx) => T, scope?: string): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       this.check();
       if (this.gate) {
         await this.gate;
         continue;
       }
-      const tx = new Tx(this.ipam, this.listeners.size > 0);
+      const tx = new Tx(this.ipam, this.listeners.size > 0, scope);
       let result: T | undefined;
       let failure: { error: unknown } | undefined;
       try {

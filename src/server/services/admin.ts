@@ -125,7 +125,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       const info = await ctx.core.mutate((tx) => {
         ownInstance(tx, ref, owner);
         return tx.applyNetworkInstance(ref, prefixes, owner);
-      });
+      }, p.scope);
       return toWNetworkInstance(info);
     }),
     RemoveNetworkInstance: unary<WRemoveNetworkInstanceRequest, { released: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/RemoveNetworkInstance', async (r, p) => {
@@ -138,7 +138,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
       const spec = fromWPrefixSpec(r, 'prefix', L, owner);
-      return toWPrefix(await ctx.core.mutate((tx) => tx.applyPrefix(spec)));
+      return toWPrefix(await ctx.core.mutate((tx) => tx.applyPrefix(spec), p.scope));
     }),
     RemovePrefix: unary<WRemovePrefixRequest, { released: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/RemovePrefix', async (r, p) => {
       requireUnscoped(p, 'RemovePrefix');
@@ -151,7 +151,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
       const req = fromWAllocationRequest(r, 'request', L, owner);
-      const a = r.dryRun ? await ctx.core.query((ipam) => ipam.dryRun(req)) : await ctx.core.mutate((tx) => tx.allocate(req));
+      const a = r.dryRun ? await ctx.core.query((ipam) => ipam.dryRun(req)) : await ctx.core.mutate((tx) => tx.allocate(req), p.scope);
       return toWAllocation(a);
     }),
     Release: unary<WReleaseRequest, { released: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/Release', async (r, p) => {
@@ -161,7 +161,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
         // the owner's VLAN too (a VLAN claim's owner holds no address)
         tx.releaseVlan(owner, { force: r.force ?? false });
         return tx.release(owner, { force: r.force ?? false });
-      });
+      }, p.scope);
       return { released: freed.map((a) => toWAllocation(a)) };
     }),
     Batch: unary<WBatchRequest, WBatchResponse>(ctx, 'ipaminjector.admin.v1.Admin/Batch', async (r, p) => {
@@ -173,8 +173,8 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       // together would otherwise run back to back, and the disk syncs that acknowledge them
       // (completed in the loop's poll phase) would wait behind the whole burst.
       await batchTurns.next();
-      if (r.dryRun) return ctx.core.query(() => runBatch(new Tx(ctx.core.scratch()), pkg, r, L));
-      return ctx.core.mutate((tx) => runBatch(tx, pkg, r, L));
+      if (r.dryRun) return ctx.core.query(() => runBatch(new Tx(ctx.core.scratch(), false, p.scope), pkg, r, L));
+      return ctx.core.mutate((tx) => runBatch(tx, pkg, r, L), p.scope);
     }),
     Watch: (call: ServerWritableStream<WWatchRequest, WEvent>) => watch(ctx, call),
     ...vlanAdminHandlers(ctx),

@@ -11,20 +11,20 @@ import { asPackage } from '../../protocol/status.js';
 import { unary, type ServiceContext } from './context.js';
 
 export function allocService(ctx: ServiceContext): UntypedServiceImplementation {
-  async function allocate(intent: AllocIntent): Promise<AllocResponse> {
+  async function allocate(intent: AllocIntent, scope: string | undefined): Promise<AllocResponse> {
     switch (intent.type) {
       case 'allocate': {
         const a = await ctx.core.allocate(intent.req);
         return a.gateway ? { allocatedPrefix: a.prefix, gateway: a.gateway } : { allocatedPrefix: a.prefix };
       }
       case 'prefix': {
-        const info = await ctx.core.mutate((tx) => tx.applyPrefix(intent.spec));
+        const info = await ctx.core.mutate((tx) => tx.applyPrefix(intent.spec), scope);
         return { allocatedPrefix: info.prefix };
       }
       case 'networkInstance': {
         const { ref, owner, prefix } = intent;
         if (!prefix) throw new IpamError('InvalidArgument', 'spec.prefix: an aggregate prefix of the network instance is required', { field: 'spec.prefix' });
-        await ctx.core.mutate((tx) => mergeInstancePrefix(tx, ref, owner, prefix));
+        await ctx.core.mutate((tx) => mergeInstancePrefix(tx, ref, owner, prefix), scope);
         return { allocatedPrefix: prefix.prefix };
       }
     }
@@ -51,7 +51,7 @@ export function allocService(ctx: ServiceContext): UntypedServiceImplementation 
     Allocation: unary<AllocRequest, AllocResponse>(ctx, 'alloc.Allocation/Allocation', async (r, p) => {
       const intent = decodeAllocRequest(r, ctx.limits);
       authorizePackage(p, intent.package);
-      return asPackage(intent.package, () => allocate(intent));
+      return asPackage(intent.package, () => allocate(intent, p.scope));
     }),
     DeAllocation: unary<AllocRequest, AllocResponse>(ctx, 'alloc.Allocation/DeAllocation', async (r, p) => {
       const who = decodeAllocOwner(r, ctx.limits);

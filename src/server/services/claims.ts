@@ -73,7 +73,7 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
           // the prefixes those claims added.
           if (ni && !ownClient(r) && prefixes.length === 0) return;
           tx.applyNetworkInstance(ref, ni && !ownClient(r) ? merged(ni.prefixes, prefixes) : prefixes, id.owner);
-        }),
+        }, p.scope),
       );
     },
     async deleteIndex(r, p) {
@@ -82,14 +82,14 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
       await asPackage(id.package, () =>
         ctx.core.mutate((tx) => {
           if (ownInstance(tx, ref, id.owner)) tx.removeNetworkInstance(ref);
-        }),
+        }, p.scope),
       );
     },
     async claim(r, p) {
       if (isBarePrefix(r)) {
         const { id, spec } = decodePrefixClaim(r, ctx.limits);
         authorizePackage(p, id.package);
-        const info = await asPackage(id.package, () => ctx.core.mutate((tx) => tx.applyPrefix(spec)));
+        const info = await asPackage(id.package, () => ctx.core.mutate((tx) => tx.applyPrefix(spec), p.scope));
         return claimResponse(r, undefined, { prefix: info.prefix });
       }
       const { id, req, parsed } = decodeClaim(r, ctx.limits);
@@ -107,7 +107,7 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
           const old = ni.prefixes.find((x) => x.prefix === req.prefix);
           tx.applyNetworkInstance(ni, [...prefixes, { prefix: req.prefix!, labels: { ...(old?.labels ?? {}), ...(req.labels ?? {}) } }], ni.owner);
           return { prefix: req.prefix! };
-        }),
+        }, p.scope),
       );
       return claimResponse(r, parsed, a);
     },
@@ -144,7 +144,7 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
             }
           }
           tx.release(id.owner);
-        }),
+        }, p.scope),
       );
     },
   };
