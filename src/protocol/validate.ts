@@ -18,6 +18,8 @@ export interface Limits {
   maxBatch: number;
   /** Events a Watch stream may have queued for a slow reader before it is ended. */
   maxWatchBacklog: number;
+  /** How long a watcher may read nothing while the server holds events for it (ms). */
+  watchStallMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -28,6 +30,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxStringLength: 4096,
   maxBatch: 10_000,
   maxWatchBacklog: 10_000,
+  watchStallMs: 30_000,
 };
 
 export const invalid = (field: string, message: string): IpamError =>

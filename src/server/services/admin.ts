@@ -314,7 +314,7 @@ function watch(ctx: ServiceContext, call: ServerWritableStream<WWatchRequest, WE
   const matches = (a: Allocation) =>
     (!filterNi || `${a.networkInstance.namespace}/${a.networkInstance.name}` === filterNi) && a.owner.startsWith(ownerPrefix);
   // Subscribe first, then list: a change between the two shows up twice rather than never.
-  follow(
+  const out = follow(
     ctx,
     call,
     (c): WEvent | undefined => {
@@ -336,10 +336,12 @@ function watch(ctx: ServiceContext, call: ServerWritableStream<WWatchRequest, WE
   if (call.request.initial) {
     ctx.core
       .query((ipam) => ipam.listAllocations({ ...(ownerPrefix ? { ownerPrefix } : {}) }).filter(matches))
-      .then((list) => {
-        for (const a of list) call.write({ seq: '0', type: 'ALLOCATED', allocation: toWAllocation(a) });
-        call.write({ seq: '0', type: 'SYNCED' });
-      })
-      .catch((e) => call.emit('error', toServiceError(e)));
+      .then((list) => out.sendListing(listingEvents(list), { seq: '0', type: 'SYNCED' }))
+      .catch((e) => out.fail(toServiceError(e)));
   }
+}
+
+/** Each allocation of a Watch's initial listing as an event, built as it is sent. */
+function* listingEvents(list: readonly Allocation[]): Generator<WEvent> {
+  for (const a of list) yield { seq: '0', type: 'ALLOCATED', allocation: toWAllocation(a) };
 }

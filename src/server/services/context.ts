@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Limits } from '../../protocol/validate.js';
 import { toServiceError } from '../../protocol/status.js';
+import { WatchStream } from './watch-stream.js';
 
 export interface ServiceContext {
   core: IpamCore;
@@ -54,32 +55,24 @@ export function unary<Req, Res>(
 /**
  * Streams the allocator's changes to a watcher until it leaves or the server shuts down.
  * `toMessage` picks and shapes what this watcher gets (undefined: nothing). A watcher that
- * stops reading is ended with RESOURCE_EXHAUSTED, since it would make the server buffer
- * without bound. Subscribes at once, so a listing sent after this call misses no change.
+ * stops reading is cut off (WatchStream), since it would make the server buffer without
+ * bound. Subscribes at once, so a listing sent after this call (sendListing) misses no change.
  */
 export function follow<T>(
   ctx: ServiceContext,
   call: ServerWritableStream<unknown, T>,
   toMessage: (c: Change) => T | undefined,
   resyncHint: string,
-): void {
+): WatchStream<T> {
+  const out = new WatchStream(call, ctx.limits, resyncHint);
   const unsubscribe = ctx.core.subscribe((c) => {
     const msg = toMessage(c);
-    if (msg === undefined) return;
-    if (call.writableLength >= ctx.limits.maxWatchBacklog) {
-      stop();
-      call.emit('error', { code: status.RESOURCE_EXHAUSTED, details: `watcher fell ${ctx.limits.maxWatchBacklog} events behind; ${resyncHint}` });
-      return;
-    }
-    call.write(msg);
+    if (msg !== undefined) out.send(msg);
   });
-  const stream = { end: () => call.end() };
-  ctx.streams.add(stream);
-  const stop = () => {
+  ctx.streams.add(out);
+  out.onClose(() => {
     unsubscribe();
-    ctx.streams.delete(stream);
-  };
-  call.on('cancelled', stop);
-  call.on('close', stop);
-  call.on('error', stop);
+    ctx.streams.delete(out);
+  });
+  return out;
 }
