@@ -31,7 +31,7 @@ import {
   invalid,
   type Limits,
 } from './validate.js';
-import { grpcCodeOf, ipamCodeOf } from './status.js';
+import { clip, grpcCodeOf, ipamCodeOf } from './status.js';
 
 export function fromWRef(r: WNetworkInstanceRef | undefined, field: string, limits: Limits, required = true, suffix = ''): NetworkInstanceRef | undefined {
   const name = checkString(r?.name, field, limits, required, `${suffix}.name`);
@@ -172,17 +172,17 @@ export function toWError(e: unknown, subject = ''): WError {
   if (e instanceof IpamError) {
     return {
       code: grpcCodeOf(e.code),
-      message: e.message,
+      message: clip(e.message),
       reason: e.code,
       networkInstance: e.details.networkInstance ?? '',
-      selector: e.details.selector ?? '',
+      selector: clip(e.details.selector ?? ''),
       prefix: e.details.prefix ?? '',
       field: e.details.field ?? '',
       dependents: [...(e.details.dependents ?? [])],
       subject,
     };
   }
-  return { code: 13, message: (e as Error)?.message ?? String(e), reason: '', dependents: [], subject };
+  return { code: 13, message: clip((e as Error)?.message ?? String(e)), reason: '', dependents: [], subject };
 }
 
 export function fromWError(w: WError): Error {

@@ -60,7 +60,18 @@ const META = {
 } as const;
 
 /** Metadata values must be printable ASCII. */
-const ascii = (s: string) => s.replace(/[^\x20-\x7e]/g, '?').slice(0, 4096);
+/** Longest error text and metadata value sent. A status travels in HTTP/2 trailers, which a
+ *  gRPC client accepts up to 8 KiB (grpc-js \`grpc.max_metadata_size\`, percent-encoded
+ *  message included); over that the answer never arrives. */
+export const MAX_ERROR_TEXT = 1024;
+const MAX_METADATA_VALUE = 512;
+
+/** `s` cut to `max` characters, saying how much was left out. */
+export function clip(s: string, max = MAX_ERROR_TEXT): string {
+  return s.length <= max ? s : `${s.slice(0, max)}... (${s.length - max} more characters)`;
+}
+
+const ascii = (s: string) => clip(s.replace(/[^\x20-\x7e]/g, '?'), MAX_METADATA_VALUE);
 
 export function toServiceError(e: unknown): Partial<ServiceError> & { code: status } {
   if (e instanceof IpamError) {
@@ -72,12 +83,12 @@ export function toServiceError(e: unknown): Partial<ServiceError> & { code: stat
     if (d.prefix) md.set(META.prefix, ascii(d.prefix));
     if (d.field) md.set(META.field, ascii(d.field));
     if (d.dependents?.length) md.set(META.dependents, ascii(d.dependents.join(',')));
-    return { code: TO_GRPC[e.code], details: e.message, metadata: md };
+    return { code: TO_GRPC[e.code], details: clip(e.message), metadata: md };
   }
-  if (e instanceof StatusError) return { code: e.code, details: e.message };
+  if (e instanceof StatusError) return { code: e.code, details: clip(e.message) };
   const name = (e as Error)?.name;
-  if (name === 'UnavailableError' || name === 'StoreFailedError') return { code: status.UNAVAILABLE, details: (e as Error).message };
-  return { code: status.INTERNAL, details: `internal error: ${(e as Error)?.message ?? String(e)}` };
+  if (name === 'UnavailableError' || name === 'StoreFailedError') return { code: status.UNAVAILABLE, details: clip((e as Error).message) };
+  return { code: status.INTERNAL, details: clip(`internal error: ${(e as Error)?.message ?? String(e)}`) };
 }
 
 /** Client side: a failed call as the IpamError it stands for, or a plain Error. */

@@ -10,6 +10,8 @@ export interface Limits {
   maxMessageBytes: number;
   /** Labels (or selector entries) per map. */
   maxLabels: number;
+  /** Values of one matchExpressions entry (In, NotIn). */
+  maxSelectorValues: number;
   maxLabelKeyLength: number;
   maxLabelValueLength: number;
   /** Names, owners, prefixes, JSON claims. */
@@ -25,6 +27,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = {
   maxMessageBytes: 4 * 1024 * 1024,
   maxLabels: 64,
+  maxSelectorValues: 256,
   maxLabelKeyLength: 317, // DNS subdomain prefix (253) + "/" + name (63)
   maxLabelValueLength: 1024,
   maxStringLength: 4096,
@@ -90,13 +93,21 @@ export function checkSelector(sel: WLabelSelector | undefined, field: string, li
   const out: LabelSelector = {};
   if (!isEmptyLabels(sel.matchLabels)) out.matchLabels = checkLabels(sel.matchLabels, field, limits, `${suffix}.matchLabels`);
   const exprs = sel.matchExpressions ?? [];
+  if (!Array.isArray(exprs)) throw invalid(`${field}${suffix}.matchExpressions`, 'must be a list');
   if (exprs.length > limits.maxLabels) throw invalid(`${field}${suffix}.matchExpressions`, `at most ${limits.maxLabels} entries`);
   if (exprs.length > 0) {
     out.matchExpressions = exprs.map((e, i) => {
       const f = `${field}${suffix}.matchExpressions[${i}]`;
+      if (typeof e !== 'object' || e === null) throw invalid(f, 'must be {key, operator, values}');
       const key = checkString(e.key, `${f}.key`, limits, true);
       if (!e.operator || !OPERATORS.has(e.operator)) throw invalid(`${f}.operator`, `"${e.operator ?? ''}" is not In, NotIn, Exists or DoesNotExist`);
-      const values = (e.values ?? []).map((v) => checkString(v, `${f}.values`, limits));
+      const raw = e.values ?? [];
+      if (!Array.isArray(raw)) throw invalid(`${f}.values`, 'must be a list');
+      if (raw.length > limits.maxSelectorValues) throw invalid(`${f}.values`, `${raw.length} entries, at most ${limits.maxSelectorValues} allowed`);
+      const values = raw.map((v, j) => {
+        if (typeof v !== 'string' || v.length > limits.maxLabelValueLength) throw invalid(`${f}.values[${j}]`, `must be a label value of at most ${limits.maxLabelValueLength} characters`);
+        return v;
+      });
       return { key, operator: e.operator as 'In' | 'NotIn' | 'Exists' | 'DoesNotExist', ...(values.length ? { values } : {}) };
     });
   }
