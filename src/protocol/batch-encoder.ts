@@ -195,6 +195,21 @@ function writeError(w: Writer, field: number, e: WError): void {
 }
 
 /** ipaminjector.admin.v1.BatchResponse as protobuf bytes. */
+/** The encoded size of a BatchResponse, measured without encoding it. */
+export function batchResponseSize(r: WBatchResponse): number {
+  const lengths: Lengths = [];
+  let size = 0;
+  for (const o of r.outcomes ?? []) size += measureOutcome(o, lengths);
+  for (const e of r.spaceErrors ?? []) size += measureError(e, lengths);
+  for (const a of r.released ?? []) size += measureAllocation(a, lengths);
+  return size;
+}
+
+/** The bytes one Allocation adds to a repeated field (tag and length included). */
+export function allocationFieldSize(a: WAllocation): number {
+  return measureAllocation(a, []);
+}
+
 export function encodeBatchResponse(r: WBatchResponse): Buffer {
   const lengths: Lengths = [];
   let size = 0;

@@ -61,6 +61,15 @@ export interface Change {
   vlanIndex?: VlanIndexInfo;
 }
 
+/** Thrown inside a transaction to refuse it whole: nothing it applied is committed (the
+ *  allocator is put back to what is durable) and the caller gets `reason`. */
+export class TxAbort extends Error {
+  override readonly name = 'TxAbort';
+  constructor(readonly reason: unknown) {
+    super((reason as Error)?.message ?? String(reason));
+  }
+}
+
 export class UnavailableError extends Error {
   override readonly name = 'UnavailableError';
 }
@@ -409,6 +418,11 @@ export class IpamCore {
       try {
         result = fn(tx);
       } catch (e) {
+        if (e instanceof TxAbort) {
+          // undone in place when it can be (plain allocations), else rebuilt from the store
+          if (tx.ops.length > 0 && tx.revert() === null) await this.rollBack();
+          throw e.reason;
+        }
         failure = { error: e };
       }
       // Commit whatever was applied, even when fn threw after some ops (part of a batch).
@@ -423,12 +437,7 @@ export class IpamCore {
         }
         if (e instanceof StoreRejectedError) {
           // nothing was written: put the allocator back to what is durable, answer the client
-          try {
-            await this.reload([]);
-          } catch (re) {
-            this.die(re as Error);
-            throw new UnavailableError(`not durable: ${(re as Error).message}`);
-          }
+          await this.rollBack();
           throw new IpamError('InvalidArgument', e.message);
         }
         this.die(e as Error);
@@ -494,6 +503,16 @@ export class IpamCore {
       if (this.listeners.size === 0) continue;
       const change = { ...c, seq: ++this.seq };
       for (const l of this.listeners) l(change);
+    }
+  }
+
+  /** Puts the allocator back to what is durable (a transaction that is not committed). */
+  private async rollBack(): Promise<void> {
+    try {
+      await this.reload([]);
+    } catch (re) {
+      this.die(re as Error);
+      throw new UnavailableError(`not durable: ${(re as Error).message}`);
     }
   }
 

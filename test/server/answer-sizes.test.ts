@@ -63,4 +63,55 @@ test('an error whose text would not fit in HTTP/2 trailers is cut, says so, and 
   }
 });
 
+const bigLabels = (i: number) => Object.fromEntries(Array.from({ length: 5 }, (_, k) => [`note-${k}`, `${i}-`.padEnd(900, 'x')]));
+
+test('a Batch whose answer would pass 4 MiB is refused before it commits; nothing is held', async () => {
+  const srv = await inProcess();
+  const admin = raw('admin', srv.address);
+  try {
+    // a request under 4 MiB whose answer is over it: each outcome echoes the request's owner
+    // and labels and adds the prefix, parent, network instance and system labels
+    const requests = Array.from({ length: 10_000 }, (_, i) => ({ owner: `default/IPClaim/c${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30, labels: { note: 'x'.repeat(330) } }));
+    const e = await withinMs(codeOf(admin.call('Batch', { package: 'big', requests })), 30_000, 'Batch');
+    assert.is(e.code, status.RESOURCE_EXHAUSTED);
+    assert.match(e.details, /over the 4194304 a gRPC client reads; nothing was committed/, e.details);
+    const held = await admin.call<{ allocations: unknown[] }>('ListAllocations', { ownerPrefix: 'big|' });
+    assert.is(held.allocations.length, 0);
+    // the same work in two batches is answered
+    for (const half of [requests.slice(0, 5000), requests.slice(5000)]) {
+      const r = await admin.call<{ outcomes: { allocation?: unknown }[] }>('Batch', { package: 'big', requests: half });
+      assert.ok(r.outcomes.every((o) => o.allocation));
+    }
+  } finally {
+    admin.close();
+    await srv.shutdown();
+  }
+});
+
+test('a list page holds what fits in 4 MiB and continues from there', async () => {
+  const srv = await inProcess();
+  const admin = raw('admin', srv.address);
+  try {
+    for (let b = 0; b < 2; b++) {
+      const requests = Array.from({ length: 500 }, (_, i) => ({ owner: `default/IPClaim/c${b}-${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30, labels: bigLabels(i) }));
+      await admin.call('Batch', { package: 'big', requests, compact: true });
+    }
+    // the default page (1,000) of these would be ~4.6 MB
+    const first = await withinMs(admin.call<{ allocations: { owner: string }[]; continue: string }>('ListAllocations', {}), 30_000, 'ListAllocations');
+    assert.ok(first.allocations.length > 500 && first.allocations.length < 1000, `${first.allocations.length}`);
+    assert.ok(first.continue);
+    const seen = new Set(first.allocations.map((a) => a.owner));
+    let next = first.continue;
+    while (next) {
+      const page = await admin.call<{ allocations: { owner: string }[]; continue: string }>('ListAllocations', { continue: next });
+      for (const a of page.allocations) seen.add(a.owner);
+      next = page.continue;
+    }
+    assert.is(seen.size, 1000);
+  } finally {
+    admin.close();
+    await srv.shutdown();
+  }
+});
+
 test.run();

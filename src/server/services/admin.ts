@@ -1,9 +1,10 @@
 // ipaminjector.admin.v1.Admin: listing, space management, generic allocate/release, the
 // per-package Batch the function uses, and Watch.
-import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type ServerWritableStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Allocation, AllocationFilter, AllocationRequest } from '../../ipam/types.js';
 import { authorizeOwner, authorizePackage, requireUnscoped, type Principal } from '../auth.js';
-import { Tx } from '../core.js';
+import { Tx, TxAbort } from '../core.js';
+import { allocationFieldSize, batchResponseSize } from '../../protocol/batch-encoder.js';
 import {
   fromWAllocationRequest,
   fromWInstancePrefixes,
@@ -34,7 +35,7 @@ import type {
   WWatchRequest,
 } from '../../protocol/messages.js';
 import { localOwner, packageOf, scopedOwner, SCOPE_SEPARATOR } from '../../protocol/owner.js';
-import { localizeError, toServiceError } from '../../protocol/status.js';
+import { localizeError, StatusError, toServiceError } from '../../protocol/status.js';
 import { checkSelector, checkString, invalid } from '../../protocol/validate.js';
 import { ownInstance } from './alloc.js';
 import { follow, unary, type ServiceContext } from './context.js';
@@ -87,8 +88,7 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       let more = '';
       const prefixes = await ctx.core.query((ipam) => {
         const all = ipam.listPrefixes(ni);
-        if (from + limit < all.length) more = String(from + limit);
-        return all.slice(from, from + limit).map((pi) => {
+        const page = all.slice(from, from + limit).map((pi) => {
           if (!r.utilization) return toWPrefix(pi);
           let u;
           try {
@@ -98,6 +98,9 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
           }
           return toWPrefix(pi, u);
         });
+        const fit = fitPage(page, jsonSize, L);
+        if (from + fit.length < all.length) more = String(from + fit.length);
+        return fit;
       });
       return { prefixes, continue: more };
     }),
@@ -115,7 +118,9 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       });
       // One more than the page tells whether another page follows.
       const list = await ctx.core.query((ipam) => ipam.listAllocations({ ...filter, offset: from, limit: limit + 1 }));
-      return { allocations: list.slice(0, limit).map((a) => toWAllocation(a)), continue: list.length > limit ? String(from + limit) : '' };
+      const allocations = fitPage(list.slice(0, limit).map((a) => toWAllocation(a)), allocationFieldSize, L);
+      const more = list.length > allocations.length;
+      return { allocations, continue: more ? String(from + allocations.length) : '' };
     }),
     ApplyNetworkInstance: unary<WApplyNetworkInstanceRequest, WNetworkInstance>(ctx, 'ipaminjector.admin.v1.Admin/ApplyNetworkInstance', async (r, p) => {
       const ref = fromWRef(r.ref, 'ref', L)!;
@@ -173,18 +178,61 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
       // together would otherwise run back to back, and the disk syncs that acknowledge them
       // (completed in the loop's poll phase) would wait behind the whole burst.
       await batchTurns.next();
-      if (r.dryRun) return ctx.core.query(() => runBatch(new Tx(ctx.core.scratch(), false, p.scope), pkg, r, L));
-      return ctx.core.mutate((tx) => runBatch(tx, pkg, r, L), p.scope);
+      if (r.dryRun) {
+        return ctx.core.query(() => {
+          const res = runBatch(new Tx(ctx.core.scratch(), false, p.scope), pkg, r, L);
+          const tooBig = oversize(res, L);
+          if (tooBig) throw tooBig;
+          return res;
+        });
+      }
+      return ctx.core.mutate((tx) => {
+        const res = runBatch(tx, pkg, r, L);
+        const tooBig = oversize(res, L);
+        if (tooBig) throw new TxAbort(tooBig); // nothing of the batch is committed
+        return res;
+      }, p.scope);
     }),
     Watch: (call: ServerWritableStream<WWatchRequest, WEvent>) => watch(ctx, call),
     ...vlanAdminHandlers(ctx),
   };
 }
 
+/**
+ * Why a client could not read this answer, if it could not; checked before the batch commits.
+ * grpc-js does not send the client's receive limit, so every answer is held to grpc's default,
+ * the message limit (4 MiB): grpc-js would refuse a bigger one after the commit, and every
+ * retry of it.
+ */
+function oversize(res: WBatchResponse, L: ServiceContext['limits']): StatusError | undefined {
+  const size = batchResponseSize(res);
+  if (size <= L.maxMessageBytes) return undefined;
+  return new StatusError(
+    status.RESOURCE_EXHAUSTED,
+    `the answer would be ${size} bytes, over the ${L.maxMessageBytes} a gRPC client reads; nothing was committed: send fewer requests per batch`,
+  );
+}
+
 const MAX_PAGE = 10_000;
 /** Without a limit: a page a client with grpc's default 4 MiB receive limit can read (an
  *  allocation with its labels is well under 4 KiB); 10,000 of them were over 7 MiB. */
 const DEFAULT_PAGE = 1_000;
+
+/** Room for a list answer's other fields (the continue token). */
+const LIST_SLACK = 1024;
+
+/** The longest head of `items` whose answer fits the message limit (at least one item). */
+function fitPage<T>(items: T[], size: (item: T) => number, L: ServiceContext['limits']): T[] {
+  let total = LIST_SLACK;
+  for (let i = 0; i < items.length; i++) {
+    total += size(items[i]!);
+    if (total > L.maxMessageBytes) return items.slice(0, Math.max(1, i));
+  }
+  return items;
+}
+
+/** An upper bound of a small message's protobuf size: its JSON text is never shorter. */
+const jsonSize = (m: unknown): number => Buffer.byteLength(JSON.stringify(m));
 
 /** A list page: where it starts (the previous answer's `continue`) and how long it is. */
 function page(r: { limit?: number; continue?: string }): { from: number; limit: number } {
