@@ -1,6 +1,6 @@
 // Assembles the IPAM server: one IpamCore (allocator + store) behind alloc.Allocation,
 // resource.Resource and the admin service, plus grpc.health.v1, reflection and metrics.
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Server as HttpServer } from 'node:http';
@@ -20,6 +20,7 @@ import { claimBackends } from './services/claims.js';
 import { startWebView } from './web/web-server.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/validate.js';
+import { clip } from '../protocol/status.js';
 
 export interface TlsFiles {
   cert: Buffer;
@@ -121,7 +122,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const metrics = new Metrics();
   const ctx: ServiceContext = { core, auth: new Auth(opts.tokens, opts.tls?.clientCa !== undefined), limits, metrics, log, streams: new Set() };
-  const server = new Server(serverOptions(limits));
+  const server = new Server({ ...serverOptions(limits), interceptors: [clipStatusText] });
   let metricsServer: HttpServer | undefined;
   let metricsPort: number | undefined;
   let port: number;
@@ -211,3 +212,8 @@ function listenError(listen: string, err: Error): Error {
   if (cause.endsWith(` ${listen}`)) cause = cause.slice(0, -listen.length - 1);
   return new Error(`cannot listen on ${listen}: ${cause}`, { cause: err });
 }
+
+/** Every status leaves with a text HTTP/2 trailers can carry, whichever service sends it (the
+ *  health service echoes the service name it was asked about, of any length). */
+const clipStatusText: ServerInterceptor = (_method, call) =>
+  new ServerInterceptingCall(call, { sendStatus: (st, next) => next(st.details === undefined ? st : { ...st, details: clip(st.details) }) });

@@ -111,8 +111,12 @@ export class WatchStream<T> {
 
   /** Ends the HTTP/2 stream without waiting for the client to read, freeing its buffer. */
   private reset(): void {
-    // grpc-js exposes no reset of a server stream; its call object holds the HTTP/2 stream.
-    const stream = (this.call as unknown as { call?: { stream?: { close?: (code: number) => void; closed?: boolean } } }).call?.stream;
+    // grpc-js exposes no reset of a server stream; its innermost call object (under any
+    // interceptors) holds the HTTP/2 stream.
+    type Inner = { stream?: { close?: (code: number) => void; closed?: boolean }; nextCall?: Inner };
+    let inner = (this.call as unknown as { call?: Inner }).call;
+    while (inner && !inner.stream && inner.nextCall) inner = inner.nextCall;
+    const stream = inner?.stream;
     if (stream && typeof stream.close === 'function' && !stream.closed) stream.close(http2.NGHTTP2_ENHANCE_YOUR_CALM);
     this.call.destroy();
   }
