@@ -75,7 +75,7 @@ test('a Watch with initial=true to a client that reads nothing is reset; its lis
 });
 
 test('a Watch client that reads gets the whole listing, SYNCED, then live events, in order', async () => {
-  const srv = await inProcess({ limits: { watchStallMs: STALL_MS } });
+  const srv = await inProcess({ limits: { watchStallMs: 10 * STALL_MS } });
   const admin = raw('admin', srv.address);
   const requests = Array.from({ length: 3000 }, (_, i) => ({ owner: `default/IPClaim/c${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30 }));
   await admin.call('Batch', { package: 'big', requests });
@@ -89,7 +89,7 @@ test('a Watch client that reads gets the whole listing, SYNCED, then live events
     });
     stream.on('error', ko);
   });
-  // a slow reader: pauses now and then, longer than nothing but shorter than the stall limit
+  // a slow reader: pauses now and then, well within the stall limit
   const slow = setInterval(() => {
     stream.pause();
     setTimeout(() => stream.resume(), STALL_MS / 4);
