@@ -47,8 +47,8 @@ test('a Watch client that stops reading is reset (RESOURCE_EXHAUSTED to gRPC cli
     void w.closed.then(() => done++);
     void r.closed.then(() => done++);
     await churn(admin, 'pkg', 20, () => done === 2);
-    assert.is(await withinMs(w.closed, 20 * STALL_MS, 'Watch reset'), constants.NGHTTP2_ENHANCE_YOUR_CALM);
-    assert.is(await withinMs(r.closed, 20 * STALL_MS, 'WatchClaim reset'), constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    assert.is(await withinMs(w.closed, 30_000, 'Watch reset'), constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    assert.is(await withinMs(r.closed, 30_000, 'WatchClaim reset'), constants.NGHTTP2_ENHANCE_YOUR_CALM);
     // the server still answers on the same connection's peers
     assert.ok(((await admin.call<{ networkInstances: unknown[] }>('ListNetworkInstances', {})).networkInstances.length) > 0);
   } finally {
@@ -66,7 +66,7 @@ test('a Watch with initial=true to a client that reads nothing is reset; its lis
   await admin.call('Batch', { package: 'big', requests });
   const w = stalledCall(srv.address, '/ipaminjector.admin.v1.Admin/Watch', Buffer.from([0x18, 0x01])); // initial = true
   try {
-    assert.is(await withinMs(w.closed, 20 * STALL_MS, 'reset'), constants.NGHTTP2_ENHANCE_YOUR_CALM);
+    assert.is(await withinMs(w.closed, 30_000, 'reset'), constants.NGHTTP2_ENHANCE_YOUR_CALM);
   } finally {
     w.close();
     admin.close();
