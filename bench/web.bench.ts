@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { launch } from '../test/web/browser.js';
 import { createIpam, restoreIpam } from '../src/ipam/index.js';
 import { silentLogger } from '../src/server/log.js';
 import { parseSeed } from '../src/server/seed.js';
@@ -60,10 +60,7 @@ try {
   await series('web-filter-owner-100k', () => get('api/allocations?owner=claim-99999&limit=50'));
   await series('web-filter-selector-100k', () => get('api/allocations?selector=nephio.org/cluster-name%3Dc7&limit=50'));
   if (wanted('web-page-load-100k')) {
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launch();
     const page = await browser.newPage();
     await series('web-page-load-100k', async () => {
       await page.goto(web);

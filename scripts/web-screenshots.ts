@@ -2,7 +2,7 @@
 // Takes the README's pictures of the web view: a server in this process with a small
 // dual-stack space filled by a few packages, photographed in Debian's chromium.
 // Usage: node --import tsx scripts/web-screenshots.ts [OUT_DIR]   (default docs/)
-import { chromium } from 'playwright-core';
+import { launch } from '../test/web/browser.js';
 import { createIpam, restoreIpam } from '../src/ipam/index.js';
 import { silentLogger } from '../src/server/log.js';
 import { parseSeed } from '../src/server/seed.js';
@@ -58,10 +58,7 @@ await server.core.mutate((tx) => {
   }
   for (let i = 0; i < 6; i++) tx.allocate({ owner: `edge1/upf|default/IPClaim/ue-pool-${i}`, networkInstance: ni, kind: 'pool', prefixLength: 20 });
 });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
   await page.goto(`http://127.0.0.1:${server.httpPort}/`);
