@@ -9,6 +9,7 @@
 // Calls have a deadline each and are retried with backoff on UNAVAILABLE only (every call is
 // idempotent per owner, so a retry after a lost answer gets the same answer).
 import type { ServiceError } from '@grpc/grpc-js';
+import { networkResource } from '../space/read.js';
 import { SpaceError, type Backend, type BackendRun, type Outcome, type PackageSpace, type VlanOutcome, type VlanRun } from './backend.js';
 import type { Allocation, AllocationRequest } from '../ipam/types.js';
 import { IpamError } from '../ipam/errors.js';
@@ -95,6 +96,9 @@ class AdminBatch {
       compact: true,
       // a run that will fail keeps nothing new on the server
       atomic: !input.keepOnFailure && !input.dryRun,
+      // Nephio Networks and the clusters they are for: the server derives their space
+      networks: (input.space.networks ?? []).map((n) => JSON.stringify(networkResource(n))),
+      clusters: (input.space.clusters ?? []).map((c) => c.name),
     };
     let res: WBatchResponse;
     try {
@@ -147,10 +151,11 @@ function vlanSubjectOwner(w: WError, space: VlanRun['space']): string {
 }
 
 function subjectOwner(w: WError, space: PackageSpace): string {
-  const m = /^(networkInstances|prefixes)\[(\d+)\]/.exec(w.subject ?? '');
+  const m = /^(networkInstances|prefixes|networks)\[(\d+)\]/.exec(w.subject ?? '');
   if (m) {
     const i = Number(m[2]);
-    return (m[1] === 'prefixes' ? space.prefixes[i]?.owner : space.networkInstances[i]?.owner) ?? w.subject!;
+    const list = m[1] === 'prefixes' ? space.prefixes : m[1] === 'networks' ? (space.networks ?? []) : space.networkInstances;
+    return list[i]?.owner ?? w.subject!;
   }
   return w.subject || 'space';
 }

@@ -273,7 +273,7 @@ function readPrefixSpec(r: Reader, end: number): WPrefixSpec {
 /** ipaminjector.admin.v1.BatchRequest from protobuf bytes. */
 export function decodeBatchRequest(buf: Buffer): WBatchRequest {
   const r = new Reader(buf);
-  const out: WBatchRequest = { networkInstances: [], prefixes: [], release: [], requests: [] };
+  const out: WBatchRequest = { networkInstances: [], prefixes: [], release: [], requests: [], networks: [], clusters: [] };
   while (r.pos < buf.length) {
     const tag = r.varint();
     switch (tag >>> 3) {
@@ -303,6 +303,12 @@ export function decodeBatchRequest(buf: Buffer): WBatchRequest {
         break;
       case 9:
         out.atomic = r.varint() !== 0;
+        break;
+      case 10:
+        out.networks!.push(r.string());
+        break;
+      case 11:
+        out.clusters!.push(r.string());
         break;
       default:
         r.skip(tag & 7);

@@ -159,6 +159,8 @@ export interface WBatchRequest {
   dryRun?: boolean;
   compact?: boolean;
   atomic?: boolean;
+  networks?: string[];
+  clusters?: string[];
 }
 export interface WBatchResponse {
   outcomes?: WOutcome[];

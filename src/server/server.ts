@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { packageDefinition, serviceDefinition, SERVICE_NAMES } from '../protocol/load.js';
 import type { SeedSpace } from './seed.js';
+import { applyNetworkSpace } from './networks.js';
 import { adminService } from './services/admin.js';
 import { decodeBatchRequest } from '../protocol/batch-decoder.js';
 import { encodeBatchResponse } from '../protocol/batch-encoder.js';
@@ -84,6 +85,8 @@ function applySeed(core: IpamCore, seed: SeedSpace): Promise<void> {
     try {
       for (const ni of seed.networkInstances) tx.applyNetworkInstance(ni.ref, ni.prefixes, ni.owner);
       for (const p of seed.prefixes) tx.applyPrefix(p);
+      const problems = applyNetworkSpace(tx, seed.networks, seed.clusters);
+      if (problems.length) throw new Error(`--seed: ${problems.map((e) => `${e.owner}: ${e.error.message}`).join('; ')}`);
     } catch (e) {
       refused = { error: e };
       throw e;
@@ -160,7 +163,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     up = true;
     if (seeding && opts.seed) {
       await seeding;
-      log.info('seed applied', { networkInstances: opts.seed.networkInstances.length, prefixes: opts.seed.prefixes.length, skipped: opts.seed.skipped });
+      log.info('seed applied', { networkInstances: opts.seed.networkInstances.length, prefixes: opts.seed.prefixes.length, networks: opts.seed.networks.length, clusters: opts.seed.clusters.length, skipped: opts.seed.skipped });
     }
   } catch (e) {
     server.forceShutdown();

@@ -170,3 +170,13 @@ function sortedLabels(l: Record<string, string>): Record<string, string> {
 
 /** A Network's definition as comparable text (its name, routing tables and bridge domains). */
 export const networkText = (n: NetworkDef): string => JSON.stringify([n.namespace ?? 'default', n.name, n.routingTables, n.bridgeDomains]);
+
+/** A Network definition as the resource it was read from (what travels to a server). */
+export function networkResource(n: NetworkDef): Obj {
+  return {
+    apiVersion: 'infra.nephio.org/v1alpha1',
+    kind: 'Network',
+    metadata: { name: n.name, ...(n.namespace ? { namespace: n.namespace } : {}) },
+    spec: { routingTables: n.routingTables, bridgeDomains: n.bridgeDomains },
+  };
+}

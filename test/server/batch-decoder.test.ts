@@ -41,6 +41,8 @@ const batchRequest: fc.Arbitrary<WBatchRequest> = fc.record(
     prune: fc.boolean(),
     dryRun: fc.boolean(),
     compact: fc.boolean(),
+    networks: fc.array(str, { maxLength: 2 }),
+    clusters: fc.array(str, { maxLength: 2 }),
   },
   { requiredKeys: [] },
 );

@@ -66,8 +66,8 @@ interface CaseConfig {
 }
 
 // Protocols alloc and resource carry no read-only lookups (alloc) and no selector
-// expressions (alloc), and the function sends VLAN claims through admin only: those cases run
-// through admin only.
+// expressions (alloc), and the function sends VLAN claims and Nephio Networks through admin
+// only: those cases run through admin only.
 const ADMIN_ONLY = new Set(['dry-run', 'get-lookup', 'nephio-interface-package', 'nephio-free5gc-upf', 'vlan-interface-fn']);
 
 

@@ -36,6 +36,7 @@ import type {
 } from '../../protocol/messages.js';
 import { localOwner, packageOf, scopedOwner, SCOPE_SEPARATOR } from '../../protocol/owner.js';
 import { localizeError, StatusError, toServiceError } from '../../protocol/status.js';
+import { applyNetworkSpace, asIpamError, readNetworks } from '../networks.js';
 import { checkSelector, checkString, invalid } from '../../protocol/validate.js';
 import { ownInstance } from './alloc.js';
 import { follow, unary, type ServiceContext } from './context.js';
@@ -294,6 +295,12 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
       tx.applyPrefix(fromWPrefixSpec(ps, `prefixes[${i}]`, L, owner));
     }),
   );
+  if (r.networks?.length) {
+    const read = readNetworks(r.networks);
+    for (const e of read.errors) spaceErrors.push(toWError(e.error, `networks[${e.i}]`));
+    const clusters = (r.clusters ?? []).map((name) => ({ name, owner: pkg }));
+    for (const e of applyNetworkSpace(tx, read.networks, clusters)) spaceErrors.push(toWError(asIpamError(e.error), `networks[${read.index.get(e.owner) ?? 0}]`));
+  }
   (r.release ?? []).forEach((o, i) =>
     attempt(`release[${i}]`, () => {
       for (const a of tx.release(own(o, `release[${i}]`))) released.push(toWAllocation(a, localOwner(a.owner)));
