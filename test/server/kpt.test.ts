@@ -68,7 +68,7 @@ interface CaseConfig {
 // Protocols alloc and resource carry no read-only lookups (alloc) and no selector
 // expressions (alloc), and the function sends VLAN claims and Nephio Networks through admin
 // only: those cases run through admin only.
-const ADMIN_ONLY = new Set(['dry-run', 'get-lookup', 'nephio-interface-package', 'nephio-free5gc-upf', 'vlan-interface-fn']);
+const ADMIN_ONLY = new Set(['dry-run', 'get-lookup', 'nephio-free5gc-amf', 'nephio-free5gc-upf', 'nephio-interface-package', 'nephio-oai-cuup', 'nephio-ueransim', 'vlan-interface-fn']);
 
 
 
