@@ -5,9 +5,12 @@
 //   2. requests that carry status.prefix (sticky hints), in package order: what the package
 //      already records comes back unchanged;
 //   3. new requests, in package order (lowest free first);
-//   4. read-only lookups (nephio.org/action: get), which reserve nothing.
+//   4. read-only lookups (nephio.org/action: get): the first thing the package holds (its
+//      allocations, subnets, reserved addresses) whose labels match the selector; nothing
+//      is reserved, and no match is an error.
 // Releases need no work: what a package no longer requests is simply not replayed.
 import { createIpam } from '../ipam/index.js';
+import { lookupAllocation } from '../ipam/lookup-answer.js';
 import type { Ipam, PrefixSpec } from '../ipam/types.js';
 import { SpaceError, type Backend, type BackendRun, type Outcome, type VlanOutcome, type VlanRun } from './backend.js';
 import { applyNetworks } from '../space/derive.js';
@@ -78,7 +81,7 @@ export class BuiltinBackend implements Backend {
     for (let i = 0; i < reqs.length; i++) {
       if (!lookups[i]) continue;
       try {
-        outcomes[i] = { ok: true, allocation: ipam.dryRun(reqs[i]) };
+        outcomes[i] = { ok: true, allocation: lookupAllocation(ipam, reqs[i]) };
       } catch (e) {
         outcomes[i] = { ok: false, error: e as Error };
       }

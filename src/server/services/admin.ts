@@ -37,6 +37,7 @@ import type {
 import { localOwner, packageOf, scopedOwner, SCOPE_SEPARATOR } from '../../protocol/owner.js';
 import { localizeError, StatusError, toServiceError } from '../../protocol/status.js';
 import { applyNetworkSpace, asIpamError, readNetworks } from '../networks.js';
+import { lookupAllocation } from '../../ipam/lookup-answer.js';
 import { checkSelector, checkString, invalid } from '../../protocol/validate.js';
 import { ownInstance } from './alloc.js';
 import { follow, unary, type ServiceContext } from './context.js';
@@ -320,7 +321,7 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
       if (!w.dryRun) keep.add(owner);
       const req = fromWAllocationRequest(w, `requests[${i}]`, L, owner);
       if (r.atomic && !w.dryRun && holdsNothing(tx, owner, req)) fresh.push({ i, owner });
-      const a = w.dryRun ? tx.dryRun(req) : tx.allocate(req);
+      const a = w.dryRun ? lookupAllocation(tx.ipam, req) : tx.allocate(req);
       outcomes[i] = {
         allocation: r.compact
           ? { addressFamily: a.addressFamily, prefix: a.prefix, gateway: a.gateway ?? '', parent: a.parent, labels: a.labels as Record<string, string> }
