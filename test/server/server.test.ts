@@ -264,7 +264,8 @@ test('admin: Batch applies space, releases, answers requests in order, reports e
       { owner: 'default/IPClaim/d', networkInstance: { name: 'vpc-b' }, kind: 'network', selector: { matchLabels: { role: 'n6' } }, dryRun: true },
     ],
   });
-  assert.equal(b1.outcomes.map((o) => o.allocation?.prefix ?? o.error?.reason), ['192.168.1.2/24', '192.168.1.3/24', 'NotFound', '192.168.1.4/24']);
+  // d is a lookup: the first stored thing its selector matches (the subnet), nothing reserved
+  assert.equal(b1.outcomes.map((o) => o.allocation?.prefix ?? o.error?.reason), ['192.168.1.2/24', '192.168.1.3/24', 'NotFound', '192.168.1.0/24']);
   assert.is(b1.outcomes[0]!.allocation!.owner, 'default/IPClaim/a', 'owners come back package-local');
   assert.is(b1.outcomes[2]!.error!.subject, 'requests[2]');
   assert.is(b1.outcomes[2]!.error!.code, status.NOT_FOUND);
