@@ -33,7 +33,8 @@ usage: ipam-injector serve [flags]
   --peer-advertise HOST:PORT
                             the address other replicas dial (default: the --peer-listen address;
                             required when that listens on 0.0.0.0 or ::)
-  --seed FILE               NetworkInstance/IPPrefix YAML applied at start (owner package "seed")
+  --seed FILE               space definitions applied at start (owner package "seed"): NetworkInstance,
+                            IPPrefix, and Nephio Network + WorkloadCluster (their derived space)
   --tls-cert F --tls-key F  serve TLS
   --client-ca F             require client certificates signed by this CA (mTLS)
   --token-file F            require a bearer token from this file ("TOKEN [PACKAGE]" per line)

@@ -17,6 +17,7 @@ import { asObj, describe, groupOf, meta, origin, resourceDir, str, type Meta } f
 import { joinResourceList, splitResourceList, ResourceListError, type ResourceListText } from './resource-list.js';
 import { hasErrors, renderResults, result, type ResourceOrigin, type Result } from './results.js';
 import { readSpace } from './space.js';
+import { ANN_SPECIALIZER_DELETE, defaultPackageScope, markedForDeletion } from './nephio.js';
 import { itemPosition, lineColumn, roughMeta, syntaxMessage } from './item-syntax.js';
 import { firstInvalidUtf8, hasInvalidUtf8 } from './text-encoding.js';
 import { readVlanRequest, sameVlanStatus, vlanField, vlanStatusOf, vlanText, type VlanResource } from './vlan-requests.js';
@@ -222,12 +223,14 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     }
   });
   if (cfg.releaseAll) for (const o of liveOwners) release.add(o);
+  const deleting = new Set(requests.filter(markedForDeletion));
+  for (const r of deleting) release.add(r.owner);
 
   // Ask the backend.
   // A shared server scopes owners by package; unless the config or the environment names
-  // the package, its Kptfile's name does (Porch gives every package its own name).
+  // the package, its Kptfile's name and its cluster do.
   if (cfg.backend === 'grpc' && !cfg.backendOptions.package && !process.env.IPAM_INJECTOR_PACKAGE && root) {
-    cfg.backendOptions.package = root.meta.namespace ? `${root.meta.namespace}/${root.meta.name}` : root.meta.name;
+    cfg.backendOptions.package = defaultPackageScope(root.meta, space.clusters ?? []);
   }
   let backend: Backend;
   try {
@@ -235,7 +238,7 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   } catch (err) {
     return failed(input, rl, [result('error', `backend ${cfg.backend}: ${message(err)}`, undefined, 'functionConfig')]);
   }
-  const active = cfg.releaseAll ? [] : requests;
+  const active = cfg.releaseAll ? [] : requests.filter((r) => !deleting.has(r));
   const vlanActive = cfg.releaseAll ? [] : vlanRequests;
   const vlanRelease = [...release].filter(isVlanOwner);
   const runInput: BackendRun = {
@@ -339,7 +342,7 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   // Write: status of each request, the Kptfile's conditions, injections.
   let changedStatus = 0;
   for (const r of requests) {
-    if (cfg.releaseAll) {
+    if (cfg.releaseAll || deleting.has(r)) {
       if (r.status.prefix !== undefined || r.status.gateway !== undefined) await withYaml(() => r.item.setFields('status', { prefix: undefined, gateway: undefined }));
       continue;
     }
@@ -364,7 +367,8 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     }
   }
   if (root) {
-    const edit = conditionEdit(root.conditions, recorded, condTypeOf, existing, vanished, cfg.releaseAll, failures);
+    // a claim being deleted keeps the condition Nephio's SDK gave it
+    const edit = conditionEdit(root.conditions, recorded.filter((r) => !(deleting as Set<Recorded>).has(r)), condTypeOf, existing, vanished, cfg.releaseAll, failures);
     await withYaml(() => root.item.editList('status', 'conditions', edit));
   } else if (recorded.length > 0 || cfg.releaseAll) {
     results.push(result('warning', 'no Kptfile in the input: allocations are made and injected, but the package cannot record them in Kptfile conditions, so removed requests will not be released'));
@@ -377,7 +381,8 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
 
   const summary = cfg.releaseAll
     ? `released ${release.size} owner(s); removed ${vanished.length} condition(s)`
-    : `${recorded.length} request(s): ${changedStatus} updated, ${recorded.length - changedStatus - failures.size} unchanged${failures.size ? `, ${failures.size} failed (recorded as False conditions)` : ''}; ${vanished.length} removed request(s) released`;
+    : `${recorded.length} request(s): ${changedStatus} updated, ${recorded.length - deleting.size - changedStatus - failures.size} unchanged${failures.size ? `, ${failures.size} failed (recorded as False conditions)` : ''}; ${vanished.length} removed request(s) released${deleting.size ? `; ${deleting.size} released (${ANN_SPECIALIZER_DELETE})` : ''}`;
+  for (const r of deleting) results.push(result('info', `${describe(r.meta)}: released (${ANN_SPECIALIZER_DELETE})`, where(r.meta)));
   results.push(result('info', summary));
   const out = joinResourceList(rl, items.map((i) => i.text), renderResults([...rl.results, ...results]));
   return { stdout: out, exitCode: 0, results };

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { runFunction, type BackendFactory } from '../../src/krm/run.js';
 import { createBackend } from '../../src/backends/index.js';
+import type { BackendRun } from '../../src/backends/backend.js';
 
 const factory: BackendFactory = (cfg) => createBackend(cfg.backend, cfg.backendOptions);
 
@@ -141,6 +142,52 @@ test('a bridge domain selector that picks only some clusters attaches only those
   const out = await runFunction(list({ Kptfile: KPTFILE, 'network.yaml': net, 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') }), factory);
   assert.is(out.exitCode, 1);
   assert.match(firstError(out.stdout).message, /no prefix matches selector/);
+});
+
+// Porch: the same blueprint in many clusters' repositories has one Kptfile name; its cluster
+// tells the copies apart on a shared server.
+test('backend grpc: the default package scope is <cluster>/<Kptfile name> when the package has one WorkloadCluster', async () => {
+  const seen: unknown[] = [];
+  const recording: BackendFactory = (cfg) => {
+    seen.push(cfg.backendOptions.package);
+    return createBackend('builtin', {});
+  };
+  const grpc = 'functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: cfg\n  data:\n    backend: grpc\n';
+  const saved = process.env.IPAM_INJECTOR_PACKAGE;
+  delete process.env.IPAM_INJECTOR_PACKAGE;
+  try {
+    for (const c of ['edge1', 'edge2']) {
+      await runFunction(list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'cluster.yaml': cluster(c), 'v4.yaml': claim('n3-v4', 'ipv4', c) }) + grpc, recording);
+    }
+    await runFunction(list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']) }) + grpc, recording);
+  } finally {
+    if (saved === undefined) delete process.env.IPAM_INJECTOR_PACKAGE;
+    else process.env.IPAM_INJECTOR_PACKAGE = saved;
+  }
+  assert.equal(seen, ['edge1/pkg', 'edge2/pkg', 'pkg']);
+});
+
+// Nephio's condition SDK deletes a child claim by marking it and setting its condition False;
+// the function acting on the claim releases it.
+test('specializer.nephio.org/delete: "true" releases the claim, clears its status, keeps the SDK condition', async () => {
+  const runs: BackendRun[] = [];
+  const recording: BackendFactory = async () => {
+    const inner = await createBackend('builtin', {});
+    return { run: (input) => (runs.push(input), inner.run(input)), close: () => inner.close() };
+  };
+  const sdkCondition = '    - message: delete resource\n      reason: req.nephio.org/v1alpha1.Interface.n3\n      status: "False"\n      type: ipam.resource.nephio.org/v1alpha1.IPClaim.n3-v6\n';
+  const kptfile = `${KPTFILE}status:\n  conditions:\n${sdkCondition}`;
+  const deleted = claim('n3-v6', 'ipv6', 'edge1').replace('metadata:\n  name: n3-v6\n', 'metadata:\n  name: n3-v6\n  annotations:\n    specializer.nephio.org/delete: "true"\n') + 'status:\n  prefix: 172:3::2/64\n  gateway: 172:3::1\n';
+  const out = await runFunction(list({ Kptfile: kptfile, 'network.yaml': network(['172.3.0.0/16', '172:3::/32']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'), 'v6.yaml': deleted }), recording);
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.equal(runs[0]!.release, ['default/IPClaim/n3-v6'], 'released on the backend');
+  assert.is(runs[0]!.requests.length, 1, 'not requested again');
+  assert.is(status(out.stdout, 'n3-v6'), undefined, 'status cleared');
+  assert.equal(status(out.stdout, 'n3-v4'), { prefix: '172.3.0.2/24', gateway: '172.3.0.1' });
+  const kpt = items(out.stdout).find((i) => i.kind === 'Kptfile') as unknown as { status: { conditions: { type: string; status: string; message: string; reason?: string }[] } };
+  const c = kpt.status.conditions.find((x) => x.type.endsWith('IPClaim.n3-v6'));
+  assert.equal(c, { message: 'delete resource', reason: 'req.nephio.org/v1alpha1.Interface.n3', status: 'False', type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.n3-v6' }, 'the SDK condition is kept as it was');
+  assert.ok(results(out.stdout).some((r) => r.severity === 'info' && /IPClaim n3-v6: released \(specializer\.nephio\.org\/delete\)/.test(r.message)));
 });
 
 test.run();
