@@ -5,6 +5,9 @@
 //   BENCH fn-10k-rerender n=<runs> ms=<median> requests=10000 (statuses and conditions present)
 //   BENCH fn-10k-unowned n=<runs> ms=<median> requests=10000 unowned=10000 (plus ConfigMaps the
 //     function does not own: every item is still read once, to refuse malformed YAML)
+//   BENCH fn-nephio-1k-interfaces n=<runs> ms=<median> interfaces=1000 claims=<n> (a Nephio
+//     package: a Network with 10 networks, a WorkloadCluster, and per interface an IPv4 and an
+//     IPv6 IPClaim and a VLANClaim as interface-fn writes them; no NetworkInstance or IPPrefix)
 // Builds the bundle first when it is missing. Runs are interleaved with the baseline so
 // machine load affects both alike. BENCH_FILTER (comma-separated substrings) picks names.
 import { spawnSync } from 'node:child_process';
@@ -95,6 +98,94 @@ ${kptAnnotations('configs.yaml', i, 4 + n + i)}  data:
   return parts.join('');
 }
 
+/** A Nephio package as interface-fn leaves it: `n` interfaces spread over 10 networks. */
+export function nephioPackage(n: number): string {
+  const nets = 10;
+  const prefixes = Array.from({ length: nets }, (_, k) => `      - prefix: 10.${k}.0.0/16
+        labels:
+          nephio.org/network-name: net${k}
+      - prefix: 2001:db8:${k}::/48
+        labels:
+          nephio.org/network-name: net${k}
+`).join('');
+  const parts = [`apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- apiVersion: kpt.dev/v1
+  kind: Kptfile
+  metadata:
+    name: bench
+${kptAnnotations('Kptfile', 0, 1)}- apiVersion: infra.nephio.org/v1alpha1
+  kind: Network
+  metadata:
+    name: vpc
+${kptAnnotations('network.yaml', 0, 2)}  spec:
+    routingTables:
+    - name: vpc
+      prefixes:
+${prefixes}      interfaces:
+      - kind: bridgedomain
+        bridgeDomainName: vpc
+    bridgeDomains:
+    - name: vpc
+      interfaces:
+      - kind: interface
+        selector:
+          matchExpressions:
+          - {key: nephio.org/cluster-name, operator: Exists}
+        attachmentType: vlan
+- apiVersion: infra.nephio.org/v1alpha1
+  kind: WorkloadCluster
+  metadata:
+    name: workload-cluster
+${kptAnnotations('cluster.yaml', 0, 3)}  spec:
+    clusterName: edge
+`];
+  let id = 4;
+  for (let i = 0; i < n; i++) {
+    for (const fam of ['ipv4', 'ipv6']) {
+      parts.push(`- apiVersion: ipam.resource.nephio.org/v1alpha1
+  kind: IPClaim
+  metadata:
+    name: nf-if${i}-${fam}
+${kptAnnotations(`ipclaim-if${i}-${fam}.yaml`, 0, id++)}  spec:
+    kind: network
+    selector:
+      matchLabels:
+        nephio.org/address-family: ${fam}
+        nephio.org/cluster-name: edge
+        nephio.org/network-name: net${i % nets}
+    networkInstance:
+      name: vpc
+  status: {}
+`);
+    }
+    parts.push(`- apiVersion: vlan.resource.nephio.org/v1alpha1
+  kind: VLANClaim
+  metadata:
+    name: nf-if${i}
+${kptAnnotations(`vlanclaim-if${i}.yaml`, 0, id++)}  spec:
+    vlanIndex:
+      name: edge
+  status: {}
+`);
+  }
+  return parts.join('');
+}
+
+function benchNephio(n: number, runs: number): void {
+  const input = nephioPackage(n);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = timeRun(process.execPath, [bin], input);
+    if (r.status !== 0) throw new Error(`fn exited ${r.status}: ${r.stdout.slice(-800)}`);
+    // the last interface of network 9: the 100th address of that cluster subnet, .1 the gateway
+    if (!r.stdout.includes('prefix: 10.9.0.101/24') || !r.stdout.includes('prefix: 2001:db8:9::65/64')) throw new Error('unexpected allocation in the Nephio output');
+    times.push(r.ms);
+  }
+  console.log(`BENCH fn-nephio-1k-interfaces n=${runs} ms=${f1(median(times))} interfaces=${n} claims=${3 * n}`);
+}
+
 function timeRun(cmd: string, args: string[], input: string): { ms: number; stdout: string; status: number | null } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { input, maxBuffer: 1 << 30, encoding: 'utf8' });
@@ -163,4 +254,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (wanted('fn-1-request')) bench1(Number(process.env.FN_BENCH_RUNS ?? 21));
   if (wanted('fn-10k-requests') || wanted('fn-10k-rerender')) benchMany(10_000, Number(process.env.FN_BENCH_RUNS_10K ?? 5));
   if (wanted('fn-10k-unowned')) benchUnowned(10_000, Number(process.env.FN_BENCH_RUNS_10K ?? 5));
+  if (wanted('fn-nephio-1k-interfaces')) benchNephio(1_000, Number(process.env.FN_BENCH_RUNS ?? 21));
 }
