@@ -131,9 +131,13 @@ test('lookups answer without reserving, after the real requests (admin, resource
       // (here the subnet), and the owner labels find one claim
       const first = '10.0.1.0/24 gw 10.0.1.1';
       assert.equal(summary(out), [first, '10.0.1.2/24 gw 10.0.1.1'], protocol);
-      const labels = { 'nephio.org/nsn-name': 'real' };
-      const byName = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [{ ...req, owner: 'default/IPClaim/find', selector: { matchLabels: labels } }], lookups: [true], release: [] });
-      assert.equal(summary(byName), ['10.0.1.2/24 gw 10.0.1.1'], protocol);
+      if (protocol === 'resource') {
+        // the resource client writes the owner labels into the claim (over admin the function's
+        // requests carry them: test/server/nephio.test.ts)
+        const labels = { 'nephio.org/nsn-name': 'real' };
+        const byName = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [{ ...req, owner: 'default/IPClaim/find', selector: { matchLabels: labels } }], lookups: [true], release: [] });
+        assert.equal(summary(byName), ['10.0.1.2/24 gw 10.0.1.1']);
+      }
     }
     await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [], release: ['default/IPClaim/real'] });
     await b.close();

@@ -72,25 +72,14 @@ test('AMF claims its N2 address; UERANSIM looks it up; a second cluster gets its
   assert.equal(n2, { prefix: '172.2.0.2/24', gateway: '172.2.0.1' }, 'cluster regional: first n2 subnet');
 
   // The lookup finds the AMF's claim by the owner labels stored with its allocation
-  // (nephio.org/nsn-name = the claim's name, issue 10). Until allocations carry them the lookup
-  // can only fail, and must say so as a False condition, never answer a fresh address.
-  const admin = raw('admin', server.address, undefined, bearer('tok-admin'));
-  const stored = await admin.call<{ allocations: { labels: Record<string, string> }[] }>('ListAllocations', { owner: 'regional/pkg-amf|default/IPClaim/amf-regional-n2-ipv4' });
-  const ownerLabels = stored.allocations[0]?.labels['nephio.org/nsn-name'] === 'amf-regional-n2-ipv4';
-
+  // (nephio.org/nsn-name = the claim's name).
   const ran = await render('ueransim', 'nephio-ueransim');
   assert.is(ran.status, 0, ran.out);
   const kpt = parse(readFileSync(join(ran.dir, 'Kptfile'), 'utf8')) as { status: { conditions: { type: string; status: string }[] } };
   const lookupCondition = kpt.status.conditions.find((c) => c.type.endsWith('IPClaim.amf-regional-n2-ipv4'))?.status;
-  if (ownerLabels) {
-    assert.not.ok(ran.results.some((r) => r.severity !== 'info'), JSON.stringify(ran.results));
-    assert.equal(claimStatus(ran.dir, 'ipclaim_amf-regional-n2-ipv4.yaml'), n2, "the gNB's lookup answers the AMF's own address");
-    assert.is(lookupCondition, 'True');
-  } else {
-    assert.match(ran.results.find((r) => r.severity === 'warning')?.message ?? '', /nothing in network instance default\/vpc-ran matches selector \{nephio\.org\/address-family=ipv4, nephio\.org\/nsn-name=amf-regional-n2-ipv4\}/);
-    assert.equal(claimStatus(ran.dir, 'ipclaim_amf-regional-n2-ipv4.yaml'), {}, 'no address is made up');
-    assert.is(lookupCondition, 'False');
-  }
+  assert.not.ok(ran.results.some((r) => r.severity !== 'info'), JSON.stringify(ran.results));
+  assert.equal(claimStatus(ran.dir, 'ipclaim_amf-regional-n2-ipv4.yaml'), n2, "the gNB's lookup answers the AMF's own address");
+  assert.is(lookupCondition, 'True');
   const gnbN2 = claimStatus(ran.dir, 'ipclaim-ueransimgnb-example-n2-ipv4.yaml');
   assert.equal(gnbN2, { prefix: '172.2.1.2/24', gateway: '172.2.1.1' }, 'cluster example: its own n2 subnet');
   const gnbN3 = claimStatus(ran.dir, 'ipclaim-ueransimgnb-example-n3-ipv4.yaml');
@@ -102,6 +91,7 @@ test('AMF claims its N2 address; UERANSIM looks it up; a second cluster gets its
   assert.equal(claimStatus(upf.dir, 'ipclaim-upf-example-n3-ipv4.yaml'), { prefix: '172.3.1.3/24', gateway: '172.3.1.1' }, "the UPF shares cluster example's n3 subnet with the gNB");
 
   // the same Network from three packages is one network instance, owned by no package
+  const admin = raw('admin', server.address, undefined, bearer('tok-admin'));
   const nis = await admin.call<{ networkInstances: { name: string; owner: string }[] }>('ListNetworkInstances', {});
   assert.equal(nis.networkInstances.filter((n) => n.name === 'vpc-ran').map((n) => n.owner), ['infra.nephio.org|default/Network/vpc-ran']);
   admin.close();
