@@ -90,13 +90,17 @@ for (const name of cases) {
       answered++;
     }
     assert.ok(answered > 0, 'some claims answered');
-    for (const [type, c] of condBefore) if (!claimTypes.has(type)) assert.equal(condAfter.get(type), c, `${type} untouched`);
     if (VLAN_SUPPORT) {
       for (const v of after.filter((o) => o.kind === 'VLANClaim')) {
         const id = v.status?.vlanID;
         assert.ok(typeof id === 'number' && id >= 2 && id <= 4094, `${v.metadata!.name} has status.vlanID (got ${String(id)})`);
+        const type = `${v.apiVersion}.VLANClaim.${v.metadata!.name}`;
+        claimTypes.add(type);
+        assert.is(condAfter.get(type)?.status, 'True', type);
+        assert.is(condAfter.get(type)?.reason, condBefore.get(type)?.reason, `${type}: reason kept`);
       }
     }
+    for (const [type, c] of condBefore) if (!claimTypes.has(type)) assert.equal(condAfter.get(type), c, `${type} untouched`);
   });
 }
 
