@@ -8,8 +8,9 @@
 //   the AMF cluster's;
 // - every package carries the same Networks, and none conflicts; a package whose Network
 //   differs is refused, naming it, and nothing is written;
-// - each package uses a token scoped to its own package (a file, as in a Porch pod): the
-//   lookup in the shared network instance is allowed, releasing another package's claim is not.
+// - each package uses a token scoped to its own package (a file, as in a Porch pod), the
+//   operator's seed defines the Networks and clusters: the lookup in the shared network
+//   instance is allowed, releasing another package's claim is not.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
@@ -56,7 +57,12 @@ test.before(async () => {
   writeFileSync(join(tmp, 'tokens'), `${lines.join('\n')}\ntok-admin\n`);
   for (const name of Object.keys(TOKENS)) writeFileSync(join(tmp, `${name}.token`), `tok-${name}\n`);
   mkdirSync(join(tmp, 'data'));
-  server = await spawnServer(['--data', join(tmp, 'data'), '--token-file', join(tmp, 'tokens')]);
+  // With package-scoped tokens the space of a shared network instance is the operator's: the
+  // seed defines the Networks for the clusters; the packages carry the same Networks.
+  const nets = ['network_vpc-ran.yaml', 'network_vpc-internal.yaml', 'network_vpc-internet.yaml'].map((f) => readFileSync(join(root, 'fixtures/nephio-free5gc-upf', f), 'utf8'));
+  const clusters = ['regional', 'example'].map((c) => `apiVersion: infra.nephio.org/v1alpha1\nkind: WorkloadCluster\nmetadata:\n  name: ${c}\nspec:\n  clusterName: ${c}\n`);
+  writeFileSync(join(tmp, 'seed.yaml'), [...nets, ...clusters].join('\n---\n'));
+  server = await spawnServer(['--data', join(tmp, 'data'), '--token-file', join(tmp, 'tokens'), '--seed', join(tmp, 'seed.yaml')]);
 });
 
 test.after(async () => {
