@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { inProcess, root } from './helpers.js';
-import { skipTest } from '../support/uvu.js';
 
 const bin = join(root, 'bin/ipam-injector');
 const fixtures = join(root, 'fixtures');
@@ -74,16 +73,8 @@ const ADMIN_ONLY = new Set(['dry-run', 'get-lookup', 'nephio-free5gc-amf', 'neph
 
 const cases = readdirSync(fixtures).filter((c) => existsSync(join(fixtures, c, '.expected'))).sort();
 
-// Packages whose space comes from infra.nephio.org Networks: the server does not derive that
-// space yet (the builtin backend does), so their grpc runs would only show that gap.
-const NETWORK_SPACE = new Set(['nephio-free5gc-upf']);
-
 for (const name of cases) {
   const dir = join(fixtures, name);
-  if (NETWORK_SPACE.has(name)) {
-    skipTest(`${name} via grpc`, 'its space comes from infra Networks, which the server does not derive yet (issue 11)');
-    continue;
-  }
   const cfgFile = join(dir, '.expected/config.yaml');
   const cfg: CaseConfig = existsSync(cfgFile) ? (parse(readFileSync(cfgFile, 'utf8')) ?? {}) : {};
   const protocols = ADMIN_ONLY.has(name) || name.startsWith('error-') ? ['admin'] : ['admin', 'alloc', 'resource'];
