@@ -6,26 +6,9 @@ import { parse } from 'yaml';
 import { runFunction, type BackendFactory } from '../../src/krm/run.js';
 import { createBackend } from '../../src/backends/index.js';
 import type { BackendRun } from '../../src/backends/backend.js';
+import { list } from '../support/resource-list.js';
 
 const factory: BackendFactory = (cfg) => createBackend(cfg.backend, cfg.backendOptions);
-
-/** A ResourceList as kpt sends it: each document (kept as written) gets path/index annotations. */
-function list(files: Record<string, string>, functionConfig?: string): string {
-  let out = 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n';
-  for (const [path, text] of Object.entries(files)) {
-    text.split(/^---\n/m).forEach((doc, index) => {
-      const ann = `    config.kubernetes.io/index: '${index}'\n    config.kubernetes.io/path: '${path}'\n    internal.config.kubernetes.io/path: '${path}'\n`;
-      const withAnn = /^  annotations:\n/m.test(doc) ? doc.replace(/^  annotations:\n/m, (m) => m + ann) : doc.replace(/^metadata:\n/m, (m) => m + '  annotations:\n' + ann);
-      out += withAnn
-        .trimEnd()
-        .split('\n')
-        .map((l, i) => (i === 0 ? '- ' : l === '' ? '' : '  ') + l)
-        .join('\n') + '\n';
-    });
-  }
-  if (functionConfig) out += 'functionConfig:\n' + functionConfig.trimEnd().split('\n').map((l) => '  ' + l).join('\n') + '\n';
-  return out;
-}
 
 /** The shapes these tests read from the function's output (fields a resource may lack are read as asserted). */
 interface Condition { type: string; status: string; message: string; reason?: string }
