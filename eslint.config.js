@@ -7,18 +7,56 @@ import tseslint from 'typescript-eslint';
 // node:fs functions that write, create, move or delete. Only the store (under --data) and the
 // CLI's explicit outputs may use them; tests, benchmarks and scripts make their own temp trees.
 const fsWrites = [
-  'appendFile', 'appendFileSync', 'chmod', 'chmodSync', 'chown', 'chownSync', 'copyFile', 'copyFileSync',
-  'cp', 'cpSync', 'createWriteStream', 'fdatasync', 'fdatasyncSync', 'fsync', 'fsyncSync', 'ftruncate',
-  'ftruncateSync', 'link', 'linkSync', 'mkdir', 'mkdirSync', 'mkdtemp', 'mkdtempSync', 'open', 'openSync',
-  'rename', 'renameSync', 'rm', 'rmSync', 'rmdir', 'rmdirSync', 'symlink', 'symlinkSync', 'truncate',
-  'truncateSync', 'unlink', 'unlinkSync', 'write', 'writeFile', 'writeFileSync', 'writeSync', 'writev',
-  'writevSync', 'promises',
+  'appendFile',
+  'appendFileSync',
+  'chmod',
+  'chmodSync',
+  'chown',
+  'chownSync',
+  'copyFile',
+  'copyFileSync',
+  'cp',
+  'cpSync',
+  'createWriteStream',
+  'fdatasync',
+  'fdatasyncSync',
+  'fsync',
+  'fsyncSync',
+  'ftruncate',
+  'ftruncateSync',
+  'link',
+  'linkSync',
+  'mkdir',
+  'mkdirSync',
+  'mkdtemp',
+  'mkdtempSync',
+  'open',
+  'openSync',
+  'rename',
+  'renameSync',
+  'rm',
+  'rmSync',
+  'rmdir',
+  'rmdirSync',
+  'symlink',
+  'symlinkSync',
+  'truncate',
+  'truncateSync',
+  'unlink',
+  'unlinkSync',
+  'write',
+  'writeFile',
+  'writeFileSync',
+  'writeSync',
+  'writev',
+  'writevSync',
+  'promises',
 ];
 const fsWriteImports = {
   paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises'].map((name) => ({
     name,
     importNames: fsWrites,
-    message: 'Only src/server/store (under --data) and the CLI\'s outputs write files; see eslint.config.js.',
+    message: "Only src/server/store (under --data) and the CLI's outputs write files; see eslint.config.js.",
   })),
 };
 
@@ -28,10 +66,24 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly',
-        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly',
-        setImmediate: 'readonly', clearImmediate: 'readonly', queueMicrotask: 'readonly', performance: 'readonly',
-        TextEncoder: 'readonly', TextDecoder: 'readonly', AbortController: 'readonly', structuredClone: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        clearImmediate: 'readonly',
+        queueMicrotask: 'readonly',
+        performance: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        AbortController: 'readonly',
+        structuredClone: 'readonly',
+      },
     },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -39,9 +91,11 @@ export default tseslint.config(
       'no-debugger': 'error',
       'no-regex-spaces': 'off', // style, not correctness
       // Process-wide state hidden from every signature: the leftovers hung arrays off globalThis.
-      'no-restricted-globals': ['error',
+      'no-restricted-globals': [
+        'error',
         { name: 'globalThis', message: 'No process-wide globals; pass state explicitly (measure through /metrics).' },
-        { name: 'global', message: 'No process-wide globals; pass state explicitly (measure through /metrics).' }],
+        { name: 'global', message: 'No process-wide globals; pass state explicitly (measure through /metrics).' },
+      ],
     },
   },
   {
@@ -68,10 +122,13 @@ export default tseslint.config(
     ],
     rules: {
       'no-restricted-imports': ['error', fsWriteImports],
-      'no-restricted-syntax': ['error', {
-        selector: 'ImportExpression[source.value=/^(node:)?fs(.promises)?$/]',
-        message: 'No dynamic import of node:fs here: only src/server/store and the CLI\'s outputs write files.',
-      }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/^(node:)?fs(.promises)?$/]',
+          message: "No dynamic import of node:fs here: only src/server/store and the CLI's outputs write files.",
+        },
+      ],
     },
   },
 );

@@ -38,7 +38,14 @@ function heap(): number {
 function v4Space(): Ipam {
   const ipam = createIpam();
   ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8' }], 'ni');
-  ipam.applyPrefix({ networkInstance: ni, prefix: '10.0.0.0/9', kind: 'network', networkName: 'bench', labels: { 'bench.ipam/role': 'hosts' }, owner: 'pfx' });
+  ipam.applyPrefix({
+    networkInstance: ni,
+    prefix: '10.0.0.0/9',
+    kind: 'network',
+    networkName: 'bench',
+    labels: { 'bench.ipam/role': 'hosts' },
+    owner: 'pfx',
+  });
   return ipam;
 }
 
@@ -57,13 +64,21 @@ function fillHosts(ipam: Ipam, n: number, from = 0): void {
 
 function fillV6(ipam: Ipam, n: number): void {
   for (let i = 0; i < n; i++) {
-    ipam.allocate({ owner: 'pool-' + i, networkInstance: ni, kind: 'pool', prefixLength: 64, selector: { matchLabels: { 'bench.ipam/role': 'pool' } } });
+    ipam.allocate({
+      owner: 'pool-' + i,
+      networkInstance: ni,
+      kind: 'pool',
+      prefixLength: 64,
+      selector: { matchLabels: { 'bench.ipam/role': 'pool' } },
+    });
   }
 }
 
 /** nsPerOp: time per operation; bytes: retained growth for one allocator of n allocations. */
 function report(name: string, n: number, _unused: number, nsPerOp: number, bytes: number): void {
-  console.log(`BENCH ${name} n=${n} ops_per_s=${Math.round(1e9 / nsPerOp)} ns_per_op=${Math.round(nsPerOp)} bytes_per_op=${Math.round(bytes / n)}`);
+  console.log(
+    `BENCH ${name} n=${n} ops_per_s=${Math.round(1e9 / nsPerOp)} ns_per_op=${Math.round(nsPerOp)} bytes_per_op=${Math.round(bytes / n)}`,
+  );
 }
 
 const repsFor = (n: number) => Math.max(1, Math.min(51, Math.floor(100000 / n)));
@@ -131,9 +146,15 @@ function churn(ipam: Ipam, n: number, seed: number): number {
   for (let i = 0; i < n; i++) idx[i] = i;
   let s = seed >>> 0 || 1;
   for (let i = 0; i < k; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     const j = i + (s % (n - i));
-    const t = idx[i]; idx[i] = idx[j]; idx[j] = t;
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
   }
   for (let i = 0; i < k; i++) {
     if (ipam.release('host-' + idx[i]).length !== 1) throw new Error('release lost an allocation');

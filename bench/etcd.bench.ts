@@ -37,7 +37,6 @@ const root = new URL('..', import.meta.url).pathname;
 const CLIENT = join(root, 'bench/grpc.bench.ts');
 const CONCURRENCY = 64;
 
-
 interface Report {
   start: number;
   end: number;
@@ -132,12 +131,22 @@ const fmt = (x: number, d = 2) => x.toFixed(d);
 
 const PEERS = process.env.BENCH_ETCD_PEERS === '0' ? [] : ['--peer-listen', '127.0.0.1:0'];
 
-async function run(name: string, replicas: number, N: number, children: ChildProcess[], idBase: number, dir: string, instances = 1): Promise<number> {
+async function run(
+  name: string,
+  replicas: number,
+  N: number,
+  children: ChildProcess[],
+  idBase: number,
+  dir: string,
+  instances = 1,
+): Promise<number> {
   const etcd: EtcdCluster = await startEtcd({ members: 3 });
   const seed = writeSeed(dir, instances > 1 ? benchSeed(instances) : BENCH_SEED);
   let targets: Replica[] = [];
   try {
-    targets = await Promise.all(Array.from({ length: replicas }, () => startReplica(etcd.endpoints, ['--seed', seed, '--metrics', '127.0.0.1:0', ...PEERS])));
+    targets = await Promise.all(
+      Array.from({ length: replicas }, () => startReplica(etcd.endpoints, ['--seed', seed, '--metrics', '127.0.0.1:0', ...PEERS])),
+    );
     const pids = etcdPids(etcd);
     const cpu0 = targets.map((t) => cpuSeconds(t.proc.pid));
     const etcd0 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
@@ -145,7 +154,9 @@ async function run(name: string, replicas: number, N: number, children: ChildPro
     const cpu = targets.reduce((n, t, i) => n + cpuSeconds(t.proc.pid) - cpu0[i]!, 0);
     const etcdCpu = pids.reduce((n, p) => n + cpuSeconds(p), 0) - etcd0;
     console.log(`BENCH ${name} n=${r.ok} ops_per_s=${Math.round(r.ok / r.seconds)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
-    const notes: string[] = [`${replicas} replica${replicas > 1 ? 's' : ''}, ${children.length} client processes x ${CONCURRENCY / children.length} calls in flight, etcd ${etcdVersion()} x3`];
+    const notes: string[] = [
+      `${replicas} replica${replicas > 1 ? 's' : ''}, ${children.length} client processes x ${CONCURRENCY / children.length} calls in flight, etcd ${etcdVersion()} x3`,
+    ];
     let records = 0;
     let flushes = 0;
     let conflicts = 0;
@@ -163,11 +174,18 @@ async function run(name: string, replicas: number, N: number, children: ChildPro
       turnsGiven += metric(m, 'ipam_store_turns_given_total') || 0;
       forwarded += metric(m, 'ipam_forwarded_total') || 0;
     }
-    if (flushes > 0) notes.push(`${records} commits in ${flushes} etcd transactions (${fmt(records / flushes, 1)} per transaction, ${fmt((txnSeconds * 1000) / flushes, 1)} ms each on average, warm-up included)`);
+    if (flushes > 0)
+      notes.push(
+        `${records} commits in ${flushes} etcd transactions (${fmt(records / flushes, 1)} per transaction, ${fmt((txnSeconds * 1000) / flushes, 1)} ms each on average, warm-up included)`,
+      );
     if (r.errors) notes.push(`${r.errors} calls failed (${r.firstError})`);
-    if (!Number.isNaN(cpu)) notes.push(`server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/allocation, etcd CPU (3 members) ${fmt((etcdCpu * 1e6) / r.ok, 0)} us/allocation`);
+    if (!Number.isNaN(cpu))
+      notes.push(
+        `server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/allocation, etcd CPU (3 members) ${fmt((etcdCpu * 1e6) / r.ok, 0)} us/allocation`,
+      );
     if (conflicts) notes.push(`${conflicts} lost races, ${turnsAsked} turns asked, ${turnsGiven} given`);
-    if (replicas > 1) notes.push(`${forwarded} allocations forwarded to a lease holder${PEERS.length ? '' : ' (no write leases: BENCH_ETCD_PEERS=0)'}`);
+    if (replicas > 1)
+      notes.push(`${forwarded} allocations forwarded to a lease holder${PEERS.length ? '' : ' (no write leases: BENCH_ETCD_PEERS=0)'}`);
     console.log(`# ${name}: ${notes.join('; ')}`);
     return r.ok / r.seconds;
   } finally {
@@ -185,9 +203,24 @@ async function storeOnly(N: number): Promise<void> {
     await core.start();
     await core.mutate((tx) => {
       tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed');
-      tx.applyPrefix({ networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/11', kind: 'network', owner: 'seed', labels: { role: 'bench' } });
+      tx.applyPrefix({
+        networkInstance: { name: 'vpc' },
+        prefix: '10.0.0.0/11',
+        kind: 'network',
+        owner: 'seed',
+        labels: { role: 'bench' },
+      });
     });
-    const one = (i: number) => core.mutate((tx) => tx.allocate({ owner: `bench|default/IPClaim/s${i}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'bench' } }, labels: { 'ipam-injector.dev/package': 'bench' } }));
+    const one = (i: number) =>
+      core.mutate((tx) =>
+        tx.allocate({
+          owner: `bench|default/IPClaim/s${i}`,
+          networkInstance: { name: 'vpc' },
+          kind: 'network',
+          selector: { matchLabels: { role: 'bench' } },
+          labels: { 'ipam-injector.dev/package': 'bench' },
+        }),
+      );
     for (let i = 0; i < 500; i++) await one(-1 - i); // warm-up
     const lat: number[] = [];
     let next = 0;
@@ -209,7 +242,9 @@ async function storeOnly(N: number): Promise<void> {
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
     console.log(`BENCH etcd-store-c64 n=${N} ops_per_s=${Math.round(N / secs)} p50_ms=${fmt(q(0.5))} p99_ms=${fmt(q(0.99))}`);
     const s = store.stats();
-    console.log(`# etcd-store-c64: no gRPC; ${s.flushes} etcd transactions (${fmt(s.records / s.flushes, 1)} commits each, warm-up included), process CPU ${fmt((cpu.user + cpu.system) / N, 0)} us/allocation`);
+    console.log(
+      `# etcd-store-c64: no gRPC; ${s.flushes} etcd transactions (${fmt(s.records / s.flushes, 1)} commits each, warm-up included), process CPU ${fmt((cpu.user + cpu.system) / N, 0)} us/allocation`,
+    );
   } finally {
     await core.close();
     await etcd.stop();
@@ -218,7 +253,10 @@ async function storeOnly(N: number): Promise<void> {
 
 /** The same clients against grpc.bench.ts's no-op server. */
 async function noop(N: number, children: ChildProcess[]): Promise<number> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CLIENT, '--role', 'noop-server'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', CLIENT, '--role', 'noop-server'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   try {
     const address = await new Promise<string>((ok, ko) => {
       let log = '';
@@ -249,22 +287,37 @@ async function lostRace(size: number): Promise<void> {
     await core.start();
     return { store, core };
   };
-  const req = (owner: string) => ({ owner, networkInstance: { name: 'vpc' }, kind: 'network' as const, selector: { matchLabels: { role: 'bench' } } });
+  const req = (owner: string) => ({
+    owner,
+    networkInstance: { name: 'vpc' },
+    kind: 'network' as const,
+    selector: { matchLabels: { role: 'bench' } },
+  });
   const a = await make();
   const b = await make();
   try {
     await a.core.mutate((tx) => {
       tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed');
-      tx.applyPrefix({ networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/11', kind: 'network', owner: 'seed', labels: { role: 'bench' } });
+      tx.applyPrefix({
+        networkInstance: { name: 'vpc' },
+        prefix: '10.0.0.0/11',
+        kind: 'network',
+        owner: 'seed',
+        labels: { role: 'bench' },
+      });
     });
     let next = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < size) {
-        const base = next;
-        next += 100;
-        await a.core.mutate((tx) => { for (let i = base; i < Math.min(size, base + 100); i++) tx.allocate(req(`fill-${i}`)); });
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < size) {
+          const base = next;
+          next += 100;
+          await a.core.mutate((tx) => {
+            for (let i = base; i < Math.min(size, base + 100); i++) tx.allocate(req(`fill-${i}`));
+          });
+        }
+      }),
+    );
     while (b.core.ipam.allocationCount() < size) await new Promise((r) => setTimeout(r, 50));
     const times: number[] = [];
     const cpus: number[] = [];
@@ -274,7 +327,9 @@ async function lostRace(size: number): Promise<void> {
       const t0 = performance.now();
       const c0 = process.cpuUsage();
       const done = [0, 0];
-      await Promise.all([a, b].map((r, i) => r.core.mutate((tx) => tx.allocate(req(`race-${round}-${i}`))).then(() => (done[i] = performance.now() - t0))));
+      await Promise.all(
+        [a, b].map((r, i) => r.core.mutate((tx) => tx.allocate(req(`race-${round}-${i}`))).then(() => (done[i] = performance.now() - t0))),
+      );
       const cpu = process.cpuUsage(c0);
       if (a.core.counters.conflicts + b.core.counters.conflicts === conflicts) continue; // nobody lost
       times.push(Math.max(...done));
@@ -285,7 +340,9 @@ async function lostRace(size: number): Promise<void> {
     cpus.sort((x, y) => x - y);
     const med = (xs: number[]) => xs[Math.floor(xs.length / 2)] ?? NaN;
     console.log(`BENCH etcd-lost-race-100k n=${times.length} loser_ms=${fmt(med(times))} cpu_ms=${fmt(med(cpus))}`);
-    console.log(`# etcd-lost-race-100k: ${size} allocations held; median over ${times.length} lost races of the loser's call (both replicas' CPU in this process), 1 etcd member; state reads: ${a.store.extra.loads + b.store.extra.loads}`);
+    console.log(
+      `# etcd-lost-race-100k: ${size} allocations held; median over ${times.length} lost races of the loser's call (both replicas' CPU in this process), 1 etcd member; state reads: ${a.store.extra.loads + b.store.extra.loads}`,
+    );
   } finally {
     await a.core.close();
     await b.core.close();
@@ -299,14 +356,17 @@ async function main(): Promise<void> {
     console.error(`etcd bench: ${missing}`);
     process.exit(1);
   }
-  if (!existsSync(join(root, 'dist/ipam-injector.mjs'))) spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
+  if (!existsSync(join(root, 'dist/ipam-injector.mjs')))
+    spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
   const N = Number(process.env.BENCH_ETCD_N ?? 20_000);
   const procs = Number(process.env.BENCH_ETCD_PROCS ?? 2);
   const filter = (process.env.BENCH_FILTER ?? '').split(',').filter((s) => s && !'etcd'.includes(s));
   const want = (name: string) => filter.length === 0 || filter.some((f) => name.includes(f));
   const dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-bench-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // also when stdout closes early
-  const children = Array.from({ length: procs }, () => fork(CLIENT, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const children = Array.from({ length: procs }, () =>
+    fork(CLIENT, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
   const rate: Record<string, number> = {};
   const ratio = (a: string, b: string, target: string) => {
     if (rate[a] && rate[b]) console.log(`# ${a} / ${b} = ${fmt(rate[a]! / rate[b]!)} (target ${target})`);
@@ -316,7 +376,8 @@ async function main(): Promise<void> {
     if (want('etcd-alloc-c64')) rate['etcd-alloc-c64'] = await run('etcd-alloc-c64', 1, N, children, 0, dir);
     // (substring filters: etcd-alloc-c64-2rep also picks -4ni)
     if (want('etcd-alloc-c64-2rep')) rate['etcd-alloc-c64-2rep'] = await run('etcd-alloc-c64-2rep', 2, N, children, 1000, dir);
-    if (want('etcd-alloc-c64-2rep-4ni')) rate['etcd-alloc-c64-2rep-4ni'] = await run('etcd-alloc-c64-2rep-4ni', 2, N, children, 2000, dir, 4);
+    if (want('etcd-alloc-c64-2rep-4ni'))
+      rate['etcd-alloc-c64-2rep-4ni'] = await run('etcd-alloc-c64-2rep-4ni', 2, N, children, 2000, dir, 4);
     ratio('etcd-alloc-c64', 'grpc-noop-c64', '>= 0.70');
     ratio('etcd-alloc-c64-2rep', 'etcd-alloc-c64', '>= 0.90');
     ratio('etcd-alloc-c64-2rep-4ni', 'etcd-alloc-c64', '>= 1.00');

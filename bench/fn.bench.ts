@@ -101,14 +101,18 @@ ${kptAnnotations('configs.yaml', i, 4 + n + i)}  data:
 /** A Nephio package as interface-fn leaves it: `n` interfaces spread over 10 networks. */
 export function nephioPackage(n: number): string {
   const nets = 10;
-  const prefixes = Array.from({ length: nets }, (_, k) => `      - prefix: 10.${k}.0.0/16
+  const prefixes = Array.from(
+    { length: nets },
+    (_, k) => `      - prefix: 10.${k}.0.0/16
         labels:
           nephio.org/network-name: net${k}
       - prefix: 2001:db8:${k}::/48
         labels:
           nephio.org/network-name: net${k}
-`).join('');
-  const parts = [`apiVersion: config.kubernetes.io/v1
+`,
+  ).join('');
+  const parts = [
+    `apiVersion: config.kubernetes.io/v1
 kind: ResourceList
 items:
 - apiVersion: kpt.dev/v1
@@ -140,7 +144,8 @@ ${prefixes}      interfaces:
     name: workload-cluster
 ${kptAnnotations('cluster.yaml', 0, 3)}  spec:
     clusterName: edge
-`];
+`,
+  ];
   let id = 4;
   for (let i = 0; i < n; i++) {
     for (const fam of ['ipv4', 'ipv6']) {
@@ -180,7 +185,8 @@ function benchNephio(n: number, runs: number): void {
     const r = timeRun(process.execPath, [bin], input);
     if (r.status !== 0) throw new Error(`fn exited ${r.status}: ${r.stdout.slice(-800)}`);
     // the last interface of network 9: the 100th address of that cluster subnet, .1 the gateway
-    if (!r.stdout.includes('prefix: 10.9.0.101/24') || !r.stdout.includes('prefix: 2001:db8:9::65/64')) throw new Error('unexpected allocation in the Nephio output');
+    if (!r.stdout.includes('prefix: 10.9.0.101/24') || !r.stdout.includes('prefix: 2001:db8:9::65/64'))
+      throw new Error('unexpected allocation in the Nephio output');
     times.push(r.ms);
   }
   console.log(`BENCH fn-nephio-1k-interfaces n=${runs} ms=${f1(median(times))} interfaces=${n} claims=${3 * n}`);

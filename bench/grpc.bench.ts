@@ -31,7 +31,6 @@ const self = new URL(import.meta.url).pathname;
 const CONCURRENCY = 64;
 const BATCH = 100;
 
-
 type Mode = 'unary' | 'claim' | 'batch';
 interface RunCmd {
   cmd: 'run';
@@ -79,7 +78,12 @@ function request(mode: Mode, id: number, i: number, instances = 1): unknown {
   }
   const requests = [];
   for (let k = 0; k < BATCH; k++) {
-    requests.push({ owner: `default/IPClaim/w${id}-${i}-${k}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'bench' } } });
+    requests.push({
+      owner: `default/IPClaim/w${id}-${i}-${k}`,
+      networkInstance: { name: 'vpc' },
+      kind: 'network',
+      selector: { matchLabels: { role: 'bench' } },
+    });
   }
   return { package: `bench-${id}`, requests, compact: true };
 }
@@ -128,11 +132,12 @@ async function clientMain(): Promise<void> {
       client = new Ctor(m.address, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20 });
       clients.set(key, client);
     }
-    const answered = (ok: () => void, ko: (e: Error) => void) => (e: ServiceError | null, r?: { outcomes?: { error?: { message: string } }[] }) => {
-      if (e) return ko(e);
-      const bad = r?.outcomes?.find((o) => o.error);
-      return bad ? ko(new Error(bad.error!.message)) : ok();
-    };
+    const answered =
+      (ok: () => void, ko: (e: Error) => void) => (e: ServiceError | null, r?: { outcomes?: { error?: { message: string } }[] }) => {
+        if (e) return ko(e);
+        const bad = r?.outcomes?.find((o) => o.error);
+        return bad ? ko(new Error(bad.error!.message)) : ok();
+      };
     let one: () => Promise<void>;
     if (m.mode === 'unary' || m.mode === 'claim') {
       const rpc = m.mode === 'claim' ? 'Claim' : 'Allocation';
@@ -149,7 +154,8 @@ async function clientMain(): Promise<void> {
       let next = 0;
       const c = client;
       const check = (b: Buffer) => (allAllocations(b) === BATCH ? { outcomes: [] } : def.responseDeserialize(b));
-      one = () => new Promise((ok, ko) => c.makeUnaryRequest(def.path, (b: Buffer) => b, check as never, encoded[next++]!, answered(ok, ko)));
+      one = () =>
+        new Promise((ok, ko) => c.makeUnaryRequest(def.path, (b: Buffer) => b, check as never, encoded[next++]!, answered(ok, ko)));
     }
     // warm up (JIT, connection, heap), unmeasured; paced runs warm up at their own rate
     const warmLat: number[] = [];
@@ -223,7 +229,9 @@ async function noopServerMain(): Promise<void> {
     Allocation: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, answer),
     DeAllocation: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, {}),
   });
-  const port = await new Promise<number>((ok, ko) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  const port = await new Promise<number>((ok, ko) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))),
+  );
   process.stderr.write(`{"msg":"serving","address":"127.0.0.1:${port}"}\n`);
   process.on('SIGTERM', () => server.tryShutdown(() => process.exit(0)));
 }
@@ -277,7 +285,12 @@ function metrics(port: number): Promise<string> {
 }
 
 /** The histograms the report reads, as `name` or `name method`. */
-const HISTOGRAMS = ['ipam_store_flush_duration_seconds', 'ipam_grpc_request_duration_seconds alloc.Allocation/Allocation', 'ipam_grpc_request_duration_seconds resource.Resource/Claim', 'ipam_grpc_request_duration_seconds ipaminjector.admin.v1.Admin/Batch'];
+const HISTOGRAMS = [
+  'ipam_store_flush_duration_seconds',
+  'ipam_grpc_request_duration_seconds alloc.Allocation/Allocation',
+  'ipam_grpc_request_duration_seconds resource.Resource/Claim',
+  'ipam_grpc_request_duration_seconds ipaminjector.admin.v1.Admin/Batch',
+];
 
 function parseHist(text: string, key: string): Hist | undefined {
   const [name, method] = key.split(' ');
@@ -318,7 +331,14 @@ interface Measured {
   warmLat: number[];
 }
 
-async function drive(children: ChildProcess[], target: Target, mode: Mode, service: 'alloc' | 'admin' | 'resource', allocations: number, rate: number): Promise<Measured> {
+async function drive(
+  children: ChildProcess[],
+  target: Target,
+  mode: Mode,
+  service: 'alloc' | 'admin' | 'resource',
+  allocations: number,
+  rate: number,
+): Promise<Measured> {
   const procs = children.length;
   const perCall = mode === 'batch' ? BATCH : 1;
   const calls = Math.ceil(allocations / perCall);
@@ -357,7 +377,12 @@ async function drive(children: ChildProcess[], target: Target, mode: Mode, servi
   if (errors) throw new Error(`${errors} calls failed, first: ${reports.find((r) => r.firstError)?.firstError}`);
   const start = Math.min(...reports.map((r) => r.start));
   const end = Math.max(...reports.map((r) => r.end));
-  return { ops: calls * perCall, seconds: (end - start) / 1000, lat: reports.flatMap((r) => r.lat), warmLat: reports.flatMap((r) => r.warmLat) };
+  return {
+    ops: calls * perCall,
+    seconds: (end - start) / 1000,
+    lat: reports.flatMap((r) => r.lat),
+    warmLat: reports.flatMap((r) => r.warmLat),
+  };
 }
 
 function summarize(ms: Measured[]): { opsPerSec: number; p50: number; p99: number } {
@@ -392,18 +417,38 @@ async function main(): Promise<void> {
   const seed = join(dir, 'seed.yaml');
   writeFileSync(seed, BENCH_SEED);
   // The server as shipped (the esbuild bundle) when it is built, else from source.
-  const entry = existsSync(join(root, 'dist/ipam-injector.mjs')) ? [join(root, 'dist/ipam-injector.mjs'), 'serve'] : ['--import', 'tsx', 'src/cli/serve.ts'];
+  const entry = existsSync(join(root, 'dist/ipam-injector.mjs'))
+    ? [join(root, 'dist/ipam-injector.mjs'), 'serve']
+    : ['--import', 'tsx', 'src/cli/serve.ts'];
   // BENCH_COMPACT_BYTES: a smaller compaction threshold, so that a run crosses compactions
   const compact = process.env.BENCH_COMPACT_BYTES ? ['--compact-bytes', process.env.BENCH_COMPACT_BYTES] : [];
-  const serve = (store: string, data: string) => [...entry, '--listen', '127.0.0.1:0', '--store', store, '--data', data, '--seed', seed, '--metrics', '127.0.0.1:0', '--log-level', 'info', ...compact];
-  const children = Array.from({ length: procs }, () => fork(self, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const serve = (store: string, data: string) => [
+    ...entry,
+    '--listen',
+    '127.0.0.1:0',
+    '--store',
+    store,
+    '--data',
+    data,
+    '--seed',
+    seed,
+    '--metrics',
+    '127.0.0.1:0',
+    '--log-level',
+    'info',
+    ...compact,
+  ];
+  const children = Array.from({ length: procs }, () =>
+    fork(self, ['--role', 'client'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
   const results: Record<string, number> = {};
   const report = async (name: string, method: string, target: Target, ms: Measured[], cpu: number, sys: number) => {
     const r = summarize(ms);
     results[name] = r.opsPerSec;
     console.log(`BENCH ${name} n=${N} ops_per_s=${Math.round(r.opsPerSec)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
     const notes: string[] = [];
-    if (!Number.isNaN(cpu)) notes.push(`server CPU ${fmt((cpu * 1e6) / N, 1)} us/allocation, of which kernel ${fmt((sys * 1e6) / N, 1)} (warm-up included)`);
+    if (!Number.isNaN(cpu))
+      notes.push(`server CPU ${fmt((cpu * 1e6) / N, 1)} us/allocation, of which kernel ${fmt((sys * 1e6) / N, 1)} (warm-up included)`);
     if (target.metricsPort) {
       const m = await metrics(target.metricsPort);
       const records = metric(m, 'ipam_store_records_total');
@@ -427,10 +472,34 @@ async function main(): Promise<void> {
     // (rotating order), so that load from anything else on the machine falls on all three
     // alike; each figure sums its rounds.
     const unary = [
-      { name: 'grpc-noop-c64', args: ['--import', 'tsx', self, '--role', 'noop-server'], mode: 'unary', service: 'alloc', method: 'alloc.Allocation/Allocation' },
-      { name: 'grpc-alloc-c64', args: serve('file', join(dir, 'alloc')), mode: 'unary', service: 'alloc', method: 'alloc.Allocation/Allocation' },
-      { name: 'grpc-alloc-c64-mem', args: serve('memory', join(dir, 'mem')), mode: 'unary', service: 'alloc', method: 'alloc.Allocation/Allocation' },
-      { name: 'grpc-resource-claim-c64', args: serve('file', join(dir, 'claim')), mode: 'claim', service: 'resource', method: 'resource.Resource/Claim' },
+      {
+        name: 'grpc-noop-c64',
+        args: ['--import', 'tsx', self, '--role', 'noop-server'],
+        mode: 'unary',
+        service: 'alloc',
+        method: 'alloc.Allocation/Allocation',
+      },
+      {
+        name: 'grpc-alloc-c64',
+        args: serve('file', join(dir, 'alloc')),
+        mode: 'unary',
+        service: 'alloc',
+        method: 'alloc.Allocation/Allocation',
+      },
+      {
+        name: 'grpc-alloc-c64-mem',
+        args: serve('memory', join(dir, 'mem')),
+        mode: 'unary',
+        service: 'alloc',
+        method: 'alloc.Allocation/Allocation',
+      },
+      {
+        name: 'grpc-resource-claim-c64',
+        args: serve('file', join(dir, 'claim')),
+        mode: 'claim',
+        service: 'resource',
+        method: 'resource.Resource/Claim',
+      },
     ].filter((u) => want(u.name)) as { name: string; args: string[]; mode: Mode; service: 'alloc' | 'resource'; method: string }[];
     const targets = await Promise.all(unary.map((u) => startTarget(u.args)));
     try {
@@ -453,10 +522,14 @@ async function main(): Promise<void> {
       await Promise.all(targets.map(stopTarget));
     }
     if (results['grpc-alloc-c64'] && results['grpc-noop-c64']) {
-      console.log(`# grpc-alloc-c64 / grpc-noop-c64 = ${fmt((100 * results['grpc-alloc-c64']) / results['grpc-noop-c64'], 1)}% (target >= 80%); ${procs} client processes x ${CONCURRENCY / procs} calls in flight, ${rounds} interleaved rounds`);
+      console.log(
+        `# grpc-alloc-c64 / grpc-noop-c64 = ${fmt((100 * results['grpc-alloc-c64']) / results['grpc-noop-c64'], 1)}% (target >= 80%); ${procs} client processes x ${CONCURRENCY / procs} calls in flight, ${rounds} interleaved rounds`,
+      );
     }
     if (results['grpc-resource-claim-c64'] && results['grpc-noop-c64']) {
-      console.log(`# grpc-resource-claim-c64 / grpc-noop-c64 = ${fmt((100 * results['grpc-resource-claim-c64']) / results['grpc-noop-c64'], 1)}% (target >= 80%)`);
+      console.log(
+        `# grpc-resource-claim-c64 / grpc-noop-c64 = ${fmt((100 * results['grpc-resource-claim-c64']) / results['grpc-noop-c64'], 1)}% (target >= 80%)`,
+      );
     }
     // Batches of 100 on the durable store: closed loop (throughput), then paced (latency at
     // a fixed offered load; with 64 clients in a closed loop, latency is 64 batches of
@@ -476,7 +549,9 @@ async function main(): Promise<void> {
         if (b.rate) {
           const cold = m.warmLat.sort((x, y) => x - y);
           const q = (p: number) => fmt(cold[Math.min(cold.length - 1, Math.floor(p * cold.length))] ?? NaN);
-          console.log(`# ${b.name}: offered ${b.rate} allocations/s as ${b.rate / BATCH} batches/s from ${CONCURRENCY} clients; latency from the scheduled send time, after 1 s of the same load to warm the fresh server (that first second: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms)`);
+          console.log(
+            `# ${b.name}: offered ${b.rate} allocations/s as ${b.rate / BATCH} batches/s from ${CONCURRENCY} clients; latency from the scheduled send time, after 1 s of the same load to warm the fresh server (that first second: p50 ${q(0.5)} ms, p99 ${q(0.99)} ms)`,
+          );
         }
       } finally {
         await stopTarget(target);

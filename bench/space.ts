@@ -10,5 +10,9 @@ export const benchInstance = (k: number): string => (k === 0 ? 'vpc' : `vpc-${k}
 
 /** BENCH_SEED's space in each of `n` network instances. */
 export function benchSeed(n: number): string {
-  return Array.from({ length: n }, (_, k) => BENCH_SEED.replaceAll('{name: vpc}', `{name: ${benchInstance(k)}}`).replaceAll('networkInstance: vpc}', `networkInstance: ${benchInstance(k)}}`).replaceAll('{name: bench,', `{name: bench-${k},`)).join('---\n');
+  return Array.from({ length: n }, (_, k) =>
+    BENCH_SEED.replaceAll('{name: vpc}', `{name: ${benchInstance(k)}}`)
+      .replaceAll('networkInstance: vpc}', `networkInstance: ${benchInstance(k)}}`)
+      .replaceAll('{name: bench,', `{name: bench-${k},`),
+  ).join('---\n');
 }

@@ -34,7 +34,13 @@ const server = await startServer({
 for (let done = 0; done < N; done += 5000) {
   await server.core.mutate((tx) => {
     for (let i = done; i < Math.min(N, done + 5000); i++) {
-      tx.allocate({ owner: `pkg-${i % 100}|default/IPClaim/claim-${i}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'lan' } }, labels: { 'nephio.org/cluster-name': `c${i % 50}` } });
+      tx.allocate({
+        owner: `pkg-${i % 100}|default/IPClaim/claim-${i}`,
+        networkInstance: { name: 'vpc' },
+        kind: 'network',
+        selector: { matchLabels: { role: 'lan' } },
+        labels: { 'nephio.org/cluster-name': `c${i % 50}` },
+      });
     }
   });
 }
@@ -56,7 +62,9 @@ async function series(name: string, fn: () => Promise<unknown>, extra = ''): Pro
 }
 
 try {
-  await series('web-api-100k', () => Promise.all([get(''), get('app.js'), get('app.css'), get('api/session'), get('api/tree'), get('api/allocations?offset=0&limit=50')]));
+  await series('web-api-100k', () =>
+    Promise.all([get(''), get('app.js'), get('app.css'), get('api/session'), get('api/tree'), get('api/allocations?offset=0&limit=50')]),
+  );
   await series('web-filter-owner-100k', () => get('api/allocations?owner=claim-99999&limit=50'));
   await series('web-filter-selector-100k', () => get('api/allocations?selector=nephio.org/cluster-name%3Dc7&limit=50'));
   if (wanted('web-page-load-100k')) {

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const dir = join(root, 'bench');
 const filters = process.argv.slice(2);
-const all = readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort();
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort();
 let files = all.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 const env = { ...process.env };
 if (files.length === 0 && filters.length > 0) {

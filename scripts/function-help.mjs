@@ -10,7 +10,13 @@ export function functionHelp(readme) {
     if (!m) throw new Error(`README.md has no <!--mdtogo:${name}--> section`);
     return m[1];
   };
-  return [section('Short'), section('Long'), section('Examples')].map(plain).join('\n\n').replace(/\n{3,}/g, '\n\n').trim() + '\n';
+  return (
+    [section('Short'), section('Long'), section('Examples')]
+      .map(plain)
+      .join('\n\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim() + '\n'
+  );
 }
 
 /** Markdown as terminal text: headings in capitals, code indented, links as their text. */
@@ -31,7 +37,9 @@ function plain(md) {
       out.push(h[1].toUpperCase());
       continue;
     }
-    out.push(line.replace(/\[([^\]]+)\]\(([^)]+)\)/g, (_, text, href) => (href.startsWith('#') || href === text ? text : `${text} (${href})`)));
+    out.push(
+      line.replace(/\[([^\]]+)\]\(([^)]+)\)/g, (_, text, href) => (href.startsWith('#') || href === text ? text : `${text} (${href})`)),
+    );
   }
   return out.join('\n').trim();
 }

@@ -76,12 +76,17 @@ export function table(text, suite) {
     const [bench, n] = name.split(' ');
     lines.push(`| \`${bench}\`${n ? ` ${n}` : ''} | ${rows.length} | ${cells.join(' | ')} |`);
   }
-  const load = loads.length ? `; load average ${fmt(Math.min(...loads))}${Math.min(...loads) === Math.max(...loads) ? '' : `–${fmt(Math.max(...loads))}`} at their start (2 cores)` : '';
+  const load = loads.length
+    ? `; load average ${fmt(Math.min(...loads))}${Math.min(...loads) === Math.max(...loads) ? '' : `–${fmt(Math.max(...loads))}`} at their start (2 cores)`
+    : '';
   return `${lines.join('\n')}\n\nMedians of ${runs} recorded run(s), range in brackets${load}: [bench/${suite}.txt](bench/${suite}.txt).`;
 }
 
 /** The doc with every generated table rewritten from docs/bench/. */
-export function generate(doc, read = (suite) => (existsSync(join(RECORDS, `${suite}.txt`)) ? readFileSync(join(RECORDS, `${suite}.txt`), 'utf8') : undefined)) {
+export function generate(
+  doc,
+  read = (suite) => (existsSync(join(RECORDS, `${suite}.txt`)) ? readFileSync(join(RECORDS, `${suite}.txt`), 'utf8') : undefined),
+) {
   return doc.replace(/(<!-- bench-table: ([\w-]+) -->\n)[\s\S]*?(<!-- \/bench-table -->)/g, (_, open, suite, close) => {
     const text = read(suite);
     const body = text === undefined ? `Not recorded yet (\`node scripts/perf-doc.mjs record ${suite}\`).` : table(text, suite);
@@ -94,14 +99,28 @@ function record(suite, runs) {
   const file = join(RECORDS, `${suite}.txt`);
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
   for (let i = 0; i < runs; i++) {
-    const head = `# run ${new Date().toISOString()} commit ${commit} load ${loadavg().map((l) => l.toFixed(1)).join(' ')} (npm run bench -- ${suite})\n`;
-    const r = spawnSync(process.execPath, [join(root, 'scripts/bench.mjs'), suite], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const head = `# run ${new Date().toISOString()} commit ${commit} load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (npm run bench -- ${suite})\n`;
+    const r = spawnSync(process.execPath, [join(root, 'scripts/bench.mjs'), suite], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     process.stdout.write(head + r.stdout);
     if (r.status !== 0) {
       console.error(`perf-doc: npm run bench -- ${suite} failed (${r.status}); nothing recorded for this run`);
       process.exit(1);
     }
-    appendFileSync(file, head + r.stdout.split('\n').filter((l) => /^(BENCH|#)/.test(l)).join('\n') + '\n');
+    appendFileSync(
+      file,
+      head +
+        r.stdout
+          .split('\n')
+          .filter((l) => /^(BENCH|#)/.test(l))
+          .join('\n') +
+        '\n',
+    );
   }
 }
 

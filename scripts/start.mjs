@@ -37,7 +37,13 @@ cpSync(join(root, 'examples', 'upf'), pkg, { recursive: true, filter: (src) => !
 /** The package's YAML files, Kptfile first (what kpt reads). */
 function packageFiles() {
   const list = (dir) => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? list(join(dir, n)) : [join(dir, n)]));
-  return ['Kptfile', ...list(pkg).map((p) => relative(pkg, p)).filter((f) => /\.ya?ml$/.test(f)).sort()];
+  return [
+    'Kptfile',
+    ...list(pkg)
+      .map((p) => relative(pkg, p))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort(),
+  ];
 }
 
 /** Without kpt: build the ResourceList kpt would send, run the function, read its output. */
@@ -78,7 +84,9 @@ function renderWithKpt() {
 
 const haveKpt = spawnSync('kpt', ['version'], { encoding: 'utf8' }).status === 0;
 const out = haveKpt ? renderWithKpt() : renderWithoutKpt();
-console.log(`Rendered the example package ${haveKpt ? 'with kpt fn render --allow-exec' : '(kpt not found: ran the function on a ResourceList)'} in ${pkg}\n`);
+console.log(
+  `Rendered the example package ${haveKpt ? 'with kpt fn render --allow-exec' : '(kpt not found: ran the function on a ResourceList)'} in ${pkg}\n`,
+);
 for (const r of out.results) console.log(`  [${r.severity}] ${r.message}`);
 if (!out.ok) {
   console.log(out.log);
@@ -89,13 +97,17 @@ console.log('\nAllocated:');
 const w = Math.max(...claims.map((c) => c.metadata.name.length));
 for (const c of claims) {
   const s = c.status ?? {};
-  console.log(`  ${c.kind} ${c.metadata.name.padEnd(w)}  ${String(s.prefix ?? '-').padEnd(20)} ${s.gateway ? `gateway ${s.gateway}` : ''}`.trimEnd());
+  console.log(
+    `  ${c.kind} ${c.metadata.name.padEnd(w)}  ${String(s.prefix ?? '-').padEnd(20)} ${s.gateway ? `gateway ${s.gateway}` : ''}`.trimEnd(),
+  );
 }
 console.log('\nInjected:');
 for (const i of out.items) {
-  if (i.kind === 'ConfigMap') for (const [k, v] of Object.entries(i.data ?? {})) console.log(`  ConfigMap ${i.metadata.name} data.${k} = ${v}`);
+  if (i.kind === 'ConfigMap')
+    for (const [k, v] of Object.entries(i.data ?? {})) console.log(`  ConfigMap ${i.metadata.name} data.${k} = ${v}`);
   if (i.kind === 'NFDeployment') {
-    for (const itf of i.spec?.interfaces ?? []) console.log(`  NFDeployment ${i.metadata.name} ${itf.name}: ${itf.ipv4?.address} via ${itf.ipv4?.gateway}`);
+    for (const itf of i.spec?.interfaces ?? [])
+      console.log(`  NFDeployment ${i.metadata.name} ${itf.name}: ${itf.ipv4?.address} via ${itf.ipv4?.gateway}`);
   }
 }
 const kf = out.items.find((i) => i.kind === 'Kptfile');

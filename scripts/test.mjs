@@ -25,7 +25,8 @@ function walk(dir) {
 }
 
 // The function is run by kpt as a built executable, so tests need a fresh build.
-const build = process.env.TEST_NO_BUILD === '1' ? { status: 0 } : spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
+const build =
+  process.env.TEST_NO_BUILD === '1' ? { status: 0 } : spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
 if (build.status !== 0) {
   console.log('0 passed, 1 failed, 0 skipped');
   process.exit(1);

@@ -49,14 +49,33 @@ const server = await startServer({
 });
 const ni = { name: 'vpc-ran' };
 await server.core.mutate((tx) => {
-  for (const [pkg, cluster, n] of [['edge1/upf', 'edge1', 40], ['edge1/smf', 'edge1', 12], ['edge2/upf', 'edge2', 25]] as const) {
+  for (const [pkg, cluster, n] of [
+    ['edge1/upf', 'edge1', 40],
+    ['edge1/smf', 'edge1', 12],
+    ['edge2/upf', 'edge2', 25],
+  ] as const) {
     for (let i = 0; i < n; i++) {
       const sel = { matchLabels: { 'nephio.org/cluster-name': cluster } };
-      tx.allocate({ owner: `${pkg}|default/IPClaim/${pkg.split('/')[1]}-n3-${i}`, networkInstance: ni, kind: 'network', selector: sel, addressFamily: 'ipv4', labels: { 'nephio.org/cluster-name': cluster } });
-      if (cluster === 'edge1' && i < 8) tx.allocate({ owner: `${pkg}|default/IPClaim/${pkg.split('/')[1]}-n3-v6-${i}`, networkInstance: ni, kind: 'network', selector: sel, addressFamily: 'ipv6' });
+      tx.allocate({
+        owner: `${pkg}|default/IPClaim/${pkg.split('/')[1]}-n3-${i}`,
+        networkInstance: ni,
+        kind: 'network',
+        selector: sel,
+        addressFamily: 'ipv4',
+        labels: { 'nephio.org/cluster-name': cluster },
+      });
+      if (cluster === 'edge1' && i < 8)
+        tx.allocate({
+          owner: `${pkg}|default/IPClaim/${pkg.split('/')[1]}-n3-v6-${i}`,
+          networkInstance: ni,
+          kind: 'network',
+          selector: sel,
+          addressFamily: 'ipv6',
+        });
     }
   }
-  for (let i = 0; i < 6; i++) tx.allocate({ owner: `edge1/upf|default/IPClaim/ue-pool-${i}`, networkInstance: ni, kind: 'pool', prefixLength: 20 });
+  for (let i = 0; i < 6; i++)
+    tx.allocate({ owner: `edge1/upf|default/IPClaim/ue-pool-${i}`, networkInstance: ni, kind: 'pool', prefixLength: 20 });
 });
 const browser = await launch();
 try {

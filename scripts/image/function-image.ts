@@ -85,11 +85,11 @@ export function warmNpmCache(context: string): void {
   const scratch = mkdtempSync(join(tmpdir(), 'ipam-npm-warm-'));
   try {
     for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(context, f), join(scratch, f));
-    const warm = spawnSync(
-      'npm',
-      ['ci', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
-      { cwd: scratch, encoding: 'utf8', timeout: 300_000 },
-    );
+    const warm = spawnSync('npm', ['ci', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: scratch,
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     if (warm.status !== 0) throw new Error(`warming the npm cache failed:\n${warm.stderr || warm.stdout}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });

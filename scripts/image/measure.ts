@@ -30,7 +30,9 @@ try {
   const image = buildFunctionImage(p, { context: repo, tag: TAG, buildImage: base.build, runtimeImage: base.slim });
   const size = inspectImage(p, TAG).sizeBytes;
   const baseSize = inspectImage(p, base.slim).sizeBytes;
-  console.log(`BENCH image-build standin_s=${base.seconds.toFixed(2)} function_s=${image.seconds.toFixed(2)} podman_build_s=${image.buildSeconds.toFixed(2)} storage=${p.driver}`);
+  console.log(
+    `BENCH image-build standin_s=${base.seconds.toFixed(2)} function_s=${image.seconds.toFixed(2)} podman_build_s=${image.buildSeconds.toFixed(2)} storage=${p.driver}`,
+  );
   console.log(`BENCH image-size total_mb=${mb(size)} node_base_mb=${mb(baseSize)} function_layer_mb=${mb(size - baseSize)}`);
 
   // One request: the per-run overhead is what differs between the ways of running.
@@ -69,9 +71,26 @@ try {
 
   // Without kpt: the container's own start vs. node's.
   const list = spawnSync('kpt', ['fn', 'source', pkg], { encoding: 'utf8' }).stdout;
-  report('podman-run-fn', timed(runs, () => () => spawnSync('podman', ['run', '--rm', '-i', '--network', 'none', '--user', 'nobody', TAG], { env: p.env, input: list, encoding: 'utf8' })));
-  report('node-fn', timed(runs, () => () => spawnSync(process.execPath, [join(repo, 'bin/ipam-injector')], { input: list, encoding: 'utf8' })));
-  report('node-e0', timed(runs, () => () => spawnSync(process.execPath, ['-e', '0'], { encoding: 'utf8' })));
+  report(
+    'podman-run-fn',
+    timed(
+      runs,
+      () => () =>
+        spawnSync('podman', ['run', '--rm', '-i', '--network', 'none', '--user', 'nobody', TAG], {
+          env: p.env,
+          input: list,
+          encoding: 'utf8',
+        }),
+    ),
+  );
+  report(
+    'node-fn',
+    timed(runs, () => () => spawnSync(process.execPath, [join(repo, 'bin/ipam-injector')], { input: list, encoding: 'utf8' })),
+  );
+  report(
+    'node-e0',
+    timed(runs, () => () => spawnSync(process.execPath, ['-e', '0'], { encoding: 'utf8' })),
+  );
 } finally {
   p.cleanup();
   rmSync(work, { recursive: true, force: true });
@@ -94,7 +113,9 @@ function timed(n: number, prepare: (i: number) => () => Result): number[] {
 
 function report(name: string, secs: number[]): void {
   const median = secs[Math.floor(secs.length / 2)];
-  console.log(`BENCH ${name} n=${secs.length} median_s=${median.toFixed(3)} min_s=${secs[0].toFixed(3)} max_s=${secs[secs.length - 1].toFixed(3)}`);
+  console.log(
+    `BENCH ${name} n=${secs.length} median_s=${median.toFixed(3)} min_s=${secs[0].toFixed(3)} max_s=${secs[secs.length - 1].toFixed(3)}`,
+  );
 }
 
 function mb(bytes: number): string {

@@ -43,8 +43,7 @@ export function missingContainerTools(): string | null {
   if (missing.length === 0) return null;
   const apt = missing.filter((t) => t !== 'kpt');
   return (
-    `missing ${missing.join(', ')} on PATH` +
-    (apt.length ? ` (install with: apt-get install -y ${apt.join(' ')}; .ci/run does this)` : '')
+    `missing ${missing.join(', ')} on PATH` + (apt.length ? ` (install with: apt-get install -y ${apt.join(' ')}; .ci/run does this)` : '')
   );
 }
 
@@ -179,9 +178,7 @@ function writeConfig(dir: string, driver: StorageDriver): void {
   );
   writeFileSync(
     join(dir, 'storage.conf'),
-    ['[storage]', `driver = "${driver}"`, `runroot = "${join(dir, 'run')}"`, `graphroot = "${join(dir, 'graph')}"`, ''].join(
-      '\n',
-    ),
+    ['[storage]', `driver = "${driver}"`, `runroot = "${join(dir, 'run')}"`, `graphroot = "${join(dir, 'graph')}"`, ''].join('\n'),
   );
 }
 

@@ -53,9 +53,7 @@ export interface VlanRun {
   dryRun?: boolean;
 }
 
-export type VlanOutcome =
-  | { ok: true; allocation: VlanAllocation }
-  | { ok: false; error: Error };
+export type VlanOutcome = { ok: true; allocation: VlanAllocation } | { ok: false; error: Error };
 
 export interface Backend {
   /** Answers `requests` in order (one Outcome each) after applying space and releases. */

@@ -35,7 +35,11 @@ export function runVlanBuiltin(input: VlanRun, make: () => Vlans = createVlans):
       out[i] = { ok: false, error: e as Error };
     }
   };
-  const passes: ((r: VlanRequest) => boolean)[] = [isStatic, (r) => !isStatic(r) && r.hint !== undefined, (r) => !isStatic(r) && r.hint === undefined];
+  const passes: ((r: VlanRequest) => boolean)[] = [
+    isStatic,
+    (r) => !isStatic(r) && r.hint !== undefined,
+    (r) => !isStatic(r) && r.hint === undefined,
+  ];
   for (const take of passes) {
     reqs.forEach((r, i) => {
       if (!lookups[i] && take(r)) answer(i, () => v.allocate(r));

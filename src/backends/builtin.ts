@@ -16,7 +16,6 @@ import { SpaceError, type Backend, type BackendRun, type Outcome, type VlanOutco
 import { applyNetworks } from '../space/derive.js';
 import { runVlanBuiltin } from './builtin-vlan.js';
 
-
 function prefixLength(p: string): number {
   const i = p.indexOf('/');
   return i < 0 ? 128 : Number(p.slice(i + 1));
@@ -99,6 +98,9 @@ export class BuiltinBackend implements Backend {
 /** The builtin backend takes no settings; anything else in the config is a mistake worth naming. */
 export function createBuiltinBackend(options: Record<string, unknown>): Backend {
   const unknown = Object.keys(options).filter((k) => !BUILTIN_OPTIONS.includes(k));
-  if (unknown.length) throw new Error(`unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the builtin backend takes none: the function itself reads backend, dryRun, release, onError and injections; grpc settings need backend=grpc)`);
+  if (unknown.length)
+    throw new Error(
+      `unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the builtin backend takes none: the function itself reads backend, dryRun, release, onError and injections; grpc settings need backend=grpc)`,
+    );
   return new BuiltinBackend();
 }

@@ -18,7 +18,16 @@ import { bool, GrpcConnection, type ConnectionOptions } from '../protocol/connec
 import { encodeAllocNetworkInstance, encodeAllocPrefix, encodeAllocRelease, encodeAllocRequest } from '../protocol/alloc.js';
 import { fromWAllocation, fromWError, toWAllocationRequest, toWPrefixSpec, toWRef } from '../protocol/admin.js';
 import type { AllocResponse, ClaimResponse, WBatchResponse, WError } from '../protocol/messages.js';
-import { ALLOC2023_API, encodeAggregateClaims, encodeClaim, encodeIndex, encodePrefixClaim, encodeRelease, readClaimStatus, RESOURCE_API } from '../protocol/resource.js';
+import {
+  ALLOC2023_API,
+  encodeAggregateClaims,
+  encodeClaim,
+  encodeIndex,
+  encodePrefixClaim,
+  encodeRelease,
+  readClaimStatus,
+  RESOURCE_API,
+} from '../protocol/resource.js';
 import { fromServiceError } from '../protocol/status.js';
 import { BACKEND_SETTINGS } from './settings.js';
 import { fromWVlanClaim, toWVlanClaimRequest, toWVlanRef, type WVlanBatchRequest, type WVlanBatchResponse } from '../protocol/vlan.js';
@@ -47,9 +56,11 @@ export { SpaceError };
  *  ConfigMap, typed values from IPAMInjector); an unknown key is an error naming it. */
 export function createGrpcBackend(options: GrpcBackendOptions): Backend {
   for (const k of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(k)) throw new Error(`unknown grpc backend setting "${k}" (known: ${[...KNOWN_OPTIONS].filter((x) => x !== 'env').join(', ')})`);
+    if (!KNOWN_OPTIONS.has(k))
+      throw new Error(`unknown grpc backend setting "${k}" (known: ${[...KNOWN_OPTIONS].filter((x) => x !== 'env').join(', ')})`);
   }
-  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) throw new Error('grpc backend setting "env" is for programs, not configs');
+  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
+    throw new Error('grpc backend setting "env" is for programs, not configs');
   const env = options.env ?? process.env;
   const protocol = (options.protocol || env.IPAM_INJECTOR_PROTOCOL || 'admin') as GrpcProtocol;
   if (!PROTOCOLS.includes(protocol)) {
@@ -60,7 +71,9 @@ export function createGrpcBackend(options: GrpcBackendOptions): Backend {
   // Without a package identity, two packages with a same-named claim would be one owner on
   // the server and share its address: refuse rather than hand an address out twice.
   if (!pkg) {
-    throw new Error('backend grpc needs package=<identity>: the owner scope of this package on the shared server (for example its namespace/name); set it in the function config or IPAM_INJECTOR_PACKAGE');
+    throw new Error(
+      'backend grpc needs package=<identity>: the owner scope of this package on the shared server (for example its namespace/name); set it in the function config or IPAM_INJECTOR_PACKAGE',
+    );
   }
   const concurrency = Math.max(1, Number(options.concurrency ?? 1));
   const prune = bool(options.prune);
@@ -106,13 +119,21 @@ class AdminBatch {
     } catch (e) {
       throw fromServiceError(e as ServiceError, `Batch on ${this.admin.conn.address}`);
     }
-    if (res.spaceErrors?.length) throw new SpaceError(res.spaceErrors.map((w) => ({ owner: subjectOwner(w, input.space), error: fromWError(w) })));
+    if (res.spaceErrors?.length)
+      throw new SpaceError(res.spaceErrors.map((w) => ({ owner: subjectOwner(w, input.space), error: fromWError(w) })));
     return input.requests.map((r, i): Outcome => {
       const o = res.outcomes?.[i];
       if (o?.allocation) {
         // compact answers: owner, network instance and kind are the request's
         const a = fromWAllocation(o.allocation, r.owner);
-        return { ok: true, allocation: { ...a, networkInstance: { name: r.networkInstance.name, namespace: r.networkInstance.namespace || 'default' }, kind: r.kind } };
+        return {
+          ok: true,
+          allocation: {
+            ...a,
+            networkInstance: { name: r.networkInstance.name, namespace: r.networkInstance.namespace || 'default' },
+            kind: r.kind,
+          },
+        };
       }
       return { ok: false, error: o?.error ? fromWError(o.error) : new Error(`no answer for request ${i} (${r.owner})`) };
     });
@@ -122,8 +143,20 @@ class AdminBatch {
     const { indexes, definitions } = input.space;
     const req: WVlanBatchRequest = {
       package: this.pkg ?? '',
-      indexes: indexes.map((x) => ({ ref: toWVlanRef(x.index), kind: x.kind ?? 'esg', labels: { ...(x.labels ?? {}) }, owner: x.owner, implied: x.implied === true })),
-      definitions: definitions.map((d) => ({ index: toWVlanRef(d.index), ...(d.vlanID !== undefined ? { vlanID: d.vlanID } : {}), range: d.range ?? '', labels: { ...(d.labels ?? {}) }, owner: d.owner })),
+      indexes: indexes.map((x) => ({
+        ref: toWVlanRef(x.index),
+        kind: x.kind ?? 'esg',
+        labels: { ...(x.labels ?? {}) },
+        owner: x.owner,
+        implied: x.implied === true,
+      })),
+      definitions: definitions.map((d) => ({
+        index: toWVlanRef(d.index),
+        ...(d.vlanID !== undefined ? { vlanID: d.vlanID } : {}),
+        range: d.range ?? '',
+        labels: { ...(d.labels ?? {}) },
+        owner: d.owner,
+      })),
       release: input.release,
       requests: input.requests.map((r, i) => toWVlanClaimRequest(r, r.owner, input.lookups?.[i] ?? false)),
       dryRun: input.dryRun ?? false,
@@ -134,7 +167,8 @@ class AdminBatch {
     } catch (e) {
       throw fromServiceError(e as ServiceError, `VlanBatch on ${this.admin.conn.address}`);
     }
-    if (res.spaceErrors?.length) throw new SpaceError(res.spaceErrors.map((w) => ({ owner: vlanSubjectOwner(w, input.space), error: fromWError(w) })));
+    if (res.spaceErrors?.length)
+      throw new SpaceError(res.spaceErrors.map((w) => ({ owner: vlanSubjectOwner(w, input.space), error: fromWError(w) })));
     return input.requests.map((r, i): VlanOutcome => {
       const o = res.outcomes?.[i];
       if (o?.claim) return { ok: true, allocation: { ...fromWVlanClaim(o.claim), owner: r.owner } };
@@ -163,8 +197,24 @@ function subjectOwner(w: WError, space: PackageSpace): string {
 /** What each per-item protocol calls its rpcs, and which API its objects belong to. */
 const PER_ITEM = {
   alloc: { service: 'alloc', api: undefined },
-  resource: { service: 'resource', api: RESOURCE_API, claim: 'Claim', get: 'GetClaim', del: 'DeleteClaim', createIndex: 'CreateIndex', deleteIndex: 'DeleteIndex' },
-  alloc2023: { service: 'alloc', api: ALLOC2023_API, claim: 'Allocate', get: 'GetAllocation', del: 'DeAllocate', createIndex: 'CreateIndex', deleteIndex: 'DeleteIndex' },
+  resource: {
+    service: 'resource',
+    api: RESOURCE_API,
+    claim: 'Claim',
+    get: 'GetClaim',
+    del: 'DeleteClaim',
+    createIndex: 'CreateIndex',
+    deleteIndex: 'DeleteIndex',
+  },
+  alloc2023: {
+    service: 'alloc',
+    api: ALLOC2023_API,
+    claim: 'Allocate',
+    get: 'GetAllocation',
+    del: 'DeAllocate',
+    createIndex: 'CreateIndex',
+    deleteIndex: 'DeleteIndex',
+  },
 } as const;
 
 type PerItemProtocol = keyof typeof PER_ITEM;
@@ -198,7 +248,9 @@ class PerItem {
         this.concurrency,
         ({ n, p }) => this.call('Allocation', encodeAllocNetworkInstance(n.ref, p, n.owner, this.pkg), n.owner).catch(note(n.owner)),
       );
-      await pool(space.prefixes, this.concurrency, (p) => this.call('Allocation', encodeAllocPrefix(p, this.pkg), p.owner).catch(note(p.owner)));
+      await pool(space.prefixes, this.concurrency, (p) =>
+        this.call('Allocation', encodeAllocPrefix(p, this.pkg), p.owner).catch(note(p.owner)),
+      );
     } else {
       // as the original controllers send space: the NetworkInstance opens the index, then
       // each of its prefixes and each IPPrefix is claimed with createPrefix
@@ -211,7 +263,9 @@ class PerItem {
           note(n.owner)(e);
         }
       });
-      await pool(space.prefixes, this.concurrency, (p) => this.call(names.claim, encodePrefixClaim(p, this.pkg, api), p.owner).catch(note(p.owner)));
+      await pool(space.prefixes, this.concurrency, (p) =>
+        this.call(names.claim, encodePrefixClaim(p, this.pkg, api), p.owner).catch(note(p.owner)),
+      );
     }
     // a released claim is named by its owner only; the original server also needs its
     // network instance, which is the package's when the package names exactly one
@@ -249,7 +303,9 @@ class PerItem {
    * were answered), with the same request that took it, and say so on the outcomes.
    */
   private async undo(input: BackendRun, outcomes: Outcome[]): Promise<void> {
-    const fresh = input.requests.flatMap((r, i) => (outcomes[i]?.ok && !(input.lookups?.[i] ?? false) && r.hint === undefined ? [{ r, i }] : []));
+    const fresh = input.requests.flatMap((r, i) =>
+      outcomes[i]?.ok && !(input.lookups?.[i] ?? false) && r.hint === undefined ? [{ r, i }] : [],
+    );
     const names = PER_ITEM[this.protocol];
     const released: string[] = [];
     await pool(fresh, this.concurrency, async ({ r, i }) => {
@@ -257,7 +313,12 @@ class PerItem {
         if (names.api === undefined) await this.call('DeAllocation', encodeAllocRequest(r, this.pkg), r.owner);
         else await this.call(names.del, encodeRelease(r.owner, this.pkg, r, undefined, names.api).req, r.owner);
         released.push(r.owner);
-        outcomes[i] = { ok: false, error: new Error(`released ${outcomes[i]!.ok ? (outcomes[i] as { allocation: Allocation }).allocation.prefix : ''} again: the run failed, and nothing it newly allocated stays held`) };
+        outcomes[i] = {
+          ok: false,
+          error: new Error(
+            `released ${outcomes[i]!.ok ? (outcomes[i] as { allocation: Allocation }).allocation.prefix : ''} again: the run failed, and nothing it newly allocated stays held`,
+          ),
+        };
       } catch (e) {
         outcomes[i] = { ok: false, error: new Error(`the run failed and releasing what it allocated failed too: ${(e as Error).message}`) };
       }
@@ -286,7 +347,8 @@ class PerItem {
   private async one(r: AllocationRequest, lookup: boolean): Promise<Allocation> {
     const names = PER_ITEM[this.protocol];
     if (names.api === undefined) {
-      if (lookup) throw new IpamError('InvalidArgument', `${r.owner}: protocol alloc has no read-only lookup; use protocol resource or admin`);
+      if (lookup)
+        throw new IpamError('InvalidArgument', `${r.owner}: protocol alloc has no read-only lookup; use protocol resource or admin`);
       const res = await this.call<AllocResponse>('Allocation', encodeAllocRequest(r, this.pkg), r.owner);
       return answer(r, res.allocatedPrefix ?? '', res.gateway);
     }
@@ -304,7 +366,8 @@ class PerItem {
 /** The one network instance a package names (space or requests), if there is exactly one. */
 function soleInstance(input: BackendRun) {
   const refs = new Map<string, { name: string; namespace: string }>();
-  const add = (r: { name: string; namespace?: string }) => refs.set(`${r.namespace || 'default'}/${r.name}`, { name: r.name, namespace: r.namespace || 'default' });
+  const add = (r: { name: string; namespace?: string }) =>
+    refs.set(`${r.namespace || 'default'}/${r.name}`, { name: r.name, namespace: r.namespace || 'default' });
   for (const n of input.space.networkInstances) add(n.ref);
   for (const p of input.space.prefixes) add(p.networkInstance);
   for (const r of input.requests) add(r.networkInstance);
@@ -354,7 +417,7 @@ export function networkOf(prefix: string): string {
   // RFC 5952: compress the longest run (>1) of zero groups
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (out[i] !== '0') {
       i++;
       continue;

@@ -71,7 +71,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
   }
   const what = RESOURCES[positionals[0] ?? ''];
   if (!what || positionals.length !== 1) {
-    process.stderr.write(`get: say what to list: allocations, prefixes, network-instances, vlan-indexes or vlan-claims (ipam-injector get --help)\n`);
+    process.stderr.write(
+      `get: say what to list: allocations, prefixes, network-instances, vlan-indexes or vlan-claims (ipam-injector get --help)\n`,
+    );
     return 2;
   }
   const server = a.server || process.env.IPAM_INJECTOR_ADDRESS || DEFAULT_SERVER;
@@ -80,21 +82,31 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     return 2;
   }
   const wide = a.output === 'wide';
-  const admin = new AdminClient(new GrpcConnection({
-    address: server,
-    ...(a.token ? { token: a.token } : {}),
-    ...(a['token-file'] ? { tokenFile: a['token-file'] } : {}),
-    ...(a['tls-ca'] ? { tlsCa: a['tls-ca'] } : {}),
-    ...(a['tls-cert'] ? { tlsCert: a['tls-cert'] } : {}),
-    ...(a['tls-key'] ? { tlsKey: a['tls-key'] } : {}),
-    ...(a['tls-server-name'] ? { tlsServerName: a['tls-server-name'] } : {}),
-    ...(a.timeout ? { timeout: a.timeout } : {}),
-    retries: 1,
-  }));
+  const admin = new AdminClient(
+    new GrpcConnection({
+      address: server,
+      ...(a.token ? { token: a.token } : {}),
+      ...(a['token-file'] ? { tokenFile: a['token-file'] } : {}),
+      ...(a['tls-ca'] ? { tlsCa: a['tls-ca'] } : {}),
+      ...(a['tls-cert'] ? { tlsCert: a['tls-cert'] } : {}),
+      ...(a['tls-key'] ? { tlsKey: a['tls-key'] } : {}),
+      ...(a['tls-server-name'] ? { tlsServerName: a['tls-server-name'] } : {}),
+      ...(a.timeout ? { timeout: a.timeout } : {}),
+      retries: 1,
+    }),
+  );
   const niText = a['network-instance'];
-  const ni = niText ? (niText.includes('/') ? { namespace: niText.split('/')[0], name: niText.split('/')[1] } : { name: niText, namespace: 'default' }) : undefined;
+  const ni = niText
+    ? niText.includes('/')
+      ? { namespace: niText.split('/')[0], name: niText.split('/')[1] }
+      : { name: niText, namespace: 'default' }
+    : undefined;
   const vxText = a['vlan-index'];
-  const vx = vxText ? (vxText.includes('/') ? { namespace: vxText.split('/')[0], name: vxText.split('/')[1] } : { name: vxText, namespace: 'default' }) : undefined;
+  const vx = vxText
+    ? vxText.includes('/')
+      ? { namespace: vxText.split('/')[0], name: vxText.split('/')[1] }
+      : { name: vxText, namespace: 'default' }
+    : undefined;
   try {
     let items: object[];
     let table: string[][];
@@ -106,7 +118,15 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       items = all;
       table = [
         ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'GATEWAY', 'PARENT', 'OWNER', ...(wide ? ['LABELS'] : [])],
-        ...all.map((x) => [niName(x.networkInstance), x.prefix ?? '', x.kind ?? '', x.gateway || '-', x.parent || '-', x.owner ?? '', ...(wide ? [labels(x.labels)] : [])]),
+        ...all.map((x) => [
+          niName(x.networkInstance),
+          x.prefix ?? '',
+          x.kind ?? '',
+          x.gateway || '-',
+          x.parent || '-',
+          x.owner ?? '',
+          ...(wide ? [labels(x.labels)] : []),
+        ]),
       ];
     } else if (what === 'prefixes') {
       const all = await admin.allPrefixes({ ...(ni ? { networkInstance: ni } : {}), utilization: true });
@@ -115,7 +135,18 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'FAMILY', 'USED', 'FREE', 'TOTAL', 'UTILIZATION', 'OWNER', ...(wide ? ['LABELS'] : [])],
         ...all.map((p) => {
           const u = p.utilization;
-          return [niName(p.networkInstance), p.prefix ?? '', p.kind ?? '', p.addressFamily ?? '', u?.used ?? '-', u?.free ?? '-', u?.total ?? '-', u ? percent(u.used ?? '0', u.total ?? '0') : '-', p.owner ?? '', ...(wide ? [labels(p.labels)] : [])];
+          return [
+            niName(p.networkInstance),
+            p.prefix ?? '',
+            p.kind ?? '',
+            p.addressFamily ?? '',
+            u?.used ?? '-',
+            u?.free ?? '-',
+            u?.total ?? '-',
+            u ? percent(u.used ?? '0', u.total ?? '0') : '-',
+            p.owner ?? '',
+            ...(wide ? [labels(p.labels)] : []),
+          ];
         }),
       ];
     } else if (what === 'vlan-indexes') {
@@ -123,21 +154,40 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       items = res.indexes;
       table = [
         ['NAMESPACE', 'NAME', 'KIND', 'LABELS', 'OWNER'],
-        ...res.indexes.map((x) => [x.ref?.namespace ?? '', x.ref?.name ?? '', x.kind ?? '', labels(x.labels) + (x.implied ? ' (implied)' : ''), x.owner ?? '']),
+        ...res.indexes.map((x) => [
+          x.ref?.namespace ?? '',
+          x.ref?.name ?? '',
+          x.kind ?? '',
+          labels(x.labels) + (x.implied ? ' (implied)' : ''),
+          x.owner ?? '',
+        ]),
       ];
     } else if (what === 'vlan-claims') {
-      const all = await admin.allVlanClaims({ ...(vx ? { index: vx } : {}), ...(a['owner-prefix'] ? { ownerPrefix: a['owner-prefix'] } : {}) });
+      const all = await admin.allVlanClaims({
+        ...(vx ? { index: vx } : {}),
+        ...(a['owner-prefix'] ? { ownerPrefix: a['owner-prefix'] } : {}),
+      });
       items = all;
       table = [
         ['VLAN-INDEX', 'VLAN', 'CLAIM-NAME', 'OWNER'],
-        ...all.map((c) => [niName(c.index), c.vlanRange || String(c.vlanID ?? ''), c.claim || (c.definition ? '(definition)' : '-'), c.owner ?? '']),
+        ...all.map((c) => [
+          niName(c.index),
+          c.vlanRange || String(c.vlanID ?? ''),
+          c.claim || (c.definition ? '(definition)' : '-'),
+          c.owner ?? '',
+        ]),
       ];
     } else {
       const res = await admin.listNetworkInstances();
       items = res.networkInstances;
       table = [
         ['NAMESPACE', 'NAME', 'PREFIXES', 'OWNER'],
-        ...res.networkInstances.map((n) => [n.namespace ?? '', n.name ?? '', (n.prefixes ?? []).map((p) => p.prefix).join(',') || '-', n.owner ?? '']),
+        ...res.networkInstances.map((n) => [
+          n.namespace ?? '',
+          n.name ?? '',
+          (n.prefixes ?? []).map((p) => p.prefix).join(',') || '-',
+          n.owner ?? '',
+        ]),
       ];
     }
     if (a.output === 'json') out(`${JSON.stringify({ kind: 'List', items }, null, 2)}\n`);
@@ -155,7 +205,10 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
 
 /** Labels as k=v,k=v in key order; `-` when there are none. */
 const labels = (m: Record<string, string> | undefined) =>
-  Object.keys(m ?? {}).sort().map((k) => `${k}=${m![k]}`).join(',') || '-';
+  Object.keys(m ?? {})
+    .sort()
+    .map((k) => `${k}=${m![k]}`)
+    .join(',') || '-';
 
 const niName = (r: { name?: string; namespace?: string } | undefined) => (r ? `${r.namespace || 'default'}/${r.name ?? ''}` : '');
 
@@ -169,7 +222,16 @@ export function percent(used: string, total: string): string {
 
 export function renderTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3))).join('').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]! + 3)))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -43,12 +43,16 @@ async function run(argv: string[]): Promise<number> {
     if (isHelp(arg)) return print(HELP);
     if (isVersion(arg)) return print(versionLine());
     if (arg !== undefined) {
-      process.stderr.write(`ipam-injector fn: unexpected argument "${arg}": the function takes its config from the ResourceList (ipam-injector --help)\n`);
+      process.stderr.write(
+        `ipam-injector fn: unexpected argument "${arg}": the function takes its config from the ResourceList (ipam-injector --help)\n`,
+      );
       return 2;
     }
     if (isatty(0)) {
       // a person at a terminal, not kpt: say what the function wants instead of waiting
-      process.stderr.write('ipam-injector: the KRM function reads a ResourceList on stdin (kpt fn eval and kpt fn render send one); ipam-injector --help says more\n');
+      process.stderr.write(
+        'ipam-injector: the KRM function reads a ResourceList on stdin (kpt fn eval and kpt fn render send one); ipam-injector --help says more\n',
+      );
       return 2;
     }
     return fn();

@@ -136,13 +136,21 @@ export async function main(argv: string[]): Promise<number> {
       let etcdStore: InstanceType<typeof EtcdStore> | undefined;
       if (args['peer-listen']) {
         const { startForwarding } = await import('../server/forwarding.js');
-        forwarding = await startForwarding(args['peer-listen'], () => etcdStore, () => running?.core);
+        forwarding = await startForwarding(
+          args['peer-listen'],
+          () => etcdStore,
+          () => running?.core,
+        );
         log.info('forwarding', { peer: forwarding.address });
       }
       const advertise = args['peer-advertise'] ?? forwarding?.address;
-      if (advertise && /^(0\.0\.0\.0|\[?::\]?):/.test(advertise)) throw new Error('--peer-listen on every interface needs --peer-advertise HOST:PORT (the address other replicas dial)');
+      if (advertise && /^(0\.0\.0\.0|\[?::\]?):/.test(advertise))
+        throw new Error('--peer-listen on every interface needs --peer-advertise HOST:PORT (the address other replicas dial)');
       store = etcdStore = new EtcdStore({
-        endpoints: args['etcd-endpoints'].split(',').map((e) => e.trim()).filter(Boolean),
+        endpoints: args['etcd-endpoints']
+          .split(',')
+          .map((e) => e.trim())
+          .filter(Boolean),
         ...(args['etcd-ca'] ? { caFile: args['etcd-ca'] } : {}),
         ...(args['etcd-cert'] ? { certFile: args['etcd-cert'] } : {}),
         ...(args['etcd-key'] ? { keyFile: args['etcd-key'] } : {}),
@@ -154,7 +162,10 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       throw new Error(`--store must be file, memory or etcd, not "${args.store}"`);
     }
-    if (args.store !== 'etcd' && (args['etcd-endpoints'] || args['etcd-ca'] || args['etcd-cert'] || args['etcd-key'] || args['etcd-prefix'])) {
+    if (
+      args.store !== 'etcd' &&
+      (args['etcd-endpoints'] || args['etcd-ca'] || args['etcd-cert'] || args['etcd-key'] || args['etcd-prefix'])
+    ) {
       throw new Error('--etcd-* flags need --store etcd');
     }
     if (args.store !== 'etcd' && (args['peer-listen'] || args['peer-advertise'])) throw new Error('--peer-* flags need --store etcd');
@@ -191,7 +202,10 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (e) {
     await forwarding?.close();
-    log.error('cannot start', { error: (e as Error).message, ...(e as { file?: string }).file ? { file: (e as { file?: string }).file } : {} });
+    log.error('cannot start', {
+      error: (e as Error).message,
+      ...((e as { file?: string }).file ? { file: (e as { file?: string }).file } : {}),
+    });
     return 1;
   }
 

@@ -51,8 +51,7 @@ function parseV4(s: string, from: number, to: number): number {
   return octets === 4 ? value >>> 0 : -1;
 }
 
-const hexVal = (c: number): number =>
-  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+const hexVal = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
 
 /** Parses IPv6 text at s[from, to) into out[0..3]; false when malformed. */
 function parseV6(s: string, from: number, to: number, out: Uint32Array): boolean {
@@ -189,10 +188,18 @@ export const formatV4 = (v: number): string =>
 
 /** RFC 5952: lowercase, no leading zeros, the longest run (>= 2) of zero groups as `::`, leftmost on ties. */
 export function formatV6(w0: number, w1: number, w2: number, w3: number): string {
-  const g0 = w0 >>> 16, g1 = w0 & 0xffff, g2 = w1 >>> 16, g3 = w1 & 0xffff;
-  const g4 = w2 >>> 16, g5 = w2 & 0xffff, g6 = w3 >>> 16, g7 = w3 & 0xffff;
+  const g0 = w0 >>> 16,
+    g1 = w0 & 0xffff,
+    g2 = w1 >>> 16,
+    g3 = w1 & 0xffff;
+  const g4 = w2 >>> 16,
+    g5 = w2 & 0xffff,
+    g6 = w3 >>> 16,
+    g7 = w3 & 0xffff;
   const g = [g0, g1, g2, g3, g4, g5, g6, g7];
-  let best = -1, bestLen = 1, run = -1;
+  let best = -1,
+    bestLen = 1,
+    run = -1;
   for (let i = 0; i <= 8; i++) {
     if (i < 8 && g[i] === 0) {
       if (run < 0) run = i;
@@ -205,8 +212,23 @@ export function formatV6(w0: number, w1: number, w2: number, w3: number): string
     }
   }
   if (best < 0) {
-    return g0.toString(16) + ':' + g1.toString(16) + ':' + g2.toString(16) + ':' + g3.toString(16) + ':' +
-      g4.toString(16) + ':' + g5.toString(16) + ':' + g6.toString(16) + ':' + g7.toString(16);
+    return (
+      g0.toString(16) +
+      ':' +
+      g1.toString(16) +
+      ':' +
+      g2.toString(16) +
+      ':' +
+      g3.toString(16) +
+      ':' +
+      g4.toString(16) +
+      ':' +
+      g5.toString(16) +
+      ':' +
+      g6.toString(16) +
+      ':' +
+      g7.toString(16)
+    );
   }
   let s = '';
   for (let i = 0; i < best; i++) s += (i ? ':' : '') + g[i].toString(16);
@@ -234,7 +256,8 @@ export function canonicalPrefix(s: string): string {
 /** Compares two addresses word by word (IPv4 uses word 0). */
 export function compareWords(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number): number {
   for (let k = 0; k < 4; k++) {
-    const x = a[ao + k], y = b[bo + k];
+    const x = a[ao + k],
+      y = b[bo + k];
     if (x !== y) return x < y ? -1 : 1;
   }
   return 0;

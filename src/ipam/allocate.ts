@@ -27,24 +27,40 @@ function staticAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
   if (p.cls === ReqClass.Host || p.cls === ReqClass.Loopback) {
     if (p.cls === ReqClass.Loopback && s.len !== W) {
       if (s.hostBits) throw hostBitsError(s, text, p.kind, inst, 'spec.prefix');
-      throw new IpamError('InvalidArgument', `kind loopback allocates single addresses: write ${formatAddr(s.v6, s.w)}/${W}, not ${text} (network instance ${inst.key})`, { networkInstance: inst.key, prefix: text, field: 'spec.prefix' });
+      throw new IpamError(
+        'InvalidArgument',
+        `kind loopback allocates single addresses: write ${formatAddr(s.v6, s.w)}/${W}, not ${text} (network instance ${inst.key})`,
+        { networkInstance: inst.key, prefix: text, field: 'spec.prefix' },
+      );
     }
     sp.locate(inst, s.v6, s.w, 0, W);
     const c = sp.locContainer;
     if (p.cls === ReqClass.Host) {
       if (c === 0 || sp.rows.kind(c) !== KindCode.Network || sp.rows.len(c) !== s.len) {
-        throw new IpamError('FailedPrecondition', `static address ${text} is not in a network subnet ${formatCidr(s, true)} of network instance ${inst.key}`, { networkInstance: inst.key, prefix: text, field: 'spec.prefix' });
+        throw new IpamError(
+          'FailedPrecondition',
+          `static address ${text} is not in a network subnet ${formatCidr(s, true)} of network instance ${inst.key}`,
+          { networkInstance: inst.key, prefix: text, field: 'spec.prefix' },
+        );
       }
     } else if (c === 0 || (sp.rows.kind(c) !== KindCode.Loopback && sp.rows.kind(c) !== KindCode.Aggregate)) {
       if (c === 0) checkParent(sp, inst, KindCode.Loopback, 0, text, 'spec.prefix');
-      throw new IpamError('FailedPrecondition', `loopback address ${text} cannot be taken from ${KIND_NAMES[sp.rows.kind(c)]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`, { networkInstance: inst.key, prefix: text, field: 'spec.prefix' });
+      throw new IpamError(
+        'FailedPrecondition',
+        `loopback address ${text} cannot be taken from ${KIND_NAMES[sp.rows.kind(c)]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`,
+        { networkInstance: inst.key, prefix: text, field: 'spec.prefix' },
+      );
     }
     if (sp.locProbe !== Probe.Free) throw conflict(sp, p, formatAddr(s.v6, s.w), sp.locHit);
     return takeAt(sp, p, c, s.w, W, true, dry);
   }
   if (s.hostBits) throw hostBitsError(s, text, p.kind, inst, 'spec.prefix');
   if (p.prefixLength >= 0 && p.prefixLength !== s.len) {
-    throw new IpamError('InvalidArgument', `prefixLength ${p.prefixLength} contradicts prefix ${text} (network instance ${inst.key})`, { networkInstance: inst.key, prefix: text, field: 'spec.prefixLength' });
+    throw new IpamError('InvalidArgument', `prefixLength ${p.prefixLength} contradicts prefix ${text} (network instance ${inst.key})`, {
+      networkInstance: inst.key,
+      prefix: text,
+      field: 'spec.prefixLength',
+    });
   }
   sp.locate(inst, s.v6, s.w, 0, s.len);
   // nesting first: a pool inside a network subnet is a nesting error, not "reserved"
@@ -88,7 +104,10 @@ function indexAlloc(sp: Space, p: Plan, list: number[], dry: boolean): Allocatio
   const rows = sp.rows;
   const index = p.req.index!;
   if (!Number.isInteger(index) || index < 0) {
-    throw new IpamError('InvalidArgument', `invalid index ${JSON.stringify(index)} (network instance ${p.inst.key})`, { networkInstance: p.inst.key, field: 'spec.index' });
+    throw new IpamError('InvalidArgument', `invalid index ${JSON.stringify(index)} (network instance ${p.inst.key})`, {
+      networkInstance: p.inst.key,
+      field: 'spec.index',
+    });
   }
   const host = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback;
   for (const c of list) {
@@ -106,11 +125,15 @@ function indexAlloc(sp: Space, p: Plan, list: number[], dry: boolean): Allocatio
     if (pr !== Probe.Free) throw conflict(sp, p, `index ${index} of ${sp.cidrOf(c)} (${text})`, sp.trie.hit);
     return takeAt(sp, p, c, w, blockLen, host, dry);
   }
-  throw new IpamError('InvalidArgument', `index ${index} lies outside every prefix matching selector ${renderSelector(p.sel)} in network instance ${p.inst.key}`, {
-    networkInstance: p.inst.key,
-    selector: renderSelector(p.sel),
-    field: 'spec.index',
-  });
+  throw new IpamError(
+    'InvalidArgument',
+    `index ${index} lies outside every prefix matching selector ${renderSelector(p.sel)} in network instance ${p.inst.key}`,
+    {
+      networkInstance: p.inst.key,
+      selector: renderSelector(p.sel),
+      field: 'spec.index',
+    },
+  );
 }
 
 /** Candidates of a list that have the requested length (set by firstFit, read for the error). */
@@ -133,7 +156,8 @@ function firstFit(sp: Space, p: Plan, list: number[], dry: boolean): Allocation 
     const O = W - L;
     const k = W - blockLen;
     if (trie.freeOf(rows.root(c), O) <= k) continue;
-    const a = rows.page(c), ao = rows.at(c);
+    const a = rows.page(c),
+      ao = rows.at(c);
     scratch[0] = a[ao];
     scratch[1] = a[ao + 1];
     scratch[2] = a[ao + 2];
@@ -146,7 +170,8 @@ function firstFit(sp: Space, p: Plan, list: number[], dry: boolean): Allocation 
     const r = rows.alloc();
     rows.setRoot(c, trie.allocFirst(rows.root(c), O, L, k, r, scratch));
     rows.setNode(r, trie.leaf);
-    const ra = rows.page(r), ro = rows.at(r);
+    const ra = rows.page(r),
+      ro = rows.at(r);
     ra[ro] = scratch[0];
     ra[ro + 1] = scratch[1];
     ra[ro + 2] = scratch[2];
@@ -187,18 +212,26 @@ function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
   const s = renderSelector(p.sel);
   const kinds = [primary.length > 0 ? PRIMARY_KIND[p.cls] : '', fallback.length > 0 ? 'aggregate' : ''].filter(Boolean);
   if (fitting === 0) {
-    throw new IpamError('InvalidArgument', `prefixLength ${p.prefixLength} is not longer than any ${kinds.join(' or ')} prefix matching selector ${s} in network instance ${inst.key}`, {
-      networkInstance: inst.key,
-      selector: s,
-      field: 'spec.prefixLength',
-    });
+    throw new IpamError(
+      'InvalidArgument',
+      `prefixLength ${p.prefixLength} is not longer than any ${kinds.join(' or ')} prefix matching selector ${s} in network instance ${inst.key}`,
+      {
+        networkInstance: inst.key,
+        selector: s,
+        field: 'spec.prefixLength',
+      },
+    );
   }
   const what = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback ? 'address' : `/${p.prefixLength}`;
-  throw new IpamError('Exhausted', `no free ${what} in ${kinds.join(' and ')} prefixes matching selector ${s} in network instance ${inst.key}: exhausted`, {
-    networkInstance: inst.key,
-    selector: s,
-    prefix: [...primary, ...fallback].map((c) => sp.cidrOf(c)).join(', '),
-  });
+  throw new IpamError(
+    'Exhausted',
+    `no free ${what} in ${kinds.join(' and ')} prefixes matching selector ${s} in network instance ${inst.key}: exhausted`,
+    {
+      networkInstance: inst.key,
+      selector: s,
+      prefix: [...primary, ...fallback].map((c) => sp.cidrOf(c)).join(', '),
+    },
+  );
 }
 
 /** The kind of prefix a request class takes first (its fallback is always aggregates). */
@@ -252,4 +285,3 @@ function relabel(sp: Space, p: Plan, r: number): void {
   if (on) allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(id), sp.meta.get(r)?.networkName ?? p.networkName);
   if (on !== ((rows.flags(r) & RowFlag.Selectable) !== 0)) sp.setSelectable(p.inst, r, on);
 }
-

@@ -40,7 +40,13 @@ const MAX_CACHED = 512;
 /** family: 0 ipv4, 1 ipv6, -1 either. */
 export function candidates(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
   const memo = inst.memo;
-  if (memo.entry !== undefined && memo.entry.version === inst.version && memo.cls === cls && memo.family === family && sameAsMemo(memo, sel)) {
+  if (
+    memo.entry !== undefined &&
+    memo.entry.version === inst.version &&
+    memo.cls === cls &&
+    memo.family === family &&
+    sameAsMemo(memo, sel)
+  ) {
     return memo.entry;
   }
   const e = lookup(sp, inst, cls, family, sel);

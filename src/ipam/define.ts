@@ -14,7 +14,8 @@ import type { Allocation, AllocationRequest } from './types.js';
 import { KIND_CODE } from './space.js';
 
 /** True when `req` defines a prefix rather than allocating from one. */
-export const definesPrefix = (req: AllocationRequest): boolean => req.createPrefix === true && typeof req.prefix === 'string' && req.prefix !== '' && req.kind !== 'aggregate';
+export const definesPrefix = (req: AllocationRequest): boolean =>
+  req.createPrefix === true && typeof req.prefix === 'string' && req.prefix !== '' && req.kind !== 'aggregate';
 
 /**
  * Applies (or, dry, answers without applying) the prefix `req` defines. `releaseOther`
@@ -25,15 +26,26 @@ export function definePrefix(sp: Space, req: AllocationRequest, dry: boolean, re
   const c = parseField(req.prefix, 'spec.prefix', inst);
   const W = c.v6 ? 128 : 32;
   if (c.len === W) {
-    throw new IpamError('InvalidArgument', `createPrefix: ${req.prefix} is a single address, not a prefix to create (network instance ${inst.key})`, { networkInstance: inst.key, prefix: req.prefix, field: 'spec.prefix' });
+    throw new IpamError(
+      'InvalidArgument',
+      `createPrefix: ${req.prefix} is a single address, not a prefix to create (network instance ${inst.key})`,
+      { networkInstance: inst.key, prefix: req.prefix, field: 'spec.prefix' },
+    );
   }
   if (req.prefixLength !== undefined && req.prefixLength !== c.len) {
-    throw new IpamError('InvalidArgument', `prefixLength ${req.prefixLength} contradicts prefix ${req.prefix} (network instance ${inst.key})`, { networkInstance: inst.key, prefix: req.prefix, field: 'spec.prefixLength' });
+    throw new IpamError(
+      'InvalidArgument',
+      `prefixLength ${req.prefixLength} contradicts prefix ${req.prefix} (network instance ${inst.key})`,
+      { networkInstance: inst.key, prefix: req.prefix, field: 'spec.prefixLength' },
+    );
   }
   const canon = formatAddr(c.v6, c.w) + '/' + c.len;
   const kind = KIND_CODE[req.kind];
   const held = sp.specsByOwner.get(req.owner);
-  const same = sp.owners.get(req.owner) === undefined && held?.size === 1 && [...held].every((s) => s.canon === canon && s.kind === kind && s.inst === inst.id);
+  const same =
+    sp.owners.get(req.owner) === undefined &&
+    held?.size === 1 &&
+    [...held].every((s) => s.canon === canon && s.kind === kind && s.inst === inst.id);
   if (!same && (held || sp.owners.get(req.owner) !== undefined)) {
     if (dry) return answer(sp, req, canon, undefined);
     releaseOther();
@@ -41,7 +53,14 @@ export function definePrefix(sp: Space, req: AllocationRequest, dry: boolean, re
   if (dry && !same) return answer(sp, req, canon, undefined);
   // the network a defined subnet belongs to travels as its nephio.org/network-name label
   const networkName = req.labels?.[L_NETWORK_NAME];
-  const rec = applyPrefix(sp, { networkInstance: req.networkInstance, prefix: req.prefix!, kind: req.kind, owner: req.owner, ...(req.labels ? { labels: req.labels } : {}), ...(networkName ? { networkName } : {}) });
+  const rec = applyPrefix(sp, {
+    networkInstance: req.networkInstance,
+    prefix: req.prefix!,
+    kind: req.kind,
+    owner: req.owner,
+    ...(req.labels ? { labels: req.labels } : {}),
+    ...(networkName ? { networkName } : {}),
+  });
   return answer(sp, req, canon, sp.meta.get(rec.row)?.gateway);
 }
 

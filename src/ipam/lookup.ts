@@ -87,7 +87,11 @@ export function lookup(sp: Space, ref: NetworkInstanceRef, sel: LabelSelector): 
     if (holds(sel, get)) return match(sp, inst, x);
   }
   const s = renderSelector(sel);
-  throw new IpamError('NotFound', `nothing in network instance ${inst.key} matches selector ${s}`, { networkInstance: inst.key, selector: s, field: 'spec.selector' });
+  throw new IpamError('NotFound', `nothing in network instance ${inst.key} matches selector ${s}`, {
+    networkInstance: inst.key,
+    selector: s,
+    field: 'spec.selector',
+  });
 }
 
 /** The network name of a row: its own (subnets), else its enclosing subnet's. */
@@ -103,14 +107,42 @@ function match(sp: Space, inst: Instance, r: number): LookupMatch {
   const t = rows.type(r);
   if (t === RowType.Alloc || t === RowType.Ref) {
     const a = rowAllocation(sp, r);
-    return { networkInstance: inst.ref, kind: a.kind, addressFamily: a.addressFamily, prefix: a.prefix, ...(a.gateway ? { gateway: a.gateway } : {}), labels: a.labels, owner: a.owner };
+    return {
+      networkInstance: inst.ref,
+      kind: a.kind,
+      addressFamily: a.addressFamily,
+      prefix: a.prefix,
+      ...(a.gateway ? { gateway: a.gateway } : {}),
+      labels: a.labels,
+      owner: a.owner,
+    };
   }
   const m = sp.metaOf(r);
   const owner = sp.holderOf(r);
   if (t === RowType.Reserved) {
     // a reserved address is answered as a host address of its subnet
-    const a = buildAllocation(sp, owner, inst, rows.kind(r), rows.isV6(r), rows.page(r), rows.at(r), rows.len(r), true, rows.parent(r), m.sel);
-    return { networkInstance: inst.ref, kind: a.kind, addressFamily: a.addressFamily, prefix: a.prefix, ...(a.gateway ? { gateway: a.gateway } : {}), labels: m.sel, owner };
+    const a = buildAllocation(
+      sp,
+      owner,
+      inst,
+      rows.kind(r),
+      rows.isV6(r),
+      rows.page(r),
+      rows.at(r),
+      rows.len(r),
+      true,
+      rows.parent(r),
+      m.sel,
+    );
+    return {
+      networkInstance: inst.ref,
+      kind: a.kind,
+      addressFamily: a.addressFamily,
+      prefix: a.prefix,
+      ...(a.gateway ? { gateway: a.gateway } : {}),
+      labels: m.sel,
+      owner,
+    };
   }
   return {
     networkInstance: inst.ref,

@@ -58,9 +58,33 @@ export function rowAllocation(sp: Space, r: number, owner?: string): Allocation 
   if (rows.type(r) === RowType.Ref) {
     // a lookup of a reserved address: answered like a host address of the reserved row's subnet
     const res = rows.parent(r);
-    return buildAllocation(sp, owner ?? rows.ownerOf(r), inst, rows.kind(r), rows.isV6(r), rows.page(r), rows.at(r), rows.len(r), true, rows.parent(res), labels);
+    return buildAllocation(
+      sp,
+      owner ?? rows.ownerOf(r),
+      inst,
+      rows.kind(r),
+      rows.isV6(r),
+      rows.page(r),
+      rows.at(r),
+      rows.len(r),
+      true,
+      rows.parent(res),
+      labels,
+    );
   }
-  return buildAllocation(sp, owner ?? rows.ownerOf(r), inst, rows.kind(r), rows.isV6(r), rows.page(r), rows.at(r), rows.len(r), rows.isHost(r), rows.parent(r), labels);
+  return buildAllocation(
+    sp,
+    owner ?? rows.ownerOf(r),
+    inst,
+    rows.kind(r),
+    rows.isV6(r),
+    rows.page(r),
+    rows.at(r),
+    rows.len(r),
+    rows.isHost(r),
+    rows.parent(r),
+    labels,
+  );
 }
 
 export function specInfo(sp: Space, s: SpecRec): PrefixInfo {

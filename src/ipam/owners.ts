@@ -33,7 +33,9 @@ export class OwnerIndex {
   get(owner: string): number | undefined {
     const h = hashString(owner);
     const t = h >>> SHARD_SHIFT;
-    const slots = this.slots[t], rows = this.rows, mask = this.masks[t];
+    const slots = this.slots[t],
+      rows = this.rows,
+      mask = this.masks[t];
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const r = slots[2 * i];
       if (r === 0) return undefined;
@@ -58,7 +60,9 @@ export class OwnerIndex {
   private put(owner: string, r: number, replace: boolean): boolean {
     const h = hashString(owner);
     const t = h >>> SHARD_SHIFT;
-    const slots = this.slots[t], rows = this.rows, mask = this.masks[t];
+    const slots = this.slots[t],
+      rows = this.rows,
+      mask = this.masks[t];
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
       const x = slots[2 * i];
@@ -78,7 +82,9 @@ export class OwnerIndex {
   delete(owner: string): boolean {
     const h = hashString(owner);
     const t = h >>> SHARD_SHIFT;
-    const slots = this.slots[t], rows = this.rows, mask = this.masks[t];
+    const slots = this.slots[t],
+      rows = this.rows,
+      mask = this.masks[t];
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
       const r = slots[2 * i];

@@ -15,7 +15,9 @@ import type { Allocation, Labels } from './types.js';
 
 /** Whether an allocated prefix is offered to later dynamic requests (docs/semantics.md). */
 export function selectableAlloc(cls: ReqClass, labels: Labels): boolean {
-  return cls === ReqClass.Subnet || cls === ReqClass.Aggregate || (cls === ReqClass.Pool && labels !== EMPTY_LABELS && !isEmptyLabels(labels));
+  return (
+    cls === ReqClass.Subnet || cls === ReqClass.Aggregate || (cls === ReqClass.Pool && labels !== EMPTY_LABELS && !isEmptyLabels(labels))
+  );
 }
 
 /** Bookkeeping after a new Alloc row took its block. `restoring`: refuse an owner already present. */
@@ -25,7 +27,11 @@ export function finishRow(sp: Space, p: Plan, r: number, restoring = false): voi
   if (!restoring) sp.owners.set(p.owner, r);
   else if (!sp.owners.add(p.owner, r)) {
     sp.purge(r, true, null);
-    throw new IpamError('InvalidArgument', `cannot restore allocation of ${p.owner} in network instance ${p.inst.key}: the owner already holds an allocation`, { networkInstance: p.inst.key });
+    throw new IpamError(
+      'InvalidArgument',
+      `cannot restore allocation of ${p.owner} in network instance ${p.inst.key}: the owner already holds an allocation`,
+      { networkInstance: p.inst.key },
+    );
   }
   if (!rows.isHost(r) && selectableAlloc(p.cls, p.labels)) {
     allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(rows.labels(r)), p.networkName, true);
@@ -55,11 +61,15 @@ export function takeAt(sp: Space, p: Plan, c: number, w: ArrayLike<number>, bloc
 
 export function conflict(sp: Space, p: Plan, what: string, hit: number): IpamError {
   if (hit === SYSTEM_ROW) {
-    return new IpamError('AlreadyExists', `${what} in network instance ${p.inst.key} is reserved (network, broadcast or IPv4-mapped address)`, {
-      networkInstance: p.inst.key,
-      prefix: what,
-      field: 'spec.prefix',
-    });
+    return new IpamError(
+      'AlreadyExists',
+      `${what} in network instance ${p.inst.key} is reserved (network, broadcast or IPv4-mapped address)`,
+      {
+        networkInstance: p.inst.key,
+        prefix: what,
+        field: 'spec.prefix',
+      },
+    );
   }
   return inUse(sp, p.inst, what, hit, 'spec.prefix');
 }
@@ -77,6 +87,17 @@ export function refAlloc(sp: Space, p: Plan, res: number, dry: boolean): Allocat
     if (!set) sp.refs.set(res, (set = new Set()));
     set.add(r);
   }
-  return buildAllocation(sp, p.owner, p.inst, KindCode.Network, v6, rows.page(res), rows.at(res), v6 ? 128 : 32, true, rows.parent(res), p.labels);
+  return buildAllocation(
+    sp,
+    p.owner,
+    p.inst,
+    KindCode.Network,
+    v6,
+    rows.page(res),
+    rows.at(res),
+    v6 ? 128 : 32,
+    true,
+    rows.parent(res),
+    p.labels,
+  );
 }
-

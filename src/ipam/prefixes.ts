@@ -15,11 +15,12 @@ export function parseField(text: unknown, field: string, inst: Instance | undefi
   try {
     return parseCidr(text as string, out);
   } catch (e) {
-    if (e instanceof AddrError) throw new IpamError('InvalidArgument', inst ? `${e.message} (network instance ${inst.key})` : e.message, {
-      networkInstance: inst?.key,
-      prefix: String(text),
-      field,
-    });
+    if (e instanceof AddrError)
+      throw new IpamError('InvalidArgument', inst ? `${e.message} (network instance ${inst.key})` : e.message, {
+        networkInstance: inst?.key,
+        prefix: String(text),
+        field,
+      });
     throw e;
   }
 }
@@ -37,11 +38,15 @@ export function kindCode(kind: unknown, field: string, inst?: Instance): KindCod
 
 /** "net <p> address is not allowed for kind K": prefixes that are not addresses must be written as networks. */
 export function hostBitsError(c: Cidr, text: string, kind: KindCode, inst: Instance, field: string): IpamError {
-  return new IpamError('InvalidArgument', `net <${text}> address is not allowed for kind ${KIND_NAMES[kind]} (write ${formatCidr(c, true)}) in network instance ${inst.key}`, {
-    networkInstance: inst.key,
-    prefix: text,
-    field,
-  });
+  return new IpamError(
+    'InvalidArgument',
+    `net <${text}> address is not allowed for kind ${KIND_NAMES[kind]} (write ${formatCidr(c, true)}) in network instance ${inst.key}`,
+    {
+      networkInstance: inst.key,
+      prefix: text,
+      field,
+    },
+  );
 }
 
 export function inUse(sp: Space, inst: Instance, what: string, hit: number, field?: string): IpamError {
@@ -65,22 +70,39 @@ export function checkParent(sp: Space, inst: Instance, kind: KindCode, c: number
   const pk = sp.containerKind(c);
   if (PARENT_KINDS[kind].includes(pk)) return;
   if (c === 0) {
-    throw new IpamError('FailedPrecondition', `an aggregate prefix is required for ${KIND_NAMES[kind]} prefix ${text} in network instance ${inst.key}`, {
+    throw new IpamError(
+      'FailedPrecondition',
+      `an aggregate prefix is required for ${KIND_NAMES[kind]} prefix ${text} in network instance ${inst.key}`,
+      {
+        networkInstance: inst.key,
+        prefix: text,
+        field,
+      },
+    );
+  }
+  const article = kind === KindCode.Aggregate ? 'an' : 'a';
+  throw new IpamError(
+    'FailedPrecondition',
+    `${article} ${KIND_NAMES[kind]} prefix (${text}) cannot be nested in ${KIND_NAMES[pk]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`,
+    {
       networkInstance: inst.key,
       prefix: text,
       field,
-    });
-  }
-  const article = kind === KindCode.Aggregate ? 'an' : 'a';
-  throw new IpamError('FailedPrecondition', `${article} ${KIND_NAMES[kind]} prefix (${text}) cannot be nested in ${KIND_NAMES[pk]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`, {
-    networkInstance: inst.key,
-    prefix: text,
-    field,
-  });
+    },
+  );
 }
 
 /** A container row for a new prefix: takes its block, its reserved ends, its meta. */
-export function createPrefixRow(sp: Space, inst: Instance, c: Cidr, net: Uint32Array, kind: KindCode, type: RowType, owner: string, container: number): number {
+export function createPrefixRow(
+  sp: Space,
+  inst: Instance,
+  c: Cidr,
+  net: Uint32Array,
+  kind: KindCode,
+  type: RowType,
+  owner: string,
+  container: number,
+): number {
   const r = sp.newRow(inst, c.v6, net, 0, c.len, type, kind, owner, false);
   sp.attach(inst, container, r);
   if (kind === KindCode.Network || kind === KindCode.Loopback) sp.reserveSystem(r);
@@ -134,7 +156,8 @@ interface NormSpec {
 
 function normalize(inst: Instance, spec: PrefixSpec, field: string): NormSpec {
   const kind = kindCode(spec.kind, 'spec.kind', inst);
-  if (typeof spec.owner !== 'string') throw new IpamError('InvalidArgument', 'prefix owner is required', { networkInstance: inst.key, field: 'owner' });
+  if (typeof spec.owner !== 'string')
+    throw new IpamError('InvalidArgument', 'prefix owner is required', { networkInstance: inst.key, field: 'owner' });
   const c = parseField(spec.prefix, field, inst);
   const canon = formatCidr(c);
   if (c.hostBits && (kind === KindCode.Aggregate || kind === KindCode.Pool)) throw hostBitsError(c, spec.prefix, kind, inst, field);
@@ -165,16 +188,21 @@ function addSpec(sp: Space, inst: Instance, n: NormSpec, fromInstance: boolean, 
   // inside it (its reserved network/broadcast address, other owners' allocations)
   if (sp.locContainer !== 0) checkParent(sp, inst, kind, sp.locContainer, n.net, field);
   if (probe === Probe.Exact) {
-    const shares = (kind === KindCode.Network || kind === KindCode.Loopback) && rows.type(hit) === RowType.Prefix && rows.kind(hit) === kind;
+    const shares =
+      (kind === KindCode.Network || kind === KindCode.Loopback) && rows.type(hit) === RowType.Prefix && rows.kind(hit) === kind;
     if (!shares) throw inUse(sp, inst, n.net, hit, field);
     const other = sp.meta.get(hit)?.networkName;
     if (other !== n.networkName) {
-      throw new IpamError('AlreadyExists', `${n.net} in network instance ${inst.key} is in use by ${sp.holderOf(hit)} as network ${other ?? '(none)'}, not ${n.networkName ?? '(none)'}`, {
-        networkInstance: inst.key,
-        prefix: n.net,
-        field,
-        dependents: [sp.holderOf(hit)],
-      });
+      throw new IpamError(
+        'AlreadyExists',
+        `${n.net} in network instance ${inst.key} is in use by ${sp.holderOf(hit)} as network ${other ?? '(none)'}, not ${n.networkName ?? '(none)'}`,
+        {
+          networkInstance: inst.key,
+          prefix: n.net,
+          field,
+          dependents: [sp.holderOf(hit)],
+        },
+      );
     }
     row = hit;
   } else if (probe === Probe.Free) {
@@ -287,14 +315,21 @@ export function applyNetworkInstance(sp: Space, ref: NetworkInstanceRef, prefixe
   if (typeof owner !== 'string') throw new IpamError('InvalidArgument', 'network instance owner is required', { field: 'owner' });
   let inst = sp.findInstance(ref);
   if (inst && inst.owner !== owner) {
-    throw new IpamError('AlreadyExists', `network instance ${inst.key} is in use by ${inst.owner}`, { networkInstance: inst.key, dependents: [inst.owner] });
+    throw new IpamError('AlreadyExists', `network instance ${inst.key} is in use by ${inst.owner}`, {
+      networkInstance: inst.key,
+      dependents: [inst.owner],
+    });
   }
   const isNew = !inst;
   inst ??= sp.createInstance(ref, owner);
   const list = Array.isArray(prefixes) ? prefixes : [];
   try {
     const wanted = list.map((p, i) => {
-      const n = normalize(inst!, { networkInstance: ref, prefix: p?.prefix, kind: 'aggregate', labels: p?.labels, owner }, `spec.prefixes[${i}].prefix`);
+      const n = normalize(
+        inst!,
+        { networkInstance: ref, prefix: p?.prefix, kind: 'aggregate', labels: p?.labels, owner },
+        `spec.prefixes[${i}].prefix`,
+      );
       return n;
     });
     const keep = new Set(wanted.map((n) => n.canon + '\u0000' + owner));

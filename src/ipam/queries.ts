@@ -86,7 +86,8 @@ export function listAllocations(sp: Space, filter: AllocationFilter = {}): Alloc
 
 const keep = (a: Allocation, f: AllocationFilter): boolean =>
   (f.ownerPrefix === undefined || a.owner.startsWith(f.ownerPrefix)) &&
-  (f.ownerContains === undefined || a.owner.includes(f.ownerContains)) && (!f.selector || selectorMatches(f.selector, a.labels));
+  (f.ownerContains === undefined || a.owner.includes(f.ownerContains)) &&
+  (!f.selector || selectorMatches(f.selector, a.labels));
 
 export function listNetworkInstances(sp: Space): NetworkInstanceInfo[] {
   return sp.instances.filter((i): i is Instance => !!i).map(instanceInfo);
@@ -94,7 +95,12 @@ export function listNetworkInstances(sp: Space): NetworkInstanceInfo[] {
 
 /** Specs in candidate order (family, address, length), so parents come before children. */
 export function sortedSpecs(sp: Space, inst: Instance): SpecRec[] {
-  return [...inst.specs.values()].sort((a, b) => sp.compareRows(a.row, b.row) || (a.canon < b.canon ? -1 : a.canon > b.canon ? 1 : 0) || (a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : 0));
+  return [...inst.specs.values()].sort(
+    (a, b) =>
+      sp.compareRows(a.row, b.row) ||
+      (a.canon < b.canon ? -1 : a.canon > b.canon ? 1 : 0) ||
+      (a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : 0),
+  );
 }
 
 export function listPrefixes(sp: Space, ni?: NetworkInstanceRef): PrefixInfo[] {
@@ -112,8 +118,17 @@ function prefixRow(sp: Space, ref: NetworkInstanceRef, prefix: string): number {
   maskTo(net, c.len, c.v6);
   sp.locate(inst, c.v6, net, 0, c.len);
   const r = sp.locHit;
-  if (sp.locProbe !== Probe.Exact || r <= 1 || sp.rows.type(r) === RowType.Reserved || compareWords(sp.rows.page(r), sp.rows.at(r), net, 0) !== 0) {
-    throw new IpamError('NotFound', `prefix ${prefix} not found in network instance ${inst.key}`, { networkInstance: inst.key, prefix, field: 'prefix' });
+  if (
+    sp.locProbe !== Probe.Exact ||
+    r <= 1 ||
+    sp.rows.type(r) === RowType.Reserved ||
+    compareWords(sp.rows.page(r), sp.rows.at(r), net, 0) !== 0
+  ) {
+    throw new IpamError('NotFound', `prefix ${prefix} not found in network instance ${inst.key}`, {
+      networkInstance: inst.key,
+      prefix,
+      field: 'prefix',
+    });
   }
   return r;
 }
@@ -139,7 +154,13 @@ export function utilization(sp: Space, ref: NetworkInstanceRef, prefix: string):
     const fr = sp.trie.freeOf(rows.root(r), order);
     if (fr > 0) largestFree = rows.isV6(r) ? 128 - (fr - 1) : 32 - (fr - 1);
   }
-  return { prefix: sp.cidrOf(r), total: total.toString(), used: used.toString(), free: (total - used).toString(), ...(largestFree !== undefined ? { largestFree } : {}) };
+  return {
+    prefix: sp.cidrOf(r),
+    total: total.toString(),
+    used: used.toString(),
+    free: (total - used).toString(),
+    ...(largestFree !== undefined ? { largestFree } : {}),
+  };
 }
 
 /** Allocations inside one prefix of a network instance, in tree order (a page of them). */

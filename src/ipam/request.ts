@@ -4,7 +4,15 @@
 import { Cidr, compareWords } from './addr.js';
 import { candidates, ReqClass } from './candidates.js';
 import { IpamError } from './errors.js';
-import { EMPTY_LABELS, isEmptyLabels, L_ADDRESS_FAMILY, L_NETWORK_NAME, renderSelector, selectorMatches, selectorProblem } from './labels.js';
+import {
+  EMPTY_LABELS,
+  isEmptyLabels,
+  L_ADDRESS_FAMILY,
+  L_NETWORK_NAME,
+  renderSelector,
+  selectorMatches,
+  selectorProblem,
+} from './labels.js';
 import { kindCode, parseField } from './prefixes.js';
 import { KIND_NAMES, KindCode, RowFlag, RowType } from './rows.js';
 import type { Instance, Space } from './space.js';
@@ -45,7 +53,12 @@ export function plan(sp: Space, req: AllocationRequest): Plan {
   const sel = req.selector;
   if (sel && sel.matchExpressions) {
     const p = selectorProblem(sel);
-    if (p) throw new IpamError('InvalidArgument', `invalid selector ${renderSelector(sel)} in network instance ${inst.key}: ${p}`, { networkInstance: inst.key, selector: renderSelector(sel), field: 'spec.selector' });
+    if (p)
+      throw new IpamError('InvalidArgument', `invalid selector ${renderSelector(sel)} in network instance ${inst.key}: ${p}`, {
+        networkInstance: inst.key,
+        selector: renderSelector(sel),
+        field: 'spec.selector',
+      });
   }
   let family = -1;
   if (req.addressFamily !== undefined && req.addressFamily !== null) family = famCode(req.addressFamily, 'spec.addressFamily', inst);
@@ -53,7 +66,11 @@ export function plan(sp: Space, req: AllocationRequest): Plan {
   if (fl !== undefined) {
     const f = famCode(fl, `spec.selector.matchLabels[${L_ADDRESS_FAMILY}]`, inst);
     if (family >= 0 && f !== family) {
-      throw new IpamError('InvalidArgument', `addressFamily ${req.addressFamily} contradicts selector label ${L_ADDRESS_FAMILY}=${fl} in network instance ${inst.key}`, { networkInstance: inst.key, field: 'spec.addressFamily' });
+      throw new IpamError(
+        'InvalidArgument',
+        `addressFamily ${req.addressFamily} contradicts selector label ${L_ADDRESS_FAMILY}=${fl} in network instance ${inst.key}`,
+        { networkInstance: inst.key, field: 'spec.addressFamily' },
+      );
     }
     family = f;
   }
@@ -61,7 +78,10 @@ export function plan(sp: Space, req: AllocationRequest): Plan {
   if (req.prefixLength !== undefined && req.prefixLength !== null) {
     const pl = req.prefixLength;
     if (!Number.isInteger(pl) || pl < 0 || pl > 128) {
-      throw new IpamError('InvalidArgument', `invalid prefixLength ${JSON.stringify(pl)} in network instance ${inst.key}`, { networkInstance: inst.key, field: 'spec.prefixLength' });
+      throw new IpamError('InvalidArgument', `invalid prefixLength ${JSON.stringify(pl)} in network instance ${inst.key}`, {
+        networkInstance: inst.key,
+        field: 'spec.prefixLength',
+      });
     }
     prefixLength = pl;
   }
@@ -70,7 +90,11 @@ export function plan(sp: Space, req: AllocationRequest): Plan {
     stat = parseField(req.prefix, 'spec.prefix', inst);
     const f = stat.v6 ? 1 : 0;
     if (family >= 0 && f !== family) {
-      throw new IpamError('InvalidArgument', `prefix ${req.prefix} is not ${family ? 'ipv6' : 'ipv4'} (network instance ${inst.key})`, { networkInstance: inst.key, prefix: req.prefix, field: 'spec.prefix' });
+      throw new IpamError('InvalidArgument', `prefix ${req.prefix} is not ${family ? 'ipv6' : 'ipv4'} (network instance ${inst.key})`, {
+        networkInstance: inst.key,
+        prefix: req.prefix,
+        field: 'spec.prefix',
+      });
     }
     family = f;
   }
@@ -79,18 +103,29 @@ export function plan(sp: Space, req: AllocationRequest): Plan {
     case KindCode.Network:
       cls = req.createPrefix || prefixLength >= 0 ? ReqClass.Subnet : ReqClass.Host;
       if (cls === ReqClass.Subnet && prefixLength < 0 && !stat) {
-        throw new IpamError('InvalidArgument', `creating a network prefix needs prefixLength (network instance ${inst.key})`, { networkInstance: inst.key, field: 'spec.prefixLength' });
+        throw new IpamError('InvalidArgument', `creating a network prefix needs prefixLength (network instance ${inst.key})`, {
+          networkInstance: inst.key,
+          field: 'spec.prefixLength',
+        });
       }
       break;
     case KindCode.Loopback:
       cls = ReqClass.Loopback;
       if (prefixLength >= 0) {
         if (prefixLength !== 32 && prefixLength !== 128) {
-          throw new IpamError('InvalidArgument', `kind loopback allocates single addresses: prefixLength must be 32 or 128, not ${prefixLength} (network instance ${inst.key})`, { networkInstance: inst.key, field: 'spec.prefixLength' });
+          throw new IpamError(
+            'InvalidArgument',
+            `kind loopback allocates single addresses: prefixLength must be 32 or 128, not ${prefixLength} (network instance ${inst.key})`,
+            { networkInstance: inst.key, field: 'spec.prefixLength' },
+          );
         }
         const f = prefixLength === 128 ? 1 : 0;
         if (family >= 0 && f !== family) {
-          throw new IpamError('InvalidArgument', `prefixLength ${prefixLength} does not fit the address family (network instance ${inst.key})`, { networkInstance: inst.key, field: 'spec.prefixLength' });
+          throw new IpamError(
+            'InvalidArgument',
+            `prefixLength ${prefixLength} does not fit the address family (network instance ${inst.key})`,
+            { networkInstance: inst.key, field: 'spec.prefixLength' },
+          );
         }
         family = f;
       }
@@ -98,17 +133,27 @@ export function plan(sp: Space, req: AllocationRequest): Plan {
     case KindCode.Pool:
       cls = ReqClass.Pool;
       if (prefixLength < 0 && !stat) {
-        throw new IpamError('InvalidArgument', `a pool request needs prefixLength (network instance ${inst.key})`, { networkInstance: inst.key, field: 'spec.prefixLength' });
+        throw new IpamError('InvalidArgument', `a pool request needs prefixLength (network instance ${inst.key})`, {
+          networkInstance: inst.key,
+          field: 'spec.prefixLength',
+        });
       }
       break;
     default:
       cls = ReqClass.Aggregate;
       if (!stat) {
-        throw new IpamError('InvalidArgument', `a dynamic aggregate request is not allowed: an aggregate needs spec.prefix (network instance ${inst.key})`, { networkInstance: inst.key, field: 'spec.prefix' });
+        throw new IpamError(
+          'InvalidArgument',
+          `a dynamic aggregate request is not allowed: an aggregate needs spec.prefix (network instance ${inst.key})`,
+          { networkInstance: inst.key, field: 'spec.prefix' },
+        );
       }
   }
   if (family === 0 && prefixLength > 32 && cls !== ReqClass.Loopback) {
-    throw new IpamError('InvalidArgument', `prefixLength ${prefixLength} is longer than an IPv4 address (network instance ${inst.key})`, { networkInstance: inst.key, field: 'spec.prefixLength' });
+    throw new IpamError('InvalidArgument', `prefixLength ${prefixLength} is longer than an IPv4 address (network instance ${inst.key})`, {
+      networkInstance: inst.key,
+      field: 'spec.prefixLength',
+    });
   }
   let labels: Labels = req.labels && !isEmptyLabels(req.labels) ? req.labels : EMPTY_LABELS;
   let networkName: string | undefined;
@@ -121,13 +166,24 @@ export function plan(sp: Space, req: AllocationRequest): Plan {
 
 export function noMatch(p: Plan): IpamError {
   const s = renderSelector(p.sel);
-  const what = p.cls === ReqClass.Host ? 'network' : p.cls === ReqClass.Subnet ? 'aggregate' : p.cls === ReqClass.Loopback ? 'loopback or aggregate' : 'pool or aggregate';
+  const what =
+    p.cls === ReqClass.Host
+      ? 'network'
+      : p.cls === ReqClass.Subnet
+        ? 'aggregate'
+        : p.cls === ReqClass.Loopback
+          ? 'loopback or aggregate'
+          : 'pool or aggregate';
   const fam = p.family < 0 ? '' : p.family ? ' ipv6' : ' ipv4';
-  return new IpamError('NotFound', `no prefix matches selector ${s} in network instance ${p.inst.key} (wanted a${fam} ${what} prefix for kind ${KIND_NAMES[p.kind]})`, {
-    networkInstance: p.inst.key,
-    selector: s,
-    field: 'spec.selector',
-  });
+  return new IpamError(
+    'NotFound',
+    `no prefix matches selector ${s} in network instance ${p.inst.key} (wanted a${fam} ${what} prefix for kind ${KIND_NAMES[p.kind]})`,
+    {
+      networkInstance: p.inst.key,
+      selector: s,
+      field: 'spec.selector',
+    },
+  );
 }
 
 /** The row's request class (what kind of request made it). */
@@ -174,4 +230,3 @@ export function satisfies(sp: Space, r: number, p: Plan): boolean {
   }
   return true;
 }
-

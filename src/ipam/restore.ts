@@ -39,7 +39,16 @@ export function insertAllocation(sp: Space, a: Allocation): void {
     host = parentCidr.len === c.len;
   }
   const labels = a.labels && !isEmptyLabels(a.labels) ? a.labels : EMPTY_LABELS;
-  const cls = kind === KindCode.Network ? (host ? ReqClass.Host : ReqClass.Subnet) : kind === KindCode.Loopback ? ReqClass.Loopback : kind === KindCode.Pool ? ReqClass.Pool : ReqClass.Aggregate;
+  const cls =
+    kind === KindCode.Network
+      ? host
+        ? ReqClass.Host
+        : ReqClass.Subnet
+      : kind === KindCode.Loopback
+        ? ReqClass.Loopback
+        : kind === KindCode.Pool
+          ? ReqClass.Pool
+          : ReqClass.Aggregate;
   const p = restorePlan;
   p.inst = inst;
   p.owner = a.owner;
@@ -58,7 +67,8 @@ export function insertAllocation(sp: Space, a: Allocation): void {
       refAlloc(sp, p, sp.locHit, false);
       return;
     }
-    if (sp.locProbe !== Probe.Free || cont === 0) throw restoreError(a, inst, sp.locProbe === Probe.Free ? 'no enclosing prefix' : `in use by ${sp.holderOf(sp.locHit)}`);
+    if (sp.locProbe !== Probe.Free || cont === 0)
+      throw restoreError(a, inst, sp.locProbe === Probe.Free ? 'no enclosing prefix' : `in use by ${sp.holderOf(sp.locHit)}`);
     const r = sp.newRow(inst, c.v6, c.w, 0, W, RowType.Alloc, kind, a.owner, true);
     sp.attach(inst, cont, r);
     finishRow(sp, p, r, true);
@@ -85,5 +95,8 @@ const restorePlan: Plan = {
 };
 
 function restoreError(a: Allocation, inst: Instance, why: string): IpamError {
-  return new IpamError('InvalidArgument', `cannot restore allocation ${a.prefix} of ${a.owner} in network instance ${inst.key}: ${why}`, { networkInstance: inst.key, prefix: a.prefix });
+  return new IpamError('InvalidArgument', `cannot restore allocation ${a.prefix} of ${a.owner} in network instance ${inst.key}: ${why}`, {
+    networkInstance: inst.key,
+    prefix: a.prefix,
+  });
 }

@@ -39,7 +39,14 @@ export const SYSTEM_ROW = 1;
 
 /** Words per row: [a0, a1, a2, a3, meta, parent, inst, root, labels, ownerOff, ownerLen, node]. */
 export const ROW = 12;
-const META = 4, PARENT = 5, INST = 6, ROOT = 7, LABELS = 8, OWNER_OFF = 9, OWNER_LEN = 10, NODE = 11;
+const META = 4,
+  PARENT = 5,
+  INST = 6,
+  ROOT = 7,
+  LABELS = 8,
+  OWNER_OFF = 9,
+  OWNER_LEN = 10,
+  NODE = 11;
 
 /** Rows per page (2^PAGE_BITS). Growing the table adds a page and never copies the rows
  *  already there: doubling one array stalled an insert for ms per 100k rows, all at once. */
@@ -157,7 +164,8 @@ export class RowStore {
   }
 
   ownerOf(r: number): string {
-    const off = this.word(r, OWNER_OFF), len = this.word(r, OWNER_LEN);
+    const off = this.word(r, OWNER_OFF),
+      len = this.word(r, OWNER_LEN);
     const c = this.pools[r >>> PAGE_BITS];
     if (len <= 256) {
       const codes = this.codes;
@@ -173,7 +181,8 @@ export class RowStore {
   ownerIs(r: number, s: string): boolean {
     const len = this.word(r, OWNER_LEN);
     if (len !== s.length) return false;
-    const c = this.pools[r >>> PAGE_BITS], off = this.word(r, OWNER_OFF);
+    const c = this.pools[r >>> PAGE_BITS],
+      off = this.word(r, OWNER_OFF);
     for (let i = 0; i < len; i++) if (c[off + i] !== s.charCodeAt(i)) return false;
     return true;
   }
@@ -194,7 +203,8 @@ export class RowStore {
 
   /** Compacts page p's pool when half of it is garbage, else grows it. */
   private makeRoom(p: number, len: number): void {
-    const top = this.poolTop[p], garbage = this.poolGarbage[p];
+    const top = this.poolTop[p],
+      garbage = this.poolGarbage[p];
     const old = this.pools[p];
     let cap = old.length;
     while (top - garbage + len > cap / 2) cap *= 2;
@@ -242,7 +252,8 @@ export class RowStore {
       if (r >>> PAGE_BITS >= this.pages.length || ROW * ((r & PAGE_MASK) + 1) > this.pages[r >>> PAGE_BITS].length) this.room(r);
     }
     this.live++;
-    const d = this.pages[r >>> PAGE_BITS], o = ROW * (r & PAGE_MASK);
+    const d = this.pages[r >>> PAGE_BITS],
+      o = ROW * (r & PAGE_MASK);
     d[o + META] = 0;
     d[o + PARENT] = 0;
     d[o + ROOT] = 0;
@@ -253,7 +264,8 @@ export class RowStore {
   }
 
   free(r: number): void {
-    const d = this.pages[r >>> PAGE_BITS], o = ROW * (r & PAGE_MASK);
+    const d = this.pages[r >>> PAGE_BITS],
+      o = ROW * (r & PAGE_MASK);
     this.poolGarbage[r >>> PAGE_BITS] += d[o + OWNER_LEN];
     d[o + OWNER_LEN] = 0;
     d[o + META] = 0; // RowType.Free

@@ -59,7 +59,14 @@ export interface Instance {
   version: number;
   cache: Map<string, Candidates>;
   /** The last candidate lookup, compared by content first: bulk requests skip building a key. */
-  memo: { cls: number; family: number; ml: Record<string, string> | undefined; mlCount: number; ex: unknown; entry: Candidates | undefined };
+  memo: {
+    cls: number;
+    family: number;
+    ml: Record<string, string> | undefined;
+    mlCount: number;
+    ex: unknown;
+    entry: Candidates | undefined;
+  };
 }
 
 export const niKey = (ref: NetworkInstanceRef): string => `${ref.namespace || 'default'}/${ref.name}`;
@@ -105,7 +112,8 @@ export class Space {
     }
     const key = niKey(ref);
     const inst = this.byKey.get(key);
-    if (!inst) throw new IpamError('NotFound', `network instance ${key} not found`, { networkInstance: key, field: 'spec.networkInstance' });
+    if (!inst)
+      throw new IpamError('NotFound', `network instance ${key} not found`, { networkInstance: key, field: 'spec.networkInstance' });
     this.lastRef = ref;
     this.lastInst = inst;
     return inst;
@@ -204,7 +212,8 @@ export class Space {
   /** Candidate order: IPv4 first, then by address, then shorter prefix first. */
   compareRows = (a: number, b: number): number => {
     const rows = this.rows;
-    const fa = rows.flags(a) & RowFlag.V6, fb = rows.flags(b) & RowFlag.V6;
+    const fa = rows.flags(a) & RowFlag.V6,
+      fb = rows.flags(b) & RowFlag.V6;
     if (fa !== fb) return fa - fb;
     const c = compareWords(rows.page(a), rows.at(a), rows.page(b), rows.at(b));
     if (c !== 0) return c;
@@ -263,10 +272,21 @@ export class Space {
   // ---- placing and removing rows --------------------------------------------------------
 
   /** A new row for block (w at wo, len) of an instance; the caller fills type/kind/owner. */
-  newRow(inst: Instance, v6: boolean, w: ArrayLike<number>, wo: number, len: number, type: RowType, kind: KindCode, owner: string, host: boolean): number {
+  newRow(
+    inst: Instance,
+    v6: boolean,
+    w: ArrayLike<number>,
+    wo: number,
+    len: number,
+    type: RowType,
+    kind: KindCode,
+    owner: string,
+    host: boolean,
+  ): number {
     const rows = this.rows;
     const r = rows.alloc();
-    const a = rows.page(r), o = rows.at(r);
+    const a = rows.page(r),
+      o = rows.at(r);
     a[o] = w[wo];
     a[o + 1] = w[wo + 1];
     a[o + 2] = w[wo + 2];

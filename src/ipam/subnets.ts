@@ -42,7 +42,14 @@ export function refreshReserved(sp: Space, inst: Instance, s: SpecRec): void {
 }
 
 /** Selection labels of a prefix an allocation created (a subnet, or a labelled pool). */
-export function allocatedPrefixLabels(sp: Space, inst: Instance, row: number, own: Labels, networkName: string | undefined, fresh = false): void {
+export function allocatedPrefixLabels(
+  sp: Space,
+  inst: Instance,
+  row: number,
+  own: Labels,
+  networkName: string | undefined,
+  fresh = false,
+): void {
   const rows = sp.rows;
   const m = sp.metaOf(row);
   m.networkName = networkName;

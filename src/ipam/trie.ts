@@ -92,8 +92,10 @@ export class TrieStore {
   }
 
   private refresh(n: number, o: number): number {
-    const pg = this.pages[n >>> PAGE_BITS], i = n & PAGE_MASK;
-    const l = pg[i], r = pg[i + 1];
+    const pg = this.pages[n >>> PAGE_BITS],
+      i = n & PAGE_MASK;
+    const l = pg[i],
+      r = pg[i + 1];
     const ls = l === 0 ? -o : this.rd(l + 2);
     const rs = r === 0 ? -o : this.rd(r + 2);
     const lv = ls > 0 ? 0 : -ls;
@@ -205,7 +207,8 @@ export class TrieStore {
     }
     while (o > k) {
       path[d++] = n;
-      const pg = this.pages[n >>> PAGE_BITS], i = n & PAGE_MASK;
+      const pg = this.pages[n >>> PAGE_BITS],
+        i = n & PAGE_MASK;
       const l = pg[i];
       if (l === 0) {
         n = this.node(o - 1, n);

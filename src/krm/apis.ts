@@ -52,7 +52,8 @@ export function unknownOwnKind(apiVersion: string, kind: string): string | undef
     const versions = Object.keys(KNOWN_KINDS).filter((v) => groupOf(v) === group);
     return `apiVersion ${apiVersion} is not one the function reads (${group} has ${versions.join(', ')})`;
   }
-  if (!kinds.includes(kind)) return `kind ${JSON.stringify(kind)} is not a ${apiVersion} kind (${kinds.join(', ')})${suggestion(kind, kinds)}`;
+  if (!kinds.includes(kind))
+    return `kind ${JSON.stringify(kind)} is not a ${apiVersion} kind (${kinds.join(', ')})${suggestion(kind, kinds)}`;
   return undefined;
 }
 

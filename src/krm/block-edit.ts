@@ -80,7 +80,11 @@ function insertAt(text: string, at: number, ins: string): Splice {
  * Sets (string/number/boolean) or removes (undefined) scalar fields of a block map.
  * Returns the splices and whether the map ends up empty.
  */
-export function setMapScalars(text: string, map: YMap, fields: Record<string, ScalarValue | undefined>): { splices: Splice[]; empty: boolean } {
+export function setMapScalars(
+  text: string,
+  map: YMap,
+  fields: Record<string, ScalarValue | undefined>,
+): { splices: Splice[]; empty: boolean } {
   const splices: Splice[] = [];
   let remaining = map.entries.length;
   let added = '';

@@ -147,8 +147,24 @@ function expectLineEnd(text: string, from: number, end: number): void {
 }
 
 const ESCAPES: Record<string, string> = {
-  '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b',
-  ' ': ' ', '"': '"', '/': '/', '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029',
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  t: '\t',
+  '\t': '\t',
+  n: '\n',
+  v: '\v',
+  f: '\f',
+  r: '\r',
+  e: '\x1b',
+  ' ': ' ',
+  '"': '"',
+  '/': '/',
+  '\\': '\\',
+  N: '\x85',
+  _: '\xa0',
+  L: '\u2028',
+  P: '\u2029',
 };
 
 /** Reads a double-quoted scalar that closes on its line; returns [value, offset after the quote]. */
@@ -459,7 +475,8 @@ class Reader {
         if (key === '<<') throw new Unsupported('merge key');
         after = k + 1;
       }
-      if (values ? key in value : entries.length < 64 ? hasKey(entries, key) : (keys ??= new Set(entries.map((e) => e.key))).has(key)) throw new Unsupported('duplicate key');
+      if (values ? key in value : entries.length < 64 ? hasKey(entries, key) : (keys ??= new Set(entries.map((e) => e.key))).has(key))
+        throw new Unsupported('duplicate key');
       if (keys) keys.add(key);
       let vcol = after - lineStart;
       while (vcol + lineStart < lineEnd && t.charCodeAt(vcol + lineStart) === 32) vcol++;

@@ -49,11 +49,13 @@ export function parseConditionType(type: string): Held | undefined {
   for (const [apiVersion, api] of Object.entries(REQUEST_APIS)) {
     if (api.generation === 'original') continue;
     const prefix = `${apiVersion}.${api.kind}.`;
-    if (type.startsWith(prefix) && type.length > prefix.length) return { generation: api.generation, kind: api.kind, name: type.slice(prefix.length) };
+    if (type.startsWith(prefix) && type.length > prefix.length)
+      return { generation: api.generation, kind: api.kind, name: type.slice(prefix.length) };
   }
   for (const [apiVersion, api] of Object.entries(VLAN_REQUEST_APIS)) {
     const prefix = `${apiVersion}.${api.kind}.`;
-    if (type.startsWith(prefix) && type.length > prefix.length) return { generation: 'vlan', kind: api.kind, name: type.slice(prefix.length) };
+    if (type.startsWith(prefix) && type.length > prefix.length)
+      return { generation: 'vlan', kind: api.kind, name: type.slice(prefix.length) };
   }
   return undefined;
 }

@@ -56,7 +56,8 @@ const ALL_BACKEND_KEYS = new Set(Object.values(BACKEND_SETTINGS).flat());
 /** Every key of `o` must be one of `known`; the error suggests the nearest. */
 function onlyKeys(o: Record<string, unknown>, known: readonly string[], field: string): void {
   for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw new FieldError(`${field}.${k}`, `${field}.${k} is not a known field${suggestion(k, known) || ` (known: ${known.join(', ')})`}`);
+    if (!known.includes(k))
+      throw new FieldError(`${field}.${k}`, `${field}.${k} is not a known field${suggestion(k, known) || ` (known: ${known.join(', ')})`}`);
   }
 }
 
@@ -67,13 +68,25 @@ function describeValue(v: unknown): string {
 /** Settings that are neither the function's nor the chosen backend's: an error naming the nearest valid name. */
 function checkSettings(settings: Record<string, unknown>, backend: string, base: string): void {
   const own = BACKEND_SETTINGS[backend];
-  if (!own) throw new FieldError(`${base}.backend`, `${base}.backend: unknown backend "${backend}" (want ${Object.keys(BACKEND_SETTINGS).join(' or ')})${suggestion(backend, Object.keys(BACKEND_SETTINGS))}`);
+  if (!own)
+    throw new FieldError(
+      `${base}.backend`,
+      `${base}.backend: unknown backend "${backend}" (want ${Object.keys(BACKEND_SETTINGS).join(' or ')})${suggestion(backend, Object.keys(BACKEND_SETTINGS))}`,
+    );
   const valid = [...FUNCTION_KEYS, ...own];
   for (const k of Object.keys(settings)) {
     if (FUNCTION_KEYS.has(k) || own.includes(k)) continue;
     const near = nearest(k, [...valid, ...ALL_BACKEND_KEYS]) ?? (ALL_BACKEND_KEYS.has(k) ? k : undefined);
-    const owner = near === undefined || valid.includes(near) ? undefined : Object.keys(BACKEND_SETTINGS).find((b) => BACKEND_SETTINGS[b].includes(near));
-    const hint = near === undefined ? ` (known: ${valid.join(', ')})` : owner ? ` (${near === k ? '' : `did you mean ${near}? `}${near} is a setting of backend ${owner}, not ${backend})` : ` (did you mean ${near}?)`;
+    const owner =
+      near === undefined || valid.includes(near)
+        ? undefined
+        : Object.keys(BACKEND_SETTINGS).find((b) => BACKEND_SETTINGS[b].includes(near));
+    const hint =
+      near === undefined
+        ? ` (known: ${valid.join(', ')})`
+        : owner
+          ? ` (${near === k ? '' : `did you mean ${near}? `}${near} is a setting of backend ${owner}, not ${backend})`
+          : ` (did you mean ${near}?)`;
     throw new FieldError(`${base}.${k}`, `${base}.${k}: unknown setting ${k}${hint}`);
   }
 }
@@ -96,7 +109,11 @@ export function readConfig(fc: unknown): FnConfig {
   const cfg: FnConfig = { backend: 'builtin', dryRun: false, releaseAll: false, onError: 'fail', injections: [], backendOptions: {} };
   if (fc === null || fc === undefined) return cfg;
   const o = asObj(fc);
-  if (!o) throw new FieldError('functionConfig', `function config must be a mapping (a ConfigMap or ${CONFIG_API_VERSION} ${CONFIG_KIND}), not ${describeValue(fc)}`);
+  if (!o)
+    throw new FieldError(
+      'functionConfig',
+      `function config must be a mapping (a ConfigMap or ${CONFIG_API_VERSION} ${CONFIG_KIND}), not ${describeValue(fc)}`,
+    );
   const apiVersion = str(o.apiVersion);
   const kind = str(o.kind);
   let settings: Record<string, unknown>;
@@ -107,13 +124,17 @@ export function readConfig(fc: unknown): FnConfig {
     base = 'data';
   } else if (kind === CONFIG_KIND && apiVersion === CONFIG_API_VERSION) {
     onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'spec'], 'functionConfig');
-    if (o.spec !== undefined && o.spec !== null && !asObj(o.spec)) throw new FieldError('spec', `spec must be a mapping, not ${describeValue(o.spec)}`);
+    if (o.spec !== undefined && o.spec !== null && !asObj(o.spec))
+      throw new FieldError('spec', `spec must be a mapping, not ${describeValue(o.spec)}`);
     settings = asObj(o.spec) ?? {};
     base = 'spec';
   } else if (kind === undefined && apiVersion === undefined && Object.keys(o).length === 0) {
     return cfg;
   } else {
-    throw new FieldError('functionConfig', `function config must be a ConfigMap or ${CONFIG_API_VERSION} ${CONFIG_KIND}, not ${apiVersion ?? '?'} ${kind ?? '?'}`);
+    throw new FieldError(
+      'functionConfig',
+      `function config must be a ConfigMap or ${CONFIG_API_VERSION} ${CONFIG_KIND}, not ${apiVersion ?? '?'} ${kind ?? '?'}`,
+    );
   }
   const backend = str(settings.backend);
   if (backend !== undefined && backend !== '') cfg.backend = backend;
@@ -122,11 +143,13 @@ export function readConfig(fc: unknown): FnConfig {
   cfg.releaseAll = release(settings.release, `${base}.release`);
   const onError = str(settings.onError);
   if (onError !== undefined && onError !== '') {
-    if (onError !== 'fail' && onError !== 'condition') throw new FieldError(`${base}.onError`, `${base}.onError must be fail or condition, not ${JSON.stringify(onError)}`);
+    if (onError !== 'fail' && onError !== 'condition')
+      throw new FieldError(`${base}.onError`, `${base}.onError must be fail or condition, not ${JSON.stringify(onError)}`);
     cfg.onError = onError;
   }
   if (settings.injections !== undefined && settings.injections !== null) {
-    if (base === 'data') throw new FieldError('data.injections', 'injections need the typed config (fn.ipam-injector.dev/v1alpha1 IPAMInjector)');
+    if (base === 'data')
+      throw new FieldError('data.injections', 'injections need the typed config (fn.ipam-injector.dev/v1alpha1 IPAMInjector)');
     cfg.injections = readInjections(settings.injections);
   }
   for (const [k, v] of Object.entries(settings)) if (!FUNCTION_KEYS.has(k)) cfg.backendOptions[k] = v;
@@ -155,21 +178,28 @@ function readInjections(v: unknown): Injection[] {
     onlyKeys(o, ['source', 'targets'], field);
     const src = asObj(o.source);
     const name = str(src?.name);
-    if (!src || !name) throw new FieldError(`${field}.source.name`, `${field}.source.name is required: the name of an IPAllocation or IPClaim in the package`);
+    if (!src || !name)
+      throw new FieldError(
+        `${field}.source.name`,
+        `${field}.source.name is required: the name of an IPAllocation or IPClaim in the package`,
+      );
     onlyKeys(src, ['name', 'kind', 'namespace', 'value'], `${field}.source`);
     const value = str(src.value) ?? 'address';
-    if (!(INJECT_VALUES as readonly string[]).includes(value)) throw new FieldError(`${field}.source.value`, `${field}.source.value must be one of ${INJECT_VALUES.join(', ')}, not "${value}"`);
+    if (!(INJECT_VALUES as readonly string[]).includes(value))
+      throw new FieldError(`${field}.source.value`, `${field}.source.value must be one of ${INJECT_VALUES.join(', ')}, not "${value}"`);
     const source: Injection['source'] = { name, value: value as InjectValue };
     if (str(src.kind)) source.kind = str(src.kind);
     if (str(src.namespace)) source.namespace = str(src.namespace);
-    if (!Array.isArray(o.targets) || o.targets.length === 0) throw new FieldError(`${field}.targets`, `${field}.targets must be a non-empty list`);
+    if (!Array.isArray(o.targets) || o.targets.length === 0)
+      throw new FieldError(`${field}.targets`, `${field}.targets must be a non-empty list`);
     const targets = o.targets.map((t, j): InjectionTarget => {
       const tf = `${field}.targets[${j}]`;
       const to = asObj(t);
       if (!to) throw new FieldError(tf, `${tf} must be a mapping with select and fieldPaths`);
       onlyKeys(to, ['select', 'fieldPaths', 'options'], tf);
       const select = readSelector(to.select, `${tf}.select`);
-      if (!Array.isArray(to.fieldPaths) || to.fieldPaths.length === 0) throw new FieldError(`${tf}.fieldPaths`, `${tf}.fieldPaths must be a non-empty list`);
+      if (!Array.isArray(to.fieldPaths) || to.fieldPaths.length === 0)
+        throw new FieldError(`${tf}.fieldPaths`, `${tf}.fieldPaths must be a non-empty list`);
       const fieldPaths = to.fieldPaths.map((p, k) => {
         const s = str(p);
         if (!s) throw new FieldError(`${tf}.fieldPaths[${k}]`, `${tf}.fieldPaths[${k}] must be a string`);
@@ -179,7 +209,8 @@ function readInjections(v: unknown): Injection[] {
           throw new FieldError(`${tf}.fieldPaths[${k}]`, `${tf}.fieldPaths[${k}]: ${(err as Error).message}`);
         }
       });
-      if (to.options !== undefined && to.options !== null && !asObj(to.options)) throw new FieldError(`${tf}.options`, `${tf}.options must be a mapping (create)`);
+      if (to.options !== undefined && to.options !== null && !asObj(to.options))
+        throw new FieldError(`${tf}.options`, `${tf}.options must be a mapping (create)`);
       const opts = asObj(to.options) ?? {};
       onlyKeys(opts, ['create'], `${tf}.options`);
       return { select, fieldPaths, create: bool(opts.create, `${tf}.options.create`) };

@@ -7,7 +7,19 @@
 //                                        `(json)`: the string reached so far holds JSON; the
 //                                        rest of the path goes inside it, and the JSON is
 //                                        written back (same key order, same indentation).
-import { isMap, isScalar, isSeq, mapGet, mapSet, newMap, newSeq, scalarNode, setScalarKeepingStyle, type Scalar, type YAMLMap } from './yaml-doc.js';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  mapGet,
+  mapSet,
+  newMap,
+  newSeq,
+  scalarNode,
+  setScalarKeepingStyle,
+  type Scalar,
+  type YAMLMap,
+} from './yaml-doc.js';
 import type { ScalarValue } from './scalar.js';
 import { appendItem, appendMember, JsonTextError, member, parseJsonText, type JsonNode } from './json-edit.js';
 
@@ -31,7 +43,10 @@ export function parsePath(text: string): FieldPath {
       const inner = text.slice(i + 1, close);
       const eq = inner.indexOf('=');
       if (inner === '') throw new Error(`empty [] in "${text}"`);
-      seg = eq > 0 ? { t: 'match', field: inner.slice(0, eq), value: inner.slice(eq + 1) } : { t: 'key', key: eq === 0 ? inner.slice(1) : inner };
+      seg =
+        eq > 0
+          ? { t: 'match', field: inner.slice(0, eq), value: inner.slice(eq + 1) }
+          : { t: 'key', key: eq === 0 ? inner.slice(1) : inner };
       if (eq === 0) throw new Error(`[=value] selectors are not supported in "${text}"; use [field=value]`);
       i = close + 1;
     } else if (text.startsWith('(json)', i)) {
@@ -58,7 +73,9 @@ export function parsePath(text: string): FieldPath {
 }
 
 export function formatSegments(segs: Segment[]): string {
-  return segs.map((s) => (s.t === 'json' ? '(json)' : s.t === 'match' ? `[${s.field}=${s.value}]` : s.key.includes('.') ? `[${s.key}]` : s.key)).join('.');
+  return segs
+    .map((s) => (s.t === 'json' ? '(json)' : s.t === 'match' ? `[${s.field}=${s.value}]` : s.key.includes('.') ? `[${s.key}]` : s.key))
+    .join('.');
 }
 
 /** A path that did not resolve: how far it got. */
@@ -154,7 +171,14 @@ function setInJsonString(raw: string, segs: Segment[], value: ScalarValue, creat
   return raw;
 }
 
-function setInJs(parent: Record<string, unknown> | unknown[], key: string | number, segs: Segment[], value: ScalarValue, create: boolean, at: string): void {
+function setInJs(
+  parent: Record<string, unknown> | unknown[],
+  key: string | number,
+  segs: Segment[],
+  value: ScalarValue,
+  create: boolean,
+  at: string,
+): void {
   let container: unknown = (parent as Record<string | number, unknown>)[key];
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i];
@@ -172,7 +196,9 @@ function setInJs(parent: Record<string, unknown> | unknown[], key: string | numb
         (parent as Record<string | number, unknown>)[key] = container;
       }
       if (!Array.isArray(container)) throw new PathError(`${at} is not a list`, at);
-      let idx = container.findIndex((x) => x !== null && typeof x === 'object' && String((x as Record<string, unknown>)[s.field]) === s.value);
+      let idx = container.findIndex(
+        (x) => x !== null && typeof x === 'object' && String((x as Record<string, unknown>)[s.field]) === s.value,
+      );
       if (idx < 0) {
         if (!create) throw new PathError(`no item with ${s.field}=${s.value} in ${at}`, at);
         container.push({ [s.field]: s.value });

@@ -36,10 +36,11 @@ function forbidden(m: Meta, fp: FieldPath): string | undefined {
     keys.push(s.key);
   }
   const [a, b, c] = keys;
-  if (a === 'apiVersion' || a === 'kind') return 'it is the resource\'s type';
-  if (a === 'metadata' && (b === 'name' || b === 'namespace')) return 'it is the resource\'s identity';
+  if (a === 'apiVersion' || a === 'kind') return "it is the resource's type";
+  if (a === 'metadata' && (b === 'name' || b === 'namespace')) return "it is the resource's identity";
   if (a === 'metadata' && b === 'annotations' && c !== undefined && KPT_ANNOTATION.test(c)) return 'kpt keeps it (file path and index)';
-  if (a === 'status' && isKptfile(m.apiVersion, m.kind)) return 'the Kptfile\'s status holds the package\'s conditions, which the function keeps';
+  if (a === 'status' && isKptfile(m.apiVersion, m.kind))
+    return "the Kptfile's status holds the package's conditions, which the function keeps";
   if (a === 'status' && OWN_GROUPS.has(groupOf(m.apiVersion))) return 'the function writes the status of requests itself';
   return undefined;
 }
@@ -81,22 +82,46 @@ export function applyInjections(
   for (const inj of injections) {
     const src = inj.source;
     const candidates = requests.filter(
-      (r) => r.meta.name === src.name && (src.kind === undefined || src.kind === r.meta.kind) && (src.namespace === undefined || src.namespace === (r.meta.namespace ?? 'default')),
+      (r) =>
+        r.meta.name === src.name &&
+        (src.kind === undefined || src.kind === r.meta.kind) &&
+        (src.namespace === undefined || src.namespace === (r.meta.namespace ?? 'default')),
     );
     const owners = new Set(candidates.map((r) => r.owner));
     if (candidates.length === 0) {
-      errors.push(result('error', `${inj.field}: no IPAllocation, IPClaim, VLANClaim or VLANAllocation named ${src.name} in the package`, undefined, `${inj.field}.source.name`));
+      errors.push(
+        result(
+          'error',
+          `${inj.field}: no IPAllocation, IPClaim, VLANClaim or VLANAllocation named ${src.name} in the package`,
+          undefined,
+          `${inj.field}.source.name`,
+        ),
+      );
       continue;
     }
     if (owners.size > 1) {
-      errors.push(result('error', `${inj.field}: source ${src.name} is ambiguous (${[...owners].join(', ')}); add source.kind or source.namespace`, undefined, `${inj.field}.source`));
+      errors.push(
+        result(
+          'error',
+          `${inj.field}: source ${src.name} is ambiguous (${[...owners].join(', ')}); add source.kind or source.namespace`,
+          undefined,
+          `${inj.field}.source`,
+        ),
+      );
       continue;
     }
     const answer = answers.get(candidates[0]);
     if (!answer) continue; // its own error is reported already
     const value = valueOf(answer, src.value);
     if (typeof value === 'object') {
-      errors.push(result('error', `${inj.field}: ${describe(candidates[0].meta)} ${value.missing}`, origin(candidates[0].meta, rootDir), 'status.gateway'));
+      errors.push(
+        result(
+          'error',
+          `${inj.field}: ${describe(candidates[0].meta)} ${value.missing}`,
+          origin(candidates[0].meta, rootDir),
+          'status.gateway',
+        ),
+      );
       continue;
     }
     inj.targets.forEach((target, ti) => {
@@ -111,7 +136,9 @@ export function applyInjections(
         return m !== null && selects(target.select, m);
       });
       if (matched.length === 0) {
-        errors.push(result('error', `${tfield}: no resource matches select ${describeSelector(target.select)}`, undefined, `${tfield}.select`));
+        errors.push(
+          result('error', `${tfield}: no resource matches select ${describeSelector(target.select)}`, undefined, `${tfield}.select`),
+        );
         return;
       }
       for (const it of matched) {
@@ -119,7 +146,14 @@ export function applyInjections(
         for (const fp of target.fieldPaths) {
           const why = forbidden(m, fp);
           if (why) {
-            errors.push(result('error', `injection target ${describe(m)}: field path ${fp.text} may not be written: ${why}`, origin(m, rootDir), fp.text));
+            errors.push(
+              result(
+                'error',
+                `injection target ${describe(m)}: field path ${fp.text} may not be written: ${why}`,
+                origin(m, rootDir),
+                fp.text,
+              ),
+            );
             continue;
           }
           try {
@@ -128,7 +162,14 @@ export function applyInjections(
           } catch (err) {
             if (!(err instanceof PathError)) throw err;
             const hint = target.create ? '' : ' (set options.create: true to create missing fields)';
-            errors.push(result('error', `injection target ${describe(m)}: field path ${fp.text} does not resolve: ${err.message}${hint}`, origin(m, rootDir), fp.text));
+            errors.push(
+              result(
+                'error',
+                `injection target ${describe(m)}: field path ${fp.text} does not resolve: ${err.message}${hint}`,
+                origin(m, rootDir),
+                fp.text,
+              ),
+            );
           }
         }
       }

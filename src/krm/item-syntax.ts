@@ -9,7 +9,9 @@ import { YamlLimitError, type YamlSyntaxError } from './yaml-limits.js';
 
 const ANNOTATIONS = [ANN_PATH, ANN_INDEX, ANN_INTERNAL_PATH, ANN_INTERNAL_INDEX, ANN_PACKAGE_PATH, LEGACY_ANN_PATH];
 const VALUE = `('[^'\\n]*'|"[^"\\n]*"|[^\\s,}#'"][^\\s,}#]*)`;
-const annotationRes = new Map(ANNOTATIONS.map((k) => [k, new RegExp(`(?:^|[\\s{,])["']?${k.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}["']?:[ \\t]*${VALUE}`, 'm')]));
+const annotationRes = new Map(
+  ANNOTATIONS.map((k) => [k, new RegExp(`(?:^|[\\s{,])["']?${k.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}["']?:[ \\t]*${VALUE}`, 'm')]),
+);
 
 function unquote(v: string): string {
   return (v.startsWith("'") && v.endsWith("'")) || (v.startsWith('"') && v.endsWith('"')) ? v.slice(1, -1) : v;
@@ -19,7 +21,10 @@ function unquote(v: string): string {
 function roughName(text: string, dash: number): string | undefined {
   const flow = new RegExp(`^(?: {${dash}}- | {${dash + 2}})metadata:[ \\t]*\\{[ \\t]*name:[ \\t]*${VALUE}`, 'm').exec(text);
   if (flow) return unquote(flow[1]);
-  const block = new RegExp(`^(?: {${dash}}- | {${dash + 2}})metadata:[ \\t]*\\n(?:(?: {${dash + 4},}.*)?\\n)*? {${dash + 4}}name:[ \\t]*${VALUE}`, 'm').exec(text);
+  const block = new RegExp(
+    `^(?: {${dash}}- | {${dash + 2}})metadata:[ \\t]*\\n(?:(?: {${dash + 4},}.*)?\\n)*? {${dash + 4}}name:[ \\t]*${VALUE}`,
+    'm',
+  ).exec(text);
   return block ? unquote(block[1]) : undefined;
 }
 
@@ -30,7 +35,13 @@ export function roughMeta(item: Item): Meta {
     const m = re.exec(item.text);
     if (m) annotations[k] = unquote(m[1]);
   }
-  return { apiVersion: item.quickApiVersion() ?? '', kind: item.quickKind() ?? '', name: roughName(item.text, item.dash) ?? '', labels: {}, annotations };
+  return {
+    apiVersion: item.quickApiVersion() ?? '',
+    kind: item.quickKind() ?? '',
+    name: roughName(item.text, item.dash) ?? '',
+    labels: {},
+    annotations,
+  };
 }
 
 /** "line L, column C of the input" for an error in an item, when both offsets are known. */
@@ -59,7 +70,13 @@ export function lineColumn(input: string, offset: number): string {
 
 /** The message of a syntax error result. */
 export function syntaxMessage(input: string, item: Item, m: Meta, err: YamlSyntaxError): string {
-  const what = [m.kind && (m.name ? `${m.kind} ${m.name}` : m.kind), (m.annotations[ANN_INTERNAL_PATH] ?? m.annotations[ANN_PATH] ?? m.annotations[LEGACY_ANN_PATH]) && `in ${m.annotations[ANN_INTERNAL_PATH] ?? m.annotations[ANN_PATH] ?? m.annotations[LEGACY_ANN_PATH]}`].filter(Boolean).join(' ');
+  const what = [
+    m.kind && (m.name ? `${m.kind} ${m.name}` : m.kind),
+    (m.annotations[ANN_INTERNAL_PATH] ?? m.annotations[ANN_PATH] ?? m.annotations[LEGACY_ANN_PATH]) &&
+      `in ${m.annotations[ANN_INTERNAL_PATH] ?? m.annotations[ANN_PATH] ?? m.annotations[LEGACY_ANN_PATH]}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
   const pos = inputPosition(input, item, err);
   const verdict = err instanceof YamlLimitError ? 'is refused' : 'is not valid YAML';
   return `item ${item.index} of the ResourceList${what ? ` (${what})` : ''} ${verdict}${pos ? ` at ${pos}` : ''}: ${err.message}`;

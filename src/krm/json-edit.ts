@@ -119,7 +119,12 @@ export function member(o: Extract<JsonNode, { t: 'object' }>, key: string): Json
 }
 
 /** The text to insert a new member at the end of an object, in the object's own layout. */
-export function appendMember(text: string, o: Extract<JsonNode, { t: 'object' }>, key: string, valueText: string): { at: number; ins: string } {
+export function appendMember(
+  text: string,
+  o: Extract<JsonNode, { t: 'object' }>,
+  key: string,
+  valueText: string,
+): { at: number; ins: string } {
   const k = JSON.stringify(key);
   if (o.members.length === 0) return { at: o.start + 1, ins: `${k}:${valueText}` };
   // spacing as written: after the last comma (else after the brace), and around the first colon
@@ -135,6 +140,8 @@ export function appendMember(text: string, o: Extract<JsonNode, { t: 'object' }>
 export function appendItem(text: string, a: Extract<JsonNode, { t: 'array' }>, valueText: string): { at: number; ins: string } {
   if (a.items.length === 0) return { at: a.start + 1, ins: valueText };
   const prev = a.items[a.items.length - 2];
-  const before = prev ? text.slice(text.indexOf(',', prev.end) + 1, a.items[a.items.length - 1].start) : text.slice(a.start + 1, a.items[0].start);
+  const before = prev
+    ? text.slice(text.indexOf(',', prev.end) + 1, a.items[a.items.length - 1].start)
+    : text.slice(a.start + 1, a.items[0].start);
   return { at: a.items[a.items.length - 1].end, ins: `,${before}${valueText}` };
 }

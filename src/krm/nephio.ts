@@ -6,7 +6,8 @@ import type { Meta } from './resource.js';
 /** Nephio's condition SDK marks a child it deletes; the function acting on it releases it. */
 export const ANN_SPECIALIZER_DELETE = 'specializer.nephio.org/delete';
 
-export const markedForDeletion = (r: RequestResource): boolean => (r.meta.annotations[ANN_SPECIALIZER_DELETE] ?? '').toLowerCase() === 'true';
+export const markedForDeletion = (r: RequestResource): boolean =>
+  (r.meta.annotations[ANN_SPECIALIZER_DELETE] ?? '').toLowerCase() === 'true';
 
 /**
  * The package's owner scope on a shared server when the config names none. One blueprint is

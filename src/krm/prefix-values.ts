@@ -52,7 +52,7 @@ export function formatV6(n: bigint): string {
   for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
   let best = -1;
   let bestLen = 1;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -93,7 +93,12 @@ export function networkOf(prefix: string): string {
 
 /** The value an injection asks for, or an error message when the allocation has none. */
 export function valueOf(a: AllocationAnswer, what: InjectValue): string | number | { missing: string } {
-  if (what === 'vlanID') return a.vlanID ?? { missing: a.vlanRange !== undefined ? `holds VLAN range ${a.vlanRange}, not one vlanID` : 'is not a VLAN claim: it has no vlanID' };
+  if (what === 'vlanID')
+    return (
+      a.vlanID ?? {
+        missing: a.vlanRange !== undefined ? `holds VLAN range ${a.vlanRange}, not one vlanID` : 'is not a VLAN claim: it has no vlanID',
+      }
+    );
   if (a.prefix === undefined) return { missing: `is a VLAN claim: it has no ${what} (inject value vlanID)` };
   const { address, length } = splitPrefix(a.prefix);
   switch (what) {

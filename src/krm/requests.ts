@@ -44,7 +44,11 @@ export function stringMap(v: unknown, field: string): Record<string, string> {
   if (!o) throw new FieldError(field, `${field} must be a map of strings, not ${kindOf(v)}`);
   for (const [k, x] of Object.entries(o)) {
     const f = `${field}.[${k}]`;
-    if (typeof x !== 'string') throw new FieldError(f, `${f} must be a string, not ${kindOf(x)}${typeof x === 'number' || typeof x === 'boolean' ? ` (quote it: "${String(x)}")` : ''}`);
+    if (typeof x !== 'string')
+      throw new FieldError(
+        f,
+        `${f} must be a string, not ${kindOf(x)}${typeof x === 'number' || typeof x === 'boolean' ? ` (quote it: "${String(x)}")` : ''}`,
+      );
     out[k] = x;
   }
   return out;
@@ -67,7 +71,11 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
  */
 export function ownerKey(m: Meta): string {
   if (m.name.includes('/')) throw new FieldError('metadata.name', `${describe(m)}: metadata.name must not contain "/"`);
-  if (m.namespace !== undefined && !DNS_LABEL.test(m.namespace)) throw new FieldError('metadata.namespace', `${describe(m)}: metadata.namespace ${JSON.stringify(m.namespace)} is not a namespace name (lowercase letters, digits and "-", at most 63)`);
+  if (m.namespace !== undefined && !DNS_LABEL.test(m.namespace))
+    throw new FieldError(
+      'metadata.namespace',
+      `${describe(m)}: metadata.namespace ${JSON.stringify(m.namespace)} is not a namespace name (lowercase letters, digits and "-", at most 63)`,
+    );
   return `${m.namespace ?? 'default'}/${m.kind}/${m.name}`;
 }
 
@@ -83,10 +91,14 @@ function intField(v: unknown, field: string, min: number, max: number): number |
   if (typeof v === 'string' && /^0[0-9]+$/.test(v)) {
     // YAML 1.1 readers (kpt, kubectl) take a leading zero as octal, YAML 1.2 readers as decimal: say which
     const octal = /^0[0-7]+$/.test(v) ? `octal (${parseInt(v, 8)})` : 'an invalid octal number';
-    throw new FieldError(field, `${field} ${v} has a leading zero: kpt and kubectl read it as ${octal}, other readers as ${Number(v)}; write ${Number(v)} or ${/^0[0-7]+$/.test(v) ? parseInt(v, 8) : Number(v)} without it`);
+    throw new FieldError(
+      field,
+      `${field} ${v} has a leading zero: kpt and kubectl read it as ${octal}, other readers as ${Number(v)}; write ${Number(v)} or ${/^0[0-7]+$/.test(v) ? parseInt(v, 8) : Number(v)} without it`,
+    );
   }
   const n = typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw new FieldError(field, `${field} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+    throw new FieldError(field, `${field} must be an integer from ${min} to ${max}, not ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -120,13 +132,16 @@ export function selector(v: unknown, field: string): LabelSelector | undefined {
       const key = str(e?.key);
       const op = str(e?.operator);
       if (!e || !key) throw new FieldError(f, `${f}.key is required`);
-      if (!op || !(OPERATORS as readonly string[]).includes(op)) throw new FieldError(`${f}.operator`, `${f}.operator must be one of ${OPERATORS.join(', ')}`);
+      if (!op || !(OPERATORS as readonly string[]).includes(op))
+        throw new FieldError(`${f}.operator`, `${f}.operator must be one of ${OPERATORS.join(', ')}`);
       const values = e.values === undefined || e.values === null ? undefined : Array.isArray(e.values) ? e.values : undefined;
-      if (e.values !== undefined && e.values !== null && values === undefined) throw new FieldError(`${f}.values`, `${f}.values must be a list`);
+      if (e.values !== undefined && e.values !== null && values === undefined)
+        throw new FieldError(`${f}.values`, `${f}.values must be a list`);
       values?.forEach((x, j) => {
         if (typeof x !== 'string') throw new FieldError(`${f}.values[${j}]`, `${f}.values[${j}] must be a string, not ${kindOf(x)}`);
       });
-      if ((op === 'In' || op === 'NotIn') && (!values || values.length === 0)) throw new FieldError(`${f}.values`, `${f}.values must not be empty for ${op}`);
+      if ((op === 'In' || op === 'NotIn') && (!values || values.length === 0))
+        throw new FieldError(`${f}.values`, `${f}.values must not be empty for ${op}`);
       const r: LabelSelectorRequirement = { key, operator: op as LabelSelectorRequirement['operator'] };
       if (values) r.values = values;
       return r;
@@ -154,7 +169,11 @@ export function readRequest(item: Item, obj: Obj, m: Meta, generation: Generatio
     // The original API names the network instance by a selector label.
     const fromLabel = sel?.matchLabels?.[LABEL_NETWORK_INSTANCE];
     const name = fromLabel ?? niName;
-    if (!name) throw new FieldError(`spec.selector.matchLabels.[${LABEL_NETWORK_INSTANCE}]`, `${describe(m)}: the selector label ${LABEL_NETWORK_INSTANCE} names the network instance and is required`);
+    if (!name)
+      throw new FieldError(
+        `spec.selector.matchLabels.[${LABEL_NETWORK_INSTANCE}]`,
+        `${describe(m)}: the selector label ${LABEL_NETWORK_INSTANCE} names the network instance and is required`,
+      );
     req.networkInstance = { name };
     if (fromLabel !== undefined && sel?.matchLabels) {
       const { [LABEL_NETWORK_INSTANCE]: _drop, ...rest } = sel.matchLabels;

@@ -56,7 +56,8 @@ function isDashLine(text: string, s: number, e: number, col: number): boolean {
 
 /** Splits a ResourceList without parsing the items (they are read lazily, one by one). */
 export function splitResourceList(text: string): ResourceListText {
-  if (text.trim() === '') fail('no input: the function reads a ResourceList on stdin (kpt fn eval and kpt fn render send one); ipam-injector --help says more');
+  if (text.trim() === '')
+    fail('no input: the function reads a ResourceList on stdin (kpt fn eval and kpt fn render send one); ipam-injector --help says more');
   const fast = trySplit(text, true);
   if (fast) return fast;
   return trySplit(normalize(text), false) ?? fail('ResourceList layout not understood');
@@ -86,7 +87,7 @@ function trySplit(text: string, isInput: boolean): ResourceListText | null {
   const itemStarts: number[] = [];
   let seenContent = false;
   let docEnd = n;
-  for (let pos = 0; pos < n; ) {
+  for (let pos = 0; pos < n;) {
     let e = text.indexOf('\n', pos);
     if (e < 0) e = n;
     const next = e < n ? e + 1 : n;
@@ -114,10 +115,14 @@ function trySplit(text: string, isInput: boolean): ResourceListText | null {
         docEnd = pos;
         break;
       }
-      throw new ResourceListError(`the input holds more than one YAML document (the first ends at ${position(text, pos)}); kpt sends one ResourceList`);
+      throw new ResourceListError(
+        `the input holds more than one YAML document (the first ends at ${position(text, pos)}); kpt sends one ResourceList`,
+      );
     }
     if (ind === 0 && seenContent && isMarker(text, pos, e, '---')) {
-      throw new ResourceListError(`the input holds more than one YAML document (a second starts at ${position(text, pos)}); kpt sends one ResourceList`);
+      throw new ResourceListError(
+        `the input holds more than one YAML document (a second starts at ${position(text, pos)}); kpt sends one ResourceList`,
+      );
     }
     if (!seenContent) {
       seenContent = true;
@@ -193,7 +198,8 @@ function trySplit(text: string, isInput: boolean): ResourceListText | null {
       error = `the ResourceList outside its items (${others.map((s) => s.key).join(', ')}) is not valid YAML${at === undefined || !isInput ? '' : ` at ${position(text, at)} of the input`}: ${e.message}`;
     }
   }
-  if (top.kind !== undefined && top.kind !== 'ResourceList') throw new ResourceListError(`input kind is ${String(top.kind)}, not ResourceList`);
+  if (top.kind !== undefined && top.kind !== 'ResourceList')
+    throw new ResourceListError(`input kind is ${String(top.kind)}, not ResourceList`);
   // An incoming `results` section is dropped from the text and written again, merged, at the end.
   let head = text.slice(0, itemsKeyEnd);
   let tail = text.slice(itemsEnd, Math.max(itemsEnd, docEnd));
@@ -237,7 +243,9 @@ export function normalize(text: string): string {
     doc = parseYaml(text);
   } catch (err) {
     if (!(err instanceof YamlSyntaxError)) throw err;
-    throw new ResourceListError(`input is not valid YAML${err.offset === undefined ? '' : ` at ${position(text, err.offset)}`}: ${err.message}`);
+    throw new ResourceListError(
+      `input is not valid YAML${err.offset === undefined ? '' : ` at ${position(text, err.offset)}`}: ${err.message}`,
+    );
   }
   if (!isMap(doc.contents)) throw new ResourceListError('input is not a ResourceList (not a mapping)');
   const items = doc.contents.get('items', true);

@@ -53,7 +53,15 @@ function failed(input: string, rl: ResourceListText | null, results: Result[]): 
     const text = 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n' + renderResults(results);
     return { stdout: text, exitCode: 1, results };
   }
-  return { stdout: joinResourceList(rl, rl.items.map((i) => i.text), renderResults([...rl.results, ...results])), exitCode: 1, results };
+  return {
+    stdout: joinResourceList(
+      rl,
+      rl.items.map((i) => i.text),
+      renderResults([...rl.results, ...results]),
+    ),
+    exitCode: 1,
+    results,
+  };
 }
 
 /** Space owners -> resources, to name them in results. */
@@ -110,7 +118,8 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   try {
     cfg = readConfig(rl.functionConfig);
   } catch (err) {
-    if (err instanceof FieldError) return failed(input, rl, [result('error', `function config: ${err.message}`, undefined, `functionConfig.${err.field}`)]);
+    if (err instanceof FieldError)
+      return failed(input, rl, [result('error', `function config: ${err.message}`, undefined, `functionConfig.${err.field}`)]);
     throw err;
   }
 
@@ -133,12 +142,16 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     const k = item.quickKind();
     const a = k === undefined ? undefined : item.quickApiVersion();
     // Read whole: what the function owns, anything of its groups (typos are errors), anything not clear from the text.
-    const owned = k === undefined || a === undefined || KNOWN_KIND_NAMES.has(k) || SPACE_KINDS.has(k) || k === 'Kptfile' || OWN_GROUPS.has(groupOf(a));
+    const owned =
+      k === undefined || a === undefined || KNOWN_KIND_NAMES.has(k) || SPACE_KINDS.has(k) || k === 'Kptfile' || OWN_GROUPS.has(groupOf(a));
     if (owned && notUtf8 && hasInvalidUtf8(item.text)) {
       // Bytes that are not UTF-8 pass through only where the function never reads or writes.
       const m = roughMeta(item);
       const at = item.offset === undefined ? undefined : lineColumn(input, item.offset + firstInvalidUtf8(item.text));
-      problems.push({ m, message: `item ${item.index} of the ResourceList${m.kind ? ` (${describe(m)})` : ''} is not valid UTF-8${at ? ` at ${at}` : ''}: the function reads this resource and cannot keep such bytes` });
+      problems.push({
+        m,
+        message: `item ${item.index} of the ResourceList${m.kind ? ` (${describe(m)})` : ''} is not valid UTF-8${at ? ` at ${at}` : ''}: the function reads this resource and cannot keep such bytes`,
+      });
       continue;
     }
     let obj: Obj | null = null;
@@ -154,13 +167,19 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     if (!owned) continue;
     if (!obj) {
       const pos = itemPosition(input, item);
-      problems.push({ message: `item ${item.index} of the ResourceList${pos ? ` at ${pos}` : ''} is not a resource: a resource is a mapping with apiVersion, kind and metadata` });
+      problems.push({
+        message: `item ${item.index} of the ResourceList${pos ? ` at ${pos}` : ''} is not a resource: a resource is a mapping with apiVersion, kind and metadata`,
+      });
       continue;
     }
     const m = meta(obj);
     const unknown = unknownOwnKind(m.apiVersion, m.kind);
     if (unknown) {
-      problems.push({ m, message: `${describe(m)}: ${unknown}; a resource of this group is never skipped (a skipped request would look released)`, field: unknown.startsWith('kind') ? 'kind' : 'apiVersion' });
+      problems.push({
+        m,
+        message: `${describe(m)}: ${unknown}; a resource of this group is never skipped (a skipped request would look released)`,
+        field: unknown.startsWith('kind') ? 'kind' : 'apiVersion',
+      });
       continue;
     }
     const gen = requestApi(m.apiVersion, m.kind);
@@ -279,7 +298,12 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
         rl,
         se.map((e) => {
           const m = spaceOwners.get(e.owner);
-          return result('error', m ? `${describe(m)}: ${message(e.error)}` : `${e.owner}: ${message(e.error)}`, m ? where(m) : undefined, fieldOf(e.error) ?? (m && m.apiVersion.startsWith('vlan.') ? 'spec' : 'spec.prefix'));
+          return result(
+            'error',
+            m ? `${describe(m)}: ${message(e.error)}` : `${e.owner}: ${message(e.error)}`,
+            m ? where(m) : undefined,
+            fieldOf(e.error) ?? (m && m.apiVersion.startsWith('vlan.') ? 'spec' : 'spec.prefix'),
+          );
         }),
       );
     }
@@ -288,7 +312,8 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     await backend.close().catch(() => undefined);
   }
 
-  for (const o of runInput.released ?? []) results.push(result('warning', `released ${o} again: the run failed, so the server keeps nothing it newly allocated`));
+  for (const o of runInput.released ?? [])
+    results.push(result('warning', `released ${o} again: the run failed, so the server keeps nothing it newly allocated`));
   const answers = new Map<Recorded, AllocationAnswer>();
   const vlanAnswers = new Map<VlanResource, VlanAllocation>();
   const notes = new Map<RequestResource, string>();
@@ -325,7 +350,15 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
       if (!a) continue;
       const changed = a.prefix !== r.status.prefix || a.gateway !== r.status.gateway;
       const note = notes.get(r);
-      results.push(result('info', `${describe(r.meta)} would get ${a.prefix}${a.gateway ? ` (gateway ${a.gateway})` : ''}${changed ? '' : ' (unchanged)'}${note ? ` (${note})` : ''}`, where(r.meta), 'status.prefix', { field: { path: 'status.prefix', currentValue: r.status.prefix, proposedValue: a.prefix } }));
+      results.push(
+        result(
+          'info',
+          `${describe(r.meta)} would get ${a.prefix}${a.gateway ? ` (gateway ${a.gateway})` : ''}${changed ? '' : ' (unchanged)'}${note ? ` (${note})` : ''}`,
+          where(r.meta),
+          'status.prefix',
+          { field: { path: 'status.prefix', currentValue: r.status.prefix, proposedValue: a.prefix } },
+        ),
+      );
     }
     for (const r of vlanActive) {
       const a = vlanAnswers.get(r);
@@ -333,17 +366,34 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
       const st = vlanStatusOf(a);
       const field = st.vlanRange !== undefined ? 'status.vlanRange' : 'status.vlanID';
       const cur = st.vlanRange !== undefined ? r.status.vlanRange : r.status.vlanID;
-      results.push(result('info', `${describe(r.meta)} would get ${vlanText(st)}${sameVlanStatus(st, r.status) ? ' (unchanged)' : ''}`, where(r.meta), field, { field: { path: field, currentValue: cur, proposedValue: st.vlanRange ?? st.vlanID } }));
+      results.push(
+        result(
+          'info',
+          `${describe(r.meta)} would get ${vlanText(st)}${sameVlanStatus(st, r.status) ? ' (unchanged)' : ''}`,
+          where(r.meta),
+          field,
+          { field: { path: field, currentValue: cur, proposedValue: st.vlanRange ?? st.vlanID } },
+        ),
+      );
     }
     for (const o of release) results.push(result('info', `would release ${o}`));
-    return { stdout: joinResourceList(rl, rl.items.map((i) => i.text), renderResults([...rl.results, ...results])), exitCode: 0, results };
+    return {
+      stdout: joinResourceList(
+        rl,
+        rl.items.map((i) => i.text),
+        renderResults([...rl.results, ...results]),
+      ),
+      exitCode: 0,
+      results,
+    };
   }
 
   // Write: status of each request, the Kptfile's conditions, injections.
   let changedStatus = 0;
   for (const r of requests) {
     if (cfg.releaseAll || deleting.has(r)) {
-      if (r.status.prefix !== undefined || r.status.gateway !== undefined) await withYaml(() => r.item.setFields('status', { prefix: undefined, gateway: undefined }));
+      if (r.status.prefix !== undefined || r.status.gateway !== undefined)
+        await withYaml(() => r.item.setFields('status', { prefix: undefined, gateway: undefined }));
       continue;
     }
     const a = answers.get(r);
@@ -355,7 +405,8 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   }
   for (const r of vlanRequests) {
     if (cfg.releaseAll) {
-      if (r.status.vlanID !== undefined || r.status.vlanRange !== undefined) await withYaml(() => r.item.setFields('status', { vlanID: undefined, vlanRange: undefined }));
+      if (r.status.vlanID !== undefined || r.status.vlanRange !== undefined)
+        await withYaml(() => r.item.setFields('status', { vlanID: undefined, vlanRange: undefined }));
       continue;
     }
     const a = vlanAnswers.get(r);
@@ -368,10 +419,23 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
   }
   if (root) {
     // a claim being deleted keeps the condition Nephio's SDK gave it
-    const edit = conditionEdit(root.conditions, recorded.filter((r) => !(deleting as Set<Recorded>).has(r)), condTypeOf, existing, vanished, cfg.releaseAll, failures);
+    const edit = conditionEdit(
+      root.conditions,
+      recorded.filter((r) => !(deleting as Set<Recorded>).has(r)),
+      condTypeOf,
+      existing,
+      vanished,
+      cfg.releaseAll,
+      failures,
+    );
     await withYaml(() => root.item.editList('status', 'conditions', edit));
   } else if (recorded.length > 0 || cfg.releaseAll) {
-    results.push(result('warning', 'no Kptfile in the input: allocations are made and injected, but the package cannot record them in Kptfile conditions, so removed requests will not be released'));
+    results.push(
+      result(
+        'warning',
+        'no Kptfile in the input: allocations are made and injected, but the package cannot record them in Kptfile conditions, so removed requests will not be released',
+      ),
+    );
   }
   if (cfg.injections.length > 0) {
     await loadYaml();
@@ -384,7 +448,11 @@ async function run(input: string, createBackend: BackendFactory, onSplit: (rl: R
     : `${recorded.length} request(s): ${changedStatus} updated, ${recorded.length - deleting.size - changedStatus - failures.size} unchanged${failures.size ? `, ${failures.size} failed (recorded as False conditions)` : ''}; ${vanished.length} removed request(s) released${deleting.size ? `; ${deleting.size} released (${ANN_SPECIALIZER_DELETE})` : ''}`;
   for (const r of deleting) results.push(result('info', `${describe(r.meta)}: released (${ANN_SPECIALIZER_DELETE})`, where(r.meta)));
   results.push(result('info', summary));
-  const out = joinResourceList(rl, items.map((i) => i.text), renderResults([...rl.results, ...results]));
+  const out = joinResourceList(
+    rl,
+    items.map((i) => i.text),
+    renderResults([...rl.results, ...results]),
+  );
   return { stdout: out, exitCode: 0, results };
 }
 
@@ -402,7 +470,14 @@ function duplicateOwners(owners: [string, Meta][], where: (m: Meta) => ResourceO
       const o = where(x).file;
       return o ? `${o.path}${o.index !== undefined ? ` (document ${o.index})` : ''}` : 'the input';
     };
-    out.push(result('error', `${describe(m)} is defined twice, in ${at(f)} and in ${at(m)}: each would hold the same addresses; give each its own name`, where(m), 'metadata.name'));
+    out.push(
+      result(
+        'error',
+        `${describe(m)} is defined twice, in ${at(f)} and in ${at(m)}: each would hold the same addresses; give each its own name`,
+        where(m),
+        'metadata.name',
+      ),
+    );
   }
   return out;
 }

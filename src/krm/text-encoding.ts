@@ -24,11 +24,15 @@ export function firstInvalidUtf8(text: string): number {
 }
 
 export function decodeInput(buf: Buffer): { text: string; encoding: Encoding } {
-  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) return { text: utf16(buf.subarray(2), 'le'), encoding: { form: 'utf-16le', bom: true } };
-  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) return { text: utf16(buf.subarray(2), 'be'), encoding: { form: 'utf-16be', bom: true } };
+  if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe)
+    return { text: utf16(buf.subarray(2), 'le'), encoding: { form: 'utf-16le', bom: true } };
+  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff)
+    return { text: utf16(buf.subarray(2), 'be'), encoding: { form: 'utf-16be', bom: true } };
   // YAML 1.2, 5.2: without a BOM, a NUL first or second byte means UTF-16
-  if (buf.length >= 2 && buf.length % 2 === 0 && buf[0] === 0 && buf[1] !== 0) return { text: utf16(buf, 'be'), encoding: { form: 'utf-16be', bom: false } };
-  if (buf.length >= 2 && buf.length % 2 === 0 && buf[0] !== 0 && buf[1] === 0) return { text: utf16(buf, 'le'), encoding: { form: 'utf-16le', bom: false } };
+  if (buf.length >= 2 && buf.length % 2 === 0 && buf[0] === 0 && buf[1] !== 0)
+    return { text: utf16(buf, 'be'), encoding: { form: 'utf-16be', bom: false } };
+  if (buf.length >= 2 && buf.length % 2 === 0 && buf[0] !== 0 && buf[1] === 0)
+    return { text: utf16(buf, 'le'), encoding: { form: 'utf-16le', bom: false } };
   const bom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf;
   return { text: utf8(bom ? buf.subarray(3) : buf), encoding: { form: 'utf-8', bom } };
 }

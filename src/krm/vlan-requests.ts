@@ -38,14 +38,19 @@ export function readVlanRequest(item: Item, obj: Obj, m: Meta, indexField: 'vlan
   if (!spec) throw new FieldError('spec', `${describe(m)} has no spec`);
   const ix = asObj(spec[indexField]);
   const name = str(ix?.name);
-  if (!name) throw new FieldError(`spec.${indexField}.name`, `${describe(m)}: spec.${indexField}.name is required (the VLAN index, typically the cluster)`);
+  if (!name)
+    throw new FieldError(
+      `spec.${indexField}.name`,
+      `${describe(m)}: spec.${indexField}.name is required (the VLAN index, typically the cluster)`,
+    );
   const namespace = str(ix?.namespace);
   const req: VlanRequest = { owner: ownerKey(m), index: namespace ? { name, namespace } : { name } };
   const id = vlanNumber(spec.vlanID, 'spec.vlanID', m);
   if (id !== undefined) req.vlanID = id;
   if (spec.range !== undefined && spec.range !== null) {
     const r = typeof spec.range === 'number' ? String(spec.range) : spec.range;
-    if (typeof r !== 'string') throw new FieldError('spec.range', `${describe(m)}: spec.range must be start:end or a size, not ${JSON.stringify(spec.range)}`);
+    if (typeof r !== 'string')
+      throw new FieldError('spec.range', `${describe(m)}: spec.range must be start:end or a size, not ${JSON.stringify(spec.range)}`);
     req.range = r;
   }
   const sel = selector(spec.selector, 'spec.selector');

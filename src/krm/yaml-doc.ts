@@ -10,7 +10,6 @@ import { checkDepth, MAX_ALIASES, MAX_DEPTH, MAX_EXPANDED_NODES, tooDeep, YamlLi
 
 export { YamlSyntaxError, YamlLimitError };
 
-
 const PARSE_OPTIONS = { version: '1.1', schema: 'failsafe', prettyErrors: false, uniqueKeys: true } as const;
 const STRING_OPTIONS = { lineWidth: 0, minContentWidth: 0, indentSeq: false } as const;
 
@@ -58,7 +57,8 @@ class Expander {
 
   value(node: unknown): unknown {
     if (node === null || node === undefined) return null;
-    if (++this.nodes > MAX_EXPANDED_NODES) throw new YamlLimitError(`aliases expand to more than ${MAX_EXPANDED_NODES} nodes`, offsetOf(node));
+    if (++this.nodes > MAX_EXPANDED_NODES)
+      throw new YamlLimitError(`aliases expand to more than ${MAX_EXPANDED_NODES} nodes`, offsetOf(node));
     if (Y().isAlias(node)) {
       if (++this.aliases > MAX_ALIASES) throw new YamlLimitError(`more than ${MAX_ALIASES} alias references`, offsetOf(node));
       return this.doc ? this.value(node.resolve(this.doc)) : null;

@@ -60,8 +60,7 @@ export function checkDepth(text: string): void {
         if (c === 34 || c === 39) quote = c;
         else if (c === 91 || c === 123) {
           if (indents.length + dashes + ++flow > MAX_DEPTH) throw tooDeep(j);
-        }
-        else if (c === 93 || c === 125) flow = Math.max(0, flow - 1);
+        } else if (c === 93 || c === 125) flow = Math.max(0, flow - 1);
         else if (c === 45 && (j + 1 === end || text.charCodeAt(j + 1) === 32) && (j === i || text.charCodeAt(j - 1) === 32)) dashes++;
         else if (c === 35 && j > i && text.charCodeAt(j - 1) === 32) break;
       }

@@ -46,18 +46,24 @@ export class AdminClient {
   /** Every VLAN claim matching the filter, all pages. */
   async allVlanClaims(req: { index?: WVlanIndexRef; owner?: string; ownerPrefix?: string }): Promise<WVlanClaim[]> {
     return pages((next) =>
-      this.conn.call<{ claims: WVlanClaim[]; continue?: string }>('admin', 'ListVlanClaims', { ...req, limit: PAGE, continue: next }).then((r) => ({ items: r.claims ?? [], next: r.continue })),
+      this.conn
+        .call<{ claims: WVlanClaim[]; continue?: string }>('admin', 'ListVlanClaims', { ...req, limit: PAGE, continue: next })
+        .then((r) => ({ items: r.claims ?? [], next: r.continue })),
     );
   }
 
   /** Every allocation matching `req`, all pages. */
   async allAllocations(req: Omit<WListAllocationsRequest, 'limit' | 'continue'>): Promise<WAllocation[]> {
-    return pages((next) => this.listAllocations({ ...req, limit: PAGE, continue: next }).then((r) => ({ items: r.allocations ?? [], next: r.continue })));
+    return pages((next) =>
+      this.listAllocations({ ...req, limit: PAGE, continue: next }).then((r) => ({ items: r.allocations ?? [], next: r.continue })),
+    );
   }
 
   /** Every prefix matching `req`, all pages. */
   async allPrefixes(req: Omit<WListPrefixesRequest, 'limit' | 'continue'>): Promise<WPrefix[]> {
-    return pages((next) => this.listPrefixes({ ...req, limit: PAGE, continue: next }).then((r) => ({ items: r.prefixes ?? [], next: r.continue })));
+    return pages((next) =>
+      this.listPrefixes({ ...req, limit: PAGE, continue: next }).then((r) => ({ items: r.prefixes ?? [], next: r.continue })),
+    );
   }
 }
 

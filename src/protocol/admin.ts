@@ -21,19 +21,16 @@ import type {
   WPrefix,
   WPrefixSpec,
 } from './messages.js';
-import {
-  checkFamily,
-  checkKind,
-  checkLabels,
-  checkPrefixLength,
-  checkSelector,
-  checkString,
-  invalid,
-  type Limits,
-} from './validate.js';
+import { checkFamily, checkKind, checkLabels, checkPrefixLength, checkSelector, checkString, invalid, type Limits } from './validate.js';
 import { clip, grpcCodeOf, ipamCodeOf } from './status.js';
 
-export function fromWRef(r: WNetworkInstanceRef | undefined, field: string, limits: Limits, required = true, suffix = ''): NetworkInstanceRef | undefined {
+export function fromWRef(
+  r: WNetworkInstanceRef | undefined,
+  field: string,
+  limits: Limits,
+  required = true,
+  suffix = '',
+): NetworkInstanceRef | undefined {
   const name = checkString(r?.name, field, limits, required, `${suffix}.name`);
   if (!name) return undefined;
   return { name, namespace: (r?.namespace ? checkString(r.namespace, field, limits, false, `${suffix}.namespace`) : '') || 'default' };
@@ -104,7 +101,11 @@ export function toWAllocationRequest(r: AllocationRequest, owner = r.owner, dryR
       ? {
           selector: {
             matchLabels: { ...(r.selector.matchLabels ?? {}) },
-            matchExpressions: (r.selector.matchExpressions ?? []).map((e) => ({ key: e.key, operator: e.operator, values: e.values ?? [] })),
+            matchExpressions: (r.selector.matchExpressions ?? []).map((e) => ({
+              key: e.key,
+              operator: e.operator,
+              values: e.values ?? [],
+            })),
           },
         }
       : {}),

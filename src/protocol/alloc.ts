@@ -33,14 +33,18 @@ export type AllocIntent =
   | { type: 'networkInstance'; package: string; owner: string; ref: NetworkInstanceRef; prefix?: InstancePrefix };
 
 /** Who a Request speaks for: package scope and full owner key (all DeAllocation needs). */
-export function decodeAllocOwner(r: AllocRequest, limits: Limits): { package: string; owner: string; kind: string; name: string; namespace: string } {
+export function decodeAllocOwner(
+  r: AllocRequest,
+  limits: Limits,
+): { package: string; owner: string; kind: string; name: string; namespace: string } {
   const labels = r.labels ?? {};
   const pkg = checkString(labels[PACKAGE_LABEL], `labels[${PACKAGE_LABEL}]`, limits);
   const name = checkString(r.name, 'name', limits, true);
   const namespace = checkString(r.namespace, 'namespace', limits) || 'default';
   const kind = checkString(r.kind, 'kind', limits);
   const objectKind = kind === '' || kind === 'ipam' ? 'IPAllocation' : kind;
-  const local = checkString(labels[OWNER_LABEL], `labels[${OWNER_LABEL}]`, limits) || formatLocalOwner({ namespace, kind: objectKind, name });
+  const local =
+    checkString(labels[OWNER_LABEL], `labels[${OWNER_LABEL}]`, limits) || formatLocalOwner({ namespace, kind: objectKind, name });
   return { package: pkg, owner: scopedOwner(pkg, local), kind, name, namespace };
 }
 
@@ -157,7 +161,13 @@ export function encodeAllocRelease(owner: string, pkg: string | undefined, ni?: 
     return { namespace: id.namespace, name: id.name, kind: id.kind, labels: controlLabels(pkg, id), spec: { selector: {} } };
   }
   const label = id.label ?? (id.kind !== 'IPAllocation' ? owner : undefined);
-  return { namespace: id.namespace, name: id.name, kind: ALLOC_KIND_IPAM, labels: controlLabels(pkg, { label }, ni), spec: { selector: ni ? { [NETWORK_INSTANCE_LABEL]: ni.name } : {} } };
+  return {
+    namespace: id.namespace,
+    name: id.name,
+    kind: ALLOC_KIND_IPAM,
+    labels: controlLabels(pkg, { label }, ni),
+    spec: { selector: ni ? { [NETWORK_INSTANCE_LABEL]: ni.name } : {} },
+  };
 }
 
 export function encodeAllocPrefix(spec: PrefixSpec, pkg: string | undefined): AllocRequest {
@@ -176,7 +186,12 @@ export function encodeAllocPrefix(spec: PrefixSpec, pkg: string | undefined): Al
   };
 }
 
-export function encodeAllocNetworkInstance(ref: NetworkInstanceRef, prefix: InstancePrefix, owner: string, pkg: string | undefined): AllocRequest {
+export function encodeAllocNetworkInstance(
+  ref: NetworkInstanceRef,
+  prefix: InstancePrefix,
+  owner: string,
+  pkg: string | undefined,
+): AllocRequest {
   return {
     namespace: ref.namespace || 'default',
     name: ref.name,

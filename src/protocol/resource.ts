@@ -7,16 +7,7 @@ import type { AllocationRequest, Allocation, InstancePrefix, NetworkInstanceRef,
 import { gvkString, ownerLabels, L_OWNER_GVK } from '../ipam/owner-labels.js';
 import type { ClaimRequest, ClaimResponse, GVK, Header, NSN, WLabelSelector } from './messages.js';
 import { PACKAGE_GVK, formatLocalOwner, parseLocalOwner, scopedOwner } from './owner.js';
-import {
-  checkFamily,
-  checkKind,
-  checkLabels,
-  checkPrefixLength,
-  checkSelector,
-  checkString,
-  invalid,
-  type Limits,
-} from './validate.js';
+import { checkFamily, checkKind, checkLabels, checkPrefixLength, checkSelector, checkString, invalid, type Limits } from './validate.js';
 
 export const IPAM_GROUP = 'ipam.resource.nephio.org';
 export const IPAM_ALLOC_GROUP = 'ipam.alloc.nephio.org';
@@ -147,15 +138,28 @@ export function decodeClaim(r: ClaimRequest, limits: Limits): { id: ClaimIdentit
   const family = checkFamily(str(spec, 'addressFamily', f), `${f}.addressFamily`);
   const index = num(spec, 'index', f);
   const createPrefix = spec.createPrefix;
-  if (createPrefix !== undefined && createPrefix !== null && typeof createPrefix !== 'boolean') throw invalid(`${f}.createPrefix`, 'must be a boolean');
+  if (createPrefix !== undefined && createPrefix !== null && typeof createPrefix !== 'boolean')
+    throw invalid(`${f}.createPrefix`, 'must be a boolean');
   const labels = { ...(metadataLabels ?? {}), ...stringMap(spec.labels, `${f}.labels`, limits) };
   // every allocation stores the six owner labels; a client that did not write them gets the
   // ones the original client would have written (of the object, else of the header)
   const m = (whole?.metadata ?? {}) as Json;
   const g = r.header?.gvk ?? {};
   const own = whole
-    ? ownerLabels({ apiVersion: String(whole.apiVersion ?? ''), kind: String(whole.kind), name: String(m.name), namespace: typeof m.namespace === 'string' ? m.namespace : undefined, labels: metadataLabels })
-    : ownerLabels({ apiVersion: apiVersionOf(g) || apiVersionOf(CLAIM_GVK), kind: g.kind || CLAIM_GVK.kind, name: id.nsn.name, namespace: id.nsn.namespace, labels: metadataLabels });
+    ? ownerLabels({
+        apiVersion: String(whole.apiVersion ?? ''),
+        kind: String(whole.kind),
+        name: String(m.name),
+        namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
+        labels: metadataLabels,
+      })
+    : ownerLabels({
+        apiVersion: apiVersionOf(g) || apiVersionOf(CLAIM_GVK),
+        kind: g.kind || CLAIM_GVK.kind,
+        name: id.nsn.name,
+        namespace: id.nsn.namespace,
+        labels: metadataLabels,
+      });
   for (const [k, v] of Object.entries(own)) if (!(k in labels)) labels[k] = v;
   const hint = status ? str(status, 'prefix', 'status') : undefined;
   const req: AllocationRequest = {
@@ -195,7 +199,10 @@ export function decodePrefixClaim(r: ClaimRequest, limits: Limits): { id: ClaimI
 }
 
 /** CreateIndex / DeleteIndex: a NetworkInstance (whole, or a bare {prefixes}); header.nsn names it. */
-export function decodeIndex(r: ClaimRequest, limits: Limits): { id: ClaimIdentity; ref: NetworkInstanceRef; prefixes: InstancePrefix[]; whole: boolean } {
+export function decodeIndex(
+  r: ClaimRequest,
+  limits: Limits,
+): { id: ClaimIdentity; ref: NetworkInstanceRef; prefixes: InstancePrefix[]; whole: boolean } {
   const id = decodeClaimHeader(r.header, limits, INDEX_GVK.kind);
   const { spec, whole } = parseObject(r.spec, limits, [INDEX_GVK.kind]);
   const raw = spec.prefixes ?? [];
@@ -204,7 +211,10 @@ export function decodeIndex(r: ClaimRequest, limits: Limits): { id: ClaimIdentit
   const prefixes = raw.map((p, i): InstancePrefix => {
     if (!isObj(p)) throw invalid(`spec.prefixes[${i}]`, 'must be {prefix, labels}');
     const labels = stringMap(p.labels, `spec.prefixes[${i}].labels`, limits);
-    return { prefix: checkString(str(p, 'prefix', `spec.prefixes[${i}]`), `spec.prefixes[${i}].prefix`, limits, true), ...(Object.keys(labels).length ? { labels } : {}) };
+    return {
+      prefix: checkString(str(p, 'prefix', `spec.prefixes[${i}]`), `spec.prefixes[${i}].prefix`, limits, true),
+      ...(Object.keys(labels).length ? { labels } : {}),
+    };
   });
   let ref: NetworkInstanceRef = { name: id.nsn.name, namespace: id.nsn.namespace };
   if (whole) {
@@ -222,7 +232,13 @@ export function claimStatus(parsed: ParsedObject | undefined, a: Pick<Allocation
 }
 
 export function claimResponse(r: ClaimRequest, parsed: ParsedObject | undefined, a: Pick<Allocation, 'prefix' | 'gateway'>): ClaimResponse {
-  return { header: r.header ?? {}, spec: r.spec ?? '', status: claimStatus(parsed, a), statusCode: 'Valid', expiryTime: r.expiryTime ?? '' };
+  return {
+    header: r.header ?? {},
+    spec: r.spec ?? '',
+    status: claimStatus(parsed, a),
+    statusCode: 'Valid',
+    expiryTime: r.expiryTime ?? '',
+  };
 }
 
 /**
@@ -273,7 +289,14 @@ const niJson = (ref: NetworkInstanceRef) => ({ name: ref.name, ...(ref.namespace
  * null as metav1.ObjectMeta writes it; spec.labels carrying the owner labels).
  * `kind`: header.gvk.kind, the kind of the object the request came from (the owner key).
  */
-function claimObject(api: ClaimApi, name: string, namespace: string, metaLabels: Record<string, string> | undefined, spec: Json, status: Json): Json {
+function claimObject(
+  api: ClaimApi,
+  name: string,
+  namespace: string,
+  metaLabels: Record<string, string> | undefined,
+  spec: Json,
+  status: Json,
+): Json {
   return {
     apiVersion: apiVersionOfApi(api),
     kind: api.claimKind,
@@ -283,7 +306,19 @@ function claimObject(api: ClaimApi, name: string, namespace: string, metaLabels:
   };
 }
 
-function claimSpec(kind: string, ni: NetworkInstanceRef, o: { addressFamily?: string; prefix?: string; prefixLength?: number; index?: number; createPrefix?: boolean; labels?: Record<string, string>; selector?: WLabelSelector }): Json {
+function claimSpec(
+  kind: string,
+  ni: NetworkInstanceRef,
+  o: {
+    addressFamily?: string;
+    prefix?: string;
+    prefixLength?: number;
+    index?: number;
+    createPrefix?: boolean;
+    labels?: Record<string, string>;
+    selector?: WLabelSelector;
+  },
+): Json {
   const spec: Json = { kind, networkInstance: niJson(ni) };
   if (o.addressFamily) spec.addressFamily = o.addressFamily;
   if (o.prefix) spec.prefix = o.prefix;
@@ -305,7 +340,14 @@ const lengthOf = (prefix: string): number | undefined => {
 export function encodeClaim(req: AllocationRequest, pkg: string | undefined, api: ClaimApi = RESOURCE_API): ClaimRequest {
   const o = objectOf(req.owner, api.claimKind);
   const labels = { ...(req.labels ?? {}) };
-  const obj = claimObject(api, o.name, o.namespace, undefined, claimSpec(req.kind, req.networkInstance, { ...req, labels }), req.hint ? { prefix: req.hint } : {});
+  const obj = claimObject(
+    api,
+    o.name,
+    o.namespace,
+    undefined,
+    claimSpec(req.kind, req.networkInstance, { ...req, labels }),
+    req.hint ? { prefix: req.hint } : {},
+  );
   return {
     header: { gvk: claimGvk(api, o.kind), nsn: { namespace: o.namespace, name: o.name }, ...packageOwner(pkg) },
     spec: JSON.stringify(obj),
@@ -319,7 +361,10 @@ export function encodePrefixClaim(p: PrefixSpec, pkg: string | undefined, api: C
   const apiVersion = apiVersionOfApi(api);
   const metaLabels = { [L_OWNER_GVK]: gvkString(apiVersion, PREFIX_GVK.kind) };
   const userLabels = { ...(p.labels ?? {}), ...(p.networkName ? { 'nephio.org/network-name': p.networkName } : {}) };
-  const labels = { ...userLabels, ...ownerLabels({ apiVersion, kind: api.claimKind, name: o.name, namespace: o.namespace, labels: metaLabels }) };
+  const labels = {
+    ...userLabels,
+    ...ownerLabels({ apiVersion, kind: api.claimKind, name: o.name, namespace: o.namespace, labels: metaLabels }),
+  };
   const spec = claimSpec(p.kind, p.networkInstance, { prefix: p.prefix, prefixLength: lengthOf(p.prefix), createPrefix: true, labels });
   return {
     header: { gvk: claimGvk(api, o.kind), nsn: { namespace: o.namespace, name: o.name }, ...packageOwner(pkg) },
@@ -334,27 +379,47 @@ export function aggregateClaimName(prefix: string, instance: string): string {
 }
 
 /** CreateIndex: the whole NetworkInstance. */
-export function encodeIndex(ref: NetworkInstanceRef, prefixes: InstancePrefix[], pkg: string | undefined, api: ClaimApi = RESOURCE_API): ClaimRequest {
+export function encodeIndex(
+  ref: NetworkInstanceRef,
+  prefixes: InstancePrefix[],
+  pkg: string | undefined,
+  api: ClaimApi = RESOURCE_API,
+): ClaimRequest {
   const namespace = ref.namespace || 'default';
   const obj = {
     apiVersion: apiVersionOfApi(api),
     kind: INDEX_GVK.kind,
     metadata: { name: ref.name, namespace, creationTimestamp: null },
-    spec: { prefixes: prefixes.map((p) => ({ prefix: p.prefix, ...(p.labels && Object.keys(p.labels).length ? { labels: p.labels } : {}) })) },
+    spec: {
+      prefixes: prefixes.map((p) => ({ prefix: p.prefix, ...(p.labels && Object.keys(p.labels).length ? { labels: p.labels } : {}) })),
+    },
     status: {},
   };
-  return { header: { gvk: claimGvk(api, INDEX_GVK.kind), nsn: { namespace, name: ref.name }, ...packageOwner(pkg) }, spec: JSON.stringify(obj), expiryTime: 'never' };
+  return {
+    header: { gvk: claimGvk(api, INDEX_GVK.kind), nsn: { namespace, name: ref.name }, ...packageOwner(pkg) },
+    spec: JSON.stringify(obj),
+    expiryTime: 'never',
+  };
 }
 
 /** The instance's prefixes as the original's NetworkInstance controller claims them after CreateIndex. */
-export function encodeAggregateClaims(ref: NetworkInstanceRef, prefixes: InstancePrefix[], pkg: string | undefined, api: ClaimApi = RESOURCE_API): ClaimRequest[] {
+export function encodeAggregateClaims(
+  ref: NetworkInstanceRef,
+  prefixes: InstancePrefix[],
+  pkg: string | undefined,
+  api: ClaimApi = RESOURCE_API,
+): ClaimRequest[] {
   const namespace = ref.namespace || 'default';
   const apiVersion = apiVersionOfApi(api);
   const metaLabels = { [L_OWNER_GVK]: gvkString(apiVersion, INDEX_GVK.kind) };
   return prefixes.map((p) => {
     const name = aggregateClaimName(p.prefix, ref.name);
     const labels = { ...(p.labels ?? {}), ...ownerLabels({ apiVersion, kind: api.claimKind, name, namespace, labels: metaLabels }) };
-    const spec = claimSpec('aggregate', { name: ref.name, namespace }, { prefix: p.prefix, prefixLength: lengthOf(p.prefix), createPrefix: true, labels });
+    const spec = claimSpec(
+      'aggregate',
+      { name: ref.name, namespace },
+      { prefix: p.prefix, prefixLength: lengthOf(p.prefix), createPrefix: true, labels },
+    );
     return {
       header: { gvk: claimGvk(api), nsn: { namespace, name }, ...packageOwner(pkg) },
       spec: JSON.stringify(claimObject(api, name, namespace, metaLabels, spec, {})),
@@ -368,7 +433,13 @@ export function encodeAggregateClaims(ref: NetworkInstanceRef, prefixes: Instanc
  * knows it: `req` when this run made the request, else its name and the network instance
  * `ni` (when the package names only one).
  */
-export function encodeRelease(owner: string, pkg: string | undefined, req?: AllocationRequest, ni?: NetworkInstanceRef, api: ClaimApi = RESOURCE_API): { rpc: 'DeleteClaim' | 'DeleteIndex'; req: ClaimRequest } {
+export function encodeRelease(
+  owner: string,
+  pkg: string | undefined,
+  req?: AllocationRequest,
+  ni?: NetworkInstanceRef,
+  api: ClaimApi = RESOURCE_API,
+): { rpc: 'DeleteClaim' | 'DeleteIndex'; req: ClaimRequest } {
   const ref = parseLocalOwner(owner);
   if (ref?.kind === INDEX_GVK.kind) {
     return { rpc: 'DeleteIndex', req: encodeIndex({ name: ref.name, namespace: ref.namespace }, [], pkg, api) };

@@ -36,8 +36,7 @@ export const DEFAULT_LIMITS: Limits = {
   watchStallMs: 30_000,
 };
 
-export const invalid = (field: string, message: string): IpamError =>
-  new IpamError('InvalidArgument', `${field}: ${message}`, { field });
+export const invalid = (field: string, message: string): IpamError => new IpamError('InvalidArgument', `${field}: ${message}`, { field });
 
 // Checks take the field name as `field` plus an optional `suffix` that is joined to it only
 // when an error is raised: per-request code on hot paths (every request of a batch) would
@@ -51,7 +50,8 @@ export function checkLabels(labels: StringMap | undefined, field: string, limits
   for (const k of keys) {
     const v = labels[k]!;
     if (k.length === 0) throw invalid(field + suffix, 'empty label key');
-    if (k.length > limits.maxLabelKeyLength) throw invalid(`${field}${suffix}[${k.slice(0, 40)}...]`, `key longer than ${limits.maxLabelKeyLength}`);
+    if (k.length > limits.maxLabelKeyLength)
+      throw invalid(`${field}${suffix}[${k.slice(0, 40)}...]`, `key longer than ${limits.maxLabelKeyLength}`);
     if (typeof v !== 'string') throw invalid(`${field}${suffix}[${k}]`, 'value must be a string');
     if (v.length > limits.maxLabelValueLength) throw invalid(`${field}${suffix}[${k}]`, `value longer than ${limits.maxLabelValueLength}`);
   }
@@ -100,12 +100,15 @@ export function checkSelector(sel: WLabelSelector | undefined, field: string, li
       const f = `${field}${suffix}.matchExpressions[${i}]`;
       if (typeof e !== 'object' || e === null) throw invalid(f, 'must be {key, operator, values}');
       const key = checkString(e.key, `${f}.key`, limits, true);
-      if (!e.operator || !OPERATORS.has(e.operator)) throw invalid(`${f}.operator`, `"${e.operator ?? ''}" is not In, NotIn, Exists or DoesNotExist`);
+      if (!e.operator || !OPERATORS.has(e.operator))
+        throw invalid(`${f}.operator`, `"${e.operator ?? ''}" is not In, NotIn, Exists or DoesNotExist`);
       const raw = e.values ?? [];
       if (!Array.isArray(raw)) throw invalid(`${f}.values`, 'must be a list');
-      if (raw.length > limits.maxSelectorValues) throw invalid(`${f}.values`, `${raw.length} entries, at most ${limits.maxSelectorValues} allowed`);
+      if (raw.length > limits.maxSelectorValues)
+        throw invalid(`${f}.values`, `${raw.length} entries, at most ${limits.maxSelectorValues} allowed`);
       const values = raw.map((v, j) => {
-        if (typeof v !== 'string' || v.length > limits.maxLabelValueLength) throw invalid(`${f}.values[${j}]`, `must be a label value of at most ${limits.maxLabelValueLength} characters`);
+        if (typeof v !== 'string' || v.length > limits.maxLabelValueLength)
+          throw invalid(`${f}.values[${j}]`, `must be a label value of at most ${limits.maxLabelValueLength} characters`);
         return v;
       });
       return { key, operator: e.operator as 'In' | 'NotIn' | 'Exists' | 'DoesNotExist', ...(values.length ? { values } : {}) };

@@ -1,5 +1,13 @@
 // ipaminjector.admin.v1 VLAN messages <-> VLAN allocator types (src/vlan), both directions.
-import type { VlanAllocation, VlanDefinition, VlanIndexInfo, VlanIndexKind, VlanIndexRef, VlanIndexSpec, VlanRequest } from '../vlan/types.js';
+import type {
+  VlanAllocation,
+  VlanDefinition,
+  VlanIndexInfo,
+  VlanIndexKind,
+  VlanIndexRef,
+  VlanIndexSpec,
+  VlanRequest,
+} from '../vlan/types.js';
 import type { StringMap, WError, WLabelSelector } from './messages.js';
 import { checkLabels, checkSelector, checkString, invalid, type Limits } from './validate.js';
 
@@ -127,7 +135,15 @@ export function toWVlanClaimRequest(r: VlanRequest, owner: string, lookup: boole
   const w: WVlanClaimRequest = { owner, index: toWVlanRef(r.index) };
   if (r.vlanID !== undefined) w.vlanID = r.vlanID;
   if (r.range !== undefined) w.range = r.range;
-  if (r.selector) w.selector = { matchLabels: { ...(r.selector.matchLabels ?? {}) }, matchExpressions: (r.selector.matchExpressions ?? []).map((e) => ({ key: e.key, operator: e.operator, values: [...(e.values ?? [])] })) };
+  if (r.selector)
+    w.selector = {
+      matchLabels: { ...(r.selector.matchLabels ?? {}) },
+      matchExpressions: (r.selector.matchExpressions ?? []).map((e) => ({
+        key: e.key,
+        operator: e.operator,
+        values: [...(e.values ?? [])],
+      })),
+    };
   if (r.labels) w.labels = { ...r.labels };
   if (r.hint !== undefined) w.hint = r.hint;
   if (r.claim !== undefined) w.claim = r.claim;
@@ -146,7 +162,11 @@ export function toWVlanClaim(a: VlanAllocation, owner = a.owner): WVlanClaim {
 }
 
 export function fromWVlanClaim(w: WVlanClaim): VlanAllocation {
-  const a: VlanAllocation = { owner: w.owner ?? '', index: { name: w.index?.name ?? '', namespace: w.index?.namespace || 'default' }, labels: { ...(w.labels ?? {}) } };
+  const a: VlanAllocation = {
+    owner: w.owner ?? '',
+    index: { name: w.index?.name ?? '', namespace: w.index?.namespace || 'default' },
+    labels: { ...(w.labels ?? {}) },
+  };
   if (w.vlanID !== undefined && w.vlanID !== null) a.vlanID = w.vlanID;
   if (w.vlanRange) a.vlanRange = w.vlanRange;
   if (w.claim) a.claim = w.claim;

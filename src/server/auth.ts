@@ -67,7 +67,10 @@ export class Auth {
     if (!m) throw new StatusError(status.UNAUTHENTICATED, 'authorization metadata must be "Bearer <token>"');
     const entry = this.tokens.get(hash(m[1]!.trim()));
     if (!entry) throw new StatusError(status.UNAUTHENTICATED, 'invalid bearer token');
-    return { subject: subject === 'anonymous' ? entry.name : `${subject}/${entry.name}`, ...(entry.scope !== undefined ? { scope: entry.scope } : {}) };
+    return {
+      subject: subject === 'anonymous' ? entry.name : `${subject}/${entry.name}`,
+      ...(entry.scope !== undefined ? { scope: entry.scope } : {}),
+    };
   }
 }
 

@@ -27,7 +27,15 @@ import type {
 } from '../ipam/types.js';
 import { LiveIpam } from './live.js';
 import type { DurableState, Op, RecoveryNote } from './store/ops.js';
-import type { VlanAllocation, VlanDefinition, VlanIndexInfo, VlanIndexRef, VlanIndexSpec, VlanReleaseOptions, VlanRequest } from '../vlan/types.js';
+import type {
+  VlanAllocation,
+  VlanDefinition,
+  VlanIndexInfo,
+  VlanIndexRef,
+  VlanIndexSpec,
+  VlanReleaseOptions,
+  VlanRequest,
+} from '../vlan/types.js';
 import { IpamError } from '../ipam/errors.js';
 import { StoreConflictError, StoreFailedError, StoreRejectedError, type Store } from './store/store.js';
 import { rebuild, replayOp, vlanAnswer } from './replay.js';
@@ -112,7 +120,7 @@ export class Tx {
     throw new IpamError(
       'PermissionDenied',
       `package "${this.scope}" may not ${what} network instance ${ns}/${ref.name}: ${ni ? 'it is shared' : 'it does not exist'}; ` +
-        'space in a shared network instance is the operator\'s (seed or an unscoped token)',
+        "space in a shared network instance is the operator's (seed or an unscoped token)",
       { networkInstance: `${ns}/${ref.name}` },
     );
   }
@@ -238,7 +246,14 @@ export class Tx {
         }
         const a = u.allocation;
         if (ipam.getAllocations(a.owner).length > 0 || ipam.defines(a.owner)) return null;
-        const req: AllocationRequest = { owner: a.owner, networkInstance: a.networkInstance, kind: a.kind, prefix: a.prefix, addressFamily: a.addressFamily, labels: a.labels };
+        const req: AllocationRequest = {
+          owner: a.owner,
+          networkInstance: a.networkInstance,
+          kind: a.kind,
+          prefix: a.prefix,
+          addressFamily: a.addressFamily,
+          labels: a.labels,
+        };
         const got = ipam.allocate(req);
         if (!sameAllocation(got, a) || got.parent !== a.parent) return null;
         inverse.push({ op: 'allocate', req, prefix: got.prefix });
@@ -250,7 +265,9 @@ export class Tx {
   };
 
   applyVlanIndex(spec: VlanIndexSpec): VlanIndexInfo {
-    const before = this.ipam.vlan.listIndexes().find((x) => x.name === spec.index.name && x.namespace === (spec.index.namespace || 'default'));
+    const before = this.ipam.vlan
+      .listIndexes()
+      .find((x) => x.name === spec.index.name && x.namespace === (spec.index.namespace || 'default'));
     const info = this.ipam.vlan.applyIndex(spec);
     if (!before || JSON.stringify(before) !== JSON.stringify(info)) {
       this.undo = null;

@@ -24,7 +24,11 @@ export interface Forwarding {
 
 /** Listens on `listen` for other replicas' forwards; `router` and `core` are read when calls
  *  come (the store and the core are made after the listener, which gives the address). */
-export async function startForwarding(listen: string, router: () => LeaseRouter | undefined, core: () => IpamCore | undefined): Promise<Forwarding> {
+export async function startForwarding(
+  listen: string,
+  router: () => LeaseRouter | undefined,
+  core: () => IpamCore | undefined,
+): Promise<Forwarding> {
   const secret = () => router()?.peerSecret();
   const server = await startPeerServer(listen, {
     secret,

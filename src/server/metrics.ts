@@ -59,20 +59,52 @@ export class Metrics {
       out.push(`ipam_grpc_request_duration_seconds_count{method="${esc(method)}"} ${h.n}`);
     }
     const c = core.counters;
-    out.push('# HELP ipam_allocations_made_total Allocations made (new, durable).', '# TYPE ipam_allocations_made_total counter', `ipam_allocations_made_total ${c.allocated}`);
-    out.push('# HELP ipam_allocations_released_total Allocations released.', '# TYPE ipam_allocations_released_total counter', `ipam_allocations_released_total ${c.released}`);
-    out.push('# HELP ipam_store_conflicts_total Transactions retried after a store conflict.', '# TYPE ipam_store_conflicts_total counter', `ipam_store_conflicts_total ${c.conflicts}`);
-    if (c.forwarded) out.push('# HELP ipam_forwarded_total Allocations committed by the replica holding their network instance\'s write lease.', '# TYPE ipam_forwarded_total counter', `ipam_forwarded_total ${c.forwarded}`);
+    out.push(
+      '# HELP ipam_allocations_made_total Allocations made (new, durable).',
+      '# TYPE ipam_allocations_made_total counter',
+      `ipam_allocations_made_total ${c.allocated}`,
+    );
+    out.push(
+      '# HELP ipam_allocations_released_total Allocations released.',
+      '# TYPE ipam_allocations_released_total counter',
+      `ipam_allocations_released_total ${c.released}`,
+    );
+    out.push(
+      '# HELP ipam_store_conflicts_total Transactions retried after a store conflict.',
+      '# TYPE ipam_store_conflicts_total counter',
+      `ipam_store_conflicts_total ${c.conflicts}`,
+    );
+    if (c.forwarded)
+      out.push(
+        "# HELP ipam_forwarded_total Allocations committed by the replica holding their network instance's write lease.",
+        '# TYPE ipam_forwarded_total counter',
+        `ipam_forwarded_total ${c.forwarded}`,
+      );
     const s = core.stats();
     out.push('# TYPE ipam_store_commits_total counter', `ipam_store_commits_total{store="${core.storeKind}"} ${s.commits}`);
     out.push('# TYPE ipam_store_records_total counter', `ipam_store_records_total{store="${core.storeKind}"} ${s.records}`);
-    out.push('# HELP ipam_store_flushes_total Disk syncs (one per group commit).', '# TYPE ipam_store_flushes_total counter', `ipam_store_flushes_total{store="${core.storeKind}"} ${s.flushes}`);
+    out.push(
+      '# HELP ipam_store_flushes_total Disk syncs (one per group commit).',
+      '# TYPE ipam_store_flushes_total counter',
+      `ipam_store_flushes_total{store="${core.storeKind}"} ${s.flushes}`,
+    );
     if (s.turns) {
-      out.push('# HELP ipam_store_turns_asked_total Times this replica, losing races in a row, asked the others to hold back.', '# TYPE ipam_store_turns_asked_total counter', `ipam_store_turns_asked_total{store="${core.storeKind}"} ${s.turns.asked}`);
-      out.push('# HELP ipam_store_turns_given_total Times this replica held back its transactions for another one.', '# TYPE ipam_store_turns_given_total counter', `ipam_store_turns_given_total{store="${core.storeKind}"} ${s.turns.given}`);
+      out.push(
+        '# HELP ipam_store_turns_asked_total Times this replica, losing races in a row, asked the others to hold back.',
+        '# TYPE ipam_store_turns_asked_total counter',
+        `ipam_store_turns_asked_total{store="${core.storeKind}"} ${s.turns.asked}`,
+      );
+      out.push(
+        '# HELP ipam_store_turns_given_total Times this replica held back its transactions for another one.',
+        '# TYPE ipam_store_turns_given_total counter',
+        `ipam_store_turns_given_total{store="${core.storeKind}"} ${s.turns.given}`,
+      );
     }
     if (s.flushSeconds) {
-      out.push('# HELP ipam_store_flush_duration_seconds Time of one group commit (a synced write).', '# TYPE ipam_store_flush_duration_seconds histogram');
+      out.push(
+        '# HELP ipam_store_flush_duration_seconds Time of one group commit (a synced write).',
+        '# TYPE ipam_store_flush_duration_seconds histogram',
+      );
       let cum = 0;
       FLUSH_BUCKETS.forEach((b, i) => {
         cum += s.flushSeconds!.counts[i]!;
@@ -88,7 +120,11 @@ export class Metrics {
     out.push('# HELP ipam_up 1 while the server can make changes durable.', '# TYPE ipam_up gauge', `ipam_up ${core.healthy ? 1 : 0}`);
     if (core.healthy && core.ipam) {
       const ipam = core.ipam;
-      out.push('# HELP ipam_allocations Allocations currently held.', '# TYPE ipam_allocations gauge', `ipam_allocations ${ipam.allocationCount()}`);
+      out.push(
+        '# HELP ipam_allocations Allocations currently held.',
+        '# TYPE ipam_allocations gauge',
+        `ipam_allocations ${ipam.allocationCount()}`,
+      );
       out.push(
         '# HELP ipam_prefix_addresses Addresses of an operator prefix, by state (used, free, total).',
         '# TYPE ipam_prefix_addresses gauge',

@@ -27,7 +27,11 @@ function target(tx: Tx): SpaceTarget {
 }
 
 /** A Batch's `networks` (JSON texts) read by the shared reader; errors by index. */
-export function readNetworks(texts: string[]): { networks: NetworkDef[]; index: Map<string, number>; errors: { i: number; error: Error }[] } {
+export function readNetworks(texts: string[]): {
+  networks: NetworkDef[];
+  index: Map<string, number>;
+  errors: { i: number; error: Error }[];
+} {
   const defs = { networkInstances: [], prefixes: [], networks: [] as NetworkDef[] };
   const index = new Map<string, number>();
   const errors: { i: number; error: Error }[] = [];

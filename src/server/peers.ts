@@ -10,7 +10,18 @@
 // any more) is PeerUnavailableError: the caller then commits the request itself. Safety does
 // not depend on any of this: every commit compares in etcd what it relies on.
 import { timingSafeEqual } from 'node:crypto';
-import { Client, credentials, Metadata, Server, ServerCredentials, status, type ServiceDefinition, type UntypedServiceImplementation, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  Client,
+  credentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
+  type ServerUnaryCall,
+} from '@grpc/grpc-js';
 import { IpamError } from '../ipam/errors.js';
 import type { Allocation, AllocationRequest } from '../ipam/types.js';
 
@@ -71,7 +82,9 @@ export async function startPeerServer(listen: string, handler: PeerHandler): Pro
     },
   };
   server.addService(definition, impl);
-  const port = await new Promise<number>((ok, ko) => server.bindAsync(listen, ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  const port = await new Promise<number>((ok, ko) =>
+    server.bindAsync(listen, ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))),
+  );
   const host = listen.slice(0, listen.lastIndexOf(':'));
   return {
     address: `${host}:${port}`,
@@ -154,20 +167,28 @@ export class PeerClient {
     const md = new Metadata();
     md.set(SECRET, secret);
     r.inflight++;
-    client.makeUnaryRequest<ForwardRequest, ForwardResponse>(PATH, json, parse<ForwardResponse>, { items: q.map((w) => w.req) }, md, { deadline: Date.now() + this.timeoutMs }, (err, res) => {
-      r.inflight--;
-      this.schedule(address, r);
-      if (err || !res || res.results.length !== q.length) {
-        const why = new PeerUnavailableError(`replica at ${address}: ${err?.message ?? 'bad answer'}`);
-        for (const w of q) w.reject(why);
-        return;
-      }
-      res.results.forEach((x, i) => {
-        const w = q[i]!;
-        if ('a' in x) w.resolve(x.a);
-        else if ('e' in x) w.reject(new IpamError(x.e.code, x.e.message, x.e.details));
-        else w.reject(new PeerUnavailableError(`replica at ${address}: ${x.u}`));
-      });
-    });
+    client.makeUnaryRequest<ForwardRequest, ForwardResponse>(
+      PATH,
+      json,
+      parse<ForwardResponse>,
+      { items: q.map((w) => w.req) },
+      md,
+      { deadline: Date.now() + this.timeoutMs },
+      (err, res) => {
+        r.inflight--;
+        this.schedule(address, r);
+        if (err || !res || res.results.length !== q.length) {
+          const why = new PeerUnavailableError(`replica at ${address}: ${err?.message ?? 'bad answer'}`);
+          for (const w of q) w.reject(why);
+          return;
+        }
+        res.results.forEach((x, i) => {
+          const w = q[i]!;
+          if ('a' in x) w.resolve(x.a);
+          else if ('e' in x) w.reject(new IpamError(x.e.code, x.e.message, x.e.details));
+          else w.reject(new PeerUnavailableError(`replica at ${address}: ${x.u}`));
+        });
+      },
+    );
   }
 }

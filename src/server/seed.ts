@@ -25,7 +25,8 @@ export function parseSeed(text: string, file: string): SeedSpace {
     if (d.errors.length) throw new SeedError(`${file}: document ${i + 1}: ${d.errors[0]!.message}`);
     const obj = d.toJS() as unknown;
     if (obj === null || obj === undefined) return;
-    if (isObj(obj) && Array.isArray(obj.items)) obj.items.forEach((it, j) => items.push({ obj: it, where: `document ${i + 1} items[${j}]` }));
+    if (isObj(obj) && Array.isArray(obj.items))
+      obj.items.forEach((it, j) => items.push({ obj: it, where: `document ${i + 1} items[${j}]` }));
     else items.push({ obj, where: `document ${i + 1}` });
   });
   for (const { obj, where } of items) {

@@ -120,11 +120,23 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   // The store changes nothing on disk until core.begin(), once the ports are bound: a start
   // that fails (port taken, bad seed) leaves the data directory as it found it.
   const notes = await core.start({ hold: true });
-  for (const n of notes) log[n.level](n.msg, { ...(n.file ? { file: n.file } : {}), ...(n.offset !== undefined ? { offset: n.offset } : {}), ...(n.bytes !== undefined ? { bytes: n.bytes } : {}) });
+  for (const n of notes)
+    log[n.level](n.msg, {
+      ...(n.file ? { file: n.file } : {}),
+      ...(n.offset !== undefined ? { offset: n.offset } : {}),
+      ...(n.bytes !== undefined ? { bytes: n.bytes } : {}),
+    });
   log.info('state recovered', { store: opts.store.kind, ms: Math.round(performance.now() - t0) });
 
   const metrics = new Metrics();
-  const ctx: ServiceContext = { core, auth: new Auth(opts.tokens, opts.tls?.clientCa !== undefined), limits, metrics, log, streams: new Set() };
+  const ctx: ServiceContext = {
+    core,
+    auth: new Auth(opts.tokens, opts.tls?.clientCa !== undefined),
+    limits,
+    metrics,
+    log,
+    streams: new Set(),
+  };
   const server = new Server({ ...serverOptions(limits), interceptors: [clipStatusText] });
   let metricsServer: HttpServer | undefined;
   let metricsPort: number | undefined;
@@ -140,7 +152,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // Batch, the largest messages in both directions, has its own decoder and encoder
     // (src/protocol/batch-decoder.ts, batch-encoder.ts); everything else goes through proto-loader.
     const admin = serviceDefinition('admin');
-    server.addService({ ...admin, Batch: { ...admin.Batch!, requestDeserialize: decodeBatchRequest, responseSerialize: encodeBatchResponse } }, adminService(ctx));
+    server.addService(
+      { ...admin, Batch: { ...admin.Batch!, requestDeserialize: decodeBatchRequest, responseSerialize: encodeBatchResponse } },
+      adminService(ctx),
+    );
     health.addToServer(server);
     new ReflectionService(packageDefinition()).addToServer(server);
 
@@ -163,7 +178,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     up = true;
     if (seeding && opts.seed) {
       await seeding;
-      log.info('seed applied', { networkInstances: opts.seed.networkInstances.length, prefixes: opts.seed.prefixes.length, networks: opts.seed.networks.length, clusters: opts.seed.clusters.length, skipped: opts.seed.skipped });
+      log.info('seed applied', {
+        networkInstances: opts.seed.networkInstances.length,
+        prefixes: opts.seed.prefixes.length,
+        networks: opts.seed.networks.length,
+        clusters: opts.seed.clusters.length,
+        skipped: opts.seed.skipped,
+      });
     }
   } catch (e) {
     server.forceShutdown();
@@ -171,7 +192,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await core.close().catch(() => {});
     throw e;
   }
-  const web = opts.http ? await startWebView({ listen: opts.http, core, auth: ctx.auth, log, ...(opts.tls ? { tls: opts.tls } : {}) }) : undefined;
+  const web = opts.http
+    ? await startWebView({ listen: opts.http, core, auth: ctx.auth, log, ...(opts.tls ? { tls: opts.tls } : {}) })
+    : undefined;
   setHealth('SERVING');
   log.info('serving', {
     address: `${host}:${port}`,
@@ -205,7 +228,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       log.info('stopped', { ms: Math.round(performance.now() - t) });
     })());
 
-  return { port, address: `${host}:${port}`, ...(metricsPort !== undefined ? { metricsPort } : {}), ...(web ? { httpPort: web.port } : {}), core, shutdown };
+  return {
+    port,
+    address: `${host}:${port}`,
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
+    ...(web ? { httpPort: web.port } : {}),
+    core,
+    shutdown,
+  };
 }
 
 /** grpc-js's bind failure ("No address added out of total 1 resolved errors: [listen
@@ -219,4 +249,6 @@ function listenError(listen: string, err: Error): Error {
 /** Every status leaves with a text HTTP/2 trailers can carry, whichever service sends it (the
  *  health service echoes the service name it was asked about, of any length). */
 const clipStatusText: ServerInterceptor = (_method, call) =>
-  new ServerInterceptingCall(call, { sendStatus: (st, next) => next(st.details === undefined ? st : { ...st, details: clip(st.details) }) });
+  new ServerInterceptingCall(call, {
+    sendStatus: (st, next) => next(st.details === undefined ? st : { ...st, details: clip(st.details) }),
+  });

@@ -64,4 +64,11 @@ export interface SpaceDefinitions {
   vlanDefinitions?: VlanDefinition[];
 }
 
-export const emptySpace = (): Required<SpaceDefinitions> => ({ networkInstances: [], prefixes: [], networks: [], clusters: [], vlanIndexes: [], vlanDefinitions: [] });
+export const emptySpace = (): Required<SpaceDefinitions> => ({
+  networkInstances: [],
+  prefixes: [],
+  networks: [],
+  clusters: [],
+  vlanIndexes: [],
+  vlanDefinitions: [],
+});

@@ -42,7 +42,8 @@ export interface DerivedSpace {
 }
 
 /** The controller's object names: `<prefix with / and : as ->-<name>-<suffix>`. */
-export const prefixName = (prefix: string, name: string, suffix: string): string => `${prefix.replace(/[/:]/g, '-')}-${name}${suffix ? `-${suffix}` : ''}`;
+export const prefixName = (prefix: string, name: string, suffix: string): string =>
+  `${prefix.replace(/[/:]/g, '-')}-${name}${suffix ? `-${suffix}` : ''}`;
 
 const familyOf = (prefix: string): AddressFamily => (prefix.includes(':') ? 'ipv6' : 'ipv4');
 
@@ -118,23 +119,33 @@ function checkOverlap(net: NetworkDef, ti: number): void {
     try {
       return parseCidr(p.prefix);
     } catch (e) {
-      throw new SpaceFieldError(`spec.routingTables[${ti}].prefixes[${i}].prefix`, `spec.routingTables[${ti}].prefixes[${i}].prefix: ${(e as Error).message}`);
+      throw new SpaceFieldError(
+        `spec.routingTables[${ti}].prefixes[${i}].prefix`,
+        `spec.routingTables[${ti}].prefixes[${i}].prefix: ${(e as Error).message}`,
+      );
     }
   });
   for (let i = 0; i < parsed.length; i++) {
     for (let j = 0; j < i; j++) {
-      const a = parsed[j]!, b = parsed[i]!;
+      const a = parsed[j]!,
+        b = parsed[i]!;
       if (a.v6 !== b.v6) continue;
       if (contains(a.w, 0, a.len, b.w, 0, b.len) || contains(b.w, 0, b.len, a.w, 0, a.len)) {
         const f = `spec.routingTables[${ti}].prefixes[${i}].prefix`;
-        throw new SpaceFieldError(f, `${f} ${list[i]!.prefix} overlaps ${list[j]!.prefix} (spec.routingTables[${ti}].prefixes[${j}]) in routing table ${net.routingTables[ti]!.name}`);
+        throw new SpaceFieldError(
+          f,
+          `${f} ${list[i]!.prefix} overlaps ${list[j]!.prefix} (spec.routingTables[${ti}].prefixes[${j}]) in routing table ${net.routingTables[ti]!.name}`,
+        );
       }
     }
   }
 }
 
 /** What derived space is applied to: the allocator, or the server's transaction. */
-export type SpaceTarget = Pick<Ipam, 'applyNetworkInstance' | 'applyPrefix' | 'allocate' | 'dryRun' | 'listNetworkInstances' | 'listPrefixes'>;
+export type SpaceTarget = Pick<
+  Ipam,
+  'applyNetworkInstance' | 'applyPrefix' | 'allocate' | 'dryRun' | 'listNetworkInstances' | 'listPrefixes'
+>;
 
 /**
  * Applies a network instance a Network defines: created when new, left alone when the same
@@ -146,7 +157,9 @@ export function applyDerivedInstance(t: SpaceTarget, ni: NetworkInstanceDef): vo
   if (cur) {
     if (cur.owner !== ni.owner) throw new Error(`network instance ${ns}/${ni.ref.name} is already defined by ${cur.owner}`);
     if (samePrefixes(cur.prefixes, ni.prefixes)) return;
-    throw new Error(`network instance ${ns}/${ni.ref.name} is defined differently already (prefixes ${cur.prefixes.map((p) => p.prefix).join(', ')}): every package must carry the same Network`);
+    throw new Error(
+      `network instance ${ns}/${ni.ref.name} is defined differently already (prefixes ${cur.prefixes.map((p) => p.prefix).join(', ')}): every package must carry the same Network`,
+    );
   }
   t.applyNetworkInstance(ni.ref, ni.prefixes, ni.owner);
 }
@@ -200,7 +213,12 @@ export interface NetworkError {
  * then every cluster's claims. Returns the problems (nothing is thrown), each naming its
  * Network, so the caller reports them all at once.
  */
-export function applyNetworks(t: SpaceTarget, networks: NetworkDef[], clusters: ClusterDef[], scope?: (local: string) => string): NetworkError[] {
+export function applyNetworks(
+  t: SpaceTarget,
+  networks: NetworkDef[],
+  clusters: ClusterDef[],
+  scope?: (local: string) => string,
+): NetworkError[] {
   const errors: NetworkError[] = [];
   let derived: DerivedSpace;
   try {

@@ -49,7 +49,11 @@ export function labels(v: unknown, field: string): Record<string, string> {
   const out: [string, string][] = [];
   for (const [k, x] of Object.entries(o)) {
     const s = x === null ? '' : typeof x === 'string' ? x : undefined;
-    if (s === undefined) throw new SpaceFieldError(`${field}.${k}`, `${field}.${k} must be a string, not ${Array.isArray(x) ? 'a list' : typeof x === 'object' ? 'a mapping' : `${typeof x} ${String(x)} (quote it)`}`);
+    if (s === undefined)
+      throw new SpaceFieldError(
+        `${field}.${k}`,
+        `${field}.${k} must be a string, not ${Array.isArray(x) ? 'a list' : typeof x === 'object' ? 'a mapping' : `${typeof x} ${String(x)} (quote it)`}`,
+      );
     out.push([k, s]);
   }
   return Object.fromEntries(out);
@@ -70,9 +74,11 @@ export function selector(v: unknown, field: string): LabelSelector | undefined {
       const e = asObj(x);
       const key = requiredString(e, 'key', `${f}.key`);
       const op = scalar(e!.operator);
-      if (!op || !OPERATORS.includes(op)) throw new SpaceFieldError(`${f}.operator`, `${f}.operator must be one of ${OPERATORS.join(', ')}`);
+      if (!op || !OPERATORS.includes(op))
+        throw new SpaceFieldError(`${f}.operator`, `${f}.operator must be one of ${OPERATORS.join(', ')}`);
       const values = list(e!.values, `${f}.values`).map((s) => scalar(s) ?? '');
-      if ((op === 'In' || op === 'NotIn') && values.length === 0) throw new SpaceFieldError(`${f}.values`, `${f}.values must not be empty for ${op}`);
+      if ((op === 'In' || op === 'NotIn') && values.length === 0)
+        throw new SpaceFieldError(`${f}.values`, `${f}.values must not be empty for ${op}`);
       const r: LabelSelectorRequirement = { key, operator: op as LabelSelectorRequirement['operator'] };
       if (e!.values !== undefined && e!.values !== null) r.values = values;
       return r;

@@ -54,7 +54,12 @@ export const definitionOwner = (m: SpaceMeta): string => `${m.namespace || 'defa
 export function spaceMeta(obj: Obj): SpaceMeta {
   const md = asObj(obj.metadata) ?? {};
   const namespace = scalar(md.namespace) || undefined;
-  return { kind: scalar(obj.kind) ?? '', name: scalar(md.name) ?? '', ...(namespace ? { namespace } : {}), labels: labels(md.labels, 'metadata.labels') };
+  return {
+    kind: scalar(obj.kind) ?? '',
+    name: scalar(md.name) ?? '',
+    ...(namespace ? { namespace } : {}),
+    labels: labels(md.labels, 'metadata.labels'),
+  };
 }
 
 /**
@@ -118,7 +123,8 @@ function readAttachments(v: unknown, field: string): AttachmentDef[] {
     const out: AttachmentDef = { kind };
     const bd = scalar(o.bridgeDomainName);
     if (bd) out.bridgeDomainName = bd;
-    if (kind === 'bridgedomain' && !bd) throw new SpaceFieldError(`${f}.bridgeDomainName`, `${f}.bridgeDomainName is required for kind bridgedomain`);
+    if (kind === 'bridgedomain' && !bd)
+      throw new SpaceFieldError(`${f}.bridgeDomainName`, `${f}.bridgeDomainName is required for kind bridgedomain`);
     const sel = selector(o.selector, `${f}.selector`);
     if (sel) out.selector = sel;
     const at = scalar(o.attachmentType);
@@ -146,13 +152,23 @@ function readNetwork(obj: Obj, m: SpaceMeta, owner: string, defs: SpaceDefinitio
     const o = asObj(x);
     return { name: requiredString(o, 'name', `${f}.name`), interfaces: readAttachments(o!.interfaces, `${f}.interfaces`) };
   });
-  const net: NetworkDef = { name: m.name, ...(m.namespace ? { namespace: m.namespace } : {}), owner, routingTables, bridgeDomains, ...(source ? { source } : {}) };
+  const net: NetworkDef = {
+    name: m.name,
+    ...(m.namespace ? { namespace: m.namespace } : {}),
+    owner,
+    routingTables,
+    bridgeDomains,
+    ...(source ? { source } : {}),
+  };
   const networks = (defs.networks ??= []);
   // Many packages (and subpackages) carry the same Network: identical copies are one space.
   const same = networks.find((n) => n.owner === owner);
   if (!same) networks.push(net);
   else if (networkText(same) !== networkText(net)) {
-    throw new SpaceFieldError('spec', `Network ${m.name} differs from the Network of the same name${same.source ? ` in ${same.source}` : ''}: one network must have one definition`);
+    throw new SpaceFieldError(
+      'spec',
+      `Network ${m.name} differs from the Network of the same name${same.source ? ` in ${same.source}` : ''}: one network must have one definition`,
+    );
   }
 }
 

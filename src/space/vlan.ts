@@ -36,7 +36,8 @@ export function readVlanDefinition(obj: Obj, m: Meta, owner: string, defs: Space
   const name = requiredString(ix, 'name', `spec.${field}.name`);
   const d: VlanDefinition = { index: ref(name, scalar(ix?.namespace) || undefined), owner };
   if (spec.vlanID !== undefined && spec.vlanID !== null) {
-    if (typeof spec.vlanID !== 'number') throw new SpaceFieldError('spec.vlanID', `spec.vlanID must be an integer, not ${JSON.stringify(spec.vlanID)}`);
+    if (typeof spec.vlanID !== 'number')
+      throw new SpaceFieldError('spec.vlanID', `spec.vlanID must be an integer, not ${JSON.stringify(spec.vlanID)}`);
     d.vlanID = spec.vlanID;
   }
   const range = scalar(spec.range);
@@ -50,7 +51,10 @@ export function readVlanDefinition(obj: Obj, m: Meta, owner: string, defs: Space
  *  named after its cluster (namespace default, where interface-fn's claims look). */
 export function vlanSpaceOf(defs: SpaceDefinitions): { indexes: VlanIndexSpec[]; definitions: VlanDefinition[] } {
   return {
-    indexes: [...(defs.vlanIndexes ?? []), ...(defs.clusters ?? []).map((c): VlanIndexSpec => ({ index: { name: c.name }, owner: c.owner, implied: true }))],
+    indexes: [
+      ...(defs.vlanIndexes ?? []),
+      ...(defs.clusters ?? []).map((c): VlanIndexSpec => ({ index: { name: c.name }, owner: c.owner, implied: true })),
+    ],
     definitions: defs.vlanDefinitions ?? [],
   };
 }

@@ -8,7 +8,18 @@ import { freezeLabels, renderSelector, sameLabels, selectorMatches, selectorProb
 import type { LabelSelector, Labels, OwnerKey } from '../ipam/types.js';
 import { FIRST_USABLE, LAST_USABLE, formatRange, isReserved, parseRange } from './ids.js';
 import { answer, indexInfo, indexKey, newIndex, occupy, vacate, type Holder, type IndexState } from './state.js';
-import type { VlanAllocation, VlanDefinition, VlanFilter, VlanIndexInfo, VlanIndexRef, VlanIndexSpec, VlanReleaseOptions, VlanRequest, VlanSnapshot, Vlans } from './types.js';
+import type {
+  VlanAllocation,
+  VlanDefinition,
+  VlanFilter,
+  VlanIndexInfo,
+  VlanIndexRef,
+  VlanIndexSpec,
+  VlanReleaseOptions,
+  VlanRequest,
+  VlanSnapshot,
+  Vlans,
+} from './types.js';
 
 /** What a request asks for, validated: one id, one block, a block of a size, or any id. */
 interface Want {
@@ -29,9 +40,18 @@ function wanted(x: string, vlanID: unknown, range: unknown, allowSize: boolean):
   if (vlanID !== undefined && range !== undefined) throw invalid(x, 'spec.range', 'spec.vlanID and spec.range exclude each other');
   if (vlanID !== undefined) {
     if (typeof vlanID !== 'number' || !Number.isInteger(vlanID) || vlanID < 0 || vlanID > 4095) {
-      throw invalid(x, 'spec.vlanID', `spec.vlanID ${JSON.stringify(vlanID)} is out of range: VLAN ids are 0-4095, of which ${FIRST_USABLE}-${LAST_USABLE} can be claimed`);
+      throw invalid(
+        x,
+        'spec.vlanID',
+        `spec.vlanID ${JSON.stringify(vlanID)} is out of range: VLAN ids are 0-4095, of which ${FIRST_USABLE}-${LAST_USABLE} can be claimed`,
+      );
     }
-    if (isReserved(vlanID)) throw invalid(x, 'spec.vlanID', `spec.vlanID ${vlanID} is reserved (0 untagged, 1 default, 4095): claim one of ${FIRST_USABLE}-${LAST_USABLE}`);
+    if (isReserved(vlanID))
+      throw invalid(
+        x,
+        'spec.vlanID',
+        `spec.vlanID ${vlanID} is reserved (0 untagged, 1 default, 4095): claim one of ${FIRST_USABLE}-${LAST_USABLE}`,
+      );
     return { id: vlanID };
   }
   if (range === undefined) return {};
@@ -40,7 +60,12 @@ function wanted(x: string, vlanID: unknown, range: unknown, allowSize: boolean):
   if (typeof r === 'string') throw invalid(x, 'spec.range', `spec.range ${r}`);
   if ('size' in r) {
     if (!allowSize) throw invalid(x, 'spec.range', `spec.range of a VLAN definition must be start:end, not a size (${range})`);
-    if (r.size < 1 || r.size > USABLE) throw invalid(x, 'spec.range', `spec.range size ${r.size} does not fit: an index has ${USABLE} claimable ids (${FIRST_USABLE}-${LAST_USABLE})`);
+    if (r.size < 1 || r.size > USABLE)
+      throw invalid(
+        x,
+        'spec.range',
+        `spec.range size ${r.size} does not fit: an index has ${USABLE} claimable ids (${FIRST_USABLE}-${LAST_USABLE})`,
+      );
     return { size: r.size };
   }
   if (r.start > r.end) throw invalid(x, 'spec.range', `spec.range ${range} ends before it starts`);
@@ -59,7 +84,8 @@ export class VlanAllocator implements Vlans {
 
   applyIndex(spec: VlanIndexSpec): VlanIndexInfo {
     const name = spec.index?.name;
-    if (typeof name !== 'string' || name === '') throw new IpamError('InvalidArgument', 'a VLAN index needs a name', { field: 'metadata.name' });
+    if (typeof name !== 'string' || name === '')
+      throw new IpamError('InvalidArgument', 'a VLAN index needs a name', { field: 'metadata.name' });
     const kind = spec.kind ?? 'esg';
     const key = indexKey(spec.index);
     if (kind !== 'esg' && kind !== 'device') throw invalid(key, 'spec.kind', `spec.kind "${String(kind)}" is not esg or device`);
@@ -73,7 +99,10 @@ export class VlanAllocator implements Vlans {
     if (spec.implied) return indexInfo(cur);
     if (cur.kind === kind && sameLabels(cur.labels, labels) && !cur.implied) return indexInfo(cur);
     if (!cur.implied && cur.owner !== spec.owner) {
-      throw new IpamError('AlreadyExists', `VLAN index ${key} is already defined by ${cur.owner} with another kind or other labels`, { field: 'spec', vlanIndex: key });
+      throw new IpamError('AlreadyExists', `VLAN index ${key} is already defined by ${cur.owner} with another kind or other labels`, {
+        field: 'spec',
+        vlanIndex: key,
+      });
     }
     cur.kind = kind;
     cur.labels = labels;
@@ -86,7 +115,10 @@ export class VlanAllocator implements Vlans {
     const x = this.index(index, 'metadata.name');
     const held = this.holdersOf(x);
     if (held.length > 0 && !opts.force) {
-      throw new IpamError('FailedPrecondition', `VLAN index ${x.key} still holds ids of ${held.flatMap((h) => h.owners).join(', ')}`, { vlanIndex: x.key, dependents: held.flatMap((h) => h.owners) });
+      throw new IpamError('FailedPrecondition', `VLAN index ${x.key} still holds ids of ${held.flatMap((h) => h.owners).join(', ')}`, {
+        vlanIndex: x.key,
+        dependents: held.flatMap((h) => h.owners),
+      });
     }
     const freed: VlanAllocation[] = [];
     for (const h of held) for (const o of [...h.owners]) freed.push(...this.release(o, { force: true }));
@@ -97,13 +129,22 @@ export class VlanAllocator implements Vlans {
   applyDefinition(def: VlanDefinition): VlanAllocation {
     const x = this.index(def.index, 'spec.vlanIndex.name');
     const want = wanted(x.key, def.vlanID, def.range, false);
-    if (want.id === undefined && want.start === undefined) throw invalid(x.key, 'spec.vlanID', 'a VLAN definition needs spec.vlanID or spec.range');
+    if (want.id === undefined && want.start === undefined)
+      throw invalid(x.key, 'spec.vlanID', 'a VLAN definition needs spec.vlanID or spec.range');
     const labels = freezeLabels(def.labels);
     const start = want.id ?? want.start!;
     const end = want.id ?? want.end!;
     const block = want.id === undefined;
     const cur = this.owners.get(def.owner);
-    if (cur && cur.definition && cur.owners[0] === def.owner && cur.index === x && cur.start === start && cur.end === end && cur.block === block) {
+    if (
+      cur &&
+      cur.definition &&
+      cur.owners[0] === def.owner &&
+      cur.index === x &&
+      cur.start === start &&
+      cur.end === end &&
+      cur.block === block
+    ) {
       cur.labels[0] = labels;
       return answer(cur, def.owner);
     }
@@ -131,7 +172,10 @@ export class VlanAllocator implements Vlans {
     if (req.claim !== undefined) {
       const h = x.shared.get(req.claim);
       if (h) return answer(h, h.owners[0]);
-      throw new IpamError('NotFound', `no VLAN is held under vlanClaimName ${req.claim} in VLAN index ${x.key}`, { field: 'metadata.annotations', vlanIndex: x.key });
+      throw new IpamError('NotFound', `no VLAN is held under vlanClaimName ${req.claim} in VLAN index ${x.key}`, {
+        field: 'metadata.annotations',
+        vlanIndex: x.key,
+      });
     }
     const h = this.owners.get(req.owner);
     if (h && h.index === x) return answer(h, req.owner);
@@ -145,7 +189,11 @@ export class VlanAllocator implements Vlans {
       if (h.definition && h.owners[0] === owner) {
         const deps = this.dependentsOf(h);
         if (deps.length > 0 && !opts.force) {
-          throw new IpamError('FailedPrecondition', `VLAN ${answerText(h)} of ${owner} in VLAN index ${h.index.key} is used by ${deps.join(', ')}`, { vlanIndex: h.index.key, dependents: deps });
+          throw new IpamError(
+            'FailedPrecondition',
+            `VLAN ${answerText(h)} of ${owner} in VLAN index ${h.index.key} is used by ${deps.join(', ')}`,
+            { vlanIndex: h.index.key, dependents: deps },
+          );
         }
         for (const d of deps) freed.push(...this.release(d));
         freed.push(answer(h, owner));
@@ -206,13 +254,21 @@ export class VlanAllocator implements Vlans {
   place(a: VlanAllocation): void {
     const range = a.vlanRange;
     if (a.definition) {
-      this.applyDefinition({ index: a.index, owner: a.owner, labels: a.labels, ...(range !== undefined ? { range } : { vlanID: a.vlanID }) });
+      this.applyDefinition({
+        index: a.index,
+        owner: a.owner,
+        labels: a.labels,
+        ...(range !== undefined ? { range } : { vlanID: a.vlanID }),
+      });
       return;
     }
     if (a.reference) {
       const x = this.index(a.index, 'index');
       const d = x.defAt.get(a.vlanID ?? -1);
-      if (!d || d.block) throw new IpamError('FailedPrecondition', `${a.owner} references VLAN ${a.vlanID} of index ${x.key}, which no definition holds`, { vlanIndex: x.key });
+      if (!d || d.block)
+        throw new IpamError('FailedPrecondition', `${a.owner} references VLAN ${a.vlanID} of index ${x.key}, which no definition holds`, {
+          vlanIndex: x.key,
+        });
       this.join(d, a.owner, freezeLabels(a.labels));
       return;
     }
@@ -274,7 +330,8 @@ export class VlanAllocator implements Vlans {
     }
     // The request changed: its new answer replaces the old one, which stays when that fails
     // (and after a dry run).
-    if (held.definition && held.owners[0] === req.owner) throw invalid(x.key, 'metadata.name', `${req.owner} is a VLAN definition, not a claim`);
+    if (held.definition && held.owners[0] === req.owner)
+      throw invalid(x.key, 'metadata.name', `${req.owner} is a VLAN definition, not a claim`);
     const old = answer(held, req.owner);
     this.detach(held, req.owner);
     let ok = false;
@@ -304,9 +361,20 @@ export class VlanAllocator implements Vlans {
     if (req.claim !== undefined) {
       const h = x.shared.get(req.claim);
       if (h) {
-        const fits = want.id !== undefined ? !h.block && h.start === want.id : want.start !== undefined ? h.block && h.start === want.start && h.end === want.end : want.size !== undefined ? h.block && h.end - h.start + 1 === want.size : !h.block;
+        const fits =
+          want.id !== undefined
+            ? !h.block && h.start === want.id
+            : want.start !== undefined
+              ? h.block && h.start === want.start && h.end === want.end
+              : want.size !== undefined
+                ? h.block && h.end - h.start + 1 === want.size
+                : !h.block;
         if (!fits) {
-          throw new IpamError('AlreadyExists', `vlanClaimName ${req.claim} in VLAN index ${x.key} already holds VLAN ${answerText(h)} (for ${h.owners.join(', ')}), which this request does not fit`, { field: want.id !== undefined ? 'spec.vlanID' : 'spec.range', vlanIndex: x.key });
+          throw new IpamError(
+            'AlreadyExists',
+            `vlanClaimName ${req.claim} in VLAN index ${x.key} already holds VLAN ${answerText(h)} (for ${h.owners.join(', ')}), which this request does not fit`,
+            { field: want.id !== undefined ? 'spec.vlanID' : 'spec.range', vlanIndex: x.key },
+          );
         }
         if (!dry) this.join(h, req.owner, labels);
         return answer(h, req.owner, labels);
@@ -317,7 +385,15 @@ export class VlanAllocator implements Vlans {
     return this.dynamic(x, req, want.size, labels, dry);
   }
 
-  private staticBlock(x: IndexState, req: VlanRequest, start: number, end: number, block: boolean, labels: Labels, dry: boolean): VlanAllocation {
+  private staticBlock(
+    x: IndexState,
+    req: VlanRequest,
+    start: number,
+    end: number,
+    block: boolean,
+    labels: Labels,
+    dry: boolean,
+  ): VlanAllocation {
     const field = block ? 'spec.range' : 'spec.vlanID';
     const within = x.defAt.get(start);
     for (let id = start; id <= end; id++) {
@@ -330,7 +406,16 @@ export class VlanAllocator implements Vlans {
     return this.take(x, req, start, end, block, within, labels, dry);
   }
 
-  private take(x: IndexState, req: VlanRequest, start: number, end: number, block: boolean, within: Holder | undefined, labels: Labels, dry: boolean): VlanAllocation {
+  private take(
+    x: IndexState,
+    req: VlanRequest,
+    start: number,
+    end: number,
+    block: boolean,
+    within: Holder | undefined,
+    labels: Labels,
+    dry: boolean,
+  ): VlanAllocation {
     const h: Holder = { index: x, start, end, block, owners: [req.owner], labels: [labels], definition: false };
     if (req.claim !== undefined) h.claim = req.claim;
     if (within) h.within = within;
@@ -379,14 +464,18 @@ export class VlanAllocator implements Vlans {
         if (!dry) this.join(ref, req.owner, labels);
         return answer(ref, req.owner, labels);
       }
-      throw new IpamError('NotFound', `no VLAN definition and not the labels of VLAN index ${x.key} match selector ${renderSelector(sel)}`, { field: 'spec.selector', vlanIndex: x.key, selector: renderSelector(sel) });
+      throw new IpamError(
+        'NotFound',
+        `no VLAN definition and not the labels of VLAN index ${x.key} match selector ${renderSelector(sel)}`,
+        { field: 'spec.selector', vlanIndex: x.key, selector: renderSelector(sel) },
+      );
     }
     const n = size ?? 1;
     const hint = req.hint === undefined ? undefined : parseRange(req.hint);
     if (hint && typeof hint !== 'string') {
       const hs = 'size' in hint ? hint.size : hint.start;
       const he = 'size' in hint ? hint.size : hint.end;
-      if (he - hs + 1 === n && ('size' in hint) === (size === undefined)) {
+      if (he - hs + 1 === n && 'size' in hint === (size === undefined)) {
         for (const d of list) if (this.freeIn(x, d, hs, he)) return this.take(x, req, hs, he, size !== undefined, d, labels, dry);
       }
     }
@@ -399,7 +488,10 @@ export class VlanAllocator implements Vlans {
     }
     const where = `VLAN index ${x.key}${sel ? ` (selector ${renderSelector(sel)})` : ''}`;
     if (size === undefined) throw new IpamError('Exhausted', `no free VLAN id in ${where}: exhausted`, { field, vlanIndex: x.key });
-    throw new IpamError('Exhausted', `no ${size} consecutive free VLAN ids in ${where}: the range does not fit`, { field, vlanIndex: x.key });
+    throw new IpamError('Exhausted', `no ${size} consecutive free VLAN ids in ${where}: the range does not fit`, {
+      field,
+      vlanIndex: x.key,
+    });
   }
 
   /** Every id of start..end is claimable in the candidate (a definition's range, or the index). */

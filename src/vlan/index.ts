@@ -14,11 +14,19 @@ export function createVlans(): Vlans {
 /** An allocator holding exactly the state of `snap` (from `Vlans.snapshot()`). */
 export function restoreVlans(snap: VlanSnapshot): Vlans {
   if (!snap || snap.version !== 1) {
-    throw new IpamError('InvalidArgument', `unsupported VLAN snapshot version ${JSON.stringify(snap?.version)}: want 1`, { field: 'version' });
+    throw new IpamError('InvalidArgument', `unsupported VLAN snapshot version ${JSON.stringify(snap?.version)}: want 1`, {
+      field: 'version',
+    });
   }
   const v = new VlanAllocator();
   for (const x of snap.indexes ?? []) {
-    v.applyIndex({ index: { name: x.name, namespace: x.namespace }, kind: x.kind, labels: x.labels, owner: x.owner, implied: x.implied === true });
+    v.applyIndex({
+      index: { name: x.name, namespace: x.namespace },
+      kind: x.kind,
+      labels: x.labels,
+      owner: x.owner,
+      implied: x.implied === true,
+    });
   }
   for (const a of snap.allocations ?? []) v.place(a);
   return v;

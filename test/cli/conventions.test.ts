@@ -18,7 +18,10 @@ const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).ver
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('IPAM_INJECTOR_')));
 const run = (args: string[], input = '', extraEnv: Record<string, string> = {}) =>
   spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', timeout: 30_000, env: { ...env, ...extraEnv } });
-const runAsync = (args: string[], extraEnv: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+const runAsync = (
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> =>
   new Promise((resolve) => {
     const c = spawn(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv } });
     let stdout = '';
@@ -47,7 +50,8 @@ test('the function --help is its documentation: the README overview, usage, ever
   assert.equal(run(['fn', '--help']).stdout, h);
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   assert.ok(h.includes('allocates IP addresses for the IP allocation requests in a kpt package'), 'overview');
-  for (const heading of ['KPT FN EVAL', 'KPT FN RENDER', 'FUNCTIONCONFIG', 'FIELD PATHS', 'GRPC BACKEND SETTINGS']) assert.ok(h.includes(`\n${heading}\n`), heading);
+  for (const heading of ['KPT FN EVAL', 'KPT FN RENDER', 'FUNCTIONCONFIG', 'FIELD PATHS', 'GRPC BACKEND SETTINGS'])
+    assert.ok(h.includes(`\n${heading}\n`), heading);
   // every key of the README's config tables
   const section = readme.slice(readme.indexOf('## FunctionConfig'), readme.indexOf('## What the function reads'));
   const keys = [...section.matchAll(/^\| `(\w+)`/gm)].map((m) => m[1]!);
@@ -56,7 +60,8 @@ test('the function --help is its documentation: the README overview, usage, ever
   // the gRPC settings table names every setting the backend takes
   const grpcTable = section.slice(section.indexOf('### gRPC backend settings'));
   for (const k of BACKEND_SETTINGS.grpc!) assert.ok(grpcTable.includes(`\`${k}\``), `README's gRPC settings lack ${k}`);
-  for (const ex of ['examples/upf', 'examples/ipclaim-simple', 'examples/release', 'examples/injection-nad-json']) assert.ok(h.includes(ex), ex);
+  for (const ex of ['examples/upf', 'examples/ipclaim-simple', 'examples/release', 'examples/injection-nad-json'])
+    assert.ok(h.includes(ex), ex);
   assert.not.match(h, /<!--|```/);
 });
 
@@ -64,7 +69,10 @@ test('usage errors of every command are one line that says where the flags are l
   for (const [args, want] of [
     [['serve', '--no-such-flag'], /^serve: Unknown option '--no-such-flag'.* \(ipam-injector serve --help lists the flags\)\n$/],
     [['get', 'prefixes', '--no-such-flag'], /^get: Unknown option '--no-such-flag'.* \(ipam-injector get --help lists the flags\)\n$/],
-    [['get'], /^get: say what to list: allocations, prefixes, network-instances, vlan-indexes or vlan-claims \(ipam-injector get --help\)\n$/],
+    [
+      ['get'],
+      /^get: say what to list: allocations, prefixes, network-instances, vlan-indexes or vlan-claims \(ipam-injector get --help\)\n$/,
+    ],
     [['frobnicate'], /^ipam-injector: unknown command "frobnicate" \(ipam-injector --help lists the commands\)\n$/],
   ] as const) {
     const r = run([...args]);
@@ -132,7 +140,10 @@ test('get: --server, else IPAM_INJECTOR_ADDRESS, else 127.0.0.1:9090; -o wide ad
     assert.is(wide.status, 0, wide.stderr);
     const lines = wide.stdout.trim().split('\n');
     assert.match(lines[0]!, /\s+OWNER\s+LABELS$/);
-    assert.ok(lines.some((l) => /10\.0\.1\.0\/24 .*nephio\.org\/network-name=n3/.test(l)), wide.stdout);
+    assert.ok(
+      lines.some((l) => /10\.0\.1\.0\/24 .*nephio\.org\/network-name=n3/.test(l)),
+      wide.stdout,
+    );
     const bad = await runAsync(['get', 'prefixes', '-o', 'xml'], { IPAM_INJECTOR_ADDRESS: address });
     assert.is(bad.status, 2);
     assert.is(bad.stderr, 'get: -o must be table, wide, yaml or json, not "xml"\n');

@@ -20,7 +20,15 @@ const deploy = join(repo, 'deploy');
 const work = mkdtempSync(join(tmpdir(), 'ipam-deploy-test-'));
 process.once('exit', () => rmSync(work, { recursive: true, force: true }));
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+// kustomize's output is walked ad hoc; each field read is asserted on.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Loose = any;
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [k: string]: Loose;
+};
 
 const RESOURCES = [
   'ConfigMap/ipam-injector-server',
@@ -53,9 +61,15 @@ test('kpt pkg get fetches it from git, kpt fn render leaves it unchanged, kpt li
   const src = kpt(['fn', 'source', pkg]);
   assert.is(src.status, 0, src.stderr);
   const items = (parse(src.stdout) as { items: Obj[] }).items;
-  const seen = items.filter((i) => !isLocalConfig(i)).map((i) => `${i.kind}/${i.metadata.name}`).sort();
+  const seen = items
+    .filter((i) => !isLocalConfig(i))
+    .map((i) => `${i.kind}/${i.metadata.name}`)
+    .sort();
   assert.equal(seen, RESOURCES);
-  assert.ok(items.some((i) => i.kind === 'Kustomization' && isLocalConfig(i)), 'kustomization.yaml is local-config');
+  assert.ok(
+    items.some((i) => i.kind === 'Kustomization' && isLocalConfig(i)),
+    'kustomization.yaml is local-config',
+  );
 
   const init = kpt(['live', 'init', pkg]);
   assert.is(init.status, 0, `kpt live init failed:\n${init.stderr}`);
@@ -87,11 +101,15 @@ test('the base: two replicas, gRPC health probes, locked-down pods, every refere
   assert.is(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
   assert.is(pod.automountServiceAccountToken, false);
   assert.equal(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-  const tls = pod.volumes.filter((v: any) => v.secret); // eslint-disable-line @typescript-eslint/no-explicit-any
-  assert.equal(tls.map((v: any) => [v.secret.secretName, v.secret.optional]), [ // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['ipam-injector-server-tls', true],
-    ['ipam-injector-etcd-client', true],
-  ], 'TLS secrets are mounted but optional: pods start without them');
+  const tls = pod.volumes.filter((v: Loose) => v.secret);
+  assert.equal(
+    tls.map((v: Loose) => [v.secret.secretName, v.secret.optional]),
+    [
+      ['ipam-injector-server-tls', true],
+      ['ipam-injector-etcd-client', true],
+    ],
+    'TLS secrets are mounted but optional: pods start without them',
+  );
 
   assertWiring(objs);
 });
@@ -122,19 +140,34 @@ test('components: TLS, mTLS, etcd TLS, tokens, seed, with namespace, image and r
   );
   assert.ok(existsSync(base));
   const objs = kustomize(overlay);
-  for (const o of objs) assert.is(o.kind === 'Namespace' ? o.metadata.name : o.metadata.namespace, 'ipam-prod', `${o.kind}/${o.metadata.name}`);
+  for (const o of objs)
+    assert.is(o.kind === 'Namespace' ? o.metadata.name : o.metadata.namespace, 'ipam-prod', `${o.kind}/${o.metadata.name}`);
   const d = one(objs, 'Deployment');
   const pod = d.spec.template.spec;
   const c = pod.containers[0];
   assert.is(d.spec.replicas, 3);
   assert.is(c.image, 'registry.example.com/ipam-injector:0.2.0');
-  for (const flag of ['--tls-cert=', '--tls-key=', '--client-ca=', '--etcd-ca=', '--etcd-cert=', '--etcd-key=', '--token-file=', '--seed=']) {
-    assert.ok(c.args.some((a: string) => a.startsWith(flag)), `${flag} set`);
+  for (const flag of [
+    '--tls-cert=',
+    '--tls-key=',
+    '--client-ca=',
+    '--etcd-ca=',
+    '--etcd-cert=',
+    '--etcd-key=',
+    '--token-file=',
+    '--seed=',
+  ]) {
+    assert.ok(
+      c.args.some((a: string) => a.startsWith(flag)),
+      `${flag} set`,
+    );
   }
   for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
     assert.equal(c[probe].httpGet, { path: '/healthz', port: 'metrics' }, `${probe}: kubelet gRPC probes cannot speak TLS`);
   }
-  const secrets = Object.fromEntries(pod.volumes.filter((v: any) => v.secret).map((v: any) => [v.secret.secretName, v.secret.optional ?? false])); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const secrets = Object.fromEntries(
+    pod.volumes.filter((v: Loose) => v.secret).map((v: Loose) => [v.secret.secretName, v.secret.optional ?? false]),
+  );
   assert.equal(secrets, { 'ipam-injector-server-tls': false, 'ipam-injector-etcd-client': false, 'ipam-injector-server-tokens': false });
   const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'ipam-injector-server')!;
   for (const url of cm.data.ETCD_ENDPOINTS.split(',')) assert.match(url, /^https:\/\//, 'etcd over TLS');
@@ -142,7 +175,10 @@ test('components: TLS, mTLS, etcd TLS, tokens, seed, with namespace, image and r
   // The seed ConfigMap carries a content hash, is what the volume references, and parses.
   const seed = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('ipam-injector-seed-'));
   assert.ok(seed, 'generated seed ConfigMap');
-  assert.ok(pod.volumes.some((v: any) => v.configMap?.name === seed!.metadata.name), 'seed volume refers to the hashed name'); // eslint-disable-line @typescript-eslint/no-explicit-any
+  assert.ok(
+    pod.volumes.some((v: Loose) => v.configMap?.name === seed!.metadata.name),
+    'seed volume refers to the hashed name',
+  );
   const kinds = parseAllDocuments(seed!.data['seed.yaml']).map((doc) => (doc.toJS() as Obj).kind);
   assert.equal(kinds, ['NetworkInstance', 'IPPrefix']);
 
@@ -150,14 +186,19 @@ test('components: TLS, mTLS, etcd TLS, tokens, seed, with namespace, image and r
 });
 
 test('every serve flag the package uses is one `ipam-injector serve` accepts', () => {
-  const help = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'serve', '--help'], { encoding: 'utf8', cwd: repo });
+  const help = spawnSync(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/main.ts'), 'serve', '--help'], {
+    encoding: 'utf8',
+    cwd: repo,
+  });
   assert.is(help.status, 0, `serve --help failed: ${help.stderr}`);
   const accepted = new Set([...help.stdout.matchAll(/--([a-z][a-z0-9-]*)/g)].map((m) => m[1]));
   const base = one(kustomize(deploy), 'Deployment').spec.template.spec.containers[0].args as string[];
   const componentArgs = COMPONENTS.flatMap((c) =>
     [...readFileSync(join(deploy, 'components', c, 'kustomization.yaml'), 'utf8').matchAll(/value: (--[a-z0-9-]+)=/g)].map((m) => m[1]),
   );
-  const used = [...new Set([...base.filter((a) => a.startsWith('--')), ...componentArgs].map((a) => a.replace(/^--/, '').replace(/=.*$/, '')))];
+  const used = [
+    ...new Set([...base.filter((a) => a.startsWith('--')), ...componentArgs].map((a) => a.replace(/^--/, '').replace(/=.*$/, ''))),
+  ];
   const unknown = used.filter((f) => !accepted.has(f));
   assert.equal(unknown, [], `flags the server does not accept (serve --help lists: ${[...accepted].join(', ')})`);
 });
@@ -179,7 +220,10 @@ if (requireEtcd(test)) {
         .replace('--peer-listen=0.0.0.0:9092', `--peer-listen=127.0.0.1:${peerPort}`)
         .replace('--peer-advertise=127.0.0.1:9092', `--peer-advertise=127.0.0.1:${peerPort}`),
     );
-    assert.not.ok(args.some((a) => a.includes('0.0.0.0')), 'nothing listens outside loopback');
+    assert.not.ok(
+      args.some((a) => a.includes('0.0.0.0')),
+      'nothing listens outside loopback',
+    );
     const server = spawn(process.execPath, [join(repo, 'bin/ipam-injector'), ...args], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     server.stdout.on('data', (d) => (log += d));
@@ -206,17 +250,25 @@ function assertWiring(objs: Obj[]): void {
   assert.ok(matches(d.spec.selector.matchLabels), 'Deployment selector matches its pods');
   assert.ok(matches(one(objs, 'Service').spec.selector), 'Service selects the pods');
   assert.ok(matches(one(objs, 'PodDisruptionBudget').spec.selector.matchLabels), 'PDB selects the pods');
-  assert.ok(objs.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === pod.serviceAccountName), 'ServiceAccount exists');
+  assert.ok(
+    objs.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === pod.serviceAccountName),
+    'ServiceAccount exists',
+  );
 
   const c = pod.containers[0];
   const portNames = new Set((c.ports as { name: string }[]).map((p) => p.name));
-  for (const p of one(objs, 'Service').spec.ports) assert.ok(portNames.has(p.targetPort), `Service port ${p.name} targets a named container port`);
+  for (const p of one(objs, 'Service').spec.ports)
+    assert.ok(portNames.has(p.targetPort), `Service port ${p.name} targets a named container port`);
   for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
     const port = c[probe].grpc?.port ?? c[probe].httpGet?.port;
-    assert.ok(portNames.has(port) || (c.ports as { containerPort: number }[]).some((p) => p.containerPort === port), `${probe} port ${port} is a container port`);
+    assert.ok(
+      portNames.has(port) || (c.ports as { containerPort: number }[]).some((p) => p.containerPort === port),
+      `${probe} port ${port} is a container port`,
+    );
   }
   const envNames = new Set((c.env as { name: string }[]).map((e) => e.name));
-  for (const a of c.args as string[]) for (const m of a.matchAll(/\$\(([A-Za-z_]+)\)/g)) assert.ok(envNames.has(m[1]), `$(${m[1]}) is defined in env`);
+  for (const a of c.args as string[])
+    for (const m of a.matchAll(/\$\(([A-Za-z_]+)\)/g)) assert.ok(envNames.has(m[1]), `$(${m[1]}) is defined in env`);
   for (const e of c.env as { name: string; valueFrom?: { configMapKeyRef?: { name: string; key: string } } }[]) {
     const ref = e.valueFrom?.configMapKeyRef;
     if (!ref) continue;
@@ -229,7 +281,11 @@ function assertWiring(objs: Obj[]): void {
   // Every file the server is pointed at lies in a mounted volume.
   for (const a of c.args as string[]) {
     const file = /^--[a-z-]+=(\/.+)$/.exec(a)?.[1];
-    if (file) assert.ok(mounts.some((m) => file.startsWith(m.mountPath + '/')), `${a}: ${file} is inside a mounted volume`);
+    if (file)
+      assert.ok(
+        mounts.some((m) => file.startsWith(m.mountPath + '/')),
+        `${a}: ${file} is inside a mounted volume`,
+      );
   }
 }
 

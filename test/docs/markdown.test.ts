@@ -26,7 +26,9 @@ const git = (cwd: string, ...args: string[]) => {
   return r.stdout;
 };
 
-const tracked = git(root, 'ls-files', '-z').split('\0').filter((f) => f && existsSync(join(root, f)));
+const tracked = git(root, 'ls-files', '-z')
+  .split('\0')
+  .filter((f) => f && existsSync(join(root, f)));
 const markdown = tracked.filter((f) => f.endsWith('.md'));
 const only = process.env.DOC;
 
@@ -200,11 +202,24 @@ test('every relative link in every Markdown file resolves, file and #anchor, ins
 });
 
 test('the link checker knows GitHub anchors and skips code', () => {
-  const text = '# A `b`, C!\n## Container image, Porch\n## gRPC backend settings\n## Dup\n## Dup\n```sh\n# not a heading [x](nowhere.md)\n```\nsee [y](here.md#a-b-c) `[z](no.md)`\n[r]: ref.md\n';
+  const text =
+    '# A `b`, C!\n## Container image, Porch\n## gRPC backend settings\n## Dup\n## Dup\n```sh\n# not a heading [x](nowhere.md)\n```\nsee [y](here.md#a-b-c) `[z](no.md)`\n[r]: ref.md\n';
   assert.equal([...anchors(text)], ['a-b-c', 'container-image-porch', 'grpc-backend-settings', 'dup', 'dup-1']);
-  assert.equal(links(text).map((l) => l.target), ['here.md#a-b-c', 'ref.md']);
-  const blocks = codeBlocks('<!-- doc-test: skip "why" -->\n```sh\nfalse\n```\n\n<!-- doc-test: exit 1 -->\n\n```bash\nexit 1\n```\n```text\nx\n```\n');
-  assert.equal(blocks.map((b) => [b.lang, b.skip, b.exit]), [['sh', 'why', 0], ['bash', undefined, 1], ['text', undefined, 0]]);
+  assert.equal(
+    links(text).map((l) => l.target),
+    ['here.md#a-b-c', 'ref.md'],
+  );
+  const blocks = codeBlocks(
+    '<!-- doc-test: skip "why" -->\n```sh\nfalse\n```\n\n<!-- doc-test: exit 1 -->\n\n```bash\nexit 1\n```\n```text\nx\n```\n',
+  );
+  assert.equal(
+    blocks.map((b) => [b.lang, b.skip, b.exit]),
+    [
+      ['sh', 'why', 0],
+      ['bash', undefined, 1],
+      ['text', undefined, 0],
+    ],
+  );
 });
 
 test.run();

@@ -13,8 +13,14 @@ import { DOC, RECORDS, generate, parseRecording, table } from '../../scripts/per
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const doc: string = readFileSync(DOC, 'utf8');
 const suites = [...doc.matchAll(/<!-- bench-table: ([\w-]+) -->/g)].map((m) => m[1]!);
-const recorded = existsSync(RECORDS) ? readdirSync(RECORDS).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -4)) : [];
-const benchSource = readdirSync(join(root, 'bench')).map((f) => readFileSync(join(root, 'bench', f), 'utf8')).join('\n');
+const recorded = existsSync(RECORDS)
+  ? readdirSync(RECORDS)
+      .filter((f) => f.endsWith('.txt'))
+      .map((f) => f.slice(0, -4))
+  : [];
+const benchSource = readdirSync(join(root, 'bench'))
+  .map((f) => readFileSync(join(root, 'bench', f), 'utf8'))
+  .join('\n');
 
 test('every table of docs/performance.md is what the recorded runs give (node scripts/perf-doc.mjs)', () => {
   for (const r of recorded) assert.ok(suites.includes(r), `docs/bench/${r}.txt has no table in docs/performance.md`);
@@ -56,14 +62,23 @@ test('a table: one row per benchmark and n, medians over the runs with their ran
 });
 
 test('no other Markdown file quotes benchmark figures: docs/performance.md is the one place', () => {
-  const names = [...new Set([...benchSource.matchAll(/BENCH (?:\$\{[^}]*\}|([a-z][\w-]+))/g)].map((m) => m[1]).filter(Boolean))] as string[];
-  for (const suite of recorded) for (const key of parseRecording(readFileSync(join(RECORDS, `${suite}.txt`), 'utf8')).byName.keys()) names.push((key as string).split(' ')[0]!);
-  const files = spawnSync('git', ['ls-files', '*.md'], { cwd: root, encoding: 'utf8' }).stdout.split('\n').filter((f) => f && f !== 'docs/performance.md');
+  const names = [
+    ...new Set([...benchSource.matchAll(/BENCH (?:\$\{[^}]*\}|([a-z][\w-]+))/g)].map((m) => m[1]).filter(Boolean)),
+  ] as string[];
+  for (const suite of recorded)
+    for (const key of parseRecording(readFileSync(join(RECORDS, `${suite}.txt`), 'utf8')).byName.keys())
+      names.push((key as string).split(' ')[0]!);
+  const files = spawnSync('git', ['ls-files', '*.md'], { cwd: root, encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((f) => f && f !== 'docs/performance.md');
   const quotes: string[] = [];
   for (const f of files) {
-    readFileSync(join(root, f), 'utf8').split('\n').forEach((line, i) => {
-      if (names.some((n) => line.includes(n)) && /\d[\d,.]*\s*(ms|µs|us|MB|%|\/s|allocations\/s)\b/.test(line)) quotes.push(`${f}:${i + 1}: ${line.trim()}`);
-    });
+    readFileSync(join(root, f), 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if (names.some((n) => line.includes(n)) && /\d[\d,.]*\s*(ms|µs|us|MB|%|\/s|allocations\/s)\b/.test(line))
+          quotes.push(`${f}:${i + 1}: ${line.trim()}`);
+      });
   }
   assert.equal(quotes, []);
 });

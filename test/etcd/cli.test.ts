@@ -15,14 +15,19 @@ const dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-cli-'));
 const f = (n: string) => join(dir, n);
 
 function serve(args: string[]): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
 test('serve --help lists the etcd flags', () => {
   const r = serve(['--help']);
   assert.is(r.status, 0);
-  for (const flag of ['--store file|memory|etcd', '--etcd-endpoints', '--etcd-ca', '--etcd-cert', '--etcd-key', '--etcd-prefix']) assert.ok(r.out.includes(flag), `${flag} in:\n${r.out}`);
+  for (const flag of ['--store file|memory|etcd', '--etcd-endpoints', '--etcd-ca', '--etcd-cert', '--etcd-key', '--etcd-prefix'])
+    assert.ok(r.out.includes(flag), `${flag} in:\n${r.out}`);
 });
 
 test('wrong etcd flags: a clear error and a non-zero exit, before anything is contacted', () => {
@@ -52,9 +57,28 @@ if (requireEtcd(test)) {
     ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=etcd-test-ca');
     writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
     writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
-    for (const [name, cn] of [['server', 'localhost'], ['client', 'ipam-injector']] as const) {
+    for (const [name, cn] of [
+      ['server', 'localhost'],
+      ['client', 'ipam-injector'],
+    ] as const) {
       ssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-      ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+      ssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+      );
     }
     const [client, peer, metrics] = await freePorts(3);
     const url = `https://127.0.0.1:${client}`;
@@ -62,12 +86,33 @@ if (requireEtcd(test)) {
     const member = spawn(
       process.env.ETCD_BIN ?? 'etcd',
       [
-        '--name', 'tls1', '--data-dir', f('etcd-data'),
-        '--listen-client-urls', url, '--advertise-client-urls', url,
-        '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-        '--initial-cluster', `tls1=http://127.0.0.1:${peer}`, '--listen-metrics-urls', `http://127.0.0.1:${metrics}`,
-        '--cert-file', f('server.crt'), '--key-file', f('server.key'), '--trusted-ca-file', f('ca.crt'), '--client-cert-auth',
-        '--logger', 'zap', '--log-level', 'warn',
+        '--name',
+        'tls1',
+        '--data-dir',
+        f('etcd-data'),
+        '--listen-client-urls',
+        url,
+        '--advertise-client-urls',
+        url,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-cluster',
+        `tls1=http://127.0.0.1:${peer}`,
+        '--listen-metrics-urls',
+        `http://127.0.0.1:${metrics}`,
+        '--cert-file',
+        f('server.crt'),
+        '--key-file',
+        f('server.key'),
+        '--trusted-ca-file',
+        f('ca.crt'),
+        '--client-cert-auth',
+        '--logger',
+        'zap',
+        '--log-level',
+        'warn',
       ],
       { env, stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -83,7 +128,12 @@ if (requireEtcd(test)) {
       });
       try {
         const c = raw('alloc', r.address);
-        const got = await c.call<{ allocatedPrefix: string }>('Allocation', { name: 'tls-1', kind: 'IPClaim', labels: { 'ipam-injector.dev/package': 'tls' }, spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } } });
+        const got = await c.call<{ allocatedPrefix: string }>('Allocation', {
+          name: 'tls-1',
+          kind: 'IPClaim',
+          labels: { 'ipam-injector.dev/package': 'tls' },
+          spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } },
+        });
         c.close();
         assert.is(got.allocatedPrefix, '10.1.0.1/16');
       } finally {
@@ -93,7 +143,12 @@ if (requireEtcd(test)) {
       const again = await startReplica([url], ['--seed', seed, ...tls]);
       try {
         const c = raw('alloc', again.address);
-        const got = await c.call<{ allocatedPrefix: string }>('Allocation', { name: 'tls-1', kind: 'IPClaim', labels: { 'ipam-injector.dev/package': 'tls' }, spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } } });
+        const got = await c.call<{ allocatedPrefix: string }>('Allocation', {
+          name: 'tls-1',
+          kind: 'IPClaim',
+          labels: { 'ipam-injector.dev/package': 'tls' },
+          spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } },
+        });
         c.close();
         assert.is(got.allocatedPrefix, '10.1.0.1/16', 'the same answer after a restart');
       } finally {

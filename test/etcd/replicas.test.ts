@@ -86,7 +86,10 @@ const total = (l: Load) => l.acks.reduce((n, a) => n + a.length, 0);
 async function until(cond: () => boolean, what: string, l: Load, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: acknowledgements per replica ${l.acks.map((a) => a.length).join(', ')}; errors: ${fmtErrors(l)}\n${diagnostics()}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}: acknowledgements per replica ${l.acks.map((a) => a.length).join(', ')}; errors: ${fmtErrors(l)}\n${diagnostics()}`,
+      );
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -95,8 +98,14 @@ async function until(cond: () => boolean, what: string, l: Load, timeoutMs = 30_
  *  etcd member's state and last warnings. */
 function diagnostics(): string {
   const replicaLines = replicas.map((r, i) => {
-    const warn = r.logs().split('\n').filter((s) => /"level":"(warn|error)"/.test(s));
-    return `replica ${i} (${r.proc.exitCode ?? r.proc.signalCode ?? 'running'}): ${warn.length} warnings, last ones:\n  ${warn.slice(-6).map((s) => s.slice(0, 300)).join('\n  ')}`;
+    const warn = r
+      .logs()
+      .split('\n')
+      .filter((s) => /"level":"(warn|error)"/.test(s));
+    return `replica ${i} (${r.proc.exitCode ?? r.proc.signalCode ?? 'running'}): ${warn.length} warnings, last ones:\n  ${warn
+      .slice(-6)
+      .map((s) => s.slice(0, 300))
+      .join('\n  ')}`;
   });
   const members = etcd.members.map((m) => `${m.name} ${m.running ? 'running' : 'down'}`).join(', ');
   return `etcd members: ${members}\n${replicaLines.join('\n')}`;
@@ -149,7 +158,10 @@ if (requireEtcd(test)) {
     dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-replicas-'));
     seed = writeSeed(dir);
     etcd = await startEtcd({ members: 3 });
-    replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]), startReplica(etcd.endpoints, ['--seed', seed, ...PEERS])]);
+    replicas = await Promise.all([
+      startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]),
+      startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]),
+    ]);
   });
 
   test.after(async () => {
@@ -167,9 +179,16 @@ if (requireEtcd(test)) {
         const before = total(l);
         const killedAt = performance.now();
         await etcd.kill(leader);
-        await until(() => total(l) >= before + 300 && l.acks.every((a) => a.filter((t) => t > killedAt).length >= 50), '300 acknowledgements (50 per replica) after killing the leader', l, 40_000);
+        await until(
+          () => total(l) >= before + 300 && l.acks.every((a) => a.filter((t) => t > killedAt).length >= 50),
+          '300 acknowledgements (50 per replica) after killing the leader',
+          l,
+          40_000,
+        );
         const stall = stallAfter(l.acks, killedAt);
-        console.log(`# leader ${leader.name} killed after ${before} acknowledgements; longest pause after it ${Math.round(stall)} ms; ${total(l)} acknowledged (per replica: ${l.acks.map((a) => a.length).join(', ')}); errors: ${fmtErrors(l)}`);
+        console.log(
+          `# leader ${leader.name} killed after ${before} acknowledgements; longest pause after it ${Math.round(stall)} ms; ${total(l)} acknowledged (per replica: ${l.acks.map((a) => a.length).join(', ')}); errors: ${fmtErrors(l)}`,
+        );
         await etcd.restart(leader);
         await until(() => total(l) >= before + 400, '100 more acknowledgements with the member back', l);
       } finally {
@@ -177,8 +196,7 @@ if (requireEtcd(test)) {
         await l.done;
       }
       assert.ok(acked.size >= 600);
-    }),
-  );
+    }));
 
   // Failover: the replica that commits for the instance (the lease holder, when replicas
   // forward) dies; the other one's clients see no error and no call stalls more than 2 s.
@@ -190,24 +208,35 @@ if (requireEtcd(test)) {
         await until(() => total(l) >= 100, '100 acknowledgements before the kill', l);
         const holder = PEERS.length ? await leaseHolder(etcd.endpoints) : undefined;
         if (PEERS.length) assert.ok(holder, 'one replica holds the write lease');
-        victim = Math.max(0, replicas.findIndex((r) => r.peer === holder));
+        victim = Math.max(
+          0,
+          replicas.findIndex((r) => r.peer === holder),
+        );
         const other = 1 - victim;
         const killedAt = performance.now();
         replicas[victim]!.proc.kill('SIGKILL');
         await replicas[victim]!.exited;
-        await until(() => l.acks[other]!.filter((t) => t > killedAt).length >= 300, '300 acknowledgements from the other replica after the kill', l);
+        await until(
+          () => l.acks[other]!.filter((t) => t > killedAt).length >= 300,
+          '300 acknowledgements from the other replica after the kill',
+          l,
+        );
         const stall = stallAfter([l.acks[other]!], killedAt);
         const slowest = Math.max(...l.calls[other]!.filter(([, end]) => end > killedAt).map(([start, end]) => end - start));
-        console.log(`# replica ${victim}${holder ? ' (the lease holder)' : ''} killed; replica ${other} went on: longest pause after the kill ${Math.round(stall)} ms, slowest call ${Math.round(slowest)} ms; errors: ${fmtErrors(l)}`);
+        console.log(
+          `# replica ${victim}${holder ? ' (the lease holder)' : ''} killed; replica ${other} went on: longest pause after the kill ${Math.round(stall)} ms, slowest call ${Math.round(slowest)} ms; errors: ${fmtErrors(l)}`,
+        );
         assert.is(l.failures[other]!, 0, `calls to replica ${other} failed: ${fmtErrors(l)}`);
-        assert.ok(stall < 2000 && slowest < 2000, `replica ${other}'s clients stalled ${Math.round(stall)} ms (slowest call ${Math.round(slowest)} ms)`);
+        assert.ok(
+          stall < 2000 && slowest < 2000,
+          `replica ${other}'s clients stalled ${Math.round(stall)} ms (slowest call ${Math.round(slowest)} ms)`,
+        );
       } finally {
         l.stop();
         await l.done;
       }
       if (victim === 1) replicas.reverse(); // the survivor first: the next test restarts index 0
-    }),
-  );
+    }));
 
   test('no address twice; every acknowledged allocation is held, through each replica and in etcd', () =>
     step(async () => {
@@ -219,8 +248,7 @@ if (requireEtcd(test)) {
       assert.equal([...a].sort(), [...b].sort(), 'both replicas hold the same allocations');
       assert.equal([...a].sort(), [...inEtcd].sort(), 'the replicas hold what etcd holds');
       console.log(`# ${acked.size} acknowledged, ${inEtcd.size} held (calls whose answer was lost may have landed)`);
-    }),
-  );
+    }));
 
   test('restart of everything (both replicas, all etcd members): the state is identical and allocation goes on', () =>
     step(async () => {
@@ -229,7 +257,10 @@ if (requireEtcd(test)) {
       for (const m of etcd.members) await etcd.kill(m);
       await Promise.all(etcd.members.map((m) => etcd.restart(m)));
       await etcd.waitHealthy();
-      replicas = await Promise.all([startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]), startReplica(etcd.endpoints, ['--seed', seed, ...PEERS])]);
+      replicas = await Promise.all([
+        startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]),
+        startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]),
+      ]);
       const [a, b] = await Promise.all([listThrough(replicas[0]!), listThrough(replicas[1]!)]);
       assert.equal([...a].sort(), [...before].sort(), 'replica 0 after the restart');
       assert.equal([...b].sort(), [...before].sort(), 'replica 1 after the restart');
@@ -239,7 +270,14 @@ if (requireEtcd(test)) {
         replicas.map(async (r, i) => {
           const c = raw('alloc', r.address);
           try {
-            return (await c.call<{ allocatedPrefix: string }>('Allocation', { name: `after-restart-${i}`, kind: 'IPClaim', labels: { 'ipam-injector.dev/package': PKG }, spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } } })).allocatedPrefix;
+            return (
+              await c.call<{ allocatedPrefix: string }>('Allocation', {
+                name: `after-restart-${i}`,
+                kind: 'IPClaim',
+                labels: { 'ipam-injector.dev/package': PKG },
+                spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } },
+              })
+            ).allocatedPrefix;
           } finally {
             c.close();
           }
@@ -248,8 +286,7 @@ if (requireEtcd(test)) {
       assert.is.not(got[0], got[1]);
       const taken = new Set(before.values());
       for (const p of got) assert.not.ok(taken.has(p), `${p} was already held`);
-    }),
-  );
+    }));
   // Write leases only route requests: safety must hold when a lease goes away under load.
   if (PEERS.length) {
     test('the write lease revoked under load (lease loss mid-batch): no address twice, both replicas go on without errors', () =>
@@ -262,8 +299,17 @@ if (requireEtcd(test)) {
           assert.ok(kv, 'a replica holds the write lease');
           const revokedAt = performance.now();
           await client.leaseClient.leaseRevoke({ ID: kv.lease });
-          await until(() => l.acks.every((a) => a.filter((t) => t > revokedAt).length >= 150), '150 acknowledgements per replica after the revoke', l);
-          await until(() => l.acks.every((a) => a.filter((t) => t > revokedAt + 3000).length >= 50), '50 more per replica once a lease is held again', l, 60_000);
+          await until(
+            () => l.acks.every((a) => a.filter((t) => t > revokedAt).length >= 150),
+            '150 acknowledgements per replica after the revoke',
+            l,
+          );
+          await until(
+            () => l.acks.every((a) => a.filter((t) => t > revokedAt + 3000).length >= 50),
+            '50 more per replica once a lease is held again',
+            l,
+            60_000,
+          );
           console.log(`# lease revoked; longest pause after it ${Math.round(stallAfter(l.acks, revokedAt))} ms; errors: ${fmtErrors(l)}`);
           assert.equal(l.failures, [0, 0], `failed calls: ${fmtErrors(l)}`);
         } finally {
@@ -274,8 +320,7 @@ if (requireEtcd(test)) {
         const [a, b] = await Promise.all([listThrough(replicas[0]!), listThrough(replicas[1]!)]);
         assertHolds('replica 0', a);
         assertHolds('replica 1', b);
-      }),
-    );
+      }));
 
     test('the lease holder partitioned from etcd (its only member stopped): the other replica takes over, its clients see no error', () =>
       step(async () => {
@@ -285,7 +330,12 @@ if (requireEtcd(test)) {
         const holder = await startReplica([m!.clientUrl], PEERS);
         const first = raw('alloc', holder.address);
         try {
-          await first.call('Allocation', { name: 'partition-first', kind: 'IPClaim', labels: { 'ipam-injector.dev/package': PKG }, spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } } });
+          await first.call('Allocation', {
+            name: 'partition-first',
+            kind: 'IPClaim',
+            labels: { 'ipam-injector.dev/package': PKG },
+            spec: { prefixkind: 'network', selector: { 'nephio.org/network-instance': 'vpc', role: 'shared' } },
+          });
         } finally {
           first.close();
         }
@@ -302,7 +352,9 @@ if (requireEtcd(test)) {
           await etcd.kill(m!);
           await until(() => l.acks[0]!.filter((t) => t > cutAt).length >= 300, '300 acknowledgements after the partition', l, 60_000);
           const slowest = Math.max(...l.calls[0]!.filter(([, end]) => end > cutAt).map(([start, end]) => end - start));
-          console.log(`# holder partitioned; the other replica went on: longest pause ${Math.round(stallAfter(l.acks, cutAt))} ms, slowest call ${Math.round(slowest)} ms; errors: ${fmtErrors(l)}`);
+          console.log(
+            `# holder partitioned; the other replica went on: longest pause ${Math.round(stallAfter(l.acks, cutAt))} ms, slowest call ${Math.round(slowest)} ms; errors: ${fmtErrors(l)}`,
+          );
           assert.equal(l.failures, [0], `failed calls: ${fmtErrors(l)}`);
         } finally {
           l.stop();
@@ -312,8 +364,7 @@ if (requireEtcd(test)) {
         const inEtcd = await allocationsInEtcd(etcd.endpoints);
         assertHolds('etcd', inEtcd);
         assertHolds('the other replica', await listThrough(other));
-      }),
-    );
+      }));
   }
 }
 

@@ -48,17 +48,40 @@ type Step =
   | { t: 'unni'; force: boolean };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ t: fc.constant('alloc' as const), owner: fc.nat(20), kind: fc.constantFrom('network' as const, 'pool' as const, 'loopback' as const), sel: fc.nat(SELECTORS.length - 1), len: fc.integer({ min: 25, max: 30 }), ni: fc.nat(3) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      t: fc.constant('alloc' as const),
+      owner: fc.nat(20),
+      kind: fc.constantFrom('network' as const, 'pool' as const, 'loopback' as const),
+      sel: fc.nat(SELECTORS.length - 1),
+      len: fc.integer({ min: 25, max: 30 }),
+      ni: fc.nat(3),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ t: fc.constant('subnet' as const), owner: fc.nat(20), len: fc.integer({ min: 26, max: 29 }) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('release' as const), owner: fc.nat(24), force: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('prefix' as const), i: fc.nat(PREFIXES.length - 1), relabel: fc.boolean(), owner: fc.nat(3) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ t: fc.constant('prefix' as const), i: fc.nat(PREFIXES.length - 1), relabel: fc.boolean(), owner: fc.nat(3) }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('unprefix' as const), i: fc.nat(PREFIXES.length - 1), force: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('ni' as const), i: fc.nat(1), grow: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('unni' as const), force: fc.boolean() }) },
 );
 
 const hotStepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ t: fc.constant('alloc' as const), owner: fc.nat(20), kind: fc.constantFrom('network' as const, 'pool' as const, 'loopback' as const), sel: fc.nat(SELECTORS.length - 1), len: fc.integer({ min: 25, max: 30 }), ni: fc.nat(3) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      t: fc.constant('alloc' as const),
+      owner: fc.nat(20),
+      kind: fc.constantFrom('network' as const, 'pool' as const, 'loopback' as const),
+      sel: fc.nat(SELECTORS.length - 1),
+      len: fc.integer({ min: 25, max: 30 }),
+      ni: fc.nat(3),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('subnet' as const), owner: fc.nat(20), len: fc.integer({ min: 26, max: 29 }) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('release' as const), owner: fc.nat(20), force: fc.constant(false) }) },
 );
@@ -66,12 +89,26 @@ const hotStepArb: fc.Arbitrary<Step> = fc.oneof(
 function run(tx: Tx, s: Step): void {
   switch (s.t) {
     case 'alloc': {
-      const r = { owner: `o${s.owner}`, networkInstance: s.ni === 3 ? lab : vpc, kind: s.kind, selector: SELECTORS[s.sel]!, labels: { app: `x${s.owner % 3}` } };
+      const r = {
+        owner: `o${s.owner}`,
+        networkInstance: s.ni === 3 ? lab : vpc,
+        kind: s.kind,
+        selector: SELECTORS[s.sel]!,
+        labels: { app: `x${s.owner % 3}` },
+      };
       tx.allocate(s.kind === 'pool' ? { ...r, prefixLength: s.len } : r);
       return;
     }
     case 'subnet':
-      tx.allocate({ owner: `o${s.owner}`, networkInstance: vpc, kind: 'network', prefixLength: s.len, createPrefix: true, selector: { matchLabels: { 'nephio.org/address-family': 'ipv4' } }, labels: { 'nephio.org/network-name': 'n1' } });
+      tx.allocate({
+        owner: `o${s.owner}`,
+        networkInstance: vpc,
+        kind: 'network',
+        prefixLength: s.len,
+        createPrefix: true,
+        selector: { matchLabels: { 'nephio.org/address-family': 'ipv4' } },
+        labels: { 'nephio.org/network-name': 'n1' },
+      });
       return;
     case 'release':
       // owners 21..24 are the prefix owners
@@ -79,14 +116,26 @@ function run(tx: Tx, s: Step): void {
       return;
     case 'prefix': {
       const p = PREFIXES[s.i]!;
-      tx.applyPrefix({ networkInstance: vpc, prefix: p.prefix, kind: p.kind, labels: s.relabel ? { ...p.labels, extra: 'y' } : p.labels, owner: `p${s.owner}` });
+      tx.applyPrefix({
+        networkInstance: vpc,
+        prefix: p.prefix,
+        kind: p.kind,
+        labels: s.relabel ? { ...p.labels, extra: 'y' } : p.labels,
+        owner: `p${s.owner}`,
+      });
       return;
     }
     case 'unprefix':
       tx.removePrefix(vpc, PREFIXES[s.i]!.prefix, s.force ? { force: true } : {});
       return;
     case 'ni':
-      tx.applyNetworkInstance(lab, s.grow ? [{ prefix: '192.168.0.0/24', labels: { s: 'a' } }, { prefix: '192.168.9.0/24' }] : [{ prefix: '192.168.0.0/24', labels: { s: 'a' } }], 'p1');
+      tx.applyNetworkInstance(
+        lab,
+        s.grow
+          ? [{ prefix: '192.168.0.0/24', labels: { s: 'a' } }, { prefix: '192.168.9.0/24' }]
+          : [{ prefix: '192.168.0.0/24', labels: { s: 'a' } }],
+        'p1',
+      );
       return;
     case 'unni':
       tx.removeNetworkInstance(lab, s.force ? { force: true } : {});
@@ -117,7 +166,16 @@ function start(): { ipam: Ipam; mirror: Mirror; kv: FakeKv } {
   const kv = new FakeKv();
   const tx = new Tx(ipam);
   tx.applyNetworkInstance(vpc, [{ prefix: '10.0.0.0/16' }, { prefix: '2001:db8::/48' }], 'seed');
-  PREFIXES.forEach((p, i) => tx.applyPrefix({ networkInstance: vpc, prefix: p.prefix, kind: p.kind, labels: p.labels, ...(p.networkName ? { networkName: p.networkName } : {}), owner: `p${i % 3}` }));
+  PREFIXES.forEach((p, i) =>
+    tx.applyPrefix({
+      networkInstance: vpc,
+      prefix: p.prefix,
+      kind: p.kind,
+      labels: p.labels,
+      ...(p.networkName ? { networkName: p.networkName } : {}),
+      owner: `p${i % 3}`,
+    }),
+  );
   kv.apply(mirror.derive(tx.ops, ipam).writes);
   return { ipam, mirror, kv };
 }
@@ -176,7 +234,12 @@ test('an allocation writes one owner key of a few hundred bytes, whatever the po
   mirror.derive(tx0.ops, ipam);
   for (let i = 0; i < 20_000; i++) {
     const tx = new Tx(ipam);
-    tx.allocate({ owner: `pkg|default/IPClaim/c${i}`, networkInstance: vpc, kind: 'network', selector: { matchLabels: { role: 'bench' } } });
+    tx.allocate({
+      owner: `pkg|default/IPClaim/c${i}`,
+      networkInstance: vpc,
+      kind: 'network',
+      selector: { matchLabels: { role: 'bench' } },
+    });
     const d = mirror.derive(tx.ops, ipam);
     if (i % 5000 !== 0 && i !== 19_999) continue;
     assert.equal([...d.writes.keys()], [keys.own(`pkg|default/IPClaim/c${i}`)]);
@@ -219,7 +282,10 @@ test('undoing a run of commits restores the allocator and the index exactly, or 
     fc.property(
       fc.array(fc.array(stepArb, { minLength: 1, maxLength: 4 }), { maxLength: 25 }),
       // mostly what contended commits hold: allocations and releases
-      fc.array(fc.array(fc.oneof({ weight: 4, arbitrary: hotStepArb }, { weight: 1, arbitrary: stepArb }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 6 }),
+      fc.array(
+        fc.array(fc.oneof({ weight: 4, arbitrary: hotStepArb }, { weight: 1, arbitrary: stepArb }), { minLength: 1, maxLength: 3 }),
+        { minLength: 1, maxLength: 6 },
+      ),
       (before, losing) => {
         const { ipam, mirror } = start();
         const apply = (steps_: Step[]): Tx => {
@@ -254,7 +320,9 @@ test('undoing a run of commits restores the allocator and the index exactly, or 
     ),
     { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) },
   );
-  console.log(`# ${undone} runs undone exactly (${releasesUndone} releases among them), ${refused} refused (prefix or instance changes, moves, cascades)`);
+  console.log(
+    `# ${undone} runs undone exactly (${releasesUndone} releases among them), ${refused} refused (prefix or instance changes, moves, cascades)`,
+  );
   assert.ok(undone > 30 && releasesUndone > 10, 'allocations and releases are undone');
 });
 

@@ -31,8 +31,14 @@ async function space(core: IpamCore, ni = 'vpc', net = '10.0.0.0/8', subnet = '1
   });
 }
 
-const req = (owner: string, ni = 'vpc'): AllocationRequest => ({ owner, networkInstance: { name: ni }, kind: 'network', selector: { matchLabels: { role: 'r' } } });
-const list = (core: IpamCore, ni = 'vpc') => core.query((ipam) => new Map(ipam.listAllocations({ networkInstance: { name: ni } }).map((a) => [a.owner, a.prefix])));
+const req = (owner: string, ni = 'vpc'): AllocationRequest => ({
+  owner,
+  networkInstance: { name: ni },
+  kind: 'network',
+  selector: { matchLabels: { role: 'r' } },
+});
+const list = (core: IpamCore, ni = 'vpc') =>
+  core.query((ipam) => new Map(ipam.listAllocations({ networkInstance: { name: ni } }).map((a) => [a.owner, a.prefix])));
 
 async function eventually(cond: () => Promise<boolean> | boolean, what: string, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -129,7 +135,10 @@ if (requireEtcd(test)) {
     // an owner of instance one, moved to instance two through the other replica
     const moved = await b.core.mutate((tx) => tx.allocate(req('a5', 'two')));
     assert.ok(moved.prefix.startsWith('10.1.'));
-    await eventually(async () => !(await list(a.core, 'one')).has('a5') && (await list(a.core, 'two')).get('a5') === moved.prefix, 'a sees the move');
+    await eventually(
+      async () => !(await list(a.core, 'one')).has('a5') && (await list(a.core, 'two')).get('a5') === moved.prefix,
+      'a sees the move',
+    );
   });
 
   test('a commit larger than one etcd transaction goes in several; the other replica applies it whole', async () => {
@@ -155,7 +164,10 @@ if (requireEtcd(test)) {
       .mutate((tx) => {
         for (let i = 0; i < 70; i++) tx.applyNetworkInstance({ name: `ni-${i}` }, [{ prefix: '10.0.0.0/8' }], 'pkg');
       })
-      .then(() => undefined, (e: Error) => e);
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     assert.ok(err, 'the oversized request is refused');
     assert.is((err as { code?: string }).code, 'InvalidArgument', String(err));
     assert.match(err!.message, /70 network instances/);
@@ -203,14 +215,17 @@ if (requireEtcd(test)) {
     });
   });
 
-  test('a lost race is undone and caught up from the winner\'s journal, without reading the state again', async () => {
+  test("a lost race is undone and caught up from the winner's journal, without reading the state again", async () => {
     const { a, b } = await twoReplicasOnOneSpace();
     await Promise.all(Array.from({ length: 20 }, (_, i) => a.core.mutate((tx) => tx.allocate(req(`pre${i}`)))));
     await eventually(async () => (await list(b.core)).size === 20, 'b follows');
     const loads = a.store.extra.loads + b.store.extra.loads;
     for (let round = 0; round < 5; round++) {
       // same tick, same view: both take the same next address, one of them loses
-      const [x, y] = await Promise.all([a.core.mutate((tx) => tx.allocate(req(`a${round}`))), b.core.mutate((tx) => tx.allocate(req(`b${round}`)))]);
+      const [x, y] = await Promise.all([
+        a.core.mutate((tx) => tx.allocate(req(`a${round}`))),
+        b.core.mutate((tx) => tx.allocate(req(`b${round}`))),
+      ]);
       assert.is.not(x.prefix, y.prefix, 'no address twice');
     }
     const conflicts = a.core.counters.conflicts + b.core.counters.conflicts;
@@ -231,7 +246,13 @@ if (requireEtcd(test)) {
     let stop = false;
     let n = 0;
     const busy = Array.from({ length: 32 }, async (_, w) => {
-      for (let i = 0; !stop; i++) await a.core.mutate((tx) => tx.allocate(req(`a-${w}-${i}`))).then(() => n++, () => {});
+      for (let i = 0; !stop; i++)
+        await a.core
+          .mutate((tx) => tx.allocate(req(`a-${w}-${i}`)))
+          .then(
+            () => n++,
+            () => {},
+          );
     });
     try {
       await eventually(() => n >= 200, 'a is busy');
@@ -262,10 +283,12 @@ if (requireEtcd(test)) {
       const followers = await three.followers();
       for (const m of followers) await three.kill(m);
       const t0 = Date.now();
-      const err = await core.mutate((tx) => tx.allocate(req('after'))).then(
-        () => null,
-        (e: Error) => e,
-      );
+      const err = await core
+        .mutate((tx) => tx.allocate(req('after')))
+        .then(
+          () => null,
+          (e: Error) => e,
+        );
       assert.ok(err, 'not acknowledged');
       assert.match(err!.message, /not durable/);
       assert.ok(Date.now() - t0 < 10_000, `gave up after ${Date.now() - t0} ms`);

@@ -31,7 +31,8 @@ export interface Replica {
 
 /** Starts `bin/ipam-injector serve --store etcd ...`; resolves once it serves. */
 export function startReplica(endpoints: string[], extra: string[] = [], timeoutMs = 60_000): Promise<Replica> {
-  if (!existsSync(join(root, 'dist/ipam-injector.mjs'))) throw new Error('dist/ipam-injector.mjs is missing: run npm run build (npm test does)');
+  if (!existsSync(join(root, 'dist/ipam-injector.mjs')))
+    throw new Error('dist/ipam-injector.mjs is missing: run npm run build (npm test does)');
   const args = ['serve', '--listen', '127.0.0.1:0', '--store', 'etcd', '--etcd-endpoints', endpoints.join(','), ...extra];
   // IPAM_REPLICA_NODE_ARGS: extra node flags for the replicas (e.g. --cpu-prof to profile them)
   const nodeArgs = (process.env.IPAM_REPLICA_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -53,7 +54,14 @@ export function startReplica(endpoints: string[], extra: string[] = [], timeoutM
       if (m) {
         clearTimeout(timer);
         const peer = /"msg":"forwarding","peer":"([^"]+)"/.exec(log)?.[1];
-        resolve({ proc, address: m[1]!, ...(m[2] ? { metricsPort: Number(m[2]) } : {}), ...(peer ? { peer } : {}), logs: () => log, exited });
+        resolve({
+          proc,
+          address: m[1]!,
+          ...(m[2] ? { metricsPort: Number(m[2]) } : {}),
+          ...(peer ? { peer } : {}),
+          logs: () => log,
+          exited,
+        });
       }
     });
     void exited.then((code) => {

@@ -47,7 +47,10 @@ test('no arguments and `fn`: the KRM function on stdin/stdout', () => {
     const out = parse(r.stdout);
     assert.is(out.items.length, 3);
     assert.equal(out.items[2].status, { prefix: '10.0.1.1/24' });
-    assert.ok(out.results.some((x: { severity: string }) => x.severity === 'warning'), 'no Kptfile: a warning');
+    assert.ok(
+      out.results.some((x: { severity: string }) => x.severity === 'warning'),
+      'no Kptfile: a warning',
+    );
   }
 });
 
@@ -65,7 +68,8 @@ test('errors exit 1 with results on stdout and the package echoed; never empty o
 });
 
 test('malformed YAML in a resource the function does not own: exit 1, the input echoed, a syntax error result', () => {
-  const input = 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x\n';
+  const input =
+    'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x\n';
   const r = run([], input);
   assert.is(r.status, 1, r.stdout);
   assert.ok(r.stdout.startsWith(input), 'the input list comes back unchanged');

@@ -32,10 +32,17 @@ const CLAIM = `- apiVersion: ipam.resource.nephio.org/v1alpha1
     networkInstance: {name: vpc}
 `;
 const STATUS = '  status:\n    prefix: 10.0.1.1/24\n';
-const bytes = (...parts: (string | number[] | Buffer)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+const bytes = (...parts: (string | number[] | Buffer)[]) =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
 
 test('bytes that are not UTF-8 in a resource the function does not own come out as they went in', () => {
-  const cm = bytes('- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n  data:\n    x: "caf', [0xe9], ' ', [0xff, 0xfe, 0xc0, 0xaf, 0xed, 0xa0, 0x80], ' ok"\n');
+  const cm = bytes(
+    '- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: c\n  data:\n    x: "caf',
+    [0xe9],
+    ' ',
+    [0xff, 0xfe, 0xc0, 0xaf, 0xed, 0xa0, 0x80],
+    ' ok"\n',
+  );
   const r = run(bytes(HEAD, SPACE, CLAIM, cm));
   assert.is(r.status, 0, r.stdout.toString());
   const expected = bytes(HEAD, SPACE, CLAIM, STATUS, cm);
@@ -68,15 +75,30 @@ test('a UTF-8 BOM and UTF-16 (with or without a BOM) come back in the same encod
   const bom = run(bytes([0xef, 0xbb, 0xbf], plain));
   assert.is(bom.status, 0, bom.stdout.toString());
   assert.ok(bom.stdout.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])));
-  assert.ok(bom.stdout.subarray(3).toString().startsWith(plain + STATUS));
+  assert.ok(
+    bom.stdout
+      .subarray(3)
+      .toString()
+      .startsWith(plain + STATUS),
+  );
   const le = run(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(plain, 'utf16le')]));
   assert.is(le.status, 0);
   assert.ok(le.stdout.subarray(0, 2).equals(Buffer.from([0xff, 0xfe])));
-  assert.ok(le.stdout.subarray(2).toString('utf16le').startsWith(plain + STATUS));
+  assert.ok(
+    le.stdout
+      .subarray(2)
+      .toString('utf16le')
+      .startsWith(plain + STATUS),
+  );
   const be = Buffer.from(plain, 'utf16le').swap16();
   const r = run(be);
   assert.is(r.status, 0);
-  assert.ok(Buffer.from(r.stdout).swap16().toString('utf16le').startsWith(plain + STATUS));
+  assert.ok(
+    Buffer.from(r.stdout)
+      .swap16()
+      .toString('utf16le')
+      .startsWith(plain + STATUS),
+  );
 });
 
 test.run();

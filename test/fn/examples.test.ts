@@ -19,10 +19,15 @@ const env = { ...process.env, PATH: `${join(root, 'bin')}:${process.env.PATH}` }
 
 if (spawnSync('kpt', ['version']).status !== 0) throw new Error('kpt is not on PATH: the examples run under the real kpt');
 
-const cases = readdirSync(examples).filter((c) => statSync(join(examples, c)).isDirectory()).sort();
+const cases = readdirSync(examples)
+  .filter((c) => statSync(join(examples, c)).isDirectory())
+  .sort();
 
 function git(cwd: string, ...args: string[]): string {
-  const r = spawnSync('git', ['-c', 'user.name=example', '-c', 'user.email=example@example.com', '-c', 'core.autocrlf=false', ...args], { cwd, encoding: 'utf8' });
+  const r = spawnSync('git', ['-c', 'user.name=example', '-c', 'user.email=example@example.com', '-c', 'core.autocrlf=false', ...args], {
+    cwd,
+    encoding: 'utf8',
+  });
   assert.is(r.status, 0, `git ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
@@ -69,7 +74,11 @@ test('each example has a README that runs it, and .krmignore keeps .expected out
   for (const name of cases) {
     const readme = join(examples, name, 'README.md');
     assert.ok(existsSync(readme), `examples/${name}/README.md`);
-    assert.match(readFileSync(readme, 'utf8'), new RegExp(`kpt fn render [^\\n]*--allow-exec`), `examples/${name}/README.md runs kpt fn render`);
+    assert.match(
+      readFileSync(readme, 'utf8'),
+      new RegExp(`kpt fn render [^\\n]*--allow-exec`),
+      `examples/${name}/README.md runs kpt fn render`,
+    );
     assert.match(readFileSync(join(examples, name, '.krmignore'), 'utf8'), /^\.expected$/m, `examples/${name}/.krmignore`);
   }
 });

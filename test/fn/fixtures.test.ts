@@ -109,7 +109,9 @@ for (const name of cases) {
         const got = snapshot(pkg);
         assert.equal(Object.keys(got), Object.keys(want), 'files');
         for (const f of Object.keys(want)) assert.fixture(got[f], want[f]);
-        const wantResults = existsSync(join(expectedDir, 'results.yaml')) ? (parse(readFileSync(join(expectedDir, 'results.yaml'), 'utf8')) ?? []) : [];
+        const wantResults = existsSync(join(expectedDir, 'results.yaml'))
+          ? (parse(readFileSync(join(expectedDir, 'results.yaml'), 'utf8')) ?? [])
+          : [];
         assert.equal(results, wantResults, 'results');
         if (r.status === 0 && mode === 'render') {
           const again = run('render', pkg, join(tmp, 'results2'), cfg);

@@ -36,7 +36,8 @@ function resources(dir: string): Obj[] {
     const p = join(dir, name);
     if (name === '.expected') continue;
     if (statSync(p).isDirectory()) out.push(...resources(p));
-    else if (name.endsWith('.yaml') || name === 'Kptfile') for (const d of parseAllDocuments(readFileSync(p, 'utf8'))) out.push(d.toJS() as Obj);
+    else if (name.endsWith('.yaml') || name === 'Kptfile')
+      for (const d of parseAllDocuments(readFileSync(p, 'utf8'))) out.push(d.toJS() as Obj);
   }
   return out;
 }
@@ -47,7 +48,9 @@ const inside = (outer: string, inner: string): boolean => {
   return a.v6 === b.v6 && contains(a.w, 0, a.len, b.w, 0, b.len);
 };
 
-const cases = readdirSync(join(root, 'fixtures')).filter((c) => c.startsWith('nephio-') && existsSync(join(root, 'fixtures', c, '.expected/package')));
+const cases = readdirSync(join(root, 'fixtures')).filter(
+  (c) => c.startsWith('nephio-') && existsSync(join(root, 'fixtures', c, '.expected/package')),
+);
 
 test('there are Nephio fixtures', () => {
   for (const c of ['nephio-free5gc-upf', 'nephio-free5gc-amf', 'nephio-oai-cuup', 'nephio-ueransim']) assert.ok(cases.includes(c), c);
@@ -58,10 +61,17 @@ for (const name of cases) {
     const before = resources(join(root, 'fixtures', name));
     const after = resources(join(root, 'fixtures', name, '.expected/package'));
     if (!before.some((o) => o.kind === 'Network')) return; // a NetworkInstance-based package
-    assert.not.ok(before.some((o) => o.kind === 'NetworkInstance' || o.kind === 'IPPrefix'), 'no NetworkInstance or IPPrefix in the package');
+    assert.not.ok(
+      before.some((o) => o.kind === 'NetworkInstance' || o.kind === 'IPPrefix'),
+      'no NetworkInstance or IPPrefix in the package',
+    );
     const tables = new Map<string, string[]>();
     for (const n of before.filter((o) => o.kind === 'Network')) {
-      for (const rt of (n.spec?.routingTables ?? []) as { name: string; prefixes: { prefix: string }[] }[]) tables.set(rt.name, rt.prefixes.map((p) => p.prefix));
+      for (const rt of (n.spec?.routingTables ?? []) as { name: string; prefixes: { prefix: string }[] }[])
+        tables.set(
+          rt.name,
+          rt.prefixes.map((p) => p.prefix),
+        );
     }
     const kptBefore = before.find((o) => o.kind === 'Kptfile')!;
     const kptAfter = after.find((o) => o.kind === 'Kptfile')!;
@@ -76,7 +86,10 @@ for (const name of cases) {
       const prefix = c.status?.prefix as string | undefined;
       const ni = (c.spec?.networkInstance as { name: string }).name;
       assert.ok(prefix, `${c.metadata!.name} has status.prefix`);
-      assert.ok((tables.get(ni) ?? []).some((p) => inside(p, prefix!)), `${c.metadata!.name}: ${prefix} inside a prefix of routing table ${ni} (${tables.get(ni)})`);
+      assert.ok(
+        (tables.get(ni) ?? []).some((p) => inside(p, prefix!)),
+        `${c.metadata!.name}: ${prefix} inside a prefix of routing table ${ni} (${tables.get(ni)})`,
+      );
       if (c.spec?.kind === 'network') {
         const gw = c.status?.gateway as string | undefined;
         assert.ok(gw, `${c.metadata!.name} has a gateway`);

@@ -143,14 +143,29 @@ if (missing) {
     const env = requireImage();
     const r = kpt(['fn', 'doc', '--image', TAG], env);
     assert.is(r.status, 0, r.stderr);
-    for (const part of ['allocates IP addresses', 'KPT FN RENDER', 'FUNCTIONCONFIG', 'examples/upf']) assert.ok(r.stdout.includes(part), `kpt fn doc shows ${part}`);
+    for (const part of ['allocates IP addresses', 'KPT FN RENDER', 'FUNCTIONCONFIG', 'examples/upf'])
+      assert.ok(r.stdout.includes(part), `kpt fn doc shows ${part}`);
   });
 
   test('locked down as in a restricted pod: read-only root, no capabilities, no network, nobody', () => {
     const p = requirePodman();
     const input = resourceList(PACKAGE['alloc.yaml'] + '---\n' + PACKAGE['space.yaml']);
     const r = p.podman(
-      ['run', '--rm', '-i', '--network', 'none', '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', '--user', '65534:65534', TAG],
+      [
+        'run',
+        '--rm',
+        '-i',
+        '--network',
+        'none',
+        '--read-only',
+        '--cap-drop',
+        'ALL',
+        '--security-opt',
+        'no-new-privileges',
+        '--user',
+        '65534:65534',
+        TAG,
+      ],
       { input, allowFailure: true },
     );
     assert.is(r.status, 0, `function failed in a locked-down container:\n${r.stderr}`);
@@ -167,9 +182,29 @@ if (missing) {
     chmodSync(join(seedDir, 'space.yaml'), 0o644);
     const name = `ipam-serve-${process.pid}`;
     p.podman([
-      'run', '-d', '--name', name, '--network', 'none', '--read-only', '--cap-drop', 'ALL',
-      '--volume', `${seedDir}:/seed:ro`, '--tmpfs', '/data:rw,size=16m,mode=1777',
-      TAG, 'serve', '--listen', '127.0.0.1:9090', '--data', '/data', '--seed', '/seed/space.yaml', '--metrics', '127.0.0.1:9091',
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'none',
+      '--read-only',
+      '--cap-drop',
+      'ALL',
+      '--volume',
+      `${seedDir}:/seed:ro`,
+      '--tmpfs',
+      '/data:rw,size=16m,mode=1777',
+      TAG,
+      'serve',
+      '--listen',
+      '127.0.0.1:9090',
+      '--data',
+      '/data',
+      '--seed',
+      '/seed/space.yaml',
+      '--metrics',
+      '127.0.0.1:9091',
     ]);
     try {
       // Inside the container's own network namespace: the server is reachable only there.
@@ -178,13 +213,25 @@ if (missing) {
         if (state !== 'running') {
           throw new Stop(`serve exited in the container (${state}):\n${p.podman(['logs', name], { allowFailure: true }).stderr}`);
         }
-        const r = p.podman(['exec', name, 'node', '/app/bin/ipam-injector', 'get', 'network-instances', '--server', '127.0.0.1:9090', '-o', 'json'], { allowFailure: true });
-        if (r.status !== 0) throw new Error(`get failed (exit ${r.status}): ${r.stderr}\nserver log:\n${p.podman(['logs', name], { allowFailure: true }).stderr}`);
+        const r = p.podman(
+          ['exec', name, 'node', '/app/bin/ipam-injector', 'get', 'network-instances', '--server', '127.0.0.1:9090', '-o', 'json'],
+          { allowFailure: true },
+        );
+        if (r.status !== 0)
+          throw new Error(
+            `get failed (exit ${r.status}): ${r.stderr}\nserver log:\n${p.podman(['logs', name], { allowFailure: true }).stderr}`,
+          );
         return r.stdout;
       }, 20_000);
       assert.match(get, /vpc-ran/, 'the seeded network instance is served');
       const health = p.podman(
-        ['exec', name, 'node', '-e', "fetch('http://127.0.0.1:9091/healthz').then(r => r.text().then(t => { console.log(r.status, t); process.exit(r.ok ? 0 : 1); }))"],
+        [
+          'exec',
+          name,
+          'node',
+          '-e',
+          "fetch('http://127.0.0.1:9091/healthz').then(r => r.text().then(t => { console.log(r.status, t); process.exit(r.ok ? 0 : 1); }))",
+        ],
         { allowFailure: true },
       );
       assert.is(health.status, 0, `healthz: ${health.stdout} ${health.stderr}`);

@@ -23,12 +23,31 @@ test('candidates: matchExpressions In, NotIn, Exists, DoesNotExist', () => {
   pfx(ipam, '10.0.1.0/24', 'network', { tier: 'gold', zone: 'a' });
   pfx(ipam, '10.0.2.0/24', 'network', { tier: 'silver' });
   pfx(ipam, '10.0.3.0/24', 'network', { zone: 'b' });
-  const parent = (owner: string, matchExpressions: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[]) =>
-    ipam.allocate(req(owner, 'network', { selector: { matchExpressions } })).parent;
+  const parent = (
+    owner: string,
+    matchExpressions: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[],
+  ) => ipam.allocate(req(owner, 'network', { selector: { matchExpressions } })).parent;
   assert.is(parent('in', [{ key: 'tier', operator: 'In', values: ['silver', 'bronze'] }]), '10.0.2.0/24');
-  assert.is(parent('notin', [{ key: 'tier', operator: 'NotIn', values: ['gold'] }]), '10.0.2.0/24', 'NotIn also matches a missing key (10.0.3.0 comes later)');
-  assert.is(parent('exists', [{ key: 'zone', operator: 'Exists' }, { key: 'tier', operator: 'DoesNotExist' }]), '10.0.3.0/24');
-  assert.is(ipam.allocate(req('both', 'network', { selector: { matchLabels: { zone: 'a' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['gold'] }] } })).parent, '10.0.1.0/24');
+  assert.is(
+    parent('notin', [{ key: 'tier', operator: 'NotIn', values: ['gold'] }]),
+    '10.0.2.0/24',
+    'NotIn also matches a missing key (10.0.3.0 comes later)',
+  );
+  assert.is(
+    parent('exists', [
+      { key: 'zone', operator: 'Exists' },
+      { key: 'tier', operator: 'DoesNotExist' },
+    ]),
+    '10.0.3.0/24',
+  );
+  assert.is(
+    ipam.allocate(
+      req('both', 'network', {
+        selector: { matchLabels: { zone: 'a' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['gold'] }] },
+      }),
+    ).parent,
+    '10.0.1.0/24',
+  );
   throwsIpam(() => parent('bad', [{ key: 'tier', operator: 'In' }]), 'InvalidArgument', /operator In on tier needs values/);
   throwsIpam(() => parent('bad2', [{ key: 'tier', operator: 'Near' as never, values: ['x'] }]), 'InvalidArgument', /unknown operator Near/);
 });
@@ -49,9 +68,21 @@ test('family from spec.addressFamily or the nephio.org/address-family selector l
 
 test('error: unknown address family, or two that disagree', () => {
   const ipam = twoFamilies();
-  throwsIpam(() => ipam.allocate(req('a', 'network', { addressFamily: 'ipv5' as never })), 'InvalidArgument', /unknown address family "ipv5"/);
-  throwsIpam(() => ipam.allocate(req('a', 'network', { selector: sel({ 'nephio.org/address-family': 'v6' }) })), 'InvalidArgument', /unknown address family "v6"/);
-  throwsIpam(() => ipam.allocate(req('a', 'network', { addressFamily: 'ipv4', selector: sel({ 'nephio.org/address-family': 'ipv6' }) })), 'InvalidArgument', /contradicts/);
+  throwsIpam(
+    () => ipam.allocate(req('a', 'network', { addressFamily: 'ipv5' as never })),
+    'InvalidArgument',
+    /unknown address family "ipv5"/,
+  );
+  throwsIpam(
+    () => ipam.allocate(req('a', 'network', { selector: sel({ 'nephio.org/address-family': 'v6' }) })),
+    'InvalidArgument',
+    /unknown address family "v6"/,
+  );
+  throwsIpam(
+    () => ipam.allocate(req('a', 'network', { addressFamily: 'ipv4', selector: sel({ 'nephio.org/address-family': 'ipv6' }) })),
+    'InvalidArgument',
+    /contradicts/,
+  );
   throwsIpam(() => ipam.allocate(req('a', 'pool', { addressFamily: 'ipv4', prefix: '2001:db8:5::/48' })), 'InvalidArgument', /is not ipv4/);
 });
 
@@ -73,7 +104,9 @@ test('kind network without prefixLength: a host address written addr/<subnet len
 test('kind network with prefixLength: a new subnet carved from an aggregate, whose first/last rules apply', () => {
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.0.0.0/16', 'pool');
-  const s = ipam.allocate(req('subnet', 'network', { prefixLength: 24, selector: sel({ 'nephio.org/network-instance': 'vpc' }), labels: { purpose: 'n6' } }));
+  const s = ipam.allocate(
+    req('subnet', 'network', { prefixLength: 24, selector: sel({ 'nephio.org/network-instance': 'vpc' }), labels: { purpose: 'n6' } }),
+  );
   assert.is(s.prefix, '10.1.0.0/24', 'the pool is not an aggregate: the lowest free /24 of the aggregate');
   assert.is(s.parent, '10.0.0.0/8');
   const h = ipam.allocate(req('host', 'network', { selector: sel({ purpose: 'n6' }) }));
@@ -85,7 +118,9 @@ test('kind network with prefixLength: a new subnet carved from an aggregate, who
 
 test('createPrefix with a network name: hosts select the new subnet by nephio.org/network-name', () => {
   const ipam = fresh(['10.0.0.0/8']);
-  const s = ipam.allocate(req('subnet', 'network', { createPrefix: true, prefixLength: 26, selector: sel({ 'nephio.org/network-name': 'net9' }) }));
+  const s = ipam.allocate(
+    req('subnet', 'network', { createPrefix: true, prefixLength: 26, selector: sel({ 'nephio.org/network-name': 'net9' }) }),
+  );
   assert.is(s.prefix, '10.0.0.0/26');
   assert.equal(s.labels, { 'nephio.org/network-name': 'net9' });
   assert.is(ipam.allocate(req('h', 'network', { selector: sel({ 'nephio.org/network-name': 'net9' }) })).prefix, '10.0.0.1/26');
@@ -180,7 +215,11 @@ test('pool fallback: the aggregate must match the selector too', () => {
   pfx(ipam, '10.1.0.0/16', 'aggregate', { zone: 'z' });
   pfx(ipam, '10.0.0.0/24', 'pool', { zone: 'z' });
   pfx(ipam, '10.1.0.0/24', 'pool', { zone: 'z' });
-  assert.is(ipam.allocate(req('p', 'pool', { prefixLength: 23, selector: sel({ zone: 'z' }) })).prefix, '10.1.2.0/23', 'only 10.1.0.0/16 carries zone=z');
+  assert.is(
+    ipam.allocate(req('p', 'pool', { prefixLength: 23, selector: sel({ zone: 'z' }) })).prefix,
+    '10.1.2.0/23',
+    'only 10.1.0.0/16 carries zone=z',
+  );
 });
 
 test('pool fallback: a sticky hint in a matching aggregate is kept, so a fallback answer survives a re-render', () => {
@@ -191,24 +230,40 @@ test('pool fallback: a sticky hint in a matching aggregate is kept, so a fallbac
   assert.is(ipam.allocate(req('q', 'pool', { prefixLength: 25 })).prefix, '10.0.0.0/25');
   // index counts through the pools first, then the aggregates
   assert.is(ipam.allocate(req('r', 'pool', { prefixLength: 25, index: 1 })).prefix, '10.0.0.128/25');
-  assert.is(ipam.allocate(req('s', 'pool', { prefixLength: 25, index: 5 })).prefix, '10.0.2.128/25', 'the pool has 2 blocks: index 5 is in the aggregate');
+  assert.is(
+    ipam.allocate(req('s', 'pool', { prefixLength: 25, index: 5 })).prefix,
+    '10.0.2.128/25',
+    'the pool has 2 blocks: index 5 is in the aggregate',
+  );
 });
 
 test('pool fallback errors: "exhausted" names pools and aggregates when one had the length; "not longer than" only when every candidate is too short', () => {
   const ipam = fresh(['10.0.0.0/16']);
   pfx(ipam, '10.0.0.0/17', 'pool');
   pfx(ipam, '10.0.128.0/17', 'network');
-  const short = throwsIpam(() => ipam.allocate(req('a', 'pool', { prefixLength: 16 })), 'InvalidArgument', /prefixLength 16 is not longer than any pool or aggregate prefix matching selector \{\} in network instance default\/vpc/);
+  const short = throwsIpam(
+    () => ipam.allocate(req('a', 'pool', { prefixLength: 16 })),
+    'InvalidArgument',
+    /prefixLength 16 is not longer than any pool or aggregate prefix matching selector \{\} in network instance default\/vpc/,
+  );
   assert.is(short.details.field, 'spec.prefixLength');
   // the pool is too short for a /17, the aggregate has the length but no room
-  const full = throwsIpam(() => ipam.allocate(req('b', 'pool', { prefixLength: 17 })), 'Exhausted', /no free \/17 in pool and aggregate prefixes matching selector \{\} in network instance default\/vpc: exhausted/);
+  const full = throwsIpam(
+    () => ipam.allocate(req('b', 'pool', { prefixLength: 17 })),
+    'Exhausted',
+    /no free \/17 in pool and aggregate prefixes matching selector \{\} in network instance default\/vpc: exhausted/,
+  );
   assert.is(full.details.prefix, '10.0.0.0/17, 10.0.0.0/16');
   // pool and aggregate both full
   ipam.allocate(req('c', 'pool', { prefixLength: 18 }));
   ipam.allocate(req('d', 'pool', { prefixLength: 18 }));
   throwsIpam(() => ipam.allocate(req('e', 'pool', { prefixLength: 24 })), 'Exhausted', /no free \/24 in pool and aggregate prefixes/);
   // no pool matches and the aggregate is too short
-  throwsIpam(() => ipam.allocate(req('f', 'pool', { prefixLength: 8, selector: sel({ 'nephio.org/prefix-kind': 'aggregate' }) })), 'InvalidArgument', /not longer than any aggregate prefix/);
+  throwsIpam(
+    () => ipam.allocate(req('f', 'pool', { prefixLength: 8, selector: sel({ 'nephio.org/prefix-kind': 'aggregate' }) })),
+    'InvalidArgument',
+    /not longer than any aggregate prefix/,
+  );
 });
 
 test('loopback fallback: when every matching loopback prefix is full, the address comes from a matching aggregate', () => {
@@ -231,7 +286,11 @@ test('loopback fallback errors: "exhausted" names loopback and aggregate prefixe
   pfx(ipam, '10.0.0.0/32', 'loopback');
   assert.is(ipam.allocate(req('l1', 'loopback')).prefix, '10.0.0.0/32');
   assert.is(ipam.allocate(req('l2', 'loopback')).prefix, '10.0.0.1/32');
-  throwsIpam(() => ipam.allocate(req('l3', 'loopback')), 'Exhausted', /no free address in loopback and aggregate prefixes matching selector \{\} in network instance default\/vpc: exhausted/);
+  throwsIpam(
+    () => ipam.allocate(req('l3', 'loopback')),
+    'Exhausted',
+    /no free address in loopback and aggregate prefixes matching selector \{\} in network instance default\/vpc: exhausted/,
+  );
 });
 
 test('error: a pool request without prefixLength', () => {
@@ -242,7 +301,11 @@ test('error: a pool request without prefixLength', () => {
 
 test('error: kind aggregate only static; a dynamic aggregate request is an error', () => {
   const ipam = fresh(['10.0.0.0/8']);
-  throwsIpam(() => ipam.allocate(req('a', 'aggregate', { prefixLength: 16 })), 'InvalidArgument', /dynamic aggregate request is not allowed/);
+  throwsIpam(
+    () => ipam.allocate(req('a', 'aggregate', { prefixLength: 16 })),
+    'InvalidArgument',
+    /dynamic aggregate request is not allowed/,
+  );
   const a = ipam.allocate(req('a', 'aggregate', { prefix: '10.1.0.0/16', labels: { team: 'x' } }));
   assert.is(a.parent, '10.0.0.0/8');
   const t = ipam.allocate(req('t', 'aggregate', { prefix: '192.168.0.0/16' }));
@@ -276,7 +339,8 @@ test('candidate order: IPv4 before IPv6, then by address, then shorter prefix fi
   pfx(ipam, '10.2.0.0/16', 'pool', { s: 'p' });
   pfx(ipam, '10.1.0.0/16', 'pool', { s: 'p' });
   pfx(ipam, '10.1.0.0/20', 'pool', { s: 'p' });
-  const a = (o: string, l: number, more = {}) => ipam.allocate(req(o, 'pool', { prefixLength: l, selector: sel({ s: 'p' }), ...more })).prefix;
+  const a = (o: string, l: number, more = {}) =>
+    ipam.allocate(req(o, 'pool', { prefixLength: l, selector: sel({ s: 'p' }), ...more })).prefix;
   assert.is(a('a', 24), '10.1.16.0/24', 'the /16 comes before the /20 it contains, whose space is taken');
   assert.is(a('b', 64), '2001:db8::/64', 'no IPv4 candidate fits a /64');
   assert.is(a('c', 17), '10.1.128.0/17');
@@ -307,7 +371,16 @@ test('a labelled pool allocation is itself a pool later requests may select', ()
   assert.is(c.parent, '10.0.0.0/16');
   // without labels an allocated pool is not offered by label (the /64 benchmark stays flat)
   ipam.allocate(req('plain', 'pool', { prefixLength: 16, selector: sel({ s: 'top' }) }));
-  throwsIpam(() => ipam.allocate(req('y', 'pool', { prefixLength: 20, selector: sel({ 'nephio.org/prefix-kind': 'pool', 'nephio.org/network-instance': 'vpc', s: 'none' }) })), 'NotFound');
+  throwsIpam(
+    () =>
+      ipam.allocate(
+        req('y', 'pool', {
+          prefixLength: 20,
+          selector: sel({ 'nephio.org/prefix-kind': 'pool', 'nephio.org/network-instance': 'vpc', s: 'none' }),
+        }),
+      ),
+    'NotFound',
+  );
   // releasing a pool that still holds others' allocations is refused
   const e = throwsIpam(() => ipam.release('site'), 'FailedPrecondition', /still used by cluster/);
   assert.equal(e.details.dependents, ['cluster']);
@@ -317,8 +390,16 @@ test('static network address must fall in an existing network subnet of that len
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.0.1.0/24', 'network');
   assert.is(ipam.allocate(req('a', 'network', { prefix: '10.0.1.10/24' })).prefix, '10.0.1.10/24');
-  throwsIpam(() => ipam.allocate(req('b', 'network', { prefix: '10.0.1.10/25' })), 'FailedPrecondition', /not in a network subnet 10\.0\.1\.0\/25/);
-  throwsIpam(() => ipam.allocate(req('b', 'network', { prefix: '10.0.2.10/24' })), 'FailedPrecondition', /not in a network subnet 10\.0\.2\.0\/24/);
+  throwsIpam(
+    () => ipam.allocate(req('b', 'network', { prefix: '10.0.1.10/25' })),
+    'FailedPrecondition',
+    /not in a network subnet 10\.0\.1\.0\/25/,
+  );
+  throwsIpam(
+    () => ipam.allocate(req('b', 'network', { prefix: '10.0.2.10/24' })),
+    'FailedPrecondition',
+    /not in a network subnet 10\.0\.2\.0\/24/,
+  );
 });
 
 test('static: free or already this owner\'s, else "in use by"', () => {
@@ -326,7 +407,11 @@ test('static: free or already this owner\'s, else "in use by"', () => {
   pfx(ipam, '10.0.1.0/24', 'network');
   const a = ipam.allocate(req('a', 'network', { prefix: '10.0.1.10/24' }));
   assert.equal(ipam.allocate(req('a', 'network', { prefix: '10.0.1.10/24' })), a);
-  const e = throwsIpam(() => ipam.allocate(req('b', 'network', { prefix: '10.0.1.10/24' })), 'AlreadyExists', /10\.0\.1\.10 in network instance default\/vpc is in use by a/);
+  const e = throwsIpam(
+    () => ipam.allocate(req('b', 'network', { prefix: '10.0.1.10/24' })),
+    'AlreadyExists',
+    /10\.0\.1\.10 in network instance default\/vpc is in use by a/,
+  );
   assert.is(e.details.field, 'spec.prefix');
   ipam.allocate(req('p', 'pool', { prefix: '10.9.0.0/16' }));
   throwsIpam(() => ipam.allocate(req('q', 'pool', { prefix: '10.9.0.0/16' })), 'AlreadyExists', /in use by p/);
@@ -345,14 +430,18 @@ test('idempotent: asking again returns the same answer in the same notation (dif
   assert.equal(ipam.listAllocations().length, 1);
 });
 
-test('a changed request replaces the owner\'s allocation; a failing change keeps the old one', () => {
+test("a changed request replaces the owner's allocation; a failing change keeps the old one", () => {
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.1.0.0/16', 'pool', { s: 'p' });
   assert.is(ipam.allocate(req('a', 'pool', { prefixLength: 24, selector: sel({ s: 'p' }) })).prefix, '10.1.0.0/24');
   assert.is(ipam.allocate(req('a', 'pool', { prefixLength: 23, selector: sel({ s: 'p' }) })).prefix, '10.1.0.0/23');
   throwsIpam(() => ipam.allocate(req('a', 'pool', { prefixLength: 8, selector: sel({ s: 'p' }) })), 'InvalidArgument', /not longer than/);
   assert.is(ipam.getAllocations('a')[0].prefix, '10.1.0.0/23');
-  assert.is(ipam.allocate(req('a', 'pool', { prefixLength: 23, selector: sel({ s: 'p' }), labels: { x: 'y' } })).labels.x, 'y', 'labels follow the request');
+  assert.is(
+    ipam.allocate(req('a', 'pool', { prefixLength: 23, selector: sel({ s: 'p' }), labels: { x: 'y' } })).labels.x,
+    'y',
+    'labels follow the request',
+  );
 });
 
 test('sticky: a hint (status.prefix) comes back when free or its own (differs)', () => {
@@ -383,18 +472,34 @@ test('index: the index-th address or block of the first candidate', () => {
   pfx(ipam, '10.1.0.0/16', 'pool', { s: 'p' });
   assert.is(ipam.allocate(req('a', 'network', { selector: sel({ s: 'x' }), index: 20 })).prefix, '10.0.1.20/24');
   assert.is(ipam.allocate(req('p', 'pool', { prefixLength: 24, selector: sel({ s: 'p' }), index: 3 })).prefix, '10.1.3.0/24');
-  throwsIpam(() => ipam.allocate(req('b', 'network', { selector: sel({ s: 'x' }), index: 20 })), 'AlreadyExists', /index 20 of 10\.0\.1\.0\/24 \(10\.0\.1\.20\/32\).*in use by a/);
+  throwsIpam(
+    () => ipam.allocate(req('b', 'network', { selector: sel({ s: 'x' }), index: 20 })),
+    'AlreadyExists',
+    /index 20 of 10\.0\.1\.0\/24 \(10\.0\.1\.20\/32\).*in use by a/,
+  );
   throwsIpam(() => ipam.allocate(req('c', 'network', { selector: sel({ s: 'x' }), index: 0 })), 'AlreadyExists', /reserved/);
-  throwsIpam(() => ipam.allocate(req('d', 'network', { selector: sel({ s: 'x' }), index: 256 })), 'InvalidArgument', /index 256 lies outside/);
+  throwsIpam(
+    () => ipam.allocate(req('d', 'network', { selector: sel({ s: 'x' }), index: 256 })),
+    'InvalidArgument',
+    /index 256 lies outside/,
+  );
   throwsIpam(() => ipam.allocate(req('e', 'network', { selector: sel({ s: 'x' }), index: -1 })), 'InvalidArgument', /invalid index/);
 });
 
 test('error: no prefix matches the selector (names instance and selector)', () => {
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.0.1.0/24', 'network', { [CL]: 'c1' });
-  const e = throwsIpam(() => ipam.allocate(req('a', 'network', { selector: sel({ [CL]: 'c2' }) })), 'NotFound', /no prefix matches selector \{nephio\.org\/cluster-name=c2\} in network instance default\/vpc/);
+  const e = throwsIpam(
+    () => ipam.allocate(req('a', 'network', { selector: sel({ [CL]: 'c2' }) })),
+    'NotFound',
+    /no prefix matches selector \{nephio\.org\/cluster-name=c2\} in network instance default\/vpc/,
+  );
   assert.equal(e.details, { networkInstance: 'default/vpc', selector: '{nephio.org/cluster-name=c2}', field: 'spec.selector' });
-  throwsIpam(() => ipam.allocate(req('b', 'network', { addressFamily: 'ipv6', selector: sel({ [CL]: 'c1' }) })), 'NotFound', /ipv6 network prefix/);
+  throwsIpam(
+    () => ipam.allocate(req('b', 'network', { addressFamily: 'ipv6', selector: sel({ [CL]: 'c1' }) })),
+    'NotFound',
+    /ipv6 network prefix/,
+  );
 });
 
 test('error: no free space of that length ("exhausted")', () => {
@@ -402,7 +507,11 @@ test('error: no free space of that length ("exhausted")', () => {
   pfx(ipam, '10.1.0.0/23', 'pool', { s: 'p' });
   ipam.allocate(req('a', 'pool', { prefixLength: 24, selector: sel({ s: 'p' }) }));
   ipam.allocate(req('b', 'pool', { prefixLength: 25, selector: sel({ s: 'p' }) }));
-  const e = throwsIpam(() => ipam.allocate(req('c', 'pool', { prefixLength: 24, selector: sel({ s: 'p' }) })), 'Exhausted', /no free \/24 in pool prefixes matching selector \{s=p\} in network instance default\/vpc: exhausted/);
+  const e = throwsIpam(
+    () => ipam.allocate(req('c', 'pool', { prefixLength: 24, selector: sel({ s: 'p' }) })),
+    'Exhausted',
+    /no free \/24 in pool prefixes matching selector \{s=p\} in network instance default\/vpc: exhausted/,
+  );
   assert.is(e.details.selector, '{s=p}');
   assert.is(ipam.allocate(req('d', 'pool', { prefixLength: 25, selector: sel({ s: 'p' }) })).prefix, '10.1.1.128/25');
 });
@@ -410,9 +519,17 @@ test('error: no free space of that length ("exhausted")', () => {
 test('error: prefixLength not longer than the parent', () => {
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.1.0.0/16', 'pool', { s: 'p' });
-  const e = throwsIpam(() => ipam.allocate(req('a', 'pool', { prefixLength: 16, selector: sel({ s: 'p' }) })), 'InvalidArgument', /prefixLength 16 is not longer than any pool prefix matching selector \{s=p\}/);
+  const e = throwsIpam(
+    () => ipam.allocate(req('a', 'pool', { prefixLength: 16, selector: sel({ s: 'p' }) })),
+    'InvalidArgument',
+    /prefixLength 16 is not longer than any pool prefix matching selector \{s=p\}/,
+  );
   assert.is(e.details.field, 'spec.prefixLength');
-  throwsIpam(() => ipam.allocate(req('b', 'pool', { prefixLength: 33, addressFamily: 'ipv4' })), 'InvalidArgument', /longer than an IPv4 address/);
+  throwsIpam(
+    () => ipam.allocate(req('b', 'pool', { prefixLength: 33, addressFamily: 'ipv4' })),
+    'InvalidArgument',
+    /longer than an IPv4 address/,
+  );
   throwsIpam(() => ipam.allocate(req('c', 'pool', { prefixLength: 1.5 })), 'InvalidArgument', /invalid prefixLength/);
 });
 

@@ -8,9 +8,28 @@ const sel = { matchLabels: { 'nephio.org/cluster-name': 'cluster01' } };
 function space() {
   const ipam = createIpam();
   ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8' }, { prefix: '2001:db8::/32' }], 'ni/vpc');
-  ipam.applyPrefix({ networkInstance: ni, prefix: '10.0.0.1/24', kind: 'network', networkName: 'n3', labels: { 'nephio.org/cluster-name': 'cluster01', 'nephio.org/gateway': 'true' }, owner: 'pfx/gw' });
-  ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'pool', labels: { 'nephio.org/cluster-name': 'cluster01' }, owner: 'pfx/pool' });
-  ipam.applyPrefix({ networkInstance: ni, prefix: '10.255.0.0/24', kind: 'loopback', labels: { 'nephio.org/cluster-name': 'cluster01' }, owner: 'pfx/lo' });
+  ipam.applyPrefix({
+    networkInstance: ni,
+    prefix: '10.0.0.1/24',
+    kind: 'network',
+    networkName: 'n3',
+    labels: { 'nephio.org/cluster-name': 'cluster01', 'nephio.org/gateway': 'true' },
+    owner: 'pfx/gw',
+  });
+  ipam.applyPrefix({
+    networkInstance: ni,
+    prefix: '10.1.0.0/16',
+    kind: 'pool',
+    labels: { 'nephio.org/cluster-name': 'cluster01' },
+    owner: 'pfx/pool',
+  });
+  ipam.applyPrefix({
+    networkInstance: ni,
+    prefix: '10.255.0.0/24',
+    kind: 'loopback',
+    labels: { 'nephio.org/cluster-name': 'cluster01' },
+    owner: 'pfx/lo',
+  });
   return ipam;
 }
 

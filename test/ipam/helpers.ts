@@ -9,7 +9,11 @@ export const GW = 'nephio.org/gateway';
 
 export function fresh(aggregates: string[] = ['10.0.0.0/8', '2001:db8::/32']): Ipam {
   const ipam = createIpam();
-  ipam.applyNetworkInstance(ni, aggregates.map((prefix) => ({ prefix })), 'default/NetworkInstance/vpc');
+  ipam.applyNetworkInstance(
+    ni,
+    aggregates.map((prefix) => ({ prefix })),
+    'default/NetworkInstance/vpc',
+  );
   return ipam;
 }
 

@@ -27,14 +27,23 @@ test('owner labels: the request itself, its owner from metadata.labels when pres
   assert.is(owned['nephio.org/owner-nsn-namespace'], 'default', 'an empty namespace label means default');
   assert.is(owned['nephio.org/nsn-namespace'], 'ns1');
   assert.is(gvkString('v1', 'ConfigMap'), 'ConfigMap.v1');
-  assert.equal(parseGvkString('IPPrefix.v1alpha1.ipam.resource.nephio.org'), { kind: 'IPPrefix', version: 'v1alpha1', group: 'ipam.resource.nephio.org' });
+  assert.equal(parseGvkString('IPPrefix.v1alpha1.ipam.resource.nephio.org'), {
+    kind: 'IPPrefix',
+    version: 'v1alpha1',
+    group: 'ipam.resource.nephio.org',
+  });
   assert.equal(parseGvkString('ConfigMap.v1'), { kind: '', version: '', group: '' });
 });
 
 test('lookup finds another owner allocation by its owner labels, with the subnet gateway, and reserves nothing', () => {
   const ipam = fresh();
   pfx(ipam, '10.0.1.1/24', 'network', { 'nephio.org/gateway': 'true', 'nephio.org/network-name': 'n2' });
-  const a = ipam.allocate(req('pkg-amf|default/IPClaim/amf-regional-n2-ipv4', 'network', { selector: sel({ 'nephio.org/network-name': 'n2' }), labels: claim('amf-regional-n2-ipv4') }));
+  const a = ipam.allocate(
+    req('pkg-amf|default/IPClaim/amf-regional-n2-ipv4', 'network', {
+      selector: sel({ 'nephio.org/network-name': 'n2' }),
+      labels: claim('amf-regional-n2-ipv4'),
+    }),
+  );
   assert.is(a.prefix, '10.0.1.2/24');
   const before = ipam.snapshot();
   const m = ipam.lookup(ni, sel({ 'nephio.org/nsn-name': 'amf-regional-n2-ipv4', 'nephio.org/address-family': 'ipv4' }));
@@ -44,7 +53,11 @@ test('lookup finds another owner allocation by its owner labels, with the subnet
   assert.is(m.labels['nephio.org/owner-gvk'], 'IPClaim.v1alpha1.ipam.resource.nephio.org');
   assert.equal(ipam.snapshot(), before, 'a lookup changes nothing');
   // the other family: no match is an error naming instance and selector
-  throwsIpam(() => ipam.lookup(ni, sel({ 'nephio.org/nsn-name': 'amf-regional-n2-ipv4', 'nephio.org/address-family': 'ipv6' })), 'NotFound', /default\/vpc.*nephio.org\/address-family=ipv6/);
+  throwsIpam(
+    () => ipam.lookup(ni, sel({ 'nephio.org/nsn-name': 'amf-regional-n2-ipv4', 'nephio.org/address-family': 'ipv6' })),
+    'NotFound',
+    /default\/vpc.*nephio.org\/address-family=ipv6/,
+  );
 });
 
 test('lookup sees aggregates, subnets and reserved addresses, first in tree order', () => {
@@ -69,7 +82,13 @@ test('lookup sees aggregates, subnets and reserved addresses, first in tree orde
   assert.is(n4.prefix, '10.0.1.5/24');
   assert.is(n4.gateway, '10.0.1.1');
   assert.is(n4.owner, 'default/IPPrefix/network-10.0.1.5/24');
-  assert.is(ipam.lookup(ni, { matchLabels: { role: 'x' }, matchExpressions: [{ key: 'nephio.org/address-family', operator: 'In', values: ['ipv6'] }] }).prefix, '2001:db8:0:1::/64');
+  assert.is(
+    ipam.lookup(ni, {
+      matchLabels: { role: 'x' },
+      matchExpressions: [{ key: 'nephio.org/address-family', operator: 'In', values: ['ipv6'] }],
+    }).prefix,
+    '2001:db8:0:1::/64',
+  );
   // an unknown network instance is NotFound too
   throwsIpam(() => ipam.lookup({ name: 'nope' }, sel({ role: 'x' })), 'NotFound', /nope/);
 });

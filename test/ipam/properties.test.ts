@@ -42,17 +42,44 @@ const SELECTORS: LabelSelector[] = [
   { matchLabels: { 'nephio.org/network-name': 'n2', 'nephio.org/address-family': 'ipv4' } },
 ];
 
-type Op = { t: 'alloc'; owner: number; kind: 'network' | 'pool' | 'loopback'; sel: number; len: number; fam: number } | { t: 'release'; owner: number } | { t: 'subnet'; owner: number; len: number; nn: number };
+type Op =
+  | { t: 'alloc'; owner: number; kind: 'network' | 'pool' | 'loopback'; sel: number; len: number; fam: number }
+  | { t: 'release'; owner: number }
+  | { t: 'subnet'; owner: number; len: number; nn: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ t: fc.constant('alloc' as const), owner: fc.nat(24), kind: fc.constantFrom('network' as const, 'pool' as const, 'loopback' as const), sel: fc.nat(SELECTORS.length - 1), len: fc.integer({ min: 23, max: 30 }), fam: fc.nat(2) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('alloc' as const),
+      owner: fc.nat(24),
+      kind: fc.constantFrom('network' as const, 'pool' as const, 'loopback' as const),
+      sel: fc.nat(SELECTORS.length - 1),
+      len: fc.integer({ min: 23, max: 30 }),
+      fam: fc.nat(2),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('release' as const), owner: fc.nat(24) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('subnet' as const), owner: fc.nat(24), len: fc.integer({ min: 26, max: 30 }), nn: fc.integer({ min: 1, max: 2 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant('subnet' as const),
+      owner: fc.nat(24),
+      len: fc.integer({ min: 26, max: 30 }),
+      nn: fc.integer({ min: 1, max: 2 }),
+    }),
+  },
 );
 
 function request(op: Exclude<Op, { t: 'release' }>): AllocationRequest {
   if (op.t === 'subnet') {
-    return { owner: `o${op.owner}`, networkInstance: ni, kind: 'network', prefixLength: op.len, selector: { matchLabels: { 'nephio.org/network-name': `n${op.nn}`, 'nephio.org/address-family': 'ipv4' } } };
+    return {
+      owner: `o${op.owner}`,
+      networkInstance: ni,
+      kind: 'network',
+      prefixLength: op.len,
+      selector: { matchLabels: { 'nephio.org/network-name': `n${op.nn}`, 'nephio.org/address-family': 'ipv4' } },
+    };
   }
   const r: AllocationRequest = { owner: `o${op.owner}`, networkInstance: ni, kind: op.kind, selector: SELECTORS[op.sel] };
   if (op.kind === 'pool') r.prefixLength = op.fam === 1 ? op.len + 40 : op.len;
@@ -97,8 +124,12 @@ function checkInvariants(ipam: Ipam, refs: Set<string>): void {
       if (a.addressFamily !== b.addressFamily) continue;
       if (a1 < b0 || b1 < a0) continue;
       // the only overlap allowed: an allocation inside a prefix another allocation created (its parent)
-      const nested = (x: Allocation, [x0, x1]: [bigint, bigint], y: Allocation, [y0, y1]: [bigint, bigint]) => x.parent === y.prefix && y0 <= x0 && x1 <= y1;
-      assert.ok(nested(a, [a0, a1], b, [b0, b1]) || nested(b, [b0, b1], a, [a0, a1]), `${a.owner} ${a.prefix} overlaps ${b.owner} ${b.prefix}`);
+      const nested = (x: Allocation, [x0, x1]: [bigint, bigint], y: Allocation, [y0, y1]: [bigint, bigint]) =>
+        x.parent === y.prefix && y0 <= x0 && x1 <= y1;
+      assert.ok(
+        nested(a, [a0, a1], b, [b0, b1]) || nested(b, [b0, b1], a, [a0, a1]),
+        `${a.owner} ${a.prefix} overlaps ${b.owner} ${b.prefix}`,
+      );
     }
   }
   const prefixes = ipam.listPrefixes(ni);
@@ -153,7 +184,13 @@ test('property: results always lie inside a candidate that matches the selector'
         if (op.t !== 'alloc' || !('ok' in ans)) continue;
         const a = ans.ok;
         const created = ipam.listAllocations().find((x) => x.prefix === a.parent && x.kind === 'network');
-        const parent = byPrefix.get(a.parent) ?? (created && { prefix: created.prefix, labels: { ...created.labels, 'nephio.org/address-family': created.addressFamily }, reserved: [] as string[] });
+        const parent =
+          byPrefix.get(a.parent) ??
+          (created && {
+            prefix: created.prefix,
+            labels: { ...created.labels, 'nephio.org/address-family': created.addressFamily },
+            reserved: [] as string[],
+          });
         assert.ok(parent, `parent ${a.parent} is a defined prefix or a created subnet`);
         const [p0, p1] = range(a.parent);
         const [x0, x1] = blockOf(a);
@@ -170,16 +207,22 @@ test('property: results always lie inside a candidate that matches the selector'
 
 test('property: allocate -> release -> allocate returns the freed space', () => {
   fc.assert(
-    fc.property(fc.array(opArb, { maxLength: 50 }), fc.nat(SELECTORS.length - 1), fc.constantFrom('network' as const, 'pool' as const, 'loopback' as const), fc.integer({ min: 23, max: 30 }), (ops, sel, kind, len) => {
-      const ipam = space();
-      for (const op of ops) apply(ipam, op);
-      const op = { t: 'alloc' as const, owner: 99, kind, sel, len, fam: 0 };
-      const first = apply(ipam, op);
-      ipam.release('o99');
-      const again = apply(ipam, { ...op, owner: 98 });
-      if ('ok' in first && 'ok' in again) assert.is(again.ok.prefix, first.ok.prefix);
-      else assert.equal('err' in again, 'err' in first);
-    }),
+    fc.property(
+      fc.array(opArb, { maxLength: 50 }),
+      fc.nat(SELECTORS.length - 1),
+      fc.constantFrom('network' as const, 'pool' as const, 'loopback' as const),
+      fc.integer({ min: 23, max: 30 }),
+      (ops, sel, kind, len) => {
+        const ipam = space();
+        for (const op of ops) apply(ipam, op);
+        const op = { t: 'alloc' as const, owner: 99, kind, sel, len, fam: 0 };
+        const first = apply(ipam, op);
+        ipam.release('o99');
+        const again = apply(ipam, { ...op, owner: 98 });
+        if ('ok' in first && 'ok' in again) assert.is(again.ok.prefix, first.ok.prefix);
+        else assert.equal('err' in again, 'err' in first);
+      },
+    ),
     { numRuns: 250 },
   );
 });
@@ -200,15 +243,28 @@ test('property: snapshot -> restore -> identical answers', () => {
 });
 
 test('property: a page of listAllocations is that slice of the whole list, whatever the filter', () => {
-  const filters: AllocationFilter[] = [{}, { selector: { matchLabels: { s: 'a' } } }, { ownerPrefix: 'o1' }, { networkInstance: ni }, { owner: 'o3' }, { selector: {}, ownerPrefix: 'o2' }];
+  const filters: AllocationFilter[] = [
+    {},
+    { selector: { matchLabels: { s: 'a' } } },
+    { ownerPrefix: 'o1' },
+    { networkInstance: ni },
+    { owner: 'o3' },
+    { selector: {}, ownerPrefix: 'o2' },
+  ];
   fc.assert(
-    fc.property(fc.array(opArb, { maxLength: 80 }), fc.nat(filters.length - 1), fc.nat(30), fc.integer({ min: 0, max: 12 }), (ops, f, offset, limit) => {
-      const ipam = space();
-      for (const op of ops) apply(ipam, op);
-      const all = ipam.listAllocations(filters[f]);
-      assert.equal(ipam.listAllocations({ ...filters[f], offset, limit }), all.slice(offset, offset + limit));
-      assert.equal(ipam.listAllocations({ ...filters[f], offset }), all.slice(offset));
-    }),
+    fc.property(
+      fc.array(opArb, { maxLength: 80 }),
+      fc.nat(filters.length - 1),
+      fc.nat(30),
+      fc.integer({ min: 0, max: 12 }),
+      (ops, f, offset, limit) => {
+        const ipam = space();
+        for (const op of ops) apply(ipam, op);
+        const all = ipam.listAllocations(filters[f]);
+        assert.equal(ipam.listAllocations({ ...filters[f], offset, limit }), all.slice(offset, offset + limit));
+        assert.equal(ipam.listAllocations({ ...filters[f], offset }), all.slice(offset));
+      },
+    ),
     { numRuns: 300 },
   );
 });

@@ -10,12 +10,18 @@ const root = new URL('../..', import.meta.url).pathname;
 
 function runTest(body: string) {
   const src = `import { test } from './test/support/uvu.ts';\nimport { IpamError } from './src/ipam/errors.ts';\n${body}\ntest.run();\n`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { cwd: root, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
 test('an IpamError thrown in a test is reported with its code, message and details, and the run fails', () => {
-  const r = runTest(`test('escapes', () => { throw new IpamError('NotFound', 'network instance default/nope not found', { networkInstance: 'default/nope' }); });`);
+  const r = runTest(
+    `test('escapes', () => { throw new IpamError('NotFound', 'network instance default/nope not found', { networkInstance: 'default/nope' }); });`,
+  );
   assert.is(r.status, 1, r.out);
   assert.match(r.out, 'FAIL  "escapes"');
   assert.match(r.out, 'IpamError NotFound: network instance default/nope not found');

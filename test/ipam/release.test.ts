@@ -17,7 +17,10 @@ test('releasing an owner also removes the prefixes it defined', () => {
   ipam.applyPrefix({ networkInstance: ni, prefix: '10.0.1.1/24', kind: 'network', labels: { [GW]: 'true' }, owner: 'pkg/gw' });
   ipam.applyPrefix({ networkInstance: ni, prefix: '10.0.1.10/24', kind: 'network', owner: 'pkg/n3' });
   assert.equal(ipam.release('pkg/gw'), []);
-  assert.equal(ipam.listPrefixes(ni).map((p) => p.owner), ['default/NetworkInstance/vpc', 'pkg/n3']);
+  assert.equal(
+    ipam.listPrefixes(ni).map((p) => p.owner),
+    ['default/NetworkInstance/vpc', 'pkg/n3'],
+  );
   assert.is(ipam.allocate(req('h', 'network')).gateway, undefined, 'the gateway went with its IPPrefix');
 });
 
@@ -28,12 +31,16 @@ test('releasing what is not held is not an error', () => {
   ipam.removeNetworkInstance({ name: 'none' });
 });
 
-test('error: removing a prefix that holds other owners\' allocations is refused with the dependents (differs)', () => {
+test("error: removing a prefix that holds other owners' allocations is refused with the dependents (differs)", () => {
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.0.1.0/24', 'network', { s: 'x' });
   ipam.allocate(req('b', 'network', { selector: sel({ s: 'x' }) }));
   ipam.allocate(req('a', 'network', { selector: sel({ s: 'x' }) }));
-  const e = throwsIpam(() => ipam.removePrefix(ni, '10.0.1.0/24'), 'FailedPrecondition', /cannot remove 10\.0\.1\.0\/24 in network instance default\/vpc: still used by a, b/);
+  const e = throwsIpam(
+    () => ipam.removePrefix(ni, '10.0.1.0/24'),
+    'FailedPrecondition',
+    /cannot remove 10\.0\.1\.0\/24 in network instance default\/vpc: still used by a, b/,
+  );
   assert.equal(e.details, { networkInstance: 'default/vpc', prefix: '10.0.1.0/24', dependents: ['a', 'b'] });
   assert.is(ipam.listAllocations().length, 2, 'nothing removed');
   // the aggregate above, and the owner that defined the prefix, are refused too
@@ -46,7 +53,10 @@ test('forced removal cascades and reports what went', () => {
   pfx(ipam, '10.0.1.0/24', 'network', { s: 'x' });
   ipam.allocate(req('a', 'network', { selector: sel({ s: 'x' }) }));
   const freed = ipam.release('default/IPPrefix/network-10.0.1.0/24', { force: true });
-  assert.equal(freed.map((f) => f.owner), ['a']);
+  assert.equal(
+    freed.map((f) => f.owner),
+    ['a'],
+  );
   assert.equal(ipam.getAllocations('a'), []);
   pfx(ipam, '10.0.2.0/24', 'network', { s: 'y' });
   ipam.allocate(req('b', 'network', { selector: sel({ s: 'y' }) }));
@@ -89,10 +99,28 @@ test('utilization: exact decimal strings, IPv6 included', () => {
   ipam.allocate(req('a', 'network', { selector: sel({ s: 'x' }) }));
   ipam.allocate(req('b', 'pool', { prefixLength: 64, selector: sel({ s: 'p' }) }));
   assert.equal(ipam.utilization(ni, '10.0.1.0/24'), { prefix: '10.0.1.0/24', total: '256', used: '3', free: '253', largestFree: 26 });
-  assert.equal(ipam.utilization(ni, '10.0.0.0/8'), { prefix: '10.0.0.0/8', total: '16777216', used: '256', free: '16776960', largestFree: 9 });
-  assert.equal(ipam.utilization(ni, '2001:db8::/36'), { prefix: '2001:db8::/36', total: '4951760157141521099596496896', used: '18446744073709551616', free: '4951760138694777025886945280', largestFree: 37 });
+  assert.equal(ipam.utilization(ni, '10.0.0.0/8'), {
+    prefix: '10.0.0.0/8',
+    total: '16777216',
+    used: '256',
+    free: '16776960',
+    largestFree: 9,
+  });
+  assert.equal(ipam.utilization(ni, '2001:db8::/36'), {
+    prefix: '2001:db8::/36',
+    total: '4951760157141521099596496896',
+    used: '18446744073709551616',
+    free: '4951760138694777025886945280',
+    largestFree: 37,
+  });
   assert.equal(ipam.utilization(ni, '2001:db8::/32').total, String(2n ** 96n));
-  assert.equal(ipam.utilization(ni, '2001:db8::/64'), { prefix: '2001:db8::/64', total: '18446744073709551616', used: '0', free: '18446744073709551616', largestFree: 64 });
+  assert.equal(ipam.utilization(ni, '2001:db8::/64'), {
+    prefix: '2001:db8::/64',
+    total: '18446744073709551616',
+    used: '0',
+    free: '18446744073709551616',
+    largestFree: 64,
+  });
   throwsIpam(() => ipam.utilization(ni, '10.0.2.0/24'), 'NotFound', /prefix 10\.0\.2\.0\/24 not found in network instance default\/vpc/);
 });
 
@@ -132,18 +160,32 @@ test('restore interleaves IPPrefixes and allocations in tree order (an IPPrefix 
   const ipam = fresh(['10.0.0.0/8']);
   ipam.allocate(req('agg', 'aggregate', { prefix: '192.168.0.0/16' }));
   ipam.allocate(req('site', 'pool', { prefix: '10.9.0.0/16' }));
-  ipam.applyPrefix({ networkInstance: ni, prefix: '192.168.1.1/24', kind: 'network', labels: { s: 'in-agg', [GW]: 'true' }, owner: 'p/net' });
+  ipam.applyPrefix({
+    networkInstance: ni,
+    prefix: '192.168.1.1/24',
+    kind: 'network',
+    labels: { s: 'in-agg', [GW]: 'true' },
+    owner: 'p/net',
+  });
   ipam.applyPrefix({ networkInstance: ni, prefix: '10.9.1.0/24', kind: 'pool', labels: { s: 'in-pool' }, owner: 'p/pool' });
   ipam.allocate(req('h', 'network', { selector: sel({ s: 'in-agg' }) }));
   ipam.allocate(req('p', 'pool', { prefixLength: 28, selector: sel({ s: 'in-pool' }) }));
   const snap = JSON.parse(JSON.stringify(ipam.snapshot()));
   const copy = restoreIpam(snap);
   assert.equal(copy.snapshot(), ipam.snapshot());
-  assert.equal(copy.getAllocations('h')[0], { owner: 'h', networkInstance: { name: 'vpc', namespace: 'default' }, kind: 'network', addressFamily: 'ipv4', prefix: '192.168.1.2/24', parent: '192.168.1.0/24', labels: {}, gateway: '192.168.1.1' });
+  assert.equal(copy.getAllocations('h')[0], {
+    owner: 'h',
+    networkInstance: { name: 'vpc', namespace: 'default' },
+    kind: 'network',
+    addressFamily: 'ipv4',
+    prefix: '192.168.1.2/24',
+    parent: '192.168.1.0/24',
+    labels: {},
+    gateway: '192.168.1.1',
+  });
   const r = req('h2', 'network', { selector: sel({ s: 'in-agg' }) });
   assert.equal(copy.allocate(r), ipam.allocate(r));
 });
-
 
 test('many owners over several row pages: churn with owner names of every length keeps each owner on its own address', () => {
   // 12,000 rows span three row pages; releasing half and re-allocating with longer names
@@ -159,11 +201,16 @@ test('many owners over several row pages: churn with owner names of every length
       ipam.release(owners[k]!);
       held.delete(owners[k]!);
     }
-    for (let i = 0; i < 6_000; i++) held.set(name(i, round), ipam.allocate(req(name(i, round), 'network', { selector: sel({ s: 'x' }) })).prefix);
+    for (let i = 0; i < 6_000; i++)
+      held.set(name(i, round), ipam.allocate(req(name(i, round), 'network', { selector: sel({ s: 'x' }) })).prefix);
   }
   assert.is(ipam.allocationCount(), held.size);
   assert.is(new Set(held.values()).size, held.size, 'no address twice');
-  for (const [owner, prefix] of held) assert.equal(ipam.getAllocations(owner).map((a) => `${a.owner} ${a.prefix}`), [`${owner} ${prefix}`]);
+  for (const [owner, prefix] of held)
+    assert.equal(
+      ipam.getAllocations(owner).map((a) => `${a.owner} ${a.prefix}`),
+      [`${owner} ${prefix}`],
+    );
   const again = restoreIpam(ipam.snapshot());
   for (const [owner, prefix] of held) assert.is(again.getAllocations(owner)[0]?.prefix, prefix);
 });

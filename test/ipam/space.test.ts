@@ -19,9 +19,17 @@ test('network instances are separate trees: overlap between instances is allowed
 
 test('error: network instance unknown ("network instance <ns/name> not found")', () => {
   const ipam = fresh();
-  const e = throwsIpam(() => ipam.allocate({ owner: 'x', networkInstance: { name: 'nope' }, kind: 'network' }), 'NotFound', /network instance default\/nope not found/);
+  const e = throwsIpam(
+    () => ipam.allocate({ owner: 'x', networkInstance: { name: 'nope' }, kind: 'network' }),
+    'NotFound',
+    /network instance default\/nope not found/,
+  );
   assert.is(e.details.networkInstance, 'default/nope');
-  throwsIpam(() => ipam.applyPrefix({ networkInstance: { name: 'nope', namespace: 'x' }, prefix: '10.0.0.0/24', kind: 'network', owner: 'p' }), 'NotFound', /network instance x\/nope not found/);
+  throwsIpam(
+    () => ipam.applyPrefix({ networkInstance: { name: 'nope', namespace: 'x' }, prefix: '10.0.0.0/24', kind: 'network', owner: 'p' }),
+    'NotFound',
+    /network instance x\/nope not found/,
+  );
 });
 
 test('NetworkInstance prefixes become aggregates owned by the instance', () => {
@@ -31,21 +39,38 @@ test('NetworkInstance prefixes become aggregates owned by the instance', () => {
   assert.is(p.prefix, '10.0.0.0/8');
   assert.is(p.owner, 'default/NetworkInstance/vpc');
   assert.is(p.labels['nephio.org/prefix-kind'], 'aggregate');
-  assert.equal(ipam.listNetworkInstances(), [{ name: 'vpc', namespace: 'default', owner: 'default/NetworkInstance/vpc', prefixes: [{ prefix: '10.0.0.0/8' }] }]);
+  assert.equal(ipam.listNetworkInstances(), [
+    { name: 'vpc', namespace: 'default', owner: 'default/NetworkInstance/vpc', prefixes: [{ prefix: '10.0.0.0/8' }] },
+  ]);
 });
 
 test('a network instance of another owner is in use', () => {
   const ipam = fresh();
-  throwsIpam(() => ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8' }], 'someone-else'), 'AlreadyExists', /in use by default\/NetworkInstance\/vpc/);
+  throwsIpam(
+    () => ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8' }], 'someone-else'),
+    'AlreadyExists',
+    /in use by default\/NetworkInstance\/vpc/,
+  );
 });
 
 test('applying a network instance again updates its aggregates; removing one still used is refused', () => {
   const ipam = fresh(['10.0.0.0/8']);
-  ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8' }, { prefix: '172.16.0.0/12', labels: { zone: 'b' } }], 'default/NetworkInstance/vpc');
-  assert.equal(ipam.listPrefixes(ni).map((p) => p.prefix), ['10.0.0.0/8', '172.16.0.0/12']);
+  ipam.applyNetworkInstance(
+    ni,
+    [{ prefix: '10.0.0.0/8' }, { prefix: '172.16.0.0/12', labels: { zone: 'b' } }],
+    'default/NetworkInstance/vpc',
+  );
+  assert.equal(
+    ipam.listPrefixes(ni).map((p) => p.prefix),
+    ['10.0.0.0/8', '172.16.0.0/12'],
+  );
   pfx(ipam, '172.16.0.0/24', 'network');
   ipam.allocate(req('user', 'network', { selector: sel({ 'nephio.org/network-instance': 'vpc' }) }));
-  const e = throwsIpam(() => ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8' }], 'default/NetworkInstance/vpc'), 'FailedPrecondition', /still used by/);
+  const e = throwsIpam(
+    () => ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/8' }], 'default/NetworkInstance/vpc'),
+    'FailedPrecondition',
+    /still used by/,
+  );
   assert.equal(e.details.dependents, ['default/IPPrefix/network-172.16.0.0/24', 'user']);
   assert.equal(ipam.listPrefixes(ni).length, 3, 'nothing changed');
 });
@@ -64,7 +89,11 @@ test('nesting: a network prefix only in an aggregate (not in a pool or a network
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.1.0.0/16', 'pool');
   pfx(ipam, '10.2.0.0/16', 'network');
-  throwsIpam(() => pfx(ipam, '10.1.1.0/24', 'network'), 'FailedPrecondition', /network prefix \(10\.1\.1\.0\/24\) cannot be nested in pool prefix 10\.1\.0\.0\/16/);
+  throwsIpam(
+    () => pfx(ipam, '10.1.1.0/24', 'network'),
+    'FailedPrecondition',
+    /network prefix \(10\.1\.1\.0\/24\) cannot be nested in pool prefix 10\.1\.0\.0\/16/,
+  );
   throwsIpam(() => pfx(ipam, '10.2.1.0/24', 'network'), 'FailedPrecondition', /cannot be nested in network/);
 });
 
@@ -99,7 +128,9 @@ for (const parent of KINDS) {
         const e = throwsIpam(
           () => pfx(ipam, inner, kind),
           'FailedPrecondition',
-          new RegExp(`^an? ${kind} prefix \\(${inner.replace(/\./g, '\\.')}\\) cannot be nested in ${parent} prefix 10\\.1\\.0\\.0/24 in network instance default/vpc$`),
+          new RegExp(
+            `^an? ${kind} prefix \\(${inner.replace(/\./g, '\\.')}\\) cannot be nested in ${parent} prefix 10\\.1\\.0\\.0/24 in network instance default/vpc$`,
+          ),
         );
         assert.is(e.details.prefix, inner);
         assert.is(e.details.field, 'spec.prefix');
@@ -116,9 +147,17 @@ test('nesting: the nesting error wins over what lies inside the parent (reserved
   ipam.allocate(req('a', 'network', { selector: sel({ s: 'n' }) }));
   ipam.allocate(req('b', 'pool', { prefixLength: 28, selector: sel({ s: 'p' }) }));
   // the gateway-like reserved address and a host allocation lie inside
-  throwsIpam(() => pfx(ipam, '10.0.1.0/29', 'pool'), 'FailedPrecondition', /a pool prefix \(10\.0\.1\.0\/29\) cannot be nested in network prefix 10\.0\.1\.0\/24/);
+  throwsIpam(
+    () => pfx(ipam, '10.0.1.0/29', 'pool'),
+    'FailedPrecondition',
+    /a pool prefix \(10\.0\.1\.0\/29\) cannot be nested in network prefix 10\.0\.1\.0\/24/,
+  );
   // another owner's pool allocation lies inside
-  throwsIpam(() => pfx(ipam, '10.2.0.0/27', 'network'), 'FailedPrecondition', /a network prefix \(10\.2\.0\.0\/27\) cannot be nested in pool prefix 10\.2\.0\.0\/24/);
+  throwsIpam(
+    () => pfx(ipam, '10.2.0.0/27', 'network'),
+    'FailedPrecondition',
+    /a network prefix \(10\.2\.0\.0\/27\) cannot be nested in pool prefix 10\.2\.0\.0\/24/,
+  );
   // a network IPPrefix with host bits is checked the same way
   throwsIpam(() => pfx(ipam, '10.0.1.5/30', 'network'), 'FailedPrecondition', /cannot be nested in network prefix 10\.0\.1\.0\/24/);
   // the same prefix claimed by another owner stays "in use"; an allowed nesting still reports what is in the way
@@ -130,10 +169,26 @@ test('nesting: static allocations follow the same table (nesting error, not "res
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.0.1.0/24', 'network');
   pfx(ipam, '10.0.2.0/24', 'loopback');
-  throwsIpam(() => ipam.allocate(req('p', 'pool', { prefix: '10.0.1.0/28' })), 'FailedPrecondition', /a pool prefix \(10\.0\.1\.0\/28\) cannot be nested in network prefix 10\.0\.1\.0\/24/);
-  throwsIpam(() => ipam.allocate(req('q', 'pool', { prefix: '10.0.1.240/28' })), 'FailedPrecondition', /cannot be nested in network prefix/);
-  throwsIpam(() => ipam.allocate(req('s', 'network', { prefix: '10.0.1.0/28', createPrefix: true })), 'FailedPrecondition', /a network prefix \(10\.0\.1\.0\/28\) cannot be nested in network prefix/);
-  throwsIpam(() => ipam.allocate(req('t', 'aggregate', { prefix: '10.0.1.0/28' })), 'FailedPrecondition', /an? aggregate prefix \(10\.0\.1\.0\/28\) cannot be nested in network prefix/);
+  throwsIpam(
+    () => ipam.allocate(req('p', 'pool', { prefix: '10.0.1.0/28' })),
+    'FailedPrecondition',
+    /a pool prefix \(10\.0\.1\.0\/28\) cannot be nested in network prefix 10\.0\.1\.0\/24/,
+  );
+  throwsIpam(
+    () => ipam.allocate(req('q', 'pool', { prefix: '10.0.1.240/28' })),
+    'FailedPrecondition',
+    /cannot be nested in network prefix/,
+  );
+  throwsIpam(
+    () => ipam.allocate(req('s', 'network', { prefix: '10.0.1.0/28', createPrefix: true })),
+    'FailedPrecondition',
+    /a network prefix \(10\.0\.1\.0\/28\) cannot be nested in network prefix/,
+  );
+  throwsIpam(
+    () => ipam.allocate(req('t', 'aggregate', { prefix: '10.0.1.0/28' })),
+    'FailedPrecondition',
+    /an? aggregate prefix \(10\.0\.1\.0\/28\) cannot be nested in network prefix/,
+  );
   throwsIpam(() => ipam.allocate(req('u', 'pool', { prefix: '10.0.2.0/28' })), 'FailedPrecondition', /cannot be nested in loopback prefix/);
   assert.is(ipam.listAllocations().length, 0);
 });
@@ -164,14 +219,22 @@ test('an aggregate applied after prefixes it contains takes them as children', (
 test('error: a prefix owned by one owner cannot be claimed by another ("in use by")', () => {
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.1.0.0/16', 'pool');
-  const e = throwsIpam(() => ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'pool', owner: 'other' }), 'AlreadyExists', /10\.1\.0\.0\/16 in network instance default\/vpc is in use by default\/IPPrefix\/pool-10\.1\.0\.0\/16/);
+  const e = throwsIpam(
+    () => ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'pool', owner: 'other' }),
+    'AlreadyExists',
+    /10\.1\.0\.0\/16 in network instance default\/vpc is in use by default\/IPPrefix\/pool-10\.1\.0\.0\/16/,
+  );
   assert.equal(e.details.dependents, ['default/IPPrefix/pool-10.1.0.0/16']);
   ipam.allocate(req('alice', 'pool', { prefix: '10.2.0.0/24' }));
   throwsIpam(() => ipam.allocate(req('bob', 'pool', { prefix: '10.2.0.0/24' })), 'AlreadyExists', /in use by alice/);
   throwsIpam(() => ipam.allocate(req('bob', 'pool', { prefix: '10.2.0.0/23' })), 'AlreadyExists', /in use by alice/);
   // an allocated pool is a pool: what lies inside it is its free space (pools nest)
   assert.is(ipam.allocate(req('carol', 'pool', { prefix: '10.2.0.0/25' })).parent, '10.2.0.0/24');
-  throwsIpam(() => ipam.allocate(req('dave', 'network', { prefix: '10.2.0.128/25', createPrefix: true })), 'FailedPrecondition', /cannot be nested in pool/);
+  throwsIpam(
+    () => ipam.allocate(req('dave', 'network', { prefix: '10.2.0.128/25', createPrefix: true })),
+    'FailedPrecondition',
+    /cannot be nested in pool/,
+  );
   throwsIpam(() => pfx(ipam, '10.2.0.0/24', 'network'), 'AlreadyExists', /in use by alice/);
 });
 
@@ -186,34 +249,61 @@ test('applying the same prefix again by its owner is idempotent and updates labe
 
 test('error: aggregate or pool prefix with host bits ("net <> address is not allowed for kind K")', () => {
   const ipam = fresh(['10.0.0.0/8']);
-  const e = throwsIpam(() => pfx(ipam, '10.1.1.1/16', 'aggregate'), 'InvalidArgument', /net <10\.1\.1\.1\/16> address is not allowed for kind aggregate/);
+  const e = throwsIpam(
+    () => pfx(ipam, '10.1.1.1/16', 'aggregate'),
+    'InvalidArgument',
+    /net <10\.1\.1\.1\/16> address is not allowed for kind aggregate/,
+  );
   assert.is(e.details.field, 'spec.prefix');
   throwsIpam(() => pfx(ipam, '10.1.1.1/16', 'pool'), 'InvalidArgument', /net <10\.1\.1\.1\/16> address is not allowed for kind pool/);
-  throwsIpam(() => ipam.applyNetworkInstance({ name: 'n2' }, [{ prefix: '10.0.1.1/24' }], 'o'), 'InvalidArgument', /not allowed for kind aggregate/);
+  throwsIpam(
+    () => ipam.applyNetworkInstance({ name: 'n2' }, [{ prefix: '10.0.1.1/24' }], 'o'),
+    'InvalidArgument',
+    /not allowed for kind aggregate/,
+  );
   assert.is(ipam.listNetworkInstances().length, 1, 'the failed instance was not created');
-  throwsIpam(() => ipam.allocate(req('x', 'pool', { prefix: '10.3.0.1/24' })), 'InvalidArgument', /net <10\.3\.0\.1\/24> address is not allowed for kind pool/);
+  throwsIpam(
+    () => ipam.allocate(req('x', 'pool', { prefix: '10.3.0.1/24' })),
+    'InvalidArgument',
+    /net <10\.3\.0\.1\/24> address is not allowed for kind pool/,
+  );
   throwsIpam(() => ipam.allocate(req('x', 'aggregate', { prefix: '10.3.0.1/24' })), 'InvalidArgument', /not allowed for kind aggregate/);
   throwsIpam(() => ipam.allocate(req('x', 'loopback', { prefix: '10.3.0.1/24' })), 'InvalidArgument', /not allowed for kind loopback/);
 });
 
 test('error: malformed prefixes name the field (010.0.0.1, 10.0.0.0/33)', () => {
   const ipam = fresh(['10.0.0.0/8']);
-  const e = throwsIpam(() => pfx(ipam, '010.0.0.1/24', 'network'), 'InvalidArgument', /invalid IP prefix "010\.0\.0\.1\/24".*leading zeros/);
+  const e = throwsIpam(
+    () => pfx(ipam, '010.0.0.1/24', 'network'),
+    'InvalidArgument',
+    /invalid IP prefix "010\.0\.0\.1\/24".*leading zeros/,
+  );
   assert.is(e.details.field, 'spec.prefix');
-  throwsIpam(() => ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/33' }], 'default/NetworkInstance/vpc'), 'InvalidArgument', /exceeds 32/);
+  throwsIpam(
+    () => ipam.applyNetworkInstance(ni, [{ prefix: '10.0.0.0/33' }], 'default/NetworkInstance/vpc'),
+    'InvalidArgument',
+    /exceeds 32/,
+  );
   throwsIpam(() => ipam.allocate(req('x', 'network', { prefix: '10.0.0.1/24x' })), 'InvalidArgument', /invalid IP prefix/);
 });
 
 test('error: unknown prefix kind', () => {
   const ipam = fresh();
-  throwsIpam(() => ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'bogus' as never, owner: 'o' }), 'InvalidArgument', /unknown prefix kind "bogus"/);
+  throwsIpam(
+    () => ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'bogus' as never, owner: 'o' }),
+    'InvalidArgument',
+    /unknown prefix kind "bogus"/,
+  );
   throwsIpam(() => ipam.allocate(req('x', 'subnet' as never)), 'InvalidArgument', /unknown prefix kind "subnet"/);
 });
 
 test('uppercase and zero-compressed IPv6 input is accepted and answered canonically', () => {
   const ipam = fresh(['10.0.0.0/8', '2001:DB8:0:0::/32']);
   pfx(ipam, '2001:0DB8:0000:0001::1/64', 'network', { [CL]: 'c1', 'nephio.org/gateway': 'true' });
-  assert.equal(ipam.listPrefixes(ni).map((p) => p.prefix), ['10.0.0.0/8', '2001:db8::/32', '2001:db8:0:1::/64']);
+  assert.equal(
+    ipam.listPrefixes(ni).map((p) => p.prefix),
+    ['10.0.0.0/8', '2001:db8::/32', '2001:db8:0:1::/64'],
+  );
   const a = ipam.allocate(req('x', 'network', { selector: sel({ [CL]: 'c1' }) }));
   assert.is(a.prefix, '2001:db8:0:1::2/64');
   assert.is(a.gateway, '2001:db8:0:1::1');
@@ -235,10 +325,20 @@ test('applying a prefix again with another kind replaces it (refused while other
   const ipam = fresh(['10.0.0.0/8']);
   ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'pool', labels: { s: 'p' }, owner: 'o' });
   ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'loopback', labels: { s: 'p' }, owner: 'o' });
-  assert.equal(ipam.listPrefixes(ni).map((p) => p.kind), ['aggregate', 'loopback']);
+  assert.equal(
+    ipam.listPrefixes(ni).map((p) => p.kind),
+    ['aggregate', 'loopback'],
+  );
   ipam.allocate(req('lo', 'loopback', { selector: sel({ s: 'p' }) }));
-  throwsIpam(() => ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'pool', owner: 'o' }), 'FailedPrecondition', /still used by lo/);
-  assert.equal(ipam.listPrefixes(ni).map((p) => p.kind), ['aggregate', 'loopback']);
+  throwsIpam(
+    () => ipam.applyPrefix({ networkInstance: ni, prefix: '10.1.0.0/16', kind: 'pool', owner: 'o' }),
+    'FailedPrecondition',
+    /still used by lo/,
+  );
+  assert.equal(
+    ipam.listPrefixes(ni).map((p) => p.kind),
+    ['aggregate', 'loopback'],
+  );
 });
 
 test('network instance labels: updating them changes what selectors find', () => {

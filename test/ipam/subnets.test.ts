@@ -41,11 +41,17 @@ test('several network IPPrefixes may define the same subnet, each reserving its 
   pfx(ipam, '10.0.1.1/24', 'network', { [CL]: 'c1', [GW]: 'true', role: 'gw' }, { networkName: 'n', owner: 'p/gw' });
   pfx(ipam, '10.0.1.10/24', 'network', { [CL]: 'c1', role: 'n3' }, { networkName: 'n', owner: 'p/n3' });
   pfx(ipam, '10.0.1.0/24', 'network', { [CL]: 'c1' }, { networkName: 'n', owner: 'p/plain' });
-  assert.equal(ipam.listPrefixes(ni).filter((p) => p.kind === 'network').map((p) => [p.owner, p.reserved]), [
-    ['p/plain', undefined],
-    ['p/gw', ['10.0.1.1']],
-    ['p/n3', ['10.0.1.10']],
-  ]);
+  assert.equal(
+    ipam
+      .listPrefixes(ni)
+      .filter((p) => p.kind === 'network')
+      .map((p) => [p.owner, p.reserved]),
+    [
+      ['p/plain', undefined],
+      ['p/gw', ['10.0.1.1']],
+      ['p/n3', ['10.0.1.10']],
+    ],
+  );
   const got = Array.from({ length: 9 }, (_, i) => ipam.allocate(req(`h${i}`, 'network', { selector: sel({ [CL]: 'c1' }) })).prefix);
   assert.equal(got.slice(7), ['10.0.1.9/24', '10.0.1.11/24'], 'both reservations are skipped');
 });
@@ -53,7 +59,11 @@ test('several network IPPrefixes may define the same subnet, each reserving its 
 test('error: one address reserved twice is "in use" (differs)', () => {
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.0.1.1/24', 'network', {}, { owner: 'p/one' });
-  const e = throwsIpam(() => pfx(ipam, '10.0.1.1/24', 'network', {}, { owner: 'p/two' }), 'AlreadyExists', /10\.0\.1\.1 in network instance default\/vpc is in use by p\/one/);
+  const e = throwsIpam(
+    () => pfx(ipam, '10.0.1.1/24', 'network', {}, { owner: 'p/two' }),
+    'AlreadyExists',
+    /10\.0\.1\.1 in network instance default\/vpc is in use by p\/one/,
+  );
   assert.equal(e.details.dependents, ['p/one']);
   assert.is(ipam.listPrefixes(ni).length, 2, 'the refused IPPrefix left nothing behind');
   throwsIpam(() => pfx(ipam, '10.0.1.255/24', 'network', {}, { owner: 'p/bcast' }), 'AlreadyExists', /in use by the system/);
@@ -62,7 +72,11 @@ test('error: one address reserved twice is "in use" (differs)', () => {
 test('subnets of the same prefix must agree on the network name', () => {
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.0.1.1/24', 'network', {}, { networkName: 'a', owner: 'p/a' });
-  throwsIpam(() => pfx(ipam, '10.0.1.2/24', 'network', {}, { networkName: 'b', owner: 'p/b' }), 'AlreadyExists', /in use by p\/a as network a, not b/);
+  throwsIpam(
+    () => pfx(ipam, '10.0.1.2/24', 'network', {}, { networkName: 'b', owner: 'p/b' }),
+    'AlreadyExists',
+    /in use by p\/a as network a, not b/,
+  );
 });
 
 test('the subnet carries the labels all its IPPrefixes agree on, minus gateway, plus system labels', () => {
@@ -71,7 +85,20 @@ test('the subnet carries the labels all its IPPrefixes agree on, minus gateway, 
   pfx(ipam, '10.0.1.10/24', 'network', { [CL]: 'c1', [GW]: 'true', site: 'y' }, { networkName: 'n', owner: 'p/n3' });
   // agreed: cluster-name (and gateway, which is dropped); site differs
   assert.is(ipam.allocate(req('a', 'network', { selector: sel({ [CL]: 'c1' }) })).parent, '10.0.1.0/24');
-  assert.is(ipam.allocate(req('s', 'network', { selector: sel({ 'nephio.org/network-name': 'n', 'nephio.org/prefix-kind': 'network', 'nephio.org/address-family': 'ipv4', 'nephio.org/network-instance': 'vpc' }) })).prefix, '10.0.1.3/24', 'system labels');
+  assert.is(
+    ipam.allocate(
+      req('s', 'network', {
+        selector: sel({
+          'nephio.org/network-name': 'n',
+          'nephio.org/prefix-kind': 'network',
+          'nephio.org/address-family': 'ipv4',
+          'nephio.org/network-instance': 'vpc',
+        }),
+      }),
+    ).prefix,
+    '10.0.1.3/24',
+    'system labels',
+  );
   // a selector on a label they do not agree on matches no subnet, but does match a reserved address
   assert.is(ipam.allocate(req('b', 'network', { selector: sel({ site: 'y' }) })).prefix, '10.0.1.10/24');
   // the gateway label is not a subnet label: asking for it finds the gateway addresses (the lowest first)
@@ -111,7 +138,8 @@ test('first/last rule does not apply to /31, /32, /127, /128 subnets', () => {
   pfx(ipam, '10.0.2.7/32', 'network', { s: '32' }, { owner: 'p/32' });
   pfx(ipam, '2001:db8::/127', 'network', { s: '127' });
   pfx(ipam, '2001:db8::5/128', 'network', { s: '128' });
-  const got = (s: string, n: number) => Array.from({ length: n }, (_, i) => ipam.allocate(req(`${s}-${i}`, 'network', { selector: sel({ s }) })).prefix);
+  const got = (s: string, n: number) =>
+    Array.from({ length: n }, (_, i) => ipam.allocate(req(`${s}-${i}`, 'network', { selector: sel({ s }) })).prefix);
   assert.equal(got('31', 2), ['10.0.1.0/31', '10.0.1.1/31']);
   assert.equal(got('32', 1), ['10.0.2.7/32']);
   assert.equal(got('127', 2), ['2001:db8::/127', '2001:db8::1/127']);
@@ -139,7 +167,10 @@ test('static allocation by label returns a reserved address without taking owner
   assert.is(a.prefix, '10.0.1.10/24');
   assert.is(b.prefix, '10.0.1.10/24', 'two lookups share it');
   assert.is(ipam.getAllocations('upf-a')[0].prefix, '10.0.1.10/24');
-  assert.equal(ipam.release('upf-a').map((x) => x.prefix), ['10.0.1.10/24']);
+  assert.equal(
+    ipam.release('upf-a').map((x) => x.prefix),
+    ['10.0.1.10/24'],
+  );
   // still reserved for the IPPrefix after the lookup is released
   throwsIpam(() => ipam.allocate(req('static', 'network', { prefix: '10.0.1.10/24' })), 'AlreadyExists', /in use by p\/n3/);
   assert.is(ipam.allocate(req('upf-c', 'network', { selector: s })).prefix, '10.0.1.10/24');
@@ -170,7 +201,8 @@ test('loopback IPPrefix with host bits reserves that address; loopback prefixes 
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.255.0.0/30', 'loopback', { lo: 'x' });
   pfx(ipam, '10.254.0.1/30', 'loopback', { lo: 'y' });
-  const got = (lo: string, n: number) => Array.from({ length: n }, (_, i) => ipam.allocate(req(`${lo}${i}`, 'loopback', { selector: sel({ lo }) })).prefix);
+  const got = (lo: string, n: number) =>
+    Array.from({ length: n }, (_, i) => ipam.allocate(req(`${lo}${i}`, 'loopback', { selector: sel({ lo }) })).prefix);
   assert.equal(got('x', 4), ['10.255.0.0/32', '10.255.0.1/32', '10.255.0.2/32', '10.255.0.3/32']);
   assert.equal(got('y', 3), ['10.254.0.0/32', '10.254.0.2/32', '10.254.0.3/32']);
 });
@@ -179,7 +211,11 @@ test('a network IPPrefix without a network name shares only with others without 
   const ipam = fresh(['10.0.0.0/8']);
   pfx(ipam, '10.0.1.1/24', 'network', {}, { owner: 'p/a' });
   pfx(ipam, '10.0.1.2/24', 'network', {}, { owner: 'p/b' });
-  throwsIpam(() => pfx(ipam, '10.0.1.3/24', 'network', {}, { networkName: 'x', owner: 'p/c' }), 'AlreadyExists', /as network \(none\), not x/);
+  throwsIpam(
+    () => pfx(ipam, '10.0.1.3/24', 'network', {}, { networkName: 'x', owner: 'p/c' }),
+    'AlreadyExists',
+    /as network \(none\), not x/,
+  );
 });
 
 test('loopback prefixes may be shared by several IPPrefixes too, each reserving its address', () => {
@@ -195,10 +231,16 @@ test('removePrefix with a network text removes every IPPrefix of that network', 
   pfx(ipam, '10.0.1.1/24', 'network', {}, { owner: 'p/a' });
   pfx(ipam, '10.0.1.2/24', 'network', {}, { owner: 'p/b' });
   ipam.removePrefix(ni, '10.0.1.2/24');
-  assert.equal(ipam.listPrefixes(ni).map((p) => p.owner), ['default/NetworkInstance/vpc', 'p/a']);
+  assert.equal(
+    ipam.listPrefixes(ni).map((p) => p.owner),
+    ['default/NetworkInstance/vpc', 'p/a'],
+  );
   pfx(ipam, '10.0.1.2/24', 'network', {}, { owner: 'p/b' });
   ipam.removePrefix(ni, '10.0.1.0/24');
-  assert.equal(ipam.listPrefixes(ni).map((p) => p.owner), ['default/NetworkInstance/vpc']);
+  assert.equal(
+    ipam.listPrefixes(ni).map((p) => p.owner),
+    ['default/NetworkInstance/vpc'],
+  );
   assert.is(ipam.utilization(ni, '10.0.0.0/8').used, '0');
 });
 

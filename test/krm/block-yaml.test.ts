@@ -74,7 +74,10 @@ x:
 
 test('values that stay strings: 0755, dates, yes/no, dotted quads, IPv6', () => {
   const v = parseBlock('a: 0755\nb: 2021-01-01\nc: yes\nd: 10.0.1.2\ne: 2001:db8::1/64\nf: "10"\ng: 10\n').value as Record<string, unknown>;
-  assert.equal(v, Object.assign(Object.create(null), { a: '0755', b: '2021-01-01', c: 'yes', d: '10.0.1.2', e: '2001:db8::1/64', f: '10', g: 10 }));
+  assert.equal(
+    v,
+    Object.assign(Object.create(null), { a: '0755', b: '2021-01-01', c: 'yes', d: '10.0.1.2', e: '2001:db8::1/64', f: '10', g: 10 }),
+  );
 });
 
 test('anything outside the subset is Unsupported, not misread', () => {
@@ -91,7 +94,11 @@ test('anything outside the subset is Unsupported, not misread', () => {
     'a: {b: 1,\n  c: 2}\n',
     'a: b: c\n',
   ]) {
-    assert.throws(() => parseBlock(text), (e: unknown) => e instanceof Unsupported, text);
+    assert.throws(
+      () => parseBlock(text),
+      (e: unknown) => e instanceof Unsupported,
+      text,
+    );
   }
 });
 
@@ -115,10 +122,32 @@ test('items with a comment on the dash line', () => {
 });
 
 // Property: for data the yaml library writes in block style, both readers agree.
-const key = fc.oneof(fc.constantFrom('a', 'b', 'name', 'nephio.org/x', 'with space', 'x:y', '0755', 'true', 'k-1', '#h', '-d', "q'uote", 'q"d'), fc.string({ maxLength: 8 }));
+const key = fc.oneof(
+  fc.constantFrom('a', 'b', 'name', 'nephio.org/x', 'with space', 'x:y', '0755', 'true', 'k-1', '#h', '-d', "q'uote", 'q"d'),
+  fc.string({ maxLength: 8 }),
+);
 const scalar = fc.oneof(
   fc.string({ maxLength: 20 }),
-  fc.constantFrom('0755', '2021-01-01', 'yes', 'true', 'null', '~', '', ' lead', 'trail ', 'a: b', 'x #y', '- z', '10.0.1.2/24', 'line\nbreak', '"q"', "'s'", '[1]', '{a}'),
+  fc.constantFrom(
+    '0755',
+    '2021-01-01',
+    'yes',
+    'true',
+    'null',
+    '~',
+    '',
+    ' lead',
+    'trail ',
+    'a: b',
+    'x #y',
+    '- z',
+    '10.0.1.2/24',
+    'line\nbreak',
+    '"q"',
+    "'s'",
+    '[1]',
+    '{a}',
+  ),
   fc.integer(),
   fc.boolean(),
   fc.constant(null),

@@ -3,13 +3,23 @@ import * as assert from 'uvu/assert';
 import { conditionType, heldOwners, okCondition, parseConditionType } from '../../src/krm/conditions.js';
 import type { Meta } from '../../src/krm/resource.js';
 
-const m = (apiVersion: string, kind: string, name: string, namespace?: string): Meta => ({ apiVersion, kind, name, namespace, labels: {}, annotations: {} });
+const m = (apiVersion: string, kind: string, name: string, namespace?: string): Meta => ({
+  apiVersion,
+  kind,
+  name,
+  namespace,
+  labels: {},
+  annotations: {},
+});
 
 test('condition types per API generation, and back', () => {
   const orig = conditionType('original', m('ipam.nephio.org/v1alpha1', 'IPAllocation', 'upf.n3', 'ran'));
   assert.is(orig, 'ipam.nephio.org.IPAMAllocation.upf.n3.ran.Injected');
   assert.equal(parseConditionType(orig), { generation: 'original', kind: 'IPAllocation', name: 'upf.n3', namespace: 'ran' });
-  assert.is(conditionType('original', m('ipam.nephio.org/v1alpha1', 'IPAllocation', 'x')), 'ipam.nephio.org.IPAMAllocation.x.default.Injected');
+  assert.is(
+    conditionType('original', m('ipam.nephio.org/v1alpha1', 'IPAllocation', 'x')),
+    'ipam.nephio.org.IPAMAllocation.x.default.Injected',
+  );
   const alloc = conditionType('alloc', m('ipam.alloc.nephio.org/v1alpha1', 'IPAllocation', 'n3'));
   assert.is(alloc, 'ipam.alloc.nephio.org/v1alpha1.IPAllocation.n3');
   assert.equal(parseConditionType(alloc), { generation: 'alloc', kind: 'IPAllocation', name: 'n3' });

@@ -29,8 +29,14 @@ test('sets scalars, keeps style, creates only when asked', () => {
   assert.is(set('data:\n  a: "x"\n  m: 0755\n', 'data.a', '10.0.1.2'), 'data:\n  a: "10.0.1.2"\n  m: 0755\n');
   assert.is(set('data: {}\n', 'data.b', 24, true, true), 'data: { b: "24" }\n');
   assert.is(set('spec:\n  n: 1\n', 'spec.n', 24), 'spec:\n  n: 24\n');
-  assert.throws(() => set('data: {}\n', 'data.b', 'x'), (e: unknown) => e instanceof PathError);
-  assert.throws(() => set('spec:\n  l: [{name: a}]\n', 'spec.l.[name=b].x', 'v'), (e: unknown) => e instanceof PathError && /no item with name=b/.test((e as Error).message));
+  assert.throws(
+    () => set('data: {}\n', 'data.b', 'x'),
+    (e: unknown) => e instanceof PathError,
+  );
+  assert.throws(
+    () => set('spec:\n  l: [{name: a}]\n', 'spec.l.[name=b].x', 'v'),
+    (e: unknown) => e instanceof PathError && /no item with name=b/.test((e as Error).message),
+  );
   assert.is(set('spec:\n  l:\n  - name: a\n', 'spec.l.[name=b].x', 'v', true), 'spec:\n  l:\n  - name: a\n  - name: b\n    x: v\n');
   assert.is(set('spec:\n  l:\n  - a\n  - b\n', 'spec.l.1', 'c'), 'spec:\n  l:\n  - a\n  - c\n');
 });
@@ -40,7 +46,10 @@ test('JSON inside a string: compact stays compact, pretty stays pretty', () => {
   assert.is(compact, `spec:\n  config: '{"a":[{"x":"10.0.0.1"}],"b":"c"}'\n`);
   const pretty = set('spec:\n  config: |\n    {\n      "a": {\n        "x": "old"\n      }\n    }\n', 'spec.config.(json).a.x', 'new');
   assert.is(pretty, 'spec:\n  config: |\n    {\n      "a": {\n        "x": "new"\n      }\n    }\n');
-  assert.throws(() => set("spec:\n  config: 'not json'\n", 'spec.config.(json).a', 'x'), (e: unknown) => e instanceof PathError && /not JSON/.test((e as Error).message));
+  assert.throws(
+    () => set("spec:\n  config: 'not json'\n", 'spec.config.(json).a', 'x'),
+    (e: unknown) => e instanceof PathError && /not JSON/.test((e as Error).message),
+  );
 });
 
 test.run();

@@ -82,8 +82,21 @@ const edit = (e: Partial<ListEdit>): ListEdit => ({ update: new Map(), remove: n
 
 test('conditions: create, update, remove', () => {
   const it = item(KPTFILE);
-  it.editList('status', 'conditions', edit({ append: [{ type: 'a', status: 'True', message: 'update done' }, { type: 'b', status: 'False', message: 'bad: x' }] }));
-  assert.is(it.text, KPTFILE + '  status:\n    conditions:\n    - type: a\n      status: "True"\n      message: update done\n    - type: b\n      status: "False"\n      message: "bad: x"\n');
+  it.editList(
+    'status',
+    'conditions',
+    edit({
+      append: [
+        { type: 'a', status: 'True', message: 'update done' },
+        { type: 'b', status: 'False', message: 'bad: x' },
+      ],
+    }),
+  );
+  assert.is(
+    it.text,
+    KPTFILE +
+      '  status:\n    conditions:\n    - type: a\n      status: "True"\n      message: update done\n    - type: b\n      status: "False"\n      message: "bad: x"\n',
+  );
   it.editList('status', 'conditions', edit({ update: new Map([[1, { status: 'True', message: 'update done' }]]), remove: new Set([0]) }));
   // the message keeps the quoting it had
   assert.is(it.text, KPTFILE + '  status:\n    conditions:\n    - type: b\n      status: "True"\n      message: "update done"\n');
@@ -93,14 +106,22 @@ test('conditions: create, update, remove', () => {
 });
 
 test('conditions of other functions are kept byte for byte', () => {
-  const others = '  status:\n    conditions:\n      - message: create resource\n        reason: req.nephio.org/v1alpha1.Interface.n3\n        status: "True"\n        type: x\n    foo: bar\n';
+  const others =
+    '  status:\n    conditions:\n      - message: create resource\n        reason: req.nephio.org/v1alpha1.Interface.n3\n        status: "True"\n        type: x\n    foo: bar\n';
   const it = item(KPTFILE + others);
   it.editList('status', 'conditions', edit({ append: [{ type: 'mine', status: 'True', message: 'update done' }] }));
-  assert.is(it.text, KPTFILE + others.replace('    foo: bar\n', '      - type: mine\n        status: "True"\n        message: update done\n    foo: bar\n'));
+  assert.is(
+    it.text,
+    KPTFILE + others.replace('    foo: bar\n', '      - type: mine\n        status: "True"\n        message: update done\n    foo: bar\n'),
+  );
 });
 
 // Property: the fast splices and the library path agree on the resulting data.
-const condition = fc.record({ type: fc.constantFrom('a', 'b', 'c', 'd'), status: fc.constantFrom('True', 'False'), message: fc.string({ maxLength: 12 }) });
+const condition = fc.record({
+  type: fc.constantFrom('a', 'b', 'c', 'd'),
+  status: fc.constantFrom('True', 'False'),
+  message: fc.string({ maxLength: 12 }),
+});
 test('property: fast edits == library edits', () => {
   fc.assert(
     fc.property(
@@ -111,9 +132,17 @@ test('property: fast edits == library edits', () => {
       (existing, append, removeIdx, prefix) => {
         let base = KPTFILE;
         if (existing.length) {
-          base += '  status:\n    conditions:\n' + existing.map((c) => `    - type: ${c.type}\n      status: "${c.status}"\n      message: ${JSON.stringify(c.message)}\n`).join('');
+          base +=
+            '  status:\n    conditions:\n' +
+            existing
+              .map((c) => `    - type: ${c.type}\n      status: "${c.status}"\n      message: ${JSON.stringify(c.message)}\n`)
+              .join('');
         }
-        const e = edit({ append, remove: new Set(removeIdx.filter((i) => i < existing.length)), update: new Map(existing.length ? [[0, { message: 'updated' }]] : []) });
+        const e = edit({
+          append,
+          remove: new Set(removeIdx.filter((i) => i < existing.length)),
+          update: new Map(existing.length ? [[0, { message: 'updated' }]] : []),
+        });
         if (e.remove.has(0)) e.update.clear();
         const fast = item(base);
         fast.editList('status', 'conditions', e);

@@ -16,8 +16,15 @@ function list(files: Record<string, string>): string {
   for (const [path, text] of Object.entries(files)) {
     text.split(/^---\n/m).forEach((doc, index) => {
       const ann = `    config.kubernetes.io/index: '${index}'\n    config.kubernetes.io/path: '${path}'\n    internal.config.kubernetes.io/path: '${path}'\n`;
-      const body = /^  annotations:\n/m.test(doc) ? doc.replace(/^  annotations:\n/m, (m) => m + ann) : doc.replace(/^metadata:\n/m, (m) => m + '  annotations:\n' + ann);
-      out += body.trimEnd().split('\n').map((l, i) => (i === 0 ? '- ' : l === '' ? '' : '  ') + l).join('\n') + '\n';
+      const body = /^  annotations:\n/m.test(doc)
+        ? doc.replace(/^  annotations:\n/m, (m) => m + ann)
+        : doc.replace(/^metadata:\n/m, (m) => m + '  annotations:\n' + ann);
+      out +=
+        body
+          .trimEnd()
+          .split('\n')
+          .map((l, i) => (i === 0 ? '- ' : l === '' ? '' : '  ') + l)
+          .join('\n') + '\n';
     });
   }
   return out;
@@ -85,12 +92,18 @@ const firstError = (text: string): Reported => {
   const r = results(text).find((x) => x.severity === 'error');
   if (!r) throw new Error(`no error result in:\n${text}`);
   return r;
-}
+};
 const status = (text: string, name: string) => items(text).find((i) => i.kind === 'IPClaim' && i.metadata.name === name)?.status;
 
 test('a Network and a WorkloadCluster are the space: subnet per cluster and family, gateway first', async () => {
   const out = await runFunction(
-    list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16', '172:3::/32']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'), 'v6.yaml': claim('n3-v6', 'ipv6', 'edge1') }),
+    list({
+      Kptfile: KPTFILE,
+      'network.yaml': network(['172.3.0.0/16', '172:3::/32']),
+      'cluster.yaml': cluster('edge1'),
+      'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'),
+      'v6.yaml': claim('n3-v6', 'ipv6', 'edge1'),
+    }),
     factory,
   );
   assert.is(out.exitCode, 0, out.stdout);
@@ -100,11 +113,23 @@ test('a Network and a WorkloadCluster are the space: subnet per cluster and fami
 
 test('identical copies of one Network (subpackages) are one space; a differing one names both files', async () => {
   const same = await runFunction(
-    list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'sub/network.yaml': network(['172.3.0.0/16']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') }),
+    list({
+      Kptfile: KPTFILE,
+      'network.yaml': network(['172.3.0.0/16']),
+      'sub/network.yaml': network(['172.3.0.0/16']),
+      'cluster.yaml': cluster('edge1'),
+      'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'),
+    }),
     factory,
   );
   assert.is(same.exitCode, 0, same.stdout);
-  const input = list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'sub/network.yaml': network(['172.4.0.0/16']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') });
+  const input = list({
+    Kptfile: KPTFILE,
+    'network.yaml': network(['172.3.0.0/16']),
+    'sub/network.yaml': network(['172.4.0.0/16']),
+    'cluster.yaml': cluster('edge1'),
+    'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'),
+  });
   const diff = await runFunction(input, factory);
   assert.is(diff.exitCode, 1);
   const r = firstError(diff.stdout);
@@ -115,7 +140,12 @@ test('identical copies of one Network (subpackages) are one space; a differing o
 });
 
 test('a Network whose prefixes overlap: an error naming the Network and the prefix field; nothing written', async () => {
-  const input = list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16', '172.3.8.0/24']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') });
+  const input = list({
+    Kptfile: KPTFILE,
+    'network.yaml': network(['172.3.0.0/16', '172.3.8.0/24']),
+    'cluster.yaml': cluster('edge1'),
+    'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'),
+  });
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 1);
   const r = firstError(out.stdout);
@@ -127,7 +157,12 @@ test('a Network whose prefixes overlap: an error naming the Network and the pref
 });
 
 test('a claim for a cluster no Network attaches: an error naming the claim and its selector; nothing written', async () => {
-  const input = list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge2') });
+  const input = list({
+    Kptfile: KPTFILE,
+    'network.yaml': network(['172.3.0.0/16']),
+    'cluster.yaml': cluster('edge1'),
+    'v4.yaml': claim('n3-v4', 'ipv4', 'edge2'),
+  });
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 1);
   const r = firstError(out.stdout);
@@ -138,8 +173,14 @@ test('a claim for a cluster no Network attaches: an error naming the claim and i
 });
 
 test('a bridge domain selector that picks only some clusters attaches only those', async () => {
-  const net = network(['172.3.0.0/16']).replace('{key: nephio.org/cluster-name, operator: Exists}', '{key: nephio.org/cluster-name, operator: In, values: [edge9]}');
-  const out = await runFunction(list({ Kptfile: KPTFILE, 'network.yaml': net, 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') }), factory);
+  const net = network(['172.3.0.0/16']).replace(
+    '{key: nephio.org/cluster-name, operator: Exists}',
+    '{key: nephio.org/cluster-name, operator: In, values: [edge9]}',
+  );
+  const out = await runFunction(
+    list({ Kptfile: KPTFILE, 'network.yaml': net, 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1') }),
+    factory,
+  );
   assert.is(out.exitCode, 1);
   assert.match(firstError(out.stdout).message, /no prefix matches selector/);
 });
@@ -157,7 +198,15 @@ test('backend grpc: the default package scope is <cluster>/<Kptfile name> when t
   delete process.env.IPAM_INJECTOR_PACKAGE;
   try {
     for (const c of ['edge1', 'edge2']) {
-      await runFunction(list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']), 'cluster.yaml': cluster(c), 'v4.yaml': claim('n3-v4', 'ipv4', c) }) + grpc, recording);
+      await runFunction(
+        list({
+          Kptfile: KPTFILE,
+          'network.yaml': network(['172.3.0.0/16']),
+          'cluster.yaml': cluster(c),
+          'v4.yaml': claim('n3-v4', 'ipv4', c),
+        }) + grpc,
+        recording,
+      );
     }
     await runFunction(list({ Kptfile: KPTFILE, 'network.yaml': network(['172.3.0.0/16']) }) + grpc, recording);
   } finally {
@@ -175,19 +224,48 @@ test('specializer.nephio.org/delete: "true" releases the claim, clears its statu
     const inner = await createBackend('builtin', {});
     return { run: (input) => (runs.push(input), inner.run(input)), close: () => inner.close() };
   };
-  const sdkCondition = '    - message: delete resource\n      reason: req.nephio.org/v1alpha1.Interface.n3\n      status: "False"\n      type: ipam.resource.nephio.org/v1alpha1.IPClaim.n3-v6\n';
+  const sdkCondition =
+    '    - message: delete resource\n      reason: req.nephio.org/v1alpha1.Interface.n3\n      status: "False"\n      type: ipam.resource.nephio.org/v1alpha1.IPClaim.n3-v6\n';
   const kptfile = `${KPTFILE}status:\n  conditions:\n${sdkCondition}`;
-  const deleted = claim('n3-v6', 'ipv6', 'edge1').replace('metadata:\n  name: n3-v6\n', 'metadata:\n  name: n3-v6\n  annotations:\n    specializer.nephio.org/delete: "true"\n') + 'status:\n  prefix: 172:3::2/64\n  gateway: 172:3::1\n';
-  const out = await runFunction(list({ Kptfile: kptfile, 'network.yaml': network(['172.3.0.0/16', '172:3::/32']), 'cluster.yaml': cluster('edge1'), 'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'), 'v6.yaml': deleted }), recording);
+  const deleted =
+    claim('n3-v6', 'ipv6', 'edge1').replace(
+      'metadata:\n  name: n3-v6\n',
+      'metadata:\n  name: n3-v6\n  annotations:\n    specializer.nephio.org/delete: "true"\n',
+    ) + 'status:\n  prefix: 172:3::2/64\n  gateway: 172:3::1\n';
+  const out = await runFunction(
+    list({
+      Kptfile: kptfile,
+      'network.yaml': network(['172.3.0.0/16', '172:3::/32']),
+      'cluster.yaml': cluster('edge1'),
+      'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'),
+      'v6.yaml': deleted,
+    }),
+    recording,
+  );
   assert.is(out.exitCode, 0, out.stdout);
   assert.equal(runs[0]!.release, ['default/IPClaim/n3-v6'], 'released on the backend');
   assert.is(runs[0]!.requests.length, 1, 'not requested again');
   assert.is(status(out.stdout, 'n3-v6'), undefined, 'status cleared');
   assert.equal(status(out.stdout, 'n3-v4'), { prefix: '172.3.0.2/24', gateway: '172.3.0.1' });
-  const kpt = items(out.stdout).find((i) => i.kind === 'Kptfile') as unknown as { status: { conditions: { type: string; status: string; message: string; reason?: string }[] } };
+  const kpt = items(out.stdout).find((i) => i.kind === 'Kptfile') as unknown as {
+    status: { conditions: { type: string; status: string; message: string; reason?: string }[] };
+  };
   const c = kpt.status.conditions.find((x) => x.type.endsWith('IPClaim.n3-v6'));
-  assert.equal(c, { message: 'delete resource', reason: 'req.nephio.org/v1alpha1.Interface.n3', status: 'False', type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.n3-v6' }, 'the SDK condition is kept as it was');
-  assert.ok(results(out.stdout).some((r) => r.severity === 'info' && /IPClaim n3-v6: released \(specializer\.nephio\.org\/delete\)/.test(r.message)));
+  assert.equal(
+    c,
+    {
+      message: 'delete resource',
+      reason: 'req.nephio.org/v1alpha1.Interface.n3',
+      status: 'False',
+      type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.n3-v6',
+    },
+    'the SDK condition is kept as it was',
+  );
+  assert.ok(
+    results(out.stdout).some(
+      (r) => r.severity === 'info' && /IPClaim n3-v6: released \(specializer\.nephio\.org\/delete\)/.test(r.message),
+    ),
+  );
 });
 
 test.run();

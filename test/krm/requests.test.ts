@@ -62,7 +62,13 @@ spec:
 `);
   assert.is(a.generation, 'alloc');
   const { labels, ...rest } = a.request;
-  assert.equal(rest, { owner: 'default/IPAllocation/n3', networkInstance: { name: 'vpc' }, kind: 'loopback', addressFamily: 'ipv6', createPrefix: true });
+  assert.equal(rest, {
+    owner: 'default/IPAllocation/n3',
+    networkInstance: { name: 'vpc' },
+    kind: 'loopback',
+    addressFamily: 'ipv6',
+    createPrefix: true,
+  });
   assert.is(labels?.['nephio.org/nsn-namespace'], 'default');
   assert.is(labels?.['nephio.org/gvk'], 'IPAllocation.v1alpha1.ipam.alloc.nephio.org');
   const c = read(`apiVersion: ipam.resource.nephio.org/v1alpha1
@@ -127,9 +133,15 @@ test('bad requests name the field', () => {
   assert.is(fieldOf(head + 'spec: {kind: network, networkInstance: {name: v}, prefixLength: 129}\n'), 'spec.prefixLength');
   assert.is(fieldOf(head + 'spec: {kind: network, networkInstance: {name: v}, addressFamily: ipv5}\n'), 'spec.addressFamily');
   assert.is(fieldOf(head + 'spec: {kind: network, networkInstance: {name: v}, createPrefix: yes}\n'), 'spec.createPrefix');
-  assert.is(fieldOf(head + 'spec: {kind: network, networkInstance: {name: v}, selector: {matchExpressions: [{key: a, operator: Near}]}}\n'), 'spec.selector.matchExpressions[0].operator');
+  assert.is(
+    fieldOf(head + 'spec: {kind: network, networkInstance: {name: v}, selector: {matchExpressions: [{key: a, operator: Near}]}}\n'),
+    'spec.selector.matchExpressions[0].operator',
+  );
   assert.is(fieldOf(head), 'spec');
-  assert.is(fieldOf('apiVersion: ipam.nephio.org/v1alpha1\nkind: IPAllocation\nmetadata: {name: x}\nspec: {kind: network}\n'), 'spec.selector.matchLabels.[nephio.org/network-instance]');
+  assert.is(
+    fieldOf('apiVersion: ipam.nephio.org/v1alpha1\nkind: IPAllocation\nmetadata: {name: x}\nspec: {kind: network}\n'),
+    'spec.selector.matchLabels.[nephio.org/network-instance]',
+  );
 });
 
 test.run();

@@ -92,7 +92,12 @@ const reqs = fc.uniqueArray(
 
 const strip = (t: string): string => t.replace(/\nresults:\n[\s\S]*$/, '\n');
 /** What these tests read from the function's output (fields a resource may lack are read as asserted). */
-interface Resource { kind: string; metadata: { name: string }; spec: { kind?: string }; status: { prefix: string; conditions?: { type: string }[] } }
+interface Resource {
+  kind: string;
+  metadata: { name: string };
+  spec: { kind?: string };
+  status: { prefix: string; conditions?: { type: string }[] };
+}
 const items = (t: string): Resource[] => parse(t).items;
 
 test('property: distinct answers, stable re-render, removal keeps the rest', async () => {
@@ -105,7 +110,8 @@ test('property: distinct answers, stable re-render, removal keeps the rest', asy
       const prefixes = answered.map((x) => x.status.prefix);
       assert.is(new Set(prefixes).size, prefixes.length, `duplicate answers ${prefixes}`);
       for (const x of answered) {
-        if (x.spec.kind === 'network') assert.ok(!/^10\.0\.0\.(0|1|63)\//.test(x.status.prefix) && x.status.prefix !== '2001:db8:0:1::1/64', x.status.prefix);
+        if (x.spec.kind === 'network')
+          assert.ok(!/^10\.0\.0\.(0|1|63)\//.test(x.status.prefix) && x.status.prefix !== '2001:db8:0:1::1/64', x.status.prefix);
       }
       // a second run changes nothing
       const again = await runFunction(strip(out.stdout), factory);
@@ -113,7 +119,10 @@ test('property: distinct answers, stable re-render, removal keeps the rest', asy
       // remove some requests: the rest keep their addresses, their conditions go
       const rendered = strip(out.stdout).split(/\n(?=- apiVersion)/);
       const kept = rendered.filter((chunk) => {
-        const m = /name: ([a-z0-9-]+)\n    annotations:\n      config.kubernetes.io\/path: 'claims.yaml'\n      config.kubernetes.io\/index: '(\d+)'/.exec(chunk);
+        const m =
+          /name: ([a-z0-9-]+)\n    annotations:\n      config.kubernetes.io\/path: 'claims.yaml'\n      config.kubernetes.io\/index: '(\d+)'/.exec(
+            chunk,
+          );
         return !m || keep[Number(m[2])];
       });
       const third = await runFunction(kept.join('\n'), factory);

@@ -11,7 +11,12 @@ import { list } from '../support/resource-list.js';
 const factory: BackendFactory = (cfg) => createBackend(cfg.backend, cfg.backendOptions);
 
 /** The shapes these tests read from the function's output (fields a resource may lack are read as asserted). */
-interface Condition { type: string; status: string; message: string; reason?: string }
+interface Condition {
+  type: string;
+  status: string;
+  message: string;
+  reason?: string;
+}
 interface Resource {
   kind: string;
   metadata: { name: string; annotations?: Record<string, string> };
@@ -19,10 +24,17 @@ interface Resource {
   status: { prefix: string; gateway?: string; conditions: Condition[] };
   data: Record<string, string>;
 }
-interface Result { severity: string; message: string; field?: { path: string }; resourceRef?: { kind: string; name: string }; file?: { path: string; index?: number } }
+interface Result {
+  severity: string;
+  message: string;
+  field?: { path: string };
+  resourceRef?: { kind: string; name: string };
+  file?: { path: string; index?: number };
+}
 
 const items = (text: string): Resource[] => parse(text).items;
-const byName = (text: string, kind: string, name: string): Resource => items(text).find((i) => i.kind === kind && i.metadata.name === name)!;
+const byName = (text: string, kind: string, name: string): Resource =>
+  items(text).find((i) => i.kind === kind && i.metadata.name === name)!;
 const results = (text: string): Result[] => parse(text).results ?? [];
 const withoutResults = (text: string): string => text.replace(/\nresults:\n[\s\S]*$/, '\n');
 
@@ -119,7 +131,12 @@ spec:
   assert.is(out.exitCode, 0, out.stdout);
   assert.equal(byName(out.stdout, 'IPAllocation', 'upf-n3').status, { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
   assert.equal(byName(out.stdout, 'Kptfile', 'pkg').status.conditions, [
-    { type: 'ipam.nephio.org.IPAMAllocation.upf-n3.ran.Injected', status: 'True', reason: 'ResourceInjected', message: 'Injected IP allocation' },
+    {
+      type: 'ipam.nephio.org.IPAMAllocation.upf-n3.ran.Injected',
+      status: 'True',
+      reason: 'ResourceInjected',
+      message: 'Injected IP allocation',
+    },
   ]);
 });
 
@@ -129,7 +146,10 @@ test('vanished requests are released and their conditions removed; others stay',
   const a = byName(first.stdout, 'IPClaim', 'a');
   // the package without b, as the user left it
   const withoutB = list({
-    Kptfile: KPTFILE + 'status:\n  conditions:\n' + kptfile.status.conditions.map((c) => `  - type: ${c.type}\n    status: "True"\n    message: update done\n`).join(''),
+    Kptfile:
+      KPTFILE +
+      'status:\n  conditions:\n' +
+      kptfile.status.conditions.map((c) => `  - type: ${c.type}\n    status: "True"\n    message: update done\n`).join(''),
     'space.yaml': SPACE,
     'a.yaml': claim('a', 'status:\n  prefix: 10.0.1.2/24\n  gateway: 10.0.1.1\n'),
   });
@@ -142,14 +162,23 @@ test('vanished requests are released and their conditions removed; others stay',
   assert.is(out.exitCode, 0, out.stdout);
   assert.ok(seen!.release.includes('default/IPClaim/b'), JSON.stringify(seen!.release));
   assert.not.ok(seen!.release.includes('default/IPClaim/a'));
-  assert.equal(byName(out.stdout, 'Kptfile', 'pkg').status.conditions, [{ type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.a', status: 'True', message: 'update done' }]);
+  assert.equal(byName(out.stdout, 'Kptfile', 'pkg').status.conditions, [
+    { type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.a', status: 'True', message: 'update done' },
+  ]);
   assert.equal(byName(out.stdout, 'IPClaim', 'a').status, a.status);
 });
 
 test('release=all: conditions and statuses go, every held owner is released', async () => {
   const first = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a') }), factory);
   const cfg = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  release: all\n';
-  const rerun = withoutResults(first.stdout) + 'functionConfig:\n' + cfg.split('\n').map((l) => '  ' + l).join('\n') + '\n';
+  const rerun =
+    withoutResults(first.stdout) +
+    'functionConfig:\n' +
+    cfg
+      .split('\n')
+      .map((l) => '  ' + l)
+      .join('\n') +
+    '\n';
   const out = await runFunction(rerun, factory);
   assert.is(out.exitCode, 0, out.stdout);
   assert.is(byName(out.stdout, 'IPClaim', 'a').status, undefined);
@@ -157,11 +186,16 @@ test('release=all: conditions and statuses go, every held owner is released', as
 });
 
 test('dryRun: results say what each request would get, nothing changes', async () => {
-  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a') }, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  dryRun: "true"\n');
+  const input = list(
+    { Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a') },
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  dryRun: "true"\n',
+  );
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 0);
   assert.is(withoutResults(out.stdout), input);
-  assert.ok(results(out.stdout).some((r) => r.severity === 'info' && /IPClaim a would get 10\.0\.1\.2\/24 \(gateway 10\.0\.1\.1\)/.test(r.message)));
+  assert.ok(
+    results(out.stdout).some((r) => r.severity === 'info' && /IPClaim a would get 10\.0\.1\.2\/24 \(gateway 10\.0\.1\.1\)/.test(r.message)),
+  );
 });
 
 test('nephio.org/action: get is a read-only lookup (gateway by label)', async () => {
@@ -208,15 +242,39 @@ async function expectError(input: string, re: RegExp, field?: string, kind?: str
 
 test('errors: each names the resource, field and file; the package is unchanged', async () => {
   const base = { Kptfile: KPTFILE, 'space.yaml': SPACE };
-  const hit = await expectError(list({ ...base, 'a.yaml': claim('a').replace('name: vpc', 'name: nope') }), /IPClaim a: .*network instance/, undefined, 'IPClaim');
+  const hit = await expectError(
+    list({ ...base, 'a.yaml': claim('a').replace('name: vpc', 'name: nope') }),
+    /IPClaim a: .*network instance/,
+    undefined,
+    'IPClaim',
+  );
   assert.equal(hit.file, { path: 'a.yaml', index: 0 });
   await expectError(list({ ...base, 'a.yaml': claim('a').replace('kind: network', 'kind: bogus') }), /spec.kind "bogus"/, 'spec.kind');
-  await expectError(list({ ...base, 'a.yaml': claim('a').replace('kind: network', 'kind: pool\n  prefixLength: 99') }), /prefixLength/, 'spec.prefixLength');
+  await expectError(
+    list({ ...base, 'a.yaml': claim('a').replace('kind: network', 'kind: pool\n  prefixLength: 99') }),
+    /prefixLength/,
+    'spec.prefixLength',
+  );
   await expectError(list({ ...base, 'a.yaml': claim('a', '  prefix: 10.0.1.1/24\n') }), /in use/, undefined, 'IPClaim');
-  await expectError(list({ ...base, 'p.yaml': SPACE.split('---')[1].replace('n3-v4', 'bad').replace('10.0.1.1/24', '10.0.300.1/24') }), /IPPrefix bad/, 'spec.prefix', 'IPPrefix');
-  await expectError(list({ ...base, 'p.yaml': SPACE.split('---')[1].replace('n3-v4', 'orphan').replace('10.0.1.1/24', '192.168.0.1/24') }), /aggregate prefix is required/, undefined, 'IPPrefix');
+  await expectError(
+    list({ ...base, 'p.yaml': SPACE.split('---')[1].replace('n3-v4', 'bad').replace('10.0.1.1/24', '10.0.300.1/24') }),
+    /IPPrefix bad/,
+    'spec.prefix',
+    'IPPrefix',
+  );
+  await expectError(
+    list({ ...base, 'p.yaml': SPACE.split('---')[1].replace('n3-v4', 'orphan').replace('10.0.1.1/24', '192.168.0.1/24') }),
+    /aggregate prefix is required/,
+    undefined,
+    'IPPrefix',
+  );
   const tiny = SPACE.replace('10.0.1.1/24', '10.0.1.1/30');
-  await expectError(list({ Kptfile: KPTFILE, 'space.yaml': tiny, 'a.yaml': claim('a'), 'b.yaml': claim('b') }), /IPClaim b: .*exhausted|IPClaim b: .*no free/i, undefined, 'IPClaim');
+  await expectError(
+    list({ Kptfile: KPTFILE, 'space.yaml': tiny, 'a.yaml': claim('a'), 'b.yaml': claim('b') }),
+    /IPClaim b: .*exhausted|IPClaim b: .*no free/i,
+    undefined,
+    'IPClaim',
+  );
 });
 
 test('onError=condition: failed requests get False conditions in their format, the rest is written', async () => {
@@ -231,7 +289,16 @@ spec:
       nephio.org/network-instance: nowhere
 `;
   const cfg = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  onError: condition\n';
-  const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'b.yaml': claim('b').replace('name: vpc', 'name: nope'), 'lost.yaml': orig }, cfg);
+  const input = list(
+    {
+      Kptfile: KPTFILE,
+      'space.yaml': SPACE,
+      'a.yaml': claim('a'),
+      'b.yaml': claim('b').replace('name: vpc', 'name: nope'),
+      'lost.yaml': orig,
+    },
+    cfg,
+  );
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 0, out.stdout);
   assert.equal(byName(out.stdout, 'IPClaim', 'a').status, { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
@@ -248,7 +315,11 @@ spec:
   // fixed later: the condition turns True again
   const fixed = withoutResults(out.stdout).replace('name: nope', 'name: vpc');
   const again = await runFunction(fixed, factory);
-  assert.equal(byName(again.stdout, 'Kptfile', 'pkg').status.conditions[1], { type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.b', status: 'True', message: 'update done' });
+  assert.equal(byName(again.stdout, 'Kptfile', 'pkg').status.conditions[1], {
+    type: 'ipam.resource.nephio.org/v1alpha1.IPClaim.b',
+    status: 'True',
+    message: 'update done',
+  });
 });
 
 test('function config errors', async () => {
@@ -275,7 +346,8 @@ ${injections}`;
 
 test('injections: ConfigMap value, list item by name, JSON inside a string', async () => {
   const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: upf-config\ndata:\n  mode: 0755\n';
-  const nfd = 'apiVersion: workload.nephio.org/v1alpha1\nkind: NFDeployment\nmetadata:\n  name: upf\nspec:\n  interfaces:\n  - name: n6\n    ipv4:\n      address: 1.2.3.4/24\n  - name: n3\n    ipv4:\n      address: 0.0.0.0/0\n';
+  const nfd =
+    'apiVersion: workload.nephio.org/v1alpha1\nkind: NFDeployment\nmetadata:\n  name: upf\nspec:\n  interfaces:\n  - name: n6\n    ipv4:\n      address: 1.2.3.4/24\n  - name: n3\n    ipv4:\n      address: 0.0.0.0/0\n';
   const nad = `apiVersion: k8s.cni.cncf.io/v1\nkind: NetworkAttachmentDefinition\nmetadata:\n  name: upf-n3\nspec:\n  config: '{"cniVersion":"0.3.1","plugins":[{"type":"macvlan","ipam":{"type":"static","addresses":[{"address":"172.1.2.254/24","gateway":"172.1.2.1"}]}}]}'\n`;
   const cfg = TYPED(`  - source: {name: a, value: address}
     targets:
@@ -298,7 +370,10 @@ test('injections: ConfigMap value, list item by name, JSON inside a string', asy
       fieldPaths: [data.n3-length]
       options: {create: true}
 `);
-  const out = await runFunction(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm, 'nfd.yaml': nfd, 'nad.yaml': nad }, cfg), factory);
+  const out = await runFunction(
+    list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm, 'nfd.yaml': nfd, 'nad.yaml': nad }, cfg),
+    factory,
+  );
   assert.is(out.exitCode, 0, out.stdout);
   const { mode: _mode, ...data } = byName(out.stdout, 'ConfigMap', 'upf-config').data;
   assert.equal(data, { 'n3-address': '10.0.1.2', 'n3-length': '24' });
@@ -319,17 +394,26 @@ test('injection errors name the target and the path', async () => {
     - select: {kind: ConfigMap, name: upf-config}
       fieldPaths: [data.n3.address]
 `);
-  await expectError(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm }, cfg), /injection target ConfigMap upf-config: field path data\.n3\.address does not resolve/, 'data.n3.address', 'ConfigMap');
+  await expectError(
+    list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm }, cfg),
+    /injection target ConfigMap upf-config: field path data\.n3\.address does not resolve/,
+    'data.n3.address',
+    'ConfigMap',
+  );
   const missing = TYPED(`  - source: {name: nobody}
     targets:
     - select: {kind: ConfigMap}
       fieldPaths: [data.x]
 `);
-  await expectError(list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm }, missing), /no IPAllocation, IPClaim, VLANClaim or VLANAllocation named nobody/);
+  await expectError(
+    list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'a.yaml': claim('a'), 'cm.yaml': cm }, missing),
+    /no IPAllocation, IPClaim, VLANClaim or VLANAllocation named nobody/,
+  );
 });
 
 test('resources the function does not own come out byte for byte, in order, duplicates included', async () => {
-  const cm = '# keep me\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same # trailing\ndata:\n  mode: 0755\n  date: 2021-01-01\n  t: "true"\n  b: \'bar\'\n';
+  const cm =
+    '# keep me\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same # trailing\ndata:\n  mode: 0755\n  date: 2021-01-01\n  t: "true"\n  b: \'bar\'\n';
   const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'cm.yaml': cm, 'a.yaml': claim('a'), 'sub/cm.yaml': cm });
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 0, out.stdout);
@@ -364,9 +448,18 @@ test('malformed YAML in a resource the function does not own: syntax error resul
 
 test('malformed YAML: every item is checked, whatever its kind or layout (flow maps, tabs, duplicate keys, owned kinds)', async () => {
   const cases: [string, RegExp][] = [
-    ['apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, annotations: {config.kubernetes.io/path: bad.yaml}\n', /\(ConfigMap x in bad\.yaml\) is not valid YAML at line \d+, column \d+ of the input: Flow map/],
-    ['apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  k: 1\n  k: 2\n', /\(Secret s in bad\.yaml\) is not valid YAML.*: Map keys must be unique/],
-    ['apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 1\n selector: {}\n', /\(Deployment d in bad\.yaml\) is not valid YAML/],
+    [
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, annotations: {config.kubernetes.io/path: bad.yaml}\n',
+      /\(ConfigMap x in bad\.yaml\) is not valid YAML at line \d+, column \d+ of the input: Flow map/,
+    ],
+    [
+      'apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  k: 1\n  k: 2\n',
+      /\(Secret s in bad\.yaml\) is not valid YAML.*: Map keys must be unique/,
+    ],
+    [
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  replicas: 1\n selector: {}\n',
+      /\(Deployment d in bad\.yaml\) is not valid YAML/,
+    ],
     ['apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: t\ndata:\n\tk: v\n', /\(ConfigMap t in bad\.yaml\) is not valid YAML/],
     [claim('c').replace('name: vpc', 'name: "vpc'), /\(IPClaim c in bad\.yaml\) is not valid YAML/],
   ];
@@ -383,14 +476,14 @@ test('malformed YAML: every item is checked, whatever its kind or layout (flow m
 });
 
 test('valid YAML the fast reader does not take still passes through byte for byte (read by the yaml library)', async () => {
-  const odd = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: odd\n  labels: &l {a: b}\ndata:\n  folded: >\n    some\n    text\n  copy: *l\n';
+  const odd =
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: odd\n  labels: &l {a: b}\ndata:\n  folded: >\n    some\n    text\n  copy: *l\n';
   const input = list({ Kptfile: KPTFILE, 'space.yaml': SPACE, 'odd.yaml': odd, 'a.yaml': claim('a') });
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 0, out.stdout);
   const oddItem = (t: string) => t.split('\n- ').find((x) => x.includes('name: odd'));
   assert.is(oddItem(withoutResults(out.stdout)), oddItem(input));
 });
-
 
 // A shared server scopes owners by package; the Kptfile's name is the default identity, an
 // explicit setting (config, then IPAM_INJECTOR_PACKAGE) wins. The factory records what the
@@ -401,7 +494,7 @@ test('backend grpc: the package identity defaults to the Kptfile name; package= 
     seen.push(cfg.backendOptions.package);
     return createBackend('builtin', {});
   };
-  const pkg = { 'Kptfile': KPTFILE, 'space.yaml': SPACE, 'claim.yaml': claim('c1') };
+  const pkg = { Kptfile: KPTFILE, 'space.yaml': SPACE, 'claim.yaml': claim('c1') };
   const cm = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  backend: grpc\n${data}`;
   const saved = process.env.IPAM_INJECTOR_PACKAGE;
   delete process.env.IPAM_INJECTOR_PACKAGE;
@@ -423,14 +516,17 @@ test('dryRun: the backend is told (a shared server evaluates on a copy) and aske
     const inner = await createBackend('builtin', {});
     return { run: (input) => (runs.push(input), inner.run(input)), close: () => inner.close() };
   };
-  const pkg = { 'Kptfile': KPTFILE, 'space.yaml': SPACE, 'claim.yaml': claim('c1') + 'status:\n  prefix: 10.0.1.2/24\n' };
+  const pkg = { Kptfile: KPTFILE, 'space.yaml': SPACE, 'claim.yaml': claim('c1') + 'status:\n  prefix: 10.0.1.2/24\n' };
   const out = await runFunction(list(pkg, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  dryRun: "true"\n'), recording);
   assert.is(runs.length, 1);
   assert.is(runs[0]!.dryRun, true);
   assert.equal(runs[0]!.release, []);
   assert.ok(!runs[0]!.lookups?.some(Boolean), 'requests are not turned into lookups');
   assert.is(out.exitCode, 0);
-  assert.ok(out.results.some((r) => /10\.0\.1\.2/.test(r.message)), 'the dry run reports what the claim gets');
+  assert.ok(
+    out.results.some((r) => /10\.0\.1\.2/.test(r.message)),
+    'the dry run reports what the claim gets',
+  );
 });
 
 test.run();

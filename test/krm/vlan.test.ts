@@ -25,7 +25,8 @@ interface Res {
   field: { path: string };
   resourceRef: { name: string };
 }
-const itemNamed = (text: string, kind: string, name: string): Doc => (parse(text) as { items: Doc[] }).items.find((i) => i.kind === kind && i.metadata.name === name)!;
+const itemNamed = (text: string, kind: string, name: string): Doc =>
+  (parse(text) as { items: Doc[] }).items.find((i) => i.kind === kind && i.metadata.name === name)!;
 const resultsOf = (text: string): Res[] => (parse(text) as { results?: Res[] }).results ?? [];
 
 const factory: BackendFactory = (cfg) => createBackend(cfg.backend, cfg.backendOptions);
@@ -54,7 +55,10 @@ ${spec}${status ? `status:\n${status}` : ''}`;
 const conditionsOf = (out: string): Cond[] => itemNamed(out, 'Kptfile', 'pkg').status.conditions ?? [];
 
 test('claims get status.vlanID (an integer) and a True condition in the later form', async () => {
-  const out = await runFunction(resourceList({ Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'a.yaml': vlanClaim('a'), 'b.yaml': vlanClaim('b', '  vlanID: 100\n') }), factory);
+  const out = await runFunction(
+    resourceList({ Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'a.yaml': vlanClaim('a'), 'b.yaml': vlanClaim('b', '  vlanID: 100\n') }),
+    factory,
+  );
   assert.is(out.exitCode, 0, out.stdout);
   assert.is(itemNamed(out.stdout, 'VLANClaim', 'a').status.vlanID, 2);
   assert.is(itemNamed(out.stdout, 'VLANClaim', 'b').status.vlanID, 100);
@@ -81,27 +85,53 @@ spec:
   vlanDatabase:
     name: edge1
 ${spec}`;
-  const out = await runFunction(resourceList({ Kptfile: kptfile(), 'db.yaml': db, 'r.yaml': alloc('r', '  range: "10"\n'), 's.yaml': alloc('s', '  range: 100:199\n'), 'x.yaml': alloc('x', '  vlanID: 1\n') }), factory);
+  const out = await runFunction(
+    resourceList({
+      Kptfile: kptfile(),
+      'db.yaml': db,
+      'r.yaml': alloc('r', '  range: "10"\n'),
+      's.yaml': alloc('s', '  range: 100:199\n'),
+      'x.yaml': alloc('x', '  vlanID: 1\n'),
+    }),
+    factory,
+  );
   assert.is(out.exitCode, 1);
   const err = resultsOf(out.stdout).filter((r) => r.severity === 'error')[0]!;
   assert.is(err.field.path, 'spec.vlanID');
   assert.match(err.message, /VLANAllocation x: spec.vlanID 1 is reserved/);
-  const ok = await runFunction(resourceList({ Kptfile: kptfile(), 'db.yaml': db, 'r.yaml': alloc('r', '  range: "10"\n'), 's.yaml': alloc('s', '  range: 100:199\n') }), factory);
+  const ok = await runFunction(
+    resourceList({
+      Kptfile: kptfile(),
+      'db.yaml': db,
+      'r.yaml': alloc('r', '  range: "10"\n'),
+      's.yaml': alloc('s', '  range: 100:199\n'),
+    }),
+    factory,
+  );
   assert.is(ok.exitCode, 0, ok.stdout);
   assert.is(itemNamed(ok.stdout, 'VLANAllocation', 'r').status.vlanRange, '2:11');
   assert.is(itemNamed(ok.stdout, 'VLANAllocation', 's').status.vlanRange, '100:199');
-  assert.equal(conditionsOf(ok.stdout).map((c) => c.type), ['vlan.alloc.nephio.org/v1alpha1.VLANAllocation.r', 'vlan.alloc.nephio.org/v1alpha1.VLANAllocation.s']);
+  assert.equal(
+    conditionsOf(ok.stdout).map((c) => c.type),
+    ['vlan.alloc.nephio.org/v1alpha1.VLANAllocation.r', 'vlan.alloc.nephio.org/v1alpha1.VLANAllocation.s'],
+  );
 });
 
 test('an unknown VLANDatabase is named at spec.vlanDatabase.name', async () => {
-  const out = await runFunction(resourceList({ Kptfile: kptfile(), 'x.yaml': `apiVersion: vlan.alloc.nephio.org/v1alpha1
+  const out = await runFunction(
+    resourceList({
+      Kptfile: kptfile(),
+      'x.yaml': `apiVersion: vlan.alloc.nephio.org/v1alpha1
 kind: VLANAllocation
 metadata:
   name: x
 spec:
   vlanDatabase:
     name: nowhere
-` }), factory);
+`,
+    }),
+    factory,
+  );
   assert.is(out.exitCode, 1);
   const err = resultsOf(out.stdout).find((r) => r.severity === 'error')!;
   assert.is(err.field.path, 'spec.vlanDatabase.name');
@@ -128,11 +158,20 @@ test('a claim removed from the package is released and its condition dropped', a
   const out = await runFunction(resourceList({ Kptfile: kptfile(cond), 'wc.yaml': CLUSTER, 'a.yaml': vlanClaim('a') }), spy);
   assert.is(out.exitCode, 0, out.stdout);
   assert.equal(seen?.release, ['default/VLANClaim/gone']);
-  assert.equal(conditionsOf(out.stdout).map((c) => c.type), ['vlan.resource.nephio.org/v1alpha1.VLANClaim.a']);
+  assert.equal(
+    conditionsOf(out.stdout).map((c) => c.type),
+    ['vlan.resource.nephio.org/v1alpha1.VLANClaim.a'],
+  );
 });
 
 test('a claim for an index that does not exist, under onError=condition: False condition with the error, status untouched', async () => {
-  const out = await runFunction(resourceList({ Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'a.yaml': vlanClaim('a').replace('cluster01', 'cluster02') }, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  onError: condition\n'), factory);
+  const out = await runFunction(
+    resourceList(
+      { Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'a.yaml': vlanClaim('a').replace('cluster01', 'cluster02') },
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  onError: condition\n',
+    ),
+    factory,
+  );
   assert.is(out.exitCode, 0, out.stdout);
   assert.is(itemNamed(out.stdout, 'VLANClaim', 'a').status, undefined);
   const c = conditionsOf(out.stdout)[0]!;
@@ -142,16 +181,30 @@ test('a claim for an index that does not exist, under onError=condition: False c
 
 test('nephio.org/action: get finds the id held under the vlanClaimName; no match is an error', async () => {
   const shared = '    specializer.nephio.org/vlanClaimName: vpc-ran-cluster01-bd\n';
-  const out = await runFunction(resourceList({ Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'a.yaml': vlanClaim('a', '', shared), 'b.yaml': vlanClaim('b', '', '    nephio.org/action: get\n' + shared) }), factory);
+  const out = await runFunction(
+    resourceList({
+      Kptfile: kptfile(),
+      'wc.yaml': CLUSTER,
+      'a.yaml': vlanClaim('a', '', shared),
+      'b.yaml': vlanClaim('b', '', '    nephio.org/action: get\n' + shared),
+    }),
+    factory,
+  );
   assert.is(out.exitCode, 0, out.stdout);
   assert.is(itemNamed(out.stdout, 'VLANClaim', 'b').status.vlanID, 2);
-  const none = await runFunction(resourceList({ Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'b.yaml': vlanClaim('b', '', '    nephio.org/action: get\n') }), factory);
+  const none = await runFunction(
+    resourceList({ Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'b.yaml': vlanClaim('b', '', '    nephio.org/action: get\n') }),
+    factory,
+  );
   assert.is(none.exitCode, 1);
   assert.match(resultsOf(none.stdout).find((r) => r.severity === 'error')!.message, /holds no VLAN in VLAN index default\/cluster01/);
 });
 
 test('dry run reports what each claim would get and writes nothing', async () => {
-  const input = resourceList({ Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'a.yaml': vlanClaim('a') }, 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  dryRun: "true"\n');
+  const input = resourceList(
+    { Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'a.yaml': vlanClaim('a') },
+    'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  dryRun: "true"\n',
+  );
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 0, out.stdout);
   assert.is(itemNamed(out.stdout, 'VLANClaim', 'a').status, undefined);
@@ -167,10 +220,26 @@ ${labels}spec:
   vlanIndex:
     name: cluster01
 ${spec}`;
-  const ok = await runFunction(resourceList({ Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'd.yaml': def('ran', '  range: 100:109\n  labels:\n    purpose: ran\n'), 'a.yaml': vlanClaim('a', '  selector:\n    matchLabels:\n      purpose: ran\n') }), factory);
+  const ok = await runFunction(
+    resourceList({
+      Kptfile: kptfile(),
+      'wc.yaml': CLUSTER,
+      'd.yaml': def('ran', '  range: 100:109\n  labels:\n    purpose: ran\n'),
+      'a.yaml': vlanClaim('a', '  selector:\n    matchLabels:\n      purpose: ran\n'),
+    }),
+    factory,
+  );
   assert.is(ok.exitCode, 0, ok.stdout);
   assert.is(itemNamed(ok.stdout, 'VLANClaim', 'a').status.vlanID, 100);
-  const bad = await runFunction(resourceList({ Kptfile: kptfile(), 'wc.yaml': CLUSTER, 'd.yaml': def('ran', '  range: 100:109\n'), 'e.yaml': def('other', '  vlanID: 105\n') }), factory);
+  const bad = await runFunction(
+    resourceList({
+      Kptfile: kptfile(),
+      'wc.yaml': CLUSTER,
+      'd.yaml': def('ran', '  range: 100:109\n'),
+      'e.yaml': def('other', '  vlanID: 105\n'),
+    }),
+    factory,
+  );
   assert.is(bad.exitCode, 1);
   const err = resultsOf(bad.stdout).find((r) => r.severity === 'error')!;
   assert.is(err.resourceRef.name, 'other');

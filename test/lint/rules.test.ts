@@ -14,7 +14,10 @@ async function ruleIds(code: string, file: string): Promise<string[]> {
 }
 
 test('a global written from a service is an error (globalThis and `any`)', async () => {
-  const ids = await ruleIds('export function f(): void {\n  ((globalThis as any).__ph ??= []).push(1);\n}\n', 'src/server/services/admin.ts');
+  const ids = await ruleIds(
+    'export function f(): void {\n  ((globalThis as any).__ph ??= []).push(1);\n}\n',
+    'src/server/services/admin.ts',
+  );
   assert.ok(ids.includes('no-restricted-globals'), ids.join());
   assert.ok(ids.includes('@typescript-eslint/no-explicit-any'), ids.join());
 });
@@ -29,7 +32,13 @@ test('a file written outside the store is an error, also from serve.ts and by dy
   assert.ok((await ruleIds(dyn, 'src/server/metrics.ts')).includes('no-restricted-syntax'));
   // the store writes under --data, and reading is allowed anywhere
   assert.equal(await ruleIds(stat, 'src/server/store/file-store.ts'), []);
-  assert.equal(await ruleIds("import { readFileSync } from 'node:fs';\nexport const r = (p: string): string => readFileSync(p, 'utf8');\n", 'src/server/core.ts'), []);
+  assert.equal(
+    await ruleIds(
+      "import { readFileSync } from 'node:fs';\nexport const r = (p: string): string => readFileSync(p, 'utf8');\n",
+      'src/server/core.ts',
+    ),
+    [],
+  );
 });
 
 test('console.log outside the CLI, debugger and a floating promise are errors', async () => {

@@ -18,9 +18,28 @@ function makeCerts(): void {
   ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=ipam-test-ca');
   writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn] of [['server', 'localhost'], ['client', 'pkg-client']] as const) {
+  for (const [name, cn] of [
+    ['server', 'localhost'],
+    ['client', 'pkg-client'],
+  ] as const) {
     ssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+    ssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+    );
   }
   // a second CA whose client certificate the server must refuse
   ssl('req', '-x509', ...ec, '-keyout', 'evil.key', '-out', 'evil.crt', '-days', '2', '-subj', '/CN=evil');
@@ -100,10 +119,16 @@ test('tokens: missing or wrong is UNAUTHENTICATED; a scoped token acts for its p
   // scoped listing: only the package's own allocations; space changes need an unscoped token
   const aAdmin = raw('admin', srv.address, undefined, bearer('pkg-a-token-0001'));
   const mine = await aAdmin.call<{ allocations: { owner: string }[] }>('ListAllocations', {});
-  assert.equal(mine.allocations.map((x) => x.owner), ['pkg-a|default/IPClaim/c1']);
+  assert.equal(
+    mine.allocations.map((x) => x.owner),
+    ['pkg-a|default/IPClaim/c1'],
+  );
   const snoop = await aAdmin.call<{ allocations: { owner: string }[] }>('ListAllocations', { ownerPrefix: 'pkg-b|' });
   assert.equal(snoop.allocations, []);
-  assert.is((await codeOf(aAdmin.call('RemovePrefix', { networkInstance: { name: 'vpc' }, prefix: '10.0.1.0/24' }))).code, status.PERMISSION_DENIED);
+  assert.is(
+    (await codeOf(aAdmin.call('RemovePrefix', { networkInstance: { name: 'vpc' }, prefix: '10.0.1.0/24' }))).code,
+    status.PERMISSION_DENIED,
+  );
   assert.is((await codeOf(aAdmin.call('Batch', { package: 'pkg-b' }))).code, status.PERMISSION_DENIED);
   aAdmin.close();
   await srv.shutdown();
@@ -119,25 +144,61 @@ test('the grpc backend and the serve CLI: mTLS + token end to end, all three pro
   const tokens = f('tokens.txt');
   writeFileSync(tokens, TOKENS);
   const server = await spawnServer([
-    '--store', 'memory',
-    '--seed', writeSeed(tmp()),
-    '--tls-cert', f('server.crt'),
-    '--tls-key', f('server.key'),
-    '--client-ca', f('ca.crt'),
-    '--token-file', tokens,
+    '--store',
+    'memory',
+    '--seed',
+    writeSeed(tmp()),
+    '--tls-cert',
+    f('server.crt'),
+    '--tls-key',
+    f('server.key'),
+    '--client-ca',
+    f('ca.crt'),
+    '--token-file',
+    tokens,
   ]);
   try {
     for (const protocol of ['admin', 'alloc', 'resource']) {
-      const b = createGrpcBackend({ address: server.address, protocol, package: 'pkg-a', tlsCa: f('ca.crt'), tlsCert: f('client.crt'), tlsKey: f('client.key'), token: 'pkg-a-token-0001', timeout: '5s' });
+      const b = createGrpcBackend({
+        address: server.address,
+        protocol,
+        package: 'pkg-a',
+        tlsCa: f('ca.crt'),
+        tlsCert: f('client.crt'),
+        tlsKey: f('client.key'),
+        token: 'pkg-a-token-0001',
+        timeout: '5s',
+      });
       const out = await b.run({
         space: { networkInstances: [], prefixes: [] },
-        requests: [{ owner: `default/IPClaim/${protocol}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } }],
+        requests: [
+          {
+            owner: `default/IPClaim/${protocol}`,
+            networkInstance: { name: 'vpc' },
+            kind: 'network',
+            selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+          },
+        ],
         release: [],
       });
       assert.ok(out[0]!.ok, protocol);
       await b.close();
-      const noToken = createGrpcBackend({ address: server.address, protocol, package: 'pkg-a', tlsCa: f('ca.crt'), tlsCert: f('client.crt'), tlsKey: f('client.key'), retries: 0 });
-      const refused = await noToken.run({ space: { networkInstances: [], prefixes: [] }, requests: [{ owner: 'default/IPClaim/x', networkInstance: { name: 'vpc' }, kind: 'network' }], release: [] }).catch((e: Error) => e);
+      const noToken = createGrpcBackend({
+        address: server.address,
+        protocol,
+        package: 'pkg-a',
+        tlsCa: f('ca.crt'),
+        tlsCert: f('client.crt'),
+        tlsKey: f('client.key'),
+        retries: 0,
+      });
+      const refused = await noToken
+        .run({
+          space: { networkInstances: [], prefixes: [] },
+          requests: [{ owner: 'default/IPClaim/x', networkInstance: { name: 'vpc' }, kind: 'network' }],
+          release: [],
+        })
+        .catch((e: Error) => e);
       const msg = refused instanceof Error ? refused.message : refused[0]!.ok ? 'ok' : refused[0]!.error.message;
       assert.match(msg, /UNAUTHENTICATED|missing bearer token/, protocol);
       await noToken.close();

@@ -20,24 +20,50 @@ test.after(async () => {
 });
 
 const space = (n: number): BackendRun['space'] => ({
-  networkInstances: [{ ref: { name: `vpc-${n}` }, prefixes: [{ prefix: '10.20.0.0/16' }, { prefix: 'fd00::/48' }], owner: `default/NetworkInstance/vpc-${n}` }],
+  networkInstances: [
+    {
+      ref: { name: `vpc-${n}` },
+      prefixes: [{ prefix: '10.20.0.0/16' }, { prefix: 'fd00::/48' }],
+      owner: `default/NetworkInstance/vpc-${n}`,
+    },
+  ],
   prefixes: [
-    { networkInstance: { name: `vpc-${n}` }, prefix: '10.20.1.1/24', kind: 'network', labels: { 'nephio.org/gateway': 'true', role: 'n3' }, owner: 'default/IPPrefix/n3-gw', networkName: 'n3' },
+    {
+      networkInstance: { name: `vpc-${n}` },
+      prefix: '10.20.1.1/24',
+      kind: 'network',
+      labels: { 'nephio.org/gateway': 'true', role: 'n3' },
+      owner: 'default/IPPrefix/n3-gw',
+      networkName: 'n3',
+    },
     { networkInstance: { name: `vpc-${n}` }, prefix: '10.20.128.0/17', kind: 'pool', owner: 'default/IPPrefix/pool' },
   ],
 });
 
 const requests = (n: number): BackendRun['requests'] => [
   { owner: 'default/IPClaim/upf-n3', networkInstance: { name: `vpc-${n}` }, kind: 'network', selector: { matchLabels: { role: 'n3' } } },
-  { owner: 'default/IPAllocation/smf-n3', networkInstance: { name: `vpc-${n}` }, kind: 'network', selector: { matchLabels: { role: 'n3' } } },
+  {
+    owner: 'default/IPAllocation/smf-n3',
+    networkInstance: { name: `vpc-${n}` },
+    kind: 'network',
+    selector: { matchLabels: { role: 'n3' } },
+  },
   { owner: 'default/IPClaim/pool-a', networkInstance: { name: `vpc-${n}` }, kind: 'pool', prefixLength: 24 },
   { owner: 'default/IPClaim/v6', networkInstance: { name: `vpc-${n}` }, kind: 'pool', prefixLength: 64, addressFamily: 'ipv6' },
   { owner: 'default/IPClaim/nothing', networkInstance: { name: `vpc-${n}` }, kind: 'network', selector: { matchLabels: { role: 'none' } } },
-  { owner: 'default/IPClaim/gw', networkInstance: { name: `vpc-${n}` }, kind: 'network', selector: { matchLabels: { role: 'n3' } }, hint: '10.20.1.9/24' },
+  {
+    owner: 'default/IPClaim/gw',
+    networkInstance: { name: `vpc-${n}` },
+    kind: 'network',
+    selector: { matchLabels: { role: 'n3' } },
+    hint: '10.20.1.9/24',
+  },
 ];
 
 const summary = (o: Awaited<ReturnType<ReturnType<typeof createGrpcBackend>['run']>>) =>
-  o.map((x) => (x.ok ? `${x.allocation.prefix}${x.allocation.gateway ? ` gw ${x.allocation.gateway}` : ''}` : `${(x.error as IpamError).code}`));
+  o.map((x) =>
+    x.ok ? `${x.allocation.prefix}${x.allocation.gateway ? ` gw ${x.allocation.gateway}` : ''}` : `${(x.error as IpamError).code}`,
+  );
 
 const PROTOCOLS = ['admin', 'alloc', 'resource'] as const;
 
@@ -55,13 +81,23 @@ test('all three protocols: same answers, in order, errors per request, re-run id
     assert.equal(summary(again), summary(out), `${protocol}: re-run identical`);
     await b.close();
   }
-  assert.equal(results[0], ['10.20.1.2/24 gw 10.20.1.1', '10.20.1.3/24 gw 10.20.1.1', '10.20.128.0/24', 'fd00::/64', 'NotFound', '10.20.1.9/24 gw 10.20.1.1']);
+  assert.equal(results[0], [
+    '10.20.1.2/24 gw 10.20.1.1',
+    '10.20.1.3/24 gw 10.20.1.1',
+    '10.20.128.0/24',
+    'fd00::/64',
+    'NotFound',
+    '10.20.1.9/24 gw 10.20.1.1',
+  ]);
   assert.equal(results[1], results[0]);
   assert.equal(results[2], results[0]);
   // the space is owned by the package on the server
   const admin = raw('admin', srv.address);
   const ps = await admin.call<{ prefixes: { prefix: string; owner: string }[] }>('ListPrefixes', { networkInstance: { name: 'vpc-1' } });
-  assert.ok(ps.prefixes.some((p) => p.prefix === '10.20.128.0/17' && p.owner === 'pkg-alloc|default/IPPrefix/pool'), JSON.stringify(ps.prefixes));
+  assert.ok(
+    ps.prefixes.some((p) => p.prefix === '10.20.128.0/17' && p.owner === 'pkg-alloc|default/IPPrefix/pool'),
+    JSON.stringify(ps.prefixes),
+  );
   admin.close();
 });
 
@@ -71,11 +107,19 @@ test('alloc and resource: a run with a failed request releases what it newly too
     const input = { space: space(20), requests: requests(20), release: [] as string[] } as BackendRun;
     const out = await b.run(input);
     // the fresh ones are answered "released again"; the one with a hint (recorded) stays
-    assert.equal(input.released?.sort(), ['default/IPAllocation/smf-n3', 'default/IPClaim/pool-a', 'default/IPClaim/upf-n3', 'default/IPClaim/v6'], protocol);
+    assert.equal(
+      input.released?.sort(),
+      ['default/IPAllocation/smf-n3', 'default/IPClaim/pool-a', 'default/IPClaim/upf-n3', 'default/IPClaim/v6'],
+      protocol,
+    );
     assert.match((out[0] as { error: Error }).error.message, /released 10\.20\.1\.2\/24 again/);
     const held = await heldAllocations(srv.address, `pkg-undo-${protocol}|`);
     assert.equal([...held.keys()], [`pkg-undo-${protocol}|default/IPClaim/gw`], protocol);
-    await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [], release: ['default/IPClaim/gw', 'default/IPPrefix/n3-gw', 'default/IPPrefix/pool', 'default/NetworkInstance/vpc-20'] });
+    await b.run({
+      space: { networkInstances: [], prefixes: [] },
+      requests: [],
+      release: ['default/IPClaim/gw', 'default/IPPrefix/n3-gw', 'default/IPPrefix/pool', 'default/NetworkInstance/vpc-20'],
+    });
     await b.close();
   }
 });
@@ -83,13 +127,30 @@ test('alloc and resource: a run with a failed request releases what it newly too
 test('admin: a failing run is all or nothing (atomic Batch): the requests keep nothing new', async () => {
   const b = createGrpcBackend({ address: srv.address, protocol: 'admin', package: 'pkg-undo-admin' });
   const out = await b.run({ space: space(21), requests: requests(21), release: [] });
-  assert.equal(summary(out), ['10.20.1.2/24 gw 10.20.1.1', '10.20.1.3/24 gw 10.20.1.1', '10.20.128.0/24', 'fd00::/64', 'NotFound', '10.20.1.9/24 gw 10.20.1.1'], 'the outcomes say what each would get');
+  assert.equal(
+    summary(out),
+    ['10.20.1.2/24 gw 10.20.1.1', '10.20.1.3/24 gw 10.20.1.1', '10.20.128.0/24', 'fd00::/64', 'NotFound', '10.20.1.9/24 gw 10.20.1.1'],
+    'the outcomes say what each would get',
+  );
   assert.equal([...(await heldAllocations(srv.address, 'pkg-undo-admin|')).keys()], [], 'nothing new held');
   // the same run with onError=condition keeps what succeeded
   const kept = await b.run({ space: space(21), requests: requests(21), release: [], keepOnFailure: true });
   assert.ok(kept[0]!.ok);
   assert.is((await heldAllocations(srv.address, 'pkg-undo-admin|')).size, 5);
-  await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [], release: ['default/IPClaim/upf-n3', 'default/IPAllocation/smf-n3', 'default/IPClaim/pool-a', 'default/IPClaim/v6', 'default/IPClaim/gw', 'default/IPPrefix/n3-gw', 'default/IPPrefix/pool', 'default/NetworkInstance/vpc-21'] });
+  await b.run({
+    space: { networkInstances: [], prefixes: [] },
+    requests: [],
+    release: [
+      'default/IPClaim/upf-n3',
+      'default/IPAllocation/smf-n3',
+      'default/IPClaim/pool-a',
+      'default/IPClaim/v6',
+      'default/IPClaim/gw',
+      'default/IPPrefix/n3-gw',
+      'default/IPPrefix/pool',
+      'default/NetworkInstance/vpc-21',
+    ],
+  });
   await b.close();
 });
 
@@ -104,14 +165,27 @@ test('release: owners the package no longer requests are freed; space can be rel
     const all = await b.run({
       space: { networkInstances: [], prefixes: [] },
       requests: [],
-      release: ['default/IPClaim/new', 'default/IPAllocation/smf-n3', 'default/IPClaim/pool-a', 'default/IPClaim/v6', 'default/IPClaim/gw', 'default/IPPrefix/n3-gw', 'default/IPPrefix/pool', `default/NetworkInstance/vpc-${i}`],
+      release: [
+        'default/IPClaim/new',
+        'default/IPAllocation/smf-n3',
+        'default/IPClaim/pool-a',
+        'default/IPClaim/v6',
+        'default/IPClaim/gw',
+        'default/IPPrefix/n3-gw',
+        'default/IPPrefix/pool',
+        `default/NetworkInstance/vpc-${i}`,
+      ],
     });
     assert.equal(all, []);
     await b.close();
   }
   const admin = raw('admin', srv.address);
   const nis = await admin.call<{ networkInstances: { name: string }[] }>('ListNetworkInstances', {});
-  assert.equal(nis.networkInstances.map((n) => n.name), ['vpc'], 'only the seed instance is left');
+  assert.equal(
+    nis.networkInstances.map((n) => n.name),
+    ['vpc'],
+    'only the seed instance is left',
+  );
   const al = await admin.call<{ allocations: unknown[] }>('ListAllocations', { ownerPrefix: 'pkg-' });
   assert.equal(al.allocations, []);
   admin.close();
@@ -120,8 +194,18 @@ test('release: owners the package no longer requests are freed; space can be rel
 test('lookups answer without reserving, after the real requests (admin, resource); alloc says it cannot', async () => {
   for (const protocol of PROTOCOLS) {
     const b = createGrpcBackend({ address: srv.address, protocol, package: 'pkg-lookup' });
-    const req = { owner: 'default/IPClaim/peek', networkInstance: { name: 'vpc' }, kind: 'network' as const, selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } };
-    const out = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [req, { ...req, owner: 'default/IPClaim/real' }], lookups: [true, false], release: [] });
+    const req = {
+      owner: 'default/IPClaim/peek',
+      networkInstance: { name: 'vpc' },
+      kind: 'network' as const,
+      selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+    };
+    const out = await b.run({
+      space: { networkInstances: [], prefixes: [] },
+      requests: [req, { ...req, owner: 'default/IPClaim/real' }],
+      lookups: [true, false],
+      release: [],
+    });
     if (protocol === 'alloc') {
       assert.ok(!out[0]!.ok);
       assert.match((out[0] as { error: Error }).error.message, /no read-only lookup/);
@@ -135,7 +219,12 @@ test('lookups answer without reserving, after the real requests (admin, resource
         // the resource client writes the owner labels into the claim (over admin the function's
         // requests carry them: test/server/nephio.test.ts)
         const labels = { 'nephio.org/nsn-name': 'real' };
-        const byName = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [{ ...req, owner: 'default/IPClaim/find', selector: { matchLabels: labels } }], lookups: [true], release: [] });
+        const byName = await b.run({
+          space: { networkInstances: [], prefixes: [] },
+          requests: [{ ...req, owner: 'default/IPClaim/find', selector: { matchLabels: labels } }],
+          lookups: [true],
+          release: [],
+        });
         assert.equal(summary(byName), ['10.0.1.2/24 gw 10.0.1.1']);
       }
     }
@@ -152,7 +241,11 @@ test('dry run: admin answers as a real run would and changes nothing; alloc and 
     const b = createGrpcBackend({ address: srv.address, protocol, package: 'pkg-dry' });
     const out = await b.run({ space: space(9), requests: requests(9).slice(0, 2), release: ['default/IPClaim/old'], dryRun: true });
     if (protocol === 'admin') assert.equal(summary(out), ['10.20.1.2/24 gw 10.20.1.1', '10.20.1.3/24 gw 10.20.1.1']);
-    else assert.ok(out.every((o) => !o.ok), `${protocol}: the package's own space is not applied in a dry run`);
+    else
+      assert.ok(
+        out.every((o) => !o.ok),
+        `${protocol}: the package's own space is not applied in a dry run`,
+      );
     await b.close();
   }
   assert.equal(await admin.call('ListAllocations', {}), before, 'nothing allocated');
@@ -165,7 +258,10 @@ test('a bad IPPrefix in the package: SpaceError naming its owner', async () => {
     const b = createGrpcBackend({ address: srv.address, protocol, package: 'pkg-bad' });
     const err = await b
       .run({
-        space: { networkInstances: [], prefixes: [{ networkInstance: { name: 'vpc' }, prefix: '192.168.7.0/24', kind: 'network', owner: 'default/IPPrefix/outside' }] },
+        space: {
+          networkInstances: [],
+          prefixes: [{ networkInstance: { name: 'vpc' }, prefix: '192.168.7.0/24', kind: 'network', owner: 'default/IPPrefix/outside' }],
+        },
         requests: [],
         release: [],
       })
@@ -190,10 +286,23 @@ test('config: unknown settings and bad values are errors naming them', () => {
 test('UNAVAILABLE is retried with backoff: a server that comes up late still answers', async () => {
   // find a free port, then start the server on it only after the client began calling
   const probe = new Server();
-  const port = await new Promise<number>((ok, ko) => probe.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  const port = await new Promise<number>((ok, ko) =>
+    probe.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))),
+  );
   await new Promise<void>((r) => probe.tryShutdown(() => r()));
   const b = createGrpcBackend({ address: `127.0.0.1:${port}`, protocol: 'alloc', package: 'pkg-late', retries: 6, timeout: '2s' });
-  const run = b.run({ space: { networkInstances: [], prefixes: [] }, requests: [{ owner: 'default/IPClaim/late', networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } }], release: [] });
+  const run = b.run({
+    space: { networkInstances: [], prefixes: [] },
+    requests: [
+      {
+        owner: 'default/IPClaim/late',
+        networkInstance: { name: 'vpc' },
+        kind: 'network',
+        selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+      },
+    ],
+    release: [],
+  });
   await new Promise((r) => setTimeout(r, 400));
   const late = await inProcess({ listen: `127.0.0.1:${port}` });
   const out = await run;
@@ -206,10 +315,16 @@ test('deadline: a server that never answers fails the call with DEADLINE_EXCEEDE
   const hang = new Server();
   let calls = 0;
   hang.addService(serviceDefinition('alloc'), { Allocation: () => void calls++, DeAllocation: () => {} });
-  const port = await new Promise<number>((ok, ko) => hang.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  const port = await new Promise<number>((ok, ko) =>
+    hang.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))),
+  );
   const b = createGrpcBackend({ address: `127.0.0.1:${port}`, protocol: 'alloc', package: 'p', timeout: '300ms', retries: 3 });
   const t0 = Date.now();
-  const out = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: [{ owner: 'default/IPClaim/x', networkInstance: { name: 'vpc' }, kind: 'network' }], release: [] });
+  const out = await b.run({
+    space: { networkInstances: [], prefixes: [] },
+    requests: [{ owner: 'default/IPClaim/x', networkInstance: { name: 'vpc' }, kind: 'network' }],
+    release: [],
+  });
   const took = Date.now() - t0;
   assert.ok(!out[0]!.ok);
   assert.match((out[0] as { error: Error }).error.message, /DEADLINE_EXCEEDED/);
@@ -221,7 +336,13 @@ test('deadline: a server that never answers fails the call with DEADLINE_EXCEEDE
 
 test('resource client: reads the whole-object status and the flat one; a status that is not JSON is an error naming the request', async () => {
   const answers = [
-    JSON.stringify({ apiVersion: 'ipam.resource.nephio.org/v1alpha1', kind: 'IPClaim', metadata: { name: 'a' }, spec: {}, status: { prefix: '10.1.0.2/24', gateway: '10.1.0.1' } }),
+    JSON.stringify({
+      apiVersion: 'ipam.resource.nephio.org/v1alpha1',
+      kind: 'IPClaim',
+      metadata: { name: 'a' },
+      spec: {},
+      status: { prefix: '10.1.0.2/24', gateway: '10.1.0.1' },
+    }),
     JSON.stringify({ prefix: '10.1.0.3/24' }),
     'not json',
     JSON.stringify({ apiVersion: 'ipam.resource.nephio.org/v1alpha1', kind: 'IPClaim', metadata: { name: 'd' }, spec: {}, status: {} }),
@@ -232,12 +353,22 @@ test('resource client: reads the whole-object status and the flat one; a status 
     Claim: (_c: unknown, cb: (e: null, r: object) => void) => cb(null, { status: answers[n++], statusCode: 'Valid' }),
     DeleteClaim: (_c: unknown, cb: (e: null, r: object) => void) => cb(null, {}),
   });
-  const port = await new Promise<number>((ok, ko) => fake.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+  const port = await new Promise<number>((ok, ko) =>
+    fake.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))),
+  );
   const b = createGrpcBackend({ address: `127.0.0.1:${port}`, protocol: 'resource', package: 'p' });
   const req = (name: string) => ({ owner: `default/IPClaim/${name}`, networkInstance: { name: 'vpc' }, kind: 'network' as const });
-  const out = await b.run({ space: { networkInstances: [], prefixes: [] }, requests: ['a', 'b', 'c', 'd'].map(req), release: [], keepOnFailure: true });
+  const out = await b.run({
+    space: { networkInstances: [], prefixes: [] },
+    requests: ['a', 'b', 'c', 'd'].map(req),
+    release: [],
+    keepOnFailure: true,
+  });
   assert.equal(summary(out.slice(0, 2)), ['10.1.0.2/24 gw 10.1.0.1', '10.1.0.3/24']);
-  assert.match((out[2] as { error: Error }).error.message, /default\/IPClaim\/c: the server answered a status that is not JSON: "not json"/);
+  assert.match(
+    (out[2] as { error: Error }).error.message,
+    /default\/IPClaim\/c: the server answered a status that is not JSON: "not json"/,
+  );
   assert.match((out[3] as { error: Error }).error.message, /default\/IPClaim\/d: server answered no prefix/);
   await b.close();
   fake.forceShutdown();

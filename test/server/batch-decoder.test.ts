@@ -7,9 +7,15 @@ import { serviceDefinition } from '../../src/protocol/load.js';
 import { decodeBatchRequest } from '../../src/protocol/batch-decoder.js';
 import type { WAllocationRequest, WBatchRequest, WPrefixSpec } from '../../src/protocol/messages.js';
 
-const batch = (serviceDefinition('admin') as unknown as Record<string, { requestSerialize(v: unknown): Buffer; requestDeserialize(b: Buffer): unknown }>).Batch!;
+const batch = (
+  serviceDefinition('admin') as unknown as Record<string, { requestSerialize(v: unknown): Buffer; requestDeserialize(b: Buffer): unknown }>
+).Batch!;
 
-const str = fc.oneof(fc.constant(''), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary-ascii', minLength: 130, maxLength: 200 }));
+const str = fc.oneof(
+  fc.constant(''),
+  fc.string({ unit: 'grapheme', maxLength: 40 }),
+  fc.string({ unit: 'binary-ascii', minLength: 130, maxLength: 200 }),
+);
 const labels = fc.dictionary(str, str, { maxKeys: 3 });
 const u32 = fc.oneof(fc.integer({ min: 0, max: 128 }), fc.integer({ min: 0, max: 2 ** 32 - 1 }));
 const ref = fc.record({ name: str, namespace: str }, { requiredKeys: [] });
@@ -18,7 +24,15 @@ const request: fc.Arbitrary<WAllocationRequest> = fc.record(
     owner: str,
     networkInstance: ref,
     kind: str,
-    selector: fc.record({ matchLabels: labels, matchExpressions: fc.array(fc.record({ key: str, operator: str, values: fc.array(str, { maxLength: 3 }) }, { requiredKeys: [] }), { maxLength: 2 }) }, { requiredKeys: [] }),
+    selector: fc.record(
+      {
+        matchLabels: labels,
+        matchExpressions: fc.array(fc.record({ key: str, operator: str, values: fc.array(str, { maxLength: 3 }) }, { requiredKeys: [] }), {
+          maxLength: 2,
+        }),
+      },
+      { requiredKeys: [] },
+    ),
     prefix: str,
     prefixLength: u32,
     addressFamily: str,
@@ -30,11 +44,20 @@ const request: fc.Arbitrary<WAllocationRequest> = fc.record(
   },
   { requiredKeys: [] },
 );
-const prefixSpec: fc.Arbitrary<WPrefixSpec> = fc.record({ networkInstance: ref, prefix: str, kind: str, networkName: str, labels, owner: str }, { requiredKeys: [] });
+const prefixSpec: fc.Arbitrary<WPrefixSpec> = fc.record(
+  { networkInstance: ref, prefix: str, kind: str, networkName: str, labels, owner: str },
+  { requiredKeys: [] },
+);
 const batchRequest: fc.Arbitrary<WBatchRequest> = fc.record(
   {
     package: str,
-    networkInstances: fc.array(fc.record({ ref, prefixes: fc.array(fc.record({ prefix: str, labels }, { requiredKeys: [] }), { maxLength: 2 }), owner: str }, { requiredKeys: [] }), { maxLength: 2 }),
+    networkInstances: fc.array(
+      fc.record(
+        { ref, prefixes: fc.array(fc.record({ prefix: str, labels }, { requiredKeys: [] }), { maxLength: 2 }), owner: str },
+        { requiredKeys: [] },
+      ),
+      { maxLength: 2 },
+    ),
     prefixes: fc.array(prefixSpec, { maxLength: 2 }),
     release: fc.array(str, { maxLength: 3 }),
     requests: fc.array(request, { maxLength: 5 }),
@@ -100,7 +123,9 @@ test('a truncated request is refused, not read past its end', () => {
 });
 
 test('a label key "__proto__" is kept as a key, as proto-loader keeps it', () => {
-  const bytes = batch.requestSerialize({ requests: [{ selector: { matchLabels: { ['__proto__']: '', a: 'b' } }, labels: { ['__proto__']: 'x' } }] });
+  const bytes = batch.requestSerialize({
+    requests: [{ selector: { matchLabels: { ['__proto__']: '', a: 'b' } }, labels: { ['__proto__']: 'x' } }],
+  });
   const got = decodeBatchRequest(bytes);
   assert.equal(got, batch.requestDeserialize(bytes));
   assert.equal(Object.keys(got.requests![0]!.selector!.matchLabels!), ['__proto__', 'a']);

@@ -7,11 +7,20 @@ import { serviceDefinition } from '../../src/protocol/load.js';
 import { encodeBatchResponse } from '../../src/protocol/batch-encoder.js';
 import type { WAllocation, WBatchResponse, WError } from '../../src/protocol/messages.js';
 
-const batch = (serviceDefinition('admin') as unknown as Record<string, { responseSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): unknown }>).Batch!;
+const batch = (
+  serviceDefinition('admin') as unknown as Record<
+    string,
+    { responseSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): unknown }
+  >
+).Batch!;
 
 // Any valid Unicode (protobufjs writes lone surrogates of short strings as raw 3-byte
 // sequences, which is not UTF-8; Buffer writes U+FFFD: the two differ only there).
-const str = fc.oneof(fc.constant(''), fc.string({ unit: 'grapheme', maxLength: 60 }), fc.string({ unit: 'binary-ascii', minLength: 100, maxLength: 300 }));
+const str = fc.oneof(
+  fc.constant(''),
+  fc.string({ unit: 'grapheme', maxLength: 60 }),
+  fc.string({ unit: 'binary-ascii', minLength: 100, maxLength: 300 }),
+);
 const labels = fc.dictionary(str, str, { maxKeys: 4 });
 const allocation: fc.Arbitrary<WAllocation> = fc.record(
   {
@@ -63,7 +72,15 @@ test('property: the same bytes as proto-loader for any BatchResponse', () => {
 test('a compact answer of a real batch decodes to what was sent', () => {
   const r: WBatchResponse = {
     outcomes: [
-      { allocation: { addressFamily: 'ipv4', prefix: '10.0.0.2/24', gateway: '10.0.0.1', parent: '10.0.0.0/24', labels: { 'nephio.org/network-name': 'n3', ü: 'ß' } } },
+      {
+        allocation: {
+          addressFamily: 'ipv4',
+          prefix: '10.0.0.2/24',
+          gateway: '10.0.0.1',
+          parent: '10.0.0.0/24',
+          labels: { 'nephio.org/network-name': 'n3', ü: 'ß' },
+        },
+      },
       { error: { code: 5, message: 'requests[1]: no prefix matches', reason: 'NotFound', subject: 'requests[1]', dependents: [] } },
       { allocation: { addressFamily: 'ipv6', prefix: '2001:db8::2/64', gateway: '', parent: '2001:db8::/64', labels: {} } },
     ],

@@ -78,13 +78,24 @@ test('serve (bundled) + get: table, yaml, json; graceful SIGTERM', async () => {
     assert.is(pfx.status, 0, pfx.stderr);
     const lines = pfx.stdout.trim().split('\n');
     assert.match(lines[0]!, /^NETWORK-INSTANCE\s+PREFIX\s+KIND\s+FAMILY\s+USED\s+FREE\s+TOTAL\s+UTILIZATION\s+OWNER$/);
-    assert.ok(lines.some((l) => /^default\/vpc\s+10\.0\.1\.0\/24\s+network\s+ipv4\s+3\s+253\s+256\s+1\.1%\s+seed\|default\/IPPrefix\/n3$/.test(l)), pfx.stdout);
-    assert.ok(lines.some((l) => /2001:db8::\/32\s+aggregate\s+ipv6\s+0\s+79228162514264337593543950336\s+79228162514264337593543950336\s+0\.0%/.test(l)), pfx.stdout);
+    assert.ok(
+      lines.some((l) => /^default\/vpc\s+10\.0\.1\.0\/24\s+network\s+ipv4\s+3\s+253\s+256\s+1\.1%\s+seed\|default\/IPPrefix\/n3$/.test(l)),
+      pfx.stdout,
+    );
+    assert.ok(
+      lines.some((l) =>
+        /2001:db8::\/32\s+aggregate\s+ipv6\s+0\s+79228162514264337593543950336\s+79228162514264337593543950336\s+0\.0%/.test(l),
+      ),
+      pfx.stdout,
+    );
     const ni = await runAsync(['get', 'network-instances', '--server', address, '-o', 'yaml']);
     assert.is(ni.status, 0);
     const doc = parse(ni.stdout);
     assert.is(doc.kind, 'List');
-    assert.equal(doc.items.map((x: { name: string }) => x.name), ['vpc']);
+    assert.equal(
+      doc.items.map((x: { name: string }) => x.name),
+      ['vpc'],
+    );
     const json = await runAsync(['get', 'prefixes', '--server', address, '-o', 'json', '--network-instance', 'vpc']);
     const pj = JSON.parse(json.stdout);
     assert.is(pj.items.find((p: { prefix: string }) => p.prefix === '10.0.1.0/24').utilization.total, '256');
@@ -106,10 +117,18 @@ test('serve (bundled): snapshots are rebuilt from the log in the background, log
   const seed = writeSeed(dir);
   const first = await serveBundled(['--data', data, '--seed', seed, '--compact-bytes', '4096']);
   const Admin = clientConstructor('admin');
-  const client = new Admin(first.address, credentials.createInsecure()) as unknown as { Batch(req: unknown, cb: (e: Error | null, r: unknown) => void): void; close(): void };
+  const client = new Admin(first.address, credentials.createInsecure()) as unknown as {
+    Batch(req: unknown, cb: (e: Error | null, r: unknown) => void): void;
+    close(): void;
+  };
   try {
     for (let b = 0; b < 20; b++) {
-      const requests = Array.from({ length: 10 }, (_, k) => ({ owner: `default/IPClaim/c${b}-${k}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/network-name': 'n3' } } }));
+      const requests = Array.from({ length: 10 }, (_, k) => ({
+        owner: `default/IPClaim/c${b}-${k}`,
+        networkInstance: { name: 'vpc' },
+        kind: 'network',
+        selector: { matchLabels: { 'nephio.org/network-name': 'n3' } },
+      }));
       await new Promise((ok, ko) => client.Batch({ package: 'pkg', requests }, (e: Error | null, r: unknown) => (e ? ko(e) : ok(r))));
     }
   } finally {
@@ -119,7 +138,10 @@ test('serve (bundled): snapshots are rebuilt from the log in the background, log
   assert.is(await first.exited, 0);
   assert.match(first.out.log, /"msg":"compacted: snap-\d+\.snap written, older segments deleted"/);
   assert.not.match(first.out.log, /"level":"error"/);
-  assert.ok(readdirSync(data).some((f) => f.endsWith('.snap')), readdirSync(data).join(' '));
+  assert.ok(
+    readdirSync(data).some((f) => f.endsWith('.snap')),
+    readdirSync(data).join(' '),
+  );
   const again = await serveBundled(['--data', data]);
   try {
     assert.match(again.out.log, /recovered snapshot snap-/);

@@ -46,7 +46,12 @@ class FlakyStore implements Store {
   }
 }
 
-const req = (owner: string): AllocationRequest => ({ owner, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'x' } } });
+const req = (owner: string): AllocationRequest => ({
+  owner,
+  networkInstance: { name: 'vpc' },
+  kind: 'network',
+  selector: { matchLabels: { role: 'x' } },
+});
 
 async function seeded(store: Store) {
   const core = new IpamCore({ store, createIpam: createIpamFn });
@@ -73,7 +78,10 @@ test('a store conflict rolls the allocator back to the store and retries the req
   // what the store holds rebuilds the same state
   const again = new IpamCore({ store: store.inner, createIpam: createIpamFn });
   await again.start();
-  assert.equal(again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`), all);
+  assert.equal(
+    again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`),
+    all,
+  );
 });
 
 test('a failing store: the request is not acknowledged, the core turns unavailable for good', async () => {
@@ -106,7 +114,12 @@ test('replay refuses a log whose answer the allocator does not reproduce', async
   const state: DurableState = {
     records: [
       [{ op: 'applyNetworkInstance', ref: { name: 'vpc' }, prefixes: [{ prefix: '10.0.0.0/8' }], owner: 'seed' }],
-      [{ op: 'applyPrefix', spec: { networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/24', kind: 'network', labels: { role: 'x' }, owner: 'seed2' } }],
+      [
+        {
+          op: 'applyPrefix',
+          spec: { networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/24', kind: 'network', labels: { role: 'x' }, owner: 'seed2' },
+        },
+      ],
       [{ op: 'allocate', req: req('a'), prefix: '10.0.0.7/24' }],
       [{ op: 'allocate', req: { ...req('b'), prefix: '10.0.0.7/24' }, prefix: '10.0.0.7/24' }], // taken by a
     ],
@@ -133,7 +146,10 @@ test('file store: restart after compaction (snapshot + later records) gives iden
   assert.ok(core.stats().compactions >= 1);
   const again = new IpamCore({ store: new FileStore({ dir }), createIpam: createIpamFn });
   await again.start();
-  assert.equal(again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`), want);
+  assert.equal(
+    again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`),
+    want,
+  );
   // and it goes on: the freed address is the next one out
   const next = await again.mutate((tx) => tx.allocate(req('new')));
   assert.is(next.prefix, '10.0.0.8/24');
@@ -165,10 +181,16 @@ test('file store with the worker compactor: snapshots come from the log, never f
   assert.is(copies, 0, 'the live state was never copied');
   const files = readdirSync(dir);
   assert.not.ok(files.includes('wal-0000000001.log'), `covered segments are deleted: ${files.join(' ')}`);
-  assert.not.ok(files.some((f) => f.endsWith('.tmp')), files.join(' '));
+  assert.not.ok(
+    files.some((f) => f.endsWith('.tmp')),
+    files.join(' '),
+  );
   const again = new IpamCore({ store: new FileStore({ dir }), createIpam: createIpamFn });
   await again.start();
-  assert.equal(again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`), want);
+  assert.equal(
+    again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`),
+    want,
+  );
   await again.close();
 });
 
@@ -177,11 +199,20 @@ test('a compactor that fails leaves the log whole; the store goes on and compact
   const notes: string[] = [];
   let fail = true;
   const worker = processCompactor();
-  const store = new FileStore({ dir, compactBytes: 2048, segmentSize: 4096, onNote: (n) => notes.push(`${n.level}: ${n.msg}`), compactor: (job) => (fail ? Promise.reject(new Error('disk full')) : worker(job)) });
+  const store = new FileStore({
+    dir,
+    compactBytes: 2048,
+    segmentSize: 4096,
+    onNote: (n) => notes.push(`${n.level}: ${n.msg}`),
+    compactor: (job) => (fail ? Promise.reject(new Error('disk full')) : worker(job)),
+  });
   const core = await seeded(store);
   for (let i = 0; i < 60; i++) await core.mutate((tx) => tx.allocate(req(`o${i}`)));
   assert.is(core.stats().compactions, 0);
-  assert.ok(notes.some((n) => /^error: compaction failed: disk full/.test(n)), notes.join('\n'));
+  assert.ok(
+    notes.some((n) => /^error: compaction failed: disk full/.test(n)),
+    notes.join('\n'),
+  );
   fail = false;
   for (let i = 60; i < 120; i++) await core.mutate((tx) => tx.allocate(req(`o${i}`)));
   const want = core.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`);
@@ -189,7 +220,10 @@ test('a compactor that fails leaves the log whole; the store goes on and compact
   assert.ok(core.stats().compactions >= 1, 'a later compaction succeeds');
   const again = new IpamCore({ store: new FileStore({ dir }), createIpam: createIpamFn });
   await again.start();
-  assert.equal(again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`), want);
+  assert.equal(
+    again.ipam.listAllocations().map((x) => `${x.owner} ${x.prefix}`),
+    want,
+  );
   await again.close();
 });
 

@@ -12,7 +12,12 @@ const SEED = oneSubnetSeed('crash', '10.1.0.0/16');
 
 const CLIENTS = 32;
 
-async function loadUntilKilled(server: Spawned, round: number, acked: Map<string, string>, killAfter: number): Promise<{ sent: number; failed: number }> {
+async function loadUntilKilled(
+  server: Spawned,
+  round: number,
+  acked: Map<string, string>,
+  killAfter: number,
+): Promise<{ sent: number; failed: number }> {
   const c = raw('alloc', server.address);
   let sent = 0;
   let failed = 0;
@@ -77,7 +82,10 @@ test('kill -9 during concurrent allocation loses no acknowledged allocation and 
   // Unacknowledged calls may or may not have landed, but never more than were sent.
   assert.ok(held.size >= acked.size);
   // Restarts report what recovery did (a torn tail, if the kill cut a write, is a warn line).
-  assert.ok(recoveries.slice(1).every((l) => /recovered .*record/.test(l)), 'recovery is logged');
+  assert.ok(
+    recoveries.slice(1).every((l) => /recovered .*record/.test(l)),
+    'recovery is logged',
+  );
 });
 
 test.after(() => cleanup());

@@ -16,7 +16,10 @@ if (!existsSync(join(root, 'dist/ipam-injector.mjs'))) throw new Error('dist/ is
 
 /** Each server in a PID namespace of its own, where it is pid 1, when this machine allows it. */
 const unshare = spawnSync('unshare', ['--pid', '--fork', 'true']).status === 0;
-const command = (args: string[], own: boolean) => (own && unshare ? ['unshare', ['--pid', '--fork', '--kill-child', process.execPath, bin, ...args]] : [process.execPath, [bin, ...args]]) as [string, string[]];
+const command = (args: string[], own: boolean) =>
+  (own && unshare
+    ? ['unshare', ['--pid', '--fork', '--kill-child', process.execPath, bin, ...args]]
+    : [process.execPath, [bin, ...args]]) as [string, string[]];
 
 interface Run {
   log: () => string;
@@ -52,7 +55,12 @@ function listing(dir: string): string[] {
   if (!existsSync(dir)) return ['(no directory)'];
   return readdirSync(dir)
     .sort()
-    .map((f) => `${f} ${createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')}`);
+    .map(
+      (f) =>
+        `${f} ${createHash('sha256')
+          .update(readFileSync(join(dir, f)))
+          .digest('hex')}`,
+    );
 }
 
 /** A port something else listens on. */
@@ -138,13 +146,19 @@ test('serve refuses a log that lost acknowledged records, naming the file; --rep
   first.stop();
   assert.is(await first.exited, 0);
   // the seed's record and the close marker: cut the close marker off (a cut at a frame boundary)
-  const seg = readdirSync(data).filter((f) => /^wal-\d+\.log$/.test(f)).sort().at(-1)!;
+  const seg = readdirSync(data)
+    .filter((f) => /^wal-\d+\.log$/.test(f))
+    .sort()
+    .at(-1)!;
   const buf = readFileSync(join(data, seg));
   const frames = decodeFrames(buf, 16);
   writeFileSync(join(data, seg), buf.subarray(0, frames.end - 8 - frames.payloads.at(-1)!.length));
   const refused = serve(['--listen', '127.0.0.1:0', '--data', data]);
   assert.is(await refused.exited, 1, refused.log());
-  assert.match(refused.log(), new RegExp(`"level":"error","msg":"cannot start".*${seg.replace('.', '\\.')}: ends at offset \\d+ right after a record`));
+  assert.match(
+    refused.log(),
+    new RegExp(`"level":"error","msg":"cannot start".*${seg.replace('.', '\\.')}: ends at offset \\d+ right after a record`),
+  );
   const repaired = serve(['--listen', '127.0.0.1:0', '--data', data, '--repair']);
   await serving(repaired);
   repaired.stop();

@@ -40,7 +40,8 @@ const FINE = new Set([
   status.PERMISSION_DENIED,
   status.OUT_OF_RANGE,
 ]);
-const acceptable = (code: number, details: string) => FINE.has(code) || (code === status.INTERNAL && details.startsWith('Error deserializing request'));
+const acceptable = (code: number, details: string) =>
+  FINE.has(code) || (code === status.INTERNAL && details.startsWith('Error deserializing request'));
 
 // ---- frame generators -------------------------------------------------------------------
 
@@ -58,8 +59,35 @@ const tag = (field: number, wireType: number) => varint(BigInt((field << 3) | wi
 
 const oddText = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('', '0.0.0.0/0', '::/0', '10.0.0.0/33', 'vpc', 'default', 'In', 'NotIn', 'Exists', 'aggregate', 'pool', 'IPPrefix', 'NetworkInstance', '__proto__', 'constructor'),
-  fc.constantFrom('{}', '[]', 'null', '{"__proto__":{"x":1}}', '{"spec":{"selector":{"matchExpressions":"x"}}}', '{"kind":"x","spec":{"prefixes":{"a":1}}}', '1e999', '"\\ud800"', '['.repeat(5000), '{"a":'.repeat(3000)),
+  fc.constantFrom(
+    '',
+    '0.0.0.0/0',
+    '::/0',
+    '10.0.0.0/33',
+    'vpc',
+    'default',
+    'In',
+    'NotIn',
+    'Exists',
+    'aggregate',
+    'pool',
+    'IPPrefix',
+    'NetworkInstance',
+    '__proto__',
+    'constructor',
+  ),
+  fc.constantFrom(
+    '{}',
+    '[]',
+    'null',
+    '{"__proto__":{"x":1}}',
+    '{"spec":{"selector":{"matchExpressions":"x"}}}',
+    '{"kind":"x","spec":{"prefixes":{"a":1}}}',
+    '1e999',
+    '"\\ud800"',
+    '['.repeat(5000),
+    '{"a":'.repeat(3000),
+  ),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.integer({ min: 1, max: 70_000 }).map((n) => 'x'.repeat(n)),
 );
@@ -79,7 +107,9 @@ const message: fc.Memo<Bytes> = fc.memo((depth: number): fc.Arbitrary<Bytes> => 
     fc.tuple(fieldNo, oddText).map(([f, s]) => [...tag(f, 2), ...varint(BigInt(Buffer.byteLength(s))), ...utf8(s)]),
     fc.tuple(fieldNo, fc.uint8Array({ maxLength: 64 })).map(([f, b]) => [...tag(f, 2), ...varint(BigInt(b.length)), ...b]),
     ...(depth > 0 ? [fc.tuple(fieldNo, message(depth - 1)).map(([f, m]) => [...tag(f, 2), ...varint(BigInt(m.length)), ...m])] : []),
-    fc.tuple(fieldNo, fc.constantFrom(1n, 127n, 1n << 31n, (1n << 32n) - 1n, 1n << 40n), fc.uint8Array({ maxLength: 16 })).map(([f, len, b]) => [...tag(f, 2), ...varint(len), ...b]),
+    fc
+      .tuple(fieldNo, fc.constantFrom(1n, 127n, 1n << 31n, (1n << 32n) - 1n, 1n << 40n), fc.uint8Array({ maxLength: 16 }))
+      .map(([f, len, b]) => [...tag(f, 2), ...varint(len), ...b]),
     // groups and wire types that do not exist
     fc.tuple(fieldNo, fc.constantFrom(3, 4, 6, 7), fc.uint8Array({ maxLength: 8 })).map(([f, wt, b]) => [...tag(f, wt), ...b]),
   );
@@ -148,14 +178,19 @@ test('malformed frames at every method of every service: a status a client can a
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...all), frame, async (m, body) => {
         const r = await callRaw(client, m, body);
-        if (!acceptable(r.code, r.details)) bad.push(`${m.path} ${status[r.code]} ${r.details.slice(0, 200)} <- ${body.toString('hex').slice(0, 120)}`);
+        if (!acceptable(r.code, r.details))
+          bad.push(`${m.path} ${status[r.code]} ${r.details.slice(0, 200)} <- ${body.toString('hex').slice(0, 120)}`);
         return acceptable(r.code, r.details);
       }),
       { numRuns: 600, interruptAfterTimeLimit: 40_000, seed: Number(process.env.FUZZ_SEED) || undefined },
     );
     // every method with the empty frame, and with bytes that are not protobuf at all
     for (const m of all) {
-      for (const body of [Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])]) {
+      for (const body of [
+        Buffer.alloc(0),
+        Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]),
+        Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+      ]) {
         const r = await callRaw(client, m, body);
         assert.ok(acceptable(r.code, r.details), `${m.path} ${status[r.code]} ${r.details}`);
       }
@@ -165,7 +200,12 @@ test('malformed frames at every method of every service: a status a client can a
     const admin = raw('admin', srv.address);
     const nis = await admin.call<{ networkInstances: { name: string }[] }>('ListNetworkInstances', {});
     assert.ok(nis.networkInstances.some((n) => n.name === 'vpc'));
-    const a = await admin.call<{ prefix: string }>('Allocate', { owner: 'fuzz|default/IPClaim/after', networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } });
+    const a = await admin.call<{ prefix: string }>('Allocate', {
+      owner: 'fuzz|default/IPClaim/after',
+      networkInstance: { name: 'vpc' },
+      kind: 'network',
+      selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+    });
     assert.match(a.prefix, /^10\.0\.1\.\d+\/24$/);
     admin.close();
   } finally {

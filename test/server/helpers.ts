@@ -150,7 +150,10 @@ export async function heldAllocations(address: string, ownerPrefix: string): Pro
   try {
     let next = '';
     do {
-      const res = await admin.call<{ allocations: { owner: string; prefix: string }[]; continue: string }>('ListAllocations', { ownerPrefix, continue: next });
+      const res = await admin.call<{ allocations: { owner: string; prefix: string }[]; continue: string }>('ListAllocations', {
+        ownerPrefix,
+        continue: next,
+      });
       for (const a of res.allocations) held.set(a.owner, a.prefix);
       next = res.continue;
     } while (next);

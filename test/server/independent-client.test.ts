@@ -42,7 +42,14 @@ test('alloc.Allocation: allocate, repeat, deallocate, reallocate (original field
     name: 'upf-n3',
     kind: 'ipam',
     labels: {},
-    spec: { prefixkind: 'network', prefix: '', prefixLength: 0, network: '', addressFamily: '', selector: { 'nephio.org/network-instance': 'vpc', 'nephio.org/cluster-name': 'c1' } },
+    spec: {
+      prefixkind: 'network',
+      prefix: '',
+      prefixLength: 0,
+      network: '',
+      addressFamily: '',
+      selector: { 'nephio.org/network-instance': 'vpc', 'nephio.org/cluster-name': 'c1' },
+    },
   };
   const r1 = await call<{ allocatedPrefix: string; gateway: string }>(alloc, 'Allocation', req);
   assert.equal(r1, { allocatedPrefix: '10.0.1.2/24', gateway: '10.0.1.1' });
@@ -86,7 +93,11 @@ test('resource.Resource: Claim, GetClaim, DeleteClaim with JSON claims', async (
     ownerGvk: { group: 'req.nephio.org', version: 'v1alpha1', kind: 'Interface' },
     ownerNsn: { namespace: 'default', name: 'n3' },
   };
-  const spec = JSON.stringify({ kind: 'network', networkInstance: { name: 'vpc' }, selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } });
+  const spec = JSON.stringify({
+    kind: 'network',
+    networkInstance: { name: 'vpc' },
+    selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+  });
   const c = await call<{ status: string; statusCode: string; header: typeof header }>(res, 'Claim', { header, spec, expiryTime: '' });
   assert.equal(JSON.parse(c.status), { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
   assert.is(c.statusCode, 'Valid');

@@ -34,7 +34,9 @@ function configArgs(pkg: string, evalArgs: string[] | undefined, grpc: Record<st
   const extra = Object.entries(grpc).map(([k, v]) => `${k}=${v}`);
   if (evalArgs) return ['--', ...evalArgs, ...extra];
   const kf = join(pkg, 'Kptfile');
-  const mut = existsSync(kf) ? (parse(readFileSync(kf, 'utf8'))?.pipeline?.mutators ?? []).find((m: { exec?: string }) => m.exec === 'ipam-injector') : undefined;
+  const mut = existsSync(kf)
+    ? (parse(readFileSync(kf, 'utf8'))?.pipeline?.mutators ?? []).find((m: { exec?: string }) => m.exec === 'ipam-injector')
+    : undefined;
   if (mut?.configPath) {
     const cfg = parse(readFileSync(join(pkg, mut.configPath), 'utf8'));
     if (cfg.kind === 'ConfigMap') cfg.data = { ...cfg.data, ...grpc };
@@ -67,11 +69,20 @@ interface CaseConfig {
 // Protocols alloc and resource carry no read-only lookups (alloc) and no selector
 // expressions (alloc), and the function sends VLAN claims and Nephio Networks through admin
 // only: those cases run through admin only.
-const ADMIN_ONLY = new Set(['dry-run', 'get-lookup', 'nephio-free5gc-amf', 'nephio-free5gc-upf', 'nephio-interface-package', 'nephio-oai-cuup', 'nephio-ueransim', 'vlan-interface-fn']);
+const ADMIN_ONLY = new Set([
+  'dry-run',
+  'get-lookup',
+  'nephio-free5gc-amf',
+  'nephio-free5gc-upf',
+  'nephio-interface-package',
+  'nephio-oai-cuup',
+  'nephio-ueransim',
+  'vlan-interface-fn',
+]);
 
-
-
-const cases = readdirSync(fixtures).filter((c) => existsSync(join(fixtures, c, '.expected'))).sort();
+const cases = readdirSync(fixtures)
+  .filter((c) => existsSync(join(fixtures, c, '.expected')))
+  .sort();
 
 for (const name of cases) {
   const dir = join(fixtures, name);

@@ -3,7 +3,18 @@
 // the rest set aside), after which it opens normally. What a crash leaves is not a loss.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, segmentName } from '../../src/server/store/file-store.js';
@@ -17,7 +28,11 @@ function tmp(): string {
   return d;
 }
 
-const alloc = (i: number): Op => ({ op: 'allocate', req: { owner: `pkg|default/IPClaim/c${i}`, networkInstance: { name: 'vpc' }, kind: 'network' }, prefix: `10.0.${i >> 8}.${i & 255}/32` });
+const alloc = (i: number): Op => ({
+  op: 'allocate',
+  req: { owner: `pkg|default/IPClaim/c${i}`, networkInstance: { name: 'vpc' }, kind: 'network' },
+  prefix: `10.0.${i >> 8}.${i & 255}/32`,
+});
 
 /** Where frames start in a segment (after its header, whatever the version). */
 const frameStart = (buf: Buffer) => (buf.subarray(0, 8).toString('latin1') === 'IPAMWAL2' ? 16 : 8);
@@ -41,7 +56,10 @@ async function logged(n: number, segmentSize?: number): Promise<string> {
   return dir;
 }
 
-const segs = (dir: string) => readdirSync(dir).filter((f) => /^wal-\d{10}\.log$/.test(f)).sort();
+const segs = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /^wal-\d{10}\.log$/.test(f))
+    .sort();
 
 /** Opening must refuse, naming `file`; then --repair opens with an error report, and after it a plain open works. */
 async function refusedThenRepaired(dir: string, file: RegExp, keep: number): Promise<void> {
@@ -56,7 +74,10 @@ async function refusedThenRepaired(dir: string, file: RegExp, keep: number): Pro
   const repaired = new FileStore({ dir, repair: true });
   const st = await repaired.open();
   assert.is(st.records.length, keep, 'repair keeps the records before the loss');
-  assert.ok(st.report.some((n) => n.level === 'error' && /REPAIR/.test(n.msg)), 'and says so at error level');
+  assert.ok(
+    st.report.some((n) => n.level === 'error' && /REPAIR/.test(n.msg)),
+    'and says so at error level',
+  );
   await repaired.commit([alloc(1000)]);
   await repaired.close();
   const again = new FileStore({ dir });
@@ -130,7 +151,12 @@ test('a crash (no close) is not a loss: every record reads, a torn write after t
   await s.open();
   for (let i = 0; i < 30; i++) await s.commit([alloc(i)]);
   await crash(s);
-  const seq = Number(segs(dir).filter((f) => frameEnds(dir, Number(f.slice(4, 14))).length > 0).at(-1)!.slice(4, 14));
+  const seq = Number(
+    segs(dir)
+      .filter((f) => frameEnds(dir, Number(f.slice(4, 14))).length > 0)
+      .at(-1)!
+      .slice(4, 14),
+  );
   const path = join(dir, segmentName(seq));
   const buf = readFileSync(path);
   const end = frameEnds(dir, seq).at(-1)!;
@@ -189,7 +215,10 @@ test('a compacted log: the segment after the snapshot deleted is refused', async
   const snaps = readdirSync(dir).filter((f) => f.endsWith('.snap'));
   assert.ok(snaps.length > 0, 'compacted');
   for (const f of segs(dir)) rmSync(join(dir, f));
-  const err = await new FileStore({ dir }).open().then(() => undefined, (e: Error) => e);
+  const err = await new FileStore({ dir }).open().then(
+    () => undefined,
+    (e: Error) => e,
+  );
   assert.ok(err);
   assert.match(err!.message, /is missing/);
 });
@@ -197,12 +226,17 @@ test('a compacted log: the segment after the snapshot deleted is refused', async
 test('segments of the previous format (IPAMWAL1, records v1/v2) still read; the upgrade seals them', async () => {
   const dir = tmp();
   const v1 = Buffer.from(JSON.stringify([alloc(0)]));
-  const v2 = Buffer.from('{"r":2,"s":[{"networkInstance":{"name":"vpc"},"kind":"network"}],"o":[[0,"pkg|default/IPClaim/c1","10.0.0.1/32"]]}');
+  const v2 = Buffer.from(
+    '{"r":2,"s":[{"networkInstance":{"name":"vpc"},"kind":"network"}],"o":[[0,"pkg|default/IPClaim/c1","10.0.0.1/32"]]}',
+  );
   writeFileSync(join(dir, segmentName(1)), Buffer.concat([Buffer.from('IPAMWAL1'), encodeFrame(v1), encodeFrame(v2)]));
   const s = new FileStore({ dir });
   const st = await s.open();
   assert.equal(st.records, [[alloc(0)], [alloc(1)]]);
-  assert.equal(st.report.filter((n) => n.level !== 'info'), []);
+  assert.equal(
+    st.report.filter((n) => n.level !== 'info'),
+    [],
+  );
   await s.commit([alloc(2)]);
   await s.close();
   const s2 = new FileStore({ dir });
@@ -211,7 +245,10 @@ test('segments of the previous format (IPAMWAL1, records v1/v2) still read; the 
   // the old segment now names its successor: deleting that is a loss like any other
   rmSync(join(dir, segmentName(3)));
   rmSync(join(dir, segmentName(2)));
-  const err = await new FileStore({ dir }).open().then(() => undefined, (e: Error) => e);
+  const err = await new FileStore({ dir }).open().then(
+    () => undefined,
+    (e: Error) => e,
+  );
   assert.ok(err, 'refused');
   assert.match(err!.message, /wal-0000000002\.log/);
 });

@@ -25,7 +25,7 @@ const bin = join(root, 'bin/ipam-injector');
 if (spawnSync('kpt', ['version']).status !== 0) throw new Error('kpt is not on PATH: these tests run the function under the real kpt');
 if (!existsSync(join(root, 'dist/ipam-injector.mjs'))) throw new Error('dist/ is not built: run npm run build (npm test does)');
 
-const TOKENS = { 'pkg-amf': 'regional/pkg-amf', 'ueransim': 'example/ueransim', 'pkg-upf': 'example/pkg-upf' } as const;
+const TOKENS = { 'pkg-amf': 'regional/pkg-amf', ueransim: 'example/ueransim', 'pkg-upf': 'example/pkg-upf' } as const;
 
 let tmp: string;
 let server: Spawned;
@@ -35,10 +35,27 @@ interface Reported {
   message: string;
 }
 
-async function render(pkgName: keyof typeof TOKENS, fixture: string, dir = join(tmp, fixture)): Promise<{ status: number | null; out: string; results: Reported[]; dir: string }> {
+async function render(
+  pkgName: keyof typeof TOKENS,
+  fixture: string,
+  dir = join(tmp, fixture),
+): Promise<{ status: number | null; out: string; results: Reported[]; dir: string }> {
   if (!existsSync(dir)) cpSync(join(root, 'fixtures', fixture), dir, { recursive: true, filter: (src) => !src.endsWith('/.expected') });
   const results = mkdtempSync(join(tmp, 'results-'));
-  const args = ['fn', 'eval', dir, '--exec', bin, '--results-dir', results, '--', 'onError=condition', 'backend=grpc', `address=${server.address}`, `tokenFile=${join(tmp, `${pkgName}.token`)}`];
+  const args = [
+    'fn',
+    'eval',
+    dir,
+    '--exec',
+    bin,
+    '--results-dir',
+    results,
+    '--',
+    'onError=condition',
+    'backend=grpc',
+    `address=${server.address}`,
+    `tokenFile=${join(tmp, `${pkgName}.token`)}`,
+  ];
   const child = spawn('kpt', args, { env: { ...process.env, IPAM_INJECTOR_PACKAGE: '' } });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -49,7 +66,8 @@ async function render(pkgName: keyof typeof TOKENS, fixture: string, dir = join(
   return { status: code, out, results: (list.items ?? []).flatMap((i) => i.results ?? []), dir };
 }
 
-const claimStatus = (dir: string, file: string): { prefix?: string; gateway?: string } => (parse(readFileSync(join(dir, file), 'utf8')) as { status?: { prefix?: string; gateway?: string } }).status ?? {};
+const claimStatus = (dir: string, file: string): { prefix?: string; gateway?: string } =>
+  (parse(readFileSync(join(dir, file), 'utf8')) as { status?: { prefix?: string; gateway?: string } }).status ?? {};
 
 test.before(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'ipam-nephio-'));
@@ -59,8 +77,12 @@ test.before(async () => {
   mkdirSync(join(tmp, 'data'));
   // With package-scoped tokens the space of a shared network instance is the operator's: the
   // seed defines the Networks for the clusters; the packages carry the same Networks.
-  const nets = ['network_vpc-ran.yaml', 'network_vpc-internal.yaml', 'network_vpc-internet.yaml'].map((f) => readFileSync(join(root, 'fixtures/nephio-free5gc-upf', f), 'utf8'));
-  const clusters = ['regional', 'example'].map((c) => `apiVersion: infra.nephio.org/v1alpha1\nkind: WorkloadCluster\nmetadata:\n  name: ${c}\nspec:\n  clusterName: ${c}\n`);
+  const nets = ['network_vpc-ran.yaml', 'network_vpc-internal.yaml', 'network_vpc-internet.yaml'].map((f) =>
+    readFileSync(join(root, 'fixtures/nephio-free5gc-upf', f), 'utf8'),
+  );
+  const clusters = ['regional', 'example'].map(
+    (c) => `apiVersion: infra.nephio.org/v1alpha1\nkind: WorkloadCluster\nmetadata:\n  name: ${c}\nspec:\n  clusterName: ${c}\n`,
+  );
   writeFileSync(join(tmp, 'seed.yaml'), [...nets, ...clusters].join('\n---\n'));
   server = await spawnServer(['--data', join(tmp, 'data'), '--token-file', join(tmp, 'tokens'), '--seed', join(tmp, 'seed.yaml')]);
 });
@@ -83,7 +105,10 @@ test('AMF claims its N2 address; UERANSIM looks it up; a second cluster gets its
   assert.is(ran.status, 0, ran.out);
   const kpt = parse(readFileSync(join(ran.dir, 'Kptfile'), 'utf8')) as { status: { conditions: { type: string; status: string }[] } };
   const lookupCondition = kpt.status.conditions.find((c) => c.type.endsWith('IPClaim.amf-regional-n2-ipv4'))?.status;
-  assert.not.ok(ran.results.some((r) => r.severity !== 'info'), JSON.stringify(ran.results));
+  assert.not.ok(
+    ran.results.some((r) => r.severity !== 'info'),
+    JSON.stringify(ran.results),
+  );
   assert.equal(claimStatus(ran.dir, 'ipclaim_amf-regional-n2-ipv4.yaml'), n2, "the gNB's lookup answers the AMF's own address");
   assert.is(lookupCondition, 'True');
   const gnbN2 = claimStatus(ran.dir, 'ipclaim-ueransimgnb-example-n2-ipv4.yaml');
@@ -94,16 +119,27 @@ test('AMF claims its N2 address; UERANSIM looks it up; a second cluster gets its
 
   const upf = await render('pkg-upf', 'nephio-free5gc-upf');
   assert.is(upf.status, 0, upf.out);
-  assert.equal(claimStatus(upf.dir, 'ipclaim-upf-example-n3-ipv4.yaml'), { prefix: '172.3.1.3/24', gateway: '172.3.1.1' }, "the UPF shares cluster example's n3 subnet with the gNB");
+  assert.equal(
+    claimStatus(upf.dir, 'ipclaim-upf-example-n3-ipv4.yaml'),
+    { prefix: '172.3.1.3/24', gateway: '172.3.1.1' },
+    "the UPF shares cluster example's n3 subnet with the gNB",
+  );
 
   // the same Network from three packages is one network instance, owned by no package
   const admin = raw('admin', server.address, undefined, bearer('tok-admin'));
   const nis = await admin.call<{ networkInstances: { name: string; owner: string }[] }>('ListNetworkInstances', {});
-  assert.equal(nis.networkInstances.filter((n) => n.name === 'vpc-ran').map((n) => n.owner), ['infra.nephio.org|default/Network/vpc-ran']);
+  assert.equal(
+    nis.networkInstances.filter((n) => n.name === 'vpc-ran').map((n) => n.owner),
+    ['infra.nephio.org|default/Network/vpc-ran'],
+  );
   admin.close();
 
   // a re-render of each changes nothing
-  for (const [name, fixture, dir] of [['pkg-amf', 'nephio-free5gc-amf', amf.dir], ['ueransim', 'nephio-ueransim', ran.dir], ['pkg-upf', 'nephio-free5gc-upf', upf.dir]] as const) {
+  for (const [name, fixture, dir] of [
+    ['pkg-amf', 'nephio-free5gc-amf', amf.dir],
+    ['ueransim', 'nephio-ueransim', ran.dir],
+    ['pkg-upf', 'nephio-free5gc-upf', upf.dir],
+  ] as const) {
     const before = readFileSync(join(dir, 'Kptfile'), 'utf8');
     const again = await render(name, fixture, dir);
     assert.is(again.status, 0, again.out);
@@ -124,14 +160,20 @@ test('a package whose Network differs from the one the server holds is refused, 
   assert.is(readFileSync(join(dir, 'ipclaim-upf-example-n3-ipv4.yaml'), 'utf8'), before);
 });
 
-test('scoped tokens: a lookup across packages is allowed, releasing another package\'s claim is not', async () => {
+test("scoped tokens: a lookup across packages is allowed, releasing another package's claim is not", async () => {
   const admin = raw('admin', server.address, undefined, bearer('tok-ueransim'));
   const denied = await codeOf(admin.call('Release', { owner: 'regional/pkg-amf|default/IPClaim/amf-regional-n2-ipv4' }));
   assert.is(denied.code, status.PERMISSION_DENIED, denied.details);
   admin.close();
   const owner = raw('admin', server.address, undefined, bearer('tok-admin'));
-  const held = await owner.call<{ allocations: { prefix: string }[] }>('ListAllocations', { owner: 'regional/pkg-amf|default/IPClaim/amf-regional-n2-ipv4' });
-  assert.equal(held.allocations.map((a) => a.prefix), ['172.2.0.2/24'], "the AMF's address is still held");
+  const held = await owner.call<{ allocations: { prefix: string }[] }>('ListAllocations', {
+    owner: 'regional/pkg-amf|default/IPClaim/amf-regional-n2-ipv4',
+  });
+  assert.equal(
+    held.allocations.map((a) => a.prefix),
+    ['172.2.0.2/24'],
+    "the AMF's address is still held",
+  );
   owner.close();
 });
 

@@ -23,7 +23,10 @@ function fields(def: Def, full: string): Record<string, number> {
   return Object.fromEntries(t.field.map((f) => [f.name, f.number]));
 }
 
-const fromText = loadSync(['alloc.proto', 'resource.proto', 'admin.proto'], { includeDirs: [`${root}proto`], keepCase: true }) as unknown as Def;
+const fromText = loadSync(['alloc.proto', 'resource.proto', 'admin.proto'], {
+  includeDirs: [`${root}proto`],
+  keepCase: true,
+}) as unknown as Def;
 
 test('alloc: field numbers and names as in SEMANTICS.md', () => {
   assert.equal(fields(fromText, 'alloc.Request'), { namespace: 1, name: 2, kind: 3, labels: 6, spec: 7 });
@@ -47,7 +50,14 @@ test('resource: field numbers and names as in SEMANTICS.md', () => {
   assert.equal(Object.keys(svc).sort(), ['Claim', 'CreateIndex', 'DeleteClaim', 'DeleteIndex', 'GetClaim', 'WatchClaim']);
   assert.ok(svc.WatchClaim!.responseStream);
   const en = fromText['resource.StatusCode'] as unknown as { type: { value: { name: string; number: number }[] } };
-  assert.equal(en.type.value.map((v) => [v.name, v.number]), [['Valid', 0], ['InValid', 1], ['Unknown', 2]]);
+  assert.equal(
+    en.type.value.map((v) => [v.name, v.number]),
+    [
+      ['Valid', 0],
+      ['InValid', 1],
+      ['Unknown', 2],
+    ],
+  );
 });
 
 test('generated descriptors describe the same services and methods as the .proto text', () => {

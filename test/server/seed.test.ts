@@ -31,9 +31,22 @@ metadata: {name: other}
 `,
     'seed.yaml',
   );
-  assert.equal(s.networkInstances, [{ ref: { name: 'vpc', namespace: 'edge' }, prefixes: [{ prefix: '10.0.0.0/8', labels: { 'nephio.org/network-name': 'n3' } }], owner: 'seed|edge/NetworkInstance/vpc' }]);
+  assert.equal(s.networkInstances, [
+    {
+      ref: { name: 'vpc', namespace: 'edge' },
+      prefixes: [{ prefix: '10.0.0.0/8', labels: { 'nephio.org/network-name': 'n3' } }],
+      owner: 'seed|edge/NetworkInstance/vpc',
+    },
+  ]);
   assert.equal(s.prefixes, [
-    { networkInstance: { name: 'vpc' }, prefix: '10.0.1.1/24', kind: 'network', labels: { a: '1', 'nephio.org/gateway': 'true' }, owner: 'seed|default/IPPrefix/gw', networkName: 'n3' },
+    {
+      networkInstance: { name: 'vpc' },
+      prefix: '10.0.1.1/24',
+      kind: 'network',
+      labels: { a: '1', 'nephio.org/gateway': 'true' },
+      owner: 'seed|default/IPPrefix/gw',
+      networkName: 'n3',
+    },
     { networkInstance: { name: 'vpc', namespace: 'edge' }, prefix: '10.1.0.0/16', kind: 'pool', owner: 'seed|default/IPPrefix/pool' },
   ]);
   assert.equal(s.skipped, ['document 3: v1 ConfigMap other']);
@@ -49,10 +62,22 @@ test('errors name the file, the document, the resource and the field', () => {
       assert.match((e as Error).message, re);
     }
   };
-  bad('apiVersion: ipam.resource.nephio.org/v1alpha1\nkind: IPPrefix\nmetadata: {name: x}\nspec: {networkInstance: vpc}\n', /space\.yaml: document 1 \(IPPrefix default\/x\): spec\.prefix is required/);
-  bad('apiVersion: ipam.resource.nephio.org/v1alpha1\nkind: IPPrefix\nmetadata: {name: x}\nspec: {prefix: 10.0.0.0/8, kind: subnet, networkInstance: vpc}\n', /spec\.kind "subnet"/);
-  bad('apiVersion: ipam.resource.nephio.org/v1alpha1\nkind: IPPrefix\nmetadata: {name: x}\nspec: {prefix: 10.0.0.0/8}\n', /spec\.networkInstance is required/);
-  bad('apiVersion: ipam.resource.nephio.org/v1alpha1\nkind: NetworkInstance\nmetadata: {name: v}\nspec: {prefixes: [{labels: {}}]}\n', /spec\.prefixes\[0\]\.prefix is required/);
+  bad(
+    'apiVersion: ipam.resource.nephio.org/v1alpha1\nkind: IPPrefix\nmetadata: {name: x}\nspec: {networkInstance: vpc}\n',
+    /space\.yaml: document 1 \(IPPrefix default\/x\): spec\.prefix is required/,
+  );
+  bad(
+    'apiVersion: ipam.resource.nephio.org/v1alpha1\nkind: IPPrefix\nmetadata: {name: x}\nspec: {prefix: 10.0.0.0/8, kind: subnet, networkInstance: vpc}\n',
+    /spec\.kind "subnet"/,
+  );
+  bad(
+    'apiVersion: ipam.resource.nephio.org/v1alpha1\nkind: IPPrefix\nmetadata: {name: x}\nspec: {prefix: 10.0.0.0/8}\n',
+    /spec\.networkInstance is required/,
+  );
+  bad(
+    'apiVersion: ipam.resource.nephio.org/v1alpha1\nkind: NetworkInstance\nmetadata: {name: v}\nspec: {prefixes: [{labels: {}}]}\n',
+    /spec\.prefixes\[0\]\.prefix is required/,
+  );
   bad('a: [unclosed\n', /space\.yaml: document 1:/);
 });
 
@@ -90,13 +115,18 @@ spec:
   const s = parseSeed(`${net('172.3.0.0/16')}---\n${net('172.3.0.0/16')}---\n${cluster}`, 'seed.yaml');
   assert.is(s.networks.length, 1);
   assert.equal(s.networks[0]!.routingTables[0]!.prefixes, [{ prefix: '172.3.0.0/16', labels: { 'nephio.org/network-name': 'n3' } }]);
-  assert.equal(s.networks[0]!.bridgeDomains[0]!.interfaces[0]!.selector, { matchExpressions: [{ key: 'nephio.org/cluster-name', operator: 'Exists' }] });
+  assert.equal(s.networks[0]!.bridgeDomains[0]!.interfaces[0]!.selector, {
+    matchExpressions: [{ key: 'nephio.org/cluster-name', operator: 'Exists' }],
+  });
   assert.equal(s.clusters, [{ name: 'edge1', owner: 'seed|default/WorkloadCluster/wc' }]);
   try {
     parseSeed(`${net('172.3.0.0/16')}---\n${net('172.4.0.0/16')}`, 'seed.yaml');
     assert.unreachable();
   } catch (e) {
-    assert.match((e as Error).message, /seed\.yaml: document 2 \(Network default\/vpc-ran\): Network vpc-ran differs from the Network of the same name in seed\.yaml: document 1/);
+    assert.match(
+      (e as Error).message,
+      /seed\.yaml: document 2 \(Network default\/vpc-ran\): Network vpc-ran differs from the Network of the same name in seed\.yaml: document 1/,
+    );
   }
 });
 

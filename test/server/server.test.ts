@@ -37,7 +37,12 @@ async function until(cond: () => Promise<boolean>): Promise<void> {
   }
 }
 
-const allocReq = (name: string, selector: Record<string, string>, extra: Record<string, unknown> = {}, labels: Record<string, string> = {}) => ({
+const allocReq = (
+  name: string,
+  selector: Record<string, string>,
+  extra: Record<string, unknown> = {},
+  labels: Record<string, string> = {},
+) => ({
   namespace: 'default',
   name,
   kind: 'ipam',
@@ -63,14 +68,17 @@ test('alloc: DeAllocation frees the address for the next owner', async () => {
   await alloc.call('DeAllocation', allocReq('never-held', {})); // releasing nothing is no error
 });
 
-test('an owner cannot release another package\'s allocation of the same name', async () => {
+test("an owner cannot release another package's allocation of the same name", async () => {
   const mine = await alloc.call('Allocation', allocReq('shared-name', { 'nephio.org/cluster-name': 'c1' }));
   // package B releases "default/IPAllocation/shared-name": that is B's owner key, not A's
   await alloc.call('DeAllocation', { ...allocReq('shared-name', {}), labels: { 'ipam-injector.dev/package': 'pkg-b' } });
   const list = await admin.call<{ allocations: { owner: string; prefix: string }[] }>('ListAllocations', { ownerPrefix: 'pkg-a|' });
   assert.ok(list.allocations.some((a) => a.owner === 'pkg-a|default/IPAllocation/shared-name' && a.prefix === mine.allocatedPrefix));
   // and B asking for the same name gets its own, different address
-  const theirs = await alloc.call('Allocation', { ...allocReq('shared-name', { 'nephio.org/cluster-name': 'c1' }), labels: { 'ipam-injector.dev/package': 'pkg-b' } });
+  const theirs = await alloc.call('Allocation', {
+    ...allocReq('shared-name', { 'nephio.org/cluster-name': 'c1' }),
+    labels: { 'ipam-injector.dev/package': 'pkg-b' },
+  });
   assert.is.not(theirs.allocatedPrefix, mine.allocatedPrefix);
   await alloc.call('DeAllocation', allocReq('shared-name', {}));
   await alloc.call('DeAllocation', { ...allocReq('shared-name', {}), labels: { 'ipam-injector.dev/package': 'pkg-b' } });
@@ -109,13 +117,21 @@ test('status codes: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, RESOURCE_EXHAUS
 
   // a network prefix outside every aggregate
   const outside = await codeOf(
-    alloc.call('Allocation', { namespace: 'default', name: 'p-out', kind: 'IPPrefix', labels: {}, spec: { prefixkind: 'network', prefix: '192.168.0.0/24', selector: { 'nephio.org/network-instance': 'vpc' } } }),
+    alloc.call('Allocation', {
+      namespace: 'default',
+      name: 'p-out',
+      kind: 'IPPrefix',
+      labels: {},
+      spec: { prefixkind: 'network', prefix: '192.168.0.0/24', selector: { 'nephio.org/network-instance': 'vpc' } },
+    }),
   );
   assert.is(outside.code, status.FAILED_PRECONDITION);
   assert.match(outside.details, /aggregate/);
 
   // removing a prefix with other owners' allocations inside is refused with the dependents
-  const dep = await codeOf(alloc.call('DeAllocation', { namespace: 'default', name: 'tiny', kind: 'IPPrefix', labels: { 'ipam-injector.dev/package': 'seed' } }));
+  const dep = await codeOf(
+    alloc.call('DeAllocation', { namespace: 'default', name: 'tiny', kind: 'IPPrefix', labels: { 'ipam-injector.dev/package': 'seed' } }),
+  );
   assert.is(dep.code, status.FAILED_PRECONDITION);
   assert.match(String(dep.metadata.get('ipam-dependents')[0]), /pkg-a\|default\/IPAllocation\/t1/);
   await alloc.call('DeAllocation', allocReq('t1', {}));
@@ -129,7 +145,12 @@ test('limits: label counts and message size', async () => {
   assert.match(tooMany.details, /labels: 10 entries, at most 8/);
   const big = await codeOf(alloc.call('Allocation', allocReq('x', {}, { prefix: 'x'.repeat(70_000) })));
   assert.is(big.code, status.RESOURCE_EXHAUSTED);
-  const tooLongValue = await codeOf(res.call('Claim', { header: { nsn: { name: 'c' } }, spec: JSON.stringify({ kind: 'network', networkInstance: { name: 'vpc' }, labels: { a: 'v'.repeat(2000) } }) }));
+  const tooLongValue = await codeOf(
+    res.call('Claim', {
+      header: { nsn: { name: 'c' } },
+      spec: JSON.stringify({ kind: 'network', networkInstance: { name: 'vpc' }, labels: { a: 'v'.repeat(2000) } }),
+    }),
+  );
   assert.is(tooLongValue.code, status.INVALID_ARGUMENT);
   assert.match(tooLongValue.details, /spec\.labels\[a\]: value longer than 1024/);
 });
@@ -142,8 +163,15 @@ const claimHeader = (name: string, pkg = 'pkg-r') => ({
 });
 
 test('resource: Claim, GetClaim, dry-run GetClaim, DeleteClaim', async () => {
-  const spec = JSON.stringify({ kind: 'network', networkInstance: { name: 'vpc' }, selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } });
-  const c = await res.call<{ status: string; statusCode: string; header: { nsn: { name: string } } }>('Claim', { header: claimHeader('upf-n3'), spec });
+  const spec = JSON.stringify({
+    kind: 'network',
+    networkInstance: { name: 'vpc' },
+    selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+  });
+  const c = await res.call<{ status: string; statusCode: string; header: { nsn: { name: string } } }>('Claim', {
+    header: claimHeader('upf-n3'),
+    spec,
+  });
   assert.equal(JSON.parse(c.status), { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
   assert.is(c.statusCode, 'Valid');
   assert.is(c.header.nsn.name, 'upf-n3');
@@ -155,7 +183,11 @@ test('resource: Claim, GetClaim, dry-run GetClaim, DeleteClaim', async () => {
   assert.is(JSON.parse(dry.status).prefix, '10.0.1.0/24');
   const byOwner = await res.call<{ status: string }>('GetClaim', {
     header: claimHeader('lookup', 'pkg-other'),
-    spec: JSON.stringify({ kind: 'network', networkInstance: { name: 'vpc' }, selector: { matchLabels: { 'nephio.org/owner-nsn-name': 'upf-n3' } } }),
+    spec: JSON.stringify({
+      kind: 'network',
+      networkInstance: { name: 'vpc' },
+      selector: { matchLabels: { 'nephio.org/owner-nsn-name': 'upf-n3' } },
+    }),
   });
   assert.equal(JSON.parse(byOwner.status), { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
   const real = await res.call<{ status: string }>('Claim', { header: claimHeader('other'), spec });
@@ -163,7 +195,11 @@ test('resource: Claim, GetClaim, dry-run GetClaim, DeleteClaim', async () => {
   // matchExpressions travel in the resource protocol
   const expr = await res.call<{ status: string }>('Claim', {
     header: claimHeader('expr'),
-    spec: JSON.stringify({ kind: 'network', networkInstance: { name: 'vpc' }, selector: { matchExpressions: [{ key: 'nephio.org/cluster-name', operator: 'In', values: ['c1', 'c2'] }] } }),
+    spec: JSON.stringify({
+      kind: 'network',
+      networkInstance: { name: 'vpc' },
+      selector: { matchExpressions: [{ key: 'nephio.org/cluster-name', operator: 'In', values: ['c1', 'c2'] }] },
+    }),
   });
   assert.is(JSON.parse(expr.status).prefix, '10.0.1.4/24');
   await res.call('DeleteClaim', { header: claimHeader('upf-n3') });
@@ -177,21 +213,44 @@ test('resource: Claim, GetClaim, dry-run GetClaim, DeleteClaim', async () => {
 });
 
 test('resource: CreateIndex, IPPrefix claims, pools, DeleteIndex; an index owned by another package is refused', async () => {
-  const idx = { header: { gvk: { kind: 'NetworkInstance' }, nsn: { name: 'vpc2' }, ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' }, ownerNsn: { name: 'pkg-r' } }, spec: JSON.stringify({ prefixes: [{ prefix: '172.16.0.0/12' }] }) };
+  const idx = {
+    header: {
+      gvk: { kind: 'NetworkInstance' },
+      nsn: { name: 'vpc2' },
+      ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' },
+      ownerNsn: { name: 'pkg-r' },
+    },
+    spec: JSON.stringify({ prefixes: [{ prefix: '172.16.0.0/12' }] }),
+  };
   await res.call('CreateIndex', idx);
   const other = await codeOf(res.call('CreateIndex', { ...idx, header: { ...idx.header, ownerNsn: { name: 'pkg-x' } } }));
   assert.is(other.code, status.ALREADY_EXISTS);
   const pfx = await res.call<{ status: string }>('Claim', {
-    header: { gvk: { kind: 'IPPrefix' }, nsn: { name: 'p1' }, ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' }, ownerNsn: { name: 'pkg-r' } },
+    header: {
+      gvk: { kind: 'IPPrefix' },
+      nsn: { name: 'p1' },
+      ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' },
+      ownerNsn: { name: 'pkg-r' },
+    },
     spec: JSON.stringify({ kind: 'pool', prefix: '172.16.0.0/16', networkInstance: { name: 'vpc2' } }),
   });
   assert.is(JSON.parse(pfx.status).prefix, '172.16.0.0/16');
-  const pool = await res.call<{ status: string }>('Claim', { header: claimHeader('pool-claim'), spec: JSON.stringify({ kind: 'pool', networkInstance: { name: 'vpc2' }, prefixLength: 24 }) });
+  const pool = await res.call<{ status: string }>('Claim', {
+    header: claimHeader('pool-claim'),
+    spec: JSON.stringify({ kind: 'pool', networkInstance: { name: 'vpc2' }, prefixLength: 24 }),
+  });
   assert.is(JSON.parse(pool.status).prefix, '172.16.0.0/24');
   const dep = await codeOf(res.call('DeleteIndex', idx));
   assert.is(dep.code, status.FAILED_PRECONDITION);
   await res.call('DeleteClaim', { header: claimHeader('pool-claim') });
-  await res.call('DeleteClaim', { header: { gvk: { kind: 'IPPrefix' }, nsn: { name: 'p1' }, ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' }, ownerNsn: { name: 'pkg-r' } } });
+  await res.call('DeleteClaim', {
+    header: {
+      gvk: { kind: 'IPPrefix' },
+      nsn: { name: 'p1' },
+      ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' },
+      ownerNsn: { name: 'pkg-r' },
+    },
+  });
   await res.call('DeleteIndex', idx);
   const nis = await admin.call<{ networkInstances: { name: string }[] }>('ListNetworkInstances', {});
   assert.not.ok(nis.networkInstances.some((n) => n.name === 'vpc2'));
@@ -200,11 +259,20 @@ test('resource: CreateIndex, IPPrefix claims, pools, DeleteIndex; an index owned
 test('resource: WatchClaim streams Valid on allocation and InValid on release, for the package only', async () => {
   const md = new Metadata();
   const client = res.client as Client & Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
-  const stream = client.WatchClaim!({ header: { ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' }, ownerNsn: { name: 'pkg-w' } } }, md);
+  const stream = client.WatchClaim!(
+    { header: { ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' }, ownerNsn: { name: 'pkg-w' } } },
+    md,
+  );
   const got: { name: string; code: string }[] = [];
-  stream.on('data', (d: { header: { nsn: { name: string } }; statusCode: string }) => got.push({ name: d.header.nsn.name, code: d.statusCode }));
+  stream.on('data', (d: { header: { nsn: { name: string } }; statusCode: string }) =>
+    got.push({ name: d.header.nsn.name, code: d.statusCode }),
+  );
   stream.on('error', () => {});
-  const spec = JSON.stringify({ kind: 'network', networkInstance: { name: 'vpc' }, selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } });
+  const spec = JSON.stringify({
+    kind: 'network',
+    networkInstance: { name: 'vpc' },
+    selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+  });
   // the stream is registered once a probe claim of the package shows up on it
   await until(async () => {
     await res.call('Claim', { header: claimHeader('probe', 'pkg-w'), spec });
@@ -227,12 +295,26 @@ test('resource: WatchClaim streams Valid on allocation and InValid on release, f
 });
 
 test('admin: lists with labels and utilization', async () => {
-  const nis = await admin.call<{ networkInstances: { name: string; owner: string; prefixes: { prefix: string }[] }[] }>('ListNetworkInstances', {});
+  const nis = await admin.call<{ networkInstances: { name: string; owner: string; prefixes: { prefix: string }[] }[] }>(
+    'ListNetworkInstances',
+    {},
+  );
   const vpc = nis.networkInstances.find((n) => n.name === 'vpc')!;
   assert.is(vpc.owner, 'seed|default/NetworkInstance/vpc');
-  assert.equal(vpc.prefixes.map((p) => p.prefix), ['10.0.0.0/8', '2001:db8::/32']);
+  assert.equal(
+    vpc.prefixes.map((p) => p.prefix),
+    ['10.0.0.0/8', '2001:db8::/32'],
+  );
   await alloc.call('Allocation', allocReq('u1', { 'nephio.org/cluster-name': 'c1' }));
-  const ps = await admin.call<{ prefixes: { prefix: string; kind: string; labels: Record<string, string>; reserved: string[]; utilization: { used: string; free: string; total: string } }[] }>('ListPrefixes', {
+  const ps = await admin.call<{
+    prefixes: {
+      prefix: string;
+      kind: string;
+      labels: Record<string, string>;
+      reserved: string[];
+      utilization: { used: string; free: string; total: string };
+    }[];
+  }>('ListPrefixes', {
     networkInstance: { name: 'vpc' },
     utilization: true,
   });
@@ -243,62 +325,125 @@ test('admin: lists with labels and utilization', async () => {
   assert.equal(n3.utilization, { total: '256', used: '4', free: '252' }); // first, last, gateway, u1
   const v6 = ps.prefixes.find((p) => p.prefix === '2001:db8::/32')!;
   assert.is(v6.utilization.total, (1n << 96n).toString());
-  const al = await admin.call<{ allocations: { owner: string; labels: Record<string, string> }[] }>('ListAllocations', { owner: 'pkg-a|default/IPAllocation/u1' });
+  const al = await admin.call<{ allocations: { owner: string; labels: Record<string, string> }[] }>('ListAllocations', {
+    owner: 'pkg-a|default/IPAllocation/u1',
+  });
   assert.is(al.allocations.length, 1);
   await alloc.call('DeAllocation', allocReq('u1', {}));
 });
 
 test('admin: Batch applies space, releases, answers requests in order, reports errors per item, prunes', async () => {
-  type Batch = { outcomes: { allocation?: { prefix: string; owner: string }; error?: { code: number; reason: string; subject: string; message: string } }[]; spaceErrors: { subject: string; code: number }[]; released: { owner: string }[] };
+  type Batch = {
+    outcomes: {
+      allocation?: { prefix: string; owner: string };
+      error?: { code: number; reason: string; subject: string; message: string };
+    }[];
+    spaceErrors: { subject: string; code: number }[];
+    released: { owner: string }[];
+  };
   const b1 = await admin.call<Batch>('Batch', {
     package: 'pkg-batch',
     networkInstances: [{ ref: { name: 'vpc-b' }, prefixes: [{ prefix: '192.168.0.0/16' }], owner: 'default/NetworkInstance/vpc-b' }],
     prefixes: [
-      { networkInstance: { name: 'vpc-b' }, prefix: '192.168.1.1/24', kind: 'network', labels: { role: 'n6' }, owner: 'default/IPPrefix/n6' },
+      {
+        networkInstance: { name: 'vpc-b' },
+        prefix: '192.168.1.1/24',
+        kind: 'network',
+        labels: { role: 'n6' },
+        owner: 'default/IPPrefix/n6',
+      },
       { networkInstance: { name: 'vpc-b' }, prefix: '10.1.1.0/24', kind: 'network', owner: 'default/IPPrefix/outside' },
     ],
     requests: [
       { owner: 'default/IPClaim/a', networkInstance: { name: 'vpc-b' }, kind: 'network', selector: { matchLabels: { role: 'n6' } } },
       { owner: 'default/IPClaim/b', networkInstance: { name: 'vpc-b' }, kind: 'network', selector: { matchLabels: { role: 'n6' } } },
       { owner: 'default/IPClaim/c', networkInstance: { name: 'vpc-b' }, kind: 'network', selector: { matchLabels: { role: 'none' } } },
-      { owner: 'default/IPClaim/d', networkInstance: { name: 'vpc-b' }, kind: 'network', selector: { matchLabels: { role: 'n6' } }, dryRun: true },
+      {
+        owner: 'default/IPClaim/d',
+        networkInstance: { name: 'vpc-b' },
+        kind: 'network',
+        selector: { matchLabels: { role: 'n6' } },
+        dryRun: true,
+      },
     ],
   });
   // d is a lookup: the first stored thing its selector matches (the subnet), nothing reserved
-  assert.equal(b1.outcomes.map((o) => o.allocation?.prefix ?? o.error?.reason), ['192.168.1.2/24', '192.168.1.3/24', 'NotFound', '192.168.1.0/24']);
+  assert.equal(
+    b1.outcomes.map((o) => o.allocation?.prefix ?? o.error?.reason),
+    ['192.168.1.2/24', '192.168.1.3/24', 'NotFound', '192.168.1.0/24'],
+  );
   assert.is(b1.outcomes[0]!.allocation!.owner, 'default/IPClaim/a', 'owners come back package-local');
   assert.is(b1.outcomes[2]!.error!.subject, 'requests[2]');
   assert.is(b1.outcomes[2]!.error!.code, status.NOT_FOUND);
-  assert.equal(b1.spaceErrors.map((e) => [e.subject, e.code]), [['prefixes[1]', status.FAILED_PRECONDITION]]);
+  assert.equal(
+    b1.spaceErrors.map((e) => [e.subject, e.code]),
+    [['prefixes[1]', status.FAILED_PRECONDITION]],
+  );
   // second run: b no longer requested (released), d now real, prune drops nothing else
   const b2 = await admin.call<Batch>('Batch', {
     package: 'pkg-batch',
     networkInstances: [{ ref: { name: 'vpc-b' }, prefixes: [{ prefix: '192.168.0.0/16' }], owner: 'default/NetworkInstance/vpc-b' }],
-    prefixes: [{ networkInstance: { name: 'vpc-b' }, prefix: '192.168.1.1/24', kind: 'network', labels: { role: 'n6' }, owner: 'default/IPPrefix/n6' }],
+    prefixes: [
+      {
+        networkInstance: { name: 'vpc-b' },
+        prefix: '192.168.1.1/24',
+        kind: 'network',
+        labels: { role: 'n6' },
+        owner: 'default/IPPrefix/n6',
+      },
+    ],
     release: ['default/IPClaim/b'],
     requests: [
       { owner: 'default/IPClaim/a', networkInstance: { name: 'vpc-b' }, kind: 'network', selector: { matchLabels: { role: 'n6' } } },
       { owner: 'default/IPClaim/d', networkInstance: { name: 'vpc-b' }, kind: 'network', selector: { matchLabels: { role: 'n6' } } },
     ],
   });
-  assert.equal(b2.outcomes.map((o) => o.allocation?.prefix), ['192.168.1.2/24', '192.168.1.3/24']);
-  assert.equal(b2.released.map((r) => r.owner), ['default/IPClaim/b']);
+  assert.equal(
+    b2.outcomes.map((o) => o.allocation?.prefix),
+    ['192.168.1.2/24', '192.168.1.3/24'],
+  );
+  assert.equal(
+    b2.released.map((r) => r.owner),
+    ['default/IPClaim/b'],
+  );
   // prune: a third run that only keeps "a" releases "d"
   const b3 = await admin.call<Batch>('Batch', {
     package: 'pkg-batch',
     networkInstances: [{ ref: { name: 'vpc-b' }, prefixes: [{ prefix: '192.168.0.0/16' }], owner: 'default/NetworkInstance/vpc-b' }],
-    prefixes: [{ networkInstance: { name: 'vpc-b' }, prefix: '192.168.1.1/24', kind: 'network', labels: { role: 'n6' }, owner: 'default/IPPrefix/n6' }],
-    requests: [{ owner: 'default/IPClaim/a', networkInstance: { name: 'vpc-b' }, kind: 'network', selector: { matchLabels: { role: 'n6' } } }],
+    prefixes: [
+      {
+        networkInstance: { name: 'vpc-b' },
+        prefix: '192.168.1.1/24',
+        kind: 'network',
+        labels: { role: 'n6' },
+        owner: 'default/IPPrefix/n6',
+      },
+    ],
+    requests: [
+      { owner: 'default/IPClaim/a', networkInstance: { name: 'vpc-b' }, kind: 'network', selector: { matchLabels: { role: 'n6' } } },
+    ],
     prune: true,
   });
-  assert.equal(b3.released.map((r) => r.owner), ['default/IPClaim/d']);
+  assert.equal(
+    b3.released.map((r) => r.owner),
+    ['default/IPClaim/d'],
+  );
   const left = await admin.call<{ allocations: { owner: string }[] }>('ListAllocations', { ownerPrefix: 'pkg-batch|' });
-  assert.equal(left.allocations.map((a) => a.owner), ['pkg-batch|default/IPClaim/a']);
+  assert.equal(
+    left.allocations.map((a) => a.owner),
+    ['pkg-batch|default/IPClaim/a'],
+  );
   // release all: prune with nothing requested or defined
   const b4 = await admin.call<Batch>('Batch', { package: 'pkg-batch', prune: true });
-  assert.equal(b4.released.map((r) => r.owner), ['default/IPClaim/a']);
+  assert.equal(
+    b4.released.map((r) => r.owner),
+    ['default/IPClaim/a'],
+  );
   const nis = await admin.call<{ networkInstances: { name: string }[] }>('ListNetworkInstances', {});
-  assert.not.ok(nis.networkInstances.some((n) => n.name === 'vpc-b'), 'pruned space is gone too');
+  assert.not.ok(
+    nis.networkInstances.some((n) => n.name === 'vpc-b'),
+    'pruned space is gone too',
+  );
 });
 
 test('admin: Batch names the field of each bad request in full', async () => {
@@ -309,7 +454,10 @@ test('admin: Batch names the field of each bad request in full', async () => {
     [{ networkInstance: { name: '' } }, /^requests\[1\]\.networkInstance\.name: is required/],
     [{ networkInstance: { name: 'vpc', namespace: long } }, /^requests\[2\]\.networkInstance\.namespace: longer than 4096/],
     [{ selector: { matchLabels: { '': 'v' } } }, /^requests\[3\]\.selector\.matchLabels: empty label key/],
-    [{ selector: { matchExpressions: [{ key: 'k', operator: 'Near' }] } }, /^requests\[4\]\.selector\.matchExpressions\[0\]\.operator: "Near" is not In/],
+    [
+      { selector: { matchExpressions: [{ key: 'k', operator: 'Near' }] } },
+      /^requests\[4\]\.selector\.matchExpressions\[0\]\.operator: "Near" is not In/,
+    ],
     [{ labels: { k: long } }, /^requests\[5\]\.labels\[k\]: value longer than 1024/],
     [{ addressFamily: 'ipv5' }, /^requests\[6\]\.addressFamily: unknown address family "ipv5"/],
     [{ hint: long }, /^requests\[7\]\.hint: longer than 4096/],
@@ -331,7 +479,17 @@ test('admin: Batch names the field of each bad request in full', async () => {
 test('admin: a malformed Batch message is refused and the server keeps serving', async () => {
   const c = admin.client;
   const send = (bytes: Buffer) =>
-    codeOf(new Promise((ok, ko) => c.makeUnaryRequest('/ipaminjector.admin.v1.Admin/Batch', (b: Buffer) => b, (b: Buffer) => b, bytes, (e, r) => (e ? ko(e) : ok(r)))));
+    codeOf(
+      new Promise((ok, ko) =>
+        c.makeUnaryRequest(
+          '/ipaminjector.admin.v1.Admin/Batch',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          bytes,
+          (e, r) => (e ? ko(e) : ok(r)),
+        ),
+      ),
+    );
   // a request whose last field claims more bytes than the message has, and a bad wire type
   for (const bytes of [Buffer.from([0x2a, 0x10, 0x0a, 0x01, 0x61]), Buffer.from([0x0f])]) {
     const r = await send(bytes);
@@ -365,13 +523,22 @@ test('admin: Watch sends the current state, SYNCED, then durable changes', async
 });
 
 test('admin: lists come in pages', async () => {
-  const requests = Array.from({ length: 25 }, (_, i) => ({ owner: `default/IPClaim/p${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 28 }));
+  const requests = Array.from({ length: 25 }, (_, i) => ({
+    owner: `default/IPClaim/p${i}`,
+    networkInstance: { name: 'vpc' },
+    kind: 'pool',
+    prefixLength: 28,
+  }));
   await admin.call('Batch', { package: 'pkg-page', requests });
   const seen: string[] = [];
   let next = '';
   let pages = 0;
   do {
-    const r = await admin.call<{ allocations: { owner: string }[]; continue: string }>('ListAllocations', { ownerPrefix: 'pkg-page|', limit: 10, continue: next });
+    const r = await admin.call<{ allocations: { owner: string }[]; continue: string }>('ListAllocations', {
+      ownerPrefix: 'pkg-page|',
+      limit: 10,
+      continue: next,
+    });
     assert.ok(r.allocations.length <= 10);
     seen.push(...r.allocations.map((a) => a.owner));
     next = r.continue;
@@ -403,7 +570,10 @@ test('resource: a WatchClaim that does not read is ended instead of buffering wi
   const a = raw('admin', small.address);
   const r = raw('resource', small.address);
   const client = r.client as Client & Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
-  const stream = client.WatchClaim!({ header: { ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' }, ownerNsn: { name: 'pkg-slow' } } }, new Metadata());
+  const stream = client.WatchClaim!(
+    { header: { ownerGvk: { group: 'ipam-injector.dev', kind: 'Package' }, ownerNsn: { name: 'pkg-slow' } } },
+    new Metadata(),
+  );
   try {
     await assertEndedWhenBehind(stream, a);
   } finally {
@@ -421,11 +591,19 @@ async function assertEndedWhenBehind(stream: NodeJS.ReadableStream, admin: Retur
   const ended = new Promise<ServiceError>((res) => stream.on('error', (e: ServiceError) => res(e)));
   await new Promise((res) => setTimeout(res, 300)); // the server registers the stream
   for (let b = 0; b < 3; b++) {
-    const requests = Array.from({ length: 1000 }, (_, i) => ({ owner: `default/IPClaim/b${b}-${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30 }));
+    const requests = Array.from({ length: 1000 }, (_, i) => ({
+      owner: `default/IPClaim/b${b}-${i}`,
+      networkInstance: { name: 'vpc' },
+      kind: 'pool',
+      prefixLength: 30,
+    }));
     await admin.call('Batch', { package: 'pkg-slow', requests });
   }
   stream.resume();
-  const e = await Promise.race([ended, new Promise<never>((_, ko) => setTimeout(() => ko(new Error('the stream was not ended')), 20_000).unref())]);
+  const e = await Promise.race([
+    ended,
+    new Promise<never>((_, ko) => setTimeout(() => ko(new Error('the stream was not ended')), 20_000).unref()),
+  ]);
   assert.is(e.code, status.RESOURCE_EXHAUSTED);
   assert.match(e.details, /fell 50 events behind/);
 }
@@ -435,7 +613,9 @@ test('grpc.health.v1 says SERVING; reflection lists every service', async () => 
   const H = (loadPackageDefinition(hdef) as any).grpc.health.v1.Health; // eslint-disable-line @typescript-eslint/no-explicit-any
   const h = new H(srv.address, credentials.createInsecure());
   for (const service of ['', 'alloc.Allocation', 'resource.Resource', 'ipaminjector.admin.v1.Admin']) {
-    const r = await new Promise<{ status: string }>((ok, ko) => h.Check({ service }, (e: ServiceError | null, x: { status: string }) => (e ? ko(e) : ok(x))));
+    const r = await new Promise<{ status: string }>((ok, ko) =>
+      h.Check({ service }, (e: ServiceError | null, x: { status: string }) => (e ? ko(e) : ok(x))),
+    );
     assert.is(r.status, 'SERVING', service);
   }
   h.close();

@@ -46,7 +46,10 @@ let etcdPrefixes = 0;
 const KINDS: Kind[] = [
   {
     name: 'memory',
-    notApplicable: { crash: 'the memory store keeps nothing across processes, by design', damage: 'the memory store has nothing on disk to damage' },
+    notApplicable: {
+      crash: 'the memory store keeps nothing across processes, by design',
+      damage: 'the memory store has nothing on disk to damage',
+    },
     async place() {
       const store = new MemoryStore(); // one instance: "reopening" it is all a memory store has
       return { open: async () => store };
@@ -61,7 +64,10 @@ const KINDS: Kind[] = [
         serveArgs: ['--data', data],
         async damage() {
           // a cut at a frame boundary of the newest segment (after the clean close)
-          const seg = readdirSync(data).filter((f) => /^wal-\d+\.log$/.test(f)).sort().at(-1)!;
+          const seg = readdirSync(data)
+            .filter((f) => /^wal-\d+\.log$/.test(f))
+            .sort()
+            .at(-1)!;
           const buf = readFileSync(join(data, seg));
           const start = 16;
           const frames = decodeFrames(buf, start).payloads;
@@ -102,7 +108,12 @@ const KINDS: Kind[] = [
   },
 ];
 
-const req = (owner: string): AllocationRequest => ({ owner, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'x' } } });
+const req = (owner: string): AllocationRequest => ({
+  owner,
+  networkInstance: { name: 'vpc' },
+  kind: 'network',
+  selector: { matchLabels: { role: 'x' } },
+});
 
 async function started(store: Store): Promise<IpamCore> {
   const core = new IpamCore({ store, createIpam: createIpamFn });
@@ -121,7 +132,11 @@ async function work(core: IpamCore): Promise<string[]> {
   return held(core);
 }
 
-const held = (core: IpamCore) => core.ipam.listAllocations().map((a) => `${a.owner} ${a.prefix}`).sort();
+const held = (core: IpamCore) =>
+  core.ipam
+    .listAllocations()
+    .map((a) => `${a.owner} ${a.prefix}`)
+    .sort();
 
 for (const kind of KINDS) {
   const missing = kind.missing?.();

@@ -2,7 +2,18 @@
 // compaction, locking. Real files in a temporary directory.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, segmentName } from '../../src/server/store/file-store.js';
@@ -67,7 +78,10 @@ test('records committed are there after reopen, in order', async () => {
   const st2 = await s2.open();
   assert.equal(st2.records.length, 2);
   assert.equal(owners(st2.records), ['pkg|default/IPClaim/c1', 'pkg|default/IPClaim/c2', 'pkg|default/IPClaim/c3']);
-  assert.equal(st2.report.filter((n) => n.level !== 'info'), []);
+  assert.equal(
+    st2.report.filter((n) => n.level !== 'info'),
+    [],
+  );
   await s2.close();
 });
 
@@ -140,7 +154,10 @@ test('a crash (no close): the preallocated zero tail is the clean end; nothing l
   const s2 = new FileStore({ dir });
   const st = await s2.open();
   assert.is(st.records.length, 20);
-  assert.equal(st.report.filter((n) => n.level !== 'info'), []);
+  assert.equal(
+    st.report.filter((n) => n.level !== 'info'),
+    [],
+  );
   await s2.commit([alloc(20)]);
   await s2.close();
   const s3 = new FileStore({ dir });
@@ -179,7 +196,10 @@ test('torn tail (partial last write) is cut off, saved and reported; earlier rec
   const s3 = new FileStore({ dir });
   const st3 = await s3.open();
   assert.is(st3.records.length, 6);
-  assert.equal(st3.report.filter((n) => n.level !== 'info'), []);
+  assert.equal(
+    st3.report.filter((n) => n.level !== 'info'),
+    [],
+  );
   await s3.close();
 });
 
@@ -284,12 +304,21 @@ test('a full segment hands over to the next, prepared in the background at full 
   for (const q of segs) assert.is(statSync(join(dir, segmentName(q))).size, size, `${segmentName(q)} keeps its size`);
   await s.close();
   const after = segments(dir);
-  assert.ok(after.every((q) => records(q) > 0), 'close removes the prepared segment nobody wrote');
+  assert.ok(
+    after.every((q) => records(q) > 0),
+    'close removes the prepared segment nobody wrote',
+  );
   assert.ok(statSync(join(dir, segmentName(after.at(-1)!))).size < size, 'and trims the current one');
   const s2 = new FileStore({ dir, segmentSize: size });
   const st = await s2.open();
-  assert.equal(owners(st.records), Array.from({ length: n }, (_, i) => `pkg|default/IPClaim/c${i}`));
-  assert.equal(st.report.filter((n) => n.level !== 'info'), []);
+  assert.equal(
+    owners(st.records),
+    Array.from({ length: n }, (_, i) => `pkg|default/IPClaim/c${i}`),
+  );
+  assert.equal(
+    st.report.filter((n) => n.level !== 'info'),
+    [],
+  );
   await s2.close();
 });
 
@@ -340,7 +369,10 @@ test('a segment left half prepared by a crash is removed at open', async () => {
   assert.is((await s2.open()).records.length, 1);
   await s2.commit([alloc(2)]);
   await s2.close();
-  assert.not.ok(readdirSync(dir).some((f) => f.endsWith('.log.tmp')), readdirSync(dir).join(' '));
+  assert.not.ok(
+    readdirSync(dir).some((f) => f.endsWith('.log.tmp')),
+    readdirSync(dir).join(' '),
+  );
   const s3 = new FileStore({ dir });
   assert.is((await s3.open()).records.length, 2);
   await s3.close();
@@ -364,7 +396,11 @@ test('a missing segment is refused', async () => {
 test('compaction: snapshot + newer records rebuild the same state; old segments are deleted', async () => {
   const dir = tmp();
   const live: Allocation[] = [];
-  const s = new FileStore({ dir, compactBytes: 4096, live: liveOf((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [...live] })) });
+  const s = new FileStore({
+    dir,
+    compactBytes: 4096,
+    live: liveOf((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [...live] })),
+  });
   await s.open();
   for (let i = 0; i < 300; i++) {
     const op = alloc(i);
@@ -375,12 +411,18 @@ test('compaction: snapshot + newer records rebuild the same state; old segments 
   await s.close();
   assert.ok(s.stats().compactions >= 1, `compactions: ${s.stats().compactions}`);
   const files = readdirSync(dir);
-  assert.ok(files.some((f) => f.endsWith('.snap')), files.join(' '));
+  assert.ok(
+    files.some((f) => f.endsWith('.snap')),
+    files.join(' '),
+  );
   assert.not.ok(files.includes(segmentName(1)), 'covered segment deleted');
   const s2 = new FileStore({ dir });
   const st = await s2.open();
   const restored = [...(st.snapshot?.allocations.map((a) => a.owner) ?? []), ...owners(st.records)];
-  assert.equal(restored, live.map((a) => a.owner));
+  assert.equal(
+    restored,
+    live.map((a) => a.owner),
+  );
   await s2.close();
 });
 
@@ -389,7 +431,11 @@ test('a snapshot frame is serialized in chunks, yielding to the event loop, to t
     version: 1,
     networkInstances: [{ name: 'vpc', namespace: 'default', owner: 'o', prefixes: [{ prefix: '10.0.0.0/8' }] }],
     prefixes: [],
-    allocations: Array.from({ length: n }, (_, i) => ({ owner: `o${i}`, prefix: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/8`, labels: { 'a"b': 'ü' } }) as unknown as Allocation),
+    allocations: Array.from(
+      { length: n },
+      (_, i) =>
+        ({ owner: `o${i}`, prefix: `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/8`, labels: { 'a"b': 'ü' } }) as unknown as Allocation,
+    ),
   });
   for (const n of [0, 1, 10_000, 25_001]) {
     let turns = 0;
@@ -411,7 +457,12 @@ test('a snapshot frame is serialized in chunks, yielding to the event loop, to t
 test('compaction waits for the log to outgrow the last snapshot', async () => {
   const dir = tmp();
   // a state much larger than what each record adds: 2,000 allocations in every snapshot
-  const big: Snapshot = { version: 1, networkInstances: [], prefixes: [], allocations: Array.from({ length: 2000 }, (_, i) => ({ owner: `pkg|default/IPClaim/c${i}` }) as Allocation) };
+  const big: Snapshot = {
+    version: 1,
+    networkInstances: [],
+    prefixes: [],
+    allocations: Array.from({ length: 2000 }, (_, i) => ({ owner: `pkg|default/IPClaim/c${i}` }) as Allocation),
+  };
   let taken = false;
   const s = new FileStore({
     dir,
@@ -427,7 +478,12 @@ test('compaction waits for the log to outgrow the last snapshot', async () => {
   // finish without logging more, so that every byte logged from here on is after it
   while (!taken) await s.commit([alloc(i++)]);
   while (s.stats().compactions === 0) await new Promise((r) => setTimeout(r, 1));
-  const snapBytes = statSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.snap'))!)).size;
+  const snapBytes = statSync(
+    join(
+      dir,
+      readdirSync(dir).find((f) => f.endsWith('.snap'))!,
+    ),
+  ).size;
   const before = s.stats().bytes;
   while (s.stats().compactions === 1 && s.stats().bytes - before < 3 * snapBytes) {
     await s.commit([alloc(i++)]);
@@ -447,7 +503,11 @@ test('compaction waits for the log to outgrow the last snapshot', async () => {
 
 test('a damaged snapshot refuses to open', async () => {
   const dir = tmp();
-  const s = new FileStore({ dir, compactBytes: 1024, live: liveOf((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [] })) });
+  const s = new FileStore({
+    dir,
+    compactBytes: 1024,
+    live: liveOf((): Snapshot => ({ version: 1, networkInstances: [], prefixes: [], allocations: [] })),
+  });
   await s.open();
   for (let i = 0; i < 40; i++) await s.commit([alloc(i)]);
   await s.close();
@@ -496,7 +556,10 @@ test('commit after close is rejected', async () => {
 
 test('memory store keeps records and compacts into a snapshot', async () => {
   let n = 0;
-  const m = new MemoryStore({ compactRecords: 10, live: liveOf(() => ({ version: 1, networkInstances: [], prefixes: [], allocations: [], n: n } as unknown as Snapshot)) });
+  const m = new MemoryStore({
+    compactRecords: 10,
+    live: liveOf(() => ({ version: 1, networkInstances: [], prefixes: [], allocations: [], n: n }) as unknown as Snapshot),
+  });
   await m.open();
   for (let i = 0; i < 25; i++) {
     n++;

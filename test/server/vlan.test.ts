@@ -16,8 +16,16 @@ import { requireEtcd, startEtcd } from '../support/etcd.js';
 import { main as get } from '../../src/cli/get.js';
 
 const cluster = { index: { name: 'cluster01' }, owner: 'default/WorkloadCluster/cluster01', implied: true };
-const claim = (name: string, more: Partial<VlanRun['requests'][number]> = {}): VlanRun['requests'][number] => ({ owner: `default/VLANClaim/${name}`, index: { name: 'cluster01' }, ...more });
-const run = (requests: VlanRun['requests'], release: string[] = []): VlanRun => ({ space: { indexes: [cluster], definitions: [] }, requests, release });
+const claim = (name: string, more: Partial<VlanRun['requests'][number]> = {}): VlanRun['requests'][number] => ({
+  owner: `default/VLANClaim/${name}`,
+  index: { name: 'cluster01' },
+  ...more,
+});
+const run = (requests: VlanRun['requests'], release: string[] = []): VlanRun => ({
+  space: { indexes: [cluster], definitions: [] },
+  requests,
+  release,
+});
 const ids = (o: Awaited<ReturnType<NonNullable<ReturnType<typeof createGrpcBackend>['runVlan']>>>) =>
   o.map((x) => (x.ok ? (x.allocation.vlanRange ?? x.allocation.vlanID) : `${(x.error as IpamError).code}: ${x.error.message}`));
 
@@ -29,18 +37,35 @@ test('file store: claims, a vlanClaimName shared across packages, re-run identic
   let srv = await inProcess({ store: store(), seed: undefined });
   const upf = createGrpcBackend({ address: srv.address, package: 'upf' });
   const smf = createGrpcBackend({ address: srv.address, package: 'smf' });
-  const upfClaims = [claim('n3', { claim: 'vpc-ran-cluster01-bd' }), claim('n6', { claim: 'vpc-internet-cluster01-bd' }), claim('trunk', { range: '4' }), claim('static', { vlanID: 100 })];
+  const upfClaims = [
+    claim('n3', { claim: 'vpc-ran-cluster01-bd' }),
+    claim('n6', { claim: 'vpc-internet-cluster01-bd' }),
+    claim('trunk', { range: '4' }),
+    claim('static', { vlanID: 100 }),
+  ];
   assert.equal(ids(await upf.runVlan!(run(upfClaims))), [2, 3, '4:7', 100]);
   assert.equal(ids(await upf.runVlan!(run(upfClaims))), [2, 3, '4:7', 100], 're-run identical');
   // another package in the cluster: its n4 shares the switch VLAN of vpc-ran; same local owner name, its own id
   assert.equal(ids(await smf.runVlan!(run([claim('n4', { claim: 'vpc-ran-cluster01-bd' }), claim('static')]))), [2, 8]);
   // padding, so that the log passes compactBytes more than once
   for (let i = 0; i < 40; i++) await smf.runVlan!(run([claim('n4', { claim: 'vpc-ran-cluster01-bd' }), claim('static'), claim(`pad${i}`)]));
-  assert.equal(ids(await smf.runVlan!(run([], ['default/VLANClaim/static', ...Array.from({ length: 40 }, (_, i) => `default/VLANClaim/pad${i}`)]))), []);
+  assert.equal(
+    ids(await smf.runVlan!(run([], ['default/VLANClaim/static', ...Array.from({ length: 40 }, (_, i) => `default/VLANClaim/pad${i}`)]))),
+    [],
+  );
   const admin = raw('admin', srv.address);
-  const listed = async () => ((await admin.call('ListVlanClaims', {})) as { claims: { owner: string; vlanID?: number; vlanRange?: string }[] }).claims.map((c) => `${c.owner} ${c.vlanRange ?? c.vlanID}`);
+  const listed = async () =>
+    ((await admin.call('ListVlanClaims', {})) as { claims: { owner: string; vlanID?: number; vlanRange?: string }[] }).claims.map(
+      (c) => `${c.owner} ${c.vlanRange ?? c.vlanID}`,
+    );
   const want = await listed();
-  assert.equal(want, ['upf|default/VLANClaim/n3 2', 'smf|default/VLANClaim/n4 2', 'upf|default/VLANClaim/n6 3', 'upf|default/VLANClaim/trunk 4:7', 'upf|default/VLANClaim/static 100']);
+  assert.equal(want, [
+    'upf|default/VLANClaim/n3 2',
+    'smf|default/VLANClaim/n4 2',
+    'upf|default/VLANClaim/n6 3',
+    'upf|default/VLANClaim/trunk 4:7',
+    'upf|default/VLANClaim/static 100',
+  ]);
   for (let t = 0; srv.core.stats().compactions < 1; t++) {
     if (t > 500) throw new Error('no compaction');
     await new Promise((r) => setTimeout(r, 10));
@@ -52,7 +77,9 @@ test('file store: claims, a vlanClaimName shared across packages, re-run identic
 
   srv = await inProcess({ store: store(), seed: undefined });
   const again = raw('admin', srv.address);
-  const listedAgain = ((await again.call('ListVlanClaims', {})) as { claims: { owner: string; vlanID?: number; vlanRange?: string }[] }).claims.map((c) => `${c.owner} ${c.vlanRange ?? c.vlanID}`);
+  const listedAgain = (
+    (await again.call('ListVlanClaims', {})) as { claims: { owner: string; vlanID?: number; vlanRange?: string }[] }
+  ).claims.map((c) => `${c.owner} ${c.vlanRange ?? c.vlanID}`);
   assert.equal(listedAgain, want);
   const b = createGrpcBackend({ address: srv.address, package: 'amf' });
   assert.equal(ids(await b.runVlan!(run([claim('x')]))), [8], 'the freed ids come back lowest first');
@@ -64,7 +91,15 @@ test('file store: claims, a vlanClaimName shared across packages, re-run identic
 test('bad input: an unknown index, reserved and out-of-range ids, a range that does not fit: an error naming index and field, nothing held', async () => {
   const srv = await inProcess({ seed: undefined });
   const b = createGrpcBackend({ address: srv.address, package: 'bad' });
-  const out = await b.runVlan!(run([claim('a', { index: { name: 'cluster99' } }), claim('b', { vlanID: 4095 }), claim('c', { vlanID: 5000 }), claim('d', { range: '4094' }), claim('e', { range: '0:9' })]));
+  const out = await b.runVlan!(
+    run([
+      claim('a', { index: { name: 'cluster99' } }),
+      claim('b', { vlanID: 4095 }),
+      claim('c', { vlanID: 5000 }),
+      claim('d', { range: '4094' }),
+      claim('e', { range: '0:9' }),
+    ]),
+  );
   assert.ok(out.every((o) => !o.ok && o.error instanceof IpamError));
   const fields = out.map((o) => (!o.ok ? (o.error as IpamError).details.field : ''));
   assert.equal(fields, ['spec.vlanIndex.name', 'spec.vlanID', 'spec.vlanID', 'spec.range', 'spec.range']);
@@ -74,11 +109,24 @@ test('bad input: an unknown index, reserved and out-of-range ids, a range that d
   assert.equal(((await admin.call('ListVlanClaims', {})) as { claims: unknown[] }).claims, []);
   // an overlapping definition is a space error naming its owner
   try {
-    await b.runVlan!({ space: { indexes: [cluster], definitions: [{ index: { name: 'cluster01' }, range: '10:20', owner: 'default/VLAN/a' }, { index: { name: 'cluster01' }, vlanID: 15, owner: 'default/VLAN/b' }] }, requests: [], release: [] });
+    await b.runVlan!({
+      space: {
+        indexes: [cluster],
+        definitions: [
+          { index: { name: 'cluster01' }, range: '10:20', owner: 'default/VLAN/a' },
+          { index: { name: 'cluster01' }, vlanID: 15, owner: 'default/VLAN/b' },
+        ],
+      },
+      requests: [],
+      release: [],
+    });
     assert.unreachable('accepted');
   } catch (e) {
     assert.instance(e, SpaceError);
-    assert.equal((e as SpaceError).errors.map((x) => x.owner), ['default/VLAN/b']);
+    assert.equal(
+      (e as SpaceError).errors.map((x) => x.owner),
+      ['default/VLAN/b'],
+    );
   }
   await b.close();
   admin.close();
@@ -89,10 +137,24 @@ test('admin rpcs: apply and list indexes, list claims by index, removal refused 
   const srv = await inProcess({ seed: undefined });
   const admin = raw('admin', srv.address);
   await admin.call('ApplyVlanIndex', { ref: { name: 'edge1' }, kind: 'device', labels: { site: 'edge1' }, owner: 'ops' });
-  assert.equal(((await admin.call('ListVlanIndexes', {})) as { indexes: unknown[] }).indexes, [{ ref: { name: 'edge1', namespace: 'default' }, kind: 'device', labels: { site: 'edge1' }, owner: 'ops', implied: false }]);
+  assert.equal(((await admin.call('ListVlanIndexes', {})) as { indexes: unknown[] }).indexes, [
+    { ref: { name: 'edge1', namespace: 'default' }, kind: 'device', labels: { site: 'edge1' }, owner: 'ops', implied: false },
+  ]);
   const b = createGrpcBackend({ address: srv.address, package: 'p' });
-  assert.equal(ids(await b.runVlan!({ space: { indexes: [], definitions: [] }, requests: [{ owner: 'default/VLANAllocation/x', index: { name: 'edge1' }, selector: { matchLabels: { site: 'edge1' } } }], release: [] })), [2]);
-  assert.equal(((await admin.call('ListVlanClaims', { index: { name: 'edge1' } })) as { claims: { owner: string }[] }).claims.map((c) => c.owner), ['p|default/VLANAllocation/x']);
+  assert.equal(
+    ids(
+      await b.runVlan!({
+        space: { indexes: [], definitions: [] },
+        requests: [{ owner: 'default/VLANAllocation/x', index: { name: 'edge1' }, selector: { matchLabels: { site: 'edge1' } } }],
+        release: [],
+      }),
+    ),
+    [2],
+  );
+  assert.equal(
+    ((await admin.call('ListVlanClaims', { index: { name: 'edge1' } })) as { claims: { owner: string }[] }).claims.map((c) => c.owner),
+    ['p|default/VLANAllocation/x'],
+  );
   try {
     await admin.call('RemoveVlanIndex', { ref: { name: 'edge1' } });
     assert.unreachable('removed');
@@ -111,7 +173,18 @@ test('admin rpcs: apply and list indexes, list claims by index, removal refused 
 test('ipam-injector get vlan-indexes / vlan-claims: tables, yaml, filtered by index and owner prefix', async () => {
   const srv = await inProcess({ seed: undefined });
   const b = createGrpcBackend({ address: srv.address, package: 'upf' });
-  await b.runVlan!({ space: { indexes: [cluster, { index: { name: 'edge1' }, kind: 'device', labels: { site: 'edge1' }, owner: 'default/VLANDatabase/edge1' }], definitions: [] }, requests: [claim('n3', { claim: 'vpc-ran-cluster01-bd' }), claim('t', { range: '3' }), { owner: 'default/VLANAllocation/e', index: { name: 'edge1' }, vlanID: 200 }], release: [] });
+  await b.runVlan!({
+    space: {
+      indexes: [cluster, { index: { name: 'edge1' }, kind: 'device', labels: { site: 'edge1' }, owner: 'default/VLANDatabase/edge1' }],
+      definitions: [],
+    },
+    requests: [
+      claim('n3', { claim: 'vpc-ran-cluster01-bd' }),
+      claim('t', { range: '3' }),
+      { owner: 'default/VLANAllocation/e', index: { name: 'edge1' }, vlanID: 200 },
+    ],
+    release: [],
+  });
   const text = async (...args: string[]) => {
     let s = '';
     const code = await get([...args, '--server', srv.address], (x) => (s += x));
@@ -140,7 +213,10 @@ if (requireEtcd(test)) {
   test('etcd store: a VLAN batch is refused with a clear error and nothing is held', async () => {
     const etcd = await startEtcd();
     try {
-      const srv = await inProcess({ store: new EtcdStore({ endpoints: etcd.endpoints, prefix: `/vlan-${process.pid}`, live: new LiveIpam() }), seed: undefined });
+      const srv = await inProcess({
+        store: new EtcdStore({ endpoints: etcd.endpoints, prefix: `/vlan-${process.pid}`, live: new LiveIpam() }),
+        seed: undefined,
+      });
       const b = createGrpcBackend({ address: srv.address, package: 'p' });
       try {
         await b.runVlan!(run([claim('a')]));

@@ -32,7 +32,16 @@ async function withinMs<T>(p: Promise<T>, ms: number, what: string): Promise<T> 
 async function churn(admin: ReturnType<typeof raw>, pkg: string, rounds: number, until?: () => boolean): Promise<void> {
   const owners = Array.from({ length: 1000 }, (_, i) => `default/IPClaim/c${i}`);
   for (let r = 0; r < rounds && !until?.(); r++) {
-    await admin.call('Batch', { package: pkg, requests: owners.map((owner) => ({ owner, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30, labels: { note: 'x'.repeat(200) } })) });
+    await admin.call('Batch', {
+      package: pkg,
+      requests: owners.map((owner) => ({
+        owner,
+        networkInstance: { name: 'vpc' },
+        kind: 'pool',
+        prefixLength: 30,
+        labels: { note: 'x'.repeat(200) },
+      })),
+    });
     await admin.call('Batch', { package: pkg, release: owners });
   }
 }
@@ -50,7 +59,7 @@ test('a Watch client that stops reading is reset (RESOURCE_EXHAUSTED to gRPC cli
     assert.is(await withinMs(w.closed, 30_000, 'Watch reset'), constants.NGHTTP2_ENHANCE_YOUR_CALM);
     assert.is(await withinMs(r.closed, 30_000, 'WatchClaim reset'), constants.NGHTTP2_ENHANCE_YOUR_CALM);
     // the server still answers on the same connection's peers
-    assert.ok(((await admin.call<{ networkInstances: unknown[] }>('ListNetworkInstances', {})).networkInstances.length) > 0);
+    assert.ok((await admin.call<{ networkInstances: unknown[] }>('ListNetworkInstances', {})).networkInstances.length > 0);
   } finally {
     w.close();
     r.close();
@@ -62,7 +71,13 @@ test('a Watch client that stops reading is reset (RESOURCE_EXHAUSTED to gRPC cli
 test('a Watch with initial=true to a client that reads nothing is reset; its listing is not buffered whole', async () => {
   const srv = await inProcess({ limits: { watchStallMs: STALL_MS } });
   const admin = raw('admin', srv.address);
-  const requests = Array.from({ length: 3000 }, (_, i) => ({ owner: `default/IPClaim/c${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30, labels: { note: 'x'.repeat(200) } }));
+  const requests = Array.from({ length: 3000 }, (_, i) => ({
+    owner: `default/IPClaim/c${i}`,
+    networkInstance: { name: 'vpc' },
+    kind: 'pool',
+    prefixLength: 30,
+    labels: { note: 'x'.repeat(200) },
+  }));
   await admin.call('Batch', { package: 'big', requests });
   const w = stalledCall(srv.address, '/ipaminjector.admin.v1.Admin/Watch', Buffer.from([0x18, 0x01])); // initial = true
   try {
@@ -77,7 +92,12 @@ test('a Watch with initial=true to a client that reads nothing is reset; its lis
 test('a Watch client that reads gets the whole listing, SYNCED, then live events, in order', async () => {
   const srv = await inProcess({ limits: { watchStallMs: 10 * STALL_MS } });
   const admin = raw('admin', srv.address);
-  const requests = Array.from({ length: 3000 }, (_, i) => ({ owner: `default/IPClaim/c${i}`, networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30 }));
+  const requests = Array.from({ length: 3000 }, (_, i) => ({
+    owner: `default/IPClaim/c${i}`,
+    networkInstance: { name: 'vpc' },
+    kind: 'pool',
+    prefixLength: 30,
+  }));
   await admin.call('Batch', { package: 'big', requests });
   const client = admin.client as Client & Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
   const stream = client.Watch!({ initial: true }, new Metadata());
@@ -96,7 +116,10 @@ test('a Watch client that reads gets the whole listing, SYNCED, then live events
   }, STALL_MS / 2);
   try {
     await new Promise((ok) => setTimeout(ok, 100));
-    await admin.call('Batch', { package: 'late', requests: [{ owner: 'default/IPClaim/x', networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30 }] });
+    await admin.call('Batch', {
+      package: 'late',
+      requests: [{ owner: 'default/IPClaim/x', networkInstance: { name: 'vpc' }, kind: 'pool', prefixLength: 30 }],
+    });
     await withinMs(live, 30_000, 'the live event');
     const synced = types.indexOf('SYNCED');
     assert.ok(synced >= 3000, `SYNCED at ${synced}`);

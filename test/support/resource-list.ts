@@ -5,15 +5,26 @@ export function list(files: Record<string, string>, functionConfig?: string): st
   for (const [path, text] of Object.entries(files)) {
     text.split(/^---\n/m).forEach((doc, index) => {
       const ann = `    config.kubernetes.io/index: '${index}'\n    config.kubernetes.io/path: '${path}'\n    internal.config.kubernetes.io/path: '${path}'\n`;
-      const withAnn = /^  annotations:\n/m.test(doc) ? doc.replace(/^  annotations:\n/m, (m) => m + ann) : doc.replace(/^metadata:\n/m, (m) => m + '  annotations:\n' + ann);
-      out += withAnn
-        .trimEnd()
-        .split('\n')
-        .map((l, i) => (i === 0 ? '- ' : l === '' ? '' : '  ') + l)
-        .join('\n') + '\n';
+      const withAnn = /^  annotations:\n/m.test(doc)
+        ? doc.replace(/^  annotations:\n/m, (m) => m + ann)
+        : doc.replace(/^metadata:\n/m, (m) => m + '  annotations:\n' + ann);
+      out +=
+        withAnn
+          .trimEnd()
+          .split('\n')
+          .map((l, i) => (i === 0 ? '- ' : l === '' ? '' : '  ') + l)
+          .join('\n') + '\n';
     });
   }
-  if (functionConfig) out += 'functionConfig:\n' + functionConfig.trimEnd().split('\n').map((l) => '  ' + l).join('\n') + '\n';
+  if (functionConfig)
+    out +=
+      'functionConfig:\n' +
+      functionConfig
+        .trimEnd()
+        .split('\n')
+        .map((l) => '  ' + l)
+        .join('\n') +
+      '\n';
   return out;
 }
 

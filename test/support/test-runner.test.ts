@@ -14,9 +14,19 @@ const uvu = join(root, 'test/support/uvu.ts');
 test('the last line counts passed, failed and skipped tests; each skip is listed with its reason', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ipam-runner-'));
   try {
-    writeFileSync(join(dir, 'a.test.ts'), `import { test, skipTest } from '${uvu}';\ntest('passes', () => {});\ntest('passes too', () => {});\nskipTest('needs a tool', 'the tool is not installed');\ntest.run();\n`);
-    writeFileSync(join(dir, 'b.test.ts'), `import { test } from '${uvu}';\ntest('fails', () => { throw new Error('boom'); });\ntest.run();\n`);
-    const r = spawnSync(process.execPath, [join(root, 'scripts/test.mjs')], { cwd: root, encoding: 'utf8', env: { ...process.env, TEST_DIR: dir, TEST_NO_BUILD: '1' } });
+    writeFileSync(
+      join(dir, 'a.test.ts'),
+      `import { test, skipTest } from '${uvu}';\ntest('passes', () => {});\ntest('passes too', () => {});\nskipTest('needs a tool', 'the tool is not installed');\ntest.run();\n`,
+    );
+    writeFileSync(
+      join(dir, 'b.test.ts'),
+      `import { test } from '${uvu}';\ntest('fails', () => { throw new Error('boom'); });\ntest.run();\n`,
+    );
+    const r = spawnSync(process.execPath, [join(root, 'scripts/test.mjs')], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, TEST_DIR: dir, TEST_NO_BUILD: '1' },
+    });
     assert.is(r.status, 1, r.stdout + r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.is(lines.at(-1), '2 passed, 1 failed, 1 skipped');

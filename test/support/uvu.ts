@@ -14,7 +14,9 @@ export function readableError(e: unknown): unknown {
   // uvu's own assertion errors carry a string or `false` there: left alone
   if (details === null || typeof details !== 'object') return e;
   const code = (e as { code?: unknown }).code;
-  const out = new Error(`${e.name}${code === undefined ? '' : ' ' + String(code)}: ${e.message}\n    details: ${JSON.stringify(details)}`, { cause: e });
+  const out = new Error(`${e.name}${code === undefined ? '' : ' ' + String(code)}: ${e.message}\n    details: ${JSON.stringify(details)}`, {
+    cause: e,
+  });
   out.stack = out.message.split('\n')[0] + '\n' + (e.stack ?? '').split('\n').slice(1).join('\n');
   return out;
 }

@@ -17,7 +17,20 @@ if (!existsSync(join(root, 'dist/ipam-injector.mjs'))) throw new Error('dist/ is
 
 async function render(pkg: string, results: string, address: string) {
   mkdirSync(results, { recursive: true });
-  const args = ['fn', 'eval', pkg, '--exec', bin, '--results-dir', results, '--', 'backend=grpc', `address=${address}`, 'protocol=resource', 'package=pkg-upf'];
+  const args = [
+    'fn',
+    'eval',
+    pkg,
+    '--exec',
+    bin,
+    '--results-dir',
+    results,
+    '--',
+    'backend=grpc',
+    `address=${address}`,
+    'protocol=resource',
+    'package=pkg-upf',
+  ];
   const child = spawn('kpt', args);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
@@ -25,7 +38,10 @@ async function render(pkg: string, results: string, address: string) {
   const code = await new Promise<number | null>((r) => child.on('close', r));
   const f = join(results, 'results.yaml');
   const list = existsSync(f) ? parse(readFileSync(f, 'utf8')) : {};
-  const items = (list.items ?? []).flatMap((i: { results?: { message: string }[] }) => i.results ?? []) as { message: string; severity: string }[];
+  const items = (list.items ?? []).flatMap((i: { results?: { message: string }[] }) => i.results ?? []) as {
+    message: string;
+    severity: string;
+  }[];
   return { code, out, messages: items.map((i) => `${i.severity}: ${i.message}`) };
 }
 
@@ -68,7 +84,11 @@ test('resource protocol against a third-party peer: allocate, re-render, release
     ]);
     assert.equal(peer.unknownFields, [], 'every JSON field sent is a field of the Go types');
     const rpcs = peer.calls.map((c) => `${c.rpc} ${c.header.gvk.kind} ${c.header.nsn.name}`);
-    assert.equal(rpcs.slice(0, 3), ['CreateIndex NetworkInstance vpc', 'Claim IPClaim 10.0.0.0-8-vpc-aggregate', 'Claim IPPrefix cluster01-gateway']);
+    assert.equal(rpcs.slice(0, 3), [
+      'CreateIndex NetworkInstance vpc',
+      'Claim IPClaim 10.0.0.0-8-vpc-aggregate',
+      'Claim IPPrefix cluster01-gateway',
+    ]);
     // the claims carry the owner labels the original client writes
     const sent = JSON.parse(peer.calls.find((c) => c.header.nsn.name === 'smf-n4')!.spec);
     assert.is(sent.kind, 'IPClaim');
@@ -85,7 +105,10 @@ test('resource protocol against a third-party peer: allocate, re-render, release
     rmSync(join(pkg, 'second.yaml'));
     const r3 = await render(pkg, join(tmp, 'r3'), peer.address);
     assert.is(r3.code, 0, r3.out);
-    assert.not.ok(peer.held().some((h) => h.endsWith(' smf-n4')), peer.held().join('\n'));
+    assert.not.ok(
+      peer.held().some((h) => h.endsWith(' smf-n4')),
+      peer.held().join('\n'),
+    );
     const del = peer.calls.filter((c) => c.rpc === 'DeleteClaim');
     assert.is(del.length, 1);
     assert.is(JSON.parse(del[0]!.spec).spec.networkInstance.name, 'vpc');
@@ -98,8 +121,14 @@ test('resource protocol against a third-party peer: allocate, re-render, release
     const r4 = await render(pkg, join(tmp, 'r4'), peer.address);
     assert.is(r4.code, 1, r4.out);
     assert.equal(peer.held(), before, 'nothing new stays held');
-    assert.ok(r4.messages.some((m) => /released default\/IPClaim\/amf-n2 again/.test(m)), r4.messages.join('\n'));
-    assert.ok(r4.messages.some((m) => /nowhere/.test(m) && /error/.test(m)), r4.messages.join('\n'));
+    assert.ok(
+      r4.messages.some((m) => /released default\/IPClaim\/amf-n2 again/.test(m)),
+      r4.messages.join('\n'),
+    );
+    assert.ok(
+      r4.messages.some((m) => /nowhere/.test(m) && /error/.test(m)),
+      r4.messages.join('\n'),
+    );
     assert.is(parse(readFileSync(join(pkg, 'third.yaml'), 'utf8')).status, undefined);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -6,7 +6,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadSync } from '@grpc/proto-loader';
-import { credentials, loadPackageDefinition, Metadata, status, type Client, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
+import {
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  status,
+  type Client,
+  type GrpcObject,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { inProcess } from '../server/helpers.js';
 import type { RunningServer } from '../../src/server/server.js';
 
@@ -18,7 +27,10 @@ function client(file: string, pkg: string, service: string, address: string): { 
   const Ctor = (loadPackageDefinition(def)[pkg] as GrpcObject)[service] as ServiceClientConstructor;
   const c = new Ctor(address, credentials.createInsecure()) as Client & Record<string, (...a: unknown[]) => void>;
   return {
-    call: (method, req) => new Promise((res, rej) => c[method]!.call(c, req, new Metadata(), (e: ServiceError | null, r: unknown) => (e ? rej(e) : res(r as never)))),
+    call: (method, req) =>
+      new Promise((res, rej) =>
+        c[method]!.call(c, req, new Metadata(), (e: ServiceError | null, r: unknown) => (e ? rej(e) : res(r as never))),
+      ),
     close: () => c.close(),
   };
 }
@@ -81,18 +93,45 @@ function header(from: Obj, nsnName: string, group = G): Json {
 }
 
 const ni = (name: string, prefixes: { prefix: string; labels?: Record<string, string> }[], group = G) => ({
-  header: { gvk: { group, version: 'v1alpha1', kind: 'NetworkInstance' }, nsn: { namespace: 'default', name }, ownerGvk: { group, version: 'v1alpha1', kind: 'NetworkInstance' }, ownerNsn: { namespace: 'default', name } },
-  spec: JSON.stringify({ apiVersion: `${group}/v1alpha1`, kind: 'NetworkInstance', metadata: { name, namespace: 'default', creationTimestamp: null }, spec: { prefixes }, status: {} }),
+  header: {
+    gvk: { group, version: 'v1alpha1', kind: 'NetworkInstance' },
+    nsn: { namespace: 'default', name },
+    ownerGvk: { group, version: 'v1alpha1', kind: 'NetworkInstance' },
+    ownerNsn: { namespace: 'default', name },
+  },
+  spec: JSON.stringify({
+    apiVersion: `${group}/v1alpha1`,
+    kind: 'NetworkInstance',
+    metadata: { name, namespace: 'default', creationTimestamp: null },
+    spec: { prefixes },
+    status: {},
+  }),
   expiryTime: 'never',
 });
 
 /** The NetworkInstance controller's claim of one instance prefix. */
 function aggregateClaim(instance: string, prefix: string, labels: Record<string, string> = {}, group = G) {
   const name = `${prefix.replaceAll('/', '-')}-${instance}`.replaceAll(':', '-') + '-aggregate';
-  const meta = { kind: 'NetworkInstance', name, namespace: 'default', labels: { 'nephio.org/owner-gvk': gvkString('NetworkInstance', group) } };
+  const meta = {
+    kind: 'NetworkInstance',
+    name,
+    namespace: 'default',
+    labels: { 'nephio.org/owner-gvk': gvkString('NetworkInstance', group) },
+  };
   return {
     header: header({ kind: 'NetworkInstance', name: instance, namespace: 'default' }, name, group),
-    spec: claimJson(meta, { kind: 'aggregate', networkInstance: { name: instance, namespace: 'default' }, prefix, prefixLength: Number(prefix.split('/')[1]), createPrefix: true, labels }, group),
+    spec: claimJson(
+      meta,
+      {
+        kind: 'aggregate',
+        networkInstance: { name: instance, namespace: 'default' },
+        prefix,
+        prefixLength: Number(prefix.split('/')[1]),
+        createPrefix: true,
+        labels,
+      },
+      group,
+    ),
     expiryTime: 'never',
   };
 }
@@ -103,14 +142,29 @@ function prefixClaim(name: string, instance: string, kind: string, prefix: strin
   const meta = { ...from, labels: { 'nephio.org/owner-gvk': gvkString('IPPrefix', group) } };
   return {
     header: header(from, name, group),
-    spec: claimJson(meta, { kind, networkInstance: { name: instance, namespace: 'default' }, prefix, prefixLength: Number(prefix.split('/')[1]), createPrefix: true, labels }, group),
+    spec: claimJson(
+      meta,
+      {
+        kind,
+        networkInstance: { name: instance, namespace: 'default' },
+        prefix,
+        prefixLength: Number(prefix.split('/')[1]),
+        createPrefix: true,
+        labels,
+      },
+      group,
+    ),
     expiryTime: 'never',
   };
 }
 
 /** A workload's IPClaim as the client proxy sends it (a deep copy, owner labels added). */
 function workloadClaim(o: Obj, spec: Json, group = G) {
-  return { header: header(o, o.name, group), spec: claimJson({ ...o, kind: group === G ? 'IPClaim' : 'IPAllocation' }, spec, group), expiryTime: new Date(Date.now() + 3600_000).toISOString() };
+  return {
+    header: header(o, o.name, group),
+    spec: claimJson({ ...o, kind: group === G ? 'IPClaim' : 'IPAllocation' }, spec, group),
+    expiryTime: new Date(Date.now() + 3600_000).toISOString(),
+  };
 }
 
 let srv: RunningServer;
@@ -126,7 +180,8 @@ function claimOf(res: Json): Json {
   assert.is(res.statusCode, 'Valid');
   const c = JSON.parse(res.status);
   assert.ok(c.apiVersion && c.kind && c.metadata && c.spec, `the whole object: ${res.status}`);
-  for (const k of Object.keys(c.status)) assert.ok(['conditions', 'prefix', 'gateway', 'expiryTime'].includes(k), `status.${k} is an IPClaimStatus field`);
+  for (const k of Object.keys(c.status))
+    assert.ok(['conditions', 'prefix', 'gateway', 'expiryTime'].includes(k), `status.${k} is an IPClaimStatus field`);
   return c;
 }
 
@@ -138,19 +193,44 @@ test('Nephio client proxy on resource: CreateIndex with prefixes, then the same 
   assert.is(agg.status.prefix, '10.0.0.0/8');
   assert.is(agg.metadata.name, '10.0.0.0-8-vpc-a-aggregate');
   // an IPPrefix in address notation: the subnet, its gateway reserved
-  const gw = claimOf(await r.call('Claim', prefixClaim('n3-gw', 'vpc-a', 'network', '10.0.1.1/24', { 'nephio.org/gateway': 'true', 'nephio.org/cluster-name': 'c1' })));
+  const gw = claimOf(
+    await r.call(
+      'Claim',
+      prefixClaim('n3-gw', 'vpc-a', 'network', '10.0.1.1/24', { 'nephio.org/gateway': 'true', 'nephio.org/cluster-name': 'c1' }),
+    ),
+  );
   assert.is(gw.status.prefix, '10.0.1.1/24');
   // a workload claim, owned (by label) by a UPFDeployment
-  const upf = { kind: 'IPClaim', name: 'upf-n3', namespace: 'default', labels: { 'nephio.org/owner-gvk': 'UPFDeployment.v1alpha1.workload.nephio.org', 'nephio.org/owner-nsn-name': 'upf' } };
-  const spec = { kind: 'network', networkInstance: { name: 'vpc-a', namespace: 'default' }, selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } };
+  const upf = {
+    kind: 'IPClaim',
+    name: 'upf-n3',
+    namespace: 'default',
+    labels: { 'nephio.org/owner-gvk': 'UPFDeployment.v1alpha1.workload.nephio.org', 'nephio.org/owner-nsn-name': 'upf' },
+  };
+  const spec = {
+    kind: 'network',
+    networkInstance: { name: 'vpc-a', namespace: 'default' },
+    selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+  };
   const c = claimOf(await r.call('Claim', workloadClaim(upf, spec)));
   assert.equal(c.status, { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
   assert.equal(claimOf(await r.call('Claim', workloadClaim(upf, spec))).status, c.status, 'a repeated claim gets the same answer');
   // Nephio's network controller selects the aggregate by its claim name; a UERANSIM package
   // finds the UPF's address by its owner labels: lookups across packages, nothing reserved
-  const find = (name: string, sel: Record<string, string>) => r.call('GetClaim', workloadClaim({ kind: 'IPClaim', name, namespace: 'default' }, { kind: 'network', networkInstance: { name: 'vpc-a' }, selector: { matchLabels: sel } }));
+  const find = (name: string, sel: Record<string, string>) =>
+    r.call(
+      'GetClaim',
+      workloadClaim(
+        { kind: 'IPClaim', name, namespace: 'default' },
+        { kind: 'network', networkInstance: { name: 'vpc-a' }, selector: { matchLabels: sel } },
+      ),
+    );
   assert.is(claimOf(await find('net', { 'nephio.org/nsn-name': '10.0.0.0-8-vpc-a-aggregate' })).status.prefix, '10.0.0.0/8');
-  assert.equal(claimOf(await find('ue', { 'nephio.org/nsn-name': 'upf-n3', 'nephio.org/owner-gvk': 'UPFDeployment.v1alpha1.workload.nephio.org' })).status, { prefix: '10.0.1.2/24', gateway: '10.0.1.1' });
+  assert.equal(
+    claimOf(await find('ue', { 'nephio.org/nsn-name': 'upf-n3', 'nephio.org/owner-gvk': 'UPFDeployment.v1alpha1.workload.nephio.org' }))
+      .status,
+    { prefix: '10.0.1.2/24', gateway: '10.0.1.1' },
+  );
   const none = await codeOf(find('ue', { 'nephio.org/nsn-name': 'nobody' }));
   assert.is(none.code, status.NOT_FOUND);
   // DeleteClaim with the whole object frees it: the next claim gets the address
@@ -171,13 +251,41 @@ test('the controllers flow after a bare CreateIndex: the aggregate claims define
   assert.is(claimOf(await r.call('Claim', aggregateClaim('vpc-b', '2001:db8::/32'))).metadata.name, '2001-db8---32-vpc-b-aggregate');
   await r.call('CreateIndex', ni('vpc-b', []));
   assert.is(claimOf(await r.call('Claim', prefixClaim('pool1', 'vpc-b', 'pool', '10.1.0.0/16', {}))).status.prefix, '10.1.0.0/16');
-  assert.is(claimOf(await r.call('Claim', prefixClaim('n6', 'vpc-b', 'network', '2001:db8:0:6::1/64', { 'nephio.org/gateway': 'true' }))).status.prefix, '2001:db8:0:6::1/64');
-  const pool = claimOf(await r.call('Claim', workloadClaim({ kind: 'IPClaim', name: 'p', namespace: 'default' }, { kind: 'pool', networkInstance: { name: 'vpc-b' }, prefixLength: 24 })));
+  assert.is(
+    claimOf(await r.call('Claim', prefixClaim('n6', 'vpc-b', 'network', '2001:db8:0:6::1/64', { 'nephio.org/gateway': 'true' }))).status
+      .prefix,
+    '2001:db8:0:6::1/64',
+  );
+  const pool = claimOf(
+    await r.call(
+      'Claim',
+      workloadClaim(
+        { kind: 'IPClaim', name: 'p', namespace: 'default' },
+        { kind: 'pool', networkInstance: { name: 'vpc-b' }, prefixLength: 24 },
+      ),
+    ),
+  );
   assert.is(pool.status.prefix, '10.1.0.0/24');
-  const v6 = claimOf(await r.call('Claim', workloadClaim({ kind: 'IPClaim', name: 'h6', namespace: 'default' }, { kind: 'network', networkInstance: { name: 'vpc-b' }, addressFamily: 'ipv6' })));
+  const v6 = claimOf(
+    await r.call(
+      'Claim',
+      workloadClaim(
+        { kind: 'IPClaim', name: 'h6', namespace: 'default' },
+        { kind: 'network', networkInstance: { name: 'vpc-b' }, addressFamily: 'ipv6' },
+      ),
+    ),
+  );
   assert.equal(v6.status, { prefix: '2001:db8:0:6::2/64', gateway: '2001:db8:0:6::1' });
   // an aggregate from anyone else must lie inside an aggregate (SEMANTICS)
-  const rogue = await codeOf(r.call('Claim', workloadClaim({ kind: 'IPClaim', name: 'rogue', namespace: 'default' }, { kind: 'aggregate', networkInstance: { name: 'vpc-b' }, prefix: '192.168.0.0/16', createPrefix: true })));
+  const rogue = await codeOf(
+    r.call(
+      'Claim',
+      workloadClaim(
+        { kind: 'IPClaim', name: 'rogue', namespace: 'default' },
+        { kind: 'aggregate', networkInstance: { name: 'vpc-b' }, prefix: '192.168.0.0/16', createPrefix: true },
+      ),
+    ),
+  );
   assert.is(rogue.code, status.FAILED_PRECONDITION, rogue.details);
   // createPrefix with a host-length prefix is refused
   const host = await codeOf(r.call('Claim', prefixClaim('h', 'vpc-b', 'network', '10.2.0.1/32', {})));
@@ -188,7 +296,10 @@ test('the controllers flow after a bare CreateIndex: the aggregate claims define
 test('the 2022 injector on alloc: kind ipam, metadata labels stored with the owner labels', async () => {
   const r = client('resource.proto', 'resource', 'Resource', srv.address);
   await r.call('CreateIndex', ni('vpc-c', [{ prefix: '10.0.0.0/8' }]));
-  await r.call('Claim', prefixClaim('c1-gw', 'vpc-c', 'network', '10.3.0.1/24', { 'nephio.org/gateway': 'true', 'nephio.org/cluster-name': 'c1' }));
+  await r.call(
+    'Claim',
+    prefixClaim('c1-gw', 'vpc-c', 'network', '10.3.0.1/24', { 'nephio.org/gateway': 'true', 'nephio.org/cluster-name': 'c1' }),
+  );
   await r.call('Claim', prefixClaim('c1-pool', 'vpc-c', 'pool', '10.4.0.0/16', { 'nephio.org/cluster-name': 'c1' }));
   r.close();
   const a = client('alloc2022.proto', 'alloc', 'Allocation', srv.address);
@@ -204,7 +315,26 @@ test('the 2022 injector on alloc: kind ipam, metadata labels stored with the own
   assert.equal(await a.call('Allocation', req('pool', 'pool', { prefixLength: 24 })), { allocatedPrefix: '10.4.0.0/24', gateway: '' });
   // what the server stored: the Request's labels and the owner labels of the IPAllocation
   const r2 = client('resource.proto', 'resource', 'Resource', srv.address);
-  const found = claimOf(await r2.call('GetClaim', workloadClaim({ kind: 'IPClaim', name: 'q', namespace: 'default' }, { kind: 'network', networkInstance: { name: 'vpc-c' }, selector: { matchLabels: { 'nephio.org/nsn-name': 'n3', 'nephio.org/nsn-namespace': 'upf', 'nephio.org/gvk': 'IPAllocation.v1alpha1.ipam.nephio.org', 'app.kubernetes.io/part-of': 'upf' } } })));
+  const found = claimOf(
+    await r2.call(
+      'GetClaim',
+      workloadClaim(
+        { kind: 'IPClaim', name: 'q', namespace: 'default' },
+        {
+          kind: 'network',
+          networkInstance: { name: 'vpc-c' },
+          selector: {
+            matchLabels: {
+              'nephio.org/nsn-name': 'n3',
+              'nephio.org/nsn-namespace': 'upf',
+              'nephio.org/gvk': 'IPAllocation.v1alpha1.ipam.nephio.org',
+              'app.kubernetes.io/part-of': 'upf',
+            },
+          },
+        },
+      ),
+    ),
+  );
   assert.equal(found.status, { prefix: '10.3.0.2/24', gateway: '10.3.0.1' });
   r2.close();
   // DeAllocation takes the same Request
@@ -218,14 +348,20 @@ test('the 2023 alloc calls: CreateIndex, Allocate, GetAllocation, DeAllocate, De
   const a = client('alloc2023.proto', 'alloc', 'Allocation', srv.address);
   await a.call('CreateIndex', ni('vpc-d', [], AG));
   assert.is(JSON.parse((await a.call('Allocate', aggregateClaim('vpc-d', '10.0.0.0/8', {}, AG))).status).status.prefix, '10.0.0.0/8');
-  await a.call('Allocate', prefixClaim('gw', 'vpc-d', 'network', '10.5.0.1/24', { 'nephio.org/gateway': 'true', 'nephio.org/cluster-name': 'c1' }, AG));
+  await a.call(
+    'Allocate',
+    prefixClaim('gw', 'vpc-d', 'network', '10.5.0.1/24', { 'nephio.org/gateway': 'true', 'nephio.org/cluster-name': 'c1' }, AG),
+  );
   const o = { kind: 'IPAllocation', name: 'amf-n2', namespace: 'default' };
   const spec = { kind: 'network', networkInstance: { name: 'vpc-d' }, selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } } };
   const res = await a.call('Allocate', workloadClaim(o, spec, AG));
   const obj = JSON.parse(res.status);
   assert.is(obj.kind, 'IPAllocation');
   assert.equal(obj.status, { prefix: '10.5.0.2/24', gateway: '10.5.0.1' });
-  const got = await a.call('GetAllocation', workloadClaim({ ...o, name: 'ue' }, { ...spec, selector: { matchLabels: { 'nephio.org/nsn-name': 'amf-n2' } } }, AG));
+  const got = await a.call(
+    'GetAllocation',
+    workloadClaim({ ...o, name: 'ue' }, { ...spec, selector: { matchLabels: { 'nephio.org/nsn-name': 'amf-n2' } } }, AG),
+  );
   assert.is(JSON.parse(got.status).status.prefix, '10.5.0.2/24');
   await a.call('DeAllocate', workloadClaim(o, spec, AG));
   assert.is(JSON.parse((await a.call('Allocate', workloadClaim({ ...o, name: 'other' }, spec, AG))).status).status.prefix, '10.5.0.2/24');
@@ -242,7 +378,11 @@ test('bad input is INVALID_ARGUMENT naming the field: spec not JSON, wrong GVK, 
     ['Claim', { ...base, spec: '[1]' }, /spec: must be a JSON object/],
     ['Claim', { ...base, spec: ni('v', []).spec }, /spec\.kind: object kind "NetworkInstance"/],
     ['CreateIndex', { ...ni('v', []), spec: base.spec }, /spec\.kind: object kind "IPClaim"/],
-    ['Claim', { ...base, header: { ...base.header, gvk: { group: 'example.com', version: 'v1', kind: 'IPClaim' } } }, /header\.gvk\.group: no backend for API group "example\.com"/],
+    [
+      'Claim',
+      { ...base, header: { ...base.header, gvk: { group: 'example.com', version: 'v1', kind: 'IPClaim' } } },
+      /header\.gvk\.group: no backend for API group "example\.com"/,
+    ],
     ['Claim', { ...base, spec: base.spec.replace('"name":"x",', '') }, /spec\.metadata\.name/],
     ['DeleteClaim', { ...base, spec: 'nope' }, /spec: not JSON/],
     ['GetClaim', { ...base, spec: JSON.stringify({ ...JSON.parse(base.spec), status: 'done' }) }, /spec\.status: must be an object/],

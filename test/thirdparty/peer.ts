@@ -11,14 +11,39 @@
 //   owner labels are the claim's.
 // IPv4 only, first free address upward: enough to be a peer, not an IPAM.
 import { loadSync } from '@grpc/proto-loader';
-import { loadPackageDefinition, Server, ServerCredentials, status, type GrpcObject, type sendUnaryData, type ServerUnaryCall, type ServiceClientConstructor } from '@grpc/grpc-js';
+import {
+  loadPackageDefinition,
+  Server,
+  ServerCredentials,
+  status,
+  type GrpcObject,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServiceClientConstructor,
+} from '@grpc/grpc-js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- the other party's JSON, read as it comes
 
 /** The JSON field names of the original's Go types (json struct tags). */
 const TAGS: Record<string, readonly string[]> = {
   object: ['apiVersion', 'kind', 'metadata', 'spec', 'status'],
-  metadata: ['name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields'],
+  metadata: [
+    'name',
+    'generateName',
+    'namespace',
+    'selfLink',
+    'uid',
+    'resourceVersion',
+    'generation',
+    'creationTimestamp',
+    'deletionTimestamp',
+    'deletionGracePeriodSeconds',
+    'labels',
+    'annotations',
+    'ownerReferences',
+    'finalizers',
+    'managedFields',
+  ],
   claimSpec: ['kind', 'networkInstance', 'addressFamily', 'prefix', 'prefixLength', 'index', 'createPrefix', 'labels', 'selector'],
   objectReference: ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'],
   selector: ['matchLabels', 'matchExpressions'],
@@ -34,7 +59,13 @@ interface Route {
   labels: Record<string, string>;
 }
 
-const OWNER_KEYS = ['nephio.org/nsn-name', 'nephio.org/nsn-namespace', 'nephio.org/owner-gvk', 'nephio.org/owner-nsn-name', 'nephio.org/owner-nsn-namespace'];
+const OWNER_KEYS = [
+  'nephio.org/nsn-name',
+  'nephio.org/nsn-namespace',
+  'nephio.org/owner-gvk',
+  'nephio.org/owner-nsn-name',
+  'nephio.org/owner-nsn-namespace',
+];
 
 const ip = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 const text = (n: number) => [24, 16, 8, 0].map((b) => Math.floor(n / 2 ** b) % 256).join('.');
@@ -71,7 +102,9 @@ export class Peer {
       DeleteClaim: unary('DeleteClaim', (r) => this.deleteClaim(r)),
       WatchClaim: (call: { end(): void }) => call.end(),
     });
-    const port = await new Promise<number>((res, rej) => this.server!.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    const port = await new Promise<number>((res, rej) =>
+      this.server!.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+    );
     this.address = `127.0.0.1:${port}`;
   }
 
@@ -82,7 +115,8 @@ export class Peer {
   /** Every address/prefix held, as "<index> <prefix> <nsn-name>". */
   held(): string[] {
     const out: string[] = [];
-    for (const [k, routes] of this.indexes) for (const r of routes) out.push(`${k} ${text(r.net)}/${r.len} ${r.labels['nephio.org/nsn-name'] ?? ''}`);
+    for (const [k, routes] of this.indexes)
+      for (const r of routes) out.push(`${k} ${text(r.net)}/${r.len} ${r.labels['nephio.org/nsn-name'] ?? ''}`);
     return out.sort();
   }
 
@@ -106,8 +140,10 @@ export class Peer {
       this.check('objectReference', spec.networkInstance ?? {});
       this.check('selector', spec.selector ?? {});
       this.check('claimStatus', obj.status ?? {});
-      if (spec.kind !== undefined && typeof spec.kind !== 'string') throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.kind of type v1alpha1.PrefixKind');
-      if (spec.prefixLength !== undefined && (typeof spec.prefixLength !== 'number' || spec.prefixLength > 255)) throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.prefixLength of type uint8');
+      if (spec.kind !== undefined && typeof spec.kind !== 'string')
+        throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.kind of type v1alpha1.PrefixKind');
+      if (spec.prefixLength !== undefined && (typeof spec.prefixLength !== 'number' || spec.prefixLength > 255))
+        throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.prefixLength of type uint8');
     } else {
       this.check('niSpec', obj.spec ?? {});
       for (const p of obj.spec?.prefixes ?? []) this.check('niPrefix', p);
@@ -144,7 +180,13 @@ export class Peer {
   }
 
   private answer(r: Json, claim: Json, st: Json): Json {
-    return { header: r.header, spec: r.spec, status: JSON.stringify({ ...claim, status: { ...(claim.status ?? {}), ...st } }), statusCode: 'Valid', expiryTime: r.expiryTime };
+    return {
+      header: r.header,
+      spec: r.spec,
+      status: JSON.stringify({ ...claim, status: { ...(claim.status ?? {}), ...st } }),
+      statusCode: 'Valid',
+      expiryTime: r.expiryTime,
+    };
   }
 
   private claim(r: Json): Json {
@@ -159,7 +201,8 @@ export class Peer {
       const addr = ip(a!);
       const add = (net: number, n: number, lab: Record<string, string>) => {
         const have = routes.find((x) => x.net === net && x.len === n);
-        if (have && !mine(have) && n === 32) throw new GoError(`prefix ${text(net)}/${n} already claimed by ${have.labels['nephio.org/nsn-name']}`);
+        if (have && !mine(have) && n === 32)
+          throw new GoError(`prefix ${text(net)}/${n} already claimed by ${have.labels['nephio.org/nsn-name']}`);
         if (!have) routes.push({ net, len: n, labels: lab });
       };
       if (spec.createPrefix && spec.kind === 'network' && addr !== mask(addr, len)) {

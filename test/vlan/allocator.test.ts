@@ -44,20 +44,37 @@ test('dynamic: idempotent per owner, and a whole index fills with 4093 ids, neve
   assert.is(seen.size, 4093);
   for (const r of [0, 1, 4095]) assert.not.ok(seen.has(r));
   assert.is(v.allocate(claim('c7')).vlanID, 9, 'asking again answers the same');
-  throwsVlan(() => v.allocate(claim('late')), 'Exhausted', 'spec.vlanIndex.name', /no free VLAN id in VLAN index default\/cluster01: exhausted/);
+  throwsVlan(
+    () => v.allocate(claim('late')),
+    'Exhausted',
+    'spec.vlanIndex.name',
+    /no free VLAN id in VLAN index default\/cluster01: exhausted/,
+  );
 });
 
 test('static: spec.vlanID is taken exactly; another owner cannot take it', () => {
   const v = fresh();
   assert.is(v.allocate(claim('s', { vlanID: 100 })).vlanID, 100);
-  throwsVlan(() => v.allocate(claim('t', { vlanID: 100 })), 'AlreadyExists', 'spec.vlanID', /VLAN 100 in VLAN index default\/cluster01 is in use by default\/VLANClaim\/s/);
+  throwsVlan(
+    () => v.allocate(claim('t', { vlanID: 100 })),
+    'AlreadyExists',
+    'spec.vlanID',
+    /VLAN 100 in VLAN index default\/cluster01 is in use by default\/VLANClaim\/s/,
+  );
   assert.is(v.allocate(claim('d')).vlanID, 2, 'dynamic skips nothing below it');
 });
 
 test('reserved and out-of-range ids are refused naming index and field', () => {
   const v = fresh();
-  for (const id of [0, 1, 4095]) throwsVlan(() => v.allocate(claim('r', { vlanID: id })), 'InvalidArgument', 'spec.vlanID', new RegExp(`spec.vlanID ${id} is reserved.*VLAN index default/cluster01`));
-  for (const id of [4096, -1, 1.5]) throwsVlan(() => v.allocate(claim('r', { vlanID: id })), 'InvalidArgument', 'spec.vlanID', /out of range/);
+  for (const id of [0, 1, 4095])
+    throwsVlan(
+      () => v.allocate(claim('r', { vlanID: id })),
+      'InvalidArgument',
+      'spec.vlanID',
+      new RegExp(`spec.vlanID ${id} is reserved.*VLAN index default/cluster01`),
+    );
+  for (const id of [4096, -1, 1.5])
+    throwsVlan(() => v.allocate(claim('r', { vlanID: id })), 'InvalidArgument', 'spec.vlanID', /out of range/);
   throwsVlan(() => v.allocate(claim('r', { range: '0:10' })), 'InvalidArgument', 'spec.range', /touches reserved VLAN 0/);
   throwsVlan(() => v.allocate(claim('r', { range: '4000:4095' })), 'InvalidArgument', 'spec.range', /touches reserved VLAN 4095/);
   throwsVlan(() => v.allocate(claim('r', { range: '1:3' })), 'InvalidArgument', 'spec.range', /touches reserved VLAN 1/);
@@ -71,7 +88,12 @@ test('reserved and out-of-range ids are refused naming index and field', () => {
 
 test('an index that does not exist is an error naming it', () => {
   const v = fresh();
-  throwsVlan(() => v.allocate({ owner: 'o', index: { name: 'cluster99' } }), 'NotFound', 'spec.vlanIndex.name', /VLAN index default\/cluster99 not found/);
+  throwsVlan(
+    () => v.allocate({ owner: 'o', index: { name: 'cluster99' } }),
+    'NotFound',
+    'spec.vlanIndex.name',
+    /VLAN index default\/cluster99 not found/,
+  );
 });
 
 test('range: start:end is reserved as a block; a size takes the lowest block that fits', () => {
@@ -83,7 +105,12 @@ test('range: start:end is reserved as a block; a size takes the lowest block tha
   // 2..4 is free but 3 long; 5 is taken, so the first block of 4 starts at 6
   assert.equal(v.allocate(claim('r3', { range: '4' })).vlanRange, '6:9');
   assert.equal(v.allocate(claim('r4', { range: '3' })).vlanRange, '2:4');
-  throwsVlan(() => v.allocate(claim('big', { range: '3900' })), 'Exhausted', 'spec.range', /no 3900 consecutive free VLAN ids .*does not fit/);
+  throwsVlan(
+    () => v.allocate(claim('big', { range: '3900' })),
+    'Exhausted',
+    'spec.range',
+    /no 3900 consecutive free VLAN ids .*does not fit/,
+  );
 });
 
 test('shared: claims naming one vlanClaimName get one id, freed when the last one goes', () => {
@@ -116,7 +143,7 @@ test('selectors: a range definition is a pool for claims that select it; the ind
   const ran = { matchLabels: { purpose: 'ran' } };
   assert.is(v.allocate(claim('r1', { selector: ran })).vlanID, 100);
   assert.is(v.allocate(claim('r2', { selector: ran })).vlanID, 101);
-  assert.is(v.allocate(claim('plain')).vlanID, 2, 'a claim without selector never takes a definition\'s ids');
+  assert.is(v.allocate(claim('plain')).vlanID, 2, "a claim without selector never takes a definition's ids");
   assert.is(v.allocate(claim('site', { selector: { matchLabels: { site: 'edge1' } } })).vlanID, 3);
   const m = v.allocate(claim('m', { selector: { matchLabels: { purpose: 'mgmt' } } }));
   assert.is(m.vlanID, 50);
@@ -124,9 +151,19 @@ test('selectors: a range definition is a pool for claims that select it; the ind
   assert.is(v.allocate(claim('m2', { selector: { matchLabels: { purpose: 'mgmt' } } })).vlanID, 50, 'a single-id definition is shared');
   assert.is(v.allocate(claim('r3', { selector: ran })).vlanID, 102);
   throwsVlan(() => v.allocate(claim('r4', { selector: ran })), 'Exhausted', 'spec.vlanIndex.name', /selector \{purpose=ran\}.*exhausted/);
-  throwsVlan(() => v.allocate(claim('n', { selector: { matchLabels: { purpose: 'none' } } })), 'NotFound', 'spec.selector', /match selector \{purpose=none\}/);
+  throwsVlan(
+    () => v.allocate(claim('n', { selector: { matchLabels: { purpose: 'none' } } })),
+    'NotFound',
+    'spec.selector',
+    /match selector \{purpose=none\}/,
+  );
   throwsVlan(() => v.allocate(claim('s', { vlanID: 50 })), 'AlreadyExists', 'spec.vlanID', /in use by VLAN definition default\/VLAN\/mgmt/);
-  throwsVlan(() => v.release('default/VLAN/ran'), 'FailedPrecondition', undefined as unknown as string, /used by default\/VLANClaim\/r1, default\/VLANClaim\/r2, default\/VLANClaim\/r3/);
+  throwsVlan(
+    () => v.release('default/VLAN/ran'),
+    'FailedPrecondition',
+    undefined as unknown as string,
+    /used by default\/VLANClaim\/r1, default\/VLANClaim\/r2, default\/VLANClaim\/r3/,
+  );
   assert.is(v.release('default/VLAN/ran', { force: true }).length, 4);
   assert.is(v.allocate(claim('z', { vlanID: 100 })).vlanID, 100, 'the range is free again');
 });
@@ -158,9 +195,16 @@ test('indexes: identical definitions are one index; a different one from another
   v.applyIndex({ index: idx, owner: 'default/WorkloadCluster/cluster01', implied: true });
   v.applyIndex({ index: idx, labels: { a: 'b' }, owner: 'p1/VLANIndex/cluster01' });
   v.applyIndex({ index: idx, labels: { a: 'b' }, owner: 'p2/VLANIndex/cluster01' });
-  throwsVlan(() => v.applyIndex({ index: idx, kind: 'device', owner: 'p3/VLANIndex/cluster01' }), 'AlreadyExists', 'spec', /already defined by p1\/VLANIndex\/cluster01/);
+  throwsVlan(
+    () => v.applyIndex({ index: idx, kind: 'device', owner: 'p3/VLANIndex/cluster01' }),
+    'AlreadyExists',
+    'spec',
+    /already defined by p1\/VLANIndex\/cluster01/,
+  );
   v.applyIndex({ index: idx, owner: 'x/WorkloadCluster/cluster01', implied: true });
-  assert.equal(v.listIndexes(), [{ name: 'cluster01', namespace: 'default', kind: 'esg', labels: { a: 'b' }, owner: 'p1/VLANIndex/cluster01' }]);
+  assert.equal(v.listIndexes(), [
+    { name: 'cluster01', namespace: 'default', kind: 'esg', labels: { a: 'b' }, owner: 'p1/VLANIndex/cluster01' },
+  ]);
   throwsVlan(() => v.applyIndex({ index: idx, kind: 'bad' as 'esg', owner: 'o' }), 'InvalidArgument', 'spec.kind', /not esg or device/);
   v.allocate(claim('a'));
   throwsVlan(() => v.removeIndex(idx), 'FailedPrecondition', undefined as unknown as string, /still holds ids of default\/VLANClaim\/a/);
@@ -192,9 +236,18 @@ test('listAllocations: by index and id, filtered by owner prefix', () => {
   const v = fresh();
   v.allocate(claim('b', { vlanID: 30 }));
   v.allocate({ owner: 'pkg1:default/VLANClaim/a', index: idx, vlanID: 20 });
-  assert.equal(v.listAllocations().map((a) => a.vlanID), [20, 30]);
-  assert.equal(v.listAllocations({ ownerPrefix: 'pkg1:' }).map((a) => a.owner), ['pkg1:default/VLANClaim/a']);
-  assert.equal(v.listAllocations({ owner: 'default/VLANClaim/b' }).map((a) => a.vlanID), [30]);
+  assert.equal(
+    v.listAllocations().map((a) => a.vlanID),
+    [20, 30],
+  );
+  assert.equal(
+    v.listAllocations({ ownerPrefix: 'pkg1:' }).map((a) => a.owner),
+    ['pkg1:default/VLANClaim/a'],
+  );
+  assert.equal(
+    v.listAllocations({ owner: 'default/VLANClaim/b' }).map((a) => a.vlanID),
+    [30],
+  );
 });
 
 test.run();

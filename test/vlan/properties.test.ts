@@ -21,14 +21,21 @@ function space(): Vlans {
 const reqArb = fc.record({
   owner: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'),
   vlanID: fc.option(fc.integer({ min: -1, max: 30 }), { nil: undefined }),
-  range: fc.option(fc.oneof(fc.constantFrom('2:4', '10:11', '5:8', '0:3', '4094:4095'), fc.integer({ min: 1, max: 6 }).map(String)), { nil: undefined }),
-  selector: fc.option(fc.constantFrom<Record<string, string>>({ p: "pool" }, { p: "one" }, { site: "s1" }, { p: "none" }), { nil: undefined }),
+  range: fc.option(fc.oneof(fc.constantFrom('2:4', '10:11', '5:8', '0:3', '4094:4095'), fc.integer({ min: 1, max: 6 }).map(String)), {
+    nil: undefined,
+  }),
+  selector: fc.option(fc.constantFrom<Record<string, string>>({ p: 'pool' }, { p: 'one' }, { site: 's1' }, { p: 'none' }), {
+    nil: undefined,
+  }),
   claim: fc.option(fc.constantFrom('bd1', 'bd2'), { nil: undefined }),
   hint: fc.option(fc.constantFrom('2', '12', '20', '25', '4095', '3:5'), { nil: undefined }),
 });
-type Req = ReturnType<typeof reqArb.generate>["value"];
+type Req = ReturnType<typeof reqArb.generate>['value'];
 type Step = { release: string } | { req: Req };
-const stepArb: fc.Arbitrary<Step> = fc.oneof({ arbitrary: reqArb.map((req) => ({ req })), weight: 4 }, { arbitrary: fc.constantFrom('a', 'b', 'c', 'd', 'e').map((release) => ({ release })), weight: 1 });
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { arbitrary: reqArb.map((req) => ({ req })), weight: 4 },
+  { arbitrary: fc.constantFrom('a', 'b', 'c', 'd', 'e').map((release) => ({ release })), weight: 1 },
+);
 
 function toRequest(r: Req): VlanRequest {
   const q: VlanRequest = { owner: r.owner, index: idx };
@@ -100,11 +107,22 @@ test('random claims and releases keep every invariant; snapshot/restore is ident
       assert.equal(w.snapshot(), snap);
       const probe: VlanRequest = { owner: 'probe', index: idx, range: '2' };
       let x: unknown, y: unknown;
-      try { x = v.allocate(probe); } catch (e) { x = (e as Error).message; }
-      try { y = w.allocate(probe); } catch (e) { y = (e as Error).message; }
+      try {
+        x = v.allocate(probe);
+      } catch (e) {
+        x = (e as Error).message;
+      }
+      try {
+        y = w.allocate(probe);
+      } catch (e) {
+        y = (e as Error).message;
+      }
       assert.equal(y, x);
       for (const o of ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'probe']) v.release(o);
-      assert.equal(v.listAllocations().map((a) => a.owner), ['def/pool', 'def/one']);
+      assert.equal(
+        v.listAllocations().map((a) => a.owner),
+        ['def/pool', 'def/one'],
+      );
     }),
     { numRuns: 300 },
   );
@@ -112,27 +130,36 @@ test('random claims and releases keep every invariant; snapshot/restore is ident
 
 test('the lowest free id is chosen: dynamic answers match a reference model', () => {
   fc.assert(
-    fc.property(fc.array(fc.oneof(fc.integer({ min: 0, max: 40 }).map((n) => ({ take: n })), fc.integer({ min: 0, max: 40 }).map((n) => ({ drop: n }))), { maxLength: 120 }), (steps) => {
-      const v = createVlans();
-      v.applyIndex({ index: idx, owner: 'ix' });
-      const model = new Map<string, number>();
-      for (const s of steps) {
-        if ('drop' in s) {
-          v.release(`o${s.drop}`);
-          model.delete(`o${s.drop}`);
-          continue;
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.integer({ min: 0, max: 40 }).map((n) => ({ take: n })),
+          fc.integer({ min: 0, max: 40 }).map((n) => ({ drop: n })),
+        ),
+        { maxLength: 120 },
+      ),
+      (steps) => {
+        const v = createVlans();
+        v.applyIndex({ index: idx, owner: 'ix' });
+        const model = new Map<string, number>();
+        for (const s of steps) {
+          if ('drop' in s) {
+            v.release(`o${s.drop}`);
+            model.delete(`o${s.drop}`);
+            continue;
+          }
+          const o = `o${s.take}`;
+          const got = v.allocate({ owner: o, index: idx }).vlanID!;
+          if (!model.has(o)) {
+            const used = new Set(model.values());
+            let want = 2;
+            while (used.has(want)) want++;
+            model.set(o, want);
+          }
+          assert.is(got, model.get(o));
         }
-        const o = `o${s.take}`;
-        const got = v.allocate({ owner: o, index: idx }).vlanID!;
-        if (!model.has(o)) {
-          const used = new Set(model.values());
-          let want = 2;
-          while (used.has(want)) want++;
-          model.set(o, want);
-        }
-        assert.is(got, model.get(o));
-      }
-    }),
+      },
+    ),
     { numRuns: 300 },
   );
 });

@@ -41,7 +41,18 @@ spec:
 
 /** kpt fn eval of the package with the grpc backend, as the edge/upf package. */
 async function render(): Promise<void> {
-  const child = spawn('kpt', ['fn', 'eval', pkg, '--exec', bin, '--', 'backend=grpc', `address=${server.address}`, `token=${EDGE}`, 'package=edge/upf']);
+  const child = spawn('kpt', [
+    'fn',
+    'eval',
+    pkg,
+    '--exec',
+    bin,
+    '--',
+    'backend=grpc',
+    `address=${server.address}`,
+    `token=${EDGE}`,
+    'package=edge/upf',
+  ]);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -65,7 +76,16 @@ if (requireChromium(test)) {
   test.before(async () => {
     const dir = tmp('ipam-web-');
     writeFileSync(join(dir, 'tokens'), `${ADMIN}\n${EDGE} edge/upf\n`);
-    server = await spawnServer(['--store', 'memory', '--seed', writeSeed(dir), '--token-file', join(dir, 'tokens'), '--http', '127.0.0.1:0']);
+    server = await spawnServer([
+      '--store',
+      'memory',
+      '--seed',
+      writeSeed(dir),
+      '--token-file',
+      join(dir, 'tokens'),
+      '--http',
+      '127.0.0.1:0',
+    ]);
     web = /"web":"([^"]+)"/.exec(server.logs())![1]!;
     pkg = join(dir, 'pkg');
     mkdirSync(pkg);
@@ -75,7 +95,13 @@ if (requireChromium(test)) {
     const md = new Metadata();
     md.set('authorization', `Bearer ${ADMIN}`);
     const admin = raw('admin', server.address, undefined, md);
-    await admin.call('Allocate', { owner: `evil|${XSS}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } }, labels: { note: '<b>x</b>' } });
+    await admin.call('Allocate', {
+      owner: `evil|${XSS}`,
+      networkInstance: { name: 'vpc' },
+      kind: 'network',
+      selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+      labels: { note: '<b>x</b>' },
+    });
     admin.close();
     browser = await launch();
   });
@@ -151,7 +177,9 @@ if (requireChromium(test)) {
     await render();
     const prefix = statusOf('n3-c.yaml')!;
     await page.waitForSelector(`#alloc-rows tr[data-prefix="${prefix}"]`, { timeout: 10_000 });
-    await page.waitForFunction(() => /^7 used/.test(document.querySelector('div.node[data-prefix="10.0.1.0/24"] .numbers')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /^7 used/.test(document.querySelector('div.node[data-prefix="10.0.1.0/24"] .numbers')?.textContent ?? ''),
+    );
     assert.equal(navigations, [], 'the page was not reloaded');
     await page.context().close();
   });

@@ -81,79 +81,107 @@ export function adminService(ctx: ServiceContext): UntypedServiceImplementation 
     return { ...f, ownerPrefix: f.ownerPrefix ?? mine };
   };
   return {
-    ListNetworkInstances: unary<object, { networkInstances: WNetworkInstance[] }>(ctx, 'ipaminjector.admin.v1.Admin/ListNetworkInstances', async () => ({
-      networkInstances: (await ctx.core.query((ipam) => ipam.listNetworkInstances())).map(toWNetworkInstance),
-    })),
-    ListPrefixes: unary<WListPrefixesRequest, { prefixes: WPrefix[]; continue: string }>(ctx, 'ipaminjector.admin.v1.Admin/ListPrefixes', async (r) => {
-      const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
-      const { from, limit } = page(r);
-      let more = '';
-      const prefixes = await ctx.core.query((ipam) => {
-        const all = ipam.listPrefixes(ni);
-        const page = all.slice(from, from + limit).map((pi) => {
-          if (!r.utilization) return toWPrefix(pi);
-          let u;
-          try {
-            u = ipam.utilization(pi.networkInstance, pi.prefix);
-          } catch {
-            u = undefined;
-          }
-          return toWPrefix(pi, u);
+    ListNetworkInstances: unary<object, { networkInstances: WNetworkInstance[] }>(
+      ctx,
+      'ipaminjector.admin.v1.Admin/ListNetworkInstances',
+      async () => ({
+        networkInstances: (await ctx.core.query((ipam) => ipam.listNetworkInstances())).map(toWNetworkInstance),
+      }),
+    ),
+    ListPrefixes: unary<WListPrefixesRequest, { prefixes: WPrefix[]; continue: string }>(
+      ctx,
+      'ipaminjector.admin.v1.Admin/ListPrefixes',
+      async (r) => {
+        const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
+        const { from, limit } = page(r);
+        let more = '';
+        const prefixes = await ctx.core.query((ipam) => {
+          const all = ipam.listPrefixes(ni);
+          const page = all.slice(from, from + limit).map((pi) => {
+            if (!r.utilization) return toWPrefix(pi);
+            let u;
+            try {
+              u = ipam.utilization(pi.networkInstance, pi.prefix);
+            } catch {
+              u = undefined;
+            }
+            return toWPrefix(pi, u);
+          });
+          const fit = fitPage(page, jsonSize, L);
+          if (from + fit.length < all.length) more = String(from + fit.length);
+          return fit;
         });
-        const fit = fitPage(page, jsonSize, L);
-        if (from + fit.length < all.length) more = String(from + fit.length);
-        return fit;
-      });
-      return { prefixes, continue: more };
-    }),
-    ListAllocations: unary<WListAllocationsRequest, { allocations: WAllocation[]; continue: string }>(ctx, 'ipaminjector.admin.v1.Admin/ListAllocations', async (r, p) => {
-      const { from, limit } = page(r);
-      const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
-      const selector = checkSelector(r.selector, 'selector', L);
-      const owner = checkString(r.owner, 'owner', L);
-      const ownerPrefix = checkString(r.ownerPrefix, 'ownerPrefix', L);
-      const filter = scopeFilter(p, {
-        ...(ni ? { networkInstance: ni } : {}),
-        ...(owner ? { owner } : {}),
-        ...(ownerPrefix ? { ownerPrefix } : {}),
-        ...(selector ? { selector } : {}),
-      });
-      // One more than the page tells whether another page follows.
-      const list = await ctx.core.query((ipam) => ipam.listAllocations({ ...filter, offset: from, limit: limit + 1 }));
-      const allocations = fitPage(list.slice(0, limit).map((a) => toWAllocation(a)), allocationFieldSize, L);
-      const more = list.length > allocations.length;
-      return { allocations, continue: more ? String(from + allocations.length) : '' };
-    }),
-    ApplyNetworkInstance: unary<WApplyNetworkInstanceRequest, WNetworkInstance>(ctx, 'ipaminjector.admin.v1.Admin/ApplyNetworkInstance', async (r, p) => {
-      const ref = fromWRef(r.ref, 'ref', L)!;
-      const owner = checkString(r.owner, 'owner', L, true);
-      authorizeOwner(p, owner);
-      const prefixes = fromWInstancePrefixes(r.prefixes, 'prefixes', L);
-      const info = await ctx.core.mutate((tx) => {
-        ownInstance(tx, ref, owner);
-        return tx.applyNetworkInstance(ref, prefixes, owner);
-      }, p.scope);
-      return toWNetworkInstance(info);
-    }),
-    RemoveNetworkInstance: unary<WRemoveNetworkInstanceRequest, { released: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/RemoveNetworkInstance', async (r, p) => {
-      requireUnscoped(p, 'RemoveNetworkInstance');
-      const ref = fromWRef(r.ref, 'ref', L)!;
-      await ctx.core.mutate((tx) => tx.removeNetworkInstance(ref, { force: r.force ?? false }));
-      return { released: [] };
-    }),
+        return { prefixes, continue: more };
+      },
+    ),
+    ListAllocations: unary<WListAllocationsRequest, { allocations: WAllocation[]; continue: string }>(
+      ctx,
+      'ipaminjector.admin.v1.Admin/ListAllocations',
+      async (r, p) => {
+        const { from, limit } = page(r);
+        const ni = fromWRef(r.networkInstance, 'networkInstance', L, false);
+        const selector = checkSelector(r.selector, 'selector', L);
+        const owner = checkString(r.owner, 'owner', L);
+        const ownerPrefix = checkString(r.ownerPrefix, 'ownerPrefix', L);
+        const filter = scopeFilter(p, {
+          ...(ni ? { networkInstance: ni } : {}),
+          ...(owner ? { owner } : {}),
+          ...(ownerPrefix ? { ownerPrefix } : {}),
+          ...(selector ? { selector } : {}),
+        });
+        // One more than the page tells whether another page follows.
+        const list = await ctx.core.query((ipam) => ipam.listAllocations({ ...filter, offset: from, limit: limit + 1 }));
+        const allocations = fitPage(
+          list.slice(0, limit).map((a) => toWAllocation(a)),
+          allocationFieldSize,
+          L,
+        );
+        const more = list.length > allocations.length;
+        return { allocations, continue: more ? String(from + allocations.length) : '' };
+      },
+    ),
+    ApplyNetworkInstance: unary<WApplyNetworkInstanceRequest, WNetworkInstance>(
+      ctx,
+      'ipaminjector.admin.v1.Admin/ApplyNetworkInstance',
+      async (r, p) => {
+        const ref = fromWRef(r.ref, 'ref', L)!;
+        const owner = checkString(r.owner, 'owner', L, true);
+        authorizeOwner(p, owner);
+        const prefixes = fromWInstancePrefixes(r.prefixes, 'prefixes', L);
+        const info = await ctx.core.mutate((tx) => {
+          ownInstance(tx, ref, owner);
+          return tx.applyNetworkInstance(ref, prefixes, owner);
+        }, p.scope);
+        return toWNetworkInstance(info);
+      },
+    ),
+    RemoveNetworkInstance: unary<WRemoveNetworkInstanceRequest, { released: WAllocation[] }>(
+      ctx,
+      'ipaminjector.admin.v1.Admin/RemoveNetworkInstance',
+      async (r, p) => {
+        requireUnscoped(p, 'RemoveNetworkInstance');
+        const ref = fromWRef(r.ref, 'ref', L)!;
+        await ctx.core.mutate((tx) => tx.removeNetworkInstance(ref, { force: r.force ?? false }));
+        return { released: [] };
+      },
+    ),
     ApplyPrefix: unary<WPrefixSpec, WPrefix>(ctx, 'ipaminjector.admin.v1.Admin/ApplyPrefix', async (r, p) => {
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
       const spec = fromWPrefixSpec(r, 'prefix', L, owner);
       return toWPrefix(await ctx.core.mutate((tx) => tx.applyPrefix(spec), p.scope));
     }),
-    RemovePrefix: unary<WRemovePrefixRequest, { released: WAllocation[] }>(ctx, 'ipaminjector.admin.v1.Admin/RemovePrefix', async (r, p) => {
-      requireUnscoped(p, 'RemovePrefix');
-      const ni = fromWRef(r.networkInstance, 'networkInstance', L)!;
-      const prefix = checkString(r.prefix, 'prefix', L, true);
-      const freed = await ctx.core.mutate((tx) => tx.removePrefix(ni, prefix, { force: r.force ?? false }));
-      return { released: freed.map((a) => toWAllocation(a)) };
-    }),
+    RemovePrefix: unary<WRemovePrefixRequest, { released: WAllocation[] }>(
+      ctx,
+      'ipaminjector.admin.v1.Admin/RemovePrefix',
+      async (r, p) => {
+        requireUnscoped(p, 'RemovePrefix');
+        const ni = fromWRef(r.networkInstance, 'networkInstance', L)!;
+        const prefix = checkString(r.prefix, 'prefix', L, true);
+        const freed = await ctx.core.mutate((tx) => tx.removePrefix(ni, prefix, { force: r.force ?? false }));
+        return { released: freed.map((a) => toWAllocation(a)) };
+      },
+    ),
     Allocate: unary<WAllocationRequest, WAllocation>(ctx, 'ipaminjector.admin.v1.Admin/Allocate', async (r, p) => {
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
@@ -300,7 +328,8 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
     const read = readNetworks(r.networks);
     for (const e of read.errors) spaceErrors.push(toWError(e.error, `networks[${e.i}]`));
     const clusters = (r.clusters ?? []).map((name) => ({ name, owner: pkg }));
-    for (const e of applyNetworkSpace(tx, read.networks, clusters)) spaceErrors.push(toWError(asIpamError(e.error), `networks[${read.index.get(e.owner) ?? 0}]`));
+    for (const e of applyNetworkSpace(tx, read.networks, clusters))
+      spaceErrors.push(toWError(asIpamError(e.error), `networks[${read.index.get(e.owner) ?? 0}]`));
   }
   (r.release ?? []).forEach((o, i) =>
     attempt(`release[${i}]`, () => {
@@ -324,7 +353,13 @@ function runBatch(tx: Tx, pkg: string, r: WBatchRequest, L: ServiceContext['limi
       const a = w.dryRun ? lookupAllocation(tx.ipam, req) : tx.allocate(req);
       outcomes[i] = {
         allocation: r.compact
-          ? { addressFamily: a.addressFamily, prefix: a.prefix, gateway: a.gateway ?? '', parent: a.parent, labels: a.labels as Record<string, string> }
+          ? {
+              addressFamily: a.addressFamily,
+              prefix: a.prefix,
+              gateway: a.gateway ?? '',
+              parent: a.parent,
+              labels: a.labels as Record<string, string>,
+            }
           : toWAllocation(a, localOwner(a.owner)),
       };
     } catch (e) {

@@ -23,7 +23,10 @@ export function allocService(ctx: ServiceContext): UntypedServiceImplementation 
       }
       case 'networkInstance': {
         const { ref, owner, prefix } = intent;
-        if (!prefix) throw new IpamError('InvalidArgument', 'spec.prefix: an aggregate prefix of the network instance is required', { field: 'spec.prefix' });
+        if (!prefix)
+          throw new IpamError('InvalidArgument', 'spec.prefix: an aggregate prefix of the network instance is required', {
+            field: 'spec.prefix',
+          });
         await ctx.core.mutate((tx) => mergeInstancePrefix(tx, ref, owner, prefix), scope);
         return { allocatedPrefix: prefix.prefix };
       }
@@ -38,7 +41,12 @@ export function allocService(ctx: ServiceContext): UntypedServiceImplementation 
       await ctx.core.mutate((tx) => {
         const ni = ownInstance(tx, ref, who.owner);
         if (!ni) return;
-        if (prefix) tx.applyNetworkInstance(ref, ni.prefixes.filter((x) => x.prefix !== prefix), who.owner);
+        if (prefix)
+          tx.applyNetworkInstance(
+            ref,
+            ni.prefixes.filter((x) => x.prefix !== prefix),
+            who.owner,
+          );
         else tx.removeNetworkInstance(ref);
       });
       return {};

@@ -105,7 +105,11 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
           // NetworkInstance controller): it joins the instance's aggregates, with its labels
           const prefixes = ni.prefixes.filter((x) => x.prefix !== req.prefix);
           const old = ni.prefixes.find((x) => x.prefix === req.prefix);
-          tx.applyNetworkInstance(ni, [...prefixes, { prefix: req.prefix!, labels: { ...(old?.labels ?? {}), ...(req.labels ?? {}) } }], ni.owner);
+          tx.applyNetworkInstance(
+            ni,
+            [...prefixes, { prefix: req.prefix!, labels: { ...(old?.labels ?? {}), ...(req.labels ?? {}) } }],
+            ni.owner,
+          );
           return { prefix: req.prefix! };
         }, p.scope),
       );
@@ -115,7 +119,9 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
       // With a selector: the first thing stored in the network instance whose labels match
       // (Nephio's "nephio.org/action: get"), any package's. Without: what the owner holds.
       const hasSpec = (r.spec ?? '').trim() !== '';
-      const { id, req, parsed } = hasSpec ? decodeClaim(r, ctx.limits) : { id: decodeClaimHeader(r.header, ctx.limits), req: undefined, parsed: undefined };
+      const { id, req, parsed } = hasSpec
+        ? decodeClaim(r, ctx.limits)
+        : { id: decodeClaimHeader(r.header, ctx.limits), req: undefined, parsed: undefined };
       authorizePackage(p, id.package);
       const sel = req?.selector;
       if (req && sel && (Object.keys(sel.matchLabels ?? {}).length || sel.matchExpressions?.length)) {
@@ -137,9 +143,17 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
           const prefix = typeof spec.prefix === 'string' ? spec.prefix : undefined;
           const niSpec = spec.networkInstance as { name?: unknown; namespace?: unknown } | undefined;
           if (spec.kind === 'aggregate' && prefix && niSpec && typeof niSpec.name === 'string') {
-            const ni = instancePrefixClaim(tx, id.package, { kind: 'aggregate', prefix, networkInstance: { name: niSpec.name, namespace: typeof niSpec.namespace === 'string' ? niSpec.namespace : undefined } });
+            const ni = instancePrefixClaim(tx, id.package, {
+              kind: 'aggregate',
+              prefix,
+              networkInstance: { name: niSpec.name, namespace: typeof niSpec.namespace === 'string' ? niSpec.namespace : undefined },
+            });
             if (ni) {
-              tx.applyNetworkInstance(ni, ni.prefixes.filter((x) => x.prefix !== prefix), ni.owner);
+              tx.applyNetworkInstance(
+                ni,
+                ni.prefixes.filter((x) => x.prefix !== prefix),
+                ni.owner,
+              );
               return;
             }
           }
@@ -159,11 +173,15 @@ function mustLieInAggregate(tx: Tx, req: AllocationRequest): void {
   const c = canonicalPrefix(req.prefix!);
   const inside = tx.ipam.listPrefixes(req.networkInstance).some((p) => p.kind === 'aggregate' && p.prefix !== c && contains(p.prefix, c));
   if (!inside) {
-    throw new IpamError('FailedPrecondition', `an aggregate prefix is required for aggregate claim ${req.prefix} in network instance ${req.networkInstance.namespace || 'default'}/${req.networkInstance.name}: root aggregates come from the network instance`, {
-      networkInstance: `${req.networkInstance.namespace || 'default'}/${req.networkInstance.name}`,
-      prefix: req.prefix,
-      field: 'spec.prefix',
-    });
+    throw new IpamError(
+      'FailedPrecondition',
+      `an aggregate prefix is required for aggregate claim ${req.prefix} in network instance ${req.networkInstance.namespace || 'default'}/${req.networkInstance.name}: root aggregates come from the network instance`,
+      {
+        networkInstance: `${req.networkInstance.namespace || 'default'}/${req.networkInstance.name}`,
+        prefix: req.prefix,
+        field: 'spec.prefix',
+      },
+    );
   }
 }
 
@@ -204,4 +222,3 @@ function instancePrefixClaim(tx: Tx, pkg: string, req: { kind: string; prefix?: 
   if (!ni || packageOf(ni.owner) !== pkg) return undefined;
   return { ...ref, owner: ni.owner, prefixes: ni.prefixes };
 }
-

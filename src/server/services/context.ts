@@ -1,6 +1,13 @@
 // What every service handler needs, and the wrapper that gives each unary call the same
 // authentication, status mapping, metrics and error logging.
-import { status, type handleUnaryCall, type ServiceError, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
+import {
+  status,
+  type handleUnaryCall,
+  type ServiceError,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
 import type { Change, IpamCore } from '../core.js';
 import type { Auth, Principal } from '../auth.js';
 import type { Logger } from '../log.js';

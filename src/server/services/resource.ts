@@ -93,7 +93,11 @@ function watchClaim(ctx: ServiceContext, call: ServerWritableStream<WatchClaimRe
       const ref = parseLocalOwner(localOwner(a.owner));
       return {
         header: {
-          gvk: { ...CLAIM_GVK, ...(base.gvk?.group ? { group: base.gvk.group, version: base.gvk.version ?? CLAIM_GVK.version } : {}), ...(ref ? { kind: ref.kind } : {}) },
+          gvk: {
+            ...CLAIM_GVK,
+            ...(base.gvk?.group ? { group: base.gvk.group, version: base.gvk.version ?? CLAIM_GVK.version } : {}),
+            ...(ref ? { kind: ref.kind } : {}),
+          },
           nsn: ref ? { namespace: ref.namespace, name: ref.name } : { namespace: 'default', name: localOwner(a.owner) },
           ...(base.ownerGvk ? { ownerGvk: base.ownerGvk } : {}),
           ...(base.ownerNsn ? { ownerNsn: base.ownerNsn } : {}),

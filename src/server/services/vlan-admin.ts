@@ -37,33 +37,39 @@ export function vlanAdminHandlers(ctx: ServiceContext): UntypedServiceImplementa
     ListVlanIndexes: unary<object, { indexes: WVlanIndex[] }>(ctx, `${SERVICE}/ListVlanIndexes`, async () => ({
       indexes: (await ctx.core.query((ipam) => ipam.vlan.listIndexes())).map(toWVlanIndex),
     })),
-    ListVlanClaims: unary<{ index?: WVlanIndexRef; owner?: string; ownerPrefix?: string; limit?: number; continue?: string }, { claims: WVlanClaim[]; continue: string }>(
-      ctx,
-      `${SERVICE}/ListVlanClaims`,
-      async (r, p) => {
-        const from = r.continue ? Number(r.continue) : 0;
-        if (!Number.isInteger(from) || from < 0) throw invalid('continue', `"${r.continue}" is not a token from a previous answer`);
-        const limit = r.limit ? Math.min(r.limit, MAX_PAGE) : DEFAULT_PAGE;
-        const index = fromWVlanRef(r.index, 'index', L, false);
-        const owner = checkString(r.owner, 'owner', L);
-        const ownerPrefix = checkString(r.ownerPrefix, 'ownerPrefix', L);
-        const filter = scoped(p, { ...(index ? { index } : {}), ...(owner ? { owner } : {}), ...(ownerPrefix ? { ownerPrefix } : {}) });
-        const list = await ctx.core.query((ipam) => ipam.vlan.listAllocations(filter));
-        return { claims: list.slice(from, from + limit).map((a) => toWVlanClaim(a)), continue: list.length > from + limit ? String(from + limit) : '' };
-      },
-    ),
+    ListVlanClaims: unary<
+      { index?: WVlanIndexRef; owner?: string; ownerPrefix?: string; limit?: number; continue?: string },
+      { claims: WVlanClaim[]; continue: string }
+    >(ctx, `${SERVICE}/ListVlanClaims`, async (r, p) => {
+      const from = r.continue ? Number(r.continue) : 0;
+      if (!Number.isInteger(from) || from < 0) throw invalid('continue', `"${r.continue}" is not a token from a previous answer`);
+      const limit = r.limit ? Math.min(r.limit, MAX_PAGE) : DEFAULT_PAGE;
+      const index = fromWVlanRef(r.index, 'index', L, false);
+      const owner = checkString(r.owner, 'owner', L);
+      const ownerPrefix = checkString(r.ownerPrefix, 'ownerPrefix', L);
+      const filter = scoped(p, { ...(index ? { index } : {}), ...(owner ? { owner } : {}), ...(ownerPrefix ? { ownerPrefix } : {}) });
+      const list = await ctx.core.query((ipam) => ipam.vlan.listAllocations(filter));
+      return {
+        claims: list.slice(from, from + limit).map((a) => toWVlanClaim(a)),
+        continue: list.length > from + limit ? String(from + limit) : '',
+      };
+    }),
     ApplyVlanIndex: unary<WVlanIndex, WVlanIndex>(ctx, `${SERVICE}/ApplyVlanIndex`, async (r, p) => {
       const owner = checkString(r.owner, 'owner', L, true);
       authorizeOwner(p, owner);
       const spec = fromWVlanIndex(r, 'index', L, owner);
       return toWVlanIndex(await ctx.core.mutate((tx) => tx.applyVlanIndex(spec)));
     }),
-    RemoveVlanIndex: unary<{ ref?: WVlanIndexRef; force?: boolean }, { released: WVlanClaim[] }>(ctx, `${SERVICE}/RemoveVlanIndex`, async (r, p) => {
-      requireUnscoped(p, 'RemoveVlanIndex');
-      const ref = fromWVlanRef(r.ref, 'ref', L)!;
-      const freed = await ctx.core.mutate((tx) => tx.removeVlanIndex(ref, { force: r.force ?? false }));
-      return { released: freed.map((a) => toWVlanClaim(a)) };
-    }),
+    RemoveVlanIndex: unary<{ ref?: WVlanIndexRef; force?: boolean }, { released: WVlanClaim[] }>(
+      ctx,
+      `${SERVICE}/RemoveVlanIndex`,
+      async (r, p) => {
+        requireUnscoped(p, 'RemoveVlanIndex');
+        const ref = fromWVlanRef(r.ref, 'ref', L)!;
+        const freed = await ctx.core.mutate((tx) => tx.removeVlanIndex(ref, { force: r.force ?? false }));
+        return { released: freed.map((a) => toWVlanClaim(a)) };
+      },
+    ),
     VlanBatch: unary<WVlanBatchRequest, WVlanBatchResponse>(ctx, `${SERVICE}/VlanBatch`, async (r, p) => {
       const pkg = checkString(r.package, 'package', L);
       authorizePackage(p, pkg);
@@ -101,8 +107,14 @@ function runVlanBatch(tx: Tx, pkg: string, r: WVlanBatchRequest, L: ServiceConte
   const indexes = (r.indexes ?? []).map((w, i) => ({ w, i }));
   // explicit indexes before the ones WorkloadClusters imply, as the builtin backend does
   indexes.sort((a, b) => Number(!!a.w.implied) - Number(!!b.w.implied) || a.i - b.i);
-  for (const { w, i } of indexes) attempt(`indexes[${i}]`, () => void tx.applyVlanIndex(fromWVlanIndex(w, `indexes[${i}]`, L, own(w.owner, `indexes[${i}].owner`))));
-  (r.definitions ?? []).forEach((w, i) => attempt(`definitions[${i}]`, () => void tx.applyVlanDefinition(fromWVlanDefinition(w, `definitions[${i}]`, L, own(w.owner, `definitions[${i}].owner`)))));
+  for (const { w, i } of indexes)
+    attempt(`indexes[${i}]`, () => void tx.applyVlanIndex(fromWVlanIndex(w, `indexes[${i}]`, L, own(w.owner, `indexes[${i}].owner`))));
+  (r.definitions ?? []).forEach((w, i) =>
+    attempt(
+      `definitions[${i}]`,
+      () => void tx.applyVlanDefinition(fromWVlanDefinition(w, `definitions[${i}]`, L, own(w.owner, `definitions[${i}].owner`))),
+    ),
+  );
   (r.release ?? []).forEach((o, i) =>
     attempt(`release[${i}]`, () => {
       for (const a of tx.releaseVlan(own(o, `release[${i}]`))) released.push(toWVlanClaim(a, localOwner(a.owner)));
@@ -137,4 +149,3 @@ function runVlanBatch(tx: Tx, pkg: string, r: WVlanBatchRequest, L: ServiceConte
   }
   return { outcomes, spaceErrors, released };
 }
-

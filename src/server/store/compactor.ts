@@ -33,7 +33,13 @@ export async function compactFromLog(job: CompactJob, createIpam: IpamFactory): 
   // The segments below job.seq are complete (each ends with its end marker): anything less
   // than whole is a loss, and a snapshot of it would make the loss permanent.
   const log = readLog(job.dir, job.seq);
-  const bad = log.loss ?? (log.torn && { msg: `${log.segments[log.torn.index]!.file}: damaged record at offset ${log.torn.offset} (${log.torn.reason})`, path: log.segments[log.torn.index]!.path, offset: log.torn.offset });
+  const bad =
+    log.loss ??
+    (log.torn && {
+      msg: `${log.segments[log.torn.index]!.file}: damaged record at offset ${log.torn.offset} (${log.torn.reason})`,
+      path: log.segments[log.torn.index]!.path,
+      offset: log.torn.offset,
+    });
   if (bad) throw new StoreCorruptError(`not compacting: ${bad.msg}`, bad.path, bad.offset);
   const ipam = rebuild({ ...(log.snapshot ? { snapshot: log.snapshot } : {}), records: log.records, report: [] }, createIpam);
   await writeSnapshotTmp(job.dir, job.seq, await encodeSnapshotFrame(job.seq, log.lastN, ipam.snapshot()));

@@ -44,7 +44,9 @@ export function lockDir(dir: string): DirLock {
         throw e2;
       }
     }
-    const r = spawnSync('flock', ['--nonblock', '--exclusive', '--conflict-exit-code', String(HELD), '3'], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+    const r = spawnSync('flock', ['--nonblock', '--exclusive', '--conflict-exit-code', String(HELD), '3'], {
+      stdio: ['ignore', 'ignore', 'pipe', fd],
+    });
     if (r.error || (r.status !== 0 && r.status !== HELD)) {
       closeSync(fd);
       if (created) unlinkSync(path);

@@ -122,7 +122,13 @@ export class EtcdStore implements Store, LeaseRouter {
       counters: this.extra,
     });
     this.leases = opts.peerAddress
-      ? new Leases({ keys: this.keys, writer: this.writer, address: opts.peerAddress, ttlSeconds: opts.leaseTtlSeconds ?? 2, onNote: this.onNote })
+      ? new Leases({
+          keys: this.keys,
+          writer: this.writer,
+          address: opts.peerAddress,
+          ttlSeconds: opts.leaseTtlSeconds ?? 2,
+          onNote: this.onNote,
+        })
       : undefined;
     this.follower = new Follower({
       keys: this.keys,
@@ -207,7 +213,10 @@ export class EtcdStore implements Store, LeaseRouter {
   commit(ops: Op[], revert?: Revert): Promise<void> {
     if (this.closed || !this.client) return Promise.reject(new StoreFailedError('store is closed'));
     // Its keys have no place for VLANs yet: refuse rather than acknowledge what it would not keep.
-    if (ops.some(isVlanOp)) return Promise.reject(new StoreRejectedError('the etcd store does not keep VLAN indexes or claims yet: serve them with the file store'));
+    if (ops.some(isVlanOp))
+      return Promise.reject(
+        new StoreRejectedError('the etcd store does not keep VLAN indexes or claims yet: serve them with the file store'),
+      );
     this.commits++;
     return this.pipeline.add(ops, revert);
   }
@@ -280,7 +289,8 @@ export class EtcdStore implements Store, LeaseRouter {
     for (;;) {
       const res = await kv.range({ key, range_end: end, limit: PAGE, ...(revision ? { revision } : {}) });
       if (!revision) revision = Number(res.header.revision);
-      for (const x of res.kvs) out.push({ key: x.key.toString(), value: x.value, createRevision: Number(x.create_revision), modRevision: Number(x.mod_revision) });
+      for (const x of res.kvs)
+        out.push({ key: x.key.toString(), value: x.value, createRevision: Number(x.create_revision), modRevision: Number(x.mod_revision) });
       if (!res.more || res.kvs.length === 0) break;
       key = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
     }

@@ -43,7 +43,18 @@
 // snapshot keeps the cost of snapshots proportional to the work logged, however large the
 // state (a million allocations make a ~200 MB snapshot), and bounds recovery to about two
 // snapshots' worth of reading.
-import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -211,16 +222,28 @@ export class FileStore implements Store {
     }
     if (log.loss) {
       const { msg, file, offset } = log.loss;
-      report.push({ level: 'error', msg: `REPAIR: ${msg}; the log is kept up to ${file} offset ${offset}, what follows is set aside (*.dropped*)`, file, offset });
+      report.push({
+        level: 'error',
+        msg: `REPAIR: ${msg}; the log is kept up to ${file} offset ${offset}, what follows is set aside (*.dropped*)`,
+        file,
+        offset,
+      });
     }
     if (log.torn) {
       const seg = log.segments[log.torn.index]!;
       const { offset, bytes, reason } = log.torn;
-      report.push({ level: 'warn', msg: `${seg.file}: torn tail (${reason}) at offset ${offset}: ${bytes} byte(s) of an unacknowledged write, cut off and saved to ${seg.file}.torn-${offset}`, file: seg.file, offset, bytes });
+      report.push({
+        level: 'warn',
+        msg: `${seg.file}: torn tail (${reason}) at offset ${offset}: ${bytes} byte(s) of an unacknowledged write, cut off and saved to ${seg.file}.torn-${offset}`,
+        file: seg.file,
+        offset,
+        bytes,
+      });
     }
     report.push({
       level: 'info',
-      msg: `recovered ${log.snapshotSeq !== undefined ? `snapshot ${snapshotName(log.snapshotSeq)} + ` : ''}${log.records.length} record(s) from ${log.segments.length} segment(s)` +
+      msg:
+        `recovered ${log.snapshotSeq !== undefined ? `snapshot ${snapshotName(log.snapshotSeq)} + ` : ''}${log.records.length} record(s) from ${log.segments.length} segment(s)` +
         (log.segments.some((s) => s.holds) ? (log.clean ? ' (closed cleanly)' : ' (after a crash)') : ''),
     });
     return report;
@@ -426,7 +449,10 @@ export class FileStore implements Store {
       fd = await next.ready;
     } catch (e) {
       // preparing failed (disk full?): one more try, now; if that fails too, the flush fails
-      this.onNote({ level: 'warn', msg: `preparing log segment ${segmentName(next.seq)} failed (${(e as Error).message}); creating it now` });
+      this.onNote({
+        level: 'warn',
+        msg: `preparing log segment ${segmentName(next.seq)} failed (${(e as Error).message}); creating it now`,
+      });
       fd = createSegmentSync(this.dir, next.seq, this.segmentSize);
     }
     await this.switchSegment(fd);
@@ -482,7 +508,6 @@ export class FileStore implements Store {
     await zeroFill(this.fd, this.fileEnd, min);
     this.fileEnd = min;
   }
-
 
   private releaseLock(): void {
     // a LOCK that was there before a start that never wrote stays, as everything else does

@@ -98,7 +98,13 @@ export interface LogState {
 /** Reads the log of `dir`; `below`: only the snapshot and segments numbered below it (compactor). */
 export function readLog(dir: string, below = Infinity): LogState {
   const names = readdirSync(dir);
-  const seqs = (re: RegExp) => names.flatMap((n) => { const m = re.exec(n); return m ? [Number(m[1])] : []; }).filter((s) => s < below);
+  const seqs = (re: RegExp) =>
+    names
+      .flatMap((n) => {
+        const m = re.exec(n);
+        return m ? [Number(m[1])] : [];
+      })
+      .filter((s) => s < below);
   const snaps = seqs(SNAP_RE).sort((a, b) => b - a);
   let segs = seqs(SEG_RE).sort((a, b) => a - b);
   const out: LogState = {
@@ -211,22 +217,43 @@ export function readLog(dir: string, below = Infinity): LogState {
         i,
         offset,
         `${file}: damaged record at offset ${offset} (${reason}); ` +
-          (laterFrames > 0 ? `${laterFrames} good record(s) follow it` : !isTail ? 'records follow in a later segment' : 'the segment was closed after it, so it is not a write cut short by a crash'),
+          (laterFrames > 0
+            ? `${laterFrames} good record(s) follow it`
+            : !isTail
+              ? 'records follow in a later segment'
+              : 'the segment was closed after it, so it is not a write cut short by a crash'),
       );
     }
     if (seg.last === 'next' && isLast) {
-      return lossFrom(seq + 1, `${file} ends by naming ${segmentName(seq + 1)} as the next segment, which is missing: the records written there are lost`);
+      return lossFrom(
+        seq + 1,
+        `${file} ends by naming ${segmentName(seq + 1)} as the next segment, which is missing: the records written there are lost`,
+      );
     }
     if (seg.legacy) return undefined; // written by an older version: its own checks only
     if (seg.last === 'none') {
-      if (trimmed || buf.length === seg.start) return lossIn(i, seg.start, `${file}: cut to ${buf.length} bytes, it was created with ${seg.declared}; the records it held are lost`);
+      if (trimmed || buf.length === seg.start)
+        return lossIn(
+          i,
+          seg.start,
+          `${file}: cut to ${buf.length} bytes, it was created with ${seg.declared}; the records it held are lost`,
+        );
       if (i < tail) return lossIn(i, seg.start, `${file}: holds no records but later segments do; the records it held are lost`);
       return undefined; // prepared and never written
     }
     if (seg.last === 'ops') {
-      if (!isTail) return lossIn(i, seg.end, `${file}: ends at offset ${seg.end} without its end marker while later segments hold records: its last records are lost`);
+      if (!isTail)
+        return lossIn(
+          i,
+          seg.end,
+          `${file}: ends at offset ${seg.end} without its end marker while later segments hold records: its last records are lost`,
+        );
       if (trimmed || seg.end === buf.length) {
-        return lossIn(i, seg.end, `${file}: ends at offset ${seg.end} right after a record, ${buf.length} of the ${seg.declared} bytes it was created with: it was cut and the records after it are lost`);
+        return lossIn(
+          i,
+          seg.end,
+          `${file}: ends at offset ${seg.end} right after a record, ${buf.length} of the ${seg.declared} bytes it was created with: it was cut and the records after it are lost`,
+        );
       }
       return undefined; // a crash: records, then the zeros the segment was created with
     }
@@ -247,7 +274,9 @@ function follows(e: Entry, seg: SegmentRead, lastN: number | undefined): string 
   const n = e.n!;
   if (e.kind === 'end') return n === lastN ? undefined : `end marker after record ${n}, but the last record read is ${lastN}`;
   if (n === lastN + 1) return undefined;
-  return n > lastN + 1 ? `record ${n} follows record ${lastN}: records ${lastN + 1}..${n - 1} are missing` : `record ${n} follows record ${lastN}: out of order`;
+  return n > lastN + 1
+    ? `record ${n} follows record ${lastN}: records ${lastN + 1}..${n - 1} are missing`
+    : `record ${n} follows record ${lastN}: out of order`;
 }
 
 /** Index of the last segment with anything after its header (-1: none). A frame's length is

@@ -34,7 +34,14 @@ export function repairLog(dir: string, log: LogState, note: (n: RecoveryNote) =>
       seg.end = loss.cut.offset;
       const saved = `${seg.file}.dropped-${loss.cut.offset}`;
       const bytes = cut(dir, seg.buf, seg.path, loss.cut.offset, saved);
-      if (bytes > 0) note({ level: 'error', msg: `REPAIR dropped ${bytes} byte(s) of ${seg.file} from offset ${loss.cut.offset}, saved to ${saved}`, file: seg.file, offset: loss.cut.offset, bytes });
+      if (bytes > 0)
+        note({
+          level: 'error',
+          msg: `REPAIR dropped ${bytes} byte(s) of ${seg.file} from offset ${loss.cut.offset}, saved to ${saved}`,
+          file: seg.file,
+          offset: loss.cut.offset,
+          bytes,
+        });
     }
     for (const name of readdirSync(dir).sort()) {
       const m = SEG_RE.exec(name);

@@ -3,13 +3,7 @@
 // the allocator's state. Allocations are logged with their result, and replay asks for
 // exactly that result (as a sticky hint) and checks it, so a changed allocation policy in a
 // newer version can never move an address that a client was already given.
-import type {
-  AllocationRequest,
-  InstancePrefix,
-  NetworkInstanceRef,
-  PrefixSpec,
-  Snapshot,
-} from '../../ipam/types.js';
+import type { AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixSpec, Snapshot } from '../../ipam/types.js';
 import type { VlanDefinition, VlanIndexRef, VlanIndexSpec, VlanRequest } from '../../vlan/types.js';
 
 export type Op =

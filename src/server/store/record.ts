@@ -41,7 +41,12 @@ export function encodeRecord(ops: Op[], n: number): string {
     const stop = Math.max(0, shapes.length - RECENT);
     while (i >= stop && !sameShape(shapes[i]!, req)) i--;
     if (i < stop) i = shapes.push(req) - 1;
-    const extra = req.prefix !== undefined ? `,${req.hint === undefined ? 'null' : str(req.hint)},${str(req.prefix)}` : req.hint !== undefined ? `,${str(req.hint)}` : '';
+    const extra =
+      req.prefix !== undefined
+        ? `,${req.hint === undefined ? 'null' : str(req.hint)},${str(req.prefix)}`
+        : req.hint !== undefined
+          ? `,${str(req.hint)}`
+          : '';
     out += `[${i},${str(req.owner)},${str(op.prefix)}${extra}]`;
   }
   let s = '';
@@ -140,7 +145,19 @@ function sameKeys(a: object, b: object, known: ReadonlySet<string>): boolean {
   }
   return n === 0;
 }
-const REQUEST_FIELDS: ReadonlySet<string> = new Set(['owner', 'hint', 'networkInstance', 'kind', 'selector', 'prefix', 'prefixLength', 'addressFamily', 'createPrefix', 'labels', 'index']);
+const REQUEST_FIELDS: ReadonlySet<string> = new Set([
+  'owner',
+  'hint',
+  'networkInstance',
+  'kind',
+  'selector',
+  'prefix',
+  'prefixLength',
+  'addressFamily',
+  'createPrefix',
+  'labels',
+  'index',
+]);
 const SELECTOR_FIELDS: ReadonlySet<string> = new Set(['matchLabels', 'matchExpressions']);
 
 function jsonEqual(a: unknown, b: unknown): boolean {

@@ -48,7 +48,8 @@ export type SegmentHeader = { start: number; declared?: number; legacy: boolean 
 
 /** What a segment's first bytes say: where frames start and the size it was created at. */
 export function readSegmentHeader(buf: Buffer): SegmentHeader {
-  if (buf.length >= WAL_MAGIC.length && buf.subarray(0, WAL_MAGIC.length).equals(WAL_MAGIC)) return { start: WAL_MAGIC.length, legacy: true };
+  if (buf.length >= WAL_MAGIC.length && buf.subarray(0, WAL_MAGIC.length).equals(WAL_MAGIC))
+    return { start: WAL_MAGIC.length, legacy: true };
   if (buf.length >= 8 && buf.subarray(0, 8).equals(WAL2_MAGIC)) {
     if (buf.length < SEGMENT_HEADER) return { problem: `cut inside its header (${buf.length} bytes)` };
     if (buf.readUInt32LE(12) !== crc32(buf.subarray(0, 12))) return { problem: 'damaged header (CRC mismatch)' };
@@ -75,14 +76,14 @@ const fsyncP = promisify(fsync);
 
 /** Writes zeros over [from, to) of fd in STEP pieces, syncing each (see the header). */
 export function zeroFillSync(fd: number, from: number, to: number): void {
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     at += writeSync(fd, ZEROS, 0, Math.min(STEP, to - at), at);
     fdatasyncSync(fd);
   }
 }
 
 export async function zeroFill(fd: number, from: number, to: number): Promise<void> {
-  for (let at = from; at < to; ) {
+  for (let at = from; at < to;) {
     at += await writeP(fd, ZEROS, 0, Math.min(STEP, to - at), at);
     await fdatasyncP(fd);
   }

@@ -30,7 +30,9 @@ export async function encodeSnapshotFrame(seq: number, n: number | undefined, sn
   const { allocations, ...rest } = snapshot;
   // `rest` always has `version`, so its JSON is "{...}" and the allocations can be appended
   const restJson = JSON.stringify(rest);
-  const parts: Buffer[] = [Buffer.from(`{"seq":${JSON.stringify(seq)},${n === undefined ? '' : `"n":${n},`}"snapshot":${restJson.slice(0, -1)},"allocations":[`)];
+  const parts: Buffer[] = [
+    Buffer.from(`{"seq":${JSON.stringify(seq)},${n === undefined ? '' : `"n":${n},`}"snapshot":${restJson.slice(0, -1)},"allocations":[`),
+  ];
   for (let i = 0; i < allocations.length; i += CHUNK) {
     await new Promise((r) => setImmediate(r));
     const json = JSON.stringify(allocations.slice(i, i + CHUNK));

@@ -105,7 +105,10 @@ export class StoreRejectedError extends Error {
 /** The store can no longer make anything durable (I/O error, closed). */
 export class StoreFailedError extends Error {
   override readonly name = 'StoreFailedError';
-  constructor(message: string, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super(message);
   }
 }
@@ -113,7 +116,11 @@ export class StoreFailedError extends Error {
 /** Recovery found damage it will not repair by itself. */
 export class StoreCorruptError extends Error {
   override readonly name = 'StoreCorruptError';
-  constructor(message: string, readonly file: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly offset: number,
+  ) {
     super(message);
   }
 }

@@ -12,7 +12,10 @@ export function parseSelector(text: string): LabelSelector {
   for (const term of splitTerms(text)) {
     const set = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
     if (set) {
-      const values = set[3]!.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const values = set[3]!
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       values.forEach((v) => checkValue(v, term));
       matchExpressions.push({ key: checkKey(set[1]!, term), operator: set[2] === 'in' ? 'In' : 'NotIn', values });
       continue;
@@ -32,7 +35,10 @@ export function parseSelector(text: string): LabelSelector {
     }
     throw new Error(`selector: cannot read "${term}"`);
   }
-  return { ...(Object.keys(matchLabels).length ? { matchLabels: { ...matchLabels } } : {}), ...(matchExpressions.length ? { matchExpressions } : {}) };
+  return {
+    ...(Object.keys(matchLabels).length ? { matchLabels: { ...matchLabels } } : {}),
+    ...(matchExpressions.length ? { matchExpressions } : {}),
+  };
 }
 
 /** Commas split terms, except inside the parentheses of a set. */

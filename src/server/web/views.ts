@@ -95,7 +95,9 @@ function span(prefix: string): Span {
 }
 
 const inside = (outer: Span, inner: Span) =>
-  outer.v6 === inner.v6 && inner.len >= outer.len && inner.base >> BigInt((outer.v6 ? 128 : 32) - outer.len) === outer.base >> BigInt((outer.v6 ? 128 : 32) - outer.len);
+  outer.v6 === inner.v6 &&
+  inner.len >= outer.len &&
+  inner.base >> BigInt((outer.v6 ? 128 : 32) - outer.len) === outer.base >> BigInt((outer.v6 ? 128 : 32) - outer.len);
 
 function visible(viewer: Viewer, owner: string): boolean {
   return viewer.scope === undefined || packageOf(owner) === viewer.scope;
@@ -172,7 +174,10 @@ export function allocationPage(ipam: Ipam, q: AllocationQuery, viewer: Viewer): 
     (q.selector === undefined || selectorMatches(q.selector, a.labels));
   let list: Allocation[];
   if (q.within !== undefined && q.networkInstance) {
-    list = ipam.allocationsWithin(q.networkInstance, q.within).filter(wanted).slice(q.offset, q.offset + q.limit + 1);
+    list = ipam
+      .allocationsWithin(q.networkInstance, q.within)
+      .filter(wanted)
+      .slice(q.offset, q.offset + q.limit + 1);
   } else {
     list = ipam.listAllocations({ ...filterOf(q, ownerPrefix), offset: q.offset, limit: q.limit + 1 });
   }
@@ -209,7 +214,14 @@ export function subnetMap(ipam: Ipam, ref: NetworkInstanceRef, prefix: string, v
   const infos = ipam.listPrefixes(ref).filter((p) => p.prefix === utilization.prefix);
   const kind = infos[0]?.kind ?? 'network';
   const size = 1n << BigInt((s.v6 ? 128 : 32) - s.len);
-  const base = { networkInstance: refKey(ref), prefix: utilization.prefix, kind, family: s.v6 ? 'ipv6' : 'ipv4', utilization, size: size.toString() };
+  const base = {
+    networkInstance: refKey(ref),
+    prefix: utilization.prefix,
+    kind,
+    family: s.v6 ? 'ipv6' : 'ipv4',
+    utilization,
+    size: size.toString(),
+  };
   // too large to draw: the summary, without building every allocation inside
   if (size > BigInt(MAX_GRID) || (kind !== 'network' && kind !== 'loopback')) return base;
   const allocations = ipam.allocationsWithin(ref, utilization.prefix);

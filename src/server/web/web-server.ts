@@ -59,7 +59,14 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
     route(req, res).catch((e: unknown) => fail(res, e, o.log));
   };
   const server: Server = o.tls
-    ? createHttps({ cert: o.tls.cert, key: o.tls.key, ...(o.tls.clientCa ? { ca: o.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+    ? createHttps(
+        {
+          cert: o.tls.cert,
+          key: o.tls.key,
+          ...(o.tls.clientCa ? { ca: o.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        handler,
+      )
     : createHttp(handler);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -114,7 +121,8 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     sameOrigin(req);
-    if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'send {"token": "..."} as application/json');
+    if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
+      throw new HttpError(415, 'send {"token": "..."} as application/json');
     const body = await readBody(req);
     let token: unknown;
     try {
@@ -246,7 +254,11 @@ function sendAsset(req: IncomingMessage, res: ServerResponse, a: Asset): void {
 
 function sendJson(res: ServerResponse, body: unknown, status = 200): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -2,7 +2,14 @@
 // leader otherwise stalls a call for etcd's own ~7 s request timeout), and which failures are
 // worth another attempt.
 import { readFileSync } from 'node:fs';
-import { Etcd3, GRPCInvalidArgumentError, EtcdPermissionDeniedError, EtcdAuthenticationFailedError, ClientClosedError, type IOptions } from 'etcd3';
+import {
+  Etcd3,
+  GRPCInvalidArgumentError,
+  EtcdPermissionDeniedError,
+  EtcdAuthenticationFailedError,
+  ClientClosedError,
+  type IOptions,
+} from 'etcd3';
 
 export interface EtcdConnection {
   /** Client URLs, `http://host:2379` or `https://host:2379`. */

@@ -84,7 +84,11 @@ export class Follower {
     if (old) await old.cancel().catch(() => {});
     this.watchDead = false;
     // Only the journals: they carry everything a replica needs to follow the others.
-    const w = await client.watch().prefix(`${this.o.keys.base}jr/`).startRevision(String(this.loadedRev + 1)).create();
+    const w = await client
+      .watch()
+      .prefix(`${this.o.keys.base}jr/`)
+      .startRevision(String(this.loadedRev + 1))
+      .create();
     this.watcher = w;
     w.on('data', (res: IWatchResponse) => this.onWatch(res));
     // etcd3 re-creates a broken stream from the last revision it delivered; said once per
@@ -179,7 +183,8 @@ export class Follower {
   /** An own commit on one of the group's instances or owners is unsettled. */
   private waits(g: Group): boolean {
     for (const id of g.journals.keys()) if (this.o.gate.blocks(id)) return true;
-    for (const j of g.journals.values()) for (const [, ops] of j.c ?? []) for (const op of ops) if (this.o.gate.blocksOwner(ownerOf(op))) return true;
+    for (const j of g.journals.values())
+      for (const [, ops] of j.c ?? []) for (const op of ops) if (this.o.gate.blocksOwner(ownerOf(op))) return true;
     return false;
   }
 
@@ -189,7 +194,9 @@ export class Follower {
       const parts = this.partial.get(id);
       const expect = parts?.length ? parts[parts.length - 1]!.journals.get(id)!.t : (this.o.mirror.rev.get(id) ?? '');
       if (j.b !== expect) {
-        this.o.lostTrack(`network instance ${id}: transaction ${j.t} (revision ${g.rev}) was made from ${j.b || 'nothing'}, this replica has ${expect || 'nothing'}`);
+        this.o.lostTrack(
+          `network instance ${id}: transaction ${j.t} (revision ${g.rev}) was made from ${j.b || 'nothing'}, this replica has ${expect || 'nothing'}`,
+        );
         return false;
       }
     }

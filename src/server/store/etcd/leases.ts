@@ -58,7 +58,11 @@ export class Leases {
     // what is held now, then every change after it
     const res = await client.kv.range({ key: Buffer.from(this.base), range_end: prefixEnd(this.base) });
     for (const kv of res.kvs) this.onPut(kv.key.toString(), kv.value);
-    const w = await client.watch().prefix(this.base).startRevision(String(Number(res.header.revision) + 1)).create();
+    const w = await client
+      .watch()
+      .prefix(this.base)
+      .startRevision(String(Number(res.header.revision) + 1))
+      .create();
     this.watcher = w;
     w.on('put', (kv: { key: Buffer; value: Buffer }) => this.onPut(kv.key.toString(), kv.value));
     w.on('delete', (kv: { key: Buffer }) => this.onDelete(kv.key.toString()));

@@ -128,7 +128,11 @@ export class CommitPipeline {
       // instead of sending etcd a transaction it rejects (which would fail the whole store).
       const instances = derived.instances.size;
       if (2 * instances + c.guards.length >= maxOps || c.opsJson.length * instances >= maxBytes) {
-        reject(new StoreRejectedError(`one request touches ${instances} network instances and ${c.guards.length} other owners: more than one etcd transaction can hold (at most ${maxOps} operations, ${maxBytes} bytes); split the request`));
+        reject(
+          new StoreRejectedError(
+            `one request touches ${instances} network instances and ${c.guards.length} other owners: more than one etcd transaction can hold (at most ${maxOps} operations, ${maxBytes} bytes); split the request`,
+          ),
+        );
         return;
       }
       const late = c.resources.filter((r) => this.poisoned.has(r) || this.behind.has(instanceOf(r) ?? ''));

@@ -105,7 +105,10 @@ export class Mirror {
           const id = instId(op.ref);
           const inst = this.inst(id);
           d.instances.add(id);
-          d.writes.set(this.keys.ni(id), json({ name: op.ref.name, namespace: op.ref.namespace || 'default', owner: op.owner, prefixes: op.prefixes }));
+          d.writes.set(
+            this.keys.ni(id),
+            json({ name: op.ref.name, namespace: op.ref.namespace || 'default', owner: op.owner, prefixes: op.prefixes }),
+          );
           if (inst.niOwner !== undefined && inst.niOwner !== op.owner) touch(inst.niOwner).n?.delete(id);
           inst.niOwner = op.owner;
           const o = touch(op.owner);

@@ -124,12 +124,15 @@ export class Turns {
     if (this.heldFor.size === 0 || this.closed) return;
     let first = Infinity;
     for (const t of this.heldFor.values()) first = Math.min(first, t.until);
-    this.timer = setTimeout(() => {
-      const now = performance.now();
-      for (const [id, t] of this.heldFor) if (t.until <= now) this.heldFor.delete(id);
-      this.arm();
-      this.o.wake();
-    }, Math.max(1, first - performance.now()));
+    this.timer = setTimeout(
+      () => {
+        const now = performance.now();
+        for (const [id, t] of this.heldFor) if (t.until <= now) this.heldFor.delete(id);
+        this.arm();
+        this.o.wake();
+      },
+      Math.max(1, first - performance.now()),
+    );
     this.timer.unref();
   }
 }

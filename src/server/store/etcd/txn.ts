@@ -99,7 +99,9 @@ export function buildTxn(round: Round, keys: Keys, writer: string): { req: ITxnR
   const failure: IRequestOp[] = [];
   for (const [id, b] of round.basis) {
     const key = Buffer.from(keys.rev(id));
-    compare.push(b ? { key, target: 'Value', result: 'Equal', value: Buffer.from(b) } : { key, target: 'Create', result: 'Equal', create_revision: 0 });
+    compare.push(
+      b ? { key, target: 'Value', result: 'Equal', value: Buffer.from(b) } : { key, target: 'Create', result: 'Equal', create_revision: 0 },
+    );
     failure.push({ request_range: { key } });
   }
   for (const [o, mod] of round.ownerBasis) {

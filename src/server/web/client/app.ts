@@ -18,7 +18,7 @@ async function start(): Promise<void> {
     applyFilter();
   });
   byId('f-clear').addEventListener('click', () => {
-    (byId<HTMLFormElement>('filter')).reset();
+    byId<HTMLFormElement>('filter').reset();
     applyFilter();
   });
   byId('prev').addEventListener('click', () => page(-PAGE));

@@ -12,7 +12,10 @@ export function renderSubnet(root: HTMLElement, m: SubnetMap): void {
     `${m.kind} ${m.family} in ${m.networkInstance}: ${count(u.used)} of ${count(u.total)} addresses taken (${percent(u.used, u.total)}%)${m.allocations !== undefined ? `, ${m.allocations} allocations` : ''}`,
   );
   if (!m.cells) {
-    root.replaceChildren(summary, el('p', {}, `Too large to draw address by address (${count(m.size)} addresses): see its allocations below.`));
+    root.replaceChildren(
+      summary,
+      el('p', {}, `Too large to draw address by address (${count(m.size)} addresses): see its allocations below.`),
+    );
     return;
   }
   const size = Number(m.size);
@@ -40,7 +43,12 @@ function cell(c: MapCell): HTMLElement {
   const cls = c.state === 'allocated' ? (c.owner ? `o${colourOf(c.package || c.owner)}` : 'other') : '';
   return el(
     'div',
-    { class: `cell ${c.state} ${cls}`, title: `${c.address}: ${c.state}${holder ? ` (${holder})` : ''}`, 'data-state': c.state, 'data-address': c.address },
+    {
+      class: `cell ${c.state} ${cls}`,
+      title: `${c.address}: ${c.state}${holder ? ` (${holder})` : ''}`,
+      'data-state': c.state,
+      'data-address': c.address,
+    },
     String(c.offset),
   );
 }

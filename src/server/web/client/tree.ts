@@ -19,7 +19,11 @@ export function renderTree(root: HTMLElement, instances: InstanceView[], act: Tr
 
 function instance(ni: InstanceView, act: TreeActions, open: Set<string | null>, first: boolean): HTMLElement {
   const key = `${ni.namespace}/${ni.name}`;
-  const d = el('details', { 'data-key': key, class: 'instance' }, el('summary', {}, el('span', { class: 'instance-title' }, ni.name), ` (${ni.namespace})`));
+  const d = el(
+    'details',
+    { 'data-key': key, class: 'instance' },
+    el('summary', {}, el('span', { class: 'instance-title' }, ni.name), ` (${ni.namespace})`),
+  );
   if (first || open.has(key)) d.open = true;
   d.append(...ni.prefixes.map((p) => node(key, p, act, open, first)));
   return d;
