@@ -5,9 +5,8 @@
 // parent does not grow with the number of allocations.
 
 import { L_NETWORK_NAME, selectorKey, selectorMatches } from './labels.js';
-import { KindCode, RowFlag, RowType } from './rows.js';
-import type { Instance, Space } from './space.js';
-import type { LabelSelector } from './types.js';
+import { KindCode, RowFlag, RowType, type RowStore } from './rows.js';
+import type { LabelSelector, Labels } from './label-types.js';
 
 /** What a request asks for, which decides the kinds of parents it can use. */
 export const enum ReqClass {
@@ -35,10 +34,43 @@ export interface Candidates {
   refs: number[];
 }
 
+/** The last lookup of an instance, compared by content first: bulk requests skip building a key. */
+export interface CandidateMemo {
+  cls: number;
+  family: number;
+  ml: Record<string, string> | undefined;
+  mlCount: number;
+  ex: unknown;
+  entry: Candidates | undefined;
+}
+
+/** What candidate lists are built from: the allocator's rows (space.ts's Space). */
+export interface CandidateRows {
+  readonly rows: RowStore;
+  readonly meta: ReadonlyMap<number, { readonly sel: Labels }>;
+  compareRows(a: number, b: number): number;
+}
+
+/** The per-instance state the lists are cached in (space.ts's Instance). */
+export interface CandidateCache {
+  /** Bumped whenever a selectable row appears, goes or changes labels. */
+  version: number;
+  /** Selectable rows: prefixes, reservations, labelled allocated prefixes. */
+  selectables: Set<number>;
+  cache: Map<string, Candidates>;
+  memo: CandidateMemo;
+}
+
 const MAX_CACHED = 512;
 
 /** family: 0 ipv4, 1 ipv6, -1 either. */
-export function candidates(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
+export function candidates(
+  sp: CandidateRows,
+  inst: CandidateCache,
+  cls: ReqClass,
+  family: number,
+  sel: LabelSelector | undefined,
+): Candidates {
   const memo = inst.memo;
   if (
     memo.entry !== undefined &&
@@ -67,7 +99,7 @@ export function candidates(sp: Space, inst: Instance, cls: ReqClass, family: num
   return e;
 }
 
-function sameAsMemo(memo: Instance['memo'], sel: LabelSelector | undefined): boolean {
+function sameAsMemo(memo: CandidateMemo, sel: LabelSelector | undefined): boolean {
   if (sel?.matchExpressions !== memo.ex) return false; // expressions: same array only
   const ml = sel?.matchLabels;
   let n = 0;
@@ -85,7 +117,7 @@ function sameAsMemo(memo: Instance['memo'], sel: LabelSelector | undefined): boo
   return n === memo.mlCount;
 }
 
-function lookup(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
+function lookup(sp: CandidateRows, inst: CandidateCache, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
   const key = cls + '|' + family + '|' + selectorKey(sel);
   let e = inst.cache.get(key);
   if (e && e.version === inst.version) return e;
@@ -103,7 +135,7 @@ const enum Slot {
 }
 
 /** Which list of a (class, family, selector) entry a selectable row belongs to. */
-function slotOf(sp: Space, r: number, cls: ReqClass, family: number, sel: LabelSelector | undefined): Slot {
+function slotOf(sp: CandidateRows, r: number, cls: ReqClass, family: number, sel: LabelSelector | undefined): Slot {
   const rows = sp.rows;
   if (family >= 0 && ((rows.flags(r) & RowFlag.V6) !== 0 ? 1 : 0) !== family) return Slot.None;
   const m = sp.meta.get(r);
@@ -132,7 +164,7 @@ function slotOf(sp: Space, r: number, cls: ReqClass, family: number, sel: LabelS
   return slot;
 }
 
-function build(sp: Space, inst: Instance, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
+function build(sp: CandidateRows, inst: CandidateCache, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
   const primary: number[] = [];
   const fallback: number[] = [];
   const refs: number[] = [];
@@ -154,7 +186,7 @@ const copySelector = (sel: LabelSelector | undefined): LabelSelector | undefined
     matchExpressions: sel.matchExpressions?.map((e) => ({ ...e, values: e.values ? [...e.values] : undefined })),
   };
 
-function insertSorted(sp: Space, list: number[], r: number): void {
+function insertSorted(sp: CandidateRows, list: number[], r: number): void {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
@@ -169,7 +201,7 @@ function insertSorted(sp: Space, list: number[], r: number): void {
  * A prefix an allocation created became selectable: add it to the cached lists it belongs to
  * instead of dropping them all, so creating many subnets does not rebuild lists each time.
  */
-export function candidateAdded(sp: Space, inst: Instance, r: number): void {
+export function candidateAdded(sp: CandidateRows, inst: CandidateCache, r: number): void {
   for (const e of inst.cache.values()) {
     if (e.version !== inst.version) continue;
     const slot = slotOf(sp, r, e.cls, e.family, e.sel);
@@ -180,7 +212,7 @@ export function candidateAdded(sp: Space, inst: Instance, r: number): void {
 }
 
 /** The reverse of candidateAdded, before the row goes. */
-export function candidateRemoved(inst: Instance, r: number): void {
+export function candidateRemoved(inst: CandidateCache, r: number): void {
   for (const e of inst.cache.values()) {
     if (e.version !== inst.version) continue;
     for (const list of [e.primary, e.fallback, e.refs]) {

@@ -8,7 +8,7 @@ import { EMPTY_LABELS, LabelTable, L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWO
 import { KIND_NAMES, KindCode, RowFlag, RowStore, RowType, SYSTEM_ROW } from './rows.js';
 import { OwnerIndex } from './owners.js';
 import { Probe, TrieStore } from './trie.js';
-import { candidateAdded, candidateRemoved, type Candidates } from './candidates.js';
+import { candidateAdded, candidateRemoved, type CandidateCache } from './candidates.js';
 import type { InstancePrefix, Labels, NetworkInstanceRef, PrefixKind, PrefixSpec } from './types.js';
 
 /** One applied PrefixSpec (an IPPrefix, or an aggregate of a NetworkInstance). */
@@ -44,7 +44,7 @@ export interface Meta {
   gateway?: string;
 }
 
-export interface Instance {
+export interface Instance extends CandidateCache {
   id: number;
   key: string;
   ref: Readonly<Required<NetworkInstanceRef>>;
@@ -52,21 +52,7 @@ export interface Instance {
   prefixes: InstancePrefix[];
   /** Top-level (parentless) prefix rows, per family [v4, v6]. */
   top: [number[], number[]];
-  /** Selectable rows: prefixes, reservations, labelled allocated prefixes. */
-  selectables: Set<number>;
   specs: Map<string, SpecRec>;
-  /** Bumped whenever a selectable row appears, goes or changes labels. */
-  version: number;
-  cache: Map<string, Candidates>;
-  /** The last candidate lookup, compared by content first: bulk requests skip building a key. */
-  memo: {
-    cls: number;
-    family: number;
-    ml: Record<string, string> | undefined;
-    mlCount: number;
-    ex: unknown;
-    entry: Candidates | undefined;
-  };
 }
 
 export const niKey = (ref: NetworkInstanceRef): string => `${ref.namespace || 'default'}/${ref.name}`;

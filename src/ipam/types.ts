@@ -2,35 +2,17 @@
 // (the KRM function's builtin backend, the gRPC server, the stores). Plain data only,
 // so that everything here is JSON-serialisable and crosses process boundaries unchanged.
 import type { VlanSnapshot, Vlans } from '../vlan/types.js';
+import type { LabelSelector, Labels, OwnerKey } from './label-types.js';
+
+export type { LabelSelector, LabelSelectorRequirement, Labels, OwnerKey } from './label-types.js';
 
 export type AddressFamily = 'ipv4' | 'ipv6';
 export type PrefixKind = 'aggregate' | 'network' | 'pool' | 'loopback';
-export type Labels = Readonly<Record<string, string>>;
-
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-}
-
-/** Kubernetes label selector: every matchLabels entry and every expression must hold. */
-export interface LabelSelector {
-  matchLabels?: Labels;
-  matchExpressions?: LabelSelectorRequirement[];
-}
-
 /** A network instance is named by namespace/name; namespace defaults to "default". */
 export interface NetworkInstanceRef {
   name: string;
   namespace?: string;
 }
-
-/**
- * Owners are opaque strings chosen by the caller, compared for equality only.
- * Conventions: the function uses `<namespace>/<Kind>/<name>` of the requesting resource;
- * the server prefixes the client's package identity.
- */
-export type OwnerKey = string;
 
 /** NetworkInstance spec.prefixes[] entry: becomes an aggregate of that instance. */
 export interface InstancePrefix {

@@ -19,16 +19,12 @@ import type { ServiceContext } from './services/context.js';
 import { ALLOC2023_RPCS, claimService, RESOURCE_RPCS } from './services/resource.js';
 import { claimBackends } from './services/claims.js';
 import { startWebView } from './web/web-server.js';
+import type { TlsFiles } from './tls-files.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/validate.js';
 import { clip } from '../protocol/status.js';
 
-export interface TlsFiles {
-  cert: Buffer;
-  key: Buffer;
-  /** Require and verify client certificates signed by this CA (mTLS). */
-  clientCa?: Buffer;
-}
+export type { TlsFiles };
 
 export interface ServerOptions {
   /** HOST:PORT; port 0 picks a free one (see RunningServer.port). */

@@ -1,5 +1,5 @@
 // Public types of the VLAN allocator: plain, JSON-serialisable data, like src/ipam/types.ts.
-import type { LabelSelector, Labels, OwnerKey } from '../ipam/types.js';
+import type { LabelSelector, Labels, OwnerKey } from '../ipam/label-types.js';
 
 /** A VLAN index (VLANIndex, or the 2023 VLANDatabase) is named by namespace/name. */
 export interface VlanIndexRef {

@@ -7,7 +7,7 @@ import { isIpamError } from '../../ipam/index.js';
 import type { Auth, Principal } from '../auth.js';
 import type { IpamCore } from '../core.js';
 import type { Logger } from '../log.js';
-import type { TlsFiles } from '../server.js';
+import type { TlsFiles } from '../tls-files.js';
 import { loadAssets, type Asset } from './assets.js';
 import { LiveFeed } from './events.js';
 import { parseSelector } from './selector.js';
