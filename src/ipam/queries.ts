@@ -144,7 +144,7 @@ export function utilization(sp: Space, ref: NetworkInstanceRef, prefix: string):
   let largestFree: number | undefined;
   if (rows.isContainer(r)) {
     // Count used blocks per size (small integers), then add up in BigInt once per size:
-    // a BigInt add per block made a scrape of a million-address prefix take ~40 ms.
+    // a BigInt add per block made a scrape of a large prefix slow.
     const blocks = new Array<number>(order + 1).fill(0);
     sp.trie.forEach(rows.root(r), order, (_row, o) => {
       blocks[o]!++;

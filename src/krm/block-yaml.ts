@@ -3,8 +3,8 @@
 // It keeps the text offsets of every entry, so the function can change a few fields by
 // splicing text and leave every other byte alone. Anything outside that subset (anchors,
 // tags, folded or multi-line scalars, ...) throws `Unsupported`, and the caller falls back to
-// the `yaml` library for that one resource. The `yaml` library alone needs about 2 s for a
-// 10,000-request package; this reader keeps the function well under that.
+// the `yaml` library for that one resource. The library alone is too slow for a large
+// package (docs/performance.md, "Measurements behind the design").
 import { resolvePlain, type ScalarValue } from './scalar.js';
 import { MAX_DEPTH, tooDeep } from './yaml-limits.js';
 

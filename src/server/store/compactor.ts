@@ -1,6 +1,6 @@
 // Compaction from the log, off the event loop. A snapshot taken from the live allocator is
-// a copy of the whole state made while every request waits: 0.35 s at 350,000 allocations,
-// ~0.8 s at a million, once per `compactBytes` of log (64 MiB: half a minute at 50,000/s).
+// a copy of the whole state made while every request waits, once per `compactBytes` of log,
+// and that pause grows with the number of allocations.
 // The log already says what that state is, so a child process rebuilds it instead: the
 // newest snapshot below the segment the store just switched to, plus every record below it
 // (files nobody writes any more), replayed by the same code as a start-up, then written as
@@ -8,7 +8,7 @@
 // The server only switches segments; a failed compaction leaves every file in place and the
 // next one tries again. A process rather than a worker thread: its memory (a second copy
 // of the state while it works) goes back to the system when it exits, and its priority can
-// be lowered portably. Measured on 2 cores, the two were alike for the batched p99.
+// be lowered portably; the two measured alike for the batched p99.
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fork } from 'node:child_process';

@@ -9,9 +9,9 @@
 // given] with the request's hint and prefix after that when it has them (hint null when only
 // the prefix is there); any other op as itself.
 // A package's batch asks for many addresses the same way, so its record holds the request
-// once instead of once per allocation: about 45 bytes an allocation instead of ~190, and a
-// fifth of the JSON.stringify work, which the server does on its own thread for every batch
-// (measured: leaving the record text out entirely lowered the batched p99 by ~5 ms).
+// once instead of once per allocation: a fraction of the bytes and of the JSON.stringify
+// work, which the server does on its own thread for every batch and which shows in the
+// batched p99.
 // Read: that; version 2, the same without "n"; and the JSON array of ops version 1 wrote.
 import type { AllocationRequest } from '../../ipam/types.js';
 import type { Op } from './ops.js';

@@ -9,9 +9,9 @@
 //
 // Why a whole file ahead, and not "extend the current segment when it fills": on ext4 a
 // zero-filling write holds the inode, and an in-place record write on the same file waits
-// behind it (measured here: 3-12 ms for 4 MiB, every acknowledgement in that window waits
-// too). Filling a *different* file in 1 MiB steps, each synced, leaves the record writes of
-// the current segment at their usual ~0.2 ms (a single large sync stalled them 12-17 ms).
+// behind it, and every acknowledgement in that window waits too. Filling a *different* file
+// in 1 MiB steps, each synced, leaves the record writes of the current segment undisturbed (a
+// single large sync stalls them). Figures: docs/performance.md, "Measurements behind the design".
 import {
   close,
   closeSync,

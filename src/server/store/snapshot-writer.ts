@@ -1,7 +1,7 @@
 // Serializes a snapshot into one CRC frame (frame.ts) without stopping the server for the
 // whole state: the allocations, nearly all of a snapshot's bytes, are stringified in chunks
 // with a turn of the event loop between chunks, so requests keep being answered while a
-// large snapshot is written (one JSON.stringify of a million allocations blocked ~1 s).
+// large snapshot is written (one JSON.stringify of a large state blocks the event loop).
 // The snapshot is a private copy, so nothing changes under it between chunks. The bytes are
 // those of JSON.stringify({ seq, n, snapshot }): readers parse the frame as one JSON document.
 // `n` is the number of the last log record the snapshot holds (record.ts); the first record
@@ -16,7 +16,7 @@ import { writeAll } from './write-all.js';
 
 export const snapshotName = (seq: number) => `snap-${String(seq).padStart(10, '0')}.snap`;
 
-/** Allocations per chunk: about 10-20 ms of stringify each. */
+/** Allocations per chunk: small enough that a chunk's stringify is one short pause. */
 const CHUNK = 10_000;
 
 export interface EncodedFrame {
