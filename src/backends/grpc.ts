@@ -31,6 +31,8 @@ import {
 import { fromServiceError } from '../protocol/status.js';
 import { BACKEND_SETTINGS } from './settings.js';
 import { fromWVlanClaim, toWVlanClaimRequest, toWVlanRef, type WVlanBatchRequest, type WVlanBatchResponse } from '../protocol/vlan.js';
+import { VLAN_ALLOC_API, VLAN_RESOURCE_API } from '../protocol/vlan-claims.js';
+import { PerItemVlan, type CallFn } from './grpc-vlan.js';
 
 export type GrpcProtocol = 'admin' | 'alloc' | 'alloc2023' | 'resource';
 const PROTOCOLS: readonly GrpcProtocol[] = ['admin', 'alloc', 'alloc2023', 'resource'];
@@ -80,10 +82,29 @@ export function createGrpcBackend(options: GrpcBackendOptions): Backend {
   const backend = protocol === 'admin' ? new AdminBatch(new AdminClient(conn), pkg, prune) : new PerItem(conn, pkg, protocol, concurrency);
   return {
     run: (input) => backend.run(input),
-    // VLAN claims: our own server's admin API only (the compatibility protocols answer addresses)
-    ...(backend instanceof AdminBatch ? { runVlan: (input: VlanRun) => backend.runVlan(input) } : {}),
+    runVlan: backend instanceof AdminBatch ? (input: VlanRun) => backend.runVlan(input) : vlanRunner(conn, pkg, protocol as PerItemProtocol),
     close: async () => conn.close(),
   };
+}
+
+/** VLAN claims over a per-item protocol: resource and alloc2023 carry them; the 2022 alloc has none. */
+function vlanRunner(conn: GrpcConnection, pkg: string, protocol: PerItemProtocol): (input: VlanRun) => Promise<VlanOutcome[]> {
+  const names = PER_ITEM[protocol];
+  if (names.api === undefined) {
+    return async (input) => {
+      if (input.requests.length === 0 && input.release.length === 0) return [];
+      throw new Error('protocol alloc (the 2022 alloc.Allocation) has no VLAN claims: use protocol resource, alloc2023 or admin for a package with VLANClaim or VLANAllocation resources');
+    };
+  }
+  const call: CallFn = async <Res>(method: string, req: unknown, what: string) => {
+    try {
+      return await conn.call<Res>(names.service, method, req);
+    } catch (e) {
+      throw fromServiceError(e as ServiceError, `${protocol}.${method} ${what}`);
+    }
+  };
+  const per = new PerItemVlan(call, { createIndex: names.createIndex, claim: names.claim, get: names.get, del: names.del }, protocol === 'resource' ? VLAN_RESOURCE_API : VLAN_ALLOC_API, pkg, protocol);
+  return (input) => per.run(input);
 }
 
 class AdminBatch {

@@ -10,6 +10,13 @@
 //   stored routes (no match: an empty status, no error); DeleteClaim deletes the routes whose
 //   owner labels are the claim's.
 // IPv4 only, first free address upward: enough to be a peer, not an IPAM.
+// Calls whose header.gvk group is vlan.resource.nephio.org go to a VLAN backend, as the
+// original's server proxy routes by GroupVersion (pkg/backend/vlan, pkg/db/vlandb): the index
+// must be opened first; a claim finds its entries by the five owner labels of spec.labels;
+// dynamic is the lowest free id (0, 1 and 4095 reserved), static takes the id, a start:end
+// range is only checked, never reserved; GetClaim answers the owner's id (or the claim as it
+// came); DeleteClaim deletes the owner's entries. vlanClaimName is the client's business
+// (Nephio's vlan-fn renames the claim): this backend never reads annotations.
 import { loadSync } from '@grpc/proto-loader';
 import {
   loadPackageDefinition,
@@ -51,7 +58,14 @@ const TAGS: Record<string, readonly string[]> = {
   niSpec: ['prefixes'],
   niPrefix: ['prefix', 'labels'],
   niStatus: ['conditions', 'prefixes'],
+  vlanClaimSpec: ['vlanIndex', 'vlanID', 'range', 'labels', 'selector'],
+  vlanClaimStatus: ['conditions', 'vlanID', 'vlanRange', 'expiryTime'],
+  vlanIndexSpec: ['labels'],
+  vlanIndexStatus: ['conditions'],
 };
+
+const VLAN_GROUP = 'vlan.resource.nephio.org';
+const VLAN_RESERVED = [0, 1, 4095];
 
 interface Route {
   net: number;
@@ -75,6 +89,8 @@ class GoError extends Error {}
 
 export class Peer {
   readonly indexes = new Map<string, Route[]>();
+  /** VLAN index -> id -> the entry's labels. */
+  readonly vlanIndexes = new Map<string, Map<number, Record<string, string>>>();
   /** Fields the client sent that the Go types do not have: "<where>.<field>". */
   readonly unknownFields: string[] = [];
   readonly calls: { rpc: string; header: Json; spec: string }[] = [];
@@ -88,6 +104,9 @@ export class Peer {
     const unary = (rpc: string, fn: (req: Json) => Json) => (call: ServerUnaryCall<Json, Json>, cb: sendUnaryData<Json>) => {
       this.calls.push({ rpc, header: call.request.header, spec: call.request.spec });
       try {
+        const group = call.request.header?.gvk?.group ?? '';
+        if (group === VLAN_GROUP) return cb(null, this.vlan(rpc, call.request));
+        if (group !== 'ipam.resource.nephio.org') throw new GoError(`backend not registered, got: ${JSON.stringify(call.request.header?.gvk)}`);
         cb(null, fn(call.request));
       } catch (e) {
         // the original returns the Go error as it is: gRPC UNKNOWN with the text
@@ -120,9 +139,16 @@ export class Peer {
     return out.sort();
   }
 
+  /** Every VLAN id held, as "<index> <id> <nsn-name>". */
+  vlansHeld(): string[] {
+    const out: string[] = [];
+    for (const [k, ids] of this.vlanIndexes) for (const [id, l] of ids) out.push(`${k} ${id} ${l['nephio.org/nsn-name'] ?? ''}`);
+    return out.sort();
+  }
+
   // ---- json.Unmarshal into the Go types ----
 
-  private unmarshal(s: string, kind: 'claim' | 'index'): Json {
+  private unmarshal(s: string, kind: 'claim' | 'index' | 'vlanClaim' | 'vlanIndex'): Json {
     if (s === '') throw new GoError('unexpected end of JSON input');
     let o: unknown;
     try {
@@ -140,10 +166,21 @@ export class Peer {
       this.check('objectReference', spec.networkInstance ?? {});
       this.check('selector', spec.selector ?? {});
       this.check('claimStatus', obj.status ?? {});
-      if (spec.kind !== undefined && typeof spec.kind !== 'string')
-        throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.kind of type v1alpha1.PrefixKind');
-      if (spec.prefixLength !== undefined && (typeof spec.prefixLength !== 'number' || spec.prefixLength > 255))
-        throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.prefixLength of type uint8');
+      if (spec.kind !== undefined && typeof spec.kind !== 'string') throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.kind of type v1alpha1.PrefixKind');
+      if (spec.prefixLength !== undefined && (typeof spec.prefixLength !== 'number' || spec.prefixLength > 255)) throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.prefixLength of type uint8');
+    } else if (kind === 'vlanClaim') {
+      const spec = obj.spec ?? {};
+      this.check('vlanClaimSpec', spec);
+      this.check('objectReference', spec.vlanIndex ?? {});
+      this.check('selector', spec.selector ?? {});
+      this.check('vlanClaimStatus', obj.status ?? {});
+      for (const [f, v] of [['spec.vlanID', spec.vlanID], ['status.vlanID', obj.status?.vlanID]] as const) {
+        if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535)) throw new GoError(`json: cannot unmarshal into Go struct field VLANClaim.${f} of type uint16`);
+      }
+      if (spec.range !== undefined && spec.range !== null && typeof spec.range !== 'string') throw new GoError('json: cannot unmarshal into Go struct field VLANClaimSpec.spec.range of type string');
+    } else if (kind === 'vlanIndex') {
+      this.check('vlanIndexSpec', obj.spec ?? {});
+      this.check('vlanIndexStatus', obj.status ?? {});
     } else {
       this.check('niSpec', obj.spec ?? {});
       for (const p of obj.spec?.prefixes ?? []) this.check('niPrefix', p);
@@ -254,6 +291,50 @@ export class Peer {
     const hit = routes.find((x) => Object.entries(want).every(([k, v]) => x.labels[k] === v));
     // the original: the stored route as it is (an address as /32), no error when nothing matches
     return this.answer(r, claim, hit ? { prefix: `${text(hit.net)}/${hit.len}` } : {});
+  }
+
+  // ---- the VLAN backend ----
+
+  private vlan(rpc: string, r: Json): Json {
+    if (rpc === 'CreateIndex' || rpc === 'DeleteIndex') {
+      const ix = this.unmarshal(r.spec, 'vlanIndex');
+      const key = `${ix.metadata?.namespace || 'default'}/${ix.metadata?.name ?? ''}`;
+      if (rpc === 'DeleteIndex') this.vlanIndexes.delete(key);
+      else if (!this.vlanIndexes.has(key)) this.vlanIndexes.set(key, new Map());
+      return {};
+    }
+    const claim = this.unmarshal(r.spec, 'vlanClaim');
+    const spec = claim.spec ?? {};
+    const key = `${spec.vlanIndex?.namespace || 'default'}/${spec.vlanIndex?.name ?? ''}`;
+    const ids = this.vlanIndexes.get(key);
+    if (!ids) throw new GoError(`cache index not initialized: ${key}`);
+    const labels: Record<string, string> = spec.labels ?? {};
+    const mine = [...ids].filter(([, l]) => OWNER_KEYS.every((k) => (l[k] ?? '') === (labels[k] ?? ''))).map(([id]) => id);
+    const answer = (st: Json) => ({ header: r.header, spec: r.spec, status: JSON.stringify({ ...claim, status: { ...(claim.status ?? {}), ...st } }), statusCode: 'Valid', expiryTime: r.expiryTime });
+    if (rpc === 'DeleteClaim') {
+      for (const id of mine) ids.delete(id);
+      return {};
+    }
+    if (rpc === 'GetClaim') return answer(mine.length === 1 && spec.range === undefined ? { vlanID: mine[0] } : {});
+    if (spec.range !== undefined) {
+      const [a, b] = String(spec.range).split(':').map(Number);
+      if (b === undefined) return answer({ vlanRange: 'TBD update status ' });
+      for (let id = a!; id <= b; id++) if (ids.has(id) || VLAN_RESERVED.includes(id)) throw new GoError(`entry ${id} in use in range: start: ${a}, end ${b}`);
+      return answer({ vlanRange: `${a}:${b}` });
+    }
+    if (mine.length > 1) throw new GoError(`claim for single entry returned multiple: ${mine.join(', ')}`);
+    if (mine.length === 1) {
+      if (spec.vlanID !== undefined && claim.status?.vlanID !== undefined && claim.status.vlanID !== mine[0]) throw new GoError('vlan claim with a different vlan ID');
+      return answer({ vlanID: mine[0] });
+    }
+    let id = spec.vlanID as number | undefined;
+    if (id === undefined) {
+      for (let i = 2; i < 4095 && id === undefined; i++) if (!ids.has(i)) id = i;
+      if (id === undefined) throw new GoError('no free entry found');
+    }
+    if (VLAN_RESERVED.includes(id)) throw new GoError(`VLAN ${id} is reserved, cannot be added to the database`);
+    ids.set(id, labels);
+    return answer({ vlanID: id });
   }
 
   private deleteClaim(r: Json): Json {

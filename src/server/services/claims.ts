@@ -1,7 +1,8 @@
 // Claim backends by API group, as the original's server proxy routes by header.gvk: the
 // resource protocol and the 2023 alloc rpcs look the group up here and call the backend's
 // handlers with the request as it came. The IP backend serves ipam.resource.nephio.org and
-// ipam.alloc.nephio.org; another backend (VLAN) registers its groups the same way.
+// ipam.alloc.nephio.org; the VLAN backend (vlan-claims.ts) vlan.resource.nephio.org and
+// vlan.alloc.nephio.org.
 import type { Principal } from '../auth.js';
 import { authorizePackage } from '../auth.js';
 import type { AllocationRequest, NetworkInstanceRef } from '../../ipam/types.js';
@@ -26,6 +27,8 @@ import { status } from '@grpc/grpc-js';
 import type { Tx } from '../core.js';
 import { ownInstance } from './alloc.js';
 import type { ServiceContext } from './context.js';
+import { vlanBackend } from './vlan-claims.js';
+import { VLAN_ALLOC_GROUP, VLAN_GROUP } from '../../protocol/vlan-claims.js';
 
 export interface ClaimBackend {
   createIndex(r: ClaimRequest, p: Principal): Promise<void>;
@@ -40,11 +43,14 @@ export type ClaimBackends = Map<string, ClaimBackend>;
 
 export function claimBackends(ctx: ServiceContext): ClaimBackends {
   const ip = ipBackend(ctx);
+  const vlan = vlanBackend(ctx);
   return new Map([
     // older ipam-injector clients and hand-written calls may leave the group out
     ['', ip],
     [IPAM_GROUP, ip],
     [IPAM_ALLOC_GROUP, ip],
+    [VLAN_GROUP, vlan],
+    [VLAN_ALLOC_GROUP, vlan],
   ]);
 }
 

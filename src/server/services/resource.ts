@@ -8,6 +8,7 @@ import { CLAIM_GVK, decodeClaimHeader, headerPackage } from '../../protocol/reso
 import { toServiceError } from '../../protocol/status.js';
 import { backendFor, type ClaimBackends } from './claims.js';
 import { follow, unary, type ServiceContext } from './context.js';
+import { vlanApiOf } from '../../protocol/vlan-claims.js';
 
 /** The claim rpcs under the names one generation gives them. */
 export interface ClaimRpcNames {
@@ -67,7 +68,7 @@ export function claimService(ctx: ServiceContext, backends: ClaimBackends, n: Cl
 /**
  * Streams a WatchResponse whenever a claim of the caller's package changes: Valid when it
  * was (re)allocated, InValid when it was released (by the package or a forced removal).
- * With header.nsn.name set, only that claim.
+ * With header.nsn.name set, only that claim. header.gvk's group picks IP or VLAN claims.
  */
 function watchClaim(ctx: ServiceContext, call: ServerWritableStream<WatchClaimRequest, WatchClaimResponse>): void {
   let pkg: string;
@@ -83,12 +84,15 @@ function watchClaim(ctx: ServiceContext, call: ServerWritableStream<WatchClaimRe
     return;
   }
   const base = call.request.header ?? {};
+  // a watch in a VLAN group follows VLAN claims, any other the IP claims
+  const vlan = vlanApiOf(base.gvk?.group) !== undefined;
   follow(
     ctx,
     call,
     (c): WatchClaimResponse | undefined => {
-      const a = c.allocation;
-      if (!a || (c.type !== 'ALLOCATED' && c.type !== 'RELEASED')) return undefined;
+      const a = vlan ? c.vlan : c.allocation;
+      const [made, freed] = vlan ? ['VLAN_ALLOCATED', 'VLAN_RELEASED'] : ['ALLOCATED', 'RELEASED'];
+      if (!a || (c.type !== made && c.type !== freed)) return undefined;
       if (only ? a.owner !== only : packageOf(a.owner) !== pkg || (pkg === '' && a.owner.includes(SCOPE_SEPARATOR))) return undefined;
       const ref = parseLocalOwner(localOwner(a.owner));
       return {
@@ -102,7 +106,7 @@ function watchClaim(ctx: ServiceContext, call: ServerWritableStream<WatchClaimRe
           ...(base.ownerGvk ? { ownerGvk: base.ownerGvk } : {}),
           ...(base.ownerNsn ? { ownerNsn: base.ownerNsn } : {}),
         },
-        statusCode: c.type === 'ALLOCATED' ? 'Valid' : 'InValid',
+        statusCode: c.type === made ? 'Valid' : 'InValid',
       };
     },
     'watch again and read the claims (GetClaim) to resync',
