@@ -5,7 +5,14 @@
 // package alike.
 import type { VlanAllocation, VlanIndexRef, VlanRequest } from '../vlan/types.js';
 import type { ClaimRequest, ClaimResponse } from '../protocol/messages.js';
-import { encodeVlanClaim, encodeVlanDefinition, encodeVlanIndex, encodeVlanRelease, readVlanStatus, type VlanApi } from '../protocol/vlan-claims.js';
+import {
+  encodeVlanClaim,
+  encodeVlanDefinition,
+  encodeVlanIndex,
+  encodeVlanRelease,
+  readVlanStatus,
+  type VlanApi,
+} from '../protocol/vlan-claims.js';
 import { SpaceError, type VlanOutcome, type VlanRun } from './backend.js';
 
 /** The rpcs of one generation, by role. */
@@ -31,15 +38,25 @@ export class PerItemVlan {
     if (input.dryRun) return this.dryRun(input);
     const errors: { owner: string; error: Error }[] = [];
     const indexes = [...input.space.indexes].sort((a, b) => Number(!!a.implied) - Number(!!b.implied));
-    for (const x of indexes) await this.call(this.rpcs.createIndex, encodeVlanIndex(x, this.pkg, this.api), x.owner).catch((e: Error) => errors.push({ owner: x.owner, error: e }));
-    for (const d of input.space.definitions) await this.call(this.rpcs.claim, encodeVlanDefinition(d, this.pkg, this.api), d.owner).catch((e: Error) => errors.push({ owner: d.owner, error: e }));
+    for (const x of indexes)
+      await this.call(this.rpcs.createIndex, encodeVlanIndex(x, this.pkg, this.api), x.owner).catch((e: Error) =>
+        errors.push({ owner: x.owner, error: e }),
+      );
+    for (const d of input.space.definitions)
+      await this.call(this.rpcs.claim, encodeVlanDefinition(d, this.pkg, this.api), d.owner).catch((e: Error) =>
+        errors.push({ owner: d.owner, error: e }),
+      );
     // a released claim is named by its owner only; the server also needs its index, which
     // is the package's when the package names exactly one
     const sole = soleIndex(input);
-    for (const o of input.release) await this.call(this.rpcs.del, encodeVlanRelease(o, this.pkg, this.api, sole), o).catch((e: Error) => errors.push({ owner: o, error: e }));
+    for (const o of input.release)
+      await this.call(this.rpcs.del, encodeVlanRelease(o, this.pkg, this.api, sole), o).catch((e: Error) =>
+        errors.push({ owner: o, error: e }),
+      );
     if (errors.length) throw new SpaceError(errors);
     const lookup = (i: number) => input.lookups?.[i] ?? false;
-    const pass = (r: VlanRequest, i: number) => (lookup(i) ? 3 : r.vlanID !== undefined || r.range?.includes(':') ? 0 : r.hint !== undefined ? 1 : 2);
+    const pass = (r: VlanRequest, i: number) =>
+      lookup(i) ? 3 : r.vlanID !== undefined || r.range?.includes(':') ? 0 : r.hint !== undefined ? 1 : 2;
     const outcomes: VlanOutcome[] = new Array(input.requests.length);
     for (let p = 0; p < 4; p++) {
       for (const [i, r] of input.requests.entries()) {
@@ -70,26 +87,40 @@ export class PerItemVlan {
         out.push({ ok: true, allocation: answer(r, r.range !== undefined ? { vlanRange: r.hint } : { vlanID: Number(r.hint) }) });
         continue;
       }
-      out.push({ ok: false, error: new Error(`protocol ${this.protocol} cannot evaluate a dry run without claiming on the server; run without dryRun, or use protocol admin`) });
+      out.push({
+        ok: false,
+        error: new Error(
+          `protocol ${this.protocol} cannot evaluate a dry run without claiming on the server; run without dryRun, or use protocol admin`,
+        ),
+      });
     }
     return out;
   }
 
   private async one(r: VlanRequest, lookup: boolean): Promise<VlanAllocation> {
-    const res = await this.call<ClaimResponse>(lookup ? this.rpcs.get : this.rpcs.claim, encodeVlanClaim(r, this.pkg, this.api, lookup), r.owner);
+    const res = await this.call<ClaimResponse>(
+      lookup ? this.rpcs.get : this.rpcs.claim,
+      encodeVlanClaim(r, this.pkg, this.api, lookup),
+      r.owner,
+    );
     let st: { vlanID?: number; vlanRange?: string };
     try {
       st = readVlanStatus(res.status);
     } catch (e) {
       throw new Error(`${r.owner}: ${(e as Error).message}`);
     }
-    if (st.vlanID === undefined && st.vlanRange === undefined) throw new Error(`${r.owner}: the server answered no status.vlanID or status.vlanRange`);
+    if (st.vlanID === undefined && st.vlanRange === undefined)
+      throw new Error(`${r.owner}: the server answered no status.vlanID or status.vlanRange`);
     return answer(r, st);
   }
 }
 
 function answer(r: VlanRequest, st: { vlanID?: number; vlanRange?: string }): VlanAllocation {
-  const a: VlanAllocation = { owner: r.owner, index: { name: r.index.name, namespace: r.index.namespace || 'default' }, labels: { ...(r.labels ?? {}) } };
+  const a: VlanAllocation = {
+    owner: r.owner,
+    index: { name: r.index.name, namespace: r.index.namespace || 'default' },
+    labels: { ...(r.labels ?? {}) },
+  };
   if (st.vlanRange !== undefined) a.vlanRange = st.vlanRange;
   else a.vlanID = st.vlanID;
   if (r.claim !== undefined) a.claim = r.claim;

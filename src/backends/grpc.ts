@@ -82,7 +82,8 @@ export function createGrpcBackend(options: GrpcBackendOptions): Backend {
   const backend = protocol === 'admin' ? new AdminBatch(new AdminClient(conn), pkg, prune) : new PerItem(conn, pkg, protocol, concurrency);
   return {
     run: (input) => backend.run(input),
-    runVlan: backend instanceof AdminBatch ? (input: VlanRun) => backend.runVlan(input) : vlanRunner(conn, pkg, protocol as PerItemProtocol),
+    runVlan:
+      backend instanceof AdminBatch ? (input: VlanRun) => backend.runVlan(input) : vlanRunner(conn, pkg, protocol as PerItemProtocol),
     close: async () => conn.close(),
   };
 }
@@ -93,7 +94,9 @@ function vlanRunner(conn: GrpcConnection, pkg: string, protocol: PerItemProtocol
   if (names.api === undefined) {
     return async (input) => {
       if (input.requests.length === 0 && input.release.length === 0) return [];
-      throw new Error('protocol alloc (the 2022 alloc.Allocation) has no VLAN claims: use protocol resource, alloc2023 or admin for a package with VLANClaim or VLANAllocation resources');
+      throw new Error(
+        'protocol alloc (the 2022 alloc.Allocation) has no VLAN claims: use protocol resource, alloc2023 or admin for a package with VLANClaim or VLANAllocation resources',
+      );
     };
   }
   const call: CallFn = async <Res>(method: string, req: unknown, what: string) => {
@@ -103,7 +106,13 @@ function vlanRunner(conn: GrpcConnection, pkg: string, protocol: PerItemProtocol
       throw fromServiceError(e as ServiceError, `${protocol}.${method} ${what}`);
     }
   };
-  const per = new PerItemVlan(call, { createIndex: names.createIndex, claim: names.claim, get: names.get, del: names.del }, protocol === 'resource' ? VLAN_RESOURCE_API : VLAN_ALLOC_API, pkg, protocol);
+  const per = new PerItemVlan(
+    call,
+    { createIndex: names.createIndex, claim: names.claim, get: names.get, del: names.del },
+    protocol === 'resource' ? VLAN_RESOURCE_API : VLAN_ALLOC_API,
+    pkg,
+    protocol,
+  );
   return (input) => per.run(input);
 }
 

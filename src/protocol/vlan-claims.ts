@@ -31,7 +31,12 @@ export interface VlanApi {
   indexField: 'vlanIndex' | 'vlanDatabase';
 }
 export const VLAN_RESOURCE_API: VlanApi = { group: VLAN_GROUP, claimKind: 'VLANClaim', indexKind: 'VLANIndex', indexField: 'vlanIndex' };
-export const VLAN_ALLOC_API: VlanApi = { group: VLAN_ALLOC_GROUP, claimKind: 'VLANAllocation', indexKind: 'VLANDatabase', indexField: 'vlanDatabase' };
+export const VLAN_ALLOC_API: VlanApi = {
+  group: VLAN_ALLOC_GROUP,
+  claimKind: 'VLANAllocation',
+  indexKind: 'VLANDatabase',
+  indexField: 'vlanDatabase',
+};
 
 /** The VLAN API of a header's group (undefined: not a VLAN group). */
 export function vlanApiOf(group: string | undefined): VlanApi | undefined {
@@ -93,7 +98,8 @@ export type DecodedVlanClaim =
 /** A JSON number that fits a VLAN id field (Go *uint16): the allocator checks the range. */
 function vlanNumber(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) throw invalid(field, `must be an integer VLAN id, not ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535)
+    throw invalid(field, `must be an integer VLAN id, not ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -107,11 +113,16 @@ export function decodeVlanClaim(r: ClaimRequest, limits: Limits, api: VlanApi): 
   const { spec, status, metadataLabels, whole } = parsed;
   const f = 'spec';
   const ix = spec[api.indexField];
-  if (!isObj(ix) || typeof ix.name !== 'string' || ix.name === '') throw invalid(`${f}.${api.indexField}.name`, `the VLAN index (${api.indexField}.name) is required`);
-  const index: VlanIndexRef = { name: checkString(ix.name, `${f}.${api.indexField}.name`, limits), namespace: (typeof ix.namespace === 'string' && ix.namespace) || 'default' };
+  if (!isObj(ix) || typeof ix.name !== 'string' || ix.name === '')
+    throw invalid(`${f}.${api.indexField}.name`, `the VLAN index (${api.indexField}.name) is required`);
+  const index: VlanIndexRef = {
+    name: checkString(ix.name, `${f}.${api.indexField}.name`, limits),
+    namespace: (typeof ix.namespace === 'string' && ix.namespace) || 'default',
+  };
   const vlanID = vlanNumber(spec.vlanID, `${f}.vlanID`);
   const rangeRaw = spec.range;
-  if (rangeRaw !== undefined && rangeRaw !== null && typeof rangeRaw !== 'string') throw invalid(`${f}.range`, 'must be a string (start:end or a size)');
+  if (rangeRaw !== undefined && rangeRaw !== null && typeof rangeRaw !== 'string')
+    throw invalid(`${f}.range`, 'must be a string (start:end or a size)');
   const range = typeof rangeRaw === 'string' && rangeRaw !== '' ? checkString(rangeRaw, `${f}.range`, limits) : undefined;
   const sel = spec.selector;
   if (sel !== undefined && sel !== null && !isObj(sel)) throw invalid(`${f}.selector`, 'must be a label selector');
@@ -121,7 +132,13 @@ export function decodeVlanClaim(r: ClaimRequest, limits: Limits, api: VlanApi): 
   // write them gets the ones it would have written)
   const m = metadataOf(parsed);
   const own = whole
-    ? ownerLabels({ apiVersion: String(whole.apiVersion ?? ''), kind: String(whole.kind), name: String(m.name), namespace: typeof m.namespace === 'string' ? m.namespace : undefined, labels: metadataLabels })
+    ? ownerLabels({
+        apiVersion: String(whole.apiVersion ?? ''),
+        kind: String(whole.kind),
+        name: String(m.name),
+        namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
+        labels: metadataLabels,
+      })
     : ownerLabels({ apiVersion: apiVersion(api), kind: api.claimKind, name: id.nsn.name, namespace: id.nsn.namespace });
   for (const [k, v] of Object.entries(own)) if (!(k in labels)) labels[k] = v;
   const ownerGvk = metadataLabels?.[L_OWNER_GVK];
@@ -143,7 +160,8 @@ export function decodeVlanClaim(r: ClaimRequest, limits: Limits, api: VlanApi): 
 }
 
 /** What an answer sets: status.vlanID or status.vlanRange. */
-const vlanStatus = (a: Pick<VlanAllocation, 'vlanID' | 'vlanRange'>): Json => (a.vlanRange !== undefined ? { vlanRange: a.vlanRange } : { vlanID: a.vlanID });
+const vlanStatus = (a: Pick<VlanAllocation, 'vlanID' | 'vlanRange'>): Json =>
+  a.vlanRange !== undefined ? { vlanRange: a.vlanRange } : { vlanID: a.vlanID };
 
 /** ClaimResponse of a VLAN claim: the whole object with its status filled (flat for a bare spec). */
 export function vlanClaimResponse(r: ClaimRequest, parsed: ParsedObject, a: Pick<VlanAllocation, 'vlanID' | 'vlanRange'>): ClaimResponse {
@@ -165,12 +183,24 @@ function objectOf(owner: string, fallbackKind: string) {
 
 function header(api: VlanApi, owner: { namespace: string; kind: string; name: string }, pkg: string | undefined): Header {
   const gvk: GVK = { group: api.group, version: VERSION, kind: owner.kind };
-  return { gvk, nsn: { namespace: owner.namespace, name: owner.name }, ...(pkg ? { ownerGvk: { ...PACKAGE_GVK }, ownerNsn: { namespace: '', name: pkg } } : {}) };
+  return {
+    gvk,
+    nsn: { namespace: owner.namespace, name: owner.name },
+    ...(pkg ? { ownerGvk: { ...PACKAGE_GVK }, ownerNsn: { namespace: '', name: pkg } } : {}),
+  };
 }
 
 const refJson = (r: VlanIndexRef) => ({ name: r.name, namespace: r.namespace || 'default' });
 
-function object(api: VlanApi, kind: string, name: string, namespace: string, meta: { labels?: Json; annotations?: Json }, spec: Json, status: Json): string {
+function object(
+  api: VlanApi,
+  kind: string,
+  name: string,
+  namespace: string,
+  meta: { labels?: Json; annotations?: Json },
+  spec: Json,
+  status: Json,
+): string {
   const metadata: Json = { name, namespace, creationTimestamp: null };
   if (meta.labels && Object.keys(meta.labels).length) metadata.labels = meta.labels;
   if (meta.annotations && Object.keys(meta.annotations).length) metadata.annotations = meta.annotations;
@@ -192,7 +222,11 @@ export function encodeVlanIndex(x: VlanIndexSpec, pkg: string | undefined, api: 
   };
 }
 
-function claimSpec(api: VlanApi, index: VlanIndexRef, o: { vlanID?: number; range?: string; labels?: Record<string, string>; selector?: LabelSelector }): Json {
+function claimSpec(
+  api: VlanApi,
+  index: VlanIndexRef,
+  o: { vlanID?: number; range?: string; labels?: Record<string, string>; selector?: LabelSelector },
+): Json {
   const spec: Json = { [api.indexField]: refJson(index) };
   if (o.vlanID !== undefined) spec.vlanID = o.vlanID;
   if (o.range !== undefined) spec.range = o.range;
@@ -212,7 +246,10 @@ function claimSpec(api: VlanApi, index: VlanIndexRef, o: { vlanID?: number; rang
 export function encodeVlanClaim(req: VlanRequest, pkg: string | undefined, api: VlanApi, lookup = false): ClaimRequest {
   const o = objectOf(req.owner, api.claimKind);
   const name = req.claim !== undefined && !lookup ? req.claim : o.name;
-  const labels = { ...(req.labels ?? {}), ...ownerLabels({ apiVersion: apiVersion(api), kind: api.claimKind, name, namespace: o.namespace }) };
+  const labels = {
+    ...(req.labels ?? {}),
+    ...ownerLabels({ apiVersion: apiVersion(api), kind: api.claimKind, name, namespace: o.namespace }),
+  };
   const status: Json = {};
   if (req.hint !== undefined) {
     if (req.range !== undefined) status.vlanRange = req.hint;
@@ -220,7 +257,15 @@ export function encodeVlanClaim(req: VlanRequest, pkg: string | undefined, api: 
   }
   return {
     header: header(api, o, pkg),
-    spec: object(api, api.claimKind, name, o.namespace, { annotations: req.claim ? { [ANN_VLAN_CLAIM_NAME]: req.claim } : {} }, claimSpec(api, req.index, { ...req, labels }), status),
+    spec: object(
+      api,
+      api.claimKind,
+      name,
+      o.namespace,
+      { annotations: req.claim ? { [ANN_VLAN_CLAIM_NAME]: req.claim } : {} },
+      claimSpec(api, req.index, { ...req, labels }),
+      status,
+    ),
     expiryTime: 'never',
   };
 }
@@ -229,7 +274,10 @@ export function encodeVlanClaim(req: VlanRequest, pkg: string | undefined, api: 
 export function encodeVlanDefinition(d: VlanDefinition, pkg: string | undefined, api: VlanApi): ClaimRequest {
   const o = objectOf(d.owner, VLAN_DEFINITION_KIND);
   const metaLabels = { [L_OWNER_GVK]: gvkString(apiVersion(api), VLAN_DEFINITION_KIND) };
-  const labels = { ...(d.labels ?? {}), ...ownerLabels({ apiVersion: apiVersion(api), kind: api.claimKind, name: o.name, namespace: o.namespace, labels: metaLabels }) };
+  const labels = {
+    ...(d.labels ?? {}),
+    ...ownerLabels({ apiVersion: apiVersion(api), kind: api.claimKind, name: o.name, namespace: o.namespace, labels: metaLabels }),
+  };
   return {
     header: header(api, o, pkg),
     spec: object(api, api.claimKind, o.name, o.namespace, { labels: metaLabels }, claimSpec(api, d.index, { ...d, labels }), {}),

@@ -157,11 +157,21 @@ test('VLAN claims over resource against the third-party peer: index opened, vlan
     assert.is(r1.code, 0, r1.out);
     // n3 and n4 name one vlanClaimName: the claim goes renamed to it (as Nephio's vlan-fn
     // sends it), so a backend that reads only the object gives both one id
-    assert.equal(['vlanclaim-n3.yaml', 'vlanclaim-n4.yaml', 'vlanclaim-n6.yaml', 'vlanclaim-x.yaml'].map((f) => statusOf(pkg, f)?.vlanID), [2, 2, 3, 4]);
-    assert.equal(peer.vlansHeld(), ['default/cluster01 2 vpc-ran-cluster01-bd', 'default/cluster01 3 vpc-internet-cluster01-bd', 'default/cluster01 4 upf-cluster01-extra']);
+    assert.equal(
+      ['vlanclaim-n3.yaml', 'vlanclaim-n4.yaml', 'vlanclaim-n6.yaml', 'vlanclaim-x.yaml'].map((f) => statusOf(pkg, f)?.vlanID),
+      [2, 2, 3, 4],
+    );
+    assert.equal(peer.vlansHeld(), [
+      'default/cluster01 2 vpc-ran-cluster01-bd',
+      'default/cluster01 3 vpc-internet-cluster01-bd',
+      'default/cluster01 4 upf-cluster01-extra',
+    ]);
     assert.equal(peer.unknownFields, [], 'every JSON field sent is a field of the Go types');
     const first = peer.calls[0]!;
-    assert.equal([first.rpc, first.header.gvk.group, JSON.parse(first.spec).kind, JSON.parse(first.spec).metadata.name], ['CreateIndex', 'vlan.resource.nephio.org', 'VLANIndex', 'cluster01']);
+    assert.equal(
+      [first.rpc, first.header.gvk.group, JSON.parse(first.spec).kind, JSON.parse(first.spec).metadata.name],
+      ['CreateIndex', 'vlan.resource.nephio.org', 'VLANIndex', 'cluster01'],
+    );
     const sent = JSON.parse(peer.calls.find((c) => c.rpc === 'Claim' && c.header.nsn.name === 'upf-cluster01-n4')!.spec);
     assert.is(sent.metadata.name, 'vpc-ran-cluster01-bd');
     assert.is(sent.spec.labels['nephio.org/owner-gvk'], 'VLANClaim.v1alpha1.vlan.resource.nephio.org');
@@ -170,7 +180,10 @@ test('VLAN claims over resource against the third-party peer: index opened, vlan
     const before = ['vlanclaim-n3.yaml', 'vlanclaim-n6.yaml', 'vlanclaim-x.yaml', 'Kptfile'].map((f) => readFileSync(join(pkg, f), 'utf8'));
     const r2 = await render(pkg, join(tmp, 'r2'), peer.address);
     assert.is(r2.code, 0, r2.out);
-    assert.equal(['vlanclaim-n3.yaml', 'vlanclaim-n6.yaml', 'vlanclaim-x.yaml', 'Kptfile'].map((f) => readFileSync(join(pkg, f), 'utf8')), before);
+    assert.equal(
+      ['vlanclaim-n3.yaml', 'vlanclaim-n6.yaml', 'vlanclaim-x.yaml', 'Kptfile'].map((f) => readFileSync(join(pkg, f), 'utf8')),
+      before,
+    );
     assert.is(peer.vlansHeld().length, 3);
 
     // release: the claim leaves the package, the peer deletes its entry
@@ -179,7 +192,10 @@ test('VLAN claims over resource against the third-party peer: index opened, vlan
     assert.is(r3.code, 0, r3.out);
     assert.equal(peer.vlansHeld(), ['default/cluster01 2 vpc-ran-cluster01-bd', 'default/cluster01 3 vpc-internet-cluster01-bd']);
     const del = peer.calls.filter((c) => c.rpc === 'DeleteClaim').map((c) => JSON.parse(c.spec));
-    assert.equal(del.map((d) => [d.metadata.name, d.spec.vlanIndex.name]), [['upf-cluster01-extra', 'cluster01']]);
+    assert.equal(
+      del.map((d) => [d.metadata.name, d.spec.vlanIndex.name]),
+      [['upf-cluster01-extra', 'cluster01']],
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
     await peer.stop();

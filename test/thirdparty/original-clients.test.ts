@@ -380,8 +380,19 @@ const VAG = 'vlan.alloc.nephio.org';
 function vlanIndexReq(name: string, group = VG, spec: Json = {}) {
   const kind = group === VG ? 'VLANIndex' : 'VLANDatabase';
   return {
-    header: { gvk: { group, version: 'v1alpha1', kind }, nsn: { namespace: 'default', name }, ownerGvk: { group, version: 'v1alpha1', kind }, ownerNsn: { namespace: 'default', name } },
-    spec: JSON.stringify({ apiVersion: `${group}/v1alpha1`, kind, metadata: { name, namespace: 'default', creationTimestamp: null }, spec, status: {} }),
+    header: {
+      gvk: { group, version: 'v1alpha1', kind },
+      nsn: { namespace: 'default', name },
+      ownerGvk: { group, version: 'v1alpha1', kind },
+      ownerNsn: { namespace: 'default', name },
+    },
+    spec: JSON.stringify({
+      apiVersion: `${group}/v1alpha1`,
+      kind,
+      metadata: { name, namespace: 'default', creationTimestamp: null },
+      spec,
+      status: {},
+    }),
     expiryTime: 'never',
   };
 }
@@ -389,8 +400,20 @@ function vlanIndexReq(name: string, group = VG, spec: Json = {}) {
 /** A VLANClaim (VLANAllocation) as the client proxy sends it; `from` is the object it started from. */
 function vlanClaimReq(from: Obj & { annotations?: Record<string, string> }, spec: Json, group = VG, status: Json = {}) {
   const kind = group === VG ? 'VLANClaim' : 'VLANAllocation';
-  const meta = { name: from.name, namespace: from.namespace, creationTimestamp: null, ...(from.labels ? { labels: from.labels } : {}), ...(from.annotations ? { annotations: from.annotations } : {}) };
-  const obj = { apiVersion: `${group}/v1alpha1`, kind, metadata: meta, spec: { ...spec, labels: { ...(spec.labels ?? {}), ...ownerLabels({ ...from, kind }, group) } }, status };
+  const meta = {
+    name: from.name,
+    namespace: from.namespace,
+    creationTimestamp: null,
+    ...(from.labels ? { labels: from.labels } : {}),
+    ...(from.annotations ? { annotations: from.annotations } : {}),
+  };
+  const obj = {
+    apiVersion: `${group}/v1alpha1`,
+    kind,
+    metadata: meta,
+    spec: { ...spec, labels: { ...(spec.labels ?? {}), ...ownerLabels({ ...from, kind }, group) } },
+    status,
+  };
   const h = header(from, from.name, group);
   return { header: { ...h, gvk: { group, version: 'v1alpha1', kind } }, spec: JSON.stringify(obj), expiryTime: 'never' };
 }
@@ -400,7 +423,8 @@ function vlanOf(res: Json): Json {
   assert.is(res.statusCode, 'Valid');
   const c = JSON.parse(res.status);
   assert.ok(c.apiVersion && c.kind && c.metadata && c.spec, `the whole object: ${res.status}`);
-  for (const k of Object.keys(c.status)) assert.ok(['conditions', 'vlanID', 'vlanRange', 'expiryTime'].includes(k), `status.${k} is a VLANClaimStatus field`);
+  for (const k of Object.keys(c.status))
+    assert.ok(['conditions', 'vlanID', 'vlanRange', 'expiryTime'].includes(k), `status.${k} is a VLANClaimStatus field`);
   return c.status;
 }
 
@@ -409,8 +433,16 @@ test('the VLAN client proxy and vlan-fn on resource: CreateIndex, an operator VL
   await r.call('CreateIndex', vlanIndexReq('cluster01'));
   await r.call('CreateIndex', vlanIndexReq('cluster01')); // reopening is harmless
   // the operator's VLAN 100: a VLANClaim built from the VLAN's metadata, owner-gvk VLAN
-  const vlan100 = { kind: 'VLAN', name: 'vlan100', namespace: 'default', labels: { 'nephio.org/owner-gvk': 'VLAN.v1alpha1.vlan.resource.nephio.org' } };
-  assert.equal(vlanOf(await r.call('Claim', vlanClaimReq(vlan100, { vlanIndex: { name: 'cluster01', namespace: 'default' }, vlanID: 100 }))), { vlanID: 100 });
+  const vlan100 = {
+    kind: 'VLAN',
+    name: 'vlan100',
+    namespace: 'default',
+    labels: { 'nephio.org/owner-gvk': 'VLAN.v1alpha1.vlan.resource.nephio.org' },
+  };
+  assert.equal(
+    vlanOf(await r.call('Claim', vlanClaimReq(vlan100, { vlanIndex: { name: 'cluster01', namespace: 'default' }, vlanID: 100 }))),
+    { vlanID: 100 },
+  );
   // vlan-fn: the UPF's n3 claim renamed to vpc-ran-cluster01-bd; n4 of the same network the same
   const ann = { 'specializer.nephio.org/vlanClaimName': 'vpc-ran-cluster01-bd' };
   const bd = { kind: 'VLANClaim', name: 'vpc-ran-cluster01-bd', namespace: 'default', annotations: ann };
@@ -419,8 +451,13 @@ test('the VLAN client proxy and vlan-fn on resource: CreateIndex, an operator VL
   assert.equal(vlanOf(await r.call('Claim', vlanClaimReq(bd, spec))), { vlanID: 2 }, 'a repeated claim gets the same id');
   // a dynamic claim skips the operator's 100 and the shared 2; a range is a reserved block
   assert.equal(vlanOf(await r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'n6', namespace: 'default' }, spec))), { vlanID: 3 });
-  assert.equal(vlanOf(await r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'trunk', namespace: 'default' }, { ...spec, range: '200:209' }))), { vlanRange: '200:209' });
-  const taken = await codeOf(r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'overlap', namespace: 'default' }, { ...spec, vlanID: 205 })));
+  assert.equal(
+    vlanOf(await r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'trunk', namespace: 'default' }, { ...spec, range: '200:209' }))),
+    { vlanRange: '200:209' },
+  );
+  const taken = await codeOf(
+    r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'overlap', namespace: 'default' }, { ...spec, vlanID: 205 })),
+  );
   assert.is(taken.code, status.ALREADY_EXISTS, taken.details);
   // vlan-fn's lookup: GetClaim of the UERANSIM claim as it is (not renamed): its vlanClaimName's id
   const gnb = { kind: 'VLANClaim', name: 'ueransimgnb-n3', namespace: 'default', annotations: { ...ann, 'nephio.org/action': 'get' } };
@@ -428,19 +465,29 @@ test('the VLAN client proxy and vlan-fn on resource: CreateIndex, an operator VL
   const none = await codeOf(r.call('GetClaim', vlanClaimReq({ kind: 'VLANClaim', name: 'nobody', namespace: 'default' }, spec)));
   assert.is(none.code, status.NOT_FOUND, none.details);
   // a claim answered with its stored status keeps it (sticky); a reserved id is refused naming the field
-  assert.equal(vlanOf(await r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'sticky', namespace: 'default' }, spec, VG, { vlanID: 7 }))), { vlanID: 7 });
-  const reserved = await codeOf(r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'r', namespace: 'default' }, { ...spec, vlanID: 4095 })));
+  assert.equal(
+    vlanOf(await r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'sticky', namespace: 'default' }, spec, VG, { vlanID: 7 }))),
+    { vlanID: 7 },
+  );
+  const reserved = await codeOf(
+    r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'r', namespace: 'default' }, { ...spec, vlanID: 4095 })),
+  );
   assert.is(reserved.code, status.INVALID_ARGUMENT);
   assert.match(reserved.details, /spec\.vlanID 4095 is reserved/);
-  const noIndex = await codeOf(r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'x', namespace: 'default' }, { vlanIndex: { name: 'cluster99' } })));
+  const noIndex = await codeOf(
+    r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'x', namespace: 'default' }, { vlanIndex: { name: 'cluster99' } })),
+  );
   assert.is(noIndex.code, status.NOT_FOUND);
   assert.match(noIndex.details, /VLAN index default\/cluster99 not found/);
   // the index is in use: not deleted; DeleteClaim frees (by the same object), the lowest id comes back
   const inUse = await codeOf(r.call('DeleteIndex', vlanIndexReq('cluster01')));
   assert.is(inUse.code, status.FAILED_PRECONDITION, inUse.details);
   await r.call('DeleteClaim', vlanClaimReq(bd, spec));
-  assert.equal(vlanOf(await r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'later', namespace: 'default' }, spec))), { vlanID: 2 });
-  for (const n of ['n6', 'trunk', 'sticky', 'later']) await r.call('DeleteClaim', vlanClaimReq({ kind: 'VLANClaim', name: n, namespace: 'default' }, spec));
+  assert.equal(vlanOf(await r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'later', namespace: 'default' }, spec))), {
+    vlanID: 2,
+  });
+  for (const n of ['n6', 'trunk', 'sticky', 'later'])
+    await r.call('DeleteClaim', vlanClaimReq({ kind: 'VLANClaim', name: n, namespace: 'default' }, spec));
   await r.call('DeleteClaim', vlanClaimReq(vlan100, { vlanIndex: { name: 'cluster01', namespace: 'default' }, vlanID: 100 }));
   await r.call('DeleteIndex', vlanIndexReq('cluster01'));
   const gone = await codeOf(r.call('Claim', vlanClaimReq({ kind: 'VLANClaim', name: 'late', namespace: 'default' }, spec)));

@@ -106,7 +106,8 @@ export class Peer {
       try {
         const group = call.request.header?.gvk?.group ?? '';
         if (group === VLAN_GROUP) return cb(null, this.vlan(rpc, call.request));
-        if (group !== 'ipam.resource.nephio.org') throw new GoError(`backend not registered, got: ${JSON.stringify(call.request.header?.gvk)}`);
+        if (group !== 'ipam.resource.nephio.org')
+          throw new GoError(`backend not registered, got: ${JSON.stringify(call.request.header?.gvk)}`);
         cb(null, fn(call.request));
       } catch (e) {
         // the original returns the Go error as it is: gRPC UNKNOWN with the text
@@ -166,18 +167,25 @@ export class Peer {
       this.check('objectReference', spec.networkInstance ?? {});
       this.check('selector', spec.selector ?? {});
       this.check('claimStatus', obj.status ?? {});
-      if (spec.kind !== undefined && typeof spec.kind !== 'string') throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.kind of type v1alpha1.PrefixKind');
-      if (spec.prefixLength !== undefined && (typeof spec.prefixLength !== 'number' || spec.prefixLength > 255)) throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.prefixLength of type uint8');
+      if (spec.kind !== undefined && typeof spec.kind !== 'string')
+        throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.kind of type v1alpha1.PrefixKind');
+      if (spec.prefixLength !== undefined && (typeof spec.prefixLength !== 'number' || spec.prefixLength > 255))
+        throw new GoError('json: cannot unmarshal into Go struct field IPClaimSpec.spec.prefixLength of type uint8');
     } else if (kind === 'vlanClaim') {
       const spec = obj.spec ?? {};
       this.check('vlanClaimSpec', spec);
       this.check('objectReference', spec.vlanIndex ?? {});
       this.check('selector', spec.selector ?? {});
       this.check('vlanClaimStatus', obj.status ?? {});
-      for (const [f, v] of [['spec.vlanID', spec.vlanID], ['status.vlanID', obj.status?.vlanID]] as const) {
-        if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535)) throw new GoError(`json: cannot unmarshal into Go struct field VLANClaim.${f} of type uint16`);
+      for (const [f, v] of [
+        ['spec.vlanID', spec.vlanID],
+        ['status.vlanID', obj.status?.vlanID],
+      ] as const) {
+        if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535))
+          throw new GoError(`json: cannot unmarshal into Go struct field VLANClaim.${f} of type uint16`);
       }
-      if (spec.range !== undefined && spec.range !== null && typeof spec.range !== 'string') throw new GoError('json: cannot unmarshal into Go struct field VLANClaimSpec.spec.range of type string');
+      if (spec.range !== undefined && spec.range !== null && typeof spec.range !== 'string')
+        throw new GoError('json: cannot unmarshal into Go struct field VLANClaimSpec.spec.range of type string');
     } else if (kind === 'vlanIndex') {
       this.check('vlanIndexSpec', obj.spec ?? {});
       this.check('vlanIndexStatus', obj.status ?? {});
@@ -310,7 +318,13 @@ export class Peer {
     if (!ids) throw new GoError(`cache index not initialized: ${key}`);
     const labels: Record<string, string> = spec.labels ?? {};
     const mine = [...ids].filter(([, l]) => OWNER_KEYS.every((k) => (l[k] ?? '') === (labels[k] ?? ''))).map(([id]) => id);
-    const answer = (st: Json) => ({ header: r.header, spec: r.spec, status: JSON.stringify({ ...claim, status: { ...(claim.status ?? {}), ...st } }), statusCode: 'Valid', expiryTime: r.expiryTime });
+    const answer = (st: Json) => ({
+      header: r.header,
+      spec: r.spec,
+      status: JSON.stringify({ ...claim, status: { ...(claim.status ?? {}), ...st } }),
+      statusCode: 'Valid',
+      expiryTime: r.expiryTime,
+    });
     if (rpc === 'DeleteClaim') {
       for (const id of mine) ids.delete(id);
       return {};
@@ -319,12 +333,14 @@ export class Peer {
     if (spec.range !== undefined) {
       const [a, b] = String(spec.range).split(':').map(Number);
       if (b === undefined) return answer({ vlanRange: 'TBD update status ' });
-      for (let id = a!; id <= b; id++) if (ids.has(id) || VLAN_RESERVED.includes(id)) throw new GoError(`entry ${id} in use in range: start: ${a}, end ${b}`);
+      for (let id = a!; id <= b; id++)
+        if (ids.has(id) || VLAN_RESERVED.includes(id)) throw new GoError(`entry ${id} in use in range: start: ${a}, end ${b}`);
       return answer({ vlanRange: `${a}:${b}` });
     }
     if (mine.length > 1) throw new GoError(`claim for single entry returned multiple: ${mine.join(', ')}`);
     if (mine.length === 1) {
-      if (spec.vlanID !== undefined && claim.status?.vlanID !== undefined && claim.status.vlanID !== mine[0]) throw new GoError('vlan claim with a different vlan ID');
+      if (spec.vlanID !== undefined && claim.status?.vlanID !== undefined && claim.status.vlanID !== mine[0])
+        throw new GoError('vlan claim with a different vlan ID');
       return answer({ vlanID: mine[0] });
     }
     let id = spec.vlanID as number | undefined;

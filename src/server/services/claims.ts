@@ -3,11 +3,10 @@
 // handlers with the request as it came. The IP backend serves ipam.resource.nephio.org and
 // ipam.alloc.nephio.org; the VLAN backend (vlan-claims.ts) vlan.resource.nephio.org and
 // vlan.alloc.nephio.org.
-import type { Principal } from '../auth.js';
 import { authorizePackage } from '../auth.js';
 import type { AllocationRequest, NetworkInstanceRef } from '../../ipam/types.js';
 import { canonicalPrefix, IpamError } from '../../ipam/index.js';
-import type { ClaimRequest, ClaimResponse } from '../../protocol/messages.js';
+import type { ClaimRequest } from '../../protocol/messages.js';
 import { PACKAGE_GVK, packageOf } from '../../protocol/owner.js';
 import {
   CLAIM_KINDS,
@@ -27,19 +26,11 @@ import { status } from '@grpc/grpc-js';
 import type { Tx } from '../core.js';
 import { ownInstance } from './alloc.js';
 import type { ServiceContext } from './context.js';
+import type { ClaimBackend, ClaimBackends } from './claim-backend.js';
 import { vlanBackend } from './vlan-claims.js';
 import { VLAN_ALLOC_GROUP, VLAN_GROUP } from '../../protocol/vlan-claims.js';
 
-export interface ClaimBackend {
-  createIndex(r: ClaimRequest, p: Principal): Promise<void>;
-  deleteIndex(r: ClaimRequest, p: Principal): Promise<void>;
-  claim(r: ClaimRequest, p: Principal): Promise<ClaimResponse>;
-  getClaim(r: ClaimRequest, p: Principal): Promise<ClaimResponse>;
-  deleteClaim(r: ClaimRequest, p: Principal): Promise<void>;
-}
-
-/** API group -> backend. Unknown groups are INVALID_ARGUMENT ("backend not registered" in the original). */
-export type ClaimBackends = Map<string, ClaimBackend>;
+export type { ClaimBackend, ClaimBackends };
 
 export function claimBackends(ctx: ServiceContext): ClaimBackends {
   const ip = ipBackend(ctx);

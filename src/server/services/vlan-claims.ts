@@ -12,7 +12,7 @@ import { decodeVlanClaim, decodeVlanIndex, vlanApiOf, vlanClaimResponse, type Vl
 import type { ClaimRequest } from '../../protocol/messages.js';
 import type { VlanIndexRef } from '../../vlan/types.js';
 import { status } from '@grpc/grpc-js';
-import type { ClaimBackend } from './claims.js';
+import type { ClaimBackend } from './claim-backend.js';
 import type { ServiceContext } from './context.js';
 
 function apiOf(r: ClaimRequest): VlanApi {
@@ -21,7 +21,8 @@ function apiOf(r: ClaimRequest): VlanApi {
   return api;
 }
 
-const findIndex = (tx: Tx, ref: VlanIndexRef) => tx.ipam.vlan.listIndexes().find((x) => x.name === ref.name && x.namespace === (ref.namespace || 'default'));
+const findIndex = (tx: Tx, ref: VlanIndexRef) =>
+  tx.ipam.vlan.listIndexes().find((x) => x.name === ref.name && x.namespace === (ref.namespace || 'default'));
 
 export function vlanBackend(ctx: ServiceContext): ClaimBackend {
   const L = ctx.limits;
