@@ -34,11 +34,28 @@ if (build.status !== 0) {
 
 const files = walk(process.env.TEST_DIR || join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 const parallel = Math.max(1, Math.min(Number(process.env.TEST_JOBS) || cpus().length, 4));
+// A test file that hangs fails the run instead of stopping it (CI has a time limit of its own).
+const FILE_TIMEOUT_S = Number(process.env.TEST_FILE_TIMEOUT_S) || 480;
 let passed = 0;
 let failed = 0;
 let skipped = 0;
 const failures = [];
 const skips = [];
+
+/** Test files running now, each in its own process group. */
+const running = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const c of running) {
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(130);
+  });
+}
 
 function runFile(file) {
   return new Promise((resolve) => {
@@ -46,11 +63,26 @@ function runFile(file) {
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+      // its own process group: a file that hangs is killed with the servers it started
+      detached: true,
     });
+    running.add(child);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, FILE_TIMEOUT_S * 1000);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('close', (code) => {
+      running.delete(child);
+      clearTimeout(timer);
+      if (timedOut) out += `\nkilled: the file ran longer than ${FILE_TIMEOUT_S} s (TEST_FILE_TIMEOUT_S)\n`;
       const total = /Total:\s+(\d+)/.exec(out);
       const pass = /Passed:\s+(\d+)/.exec(out);
       const skip = /Skipped:\s+(\d+)/.exec(out);
@@ -76,7 +108,7 @@ function runFile(file) {
       } else {
         failed += 1;
         failures.push({ name, out });
-        console.log(`FAIL ${name}  (no uvu totals, exit ${code}, ${secs}s)`);
+        console.log(`FAIL ${name}  (no uvu totals, ${timedOut ? 'timed out' : `exit ${code}`}, ${secs}s)`);
       }
       resolve();
     });

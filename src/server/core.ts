@@ -343,8 +343,11 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 export interface CoreOptions {
   store: Store;
   createIpam: IpamFactory;
-  /** Conflict retries before giving up with UNAVAILABLE (replicated stores). */
+  /** Conflict retries before giving up with UNAVAILABLE (replicated stores)... */
   maxRetries?: number;
+  /** ...and how long a call keeps retrying at least, whatever the count: while the write
+   *  lease moves, replicas race for a while, and a client should see a stall, not an error. */
+  retryForMs?: number;
   onFatal?: (e: Error) => void;
   onNote?: (n: RecoveryNote) => void;
   /** Replicated stores with write leases: sends an allocation to the replica holding its
@@ -358,6 +361,7 @@ export class IpamCore {
   private readonly live: LiveIpam;
   private readonly createIpam: IpamFactory;
   private readonly maxRetries: number;
+  private readonly retryForMs: number;
   private fatal: Error | undefined;
   private seq = 0;
   private readonly listeners = new Set<(c: Change) => void>();
@@ -372,6 +376,7 @@ export class IpamCore {
     this.live = opts.store.live ?? new LiveIpam();
     this.createIpam = opts.createIpam;
     this.maxRetries = opts.maxRetries ?? 5;
+    this.retryForMs = opts.retryForMs ?? 5000;
     this.onFatal = opts.onFatal ?? (() => {});
     this.forward = opts.forward;
   }
@@ -423,6 +428,7 @@ export class IpamCore {
   /** Runs `fn` as one transaction; answers after its ops are durable. `scope`: the package a
    *  scoped token acts for (see Tx); undefined for the operator. */
   async mutate<T>(fn: (tx: Tx) => T, scope?: string): Promise<T> {
+    const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       this.check();
       if (this.gate) {
@@ -449,7 +455,7 @@ export class IpamCore {
         await commit;
       } catch (e) {
         if (e instanceof StoreConflictError) {
-          await this.afterConflict(e, attempt);
+          await this.afterConflict(e, attempt, started);
           continue;
         }
         if (e instanceof StoreRejectedError) {
@@ -484,6 +490,7 @@ export class IpamCore {
 
   /** Read-only: answered from memory once everything it could have seen is durable. */
   async query<T>(fn: (ipam: Ipam) => T): Promise<T> {
+    const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       this.check();
       if (this.gate) await this.gate;
@@ -493,7 +500,7 @@ export class IpamCore {
       } catch (e) {
         if (e instanceof StoreConflictError) {
           // what it read may hold a commit that lost its race: read again after the reload
-          await this.afterConflict(e, attempt);
+          await this.afterConflict(e, attempt, started);
           continue;
         }
         this.die(e as Error);
@@ -536,7 +543,7 @@ export class IpamCore {
   /** Replicated stores: after a lost race, wait until the store replayed the winner's changes
    *  (it undid the losing commit), or reload everything when it cannot; then let the caller
    *  retry after a jittered pause, or give up with UNAVAILABLE (not fatal). */
-  private async afterConflict(e: StoreConflictError, attempt: number): Promise<void> {
+  private async afterConflict(e: StoreConflictError, attempt: number, started: number): Promise<void> {
     this.counters.conflicts++;
     try {
       if (!(await this.store.catchUp?.(e.networkInstances))) await this.reload(e.networkInstances);
@@ -544,7 +551,7 @@ export class IpamCore {
       this.die(re as Error);
       throw new UnavailableError(`not durable: ${(re as Error).message}`);
     }
-    if (attempt >= this.maxRetries) {
+    if (attempt >= this.maxRetries && performance.now() - started >= this.retryForMs) {
       throw new UnavailableError(`lost ${attempt + 1} races with other replicas on ${e.networkInstances.join(', ')}; try again`);
     }
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt * 5)));

@@ -84,6 +84,41 @@ test('a store conflict rolls the allocator back to the store and retries the req
   );
 });
 
+test('races lost in a row: the call retries for retryForMs before UNAVAILABLE, and a race won in time answers', async () => {
+  const store = new FlakyStore(new MemoryStore());
+  const core = new IpamCore({ store, createIpam: createIpamFn, maxRetries: 2, retryForMs: 400 });
+  await core.start();
+  await core.mutate((tx) => tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed|ni'));
+  await core.mutate((tx) => tx.applyPrefix({ networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/24', kind: 'network', labels: { role: 'x' }, owner: 'seed|p' }));
+  // every commit loses: more attempts than maxRetries, for about retryForMs, then UNAVAILABLE
+  const commit = store.commit.bind(store);
+  let lost = 0;
+  let losing = true;
+  store.commit = (ops: Op[]) => {
+    if (losing && ops.length > 0) {
+      lost++;
+      return Promise.reject(new StoreConflictError(['default/vpc']));
+    }
+    return commit(ops);
+  };
+  const started = performance.now();
+  const e = await core.mutate((tx) => tx.allocate(req('a'))).then(
+    () => undefined,
+    (err: Error) => err,
+  );
+  const took = performance.now() - started;
+  assert.instance(e, UnavailableError);
+  assert.match(e!.message, /lost \d+ races with other replicas on default\/vpc/);
+  assert.ok(lost > 3, `${lost} attempts`);
+  assert.ok(took >= 400 && took < 3000, `gave up after ${Math.round(took)} ms`);
+  // the races stop within the budget: the call answers, no error
+  lost = 0;
+  setTimeout(() => (losing = false), 150);
+  const a = await core.mutate((tx) => tx.allocate(req('a')));
+  assert.ok(lost > 2, `${lost} races lost first`);
+  assert.is(a.prefix, '10.0.0.1/24');
+});
+
 test('a failing store: the request is not acknowledged, the core turns unavailable for good', async () => {
   const store = new FlakyStore(new MemoryStore());
   let fatal: Error | undefined;
