@@ -89,7 +89,9 @@ test('races lost in a row: the call retries for retryForMs before UNAVAILABLE, a
   const core = new IpamCore({ store, createIpam: createIpamFn, maxRetries: 2, retryForMs: 400 });
   await core.start();
   await core.mutate((tx) => tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed|ni'));
-  await core.mutate((tx) => tx.applyPrefix({ networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/24', kind: 'network', labels: { role: 'x' }, owner: 'seed|p' }));
+  await core.mutate((tx) =>
+    tx.applyPrefix({ networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/24', kind: 'network', labels: { role: 'x' }, owner: 'seed|p' }),
+  );
   // every commit loses: more attempts than maxRetries, for about retryForMs, then UNAVAILABLE
   const commit = store.commit.bind(store);
   let lost = 0;
@@ -102,10 +104,12 @@ test('races lost in a row: the call retries for retryForMs before UNAVAILABLE, a
     return commit(ops);
   };
   const started = performance.now();
-  const e = await core.mutate((tx) => tx.allocate(req('a'))).then(
-    () => undefined,
-    (err: Error) => err,
-  );
+  const e = await core
+    .mutate((tx) => tx.allocate(req('a')))
+    .then(
+      () => undefined,
+      (err: Error) => err,
+    );
   const took = performance.now() - started;
   assert.instance(e, UnavailableError);
   assert.match(e!.message, /lost \d+ races with other replicas on default\/vpc/);

@@ -42,10 +42,18 @@ test('a file that hangs is killed after TEST_FILE_TIMEOUT_S, with the processes 
   try {
     // the hanging file starts a child that would outlive it; its pid goes to a file
     const pidFile = join(dir, 'child.pid');
-    writeFileSync(join(dir, 'hang.test.ts'), `import { spawn } from 'node:child_process';\nimport { writeFileSync } from 'node:fs';\nconst c = spawn('sleep', ['300'], { stdio: 'ignore' });\nwriteFileSync(${JSON.stringify(pidFile)}, String(c.pid));\nsetInterval(() => {}, 1000);\n`);
+    writeFileSync(
+      join(dir, 'hang.test.ts'),
+      `import { spawn } from 'node:child_process';\nimport { writeFileSync } from 'node:fs';\nconst c = spawn('sleep', ['300'], { stdio: 'ignore' });\nwriteFileSync(${JSON.stringify(pidFile)}, String(c.pid));\nsetInterval(() => {}, 1000);\n`,
+    );
     writeFileSync(join(dir, 'ok.test.ts'), `import { test } from '${uvu}';\ntest('passes', () => {});\ntest.run();\n`);
     const started = Date.now();
-    const r = spawnSync(process.execPath, [join(root, 'scripts/test.mjs')], { cwd: root, encoding: 'utf8', env: { ...process.env, TEST_DIR: dir, TEST_NO_BUILD: '1', TEST_FILE_TIMEOUT_S: '3' }, timeout: 60_000 });
+    const r = spawnSync(process.execPath, [join(root, 'scripts/test.mjs')], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, TEST_DIR: dir, TEST_NO_BUILD: '1', TEST_FILE_TIMEOUT_S: '3' },
+      timeout: 60_000,
+    });
     assert.ok(Date.now() - started < 30_000, 'the runner ended');
     assert.is(r.status, 1, r.stdout + r.stderr);
     assert.is(r.stdout.trimEnd().split('\n').at(-1), '1 passed, 1 failed, 0 skipped');
