@@ -51,6 +51,8 @@ export class Item {
   private _text: string;
   private tree: YMap | null | undefined;
   private _value: Obj | null | undefined;
+  /** check() passed on the fast reader (nothing kept). */
+  private checked = false;
   /** Set after the first read that needed the yaml library (tests and benchmarks look). */
   usedLibrary = false;
 
@@ -98,11 +100,33 @@ export class Item {
   }
 
   /**
+   * Whether reading the item (value() when `keep`, else check()) needs the yaml library. The
+   * fast reader reads it now and keeps the answer for that call. Invalid YAML needs nothing:
+   * the read reports it.
+   */
+  needsLibraryToRead(keep: boolean): boolean {
+    if (this._value !== undefined || (!keep && this.checked)) return false;
+    try {
+      if (keep) {
+        const { node } = parseItem(this._text, this.dash);
+        this.tree = node.type === 'map' ? node : null;
+        this._value = node.type === 'map' ? node.value : null;
+      } else {
+        parseItem(this._text, this.dash, false);
+        this.checked = true;
+      }
+      return false;
+    } catch (err) {
+      return err instanceof Unsupported;
+    }
+  }
+
+  /**
    * Checks that the item is valid YAML without keeping what was read (for resources the
    * function does not own: most are never looked at again). Throws YamlSyntaxError.
    */
   check(): void {
-    if (this._value !== undefined) return;
+    if (this._value !== undefined || this.checked) return;
     try {
       parseItem(this._text, this.dash, false);
     } catch (err) {
@@ -116,10 +140,12 @@ export class Item {
     this._text = t;
     this.tree = undefined;
     this._value = undefined;
+    this.checked = false;
   }
 
+  /** The fast reader's tree, or null when the item needs the library (never loads or uses it). */
   private fastTree(): YMap | null {
-    if (this.tree === undefined) this.value();
+    if (this.tree === undefined) this.needsLibraryToRead(true);
     return this.tree ?? null;
   }
 
@@ -133,15 +159,23 @@ export class Item {
 
   /** Sets (or with undefined removes) scalar fields under a top-level key, e.g. status.prefix. */
   setFields(key: string, fields: Record<string, ScalarValue | undefined>): void {
+    if (!this.setFieldsFast(key, fields)) this.setFieldsWithLibrary(key, fields);
+  }
+
+  /** setFields by splicing the text; false when the item needs the yaml library for it. */
+  setFieldsFast(key: string, fields: Record<string, ScalarValue | undefined>): boolean {
     const tree = this.fastTree();
-    if (tree) {
-      try {
-        this.setText(applySplices(this._text, setChildScalars(this._text, tree, key, fields)));
-        return;
-      } catch (err) {
-        if (!(err instanceof Unsupported)) throw err;
-      }
+    if (!tree) return false;
+    try {
+      this.setText(applySplices(this._text, setChildScalars(this._text, tree, key, fields)));
+      return true;
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+      return false;
     }
+  }
+
+  setFieldsWithLibrary(key: string, fields: Record<string, ScalarValue | undefined>): void {
     this.usedLibrary = true;
     this.editDoc((_doc, root) => {
       let m = mapGet(root, key);
@@ -162,15 +196,23 @@ export class Item {
 
   /** Edits the mapping list at key1.key2 (Kptfile status.conditions). */
   editList(key1: string, key2: string, edit: ListEdit): void {
+    if (!this.editListFast(key1, key2, edit)) this.editListWithLibrary(key1, key2, edit);
+  }
+
+  /** editList by splicing the text; false when the item needs the yaml library for it. */
+  editListFast(key1: string, key2: string, edit: ListEdit): boolean {
     const tree = this.fastTree();
-    if (tree) {
-      try {
-        this.setText(applySplices(this._text, editNestedList(this._text, tree, key1, key2, edit)));
-        return;
-      } catch (err) {
-        if (!(err instanceof Unsupported)) throw err;
-      }
+    if (!tree) return false;
+    try {
+      this.setText(applySplices(this._text, editNestedList(this._text, tree, key1, key2, edit)));
+      return true;
+    } catch (err) {
+      if (!(err instanceof Unsupported)) throw err;
+      return false;
     }
+  }
+
+  editListWithLibrary(key1: string, key2: string, edit: ListEdit): void {
     this.usedLibrary = true;
     this.editDoc((_doc, root) => {
       let m1 = mapGet(root, key1);

@@ -4,6 +4,7 @@
 // included.
 import { parseBlock, Unsupported } from './block-yaml.js';
 import { blockStyle, docToText, isMap, isScalar, isSeq, parseYaml, toJS, YamlSyntaxError, type Document } from './yaml-doc.js';
+import { NEEDS_LIBRARY, type NeedsLibrary } from './yaml-lib.js';
 
 /** "line L, column C" of an offset. */
 function position(text: string, offset: number): string {
@@ -54,13 +55,28 @@ function isDashLine(text: string, s: number, e: number, col: number): boolean {
   return text.charCodeAt(s + col) === 45 && (s + col + 1 === e || text.charCodeAt(s + col + 1) === 32);
 }
 
-/** Splits a ResourceList without parsing the items (they are read lazily, one by one). */
+/**
+ * Splits a ResourceList without parsing the items (they are read lazily, one by one), with the
+ * fast reader only: NEEDS_LIBRARY when the layout needs the yaml library (load it, then call
+ * splitResourceList).
+ */
+export function splitResourceListFast(text: string): ResourceListText | NeedsLibrary {
+  checkNotEmpty(text);
+  return trySplit(text, true, false) ?? NEEDS_LIBRARY;
+}
+
+/** Splits any ResourceList; layouts the fast reader does not take need loadYaml() first. */
 export function splitResourceList(text: string): ResourceListText {
+  checkNotEmpty(text);
+  const fast = trySplit(text, true, true);
+  if (fast && fast !== NEEDS_LIBRARY) return fast;
+  const normalized = trySplit(normalize(text), false, true);
+  return normalized && normalized !== NEEDS_LIBRARY ? normalized : fail('ResourceList layout not understood');
+}
+
+function checkNotEmpty(text: string): void {
   if (text.trim() === '')
     fail('no input: the function reads a ResourceList on stdin (kpt fn eval and kpt fn render send one); ipam-injector --help says more');
-  const fast = trySplit(text, true);
-  if (fast) return fast;
-  return trySplit(normalize(text), false) ?? fail('ResourceList layout not understood');
 }
 
 function fail(msg: string): never {
@@ -73,8 +89,12 @@ interface Section {
   end: number;
 }
 
-/** The fast path: block layout with top-level keys at column 0 (what kpt and kustomize write). */
-function trySplit(text: string, isInput: boolean): ResourceListText | null {
+/**
+ * The fast path: block layout with top-level keys at column 0 (what kpt and kustomize write).
+ * null: not that layout; NEEDS_LIBRARY: that layout, but its top-level sections need the
+ * library and `library` says it may not be used.
+ */
+function trySplit(text: string, isInput: boolean, library: boolean): ResourceListText | NeedsLibrary | null {
   if (text.includes('\r')) return null;
   const n = text.length;
   const sections: Section[] = [];
@@ -189,7 +209,8 @@ function trySplit(text: string, isInput: boolean): ResourceListText | null {
   let error: string | undefined;
   if (outside.trim() !== '') {
     try {
-      const v = readOutside(outside);
+      const v = readOutside(outside, library);
+      if (v === NEEDS_LIBRARY) return NEEDS_LIBRARY;
       if (v && typeof v === 'object' && !Array.isArray(v)) top = v as Record<string, unknown>;
     } catch (e) {
       if (!(e instanceof YamlSyntaxError)) throw e;
@@ -215,12 +236,13 @@ function trySplit(text: string, isInput: boolean): ResourceListText | null {
   return out;
 }
 
-function readOutside(outside: string): unknown {
+function readOutside(outside: string, library: boolean): unknown {
   try {
     return parseBlock(outside).value;
   } catch (err) {
     if (!(err instanceof Unsupported)) throw err;
   }
+  if (!library) return NEEDS_LIBRARY;
   const doc = parseYaml(outside.endsWith('\n') ? outside : outside + '\n');
   return toJS(doc.contents, doc);
 }

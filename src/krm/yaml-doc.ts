@@ -3,7 +3,7 @@
 // written as, so `0755`, `2021-01-01`, `yes` and quoting survive a round trip; values are
 // resolved to JS by the same rules as the fast reader (scalar.ts).
 import type { Document, Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import { Y } from './yaml-lib.js';
+import { yamlLib } from './yaml-lib.js';
 import { newObject } from './block-yaml.js';
 import { isSafePlainString, resolvePlain, type ScalarValue } from './scalar.js';
 import { checkDepth, MAX_ALIASES, MAX_DEPTH, MAX_EXPANDED_NODES, tooDeep, YamlLimitError, YamlSyntaxError } from './yaml-limits.js';
@@ -15,7 +15,7 @@ const STRING_OPTIONS = { lineWidth: 0, minContentWidth: 0, indentSeq: false } as
 
 export function parseYaml(text: string): Document {
   checkDepth(text);
-  const doc = Y().parseDocument(text, PARSE_OPTIONS);
+  const doc = yamlLib().parseDocument(text, PARSE_OPTIONS);
   if (doc.errors.length > 0) throw new YamlSyntaxError(doc.errors[0].message, doc.errors[0].pos?.[0]);
   return doc;
 }
@@ -59,11 +59,11 @@ class Expander {
     if (node === null || node === undefined) return null;
     if (++this.nodes > MAX_EXPANDED_NODES)
       throw new YamlLimitError(`aliases expand to more than ${MAX_EXPANDED_NODES} nodes`, offsetOf(node));
-    if (Y().isAlias(node)) {
+    if (yamlLib().isAlias(node)) {
       if (++this.aliases > MAX_ALIASES) throw new YamlLimitError(`more than ${MAX_ALIASES} alias references`, offsetOf(node));
       return this.doc ? this.value(node.resolve(this.doc)) : null;
     }
-    if (Y().isScalar(node)) {
+    if (yamlLib().isScalar(node)) {
       const v = node.value;
       if (node.type === 'PLAIN' || node.type === undefined) {
         if (typeof v === 'string') return resolvePlain(v);
@@ -73,7 +73,7 @@ class Expander {
     }
     if (++this.depth > MAX_DEPTH) throw tooDeep(offsetOf(node));
     try {
-      if (Y().isMap(node)) {
+      if (yamlLib().isMap(node)) {
         const out = newObject();
         for (const pair of node.items) {
           const k = this.value(pair.key);
@@ -81,7 +81,7 @@ class Expander {
         }
         return out;
       }
-      if (Y().isSeq(node)) return node.items.map((n) => this.value(n));
+      if (yamlLib().isSeq(node)) return node.items.map((n) => this.value(n));
       return null;
     } finally {
       this.depth--;
@@ -96,16 +96,16 @@ function offsetOf(node: unknown): number | undefined {
 /** A scalar node that reads back as `v` in any YAML 1.1/1.2 reader, even inside a failsafe document. */
 export function scalarNode(v: ScalarValue): Scalar {
   if (v === null) {
-    const s = new (Y().Scalar)('null');
+    const s = new (yamlLib().Scalar)('null');
     s.type = 'PLAIN';
     return s;
   }
   if (typeof v !== 'string') {
-    const s = new (Y().Scalar)(String(v));
+    const s = new (yamlLib().Scalar)(String(v));
     s.type = 'PLAIN';
     return s;
   }
-  const s = new (Y().Scalar)(v);
+  const s = new (yamlLib().Scalar)(v);
   s.type = isSafePlainString(v) ? 'PLAIN' : 'QUOTE_DOUBLE';
   return s;
 }
@@ -113,12 +113,12 @@ export function scalarNode(v: ScalarValue): Scalar {
 /** Builds nodes for plain data (objects, arrays, scalars) with safe quoting. */
 export function dataNode(v: unknown): Node {
   if (Array.isArray(v)) {
-    const seq = new (Y().YAMLSeq)();
+    const seq = new (yamlLib().YAMLSeq)();
     for (const x of v) seq.items.push(dataNode(x));
     return seq;
   }
   if (v !== null && typeof v === 'object') {
-    const map = new (Y().YAMLMap)();
+    const map = new (yamlLib().YAMLMap)();
     for (const [k, x] of Object.entries(v)) map.items.push(mapPair(k, dataNode(x)));
     return map;
   }
@@ -126,13 +126,13 @@ export function dataNode(v: unknown): Node {
 }
 
 function mapPair(k: string, value: Node): Pair<Scalar, Node> {
-  return new (Y().Pair)(scalarNode(k), value) as Pair<Scalar, Node>;
+  return new (yamlLib().Pair)(scalarNode(k), value) as Pair<Scalar, Node>;
 }
 
 /** Sets a key in a map node, keeping the key's position when it exists. */
 export function mapSet(map: YAMLMap, key: string, value: Node): void {
   for (const pair of map.items) {
-    if (Y().isScalar(pair.key) && String(pair.key.value) === key) {
+    if (yamlLib().isScalar(pair.key) && String(pair.key.value) === key) {
       pair.value = value;
       return;
     }
@@ -141,12 +141,12 @@ export function mapSet(map: YAMLMap, key: string, value: Node): void {
 }
 
 export function mapGet(map: YAMLMap, key: string): unknown {
-  for (const pair of map.items) if (Y().isScalar(pair.key) && String(pair.key.value) === key) return pair.value;
+  for (const pair of map.items) if (yamlLib().isScalar(pair.key) && String(pair.key.value) === key) return pair.value;
   return undefined;
 }
 
 export function mapDelete(map: YAMLMap, key: string): boolean {
-  const i = map.items.findIndex((p) => Y().isScalar(p.key) && String(p.key.value) === key);
+  const i = map.items.findIndex((p) => yamlLib().isScalar(p.key) && String(p.key.value) === key);
   if (i < 0) return false;
   map.items.splice(i, 1);
   return true;
@@ -155,7 +155,7 @@ export function mapDelete(map: YAMLMap, key: string): boolean {
 /** Replaces a scalar's value and keeps its quoting style when that still reads back right. */
 export function setScalarKeepingStyle(old: unknown, v: ScalarValue): Node {
   const n = scalarNode(v);
-  if (Y().isScalar(old) && typeof v === 'string') {
+  if (yamlLib().isScalar(old) && typeof v === 'string') {
     if (old.type === 'QUOTE_DOUBLE' || old.type === 'QUOTE_SINGLE') n.type = old.type;
   }
   return n;
@@ -163,7 +163,7 @@ export function setScalarKeepingStyle(old: unknown, v: ScalarValue): Node {
 
 /** Turns every flow collection into block style and unquotes plain keys (JSON input becomes kpt-like YAML). */
 export function blockStyle(doc: Document): void {
-  Y().visit(doc, {
+  yamlLib().visit(doc, {
     Collection(_key, node) {
       node.flow = false;
     },
@@ -173,9 +173,9 @@ export function blockStyle(doc: Document): void {
   });
 }
 
-export const isMap = (n: unknown): n is YAMLMap => Y().isMap(n);
-export const isSeq = (n: unknown): n is YAMLSeq => Y().isSeq(n);
-export const isScalar = (n: unknown): n is Scalar => Y().isScalar(n);
-export const newMap = (): YAMLMap => new (Y().YAMLMap)();
-export const newSeq = (): YAMLSeq => new (Y().YAMLSeq)();
+export const isMap = (n: unknown): n is YAMLMap => yamlLib().isMap(n);
+export const isSeq = (n: unknown): n is YAMLSeq => yamlLib().isSeq(n);
+export const isScalar = (n: unknown): n is Scalar => yamlLib().isScalar(n);
+export const newMap = (): YAMLMap => new (yamlLib().YAMLMap)();
+export const newSeq = (): YAMLSeq => new (yamlLib().YAMLSeq)();
 export type { YAMLMap, YAMLSeq, Scalar, Document };
