@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 // The web view in a real browser (Debian chromium through playwright-core) against a real
-// `serve` with tokens on, seeded with a space and filled through the function under the real
-// kpt: the tree's utilization, filtering, a render showing up live, owner names rendered as
-// text, and no data without a token.
+// `serve` with tokens on, seeded with a space and a VLAN index and filled through the function
+// under the real kpt: the tree's utilization, filtering, a render showing up live, the VLAN
+// index's cells and claims, owner names rendered as text, and no data without a token.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
@@ -24,6 +24,18 @@ let web: string;
 let browser: Browser;
 let pkg: string;
 
+/** A VLANClaim in cluster01: shared under a vlanClaimName, a block of ids, or one id exactly. */
+function vlanClaim(name: string, spec: string, shared?: string): string {
+  return `apiVersion: vlan.resource.nephio.org/v1alpha1
+kind: VLANClaim
+metadata:
+  name: ${name}
+${shared ? `  annotations:\n    specializer.nephio.org/vlanClaimName: ${shared}\n` : ''}spec:
+  vlanIndex:
+    name: cluster01
+${spec}`;
+}
+
 function claim(name: string): string {
   return `apiVersion: ipam.resource.nephio.org/v1alpha1
 kind: IPClaim
@@ -41,18 +53,7 @@ spec:
 
 /** kpt fn eval of the package with the grpc backend, as the edge/upf package. */
 async function render(): Promise<void> {
-  const child = spawn('kpt', [
-    'fn',
-    'eval',
-    pkg,
-    '--exec',
-    bin,
-    '--',
-    'backend=grpc',
-    `address=${server.address}`,
-    `token=${EDGE}`,
-    'package=edge/upf',
-  ]);
+  const child = spawn('kpt', ['fn', 'eval', pkg, '--exec', bin, '--', 'backend=grpc', `address=${server.address}`, `token=${EDGE}`, 'package=edge/upf']);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -61,6 +62,12 @@ async function render(): Promise<void> {
 }
 
 const statusOf = (file: string) => (parse(readFileSync(join(pkg, file), 'utf8')) as { status?: { prefix?: string } }).status?.prefix;
+const vlanOf = (file: string) => (parse(readFileSync(join(pkg, file), 'utf8')) as { status?: { vlanID?: number; vlanRange?: string } }).status ?? {};
+
+async function openVlanIndex(page: Page, index: string): Promise<void> {
+  await page.click(`#vlan-indexes tr[data-index="${index}"] button`);
+  await page.waitForFunction(() => document.querySelectorAll('#vlan-map:not([hidden]) #vlan-grid .v').length === 4096);
+}
 
 async function signedIn(token: string): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
@@ -76,32 +83,35 @@ if (requireChromium(test)) {
   test.before(async () => {
     const dir = tmp('ipam-web-');
     writeFileSync(join(dir, 'tokens'), `${ADMIN}\n${EDGE} edge/upf\n`);
-    server = await spawnServer([
-      '--store',
-      'memory',
-      '--seed',
-      writeSeed(dir),
-      '--token-file',
-      join(dir, 'tokens'),
-      '--http',
-      '127.0.0.1:0',
-    ]);
+    server = await spawnServer(['--store', 'memory', '--seed', writeSeed(dir), '--token-file', join(dir, 'tokens'), '--http', '127.0.0.1:0']);
     web = /"web":"([^"]+)"/.exec(server.logs())![1]!;
     pkg = join(dir, 'pkg');
     mkdirSync(pkg);
     writeFileSync(join(pkg, 'Kptfile'), 'apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: upf\n');
     for (const n of ['n3-a', 'n3-b']) writeFileSync(join(pkg, `${n}.yaml`), claim(n));
-    await render();
+    writeFileSync(join(pkg, 'vlan-n3.yaml'), vlanClaim('vlan-n3', '', 'vpc-ran-cluster01-bd'));
+    writeFileSync(join(pkg, 'vlan-trunk.yaml'), vlanClaim('vlan-trunk', '  range: "4"\n'));
+    writeFileSync(join(pkg, 'vlan-static.yaml'), vlanClaim('vlan-static', '  vlanID: 200\n'));
     const md = new Metadata();
     md.set('authorization', `Bearer ${ADMIN}`);
     const admin = raw('admin', server.address, undefined, md);
-    await admin.call('Allocate', {
-      owner: `evil|${XSS}`,
-      networkInstance: { name: 'vpc' },
-      kind: 'network',
-      selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
-      labels: { note: '<b>x</b>' },
+    // the operator's VLAN index, and a range in it that claims without a selector never take
+    await admin.call('VlanBatch', {
+      package: 'ops',
+      indexes: [{ ref: { name: 'cluster01' }, owner: 'default/VLANIndex/cluster01' }],
+      definitions: [{ index: { name: 'cluster01' }, range: '100:109', owner: 'default/VLAN/ran-trunk' }],
     });
+    await render();
+    await admin.call('Allocate', { owner: `evil|${XSS}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } }, labels: { note: '<b>x</b>' } });
+    // another package shares the switch's VLAN (same vlanClaimName) and holds one of its own
+    const evil = (await admin.call('VlanBatch', {
+      package: 'evil',
+      requests: [
+        { owner: XSS, index: { name: 'cluster01' }, claim: 'vpc-ran-cluster01-bd', labels: { note: '<b>x</b>' } },
+        { owner: 'default/VLANClaim/other', index: { name: 'cluster01' } },
+      ],
+    })) as { outcomes: { error?: unknown }[] };
+    assert.equal(evil.outcomes.map((o) => o.error), [undefined, undefined]);
     admin.close();
     browser = await launch();
   });
@@ -114,7 +124,7 @@ if (requireChromium(test)) {
   });
 
   test('no data without a token: the page asks to sign in, the API answers 401', async () => {
-    for (const path of ['api/tree', 'api/allocations', 'api/subnet?networkInstance=vpc&prefix=10.0.1.0/24', 'api/events']) {
+    for (const path of ['api/tree', 'api/allocations', 'api/subnet?networkInstance=vpc&prefix=10.0.1.0/24', 'api/vlans', 'api/vlan?index=cluster01', 'api/events']) {
       const res = await fetch(`${web}${path}`);
       assert.is(res.status, 401, path);
     }
@@ -177,9 +187,7 @@ if (requireChromium(test)) {
     await render();
     const prefix = statusOf('n3-c.yaml')!;
     await page.waitForSelector(`#alloc-rows tr[data-prefix="${prefix}"]`, { timeout: 10_000 });
-    await page.waitForFunction(() =>
-      /^7 used/.test(document.querySelector('div.node[data-prefix="10.0.1.0/24"] .numbers')?.textContent ?? ''),
-    );
+    await page.waitForFunction(() => /^7 used/.test(document.querySelector('div.node[data-prefix="10.0.1.0/24"] .numbers')?.textContent ?? ''));
     assert.equal(navigations, [], 'the page was not reloaded');
     await page.context().close();
   });
@@ -190,7 +198,62 @@ if (requireChromium(test)) {
     assert.is(await owner.innerText(), XSS);
     assert.is(await page.locator('#alloc-rows img').count(), 0);
     assert.is(await page.locator('#alloc-rows b').count(), 0);
+    // in the data the page came with, and in a VLAN holder's detail
+    assert.not.match(await page.evaluate(() => document.getElementById('boot')!.textContent!), '<');
+    await openVlanIndex(page, 'default/cluster01');
+    await page.click(`#vlan-grid .v[data-id="${vlanOf('vlan-n3.yaml').vlanID!}"]`);
+    assert.is(await page.locator('#vlan-detail .owner', { hasText: 'onerror' }).innerText(), `evil: ${XSS}`);
+    assert.is(await page.locator('#vlan-map img, #vlan-map b').count(), 0);
     assert.is(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    await page.context().close();
+  });
+
+  test('a VLAN index: 4096 cells in their states, its claims listed, a selected cell names its claim and owner', async () => {
+    const page = await signedIn(ADMIN);
+    const row = page.locator('#vlan-indexes tr[data-index="default/cluster01"]');
+    // n3 (shared with evil), evil's own id, a block of 4, id 200; the operator's 100:109; 0, 1, 4095
+    assert.match(await row.innerText(), /7 claimed \(4 in blocks\), 10 defined, 3 reserved, 4076 free/);
+    await openVlanIndex(page, 'default/cluster01');
+    const stateOf = (id: number) => page.getAttribute(`#vlan-grid .v[data-id="${id}"]`, 'class');
+    const n3 = vlanOf('vlan-n3.yaml').vlanID!;
+    const [start, end] = vlanOf('vlan-trunk.yaml').vlanRange!.split(':').map(Number) as [number, number];
+    assert.is(end - start, 3);
+    assert.is(vlanOf('vlan-static.yaml').vlanID, 200);
+    for (const [id, state] of [[0, 'reserved'], [1, 'reserved'], [4095, 'reserved'], [n3, 'allocated'], [start, 'range'], [end, 'range'], [200, 'allocated'], [100, 'defined'], [109, 'defined'], [110, 'free'], [4094, 'free']] as const) {
+      assert.is(await stateOf(id), `v ${state}`, `id ${id}`);
+    }
+    assert.is(await page.locator('#vlan-grid .v.free').count(), 4076);
+    assert.match(await page.innerText('#vlan-legend'), /claimed 3.*claimed block 4/s);
+    // the claims are listed in id order, the shared id once with both holders
+    const listed = await page.locator('#vlan-rows tr').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-vlan')} ${r.getAttribute('data-state')}`));
+    assert.equal(listed.slice(0, 3), [`${n3} allocated`, `${start}:${end} range`, `${end + 1} allocated`]);
+    assert.ok(listed.includes('100:109 defined') && listed.includes('200 allocated'), listed.join(', '));
+    await page.click(`#vlan-grid .v[data-id="${n3}"]`);
+    assert.is(await page.getAttribute(`#vlan-grid .v[data-id="${n3}"]`, 'class'), 'v allocated selected');
+    const detail = await page.innerText('#vlan-detail');
+    assert.match(detail, new RegExp(`^VLAN ${n3}: claimed`));
+    assert.match(detail, 'claimed by edge/upf: default/VLANClaim/vlan-n3');
+    assert.match(detail, 'shared as vlanClaimName vpc-ran-cluster01-bd');
+    assert.match(detail, `with evil: ${XSS}`);
+    await page.click('#vlan-rows tr[data-vlan="100:109"] .vlan-pick');
+    assert.match(await page.innerText('#vlan-detail'), /^VLAN 100: defined \(VLAN resource\)\n+range 100:109 defined by ops: default\/VLAN\/ran-trunk/);
+    await page.click('#vlan-grid .v[data-id="4095"]');
+    assert.match(await page.innerText('#vlan-detail'), /VLAN 4095: reserved\n+Never handed out/);
+    await page.context().close();
+  });
+
+  test('a VLAN claim rendered while the index is open shows up live, the selection kept', async () => {
+    const page = await signedIn(ADMIN);
+    await page.waitForSelector('#live.on');
+    await openVlanIndex(page, 'default/cluster01');
+    await page.click('#vlan-grid .v[data-id="200"]');
+    writeFileSync(join(pkg, 'vlan-late.yaml'), vlanClaim('vlan-late', ''));
+    await render();
+    const id = vlanOf('vlan-late.yaml').vlanID!;
+    await page.waitForSelector(`#vlan-grid .v.allocated[data-id="${id}"]`, { timeout: 10_000 });
+    await page.waitForFunction(() => /8 claimed/.test(document.querySelector('#vlan-indexes tr[data-index="default/cluster01"]')?.textContent ?? ''));
+    assert.is(await page.getAttribute('#vlan-grid .v[data-id="200"]', 'class'), 'v allocated selected');
+    assert.match(await page.innerText('#vlan-detail'), 'default/VLANClaim/vlan-static');
     await page.context().close();
   });
 
@@ -202,6 +265,14 @@ if (requireChromium(test)) {
     for (const o of owners) assert.match(o, /^default\/IPClaim\/n3-/);
     const res = await page.evaluate(async () => (await fetch('/api/allocations?package=evil')).json());
     assert.equal(res, { items: [], more: false });
+    // its VLAN ids with their owners; another package's as taken, without owner, claim or labels
+    await openVlanIndex(page, 'default/cluster01');
+    const n3 = vlanOf('vlan-n3.yaml').vlanID!;
+    await page.click(`#vlan-grid .v[data-id="${n3}"]`);
+    assert.match(await page.innerText('#vlan-detail'), /claimed by edge\/upf: default\/VLANClaim\/vlan-n3\n+shared as vlanClaimName vpc-ran-cluster01-bd\n+with another package$/);
+    const other = await page.locator('#vlan-rows tr[data-state="allocated"]', { hasText: 'another package', hasNotText: 'edge/upf' }).locator('td').allInnerTexts();
+    assert.equal(other.slice(1), ['claimed', 'another package', '', '']);
+    assert.not.match(await page.innerText('#vlan-map'), 'evil');
     await page.context().close();
   });
 }

@@ -9,7 +9,8 @@ export interface Asset {
 }
 
 const FILES: Record<string, string> = {
-  '/': 'index.html',
+  /** A template: the server puts the page's first data in it (boot.ts). */
+  '/index.html': 'index.html',
   '/app.js': 'app.js',
   '/app.css': 'app.css',
 };

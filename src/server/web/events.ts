@@ -1,5 +1,5 @@
 // Live updates for open pages: server-sent events from the server's change feed. A page is
-// told what changed and where, then fetches what it shows. Nothing is subscribed while no page
+// told what changed and where (a network instance or a VLAN index), then fetches what it shows. Nothing is subscribed while no page
 // is open, and a page that stops reading is cut off rather than buffered without bound.
 import type { ServerResponse } from 'node:http';
 import type { Change, IpamCore } from '../core.js';
@@ -59,8 +59,10 @@ export class LiveFeed {
 
   private publish(c: Change): void {
     const ni = c.allocation?.networkInstance ?? c.prefix?.networkInstance ?? c.networkInstance;
-    const event = `event: change\ndata: ${JSON.stringify({ type: c.type, networkInstance: ni ? `${ni.namespace}/${ni.name}` : '' })}\n\n`;
-    const owner = c.allocation?.owner;
+    const vlanIndex = c.vlan?.index ?? c.vlanIndex;
+    const where = vlanIndex ? { vlanIndex: `${vlanIndex.namespace}/${vlanIndex.name}` } : { networkInstance: ni ? `${ni.namespace}/${ni.name}` : '' };
+    const event = `event: change\ndata: ${JSON.stringify({ type: c.type, ...where })}\n\n`;
+    const owner = c.allocation?.owner ?? c.vlan?.owner;
     this.send(event, (v) => v.scope === undefined || owner === undefined || packageOf(owner) === v.scope);
   }
 

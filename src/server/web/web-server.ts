@@ -9,10 +9,12 @@ import type { IpamCore } from '../core.js';
 import type { Logger } from '../log.js';
 import type { TlsFiles } from '../tls-files.js';
 import { loadAssets, type Asset } from './assets.js';
+import { PAGE_ROWS, withBoot, type Boot, type Session } from './boot.js';
 import { LiveFeed } from './events.js';
 import { parseSelector } from './selector.js';
 import { clearedCookie, cookieValue, COOKIE, sessionCookie, Sessions } from './sessions.js';
 import { allocationPage, spaceTree, subnetMap, type AllocationQuery, type Viewer } from './views.js';
+import { vlanIndexes, vlanIndexMap } from './vlan-views.js';
 
 export interface WebOptions {
   /** HOST:PORT; port 0 picks one. */
@@ -52,6 +54,7 @@ class HttpError extends Error {
 
 export async function startWebView(o: WebOptions): Promise<RunningWeb> {
   const assets = loadAssets();
+  const template = assets.get('/index.html')!.body.toString('utf8');
   const sessions = new Sessions(o.auth);
   const live = new LiveFeed(o.core);
   const secure = o.tls !== undefined;
@@ -73,7 +76,8 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
     const url = new URL(req.url ?? '/', 'http://view');
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
-    const asset = assets.get(url.pathname === '/index.html' ? '/' : url.pathname);
+    if (url.pathname === '/' || url.pathname === '/index.html') return sendPage(req, res, await boot(req));
+    const asset = assets.get(url.pathname);
     if (asset) return sendAsset(req, res, asset);
     if (req.method === 'POST' && url.pathname === '/api/login') return login(req, res);
     if (req.method === 'POST' && url.pathname === '/api/logout') return logout(req, res);
@@ -93,6 +97,12 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
         const prefix = required(q, 'prefix');
         return sendJson(res, await o.core.query((ipam) => subnetMap(ipam, ni, prefix, viewer)));
       }
+      case '/api/vlans':
+        return sendJson(res, { indexes: await o.core.query((ipam) => vlanIndexes(ipam, viewer)) });
+      case '/api/vlan': {
+        const ref = instanceRef(q.get('index'), 'index');
+        return sendJson(res, await o.core.query((ipam) => vlanIndexMap(ipam, ref, viewer)));
+      }
       case '/api/events':
         return live.open(res, viewer);
       default:
@@ -100,9 +110,29 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
     }
   }
 
-  function session(req: IncomingMessage) {
+  function session(req: IncomingMessage): Session {
     const p = sessions.required ? sessions.lookup(cookieValue(req.headers.cookie, COOKIE)) : { subject: 'anonymous' };
     return { tokens: sessions.required, signedIn: p !== undefined, ...(p?.scope !== undefined ? { scope: p.scope } : {}) };
+  }
+
+  /** The page and, for a signed-in viewer, what it shows first (one read of the allocator). */
+  async function boot(req: IncomingMessage): Promise<Boot> {
+    const s = session(req);
+    if (!s.signedIn) return { session: s };
+    const viewer: Viewer = s.scope !== undefined ? { scope: s.scope } : {};
+    const data = await o.core.query((ipam) => ({
+      tree: spaceTree(ipam, viewer),
+      allocations: allocationPage(ipam, { offset: 0, limit: PAGE_ROWS }, viewer),
+      vlans: vlanIndexes(ipam, viewer),
+    }));
+    return { session: s, data };
+  }
+
+  function sendPage(req: IncomingMessage, res: ServerResponse, b: Boot): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} is not served: the view is read-only`);
+    const body = Buffer.from(withBoot(template, b));
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   /** Who is asking: the session's principal, or a bearer token (curl); refused without either. */
@@ -217,10 +247,10 @@ function required(q: URLSearchParams, name: string): string {
 }
 
 /** "namespace/name" or "name" (namespace default). */
-function instanceRef(v: string | null): { name: string; namespace: string } {
-  if (!v) throw new HttpError(400, 'networkInstance is required');
+function instanceRef(v: string | null, field = 'networkInstance'): { name: string; namespace: string } {
+  if (!v) throw new HttpError(400, `${field} is required`);
   const [a, b, extra] = v.split('/');
-  if (extra !== undefined || !a) throw new HttpError(400, `networkInstance: "${v}" is not namespace/name`);
+  if (extra !== undefined || !a) throw new HttpError(400, `${field}: "${v}" is not namespace/name`);
   return b === undefined ? { name: a, namespace: 'default' } : { name: b, namespace: a };
 }
 

@@ -1,13 +1,11 @@
 // The view's JSON endpoints. A 401 means "sign in"; every other error carries a message.
+import type { Session } from '../boot.js';
 import type { AllocationView, InstanceView, SubnetMap } from '../views.js';
+import type { VlanIndexMap, VlanIndexView } from '../vlan-views.js';
+
+export type { Session };
 
 export class SignInNeeded extends Error {}
-
-export interface Session {
-  tokens: boolean;
-  signedIn: boolean;
-  scope?: string;
-}
 
 async function call<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(path, { credentials: 'same-origin', ...init });
@@ -25,3 +23,5 @@ export const tree = () => call<{ networkInstances: InstanceView[] }>('/api/tree'
 export const allocations = (q: URLSearchParams) => call<{ items: AllocationView[]; more: boolean }>(`/api/allocations?${q.toString()}`);
 export const subnet = (networkInstance: string, prefix: string) =>
   call<SubnetMap>(`/api/subnet?${new URLSearchParams({ networkInstance, prefix }).toString()}`);
+export const vlans = () => call<{ indexes: VlanIndexView[] }>('/api/vlans');
+export const vlan = (index: string) => call<VlanIndexMap>(`/api/vlan?${new URLSearchParams({ index }).toString()}`);

@@ -1,14 +1,20 @@
 // The web view's page: sign-in when the server asks for tokens, then the prefix tree, a
-// subnet's map and the allocations table, refreshed when the server reports a change.
+// subnet's map, the allocations table and the VLAN indexes, drawn first from the data the page
+// came with and refreshed when the server reports a change.
+import { PAGE_ROWS as PAGE, type Boot, type FirstData } from '../boot.js';
+import type { AllocationView, InstanceView } from '../views.js';
 import * as api from './api.js';
 import { byId, el, show } from './dom.js';
 import { renderSubnet } from './subnet.js';
 import { renderRows } from './table.js';
 import { renderTree } from './tree.js';
+import { VlanView } from './vlan.js';
 
-const PAGE = 50;
 const state = { offset: 0, filter: new URLSearchParams(), subnet: undefined as { ni: string; prefix: string } | undefined };
 let events: EventSource | undefined;
+/** A refresh started since the event stream (re)connected: nothing before it can be missed. */
+let fresh = false;
+const vlans = new VlanView((err) => failed(err));
 
 async function start(): Promise<void> {
   byId('login-form').addEventListener('submit', (e) => void signIn(e));
@@ -27,14 +33,21 @@ async function start(): Promise<void> {
     state.subnet = undefined;
     show('subnet', false);
   });
-  const s = await api.session();
+  const boot = readBoot();
+  const s = boot?.session ?? (await api.session());
   if (s.tokens && !s.signedIn) return askSignIn();
-  enter(s);
+  enter(s, boot?.data);
+}
+
+/** The data block the server put in the page (boot.ts). */
+function readBoot(): Boot | undefined {
+  const text = document.getElementById('boot')?.textContent;
+  return text ? (JSON.parse(text) as Boot) : undefined;
 }
 
 function askSignIn(message = ''): void {
   events?.close();
-  for (const id of ['space', 'subnet', 'allocations', 'signout']) show(id, false);
+  for (const id of ['space', 'subnet', 'allocations', 'vlans', 'vlan-map', 'signout']) show(id, false);
   show('login', true);
   byId('login-error').textContent = message;
   byId('who').textContent = '';
@@ -57,27 +70,36 @@ async function signOut(): Promise<void> {
   askSignIn();
 }
 
-function enter(s: api.Session): void {
+function enter(s: api.Session, first?: FirstData): void {
   show('login', false);
   show('space', true);
   show('allocations', true);
   show('signout', s.tokens);
   byId('who').textContent = s.tokens ? (s.scope !== undefined ? `package ${s.scope}` : 'all packages') : '';
   follow();
-  void refresh();
+  if (!first) return void refresh();
+  // what the page came with: drawn at once, read before the event stream opened (see follow)
+  showTree(first.tree);
+  showRows(first.allocations);
+  vlans.showIndexes(first.vlans);
+  document.body.setAttribute('data-loaded', String(Date.now()));
 }
 
-/** Live: a change on the server refreshes what is shown (at most a few times a second). */
+/** Live: a change on the server refreshes what is shown (at most a few times a second). Once
+ *  the stream is open, whatever was read before it opened is read again. */
 function follow(): void {
   events?.close();
+  fresh = false;
   const live = byId('live');
   events = new EventSource('/api/events');
   let timer: number | undefined;
   events.addEventListener('open', () => {
     live.textContent = 'live';
     live.classList.replace('off', 'on');
+    if (!fresh) void refresh();
   });
   events.addEventListener('error', () => {
+    fresh = false;
     live.textContent = 'offline';
     live.classList.replace('on', 'off');
   });
@@ -87,21 +109,31 @@ function follow(): void {
 }
 
 async function refresh(): Promise<void> {
+  fresh = true;
   try {
-    await Promise.all([loadTree(), loadRows(), state.subnet ? loadSubnet(state.subnet.ni, state.subnet.prefix) : undefined]);
+    await Promise.all([
+      api.tree().then((t) => showTree(t.networkInstances)),
+      loadRows(),
+      api.vlans().then((v) => vlans.showIndexes(v.indexes)),
+      state.subnet ? loadSubnet(state.subnet.ni, state.subnet.prefix) : undefined,
+      vlans.refresh(),
+    ]);
     document.body.setAttribute('data-loaded', String(Date.now()));
   } catch (err) {
-    if (err instanceof api.SignInNeeded) askSignIn();
-    else byId('filter-error').textContent = (err as Error).message;
+    failed(err);
   }
 }
 
-async function loadTree(): Promise<void> {
-  const t = await api.tree();
-  renderTree(byId('tree'), t.networkInstances, { openMap: (ni, p) => void openMap(ni, p), listWithin });
+function failed(err: unknown): void {
+  if (err instanceof api.SignInNeeded) askSignIn();
+  else byId('filter-error').textContent = (err as Error).message;
+}
+
+function showTree(instances: InstanceView[]): void {
+  renderTree(byId('tree'), instances, { openMap: (ni, p) => void openMap(ni, p), listWithin });
   const select = byId<HTMLSelectElement>('f-ni');
   const chosen = select.value;
-  const names = t.networkInstances.map((n) => `${n.namespace}/${n.name}`);
+  const names = instances.map((n) => `${n.namespace}/${n.name}`);
   select.replaceChildren(el('option', { value: '' }, 'all'), ...names.map((n) => el('option', { value: n }, n)));
   select.value = names.includes(chosen) ? chosen : '';
 }
@@ -110,7 +142,10 @@ async function loadRows(): Promise<void> {
   const q = new URLSearchParams(state.filter);
   q.set('offset', String(state.offset));
   q.set('limit', String(PAGE));
-  const res = await api.allocations(q);
+  showRows(await api.allocations(q));
+}
+
+function showRows(res: { items: AllocationView[]; more: boolean }): void {
   byId('filter-error').textContent = '';
   renderRows(byId('alloc-rows'), res.items, (ni, p) => void openMap(ni, p));
   byId<HTMLButtonElement>('prev').disabled = state.offset === 0;
@@ -141,10 +176,7 @@ function applyFilter(): void {
   for (const [k, v] of new FormData(byId<HTMLFormElement>('filter'))) if (typeof v === 'string' && v.trim()) q.set(k, v.trim());
   state.filter = q;
   state.offset = 0;
-  loadRows().catch((err: unknown) => {
-    if (err instanceof api.SignInNeeded) askSignIn();
-    else byId('filter-error').textContent = (err as Error).message;
-  });
+  loadRows().catch(failed);
 }
 
 function page(delta: number): void {
