@@ -25,9 +25,10 @@ export interface VlanHolderView {
   /** Who holds it: one claim, the claims sharing it under a vlanClaimName, or a definition and
    *  the claims that selected it. Empty package and owner: another package (scoped viewer). */
   owners: { package: string; owner: string }[];
-  /** The vlanClaimName it is shared under. */
-  claim: string;
-  labels: Record<string, string>;
+  /** The vlanClaimName it is shared under (absent: none, or not the viewer's to read). */
+  claim?: string;
+  /** Absent when there are none, or when they are not the viewer's to read. */
+  labels?: Record<string, string>;
 }
 
 export interface VlanIndexView {
@@ -104,7 +105,7 @@ function holdersOf(list: VlanAllocation[], viewer: Viewer): VlanHolderView[] {
     const k = `${state === 'defined' ? 'd' : 'c'}${start}:${end}`;
     let h = byId.get(k);
     if (!h) {
-      h = { start, end, state, owners: [], claim: '', labels: {} };
+      h = { start, end, state, owners: [] };
       byId.set(k, h);
       out.push(h);
     }
@@ -112,7 +113,7 @@ function holdersOf(list: VlanAllocation[], viewer: Viewer): VlanHolderView[] {
     // what the viewer may read: its own holder's labels and claim name
     if (visible(viewer, a.owner)) {
       if (a.claim !== undefined) h.claim = a.claim;
-      if (!a.reference) h.labels = { ...a.labels };
+      if (!a.reference && Object.keys(a.labels).length > 0) h.labels = { ...a.labels };
     }
   }
   return out.sort((a, b) => a.start - b.start || (a.state === 'defined' ? -1 : 0) - (b.state === 'defined' ? -1 : 0));

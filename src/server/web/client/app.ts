@@ -82,7 +82,7 @@ function enter(s: api.Session, first?: FirstData): void {
   showTree(first.tree);
   showRows(first.allocations);
   vlans.showIndexes(first.vlans);
-  document.body.setAttribute('data-loaded', String(Date.now()));
+  drawn();
 }
 
 /** Live: a change on the server refreshes what is shown (at most a few times a second). Once
@@ -118,10 +118,16 @@ async function refresh(): Promise<void> {
       state.subnet ? loadSubnet(state.subnet.ni, state.subnet.prefix) : undefined,
       vlans.refresh(),
     ]);
-    document.body.setAttribute('data-loaded', String(Date.now()));
+    drawn();
   } catch (err) {
     failed(err);
   }
+}
+
+/** Marks when the page first showed data, in ms since its navigation started (tests wait for
+ *  it; the page-load benchmark reads it). */
+function drawn(): void {
+  if (!document.body.hasAttribute('data-loaded')) document.body.setAttribute('data-loaded', performance.now().toFixed(1));
 }
 
 function failed(err: unknown): void {

@@ -13,7 +13,7 @@ const RESERVED_WHY: Record<number, string> = { 0: 'untagged', 1: 'the default VL
 
 const holderName = (o: { package: string; owner: string }) => (o.owner ? `${o.package ? `${o.package}: ` : ''}${o.owner}` : 'another package');
 const idText = (h: VlanHolderView) => (h.start === h.end ? String(h.start) : `${h.start}:${h.end}`);
-const labelText = (l: Record<string, string>) =>
+const labelText = (l: Record<string, string> = {}) =>
   Object.entries(l)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
@@ -105,6 +105,23 @@ export class VlanView {
     byId('vlan-legend').replaceChildren(
       ...(Object.keys(WORDS) as VlanState[]).map((s) => el('span', { class: `v-${s}` }, `${WORDS[s]} ${c[s]}`)),
     );
+    this.drawCells(byId('vlan-grid'));
+    this.list();
+    show('vlan-map', true);
+    if (this.selected !== undefined) this.select(this.selected);
+    else byId('vlan-detail').replaceChildren(el('p', { class: 'hint' }, 'Select an id to see who holds it.'));
+  }
+
+  /** One cell per id; drawn again (a change), only the cells whose state changed. */
+  private drawCells(grid: HTMLElement): void {
+    if (grid.childElementCount === IDS) {
+      for (let id = 0; id < IDS; id++) {
+        const cell = grid.children[id]!;
+        const cls = `v ${this.states[id]}${id === this.selected ? ' selected' : ''}`;
+        if (cell.className !== cls) cell.className = cls;
+      }
+      return;
+    }
     const cells: HTMLElement[] = new Array<HTMLElement>(IDS);
     for (let id = 0; id < IDS; id++) {
       const cell = document.createElement('div');
@@ -112,11 +129,7 @@ export class VlanView {
       cell.setAttribute('data-id', String(id));
       cells[id] = cell;
     }
-    byId('vlan-grid').replaceChildren(...cells);
-    this.list();
-    show('vlan-map', true);
-    if (this.selected !== undefined) this.select(this.selected);
-    else byId('vlan-detail').replaceChildren(el('p', { class: 'hint' }, 'Select an id to see who holds it.'));
+    grid.replaceChildren(...cells);
   }
 
   private select(id: number): void {
@@ -158,7 +171,7 @@ export class VlanView {
         el('td', { class: 'mono' }, pick),
         el('td', {}, WORDS[h.state]),
         el('td', { class: 'owner' }, h.owners.map(holderName).join(', ')),
-        el('td', {}, h.claim),
+        el('td', {}, h.claim ?? ''),
         el('td', { class: 'labels' }, labelText(h.labels)),
       );
     });
