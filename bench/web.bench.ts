@@ -42,7 +42,13 @@ const server = await startServer({
 for (let done = 0; done < N; done += 5000) {
   await server.core.mutate((tx) => {
     for (let i = done; i < Math.min(N, done + 5000); i++) {
-      tx.allocate({ owner: `pkg-${i % 100}|default/IPClaim/claim-${i}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'lan' } }, labels: { 'nephio.org/cluster-name': `c${i % 50}` } });
+      tx.allocate({
+        owner: `pkg-${i % 100}|default/IPClaim/claim-${i}`,
+        networkInstance: { name: 'vpc' },
+        kind: 'network',
+        selector: { matchLabels: { role: 'lan' } },
+        labels: { 'nephio.org/cluster-name': `c${i % 50}` },
+      });
     }
   });
 }
@@ -53,7 +59,8 @@ await server.core.mutate((tx) => {
   tx.applyVlanIndex({ index, owner: 'ops|default/VLANIndex/edge1' });
   tx.applyVlanDefinition({ index, range: '3000:3099', owner: 'ops|default/VLAN/reserved-range' });
   for (let i = 0; i < 60; i++) tx.allocateVlan({ index, range: '8', owner: `pkg-${i % 10}|default/VLANClaim/trunk-${i}` });
-  for (let i = 0; 3 + 100 + 60 * 8 + i < VLAN_TAKEN; i++) tx.allocateVlan({ index, owner: `pkg-${i % 10}|default/VLANClaim/if-${i}`, ...(i % 3 === 0 ? { claim: `bd-${i}` } : {}) });
+  for (let i = 0; 3 + 100 + 60 * 8 + i < VLAN_TAKEN; i++)
+    tx.allocateVlan({ index, owner: `pkg-${i % 10}|default/VLANClaim/if-${i}`, ...(i % 3 === 0 ? { claim: `bd-${i}` } : {}) });
 });
 const web = `http://127.0.0.1:${server.httpPort}/`;
 
@@ -79,12 +86,17 @@ try {
   await series('web-api-100k', () => wall(() => Promise.all([get(''), get('app.js'), get('app.css')])));
   await series('web-filter-owner-100k', () => wall(() => get('api/allocations?owner=claim-99999&limit=50')));
   await series('web-filter-selector-100k', () => wall(() => get('api/allocations?selector=nephio.org/cluster-name%3Dc7&limit=50')));
-  await series('web-browser-launch', async () => {
-    let browser;
-    const ms = await timed(async () => (browser = await launch()));
-    await browser!.close();
-    return { ms };
-  }, LAUNCHES, 1);
+  await series(
+    'web-browser-launch',
+    async () => {
+      let browser;
+      const ms = await timed(async () => (browser = await launch()));
+      await browser!.close();
+      return { ms };
+    },
+    LAUNCHES,
+    1,
+  );
   if (wanted('web-page-load-100k') || wanted('web-vlan-map-4096')) {
     const browser = await launch();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -121,7 +133,9 @@ try {
         // the frame that lays out and paints the cells
         await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
         const ms = performance.now() - t;
-        const fetched = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((e) => e.name.includes('/api/vlan?'));
+        const fetched = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).find((e) =>
+          e.name.includes('/api/vlan?'),
+        );
         return { ms, fetch: fetched ? fetched.responseEnd - fetched.startTime : NaN, taken: grid.querySelectorAll('.v:not(.free)').length };
       }),
     );

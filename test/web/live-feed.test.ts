@@ -95,12 +95,17 @@ test("VLAN changes name their index, and a package's page hears only of its own 
   const vlan = (owner: string) => ({ owner, index: { name: 'cluster01', namespace: 'default' }, vlanID: 7, labels: {} });
   core.emit({ seq: 1, type: 'VLAN_ALLOCATED', vlan: vlan('core|default/VLANClaim/x') });
   core.emit({ seq: 2, type: 'VLAN_RELEASED', vlan: vlan('edge|default/VLANClaim/y') });
-  core.emit({ seq: 3, type: 'VLAN_INDEX_APPLIED', vlanIndex: { name: 'edge1', namespace: 'default', kind: 'esg', labels: {}, owner: 'seed|default/VLANIndex/edge1' } });
-  assert.equal(
-    all.written.match(/^data: .*$/gm),
-    ['data: {"type":"VLAN_ALLOCATED","vlanIndex":"default/cluster01"}', 'data: {"type":"VLAN_RELEASED","vlanIndex":"default/cluster01"}', 'data: {"type":"VLAN_INDEX_APPLIED","vlanIndex":"default/edge1"}'],
-  );
-  assert.is(mine.written.match(/event: change/g)?.length, 2, 'its own claim and the index, not the other package\'s claim');
+  core.emit({
+    seq: 3,
+    type: 'VLAN_INDEX_APPLIED',
+    vlanIndex: { name: 'edge1', namespace: 'default', kind: 'esg', labels: {}, owner: 'seed|default/VLANIndex/edge1' },
+  });
+  assert.equal(all.written.match(/^data: .*$/gm), [
+    'data: {"type":"VLAN_ALLOCATED","vlanIndex":"default/cluster01"}',
+    'data: {"type":"VLAN_RELEASED","vlanIndex":"default/cluster01"}',
+    'data: {"type":"VLAN_INDEX_APPLIED","vlanIndex":"default/edge1"}',
+  ]);
+  assert.is(mine.written.match(/event: change/g)?.length, 2, "its own claim and the index, not the other package's claim");
   assert.not.match(mine.written, 'VLANClaim', 'events name no owner');
 });
 

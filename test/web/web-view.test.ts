@@ -53,7 +53,18 @@ spec:
 
 /** kpt fn eval of the package with the grpc backend, as the edge/upf package. */
 async function render(): Promise<void> {
-  const child = spawn('kpt', ['fn', 'eval', pkg, '--exec', bin, '--', 'backend=grpc', `address=${server.address}`, `token=${EDGE}`, 'package=edge/upf']);
+  const child = spawn('kpt', [
+    'fn',
+    'eval',
+    pkg,
+    '--exec',
+    bin,
+    '--',
+    'backend=grpc',
+    `address=${server.address}`,
+    `token=${EDGE}`,
+    'package=edge/upf',
+  ]);
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -62,7 +73,8 @@ async function render(): Promise<void> {
 }
 
 const statusOf = (file: string) => (parse(readFileSync(join(pkg, file), 'utf8')) as { status?: { prefix?: string } }).status?.prefix;
-const vlanOf = (file: string) => (parse(readFileSync(join(pkg, file), 'utf8')) as { status?: { vlanID?: number; vlanRange?: string } }).status ?? {};
+const vlanOf = (file: string) =>
+  (parse(readFileSync(join(pkg, file), 'utf8')) as { status?: { vlanID?: number; vlanRange?: string } }).status ?? {};
 
 async function openVlanIndex(page: Page, index: string): Promise<void> {
   await page.click(`#vlan-indexes tr[data-index="${index}"] button`);
@@ -83,7 +95,16 @@ if (requireChromium(test)) {
   test.before(async () => {
     const dir = tmp('ipam-web-');
     writeFileSync(join(dir, 'tokens'), `${ADMIN}\n${EDGE} edge/upf\n`);
-    server = await spawnServer(['--store', 'memory', '--seed', writeSeed(dir), '--token-file', join(dir, 'tokens'), '--http', '127.0.0.1:0']);
+    server = await spawnServer([
+      '--store',
+      'memory',
+      '--seed',
+      writeSeed(dir),
+      '--token-file',
+      join(dir, 'tokens'),
+      '--http',
+      '127.0.0.1:0',
+    ]);
     web = /"web":"([^"]+)"/.exec(server.logs())![1]!;
     pkg = join(dir, 'pkg');
     mkdirSync(pkg);
@@ -102,7 +123,13 @@ if (requireChromium(test)) {
       definitions: [{ index: { name: 'cluster01' }, range: '100:109', owner: 'default/VLAN/ran-trunk' }],
     });
     await render();
-    await admin.call('Allocate', { owner: `evil|${XSS}`, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } }, labels: { note: '<b>x</b>' } });
+    await admin.call('Allocate', {
+      owner: `evil|${XSS}`,
+      networkInstance: { name: 'vpc' },
+      kind: 'network',
+      selector: { matchLabels: { 'nephio.org/cluster-name': 'c1' } },
+      labels: { note: '<b>x</b>' },
+    });
     // another package shares the switch's VLAN (same vlanClaimName) and holds one of its own
     const evil = (await admin.call('VlanBatch', {
       package: 'evil',
@@ -111,7 +138,10 @@ if (requireChromium(test)) {
         { owner: 'default/VLANClaim/other', index: { name: 'cluster01' } },
       ],
     })) as { outcomes: { error?: unknown }[] };
-    assert.equal(evil.outcomes.map((o) => o.error), [undefined, undefined]);
+    assert.equal(
+      evil.outcomes.map((o) => o.error),
+      [undefined, undefined],
+    );
     admin.close();
     browser = await launch();
   });
@@ -124,7 +154,14 @@ if (requireChromium(test)) {
   });
 
   test('no data without a token: the page asks to sign in, the API answers 401', async () => {
-    for (const path of ['api/tree', 'api/allocations', 'api/subnet?networkInstance=vpc&prefix=10.0.1.0/24', 'api/vlans', 'api/vlan?index=cluster01', 'api/events']) {
+    for (const path of [
+      'api/tree',
+      'api/allocations',
+      'api/subnet?networkInstance=vpc&prefix=10.0.1.0/24',
+      'api/vlans',
+      'api/vlan?index=cluster01',
+      'api/events',
+    ]) {
       const res = await fetch(`${web}${path}`);
       assert.is(res.status, 401, path);
     }
@@ -187,7 +224,9 @@ if (requireChromium(test)) {
     await render();
     const prefix = statusOf('n3-c.yaml')!;
     await page.waitForSelector(`#alloc-rows tr[data-prefix="${prefix}"]`, { timeout: 10_000 });
-    await page.waitForFunction(() => /^7 used/.test(document.querySelector('div.node[data-prefix="10.0.1.0/24"] .numbers')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /^7 used/.test(document.querySelector('div.node[data-prefix="10.0.1.0/24"] .numbers')?.textContent ?? ''),
+    );
     assert.equal(navigations, [], 'the page was not reloaded');
     await page.context().close();
   });
@@ -219,13 +258,27 @@ if (requireChromium(test)) {
     const [start, end] = vlanOf('vlan-trunk.yaml').vlanRange!.split(':').map(Number) as [number, number];
     assert.is(end - start, 3);
     assert.is(vlanOf('vlan-static.yaml').vlanID, 200);
-    for (const [id, state] of [[0, 'reserved'], [1, 'reserved'], [4095, 'reserved'], [n3, 'allocated'], [start, 'range'], [end, 'range'], [200, 'allocated'], [100, 'defined'], [109, 'defined'], [110, 'free'], [4094, 'free']] as const) {
+    for (const [id, state] of [
+      [0, 'reserved'],
+      [1, 'reserved'],
+      [4095, 'reserved'],
+      [n3, 'allocated'],
+      [start, 'range'],
+      [end, 'range'],
+      [200, 'allocated'],
+      [100, 'defined'],
+      [109, 'defined'],
+      [110, 'free'],
+      [4094, 'free'],
+    ] as const) {
       assert.is(await stateOf(id), `v ${state}`, `id ${id}`);
     }
     assert.is(await page.locator('#vlan-grid .v.free').count(), 4076);
     assert.match(await page.innerText('#vlan-legend'), /claimed 3.*claimed block 4/s);
     // the claims are listed in id order, the shared id once with both holders
-    const listed = await page.locator('#vlan-rows tr').evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-vlan')} ${r.getAttribute('data-state')}`));
+    const listed = await page
+      .locator('#vlan-rows tr')
+      .evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-vlan')} ${r.getAttribute('data-state')}`));
     assert.equal(listed.slice(0, 3), [`${n3} allocated`, `${start}:${end} range`, `${end + 1} allocated`]);
     assert.ok(listed.includes('100:109 defined') && listed.includes('200 allocated'), listed.join(', '));
     await page.click(`#vlan-grid .v[data-id="${n3}"]`);
@@ -236,7 +289,10 @@ if (requireChromium(test)) {
     assert.match(detail, 'shared as vlanClaimName vpc-ran-cluster01-bd');
     assert.match(detail, `with evil: ${XSS}`);
     await page.click('#vlan-rows tr[data-vlan="100:109"] .vlan-pick');
-    assert.match(await page.innerText('#vlan-detail'), /^VLAN 100: defined \(VLAN resource\)\n+range 100:109 defined by ops: default\/VLAN\/ran-trunk/);
+    assert.match(
+      await page.innerText('#vlan-detail'),
+      /^VLAN 100: defined \(VLAN resource\)\n+range 100:109 defined by ops: default\/VLAN\/ran-trunk/,
+    );
     await page.click('#vlan-grid .v[data-id="4095"]');
     assert.match(await page.innerText('#vlan-detail'), /VLAN 4095: reserved\n+Never handed out/);
     await page.context().close();
@@ -251,7 +307,9 @@ if (requireChromium(test)) {
     await render();
     const id = vlanOf('vlan-late.yaml').vlanID!;
     await page.waitForSelector(`#vlan-grid .v.allocated[data-id="${id}"]`, { timeout: 10_000 });
-    await page.waitForFunction(() => /8 claimed/.test(document.querySelector('#vlan-indexes tr[data-index="default/cluster01"]')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /8 claimed/.test(document.querySelector('#vlan-indexes tr[data-index="default/cluster01"]')?.textContent ?? ''),
+    );
     assert.is(await page.getAttribute('#vlan-grid .v[data-id="200"]', 'class'), 'v allocated selected');
     assert.match(await page.innerText('#vlan-detail'), 'default/VLANClaim/vlan-static');
     await page.context().close();
@@ -269,8 +327,14 @@ if (requireChromium(test)) {
     await openVlanIndex(page, 'default/cluster01');
     const n3 = vlanOf('vlan-n3.yaml').vlanID!;
     await page.click(`#vlan-grid .v[data-id="${n3}"]`);
-    assert.match(await page.innerText('#vlan-detail'), /claimed by edge\/upf: default\/VLANClaim\/vlan-n3\n+shared as vlanClaimName vpc-ran-cluster01-bd\n+with another package$/);
-    const other = await page.locator('#vlan-rows tr[data-state="allocated"]', { hasText: 'another package', hasNotText: 'edge/upf' }).locator('td').allInnerTexts();
+    assert.match(
+      await page.innerText('#vlan-detail'),
+      /claimed by edge\/upf: default\/VLANClaim\/vlan-n3\n+shared as vlanClaimName vpc-ran-cluster01-bd\n+with another package$/,
+    );
+    const other = await page
+      .locator('#vlan-rows tr[data-state="allocated"]', { hasText: 'another package', hasNotText: 'edge/upf' })
+      .locator('td')
+      .allInnerTexts();
     assert.equal(other.slice(1), ['claimed', 'another package', '', '']);
     assert.not.match(await page.innerText('#vlan-map'), 'evil');
     await page.context().close();

@@ -60,7 +60,9 @@ export class LiveFeed {
   private publish(c: Change): void {
     const ni = c.allocation?.networkInstance ?? c.prefix?.networkInstance ?? c.networkInstance;
     const vlanIndex = c.vlan?.index ?? c.vlanIndex;
-    const where = vlanIndex ? { vlanIndex: `${vlanIndex.namespace}/${vlanIndex.name}` } : { networkInstance: ni ? `${ni.namespace}/${ni.name}` : '' };
+    const where = vlanIndex
+      ? { vlanIndex: `${vlanIndex.namespace}/${vlanIndex.name}` }
+      : { networkInstance: ni ? `${ni.namespace}/${ni.name}` : '' };
     const event = `event: change\ndata: ${JSON.stringify({ type: c.type, ...where })}\n\n`;
     const owner = c.allocation?.owner ?? c.vlan?.owner;
     this.send(event, (v) => v.scope === undefined || owner === undefined || packageOf(owner) === v.scope);

@@ -50,11 +50,15 @@ export interface VlanIndexMap extends VlanIndexView {
 
 const key = (r: { namespace?: string; name: string }) => `${r.namespace || 'default'}/${r.name}`;
 const visible = (viewer: Viewer, owner: string) => viewer.scope === undefined || packageOf(owner) === viewer.scope;
-const who = (viewer: Viewer, owner: string) => (visible(viewer, owner) ? { package: packageOf(owner), owner: localOwner(owner) } : { package: '', owner: '' });
+const who = (viewer: Viewer, owner: string) =>
+  visible(viewer, owner) ? { package: packageOf(owner), owner: localOwner(owner) } : { package: '', owner: '' };
 
 /** Every VLAN index the viewer may list, with its counts. */
 export function vlanIndexes(ipam: Ipam, viewer: Viewer): VlanIndexView[] {
-  const mine = viewer.scope === undefined ? undefined : new Set(ipam.vlan.listAllocations({ ownerPrefix: `${viewer.scope}${SCOPE_SEPARATOR}` }).map((a) => key(a.index)));
+  const mine =
+    viewer.scope === undefined
+      ? undefined
+      : new Set(ipam.vlan.listAllocations({ ownerPrefix: `${viewer.scope}${SCOPE_SEPARATOR}` }).map((a) => key(a.index)));
   return ipam.vlan
     .listIndexes()
     .filter((x) => mine === undefined || mine.has(key(x)) || visible(viewer, x.owner))
@@ -71,7 +75,15 @@ export function vlanIndexMap(ipam: Ipam, ref: Required<VlanIndexRef>, viewer: Vi
 
 function indexView(x: VlanIndexInfo, viewer: Viewer, counts: VlanCounts): VlanIndexView {
   const shown = visible(viewer, x.owner);
-  return { name: x.name, namespace: x.namespace, kind: x.kind, implied: x.implied === true, labels: shown ? { ...x.labels } : {}, ...who(viewer, x.owner), counts };
+  return {
+    name: x.name,
+    namespace: x.namespace,
+    kind: x.kind,
+    implied: x.implied === true,
+    labels: shown ? { ...x.labels } : {},
+    ...who(viewer, x.owner),
+    counts,
+  };
 }
 
 const span = (a: VlanAllocation): [number, number] => {

@@ -8,10 +8,17 @@ import { byId, el, show } from './dom.js';
 const IDS = 4096;
 const LIST_ROWS = 50;
 const RANK: Record<VlanState, number> = { free: 0, reserved: 1, defined: 2, allocated: 3, range: 3 };
-const WORDS: Record<VlanState, string> = { free: 'free', reserved: 'reserved', defined: 'defined (VLAN resource)', allocated: 'claimed', range: 'claimed block' };
+const WORDS: Record<VlanState, string> = {
+  free: 'free',
+  reserved: 'reserved',
+  defined: 'defined (VLAN resource)',
+  allocated: 'claimed',
+  range: 'claimed block',
+};
 const RESERVED_WHY: Record<number, string> = { 0: 'untagged', 1: 'the default VLAN', 4095: 'reserved by 802.1Q' };
 
-const holderName = (o: { package: string; owner: string }) => (o.owner ? `${o.package ? `${o.package}: ` : ''}${o.owner}` : 'another package');
+const holderName = (o: { package: string; owner: string }) =>
+  o.owner ? `${o.package ? `${o.package}: ` : ''}${o.owner}` : 'another package';
 const idText = (h: VlanHolderView) => (h.start === h.end ? String(h.start) : `${h.start}:${h.end}`);
 const labelText = (l: Record<string, string> = {}) =>
   Object.entries(l)
@@ -78,7 +85,11 @@ export class VlanView {
       el('td', {}, el('span', { class: 'instance-title' }, x.name), ` (${x.namespace})`),
       el('td', {}, x.implied ? `${x.kind}, from a cluster` : x.kind),
       el('td', {}, el('span', { class: 'bar', title: `${taken} of ${IDS} ids taken` }, fill)),
-      el('td', { class: 'numbers' }, `${c.allocated + c.range} claimed (${c.range} in blocks), ${c.defined} defined, ${c.reserved} reserved, ${c.free} free`),
+      el(
+        'td',
+        { class: 'numbers' },
+        `${c.allocated + c.range} claimed (${c.range} in blocks), ${c.defined} defined, ${c.reserved} reserved, ${c.free} free`,
+      ),
       el('td', {}, open),
     );
   }
@@ -146,8 +157,17 @@ export class VlanView {
 
   private describe(h: VlanHolderView): HTMLElement {
     const [first, ...rest] = h.owners;
-    const what = h.state === 'defined' ? `${h.start === h.end ? 'VLAN' : 'range'} ${idText(h)} defined by` : h.state === 'range' ? `block ${idText(h)} claimed by` : `claimed by`;
-    const out = el('div', { class: 'holder', 'data-state': h.state }, el('p', {}, `${what} `, el('span', { class: 'owner' }, first ? holderName(first) : '')));
+    const what =
+      h.state === 'defined'
+        ? `${h.start === h.end ? 'VLAN' : 'range'} ${idText(h)} defined by`
+        : h.state === 'range'
+          ? `block ${idText(h)} claimed by`
+          : `claimed by`;
+    const out = el(
+      'div',
+      { class: 'holder', 'data-state': h.state },
+      el('p', {}, `${what} `, el('span', { class: 'owner' }, first ? holderName(first) : '')),
+    );
     if (h.claim) out.append(el('p', {}, `shared as vlanClaimName ${h.claim}`));
     if (rest.length) {
       const how = h.state === 'defined' ? 'selected by' : 'with';
@@ -175,10 +195,14 @@ export class VlanView {
         el('td', { class: 'labels' }, labelText(h.labels)),
       );
     });
-    byId('vlan-rows').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '5' }, 'Nothing is held in this index.'))]));
+    byId('vlan-rows').replaceChildren(
+      ...(rows.length ? rows : [el('tr', {}, el('td', { colspan: '5' }, 'Nothing is held in this index.'))]),
+    );
     byId<HTMLButtonElement>('vlan-prev').disabled = this.offset === 0;
     byId<HTMLButtonElement>('vlan-next').disabled = this.offset + LIST_ROWS >= all.length;
-    byId('vlan-page').textContent = all.length ? `${this.offset + 1}-${Math.min(all.length, this.offset + LIST_ROWS)} of ${all.length}` : '';
+    byId('vlan-page').textContent = all.length
+      ? `${this.offset + 1}-${Math.min(all.length, this.offset + LIST_ROWS)} of ${all.length}`
+      : '';
   }
 
   private page(delta: number): void {
