@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 // Takes the README's pictures of the web view: a server in this process with a small
-// dual-stack space filled by a few packages, photographed in Debian's chromium.
+// dual-stack space and a VLAN index filled by a few packages, photographed in Debian's chromium.
 // Usage: node --import tsx scripts/web-screenshots.ts [OUT_DIR]   (default docs/)
 import { launch } from '../test/web/browser.js';
 import { createIpam, restoreIpam } from '../src/ipam/index.js';
@@ -77,6 +77,22 @@ await server.core.mutate((tx) => {
   for (let i = 0; i < 6; i++)
     tx.allocate({ owner: `edge1/upf|default/IPClaim/ue-pool-${i}`, networkInstance: ni, kind: 'pool', prefixLength: 20 });
 });
+// the VLAN index of cluster edge1: an operator's range, a switch VLAN shared by two packages,
+// trunk blocks and interface ids
+const index = { name: 'edge1' };
+await server.core.mutate((tx) => {
+  tx.applyVlanIndex({ index, owner: 'ops|default/VLANIndex/edge1' });
+  tx.applyVlanDefinition({ index, range: '1000:1099', owner: 'ops|default/VLAN/ran-reserved' });
+  for (const pkg of ['edge1/upf', 'edge1/smf']) tx.allocateVlan({ index, owner: `${pkg}|default/VLANClaim/n3`, claim: 'vpc-ran-edge1-bd' });
+  for (let i = 0; i < 6; i++) tx.allocateVlan({ index, range: '16', owner: `edge1/upf|default/VLANClaim/trunk-${i}` });
+  for (let i = 0; i < 300; i++)
+    tx.allocateVlan({
+      index,
+      owner: `edge1/${i % 3 ? 'upf' : 'smf'}|default/VLANClaim/if-${i}`,
+      labels: { 'nephio.org/cluster-name': 'edge1' },
+    });
+  tx.allocateVlan({ index, vlanID: 2000, owner: 'edge1/upf|default/VLANClaim/n6-static' });
+});
 const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
@@ -91,7 +107,16 @@ try {
   await page.click('#filter button[type=submit]');
   await page.waitForFunction(() => document.querySelectorAll('#alloc-rows tr').length < 20);
   await (await page.$('#allocations'))!.screenshot({ path: `${out}web-view-allocations.png` });
-  console.log(`wrote ${out}web-view-tree.png, web-view-subnet.png, web-view-allocations.png`);
+  await page.click('#vlan-indexes tr[data-index="default/edge1"] button');
+  await page.click('#vlan-grid .v[data-id="2"]');
+  // the map's title, legend, cells and selection, without the list of holders below
+  const clip = await page.evaluate(() => {
+    const top = document.getElementById('vlan-map')!.getBoundingClientRect();
+    const cells = document.querySelector('#vlan-map .vlan-layout')!.getBoundingClientRect();
+    return { x: top.x, y: top.y + window.scrollY, width: top.width, height: cells.bottom - top.y };
+  });
+  await page.screenshot({ path: `${out}web-view-vlan.png`, fullPage: true, clip });
+  console.log(`wrote ${out}web-view-tree.png, web-view-subnet.png, web-view-allocations.png, web-view-vlan.png`);
 } finally {
   await browser.close();
   await server.shutdown();

@@ -116,6 +116,14 @@ if (requireChromium(test)) {
     const md = new Metadata();
     md.set('authorization', `Bearer ${ADMIN}`);
     const admin = raw('admin', server.address, undefined, md);
+    // a network too large to draw address by address
+    await admin.call('ApplyPrefix', {
+      networkInstance: { name: 'vpc' },
+      prefix: '2001:db8:1::/64',
+      kind: 'network',
+      labels: { 'nephio.org/cluster-name': 'c6' },
+      owner: 'ops|default/IPPrefix/v6',
+    });
     // the operator's VLAN index, and a range in it that claims without a selector never take
     await admin.call('VlanBatch', {
       package: 'ops',
@@ -178,6 +186,11 @@ if (requireChromium(test)) {
     assert.is(api.status, 200, 'a bearer token works for scripts');
     const csp = api.headers.get('content-security-policy') ?? '';
     assert.match(csp, "script-src 'self'");
+    // read-only: nothing but GET, and the session's own POSTs
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+      const res = await fetch(`${web}api/allocations`, { method, headers: { authorization: `Bearer ${ADMIN}` } });
+      assert.is(res.status, 405, method);
+    }
     await page.context().close();
   });
 
@@ -186,8 +199,18 @@ if (requireChromium(test)) {
     const subnet = page.locator('div.node[data-prefix="10.0.1.0/24"] .numbers');
     // network address, broadcast, gateway 10.0.1.1, two claims of the package, one admin allocation
     assert.match(await subnet.innerText(), /^6 used \/ 256 \(2\.34%\), 250 free, largest free \/26$/);
+    // IPv6 exactly: a /64 network inside the /32 aggregate
     const v6 = page.locator('div.node[data-prefix="2001:db8::/32"] .numbers');
-    assert.match(await v6.innerText(), /^0 used \/ 2\^96 \(0%\), 2\^96 free, largest free \/32$/);
+    const free = '79\u202f228\u202f162\u202f495\u202f817\u202f593\u202f519\u202f834\u202f398\u202f720';
+    assert.is(await v6.innerText(), `2^64 used / 2^96 (0%), ${free} free, largest free /33`);
+    // too large to draw: a summary instead of a grid
+    await page.click('div.node[data-prefix="2001:db8:1::/64"] button:has-text("Map")');
+    await page.waitForSelector('#subnet:not([hidden])');
+    assert.match(
+      await page.innerText('#subnet-body'),
+      /^network ipv6 in default\/vpc: \d of 2\^64 addresses taken \(0%\)\n+Too large to draw address by address \(2\^64 addresses\)/,
+    );
+    assert.is(await page.locator('#subnet-body .cell').count(), 0);
     await page.context().close();
   });
 
@@ -231,8 +254,38 @@ if (requireChromium(test)) {
     await page.context().close();
   });
 
+  test('signed in, the browser holds a session cookie, never the token; the token is in no URL or log', async () => {
+    const page = await signedIn(ADMIN);
+    const cookies = await page.context().cookies();
+    assert.is(cookies.length, 1);
+    assert.equal(
+      { name: cookies[0]!.name, httpOnly: cookies[0]!.httpOnly, sameSite: cookies[0]!.sameSite, path: cookies[0]!.path },
+      { name: 'ipam_session', httpOnly: true, sameSite: 'Strict', path: '/' },
+    );
+    assert.is.not(cookies[0]!.value, ADMIN);
+    const urls: string[] = [];
+    page.on('request', (r) => urls.push(r.url()));
+    await page.reload();
+    await page.waitForSelector('body[data-loaded]');
+    await page.waitForSelector('#live.on');
+    assert.ok(urls.length > 0);
+    for (const u of urls) {
+      assert.ok(u.startsWith(web), `${u}: everything comes from the server itself`);
+      assert.not.match(u, ADMIN);
+    }
+    assert.not.match(await page.content(), ADMIN);
+    assert.not.match(server.logs(), ADMIN);
+    await page.context().close();
+  });
+
   test('owner names and labels from users render as text, never as markup', async () => {
     const page = await signedIn(ADMIN);
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text());
+    });
+    await page.reload();
+    await page.waitForSelector('body[data-loaded]');
     const owner = page.locator('#alloc-rows td.owner', { hasText: 'onerror' });
     assert.is(await owner.innerText(), XSS);
     assert.is(await page.locator('#alloc-rows img').count(), 0);
@@ -244,6 +297,7 @@ if (requireChromium(test)) {
     assert.is(await page.locator('#vlan-detail .owner', { hasText: 'onerror' }).innerText(), `evil: ${XSS}`);
     assert.is(await page.locator('#vlan-map img, #vlan-map b').count(), 0);
     assert.is(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    assert.equal(violations, [], 'the page breaks none of its own Content-Security-Policy');
     await page.context().close();
   });
 
