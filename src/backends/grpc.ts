@@ -6,7 +6,7 @@
 // The package's NetworkInstance/IPPrefix resources are applied as space owned by the package,
 // requests carry the package identity (owner scope), and owners the package no longer
 // requests are released (DeAllocation / DeleteClaim / DeleteIndex).
-// Calls have a deadline each and are retried with backoff on UNAVAILABLE only (every call is
+// Calls have a deadline each and are retried on UNAVAILABLE only, by the connection (every call is
 // idempotent per owner, so a retry after a lost answer gets the same answer).
 import type { ServiceError } from '@grpc/grpc-js';
 import { networkResource } from '../space/read.js';

@@ -1,9 +1,22 @@
 // A channel to one IPAM server with credentials, bearer token, per-call deadline and retries
 // on UNAVAILABLE; one grpc-js client per service, all sharing the channel. Used by the
 // function's grpc backend and by `get` (through the typed clients built on it).
+// The shared concerns are grpc-js's own mechanisms, not code around each call: interceptors
+// add the token and the deadline to every call (unary and streaming), and the channel's
+// service config retries UNAVAILABLE (every call of these services is idempotent per owner:
+// a retry after a lost answer gets the same answer).
 import { readFileSync } from 'node:fs';
-import { credentials, Metadata, status, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
-import { clientConstructor, type SERVICE_NAMES } from './load.js';
+import {
+  credentials,
+  InterceptingCall,
+  Metadata,
+  type ChannelCredentials,
+  type Client,
+  type Interceptor,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { CLIENT_BACKOFF, grpcRetryPolicy } from './backoff.js';
+import { clientConstructor, SERVICE_NAMES } from './load.js';
 
 export type ServiceName = keyof typeof SERVICE_NAMES;
 
@@ -22,14 +35,43 @@ export interface ConnectionOptions {
   /** Bearer token, or a file holding it. Env IPAM_INJECTOR_TOKEN / IPAM_INJECTOR_TOKEN_FILE. */
   token?: string;
   tokenFile?: string;
-  /** Per-call deadline: ms as a number, or "500ms", "10s", "1m". Default 10s. Env IPAM_INJECTOR_TIMEOUT. */
+  /** Per-call deadline, retries included: ms as a number, or "500ms", "10s", "1m". Default 10s. Env IPAM_INJECTOR_TIMEOUT. */
   timeout?: number | string;
-  /** Attempts after the first on UNAVAILABLE (default 4; backoff 100ms doubling, jittered). */
+  /** Attempts after the first on UNAVAILABLE (default 4; backoff from 100ms doubling to 1s, jittered). */
   retries?: number | string;
   env?: NodeJS.ProcessEnv;
 }
 
-type Unary = (req: unknown, md: Metadata, opts: { deadline: Date }, cb: (e: ServiceError | null, res: unknown) => void) => void;
+type Unary = (req: unknown, md: Metadata, cb: (e: ServiceError | null, res: unknown) => void) => void;
+
+/** Adds `authorization: Bearer <token>` to every call's metadata. */
+export function tokenInterceptor(token: string): Interceptor {
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', `Bearer ${token}`);
+        next(metadata, listener);
+      },
+    });
+}
+
+/** Gives every unary call that has none a deadline `ms` from its start (streams run until cancelled). */
+export function deadlineInterceptor(ms: number): Interceptor {
+  return (options, nextCall) => {
+    const unary = !options.method_definition.responseStream;
+    return new InterceptingCall(nextCall(unary && options.deadline === undefined ? { ...options, deadline: Date.now() + ms } : options));
+  };
+}
+
+/**
+ * The channel's service config: UNAVAILABLE is retried `retries` times, backing off as
+ * CLIENT_BACKOFF says, within the call's deadline. Undefined when there are no retries.
+ */
+export function retryServiceConfig(retries: number): string | undefined {
+  if (!(retries >= 1)) return undefined;
+  const name = Object.values(SERVICE_NAMES).map((service) => ({ service }));
+  return JSON.stringify({ methodConfig: [{ name, retryPolicy: grpcRetryPolicy(CLIENT_BACKOFF, retries + 1, ['UNAVAILABLE']) }] });
+}
 
 const readPem = (v: string) => Buffer.from(v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8'));
 export const bool = (v: boolean | string | undefined) => v === true || v === 'true' || v === '1' || v === 'yes';
@@ -48,10 +90,8 @@ export class GrpcConnection {
   readonly address: string;
   private readonly creds: ChannelCredentials;
   private readonly clients = new Map<string, Client>();
-  private readonly token: string | undefined;
   readonly timeoutMs: number;
-  private readonly retries: number;
-  private readonly channelOptions: Record<string, string | number>;
+  private readonly channelOptions: Record<string, unknown>;
 
   constructor(o: ConnectionOptions) {
     const env = o.env ?? process.env;
@@ -67,13 +107,25 @@ export class GrpcConnection {
       ? credentials.createSsl(ca ? readPem(ca) : null, key ? readPem(key) : null, cert ? readPem(cert) : null)
       : credentials.createInsecure();
     const tokenFile = o.tokenFile || env.IPAM_INJECTOR_TOKEN_FILE;
-    this.token = o.token || env.IPAM_INJECTOR_TOKEN || (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+    const token = o.token || env.IPAM_INJECTOR_TOKEN || (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
     this.timeoutMs = parseDuration(o.timeout ?? env.IPAM_INJECTOR_TIMEOUT, 10_000);
-    this.retries = Number(o.retries ?? 4);
+    const retries = Number(o.retries ?? 4);
+    const serviceConfig = retryServiceConfig(retries);
     this.channelOptions = {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
+      ...(serviceConfig
+        ? {
+            'grpc.service_config': serviceConfig,
+            'grpc-node.retry_max_attempts_limit': retries + 1,
+            // A server that is down is tried again as often as the retries come, not after
+            // the channel's default reconnect backoff (1 s and growing).
+            'grpc.initial_reconnect_backoff_ms': CLIENT_BACKOFF.initialMs,
+            'grpc.max_reconnect_backoff_ms': CLIENT_BACKOFF.maxMs,
+          }
+        : {}),
       ...(o.tlsServerName ? { 'grpc.ssl_target_name_override': o.tlsServerName, 'grpc.default_authority': o.tlsServerName } : {}),
+      interceptors: [deadlineInterceptor(this.timeoutMs), ...(token ? [tokenInterceptor(token)] : [])],
     };
   }
 
@@ -89,33 +141,18 @@ export class GrpcConnection {
     return c;
   }
 
-  /** One unary call with deadline and UNAVAILABLE retries; rejects with the raw ServiceError. */
-  async call<Res>(service: ServiceName, method: string, req: unknown): Promise<Res> {
+  /** One unary call (the interceptors and the service config add token, deadline and retries); rejects with the raw ServiceError. */
+  call<Res>(service: ServiceName, method: string, req: unknown): Promise<Res> {
     const c = this.client(service) as unknown as Record<string, Unary>;
     const fn = c[method];
-    if (!fn) throw new Error(`no method ${service}.${method}`);
-    const md = new Metadata();
-    if (this.token) md.set('authorization', `Bearer ${this.token}`);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await new Promise<Res>((resolve, reject) =>
-          fn.call(c, req, md, { deadline: new Date(Date.now() + this.timeoutMs) }, (e, res) => (e ? reject(e) : resolve(res as Res))),
-        );
-      } catch (e) {
-        const se = e as ServiceError;
-        if (se.code !== status.UNAVAILABLE || attempt >= this.retries) throw se;
-        const backoff = 100 * 2 ** attempt;
-        await new Promise((r) => setTimeout(r, backoff / 2 + Math.random() * backoff));
-      }
-    }
+    if (!fn) return Promise.reject(new Error(`no method ${service}.${method}`));
+    return new Promise<Res>((resolve, reject) => fn.call(c, req, new Metadata(), (e, res) => (e ? reject(e) : resolve(res as Res))));
   }
 
   /** A server-streaming call (Watch); the caller consumes and cancels it. */
   stream(service: ServiceName, method: string, req: unknown) {
     const c = this.client(service) as unknown as Record<string, (req: unknown, md: Metadata) => NodeJS.ReadableStream & { cancel(): void }>;
-    const md = new Metadata();
-    if (this.token) md.set('authorization', `Bearer ${this.token}`);
-    return c[method]!.call(c, req, md);
+    return c[method]!.call(c, req, new Metadata());
   }
 
   close(): void {

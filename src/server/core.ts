@@ -41,6 +41,7 @@ import { StoreConflictError, StoreFailedError, StoreRejectedError, type Store } 
 import { rebuild, replayOp, vlanAnswer } from './replay.js';
 import { PeerUnavailableError } from './peers.js';
 import { packageOf, SCOPE_SEPARATOR } from '../protocol/owner.js';
+import { backoffDelay, RACE_BACKOFF, sleep } from '../protocol/backoff.js';
 
 export { ReplayError, replayOp } from './replay.js';
 
@@ -554,7 +555,7 @@ export class IpamCore {
     if (attempt >= this.maxRetries && performance.now() - started >= this.retryForMs) {
       throw new UnavailableError(`lost ${attempt + 1} races with other replicas on ${e.networkInstances.join(', ')}; try again`);
     }
-    await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt * 5)));
+    await sleep(backoffDelay(RACE_BACKOFF, attempt));
   }
 
   /** Replicated stores: another replica's committed records, replayed in commit order. */

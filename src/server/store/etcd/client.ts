@@ -10,6 +10,7 @@ import {
   ClientClosedError,
   type IOptions,
 } from 'etcd3';
+import { backoffDelay, ETCD_BACKOFF } from '../../../protocol/backoff.js';
 
 export interface EtcdConnection {
   /** Client URLs, `http://host:2379` or `https://host:2379`. */
@@ -45,7 +46,7 @@ export function connect(c: EtcdConnection): Etcd3 {
     // etcd3 reconnects a broken watch stream after a backoff that grows to 30 s; while it is
     // down a replica follows no other replica and loses every race it enters. A stream lands
     // on a random member, so after a member dies a few attempts may fail in a row: cap at 1 s.
-    faultHandling: { watchBackoff: watchBackoff(1) },
+    faultHandling: { watchBackoff: watchBackoff(0) },
   };
   if (c.caFile || c.certFile) {
     options.credentials = {
@@ -69,12 +70,7 @@ export function isPermanent(e: unknown): boolean {
 
 type WatchBackoff = NonNullable<NonNullable<IOptions['faultHandling']>['watchBackoff']>;
 
-/** The watch stream's reconnect delays: full jitter, 50 ms doubling to 1 s. */
-function watchBackoff(attempt: number): WatchBackoff {
-  return { duration: backoff(attempt), next: () => watchBackoff(attempt + 1) };
+/** The watch stream's reconnect delays (ETCD_BACKOFF). */
+function watchBackoff(retry: number): WatchBackoff {
+  return { duration: backoffDelay(ETCD_BACKOFF, retry), next: () => watchBackoff(retry + 1) };
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Full jitter on a capped exponential: attempt 1 -> up to `base` ms, doubling to `cap`. */
-export const backoff = (attempt: number, base = 50, cap = 1000): number => Math.random() * Math.min(cap, base * 2 ** (attempt - 1));

@@ -4,7 +4,8 @@
 // it cannot make durable).
 import type { RecoveryNote } from '../ops.js';
 import { StoreFailedError } from '../store.js';
-import { backoff, isPermanent, sleep } from './client.js';
+import { backoffDelay, ETCD_BACKOFF, sleep } from '../../../protocol/backoff.js';
+import { isPermanent } from './client.js';
 
 export interface RetryPolicy {
   /** How long one call may keep failing (ms). */
@@ -29,7 +30,7 @@ export async function withRetry<T>(p: RetryPolicy, what: string, fn: () => Promi
       }
       p.counted();
       if (attempt === 0 || attempt % 10 === 0) p.onNote({ level: 'warn', msg: `etcd ${what}: ${(e as Error).message}; retrying` });
-      await sleep(backoff(attempt + 1));
+      await sleep(backoffDelay(ETCD_BACKOFF, attempt));
     }
   }
 }

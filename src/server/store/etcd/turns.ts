@@ -5,7 +5,7 @@
 // instance's turn key; the others, watching those keys, send nothing more on that instance
 // until the loser's journal shows up or TURN_MS pass. Safety never depends on turns.
 import type { Etcd3, Watcher } from 'etcd3';
-import { backoff } from './client.js';
+import { backoffDelay, ETCD_BACKOFF } from '../../../protocol/backoff.js';
 import type { Keys } from './keys.js';
 import { instanceOf, type Resource } from './resource.js';
 
@@ -53,7 +53,7 @@ export class Turns {
     w.on('error', () => {
       if (this.watcher !== w || this.closed) return;
       this.watcher = undefined;
-      setTimeout(() => void this.start(client).catch(() => {}), backoff(3)).unref();
+      setTimeout(() => void this.start(client).catch(() => {}), backoffDelay(ETCD_BACKOFF, 2)).unref();
     });
   }
 
