@@ -11,7 +11,9 @@
 //                         (BENCH_ETCD_PEERS=0: both commit, racing for the instance; calls that
 //                         lose 6 races are counted, not retried)
 //   etcd-alloc-c64-2rep-4ni  two replicas, 32 clients each, every client spreading its calls
-//                         over four network instances (each replica holds the lease of some)
+//                         over four network instances (placement pack: one replica holds all)
+//   etcd-alloc-c64-2rep-4ni-spread  the same with --lease-placement spread (each replica holds
+//                         the leases of two instances and commits for them)
 //   etcd-store-c64        the store without gRPC: IpamCore + EtcdStore in this process, 64
 //                         allocations in flight (what the store and etcd can do by themselves)
 //   etcd-lost-race-100k   two in-process replicas over 100,000 allocations: time and CPU of
@@ -129,6 +131,10 @@ function etcdPids(etcd: EtcdCluster): number[] {
 
 const fmt = (x: number, d = 2) => x.toFixed(d);
 
+/** name -> CPU seconds per allocation of the servers and etcd together: what the machine pays
+ *  for one allocation, which the load of other processes changes far less than throughput. */
+const cpuPerAllocation: Record<string, number> = {};
+
 const PEERS = process.env.BENCH_ETCD_PEERS === '0' ? [] : ['--peer-listen', '127.0.0.1:0'];
 
 async function run(
@@ -139,13 +145,16 @@ async function run(
   idBase: number,
   dir: string,
   instances = 1,
+  extra: string[] = [],
 ): Promise<number> {
   const etcd: EtcdCluster = await startEtcd({ members: 3 });
   const seed = writeSeed(dir, instances > 1 ? benchSeed(instances) : BENCH_SEED);
   let targets: Replica[] = [];
   try {
     targets = await Promise.all(
-      Array.from({ length: replicas }, () => startReplica(etcd.endpoints, ['--seed', seed, '--metrics', '127.0.0.1:0', ...PEERS])),
+      Array.from({ length: replicas }, () =>
+        startReplica(etcd.endpoints, ['--seed', seed, '--metrics', '127.0.0.1:0', ...PEERS, ...(PEERS.length ? extra : [])]),
+      ),
     );
     const pids = etcdPids(etcd);
     const cpu0 = targets.map((t) => cpuSeconds(t.proc.pid));
@@ -187,6 +196,7 @@ async function run(
     if (replicas > 1)
       notes.push(`${forwarded} allocations forwarded to a lease holder${PEERS.length ? '' : ' (no write leases: BENCH_ETCD_PEERS=0)'}`);
     console.log(`# ${name}: ${notes.join('; ')}`);
+    cpuPerAllocation[name] = (cpu + etcdCpu) / r.ok;
     return r.ok / r.seconds;
   } finally {
     await Promise.all(targets.map((t) => stopReplica(t)));
@@ -378,9 +388,20 @@ async function main(): Promise<void> {
     if (want('etcd-alloc-c64-2rep')) rate['etcd-alloc-c64-2rep'] = await run('etcd-alloc-c64-2rep', 2, N, children, 1000, dir);
     if (want('etcd-alloc-c64-2rep-4ni'))
       rate['etcd-alloc-c64-2rep-4ni'] = await run('etcd-alloc-c64-2rep-4ni', 2, N, children, 2000, dir, 4);
+    if (want('etcd-alloc-c64-2rep-4ni-spread'))
+      rate['etcd-alloc-c64-2rep-4ni-spread'] = await run('etcd-alloc-c64-2rep-4ni-spread', 2, N, children, 3000, dir, 4, [
+        '--lease-placement',
+        'spread',
+      ]);
     ratio('etcd-alloc-c64', 'grpc-noop-c64', '>= 0.70');
     ratio('etcd-alloc-c64-2rep', 'etcd-alloc-c64', '>= 0.90');
     ratio('etcd-alloc-c64-2rep-4ni', 'etcd-alloc-c64', '>= 1.00');
+    ratio('etcd-alloc-c64-2rep-4ni-spread', 'etcd-alloc-c64', '>= 1.00');
+    for (const name of ['etcd-alloc-c64-2rep', 'etcd-alloc-c64-2rep-4ni', 'etcd-alloc-c64-2rep-4ni-spread']) {
+      const one = cpuPerAllocation['etcd-alloc-c64'];
+      const it = cpuPerAllocation[name];
+      if (one && it) console.log(`# CPU per allocation (servers + etcd): ${name} / etcd-alloc-c64 = ${fmt(it / one)}`);
+    }
     if (want('etcd-store-c64')) await storeOnly(N);
     if (want('etcd-lost-race-100k')) await lostRace(Number(process.env.BENCH_ETCD_STATE ?? 100_000));
   } finally {

@@ -14,6 +14,7 @@ import { MemoryStore } from '../server/store/memory-store.js';
 import type { Store } from '../server/store/store.js';
 import { LiveIpam } from '../server/live.js';
 import type { Forwarding } from '../server/forwarding.js';
+import { PLACEMENTS, type Placement } from '../server/store/etcd/leases.js';
 
 const USAGE = `ipam-injector serve: the shared IPAM server. One allocator behind the alloc.Allocation,
 resource.Resource and admin gRPC APIs, with health checking, reflection and metrics; state in a
@@ -33,6 +34,10 @@ usage: ipam-injector serve [flags]
   --peer-advertise HOST:PORT
                             the address other replicas dial (default: the --peer-listen address;
                             required when that listens on 0.0.0.0 or ::)
+  --lease-placement pack|spread
+                            which replica takes a network instance nobody holds: the one holding
+                            the most (pack, default: one replica commits for all) or the fewest
+                            (spread: each commits for its share); docs/etcd.md, "Placement"
   --seed FILE               space definitions applied at start (owner package "seed"): NetworkInstance,
                             IPPrefix, and Nephio Network + WorkloadCluster (their derived space)
   --tls-cert F --tls-key F  serve TLS
@@ -65,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
         'etcd-prefix': { type: 'string' },
         'peer-listen': { type: 'string' },
         'peer-advertise': { type: 'string' },
+        'lease-placement': { type: 'string' },
         seed: { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
@@ -157,6 +163,7 @@ export async function main(argv: string[]): Promise<number> {
         ...(args['etcd-prefix'] ? { prefix: args['etcd-prefix'] } : {}),
         live: new LiveIpam(),
         ...(advertise ? { peerAddress: advertise } : {}),
+        ...(args['lease-placement'] ? { leasePlacement: placementOf(args['lease-placement']) } : {}),
         onNote: (n) => log[n.level](n.msg),
       });
     } else {
@@ -170,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (args.store !== 'etcd' && (args['peer-listen'] || args['peer-advertise'])) throw new Error('--peer-* flags need --store etcd');
     if (args['peer-advertise'] && !args['peer-listen']) throw new Error('--peer-advertise needs --peer-listen');
+    if (args['lease-placement'] && !args['peer-listen']) throw new Error('--lease-placement needs --peer-listen');
     const limits = {
       ...(args['max-message-bytes'] ? { maxMessageBytes: int('max-message-bytes', args['max-message-bytes'])! } : {}),
       ...(args['max-labels'] ? { maxLabels: int('max-labels', args['max-labels'])! } : {}),
@@ -241,4 +249,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(1);
     },
   );
+}
+
+function placementOf(v: string): Placement {
+  const p = PLACEMENTS.find((x) => x === v);
+  if (!p) throw new Error(`--lease-placement must be ${PLACEMENTS.join(' or ')}, not "${v}"`);
+  return p;
 }

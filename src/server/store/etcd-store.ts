@@ -29,7 +29,7 @@ import { CommitPipeline } from './etcd/pipeline.js';
 import { withRetry, type RetryPolicy } from './etcd/retry.js';
 import { Mirror, snapshotOf, type Kv } from './etcd/state.js';
 import { Turns } from './etcd/turns.js';
-import { Leases, type Holder } from './etcd/leases.js';
+import { Leases, type Holder, type Placement } from './etcd/leases.js';
 import type { LeaseRouter } from '../forwarding.js';
 
 export interface EtcdStoreOptions extends EtcdConnection {
@@ -56,6 +56,8 @@ export interface EtcdStoreOptions extends EtcdConnection {
   peerAddress?: string;
   /** TTL of the write lease (s, default 2; etcd raises it to its minimum). */
   leaseTtlSeconds?: number;
+  /** Which replica claims a free network instance (leases.ts; default pack). */
+  leasePlacement?: Placement;
   onNote?: (note: RecoveryNote) => void;
 }
 
@@ -127,6 +129,7 @@ export class EtcdStore implements Store, LeaseRouter {
           writer: this.writer,
           address: opts.peerAddress,
           ttlSeconds: opts.leaseTtlSeconds ?? 2,
+          placement: opts.leasePlacement ?? 'pack',
           onNote: this.onNote,
         })
       : undefined;

@@ -4,8 +4,11 @@
 // to it a peer key (`<root>/lease/peer/<writer>` = its peer address) and the instance keys it
 // holds (`<root>/lease/ni/<ns>/<name>` = {"w": writer, "a": peer address}). When the replica
 // dies or loses etcd, the lease expires and its keys go; another replica that writes the
-// instance then claims it. A replica claims a free instance when it holds no more instances
-// than any other live replica, so instances spread over the replicas.
+// instance then claims it. Where free instances go is the placement: `pack` (the default)
+// gives them to the replica that holds the most already, so one replica commits for all
+// and its transactions are as full as etcd allows; `spread` gives them to the one that holds
+// the fewest, so each replica commits for its share (docs/etcd.md, "Placement", says which
+// to choose: on machines where CPU is shared, fewer, fuller transactions win).
 //
 // Leases only route requests: every commit still compares the instance's revision key, so a
 // replica that believes it holds a lease it lost, or two that both think they hold one,
@@ -19,12 +22,18 @@ export interface Holder {
   address: string;
 }
 
+/** Where free network instances go: to the replica holding the most (`pack`) or the
+ *  fewest (`spread`). */
+export type Placement = 'pack' | 'spread';
+export const PLACEMENTS: readonly Placement[] = ['pack', 'spread'];
+
 export interface LeasesOptions {
   keys: Keys;
   writer: string;
   /** this replica's peer address, as the others dial it */
   address: string;
   ttlSeconds: number;
+  placement: Placement;
   onNote: (n: RecoveryNote) => void;
 }
 
@@ -124,7 +133,8 @@ export class Leases {
     await lease.put(`${this.base}peer/${this.o.writer}`).value(this.o.address);
   }
 
-  /** Claims a free instance when this replica holds no more instances than any other. */
+  /** Claims a free instance when the placement gives it to this replica (ties: etcd's
+   *  create-if-absent decides). */
   private claim(id: string): void {
     const lease = this.lease;
     // one claim at a time, so that counts are current when the next instance is claimed
@@ -132,7 +142,7 @@ export class Leases {
     const count = new Map<string, number>([...this.peers].map((w) => [w, 0]));
     for (const h of this.holders.values()) count.set(h.writer, (count.get(h.writer) ?? 0) + 1);
     const mine = count.get(this.o.writer) ?? 0;
-    for (const [w, n] of count) if (w !== this.o.writer && n < mine) return;
+    for (const [w, n] of count) if (w !== this.o.writer && (this.o.placement === 'pack' ? n > mine : n < mine)) return;
     this.claiming.add(id);
     const key = Buffer.from(`${this.base}ni/${id}`);
     const value = Buffer.from(JSON.stringify({ w: this.o.writer, a: this.o.address }));
