@@ -1,6 +1,7 @@
 // The web view's live feed: nothing is subscribed to the server's changes while no page is
-// open (the gRPC path pays nothing), a package's page hears only of its own allocations, and a
-// page that stops reading is cut off instead of buffered without bound.
+// open (the gRPC path pays nothing), a page that came with data hears whether it missed a
+// change, a package's page hears only of its own allocations, and a page that stops reading is
+// cut off instead of buffered without bound.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EventEmitter } from 'node:events';
@@ -55,7 +56,8 @@ function setup() {
   const core = new FakeCore();
   const feed = new LiveFeed(core as unknown as IpamCore);
   const page = () => new FakeResponse();
-  const open = (r: FakeResponse, scope?: string) => feed.open(r as unknown as ServerResponse, scope === undefined ? {} : { scope });
+  const open = (r: FakeResponse, scope?: string, since?: string) =>
+    feed.open(r as unknown as ServerResponse, scope === undefined ? {} : { scope }, since);
   return { core, feed, page, open };
 }
 
@@ -81,8 +83,8 @@ test("a package's page hears only of its own allocations", () => {
   open(all);
   core.emit({ seq: 1, type: 'ALLOCATED', allocation: alloc('core|default/IPClaim/x') });
   core.emit({ seq: 2, type: 'ALLOCATED', allocation: alloc('edge|default/IPClaim/y') });
-  assert.is(mine.written.match(/event: change/g)?.length, 1);
-  assert.is(all.written.match(/event: change/g)?.length, 2);
+  assert.is(mine.written.match(/"type":"ALLOCATED"/g)?.length, 1);
+  assert.is(all.written.match(/"type":"ALLOCATED"/g)?.length, 2);
   assert.not.match(mine.written, 'IPClaim', 'events name no owner');
 });
 
@@ -100,13 +102,36 @@ test("VLAN changes name their index, and a package's page hears only of its own 
     type: 'VLAN_INDEX_APPLIED',
     vlanIndex: { name: 'edge1', namespace: 'default', kind: 'esg', labels: {}, owner: 'seed|default/VLANIndex/edge1' },
   });
-  assert.equal(all.written.match(/^data: .*$/gm), [
+  assert.equal(all.written.match(/^data: .*$/gm)?.slice(1), [
     'data: {"type":"VLAN_ALLOCATED","vlanIndex":"default/cluster01"}',
     'data: {"type":"VLAN_RELEASED","vlanIndex":"default/cluster01"}',
     'data: {"type":"VLAN_INDEX_APPLIED","vlanIndex":"default/edge1"}',
   ]);
-  assert.is(mine.written.match(/event: change/g)?.length, 2, "its own claim and the index, not the other package's claim");
+  assert.is(mine.written.match(/"type":"VLAN_/g)?.length, 2, "its own claim and the index, not the other package's claim");
   assert.not.match(mine.written, 'VLANClaim', 'events name no owner');
+});
+
+test('a page that came with data starts quiet when nothing changed since; otherwise its stream starts with RESYNC', () => {
+  const { core, feed, page, open } = setup();
+  const quiet = feed.mark();
+  const missed = feed.mark();
+  assert.is(core.listeners.size, 1, 'subscribed from the moment the data is read');
+  core.emit({ seq: 1, type: 'ALLOCATED', allocation: alloc('a|default/IPClaim/x') });
+  const late = feed.mark();
+  const [a, b, c, d, e] = [page(), page(), page(), page(), page()];
+  open(a, undefined, late);
+  open(b, undefined, missed);
+  open(c);
+  open(d, undefined, 'not-a-mark');
+  open(e, undefined, late);
+  assert.not.match(a.written, 'RESYNC', 'nothing changed since its data was read');
+  for (const r of [b, c, d, e]) assert.match(r.written, /^: connected\n\nevent: change\ndata: \{"type":"RESYNC"\}\n\n$/);
+  for (const r of [a, b, c, d, e]) r.emit('close');
+  assert.is(core.listeners.size, 1, 'the unclaimed mark still listens');
+  open(page(), undefined, quiet);
+  assert.is(core.listeners.size, 1);
+  feed.closeAll();
+  assert.is(core.listeners.size, 0);
 });
 
 test('a page that stops reading is cut off', () => {

@@ -25,6 +25,9 @@ export interface Boot {
   session: Session;
   /** Absent when the viewer must sign in first. */
   data?: FirstData;
+  /** When `data` was read, for the event stream (`/api/events?since=`): it starts by saying
+   *  whether anything changed since. */
+  since?: string;
 }
 
 const MARK = '<script id="boot" type="application/json">';

@@ -104,7 +104,7 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
         return sendJson(res, await o.core.query((ipam) => vlanIndexMap(ipam, ref, viewer)));
       }
       case '/api/events':
-        return live.open(res, viewer);
+        return live.open(res, viewer, q.get('since') ?? undefined);
       default:
         throw new HttpError(404, `${url.pathname}: no such page`);
     }
@@ -120,12 +120,13 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
     const s = session(req);
     if (!s.signedIn) return { session: s };
     const viewer: Viewer = s.scope !== undefined ? { scope: s.scope } : {};
+    const since = live.mark();
     const data = await o.core.query((ipam) => ({
       tree: spaceTree(ipam, viewer),
       allocations: allocationPage(ipam, { offset: 0, limit: PAGE_ROWS }, viewer),
       vlans: vlanIndexes(ipam, viewer),
     }));
-    return { session: s, data };
+    return { session: s, data, since };
   }
 
   function sendPage(req: IncomingMessage, res: ServerResponse, b: Boot): void {

@@ -12,8 +12,6 @@ import { VlanView } from './vlan.js';
 
 const state = { offset: 0, filter: new URLSearchParams(), subnet: undefined as { ni: string; prefix: string } | undefined };
 let events: EventSource | undefined;
-/** A refresh started since the event stream (re)connected: nothing before it can be missed. */
-let fresh = false;
 const vlans = new VlanView((err) => failed(err));
 
 async function start(): Promise<void> {
@@ -36,7 +34,7 @@ async function start(): Promise<void> {
   const boot = readBoot();
   const s = boot?.session ?? (await api.session());
   if (s.tokens && !s.signedIn) return askSignIn();
-  enter(s, boot?.data);
+  enter(s, boot?.data, boot?.since);
 }
 
 /** The data block the server put in the page (boot.ts). */
@@ -70,46 +68,44 @@ async function signOut(): Promise<void> {
   askSignIn();
 }
 
-function enter(s: api.Session, first?: FirstData): void {
+function enter(s: api.Session, first?: FirstData, since?: string): void {
   show('login', false);
   show('space', true);
   show('allocations', true);
   show('signout', s.tokens);
   byId('who').textContent = s.tokens ? (s.scope !== undefined ? `package ${s.scope}` : 'all packages') : '';
-  follow();
+  follow(first ? since : undefined);
   if (!first) return void refresh();
-  // what the page came with: drawn at once, read before the event stream opened (see follow)
+  // what the page came with, drawn at once; its stream says whether anything changed since
   showTree(first.tree);
   showRows(first.allocations);
   vlans.showIndexes(first.vlans);
   drawn();
 }
 
-/** Live: a change on the server refreshes what is shown (at most a few times a second). Once
- *  the stream is open, whatever was read before it opened is read again. */
-function follow(): void {
+/** Live: a change on the server refreshes what is shown (at most a few times a second). A
+ *  stream starts with RESYNC when the page may have missed a change (a reconnection, or a
+ *  change since the data it came with, named by `since`): read everything again at once. */
+function follow(since?: string): void {
   events?.close();
-  fresh = false;
   const live = byId('live');
-  events = new EventSource('/api/events');
+  events = new EventSource(since ? `/api/events?${new URLSearchParams({ since }).toString()}` : '/api/events');
   let timer: number | undefined;
   events.addEventListener('open', () => {
     live.textContent = 'live';
     live.classList.replace('off', 'on');
-    if (!fresh) void refresh();
   });
   events.addEventListener('error', () => {
-    fresh = false;
     live.textContent = 'offline';
     live.classList.replace('on', 'off');
   });
-  events.addEventListener('change', () => {
+  events.addEventListener('change', (e) => {
+    if ((JSON.parse((e as MessageEvent<string>).data) as { type: string }).type === 'RESYNC') return void refresh();
     if (timer === undefined) timer = window.setTimeout(() => ((timer = undefined), void refresh()), 250);
   });
 }
 
 async function refresh(): Promise<void> {
-  fresh = true;
   try {
     await Promise.all([
       api.tree().then((t) => showTree(t.networkInstances)),
