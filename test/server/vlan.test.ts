@@ -1,6 +1,6 @@
 // VLAN through the server: the function's grpc backend (admin VlanBatch) and the admin VLAN
 // rpcs, with the file store (durable, survives a restart and a compaction) and the etcd store
-// (which refuses VLANs rather than acknowledge what it would not keep).
+// (several replicas: no id twice, every replica sees every claim).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
@@ -210,27 +210,74 @@ test('ipam-injector get vlan-indexes / vlan-claims: tables, yaml, filtered by in
 });
 
 if (requireEtcd(test)) {
-  test('etcd store: a VLAN batch is refused with a clear error and nothing is held', async () => {
+  test('etcd store, two replicas: packages claim at once on both, no id is handed out twice, each replica and a restart see every claim, a release on one is seen by the other', async () => {
     const etcd = await startEtcd();
-    try {
-      const srv = await inProcess({
-        store: new EtcdStore({ endpoints: etcd.endpoints, prefix: `/vlan-${process.pid}`, live: new LiveIpam() }),
-        seed: undefined,
-      });
-      const b = createGrpcBackend({ address: srv.address, package: 'p' });
+    const prefix = `/vlan-${process.pid}`;
+    const replica = () => inProcess({ store: new EtcdStore({ endpoints: etcd.endpoints, prefix, live: new LiveIpam() }), seed: undefined });
+    const servers = [await replica(), await replica()];
+    const listed = async (address: string) => {
+      const admin = raw('admin', address);
       try {
-        await b.runVlan!(run([claim('a')]));
-        assert.unreachable('accepted');
-      } catch (e) {
-        assert.match((e as Error).message, /etcd store does not keep VLAN indexes or claims yet/);
+        return ((await admin.call('ListVlanClaims', {})) as { claims: { owner: string; vlanID?: number; vlanRange?: string }[] }).claims
+          .map((c) => `${c.owner} ${c.vlanRange ?? c.vlanID}`)
+          .sort();
+      } finally {
+        admin.close();
       }
-      const admin = raw('admin', srv.address);
-      assert.equal(((await admin.call('ListVlanIndexes', {})) as { indexes: unknown[] }).indexes, []);
-      assert.equal(((await admin.call('ListVlanClaims', {})) as { claims: unknown[] }).claims, []);
-      admin.close();
-      await b.close();
-      await srv.shutdown();
+    };
+    /** Until both lists agree (the other replica follows the journal), at most 5 s. */
+    const agreed = async (a: string, b: string) => {
+      for (let t = 0; ; t++) {
+        const [x, y] = [await listed(a), await listed(b)];
+        if (JSON.stringify(x) === JSON.stringify(y) || t > 100) return [x, y];
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      const pkgs = Array.from({ length: 12 }, (_, i) => createGrpcBackend({ address: servers[i % 2]!.address, package: `p${i}` }));
+      const out = await Promise.all(
+        pkgs.map((b) => b.runVlan!(run([claim('n3'), claim('n6', { claim: 'vpc-internet-cluster01-bd' }), claim('t', { range: '2' })]))),
+      );
+      assert.ok(
+        out.flat().every((o) => o.ok),
+        out
+          .flat()
+          .map((o) => (o.ok ? 'ok' : o.error.message))
+          .join('\n'),
+      );
+      // every id once: the dynamic ones and the blocks, with the one shared vlanClaimName id
+      const given = out
+        .flatMap((o) => [ids([o[0]!])[0], ids([o[2]!])[0]])
+        .flatMap((x) => (typeof x === 'string' ? [Number(x.split(':')[0]), Number(x.split(':')[1])] : [x as number]));
+      const shared = new Set(out.map((o) => ids([o[1]!])[0]));
+      assert.is(shared.size, 1, 'one id for the shared vlanClaimName');
+      assert.is(new Set([...given, ...shared]).size, given.length + 1, `no id twice: ${given.join(' ')} and ${[...shared].join(' ')}`);
+      const [a, b] = await agreed(servers[0]!.address, servers[1]!.address);
+      assert.is(a!.length, 36);
+      assert.equal(a, b, 'both replicas hold every claim');
+      // a replica started later reads them from etcd; a release on one is seen by the other
+      await servers[0]!.shutdown();
+      servers[0] = await replica();
+      assert.equal(await listed(servers[0].address), a);
+      assert.equal(ids(await pkgs[1]!.runVlan!(run([], ['default/VLANClaim/n3', 'default/VLANClaim/n6', 'default/VLANClaim/t']))), []);
+      const [c, d] = await agreed(servers[0].address, servers[1]!.address);
+      assert.equal(c, d);
+      assert.equal(
+        c,
+        a!.filter((x) => !x.startsWith('p1|')),
+      );
+      // the freed ids come back, lowest first, on the other replica
+      const again = createGrpcBackend({ address: servers[0].address, package: 'late' });
+      const lowest = Math.min(
+        ...out[1]!
+          .filter((o) => o.ok && o.allocation.vlanID !== undefined && o.allocation.claim === undefined)
+          .map((o) => (o.ok ? o.allocation.vlanID! : 0)),
+      );
+      assert.equal(ids(await again.runVlan!(run([claim('x')]))), [lowest]);
+      await again.close();
+      for (const p of pkgs) await p.close();
     } finally {
+      for (const srv of servers) await srv.shutdown().catch(() => undefined);
       await etcd.stop();
     }
   });

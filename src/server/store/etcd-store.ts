@@ -20,8 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { Etcd3 } from 'etcd3';
 import type { LiveIpam } from '../live.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
-import { isVlanOp } from './ops.js';
-import { StoreFailedError, StoreRejectedError, type Revert, type Store, type StoreStats } from './store.js';
+import { StoreFailedError, type Revert, type Store, type StoreStats } from './store.js';
 import { connect, type EtcdConnection } from './etcd/client.js';
 import { Follower } from './etcd/follower.js';
 import { Keys, prefixEnd } from './etcd/keys.js';
@@ -215,11 +214,6 @@ export class EtcdStore implements Store, LeaseRouter {
 
   commit(ops: Op[], revert?: Revert): Promise<void> {
     if (this.closed || !this.client) return Promise.reject(new StoreFailedError('store is closed'));
-    // Its keys have no place for VLANs yet: refuse rather than acknowledge what it would not keep.
-    if (ops.some(isVlanOp))
-      return Promise.reject(
-        new StoreRejectedError('the etcd store does not keep VLAN indexes or claims yet: serve them with the file store'),
-      );
     this.commits++;
     return this.pipeline.add(ops, revert);
   }

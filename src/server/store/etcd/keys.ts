@@ -11,6 +11,11 @@
 //                                           canonically, host bits kept (10.0.1.1/24)
 //   <root>/own/<owner>                      what one owner holds: its allocation (an owner holds
 //                                           at most one) and the ids of its prefixes and instances
+//   <root>/vix/<ns>/<name>                  a VLAN index (VlanIndexInfo)
+//   <root>/vown/<owner>                     what one owner holds in a VLAN index (its VlanAllocation)
+//   <root>/rev/vlan, <root>/jr/vlan         the revision key and journal of all VLAN state: one
+//                                           conflict domain (vlan-state.ts); no instance id is
+//                                           `vlan` (they all hold a `/`)
 //   <root>/turn/<ns>/<name>                 not state: the writer id of a replica that keeps losing
 //                                           races on the instance; others that see it written
 //                                           hold back their next transactions on it (a turn)
@@ -20,7 +25,9 @@
 // `<ns>/<name>/<prefix> <owner>` (a prefix text holds no space).
 import type { NetworkInstanceRef } from '../../../ipam/types.js';
 
-export type KeyKind = 'ni' | 'rev' | 'jr' | 'pfx' | 'own';
+export type KeyKind = 'ni' | 'rev' | 'jr' | 'pfx' | 'own' | 'vix' | 'vown';
+
+const KINDS: ReadonlySet<string> = new Set<KeyKind>(['ni', 'rev', 'jr', 'pfx', 'own', 'vix', 'vown']);
 
 export const DEFAULT_ROOT = '/ipam';
 
@@ -57,6 +64,12 @@ export class Keys {
   own(owner: string): string {
     return `${this.base}own/${owner}`;
   }
+  vix(id: string): string {
+    return `${this.base}vix/${id}`;
+  }
+  vown(owner: string): string {
+    return `${this.base}vown/${owner}`;
+  }
   turn(id: string): string {
     return `${this.base}turn/${id}`;
   }
@@ -67,8 +80,8 @@ export class Keys {
     const slash = rest.indexOf('/');
     if (slash < 0) return null;
     const kind = rest.slice(0, slash);
-    if (kind !== 'ni' && kind !== 'rev' && kind !== 'jr' && kind !== 'pfx' && kind !== 'own') return null;
-    return { kind, id: rest.slice(slash + 1) };
+    if (!KINDS.has(kind)) return null;
+    return { kind: kind as KeyKind, id: rest.slice(slash + 1) };
   }
 }
 

@@ -19,6 +19,7 @@ import { formatCidr, parseCidr } from '../../../ipam/addr.js';
 import type { Allocation, Ipam, NetworkInstanceInfo, PrefixSpec, Snapshot } from '../../../ipam/types.js';
 import type { Op } from '../ops.js';
 import { instId, instOfPrefixId, type Keys } from './keys.js';
+import { VlanMirror, vlanSnapshotOf } from './vlan-state.js';
 
 /** An owner's key value. The allocation omits `owner` (it is the key). */
 export interface OwnerValue {
@@ -68,8 +69,12 @@ export class Mirror {
   readonly rev = new Map<string, string>();
   /** Durable: mod revision of `own/<owner>`. */
   readonly ownerMod = new Map<string, number>();
+  /** The VLAN keys' index (vlan-state.ts). */
+  readonly vlan: VlanMirror;
 
-  constructor(readonly keys: Keys) {}
+  constructor(readonly keys: Keys) {
+    this.vlan = new VlanMirror(keys);
+  }
 
   inst(id: string): InstState {
     let s = this.insts.get(id);
@@ -214,6 +219,7 @@ export class Mirror {
         d.writes.set(this.keys.own(owner), json(ownerValue(a, s)));
       }
     }
+    this.vlan.derive(ops, live, d);
     return d;
   }
 
@@ -227,6 +233,10 @@ export class Mirror {
         else this.rev.set(k.id, value.toString());
         return;
       case 'jr':
+        return;
+      case 'vix':
+      case 'vown':
+        this.vlan.applyKv(k.kind, k.id, value);
         return;
       case 'ni': {
         const inst = this.inst(k.id);
@@ -263,6 +273,7 @@ export class Mirror {
     this.insts.clear();
     this.rev.clear();
     this.ownerMod.clear();
+    this.vlan.clear();
   }
 }
 
@@ -350,11 +361,13 @@ export function snapshotOf(kvs: Kv[], keys: Keys): Snapshot {
       x.len - y.len ||
       cmpStr(x.a.owner, y.a.owner),
   );
+  const vlan = vlanSnapshotOf(kvs, keys);
   return {
     version: 1,
     networkInstances: nis.map((n) => n.ni),
     prefixes: specKeys.map((k) => k.s),
     allocations: allocKeys.map((k) => k.a),
+    ...(vlan ? { vlan } : {}),
   };
 }
 

@@ -1,0 +1,155 @@
+// The VLAN part of the etcd state (keys.ts has the layout): one key per VLAN index
+// (`vix/<ns>/<name>`, its VlanIndexInfo) and one per VLAN owner (`vown/<owner>`, what it holds).
+// Every transaction that changes VLAN state compares and rewrites ONE revision key,
+// `rev/vlan` (VLAN_DOMAIN; a network instance id always holds a `/`, so it cannot collide),
+// and writes its records to `jr/vlan` for the other replicas: two replicas that claimed from
+// the same view cannot both commit, whichever indexes and owners they touched, so no id is
+// handed out twice and an owner's key is never written from two views. VLAN traffic is a few
+// claims per package, so one conflict domain costs little; a lost VLAN race reloads (VLAN ops
+// are not undone in place).
+import type { Ipam, Snapshot } from '../../../ipam/types.js';
+import type { VlanAllocation, VlanIndexInfo, VlanIndexRef, VlanSnapshot } from '../../../vlan/types.js';
+import { isVlanOp, type Op } from '../ops.js';
+import type { Keys } from './keys.js';
+import type { Derived, Kv } from './state.js';
+
+/** The conflict domain (revision and journal key id) of all VLAN state. */
+export const VLAN_DOMAIN = 'vlan';
+
+const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+const indexId = (r: VlanIndexRef): string => `${r.namespace || 'default'}/${r.name}`;
+
+/** Which owners hold ids in which index, and who defined each index: enough to know which
+ *  keys a request changes (the allocator holds the values). */
+export class VlanMirror {
+  /** owner -> index id */
+  private readonly owners = new Map<string, string>();
+  /** index id -> owners holding ids in it */
+  private readonly held = new Map<string, Set<string>>();
+  /** index id -> the owner that defined it */
+  private readonly indexes = new Map<string, string>();
+
+  constructor(private readonly keys: Keys) {}
+
+  clear(): void {
+    this.owners.clear();
+    this.held.clear();
+    this.indexes.clear();
+  }
+
+  /** Adds the key writes that bring etcd's VLAN keys to the live allocator's, for what `ops`
+   *  changed, to `d`. */
+  derive(ops: Op[], live: Ipam, d: Derived): void {
+    const vops = ops.filter(isVlanOp);
+    if (vops.length === 0) return;
+    d.instances.add(VLAN_DOMAIN);
+    const owners = new Set<string>();
+    const indexes = new Set<string>();
+    // indexes where other owners' ids may have gone too (removals, forced releases)
+    const recheck = new Set<string>();
+    for (const op of vops) {
+      switch (op.op) {
+        case 'applyVlanIndex':
+          indexes.add(indexId(op.spec.index));
+          break;
+        case 'removeVlanIndex':
+          indexes.add(indexId(op.index));
+          recheck.add(indexId(op.index));
+          break;
+        case 'applyVlanDefinition':
+          owners.add(op.def.owner);
+          break;
+        case 'allocateVlan':
+          owners.add(op.req.owner);
+          break;
+        case 'releaseVlan': {
+          owners.add(op.owner);
+          const at = this.owners.get(op.owner);
+          if (at !== undefined) recheck.add(at);
+          // the indexes the owner defined go with it
+          for (const [id, o] of this.indexes) {
+            if (o !== op.owner) continue;
+            indexes.add(id);
+            recheck.add(id);
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    for (const id of recheck) for (const o of this.held.get(id) ?? []) owners.add(o);
+    const liveIndexes = new Map(live.vlan.listIndexes().map((x) => [indexId(x), x]));
+    for (const id of indexes) {
+      const x = liveIndexes.get(id);
+      if (x) {
+        d.writes.set(this.keys.vix(id), json(x));
+        this.indexes.set(id, x.owner);
+      } else if (this.indexes.delete(id)) d.writes.set(this.keys.vix(id), null);
+    }
+    for (const owner of owners) {
+      const a = live.vlan.get(owner);
+      const was = this.owners.get(owner);
+      if (was !== undefined) this.held.get(was)?.delete(owner);
+      if (!a) {
+        if (was !== undefined) d.writes.set(this.keys.vown(owner), null);
+        this.owners.delete(owner);
+        continue;
+      }
+      const id = indexId(a.index);
+      this.owners.set(owner, id);
+      this.heldIn(id).add(owner);
+      const { owner: _o, ...value } = a;
+      d.writes.set(this.keys.vown(owner), json(value));
+    }
+  }
+
+  /** One key's durable state (a load, or another replica's transaction). */
+  applyKv(kind: 'vix' | 'vown', id: string, value: Buffer | null): void {
+    if (kind === 'vix') {
+      if (value === null) this.indexes.delete(id);
+      else this.indexes.set(id, (JSON.parse(value.toString()) as VlanIndexInfo).owner);
+      return;
+    }
+    const was = this.owners.get(id);
+    if (was !== undefined) this.held.get(was)?.delete(id);
+    if (value === null) {
+      this.owners.delete(id);
+      return;
+    }
+    const at = indexId((JSON.parse(value.toString()) as Omit<VlanAllocation, 'owner'>).index);
+    this.owners.set(id, at);
+    this.heldIn(at).add(id);
+  }
+
+  private heldIn(id: string): Set<string> {
+    let s = this.held.get(id);
+    if (!s) this.held.set(id, (s = new Set()));
+    return s;
+  }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const startOf = (a: VlanAllocation): number => a.vlanID ?? Number(a.vlanRange?.split(':')[0] ?? 0);
+
+/**
+ * The VLAN snapshot the keys describe, ordered for restore as the allocator's own snapshot is:
+ * operators' definitions, then claims, then claims that reference a definition's id; each by
+ * index, then id.
+ */
+export function vlanSnapshotOf(kvs: Kv[], keys: Keys): Snapshot['vlan'] {
+  const indexes: VlanIndexInfo[] = [];
+  const allocations: VlanAllocation[] = [];
+  for (const kv of kvs) {
+    const k = keys.parse(kv.key);
+    if (k?.kind === 'vix') indexes.push(JSON.parse(kv.value.toString()) as VlanIndexInfo);
+    else if (k?.kind === 'vown') allocations.push({ owner: k.id, ...(JSON.parse(kv.value.toString()) as Omit<VlanAllocation, 'owner'>) });
+  }
+  if (indexes.length === 0) return undefined;
+  const rank = (a: VlanAllocation) => (a.definition ? 0 : a.reference ? 2 : 1);
+  allocations.sort(
+    (a, b) => rank(a) - rank(b) || cmp(indexId(a.index), indexId(b.index)) || startOf(a) - startOf(b) || cmp(a.owner, b.owner),
+  );
+  const snap: VlanSnapshot = { version: 1, indexes: indexes.sort((a, b) => cmp(indexId(a), indexId(b))), allocations };
+  return snap;
+}
