@@ -11,7 +11,12 @@ import type { Ipam, Snapshot } from '../../../ipam/types.js';
 import type { VlanAllocation, VlanIndexInfo, VlanIndexRef, VlanSnapshot } from '../../../vlan/types.js';
 import { isVlanOp, type Op } from '../ops.js';
 import type { Keys } from './keys.js';
-import type { Derived, Kv } from './state.js';
+
+/** The part of a commit's key writes (state.ts Derived) the VLAN keys add to. */
+interface Writes {
+  writes: Map<string, Buffer | null>;
+  instances: Set<string>;
+}
 
 /** The conflict domain (revision and journal key id) of all VLAN state. */
 export const VLAN_DOMAIN = 'vlan';
@@ -39,7 +44,7 @@ export class VlanMirror {
 
   /** Adds the key writes that bring etcd's VLAN keys to the live allocator's, for what `ops`
    *  changed, to `d`. */
-  derive(ops: Op[], live: Ipam, d: Derived): void {
+  derive(ops: Op[], live: Ipam, d: Writes): void {
     const vops = ops.filter(isVlanOp);
     if (vops.length === 0) return;
     d.instances.add(VLAN_DOMAIN);
@@ -137,7 +142,7 @@ const startOf = (a: VlanAllocation): number => a.vlanID ?? Number(a.vlanRange?.s
  * operators' definitions, then claims, then claims that reference a definition's id; each by
  * index, then id.
  */
-export function vlanSnapshotOf(kvs: Kv[], keys: Keys): Snapshot['vlan'] {
+export function vlanSnapshotOf(kvs: { key: string; value: Buffer }[], keys: Keys): Snapshot['vlan'] {
   const indexes: VlanIndexInfo[] = [];
   const allocations: VlanAllocation[] = [];
   for (const kv of kvs) {
