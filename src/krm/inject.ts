@@ -1,6 +1,6 @@
 // Injections: write an allocation's address/prefix/... into consumer fields of other
 // resources (ConfigMap values, NFDeployment interfaces, a NAD's JSON config).
-import type { Injection, Selector } from './config.js';
+import type { Injection, InjectionTarget, Selector } from './config.js';
 import { PathError, setInDoc, type FieldPath } from './field-path.js';
 import { isKptfile, OWN_GROUPS } from './apis.js';
 import type { Item } from './item.js';
@@ -56,17 +56,11 @@ interface Source {
   owner: string;
 }
 
-export function applyInjections(
-  injections: Injection[],
-  items: Item[],
-  requests: Source[],
-  answers: Map<Source, AllocationAnswer>,
-  rootDir: string | undefined,
-): Result[] {
-  const errors: Result[] = [];
-  const metas = new Map<Item, Meta | null>();
-  const metaOf = (it: Item): Meta | null => {
-    let m = metas.get(it);
+/** Reads each resource at most once (null: not a resource); an edited one is read again. */
+class MetaCache {
+  private readonly metas = new Map<Item, Meta | null>();
+  get(it: Item): Meta | null {
+    let m = this.metas.get(it);
     if (m === undefined) {
       let v = null;
       try {
@@ -75,105 +69,132 @@ export function applyInjections(
         v = null;
       }
       m = v ? meta(v) : null;
-      metas.set(it, m);
+      this.metas.set(it, m);
     }
     return m;
-  };
+  }
+  edited(it: Item): void {
+    this.metas.delete(it);
+  }
+}
+
+export function applyInjections(
+  injections: Injection[],
+  items: Item[],
+  requests: Source[],
+  answers: Map<Source, AllocationAnswer>,
+  rootDir: string | undefined,
+): Result[] {
+  const errors: Result[] = [];
+  const metas = new MetaCache();
   for (const inj of injections) {
-    const src = inj.source;
-    const candidates = requests.filter(
-      (r) =>
-        r.meta.name === src.name &&
-        (src.kind === undefined || src.kind === r.meta.kind) &&
-        (src.namespace === undefined || src.namespace === (r.meta.namespace ?? 'default')),
-    );
-    const owners = new Set(candidates.map((r) => r.owner));
-    if (candidates.length === 0) {
-      errors.push(
-        result(
-          'error',
-          `${inj.field}: no IPAllocation, IPClaim, VLANClaim or VLANAllocation named ${src.name} in the package`,
-          undefined,
-          `${inj.field}.source.name`,
-        ),
-      );
-      continue;
-    }
-    if (owners.size > 1) {
-      errors.push(
-        result(
-          'error',
-          `${inj.field}: source ${src.name} is ambiguous (${[...owners].join(', ')}); add source.kind or source.namespace`,
-          undefined,
-          `${inj.field}.source`,
-        ),
-      );
-      continue;
-    }
-    const answer = answers.get(candidates[0]);
-    if (!answer) continue; // its own error is reported already
-    const value = valueOf(answer, src.value);
-    if (typeof value === 'object') {
-      errors.push(
-        result(
-          'error',
-          `${inj.field}: ${describe(candidates[0].meta)} ${value.missing}`,
-          origin(candidates[0].meta, rootDir),
-          'status.gateway',
-        ),
-      );
-      continue;
-    }
-    inj.targets.forEach((target, ti) => {
-      const tfield = `${inj.field}.targets[${ti}]`;
-      const quick = target.select.kind;
-      const matched = items.filter((it) => {
-        if (quick !== undefined) {
-          const k = it.quickKind();
-          if (k !== undefined && k !== quick) return false;
-        }
-        const m = metaOf(it);
-        return m !== null && selects(target.select, m);
-      });
-      if (matched.length === 0) {
-        errors.push(
-          result('error', `${tfield}: no resource matches select ${describeSelector(target.select)}`, undefined, `${tfield}.select`),
-        );
-        return;
-      }
-      for (const it of matched) {
-        const m = metaOf(it)!;
-        for (const fp of target.fieldPaths) {
-          const why = forbidden(m, fp);
-          if (why) {
-            errors.push(
-              result(
-                'error',
-                `injection target ${describe(m)}: field path ${fp.text} may not be written: ${why}`,
-                origin(m, rootDir),
-                fp.text,
-              ),
-            );
-            continue;
-          }
-          try {
-            it.editDoc((_doc, root) => setInDoc(root, fp, value, target.create, wantsStrings(m, fp.text)));
-            metas.delete(it);
-          } catch (err) {
-            if (!(err instanceof PathError)) throw err;
-            const hint = target.create ? '' : ' (set options.create: true to create missing fields)';
-            errors.push(
-              result(
-                'error',
-                `injection target ${describe(m)}: field path ${fp.text} does not resolve: ${err.message}${hint}`,
-                origin(m, rootDir),
-                fp.text,
-              ),
-            );
-          }
-        }
-      }
-    });
+    const value = sourceValue(inj, requests, answers, rootDir, errors);
+    if (value === undefined) continue;
+    inj.targets.forEach((target, ti) => injectTarget(`${inj.field}.targets[${ti}]`, target, value, items, metas, rootDir, errors));
   }
   return errors;
+}
+
+/** The value an injection writes, or undefined (an error is added, or the source failed already). */
+function sourceValue(
+  inj: Injection,
+  requests: Source[],
+  answers: Map<Source, AllocationAnswer>,
+  rootDir: string | undefined,
+  errors: Result[],
+): string | number | undefined {
+  const src = inj.source;
+  const candidates = requests.filter(
+    (r) =>
+      r.meta.name === src.name &&
+      (src.kind === undefined || src.kind === r.meta.kind) &&
+      (src.namespace === undefined || src.namespace === (r.meta.namespace ?? 'default')),
+  );
+  const owners = new Set(candidates.map((r) => r.owner));
+  if (candidates.length === 0) {
+    errors.push(
+      result(
+        'error',
+        `${inj.field}: no IPAllocation, IPClaim, VLANClaim or VLANAllocation named ${src.name} in the package`,
+        undefined,
+        `${inj.field}.source.name`,
+      ),
+    );
+    return undefined;
+  }
+  if (owners.size > 1) {
+    errors.push(
+      result(
+        'error',
+        `${inj.field}: source ${src.name} is ambiguous (${[...owners].join(', ')}); add source.kind or source.namespace`,
+        undefined,
+        `${inj.field}.source`,
+      ),
+    );
+    return undefined;
+  }
+  const answer = answers.get(candidates[0]);
+  if (!answer) return undefined; // its own error is reported already
+  const value = valueOf(answer, src.value);
+  if (typeof value !== 'object') return value;
+  errors.push(
+    result(
+      'error',
+      `${inj.field}: ${describe(candidates[0].meta)} ${value.missing}`,
+      origin(candidates[0].meta, rootDir),
+      'status.gateway',
+    ),
+  );
+  return undefined;
+}
+
+function injectTarget(
+  tfield: string,
+  target: InjectionTarget,
+  value: string | number,
+  items: Item[],
+  metas: MetaCache,
+  rootDir: string | undefined,
+  errors: Result[],
+): void {
+  const quick = target.select.kind;
+  const matched = items.filter((it) => {
+    if (quick !== undefined) {
+      const k = it.quickKind();
+      if (k !== undefined && k !== quick) return false;
+    }
+    const m = metas.get(it);
+    return m !== null && selects(target.select, m);
+  });
+  if (matched.length === 0) {
+    errors.push(result('error', `${tfield}: no resource matches select ${describeSelector(target.select)}`, undefined, `${tfield}.select`));
+    return;
+  }
+  for (const it of matched) {
+    const m = metas.get(it)!;
+    for (const fp of target.fieldPaths) {
+      const why = forbidden(m, fp);
+      if (why) {
+        errors.push(
+          result('error', `injection target ${describe(m)}: field path ${fp.text} may not be written: ${why}`, origin(m, rootDir), fp.text),
+        );
+        continue;
+      }
+      try {
+        it.editDoc((_doc, root) => setInDoc(root, fp, value, target.create, wantsStrings(m, fp.text)));
+        metas.edited(it);
+      } catch (err) {
+        if (!(err instanceof PathError)) throw err;
+        const hint = target.create ? '' : ' (set options.create: true to create missing fields)';
+        errors.push(
+          result(
+            'error',
+            `injection target ${describe(m)}: field path ${fp.text} does not resolve: ${err.message}${hint}`,
+            origin(m, rootDir),
+            fp.text,
+          ),
+        );
+      }
+    }
+  }
 }

@@ -49,4 +49,14 @@ test('console.log outside the CLI, debugger and a floating promise are errors', 
   assert.ok((await ruleIds(floating, 'src/server/core.ts')).includes('@typescript-eslint/no-floating-promises'));
 });
 
+test('a long or branchy function in src is an error; outside the listed exceptions', async () => {
+  const long = `export function f(): number {\n  let x = 0;\n${'  x++;\n'.repeat(125)}  return x;\n}\n`;
+  assert.ok((await ruleIds(long, 'src/krm/plan.ts')).includes('max-lines-per-function'));
+  const branches = Array.from({ length: 41 }, (_, i) => `  if (a === ${i}) return ${i};\n`).join('');
+  const branchy = `export function f(a: number): number {\n${branches}  return -1;\n}\n`;
+  assert.ok((await ruleIds(branchy, 'src/krm/plan.ts')).includes('complexity'));
+  assert.not.ok((await ruleIds(long, 'src/krm/resource-list.ts')).includes('max-lines-per-function'));
+  assert.not.ok((await ruleIds(long, 'test/krm/run.test.ts')).includes('max-lines-per-function'));
+});
+
 test.run();
