@@ -73,7 +73,38 @@ export function retryServiceConfig(retries: number): string | undefined {
   return JSON.stringify({ methodConfig: [{ name, retryPolicy: grpcRetryPolicy(CLIENT_BACKOFF, retries + 1, ['UNAVAILABLE']) }] });
 }
 
-const readPem = (v: string) => Buffer.from(v.includes('-----BEGIN') ? v : readFileSync(v, 'utf8'));
+/** A file an option names; one that cannot be read is an error naming the option and the path. */
+function readOptionFile(option: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : (e as Error).message;
+    throw new Error(`${option}: cannot read ${JSON.stringify(path)}: ${why}${code ? ` (${code})` : ''}`);
+  }
+}
+
+/** PEM text as given, or read from the file the option names. */
+const readPem = (option: string, v: string) => Buffer.from(v.includes('-----BEGIN') ? v : readOptionFile(option, v));
+
+/** The option's value and the name it was given under (config key, else environment variable). */
+function option(
+  configKey: string,
+  value: string | undefined,
+  envKey: string,
+  env: NodeJS.ProcessEnv,
+): { name: string; value: string } | undefined {
+  if (value) return { name: configKey, value };
+  const v = env[envKey];
+  return v ? { name: envKey, value: v } : undefined;
+}
 export const bool = (v: boolean | string | undefined) => v === true || v === 'true' || v === '1' || v === 'yes';
 
 export function parseDuration(v: number | string | undefined, fallback: number): number {
@@ -98,16 +129,15 @@ export class GrpcConnection {
     const address = o.address || env.IPAM_INJECTOR_ADDRESS;
     if (!address) throw new Error('backend grpc needs an address (address=HOST:PORT)');
     this.address = address;
-    const ca = o.tlsCa || env.IPAM_INJECTOR_TLS_CA;
-    const cert = o.tlsCert || env.IPAM_INJECTOR_TLS_CERT;
-    const key = o.tlsKey || env.IPAM_INJECTOR_TLS_KEY;
+    const ca = option('tlsCa', o.tlsCa, 'IPAM_INJECTOR_TLS_CA', env);
+    const cert = option('tlsCert', o.tlsCert, 'IPAM_INJECTOR_TLS_CERT', env);
+    const key = option('tlsKey', o.tlsKey, 'IPAM_INJECTOR_TLS_KEY', env);
     if (!!cert !== !!key) throw new Error('tlsCert and tlsKey go together');
     const tls = bool(o.tls ?? env.IPAM_INJECTOR_TLS) || !!ca || !!cert;
-    this.creds = tls
-      ? credentials.createSsl(ca ? readPem(ca) : null, key ? readPem(key) : null, cert ? readPem(cert) : null)
-      : credentials.createInsecure();
-    const tokenFile = o.tokenFile || env.IPAM_INJECTOR_TOKEN_FILE;
-    const token = o.token || env.IPAM_INJECTOR_TOKEN || (tokenFile ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+    const pem = (x: { name: string; value: string } | undefined) => (x ? readPem(x.name, x.value) : null);
+    this.creds = tls ? credentials.createSsl(pem(ca), pem(key), pem(cert)) : credentials.createInsecure();
+    const tokenFile = option('tokenFile', o.tokenFile, 'IPAM_INJECTOR_TOKEN_FILE', env);
+    const token = o.token || env.IPAM_INJECTOR_TOKEN || (tokenFile ? readOptionFile(tokenFile.name, tokenFile.value).trim() : undefined);
     this.timeoutMs = parseDuration(o.timeout ?? env.IPAM_INJECTOR_TIMEOUT, 10_000);
     const retries = Number(o.retries ?? 4);
     const serviceConfig = retryServiceConfig(retries);
