@@ -32,7 +32,7 @@ export interface SpecRec {
 }
 
 /** Per-row extras for prefixes, reservations and containers that have been looked at. */
-export interface Meta {
+export interface RowMeta {
   /** Canonical `net/len` (for reservations: the address). */
   cidr: string;
   /** Labels dynamic requests are matched against (own labels + system labels). */
@@ -73,7 +73,7 @@ export class Space {
   /** Owner -> its allocation row. */
   readonly owners = new OwnerIndex(this.rows);
   readonly specsByOwner = new Map<string, Set<SpecRec>>();
-  readonly meta = new Map<number, Meta>();
+  readonly meta = new Map<number, RowMeta>();
   /** Reserved row -> Ref rows looking at it. */
   readonly refs = new Map<number, Set<number>>();
   /** Instances owned by an owner. */
@@ -163,8 +163,8 @@ export class Space {
     return formatAddr(this.rows.isV6(r), this.rows.page(r), this.rows.at(r));
   }
 
-  /** Meta of a container, created on first use (allocated pools get one only when needed). */
-  metaOf(r: number): Meta {
+  /** RowMeta of a container, created on first use (allocated pools get one only when needed). */
+  metaOf(r: number): RowMeta {
     let m = this.meta.get(r);
     if (!m) {
       m = { cidr: this.cidrOf(r), sel: EMPTY_LABELS, members: [] };

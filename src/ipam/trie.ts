@@ -127,28 +127,28 @@ export class TrieStore {
   // ancestor it shares with the last address instead of at the root: a dense fill or an
   // in-order restore costs O(1) amortised levels. After an allocFirst of order k (and nothing
   // else) every free block of order k also lies to the right of the last one taken.
-  private fRoot = 0;
-  private fO = -1;
-  private fK = -1;
-  private fL = -1;
-  private fDepth = 0;
+  private fingerRoot = 0;
+  private fingerOrder = -1;
+  private fingerBlockOrder = -1;
+  private fingerLength = -1;
+  private fingerDepth = 0;
   /** True when the last operation was allocFirst (the "all free blocks lie right" property). */
-  private fAlloc = false;
-  private readonly fAddr = new Uint32Array(4);
+  private fingerAfterAlloc = false;
+  private readonly fingerAddr = new Uint32Array(4);
 
   /** Forgets the finger; release and dispose call it. */
   private touch(): void {
-    this.fRoot = 0;
+    this.fingerRoot = 0;
   }
 
   private keepFinger(root: number, O: number, L: number, k: number, d: number, w: ArrayLike<number>, wo: number, alloc: boolean): void {
-    this.fRoot = root;
-    this.fO = O;
-    this.fK = k;
-    this.fL = L;
-    this.fDepth = d;
-    this.fAlloc = alloc;
-    const fa = this.fAddr;
+    this.fingerRoot = root;
+    this.fingerOrder = O;
+    this.fingerBlockOrder = k;
+    this.fingerLength = L;
+    this.fingerDepth = d;
+    this.fingerAfterAlloc = alloc;
+    const fa = this.fingerAddr;
     fa[0] = w[wo];
     fa[1] = w[wo + 1];
     fa[2] = w[wo + 2];
@@ -160,9 +160,9 @@ export class TrieStore {
    * Nodes above it are ancestors of the last block, hence internal and unchanged.
    */
   private fingerStart(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): number {
-    if (root === 0 || root !== this.fRoot || O !== this.fO || L !== this.fL) return -1;
+    if (root === 0 || root !== this.fingerRoot || O !== this.fingerOrder || L !== this.fingerLength) return -1;
     // first bit (from L) where w differs from the last address
-    const fa = this.fAddr;
+    const fa = this.fingerAddr;
     let diff = 128;
     for (let i = 0; i < 4; i++) {
       const x = (w[wo + i] ^ fa[i]) >>> 0;
@@ -172,7 +172,7 @@ export class TrieStore {
       }
     }
     let j = diff - L; // depth of the deepest common ancestor
-    if (j > this.fDepth - 1) j = this.fDepth - 1;
+    if (j > this.fingerDepth - 1) j = this.fingerDepth - 1;
     if (j > O - k - 1) j = O - k - 1;
     return j;
   }
@@ -180,25 +180,34 @@ export class TrieStore {
   /**
    * Takes the lowest free block of order k for `row` in one descent (caller checked there is
    * one). Address bits are OR-ed into `out`. Returns the root (created when it was absent).
+   * As everywhere in this file: O is the container's order, L its prefix length (the first
+   * address bit below it), k the order of the block wanted.
    */
   allocFirst(root: number, O: number, L: number, k: number, row: number, out: Uint32Array): number {
     const path = this.path;
     let n: number;
     let o: number;
     let d: number;
-    if (root !== 0 && this.fAlloc && root === this.fRoot && O === this.fO && k === this.fK && L === this.fL) {
-      d = this.fDepth - 1;
+    if (
+      root !== 0 &&
+      this.fingerAfterAlloc &&
+      root === this.fingerRoot &&
+      O === this.fingerOrder &&
+      k === this.fingerBlockOrder &&
+      L === this.fingerLength
+    ) {
+      d = this.fingerDepth - 1;
       while (d > 0 && -this.rd(path[d] + 2) <= k) d--;
       n = path[d];
       o = O - d;
       // keep the address bits above depth d, clear the rest
-      const fa = this.fAddr;
+      const fa = this.fingerAddr;
       for (let w = 0; w < 4; w++) {
         const lo = w * 32;
         const keep = L + d - lo;
         out[w] = keep >= 32 ? fa[w] : keep <= 0 ? 0 : (fa[w] & ~(0xffffffff >>> keep)) >>> 0;
       }
-      // bits of the container's own network (< L) are unchanged in fAddr
+      // bits of the container's own network (< L) are unchanged in fingerAddr
     } else {
       if (root === 0) root = this.node(O, 0);
       n = root;
