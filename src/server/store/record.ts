@@ -1,4 +1,5 @@
-// The text of one log record (one transaction's ops), as the file store frames it.
+// The text of one log record (one transaction's ops), as the file store frames it
+// (docs/persisted-formats.md spells out every key).
 //
 // Written (version 3): {"r":3,"n":N,"s":[shape...],"o":[op...]}, where N numbers the record:
 // 1, 2, 3... across segments and snapshots, so that a record missing anywhere is a gap (see

@@ -1,6 +1,7 @@
 // The journal: per network instance, what one transaction changed there, written with the
 // instance's revision key so that other replicas can replay it (follower.ts). Its value is
-// JSON, with one-letter keys because one is written per instance per transaction:
+// JSON, with one-letter keys because one is written per instance per transaction
+// (docs/persisted-formats.md lists every persisted format):
 //   {"w": writer (replica) id,
 //    "t": the transaction's id (the revision key's new value),
 //    "b": the revision key's value it compared ("" : the key did not exist),
