@@ -8,11 +8,15 @@
 //         drawn: to the page's script having drawn it; load: to the load event's end (all
 //         from the page's own clock); driver: the same load as the test driver sees it
 //         (page.goto until the data is shown, with its round trips to chromium)
+//   BENCH web-page-load-empty n=<runs> ms=... (the same for a page of one paragraph and one
+//         script: what chromium takes for any page on this machine)
 //   BENCH web-api-100k n=<runs> ms=<median> (everything one page load fetches, as HTTP calls)
 //   BENCH web-filter-owner-100k / web-filter-selector-100k n=<runs> ms=<median>
 //   BENCH web-vlan-map-4096 n=<runs> ms=<median> fetch=<median> taken=<ids> (a click on an
 //         index's Map until its 4096 cells are drawn and painted; fetch: its request)
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { launch } from '../test/web/browser.js';
@@ -64,6 +68,15 @@ await server.core.mutate((tx) => {
     tx.allocateVlan({ index, owner: `pkg-${i % 10}|default/VLANClaim/if-${i}`, ...(i % 3 === 0 ? { claim: `bd-${i}` } : {}) });
 });
 const web = `http://127.0.0.1:${server.httpPort}/`;
+// chromium's own share: a page of one paragraph whose one script marks it drawn
+const bare = createServer((_, res) => {
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+  res.end(
+    '<!doctype html><title>empty</title><p>empty</p><script>document.body.setAttribute("data-loaded", performance.now().toFixed(1))</script>',
+  );
+});
+await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+const empty = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/`;
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
@@ -98,7 +111,7 @@ try {
     LAUNCHES,
     1,
   );
-  if (wanted('web-page-load-100k') || wanted('web-vlan-map-4096')) {
+  if (wanted('web-page-load') || wanted('web-vlan-map-4096')) {
     const browser = await launch();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     // the bench's own probe, run in the page before its script: the first frame after the page
@@ -110,9 +123,9 @@ try {
         requestAnimationFrame(() => setTimeout(() => document.documentElement.setAttribute('data-painted', performance.now().toFixed(1))));
       }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-loaded'] });
     });
-    await series('web-page-load-100k', async () => {
+    const pageLoad = async (url: string) => {
       const driver = await timed(async () => {
-        await page.goto(web);
+        await page.goto(url);
         await page.waitForSelector('body[data-loaded]');
       });
       await page.waitForSelector('html[data-painted]');
@@ -121,11 +134,15 @@ try {
         drawn: Number(document.body.getAttribute('data-loaded')),
         load: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventEnd,
       }));
-      // the page reads everything again once its event stream is open: let that finish
-      await page.waitForSelector('#live.on');
-      await page.waitForTimeout(100);
+      // the view opens its event stream after drawing: let it settle before the next load
+      if (url === web) {
+        await page.waitForSelector('#live.on');
+        await page.waitForTimeout(100);
+      }
       return { ms: inPage.painted, drawn: inPage.drawn, load: inPage.load, driver };
-    });
+    };
+    await series('web-page-load-empty', () => pageLoad(empty));
+    await series('web-page-load-100k', () => pageLoad(web));
     await series('web-vlan-map-4096', () =>
       page.evaluate(async () => {
         // drawn from nothing, as when an index is first opened (a change redraws changed cells only)
@@ -154,5 +171,6 @@ try {
     await browser.close();
   }
 } finally {
+  bare.close();
   await server.shutdown();
 }
