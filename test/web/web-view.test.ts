@@ -185,7 +185,9 @@ if (requireChromium(test)) {
     const api = await fetch(`${web}api/tree`, { headers: { authorization: `Bearer ${ADMIN}` } });
     assert.is(api.status, 200, 'a bearer token works for scripts');
     const csp = api.headers.get('content-security-policy') ?? '';
-    assert.match(csp, "script-src 'self'");
+    // the page's own script and stylesheet only, by their hashes: no other script runs
+    assert.match(csp, /script-src 'sha256-[A-Za-z0-9+/]+=*'; style-src 'sha256-[A-Za-z0-9+/]+=*';/);
+    assert.not.match(csp, 'unsafe');
     // read-only: nothing but GET, and the session's own POSTs
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
       const res = await fetch(`${web}api/allocations`, { method, headers: { authorization: `Bearer ${ADMIN}` } });
@@ -271,7 +273,7 @@ if (requireChromium(test)) {
     // the page drew from the data it came with, and its stream said nothing was missed
     await page.waitForTimeout(300);
     const paths = urls.map((u) => new URL(u).pathname).filter((p) => p !== '/favicon.ico');
-    assert.equal(paths.sort(), ['/', '/api/events', '/app.css', '/app.js']);
+    assert.equal(paths.sort(), ['/', '/api/events']);
     for (const u of urls) {
       assert.ok(u.startsWith(web), `${u}: everything comes from the server itself`);
       assert.not.match(u, ADMIN);

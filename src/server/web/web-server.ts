@@ -8,7 +8,7 @@ import type { Auth, Principal } from '../auth.js';
 import type { IpamCore } from '../core.js';
 import type { Logger } from '../log.js';
 import type { TlsFiles } from '../tls-files.js';
-import { loadAssets, type Asset } from './assets.js';
+import { loadPage } from './assets.js';
 import { PAGE_ROWS, withBoot, type Boot, type Session } from './boot.js';
 import { LiveFeed } from './events.js';
 import { parseSelector } from './selector.js';
@@ -30,9 +30,11 @@ export interface RunningWeb {
   close(): Promise<void>;
 }
 
+/** The page's own stylesheet and script (by hash) and requests to this server: nothing else. */
+const csp = (styleHash: string, scriptHash: string) =>
+  `default-src 'none'; script-src ${scriptHash}; style-src ${styleHash}; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+
 const SECURITY_HEADERS = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -53,8 +55,8 @@ class HttpError extends Error {
 }
 
 export async function startWebView(o: WebOptions): Promise<RunningWeb> {
-  const assets = loadAssets();
-  const template = assets.get('/index.html')!.body.toString('utf8');
+  const { template, styleHash, scriptHash } = loadPage();
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-security-policy': csp(styleHash, scriptHash) };
   const sessions = new Sessions(o.auth);
   const live = new LiveFeed(o.core);
   const secure = o.tls !== undefined;
@@ -74,11 +76,9 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://view');
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
     if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
     if (url.pathname === '/' || url.pathname === '/index.html') return sendPage(req, res, await boot(req));
-    const asset = assets.get(url.pathname);
-    if (asset) return sendAsset(req, res, asset);
     if (req.method === 'POST' && url.pathname === '/api/login') return login(req, res);
     if (req.method === 'POST' && url.pathname === '/api/logout') return logout(req, res);
     if (req.method !== 'GET') throw new HttpError(405, `${req.method} is not served: the view is read-only`);
@@ -275,12 +275,6 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
     req.on('error', reject);
   });
-}
-
-function sendAsset(req: IncomingMessage, res: ServerResponse, a: Asset): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} is not served: the view is read-only`);
-  res.writeHead(200, { 'content-type': a.type, 'content-length': a.body.length, 'cache-control': 'no-cache' });
-  res.end(req.method === 'HEAD' ? undefined : a.body);
 }
 
 function sendJson(res: ServerResponse, body: unknown, status = 200): void {
