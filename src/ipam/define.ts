@@ -1,4 +1,4 @@
-// Requests that define a prefix (createPrefix with a prefix, SEMANTICS.md "Requests that
+// Requests that define a prefix (createPrefix with a prefix, docs/semantics.md "Requests that
 // create prefixes"): the request becomes an IPPrefix owned by its owner, so address notation
 // (10.0.0.1/24) creates the subnet and reserves that address (the gateway when its labels
 // say so), exactly as an IPPrefix would. This is how the original's controllers send their

@@ -6,7 +6,7 @@ import type { LabelSelector, LabelSelectorRequirement, Labels } from './types.js
 
 export const EMPTY_LABELS: Labels = Object.freeze({}) as Labels;
 
-/** System label keys (SEMANTICS.md). */
+/** System label keys (docs/semantics.md). */
 export const L_NETWORK_INSTANCE = 'nephio.org/network-instance';
 export const L_NETWORK_NAME = 'nephio.org/network-name';
 export const L_PREFIX_KIND = 'nephio.org/prefix-kind';

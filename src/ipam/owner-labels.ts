@@ -1,4 +1,4 @@
-// The six owner labels Nephio's clients write into every claim's spec.labels (SEMANTICS.md
+// The six owner labels Nephio's clients write into every claim's spec.labels (docs/semantics.md
 // "Owner labels and lookups"): the request itself (gvk, nsn-name, nsn-namespace) and its
 // owner (owner-gvk, owner-nsn-name, owner-nsn-namespace), each owner key taken from the
 // request's metadata.labels when present. Stored with every allocation, so lookups and

@@ -1,5 +1,5 @@
 // Operator-defined space: NetworkInstances (their prefixes become aggregates) and IPPrefixes
-// (aggregate, network, pool, loopback), with the nesting rules of SEMANTICS.md, shared
+// (aggregate, network, pool, loopback), with the nesting rules of docs/semantics.md, shared
 // network subnets, reserved addresses, and removal refused while others depend on a prefix.
 
 import { AddrError, Cidr, formatAddr, formatCidr, maskTo, parseCidr } from './addr.js';

@@ -1,6 +1,7 @@
-// Every prefix, reservation and allocation is a row in one struct-of-arrays table: typed
-// arrays for the numbers, one plain array for owner strings. A million allocations cost a
-// few dozen bytes each and no JS object apiece; Allocation objects are built on output only.
+// Every prefix, reservation and allocation is a row in one table of typed-array pages (each
+// row's fields side by side, see RowStore), with owner strings in per-page pools. A million
+// allocations cost a few dozen bytes each and no JS object apiece; Allocation objects are
+// built on output only.
 
 /** What a row is. */
 export const enum RowType {

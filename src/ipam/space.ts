@@ -184,7 +184,7 @@ export class Space {
     return this.rows.ownerOf(r);
   }
 
-  /** System labels of a prefix row (SEMANTICS.md): instance, kind, family, network name. */
+  /** System labels of a prefix row (docs/semantics.md): instance, kind, family, network name. */
   systemLabels(inst: Instance, kind: KindCode, v6: boolean, networkName: string | undefined): Record<string, string> {
     const l: Record<string, string> = {
       [L_NETWORK_INSTANCE]: inst.ref.name,

@@ -83,8 +83,6 @@ export class UnavailableError extends Error {
   override readonly name = 'UnavailableError';
 }
 
-/** Replay found a record whose result the allocator does not reproduce. */
-
 /** One step that undoes part of a transaction: an allocation made for an owner that held
  *  nothing, or the one allocation a release freed. */
 type UndoStep = { owner: string; prefix: string } | { allocation: Allocation };

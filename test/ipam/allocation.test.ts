@@ -1,4 +1,4 @@
-// SEMANTICS.md "Allocation": candidates, families, kinds, choice, static, idempotency, hints, errors.
+// docs/semantics.md "Allocation": candidates, families, kinds, choice, static, idempotency, hints, errors.
 import * as assert from 'uvu/assert';
 import { createIpam } from '../../src/ipam/index.js';
 import { CL, GW, fresh, ni, pfx, req, sel, test, throwsIpam } from './helpers.js';
@@ -126,7 +126,7 @@ test('createPrefix with a network name: hosts select the new subnet by nephio.or
   assert.is(ipam.allocate(req('h', 'network', { selector: sel({ 'nephio.org/network-name': 'net9' }) })).prefix, '10.0.0.1/26');
   throwsIpam(() => ipam.allocate(req('x', 'network', { createPrefix: true })), 'InvalidArgument', /needs prefixLength/);
   assert.is(ipam.allocate(req('st', 'network', { createPrefix: true, prefix: '10.9.0.0/24' })).prefix, '10.9.0.0/24');
-  // address notation defines the subnet and reserves the address (SEMANTICS: requests that create prefixes)
+  // address notation defines the subnet and reserves the address (docs/semantics.md: requests that create prefixes)
   assert.is(ipam.allocate(req('st2', 'network', { createPrefix: true, prefix: '10.9.1.1/24' })).prefix, '10.9.1.1/24');
   assert.ok(ipam.listPrefixes().some((p) => p.prefix === '10.9.1.0/24' && p.reserved?.[0] === '10.9.1.1'));
 });

@@ -1,5 +1,5 @@
 // createPrefix with a prefix: the request defines the prefix the way an IPPrefix does
-// (SEMANTICS.md "Requests that create prefixes").
+// (docs/semantics.md "Requests that create prefixes").
 import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { restoreIpam } from '../../src/ipam/index.js';

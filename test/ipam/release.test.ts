@@ -1,4 +1,4 @@
-// SEMANTICS.md "Release", plus queries (lists, utilization) and snapshot/restore.
+// docs/semantics.md "Release", plus queries (lists, utilization) and snapshot/restore.
 import * as assert from 'uvu/assert';
 import { restoreIpam } from '../../src/ipam/index.js';
 import { CL, GW, fresh, ni, pfx, req, sel, test, throwsIpam } from './helpers.js';

@@ -1,4 +1,4 @@
-// SEMANTICS.md "Resources" and "Address space": network instances, kinds, nesting, owners, host bits.
+// docs/semantics.md "Resources" and "Address space": network instances, kinds, nesting, owners, host bits.
 import * as assert from 'uvu/assert';
 import { createIpam } from '../../src/ipam/index.js';
 import { CL, fresh, ni, pfx, req, sel, test, throwsIpam } from './helpers.js';
@@ -106,7 +106,7 @@ test('nesting: a pool never inside a network or loopback prefix; a loopback pref
   throwsIpam(() => pfx(ipam, '10.4.2.0/24', 'aggregate'), 'FailedPrecondition', /aggregate prefix .* cannot be nested in pool/);
 });
 
-// SEMANTICS.md's nesting table, every cell that is not allowed: the closest enclosing prefix
+// docs/semantics.md's nesting table, every cell that is not allowed: the closest enclosing prefix
 // decides, and the answer is the nesting error even where the new prefix covers the parent's
 // reserved network/broadcast address or another owner's allocation.
 const KINDS = ['aggregate', 'network', 'pool', 'loopback'] as const;

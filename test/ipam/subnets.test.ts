@@ -1,4 +1,4 @@
-// SEMANTICS.md "Network prefixes and reserved addresses".
+// docs/semantics.md "Network prefixes and reserved addresses".
 import * as assert from 'uvu/assert';
 import { CL, GW, fresh, ni, pfx, req, sel, test, throwsIpam } from './helpers.js';
 

@@ -1,5 +1,5 @@
 // The wire contracts: generated descriptors are fresh, and the field numbers and names of
-// the two compatibility protocols are exactly those of SEMANTICS.md "Wire protocols".
+// the two compatibility protocols are exactly those of docs/semantics.md "Wire protocols".
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
@@ -28,7 +28,7 @@ const fromText = loadSync(['alloc.proto', 'resource.proto', 'admin.proto'], {
   keepCase: true,
 }) as unknown as Def;
 
-test('alloc: field numbers and names as in SEMANTICS.md', () => {
+test('alloc: field numbers and names as in docs/semantics.md', () => {
   assert.equal(fields(fromText, 'alloc.Request'), { namespace: 1, name: 2, kind: 3, labels: 6, spec: 7 });
   assert.equal(fields(fromText, 'alloc.Spec'), { prefixkind: 1, prefix: 2, prefixLength: 3, network: 4, addressFamily: 5, selector: 6 });
   assert.equal(fields(fromText, 'alloc.Response'), { allocatedPrefix: 1, gateway: 2 });
@@ -37,7 +37,7 @@ test('alloc: field numbers and names as in SEMANTICS.md', () => {
   assert.is(svc.DeAllocation!.path, '/alloc.Allocation/DeAllocation');
 });
 
-test('resource: field numbers and names as in SEMANTICS.md', () => {
+test('resource: field numbers and names as in docs/semantics.md', () => {
   assert.equal(fields(fromText, 'resource.ClaimRequest'), { header: 1, spec: 2, expiryTime: 3 });
   assert.equal(fields(fromText, 'resource.ClaimResponse'), { header: 1, spec: 2, status: 3, statusCode: 4, expiryTime: 5 });
   assert.equal(fields(fromText, 'resource.Header'), { gvk: 1, nsn: 2, ownerGvk: 3, ownerNsn: 4 });

@@ -276,7 +276,7 @@ test('the controllers flow after a bare CreateIndex: the aggregate claims define
     ),
   );
   assert.equal(v6.status, { prefix: '2001:db8:0:6::2/64', gateway: '2001:db8:0:6::1' });
-  // an aggregate from anyone else must lie inside an aggregate (SEMANTICS)
+  // an aggregate from anyone else must lie inside an aggregate (docs/semantics.md)
   const rogue = await codeOf(
     r.call(
       'Claim',

@@ -1,6 +1,6 @@
 // A third-party resource.Resource server, written only from the original's .proto text
 // (./proto/resource.proto) and its documented behaviour (nokia/k8s-ipam pkg/proxy/serverproxy
-// and pkg/backend/ipam, SEMANTICS.md "Wire protocols"): it imports nothing of ours.
+// and pkg/backend/ipam, docs/semantics.md "Wire protocols"): it imports nothing of ours.
 // - ClaimRequest.spec is json.Unmarshal'ed into the Go type (IPClaim or NetworkInstance):
 //   empty text fails with Go's "unexpected end of JSON input", a wrong type fails, unknown
 //   fields are ignored (and recorded here, so tests can hold the client to the Go tags);

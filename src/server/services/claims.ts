@@ -163,7 +163,7 @@ function ipBackend(ctx: ServiceContext): ClaimBackend {
 
 /**
  * An aggregate claim from anyone but the instance's package must lie inside an aggregate:
- * root aggregates come only from the space definitions (SEMANTICS.md). Checked here, before
+ * root aggregates come only from the space definitions (docs/semantics.md). Checked here, before
  * the allocator, so that replaying stored requests of older versions still works.
  */
 function mustLieInAggregate(tx: Tx, req: AllocationRequest): void {
