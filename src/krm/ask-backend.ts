@@ -14,6 +14,7 @@ import type { RequestResource } from './requests.js';
 import { describe, origin, type Meta } from './resource.js';
 import { hasErrors, result, type Result } from './results.js';
 import { vlanField, type VlanResource } from './vlan-requests.js';
+import { unattachedCluster } from './unattached.js';
 
 /** Makes the backend the config asks for (src/backends/index.ts in production). */
 export type BackendFactory = (cfg: FnConfig) => Promise<Backend>;
@@ -129,7 +130,12 @@ function readOutcomes(pkg: PackageContents, plan: RunPlan, cfg: FnConfig, reply:
   };
   plan.active.forEach((r, i) => {
     const o = reply.outcomes[i];
-    if (!o?.ok) return fail(r, o, (o && fieldOf(o.error)) ?? 'spec');
+    if (!o?.ok) {
+      // the allocator's "not found" hides the cause when no Network attaches the claim's cluster
+      const why = o && unattachedCluster(pkg, r);
+      if (why) return fail(r, { ok: false, error: new Error(`${why} (${message(o.error)})`) }, 'spec.selector');
+      return fail(r, o, (o && fieldOf(o.error)) ?? 'spec');
+    }
     a.answers.set(r, { prefix: o.allocation.prefix, gateway: o.allocation.gateway });
     if (o.note) a.notes.set(r, o.note);
   });

@@ -64,24 +64,7 @@ export function deriveSpace(networks: NetworkDef[], clusters: ClusterDef[], scop
         labels: { ...p.labels, [L_NSN_NAME]: prefixName(p.prefix, rt.name, 'aggregate'), [L_NSN_NAMESPACE]: ns },
       }));
       out.networkInstances.push({ ref, prefixes, owner: scope(`${ns}/Network/${net.name}`), network: net.owner });
-      // The clusters this table reaches: through its bridge domains, or selected directly.
-      const attached: { cluster: string; via: string }[] = [];
-      const seen = new Set<string>();
-      const attach = (sel: Parameters<typeof selectorMatches>[0], via: (cluster: string) => string) => {
-        for (const c of clusters) {
-          if (seen.has(c.name) || !selectorMatches(sel, { [L_CLUSTER_NAME]: c.name })) continue;
-          seen.add(c.name);
-          attached.push({ cluster: c.name, via: via(c.name) });
-        }
-      };
-      for (const itf of rt.interfaces) {
-        if (itf.kind === 'bridgedomain') {
-          const bd = net.bridgeDomains.find((b) => b.name === itf.bridgeDomainName);
-          if (!bd) continue;
-          for (const bi of bd.interfaces) if (bi.selector) attach(bi.selector, (c) => `${bd.name}-${c}-bd`);
-        } else if (itf.selector) attach(itf.selector, (c) => `${rt.name}-${c}`);
-      }
-      for (const { cluster, via } of attached) {
+      for (const { cluster, via } of attachedClusters(net, ti, clusters)) {
         rt.prefixes.forEach((p, pi) => {
           const kind = (p.labels[L_PREFIX_KIND] ?? 'network') as PrefixKind;
           if (kind !== 'network' && kind !== 'pool') return; // loopbacks are per node, not per cluster
@@ -110,6 +93,35 @@ export function deriveSpace(networks: NetworkDef[], clusters: ClusterDef[], scop
     });
   }
   return out;
+}
+
+/** The clusters routing table `ti` reaches, through its bridge domains or selected directly,
+ *  with the name the controller's claims carry (`<bridge domain>-<cluster>-bd`). */
+function attachedClusters(net: NetworkDef, ti: number, clusters: ClusterDef[]): { cluster: string; via: string }[] {
+  const rt = net.routingTables[ti]!;
+  const attached: { cluster: string; via: string }[] = [];
+  const seen = new Set<string>();
+  const attach = (sel: Parameters<typeof selectorMatches>[0], via: (cluster: string) => string) => {
+    for (const c of clusters) {
+      if (seen.has(c.name) || !selectorMatches(sel, { [L_CLUSTER_NAME]: c.name })) continue;
+      seen.add(c.name);
+      attached.push({ cluster: c.name, via: via(c.name) });
+    }
+  };
+  for (const itf of rt.interfaces) {
+    if (itf.kind === 'bridgedomain') {
+      const bd = net.bridgeDomains.find((b) => b.name === itf.bridgeDomainName);
+      if (!bd) continue;
+      for (const bi of bd.interfaces) if (bi.selector) attach(bi.selector, (c) => `${bd.name}-${c}-bd`);
+    } else if (itf.selector) attach(itf.selector, (c) => `${rt.name}-${c}`);
+  }
+  return attached;
+}
+
+/** The Networks whose routing tables reach cluster `name` (through a bridge domain or directly). */
+export function networksAttaching(networks: NetworkDef[], name: string): NetworkDef[] {
+  const probe: ClusterDef[] = [{ name, owner: '' }];
+  return networks.filter((n) => n.routingTables.some((_, ti) => attachedClusters(n, ti, probe).length > 0));
 }
 
 /** Prefixes of one routing table must not overlap: each is its own aggregate. */

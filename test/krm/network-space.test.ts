@@ -166,13 +166,16 @@ test('a claim for a cluster no Network attaches: an error naming the claim and i
   const out = await runFunction(input, factory);
   assert.is(out.exitCode, 1);
   const r = firstError(out.stdout);
-  assert.match(r.message, /^IPClaim n3-v4: .*nephio\.org\/cluster-name=edge2/);
+  assert.match(
+    r.message,
+    /^IPClaim n3-v4: no Network attaches cluster edge2: it is no WorkloadCluster of the package \(WorkloadCluster workload-cluster in cluster\.yaml is edge1\), and the package's Networks \(Network vpc-ran in network\.yaml\) give space only to its clusters \(.*nephio\.org\/cluster-name=edge2/,
+  );
   assert.is(r.file?.path, 'v4.yaml');
   assert.is(r.field?.path, 'spec.selector');
   assert.equal(items(out.stdout), items(input));
 });
 
-test('a bridge domain selector that picks only some clusters attaches only those', async () => {
+test('a bridge domain selector that picks only some clusters attaches only those; a claim of another names the WorkloadCluster and the Networks', async () => {
   const net = network(['172.3.0.0/16']).replace(
     '{key: nephio.org/cluster-name, operator: Exists}',
     '{key: nephio.org/cluster-name, operator: In, values: [edge9]}',
@@ -182,7 +185,27 @@ test('a bridge domain selector that picks only some clusters attaches only those
     factory,
   );
   assert.is(out.exitCode, 1);
-  assert.match(firstError(out.stdout).message, /no prefix matches selector/);
+  const r = firstError(out.stdout);
+  assert.match(
+    r.message,
+    /^IPClaim n3-v4: no Network attaches cluster edge1: WorkloadCluster workload-cluster in cluster\.yaml has spec\.clusterName edge1, and no selector of a bridge domain or routing table interface of Network vpc-ran in network\.yaml selects it \(.*no prefix matches selector/,
+  );
+  assert.is(r.field?.path, 'spec.selector');
+  // two Networks, neither attaching it, the second in a file of several documents: both named
+  const other = net.replaceAll('vpc-ran', 'vpc-internet');
+  const two = await runFunction(
+    list({
+      Kptfile: KPTFILE,
+      'network.yaml': net,
+      'more.yaml': `${cluster('edge1')}---\n${other}`,
+      'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'),
+    }),
+    factory,
+  );
+  assert.match(
+    firstError(two.stdout).message,
+    /of Network vpc-ran in network\.yaml, Network vpc-internet in more\.yaml \(document 2\) selects it/,
+  );
 });
 
 // Porch: the same blueprint in many clusters' repositories has one Kptfile name; its cluster
