@@ -21,7 +21,7 @@
 // Lines: BENCH <name> n=<N> ops_per_s=<X> p50_ms=<A> p99_ms=<B>, plus `#` lines with context
 // (transactions, commits per transaction, CPU of the server and of etcd per allocation).
 // Env: BENCH_ETCD_N (allocations, default 20000), BENCH_ETCD_PROCS (client processes, default
-// 2), BENCH_ETCD_PEERS (0: no write leases), BENCH_FILTER. Run: npm run bench -- etcd
+// 2), BENCH_ETCD_PEERS (0: no write leases), BENCH_FILTER (substrings; `name$`: exactly). Run: npm run bench -- etcd
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
@@ -371,7 +371,8 @@ async function main(): Promise<void> {
   const N = Number(process.env.BENCH_ETCD_N ?? 20_000);
   const procs = Number(process.env.BENCH_ETCD_PROCS ?? 2);
   const filter = (process.env.BENCH_FILTER ?? '').split(',').filter((s) => s && !'etcd'.includes(s));
-  const want = (name: string) => filter.length === 0 || filter.some((f) => name.includes(f));
+  // a filter ending in '$' names one benchmark exactly (etcd-alloc-c64$: one replica only)
+  const want = (name: string) => filter.length === 0 || filter.some((f) => (f.endsWith('$') ? name === f.slice(0, -1) : name.includes(f)));
   const dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-bench-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true })); // also when stdout closes early
   const children = Array.from({ length: procs }, () =>
