@@ -9,7 +9,8 @@ import { instId } from './store/etcd/keys.js';
 /** What a store with write leases offers (the etcd store with a peer address). */
 export interface LeaseRouter {
   route(instanceId: string): { writer: string; address: string } | undefined;
-  holds(instanceId: string): boolean;
+  /** Whether a forward for the instance is committed here (held here, or free and claimed now). */
+  accepts(instanceId: string): boolean;
   suspect(writer: string): void;
   peerSecret(): string | undefined;
 }
@@ -35,7 +36,7 @@ export async function startForwarding(
     allocate: (req) => {
       const c = core();
       // not (or no longer) the holder: the caller commits it itself, without waiting here
-      if (!c || !router()?.holds(instId(req.networkInstance))) return Promise.reject(new PeerUnavailableError('not the lease holder'));
+      if (!c || !router()?.accepts(instId(req.networkInstance))) return Promise.reject(new PeerUnavailableError('not the lease holder'));
       return c.mutate((tx) => tx.allocate(req));
     },
   });

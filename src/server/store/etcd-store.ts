@@ -191,8 +191,8 @@ export class EtcdStore implements Store, LeaseRouter {
     return this.leases?.route(instanceId);
   }
 
-  holds(instanceId: string): boolean {
-    return this.leases?.holds(instanceId) ?? false;
+  accepts(instanceId: string): boolean {
+    return this.leases?.accepts(instanceId) ?? false;
   }
 
   suspect(writer: string): void {

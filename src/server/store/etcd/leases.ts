@@ -46,8 +46,8 @@ export class Leases {
   private watcher: Watcher | undefined;
   /** instance -> holder, as etcd says */
   private readonly holders = new Map<string, Holder>();
-  /** live replicas (peer keys) */
-  private readonly peers = new Set<string>();
+  /** live replicas (peer keys): writer -> peer address */
+  private readonly peers = new Map<string, string>();
   private readonly claiming = new Set<string>();
   /** writer -> until when forwards to it are not tried */
   private readonly suspects = new Map<string, number>();
@@ -77,15 +77,13 @@ export class Leases {
     w.on('delete', (kv: { key: Buffer }) => this.onDelete(kv.key.toString()));
   }
 
-  /** Where commits on instance `id` go: another replica's holder, or undefined to commit
-   *  here (this replica holds it, nobody does yet, or the holder just failed a forward). */
+  /** Where commits on instance `id` go: another replica, or undefined to commit here (this
+   *  replica holds it, or the replica it would go to just failed a forward). An instance nobody
+   *  holds yet goes where the placement will put it: with pack, to the replica holding the
+   *  most, which claims it on arrival; racing it meanwhile would only cost lost races. */
   route(id: string): Holder | undefined {
-    const h = this.holders.get(id);
-    if (!h) {
-      this.claim(id);
-      return undefined;
-    }
-    if (h.writer === this.o.writer) return undefined;
+    const h = this.holders.get(id) ?? this.freeTarget(id);
+    if (!h || h.writer === this.o.writer) return undefined;
     const until = this.suspects.get(h.writer);
     if (until !== undefined) {
       if (until > performance.now()) return undefined;
@@ -94,9 +92,34 @@ export class Leases {
     return h;
   }
 
-  /** Whether this replica holds instance `id` and etcd confirmed its lease lately. */
-  holds(id: string): boolean {
-    return !this.closed && this.holders.get(id)?.writer === this.o.writer && this.alive();
+  /** Whether a forward for instance `id` is committed here: this replica holds it, or nobody
+   *  does and it claims it now. */
+  accepts(id: string): boolean {
+    if (this.closed || !this.alive()) return false;
+    const h = this.holders.get(id);
+    if (h) return h.writer === this.o.writer;
+    this.claim(id);
+    return true;
+  }
+
+  /** A free instance: claimed here when the placement says so, else (pack) the replica that
+   *  will take it. */
+  private freeTarget(id: string): Holder | undefined {
+    this.claim(id);
+    if (this.o.placement !== 'pack') return undefined;
+    const most = this.mostHolding();
+    if (!most || most === this.o.writer) return undefined;
+    const address = this.peers.get(most);
+    return address ? { writer: most, address } : undefined;
+  }
+
+  /** The live replica holding the most instances (undefined when none holds any). */
+  private mostHolding(): string | undefined {
+    const count = new Map<string, number>();
+    for (const h of this.holders.values()) if (this.peers.has(h.writer)) count.set(h.writer, (count.get(h.writer) ?? 0) + 1);
+    let best: string | undefined;
+    for (const [w, n] of count) if (best === undefined || n > count.get(best)! || (n === count.get(best) && w < best)) best = w;
+    return best;
   }
 
   /** A forward to `writer` failed: commit here for a while. */
@@ -139,7 +162,7 @@ export class Leases {
     const lease = this.lease;
     // one claim at a time, so that counts are current when the next instance is claimed
     if (!lease || this.claiming.size > 0 || this.closed || !this.alive()) return;
-    const count = new Map<string, number>([...this.peers].map((w) => [w, 0]));
+    const count = new Map<string, number>([...this.peers.keys()].map((w) => [w, 0]));
     for (const h of this.holders.values()) count.set(h.writer, (count.get(h.writer) ?? 0) + 1);
     const mine = count.get(this.o.writer) ?? 0;
     for (const [w, n] of count) if (w !== this.o.writer && (this.o.placement === 'pack' ? n > mine : n < mine)) return;
@@ -161,7 +184,7 @@ export class Leases {
 
   private onPut(key: string, value: Buffer): void {
     const rest = key.slice(this.base.length);
-    if (rest.startsWith('peer/')) this.peers.add(rest.slice(5));
+    if (rest.startsWith('peer/')) this.peers.set(rest.slice(5), value.toString());
     else if (rest.startsWith('ni/')) {
       try {
         const v = JSON.parse(value.toString()) as { w: string; a: string };
