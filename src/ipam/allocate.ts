@@ -12,14 +12,14 @@ import { checkParent, dependentsError, hostBitsError } from './prefixes.js';
 import { noMatch, plan, satisfies, type Plan } from './request.js';
 import { insertAllocation } from './restore.js';
 import { KIND_NAMES, KindCode, RowFlag, RowType } from './rows.js';
-import type { Space } from './space.js';
+import type { IpamState } from './state.js';
 import { allocatedPrefixLabels } from './subnets.js';
 import { Probe } from './trie.js';
 import type { Allocation, AllocationRequest } from './types.js';
 
 const scratch = new Uint32Array(4);
 
-function staticAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
+function staticAlloc(sp: IpamState, p: Plan, dry: boolean): Allocation {
   const s = p.stat!;
   const inst = p.inst;
   const text = p.req.prefix!;
@@ -72,7 +72,7 @@ function staticAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
 
 /** Sticky hint: the status.prefix a request already carries, kept when it is still free and fits. */
 const hintCidr = new Cidr();
-function tryHint(sp: Space, p: Plan, primary: number[], fallback: number[], dry: boolean): Allocation | null {
+function tryHint(sp: IpamState, p: Plan, primary: number[], fallback: number[], dry: boolean): Allocation | null {
   const hint = p.req.hint;
   if (typeof hint !== 'string' || hint === '') return null;
   let h: Cidr;
@@ -100,7 +100,7 @@ function tryHint(sp: Space, p: Plan, primary: number[], fallback: number[], dry:
 }
 
 /** `index`: the index-th address (or block) of the first candidate that has one. */
-function indexAlloc(sp: Space, p: Plan, list: number[], dry: boolean): Allocation {
+function indexAlloc(sp: IpamState, p: Plan, list: number[], dry: boolean): Allocation {
   const rows = sp.rows;
   const index = p.req.index!;
   if (!Number.isInteger(index) || index < 0) {
@@ -140,7 +140,7 @@ function indexAlloc(sp: Space, p: Plan, list: number[], dry: boolean): Allocatio
 let fitting = 0;
 
 /** The lowest free block in the first candidate of `list` with room, or null. */
-function firstFit(sp: Space, p: Plan, list: number[], dry: boolean): Allocation | null {
+function firstFit(sp: IpamState, p: Plan, list: number[], dry: boolean): Allocation | null {
   const inst = p.inst;
   const rows = sp.rows;
   const trie = sp.trie;
@@ -192,7 +192,7 @@ function firstFit(sp: Space, p: Plan, list: number[], dry: boolean): Allocation 
  * candidate order; when none of them can hold the request (none matches, all too short or
  * all full), the fallback candidates (aggregates, for loopback and pool requests).
  */
-function dynamicAlloc(sp: Space, p: Plan, dry: boolean): Allocation {
+function dynamicAlloc(sp: IpamState, p: Plan, dry: boolean): Allocation {
   const inst = p.inst;
   const { primary, fallback, refs } = candidates(sp, inst, p.cls, p.family, p.sel);
   if (primary.length === 0 && fallback.length === 0) {
@@ -243,11 +243,11 @@ const PRIMARY_KIND: Record<ReqClass, string> = {
   [ReqClass.Aggregate]: 'aggregate',
 };
 
-function fresh(sp: Space, p: Plan, dry: boolean): Allocation {
+function fresh(sp: IpamState, p: Plan, dry: boolean): Allocation {
   return p.stat ? staticAlloc(sp, p, dry) : dynamicAlloc(sp, p, dry);
 }
 
-export function allocate(sp: Space, req: AllocationRequest, dry: boolean): Allocation {
+export function allocate(sp: IpamState, req: AllocationRequest, dry: boolean): Allocation {
   const p = plan(sp, req);
   const held = sp.owners.get(p.owner);
   if (held === undefined) return fresh(sp, p, dry);
@@ -273,7 +273,7 @@ export function allocate(sp: Space, req: AllocationRequest, dry: boolean): Alloc
   }
 }
 
-function relabel(sp: Space, p: Plan, r: number): void {
+function relabel(sp: IpamState, p: Plan, r: number): void {
   const rows = sp.rows;
   const cur = sp.labels.get(rows.labels(r));
   if (sameLabels(cur, p.labels) || (p.labels === EMPTY_LABELS && rows.labels(r) === 0)) return;

@@ -44,14 +44,14 @@ export interface CandidateMemo {
   entry: Candidates | undefined;
 }
 
-/** What candidate lists are built from: the allocator's rows (space.ts's Space). */
+/** What candidate lists are built from: the allocator's rows (state.ts's IpamState). */
 export interface CandidateRows {
   readonly rows: RowStore;
   readonly meta: ReadonlyMap<number, { readonly sel: Labels }>;
   compareRows(a: number, b: number): number;
 }
 
-/** The per-instance state the lists are cached in (space.ts's Instance). */
+/** The per-instance state the lists are cached in (state.ts's Instance). */
 export interface CandidateCache {
   /** Bumped whenever a selectable row appears, goes or changes labels. */
   version: number;

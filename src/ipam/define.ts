@@ -9,9 +9,9 @@ import { formatAddr, maskTo, parseCidr } from './addr.js';
 import { IpamError } from './errors.js';
 import { L_NETWORK_NAME } from './labels.js';
 import { applyPrefix, parseField } from './prefixes.js';
-import type { Space } from './space.js';
+import type { IpamState } from './state.js';
 import type { Allocation, AllocationRequest } from './types.js';
-import { KIND_CODE } from './space.js';
+import { KIND_CODE } from './state.js';
 
 /** True when `req` defines a prefix rather than allocating from one. */
 export const definesPrefix = (req: AllocationRequest): boolean =>
@@ -21,7 +21,7 @@ export const definesPrefix = (req: AllocationRequest): boolean =>
  * Applies (or, dry, answers without applying) the prefix `req` defines. `releaseOther`
  * frees what the owner held before when it is not this very prefix (a changed request).
  */
-export function definePrefix(sp: Space, req: AllocationRequest, dry: boolean, releaseOther: () => void): Allocation {
+export function definePrefix(sp: IpamState, req: AllocationRequest, dry: boolean, releaseOther: () => void): Allocation {
   const inst = sp.instance(req.networkInstance);
   const c = parseField(req.prefix, 'spec.prefix', inst);
   const W = c.v6 ? 128 : 32;
@@ -64,7 +64,7 @@ export function definePrefix(sp: Space, req: AllocationRequest, dry: boolean, re
   return answer(sp, req, canon, sp.meta.get(rec.row)?.gateway);
 }
 
-function answer(sp: Space, req: AllocationRequest, canon: string, gateway: string | undefined): Allocation {
+function answer(sp: IpamState, req: AllocationRequest, canon: string, gateway: string | undefined): Allocation {
   const inst = sp.instance(req.networkInstance);
   const c = parseCidr(canon);
   const net = new Uint32Array(c.w);

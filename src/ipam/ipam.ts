@@ -1,4 +1,4 @@
-// The allocator facade: implements the Ipam contract of types.ts over the shared Space.
+// The allocator facade: implements the Ipam contract of types.ts over the shared IpamState.
 
 import { allocate } from './allocate.js';
 import { rowAllocation } from './output.js';
@@ -19,7 +19,7 @@ import { allocationsWithin, getAllocations, listAllocations, listNetworkInstance
 import { specInfo } from './output.js';
 import { snapshot } from './snapshot.js';
 import { RowType } from './rows.js';
-import { Space } from './space.js';
+import { IpamState } from './state.js';
 import { createVlans } from '../vlan/index.js';
 import type { Vlans } from '../vlan/types.js';
 import type {
@@ -41,7 +41,7 @@ import type {
 
 export class Allocator implements Ipam {
   constructor(
-    private readonly sp: Space = new Space(),
+    private readonly sp: IpamState = new IpamState(),
     readonly vlan: Vlans = createVlans(),
   ) {}
 

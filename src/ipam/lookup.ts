@@ -7,7 +7,7 @@ import { IpamError } from './errors.js';
 import { L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWORK_NAME, L_PREFIX_KIND, renderSelector } from './labels.js';
 import { buildAllocation, rowAllocation } from './output.js';
 import { KIND_NAMES, KindCode, RowType } from './rows.js';
-import type { Instance, Space } from './space.js';
+import type { Instance, IpamState } from './state.js';
 import type { LabelSelector, LabelSelectorRequirement, Labels, LookupMatch, NetworkInstanceRef } from './types.js';
 
 /** A row's label value as a lookup sees it: system labels first, then the row's own. */
@@ -36,7 +36,7 @@ function requirement(r: LabelSelectorRequirement, v: string | undefined): boolea
 }
 
 /** The first thing in `ref` whose labels match `sel`; NotFound when nothing does. */
-export function lookup(sp: Space, ref: NetworkInstanceRef, sel: LabelSelector): LookupMatch {
+export function lookup(sp: IpamState, ref: NetworkInstanceRef, sel: LabelSelector): LookupMatch {
   const inst = sp.instance(ref);
   const rows = sp.rows;
   // per row: its own labels, and its kind, family and network name as system labels
@@ -95,14 +95,14 @@ export function lookup(sp: Space, ref: NetworkInstanceRef, sel: LabelSelector): 
 }
 
 /** The network name of a row: its own (subnets), else its enclosing subnet's. */
-function networkName(sp: Space, r: number): string | undefined {
+function networkName(sp: IpamState, r: number): string | undefined {
   const m = sp.meta.get(r);
   if (m?.networkName) return m.networkName;
   const p = sp.rows.parent(r);
   return p ? sp.meta.get(p)?.networkName : undefined;
 }
 
-function match(sp: Space, inst: Instance, r: number): LookupMatch {
+function match(sp: IpamState, inst: Instance, r: number): LookupMatch {
   const rows = sp.rows;
   const t = rows.type(r);
   if (t === RowType.Alloc || t === RowType.Ref) {

@@ -3,7 +3,7 @@
 import { formatAddr } from './addr.js';
 import { EMPTY_LABELS } from './labels.js';
 import { KIND_NAMES, RowType } from './rows.js';
-import type { Instance, Space, SpecRec } from './space.js';
+import type { Instance, IpamState, SpecRec } from './state.js';
 import type { Allocation, Labels, PrefixInfo } from './types.js';
 
 /**
@@ -11,7 +11,7 @@ import type { Allocation, Labels, PrefixInfo } from './types.js';
  * `addr/<subnet length>` with the subnet's gateway; loopback addresses `addr/32|128`; prefixes `net/len`.
  */
 export function buildAllocation(
-  sp: Space,
+  sp: IpamState,
   owner: string,
   inst: Instance,
   kind: number,
@@ -51,7 +51,7 @@ export function buildAllocation(
 }
 
 /** The Allocation a row (Alloc or Ref) stands for. */
-export function rowAllocation(sp: Space, r: number, owner?: string): Allocation {
+export function rowAllocation(sp: IpamState, r: number, owner?: string): Allocation {
   const rows = sp.rows;
   const inst = sp.instances[rows.inst(r)]!;
   const labels = sp.labels.get(rows.labels(r));
@@ -87,7 +87,7 @@ export function rowAllocation(sp: Space, r: number, owner?: string): Allocation 
   );
 }
 
-export function specInfo(sp: Space, s: SpecRec): PrefixInfo {
+export function specInfo(sp: IpamState, s: SpecRec): PrefixInfo {
   const inst = sp.instances[s.inst]!;
   const v6 = sp.rows.isV6(s.row);
   const info: PrefixInfo = {

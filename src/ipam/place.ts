@@ -9,7 +9,7 @@ import { buildAllocation, rowAllocation } from './output.js';
 import { createPrefixRow, inUse } from './prefixes.js';
 import type { Plan } from './request.js';
 import { KindCode, RowType, SYSTEM_ROW } from './rows.js';
-import type { Space } from './space.js';
+import type { IpamState } from './state.js';
 import { allocatedPrefixLabels } from './subnets.js';
 import type { Allocation, Labels } from './types.js';
 
@@ -21,7 +21,7 @@ export function selectableAlloc(cls: ReqClass, labels: Labels): boolean {
 }
 
 /** Bookkeeping after a new Alloc row took its block. `restoring`: refuse an owner already present. */
-export function finishRow(sp: Space, p: Plan, r: number, restoring = false): void {
+export function finishRow(sp: IpamState, p: Plan, r: number, restoring = false): void {
   const rows = sp.rows;
   rows.setLabels(r, p.labels === EMPTY_LABELS ? 0 : sp.labels.intern(p.labels));
   if (!restoring) sp.owners.set(p.owner, r);
@@ -40,7 +40,7 @@ export function finishRow(sp: Space, p: Plan, r: number, restoring = false): voi
 }
 
 /** Takes block (w, blockLen) inside container c for the plan's owner (or just describes it when dry). */
-export function takeAt(sp: Space, p: Plan, c: number, w: ArrayLike<number>, blockLen: number, host: boolean, dry: boolean): Allocation {
+export function takeAt(sp: IpamState, p: Plan, c: number, w: ArrayLike<number>, blockLen: number, host: boolean, dry: boolean): Allocation {
   const rows = sp.rows;
   const v6 = c === 0 ? p.stat!.v6 : rows.isV6(c);
   if (dry) return buildAllocation(sp, p.owner, p.inst, p.kind, v6, w, 0, blockLen, host, c, p.labels);
@@ -59,7 +59,7 @@ export function takeAt(sp: Space, p: Plan, c: number, w: ArrayLike<number>, bloc
   return rowAllocation(sp, r);
 }
 
-export function conflict(sp: Space, p: Plan, what: string, hit: number): IpamError {
+export function conflict(sp: IpamState, p: Plan, what: string, hit: number): IpamError {
   if (hit === SYSTEM_ROW) {
     return new IpamError(
       'AlreadyExists',
@@ -75,7 +75,7 @@ export function conflict(sp: Space, p: Plan, what: string, hit: number): IpamErr
 }
 
 /** Static allocation by label: a reserved address is answered without taking ownership. */
-export function refAlloc(sp: Space, p: Plan, res: number, dry: boolean): Allocation {
+export function refAlloc(sp: IpamState, p: Plan, res: number, dry: boolean): Allocation {
   const rows = sp.rows;
   const v6 = rows.isV6(res);
   if (!dry) {

@@ -6,7 +6,7 @@ import { AddrError, Cidr, formatAddr, formatCidr, maskTo, parseCidr } from './ad
 import { IpamError } from './errors.js';
 import { freezeLabels, sameLabels } from './labels.js';
 import { KIND_NAMES, KindCode, RowFlag, RowType, SYSTEM_ROW } from './rows.js';
-import { KIND_CODE, type Instance, type Space, type SpecRec } from './space.js';
+import { KIND_CODE, type Instance, type IpamState, type SpecRec } from './state.js';
 import { refreshPrefix, refreshReserved } from './subnets.js';
 import { Probe } from './trie.js';
 import type { InstancePrefix, NetworkInstanceInfo, NetworkInstanceRef, PrefixSpec, ReleaseOptions } from './types.js';
@@ -49,7 +49,7 @@ export function hostBitsError(c: Cidr, text: string, kind: KindCode, inst: Insta
   );
 }
 
-export function inUse(sp: Space, inst: Instance, what: string, hit: number, field?: string): IpamError {
+export function inUse(sp: IpamState, inst: Instance, what: string, hit: number, field?: string): IpamError {
   return new IpamError('AlreadyExists', `${what} in network instance ${inst.key} is in use by ${sp.holderOf(hit)}`, {
     networkInstance: inst.key,
     prefix: what,
@@ -66,7 +66,7 @@ const PARENT_KINDS: Record<KindCode, readonly number[]> = {
 };
 
 /** Checks the nesting rule for a new prefix of `kind` in container c (0: top level). */
-export function checkParent(sp: Space, inst: Instance, kind: KindCode, c: number, text: string, field: string): void {
+export function checkParent(sp: IpamState, inst: Instance, kind: KindCode, c: number, text: string, field: string): void {
   const pk = sp.containerKind(c);
   if (PARENT_KINDS[kind].includes(pk)) return;
   if (c === 0) {
@@ -94,7 +94,7 @@ export function checkParent(sp: Space, inst: Instance, kind: KindCode, c: number
 
 /** A container row for a new prefix: takes its block, its reserved ends, its meta. */
 export function createPrefixRow(
-  sp: Space,
+  sp: IpamState,
   inst: Instance,
   c: Cidr,
   net: Uint32Array,
@@ -114,7 +114,7 @@ export function createPrefixRow(
  * Moves the rows inside a new aggregate under it (an aggregate applied after prefixes it
  * contains). Returns the new row, or 0 when something inside cannot move.
  */
-function reparentUnder(sp: Space, inst: Instance, c: Cidr, net: Uint32Array, owner: string): number {
+function reparentUnder(sp: IpamState, inst: Instance, c: Cidr, net: Uint32Array, owner: string): number {
   const rows = sp.rows;
   const container = sp.locContainer;
   const W = c.v6 ? 128 : 32;
@@ -176,7 +176,7 @@ function normalize(inst: Instance, spec: PrefixSpec, field: string): NormSpec {
 }
 
 /** Adds one spec to the space (or joins an existing subnet). */
-function addSpec(sp: Space, inst: Instance, n: NormSpec, fromInstance: boolean, field: string): SpecRec {
+function addSpec(sp: IpamState, inst: Instance, n: NormSpec, fromInstance: boolean, field: string): SpecRec {
   const rows = sp.rows;
   const { c, kind } = n;
   sp.locate(inst, c.v6, n.netWords, 0, c.len);
@@ -253,7 +253,7 @@ function addSpec(sp: Space, inst: Instance, n: NormSpec, fromInstance: boolean, 
 }
 
 /** Owners that depend on a spec: everything inside its prefix (when it is the last to define it). */
-export function specDependents(sp: Space, rec: SpecRec, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
+export function specDependents(sp: IpamState, rec: SpecRec, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
   const m = sp.meta.get(rec.row);
   if (m && m.members.length > 1) {
     if (rec.reserved) sp.dependents(rec.reserved, except, out);
@@ -261,7 +261,7 @@ export function specDependents(sp: Space, rec: SpecRec, except: ReadonlySet<stri
   return out;
 }
 
-export function removeSpecNow(sp: Space, rec: SpecRec, freed: ((r: number) => void) | null): void {
+export function removeSpecNow(sp: IpamState, rec: SpecRec, freed: ((r: number) => void) | null): void {
   const inst = sp.instances[rec.inst];
   if (!inst || inst.specs.get(rec.key) !== rec) return;
   const m = sp.meta.get(rec.row);
@@ -284,14 +284,14 @@ export function dependentsError(what: string, inst: Instance, deps: Set<string>)
   });
 }
 
-function updateLabels(sp: Space, inst: Instance, rec: SpecRec, labels: NormSpec['labels']): void {
+function updateLabels(sp: IpamState, inst: Instance, rec: SpecRec, labels: NormSpec['labels']): void {
   if (sameLabels(rec.labels, labels)) return;
   rec.labels = labels;
   if (rec.reserved) refreshReserved(sp, inst, rec);
   refreshPrefix(sp, inst, rec.row);
 }
 
-export function applyPrefix(sp: Space, spec: PrefixSpec): SpecRec {
+export function applyPrefix(sp: IpamState, spec: PrefixSpec): SpecRec {
   const inst = sp.instance(spec?.networkInstance);
   const n = normalize(inst, spec, 'spec.prefix');
   const key = n.canon + '\u0000' + n.owner;
@@ -308,7 +308,12 @@ export function applyPrefix(sp: Space, spec: PrefixSpec): SpecRec {
   return addSpec(sp, inst, n, false, 'spec.prefix');
 }
 
-export function applyNetworkInstance(sp: Space, ref: NetworkInstanceRef, prefixes: InstancePrefix[], owner: string): NetworkInstanceInfo {
+export function applyNetworkInstance(
+  sp: IpamState,
+  ref: NetworkInstanceRef,
+  prefixes: InstancePrefix[],
+  owner: string,
+): NetworkInstanceInfo {
   if (!ref || typeof ref.name !== 'string' || ref.name === '') {
     throw new IpamError('InvalidArgument', 'network instance name is required', { field: 'metadata.name' });
   }
@@ -372,7 +377,7 @@ export function specsFor(inst: Instance, prefix: string): SpecRec[] {
   return [...inst.specs.values()].filter((s) => s.net === canon && !s.fromInstance);
 }
 
-export function removePrefix(sp: Space, ref: NetworkInstanceRef, prefix: string, opts?: ReleaseOptions): void {
+export function removePrefix(sp: IpamState, ref: NetworkInstanceRef, prefix: string, opts?: ReleaseOptions): void {
   const inst = sp.findInstance(ref);
   if (!inst) return;
   const recs = specsFor(inst, prefix);
@@ -390,7 +395,7 @@ export function removePrefix(sp: Space, ref: NetworkInstanceRef, prefix: string,
   for (const r of recs) removeSpecNow(sp, r, null);
 }
 
-export function removeNetworkInstance(sp: Space, ref: NetworkInstanceRef, opts?: ReleaseOptions): void {
+export function removeNetworkInstance(sp: IpamState, ref: NetworkInstanceRef, opts?: ReleaseOptions): void {
   const inst = sp.findInstance(ref);
   if (!inst) return;
   if (!opts?.force) {
@@ -400,7 +405,7 @@ export function removeNetworkInstance(sp: Space, ref: NetworkInstanceRef, opts?:
   dropWholeInstance(sp, inst);
 }
 
-export function instanceDependents(sp: Space, inst: Instance, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
+export function instanceDependents(sp: IpamState, inst: Instance, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
   for (const fam of inst.top) {
     for (const t of fam) {
       for (const s of sp.meta.get(t)?.members ?? []) if (!except.has(s.owner)) out.add(s.owner);
@@ -411,7 +416,7 @@ export function instanceDependents(sp: Space, inst: Instance, except: ReadonlySe
   return out;
 }
 
-export function dropWholeInstance(sp: Space, inst: Instance, freed: ((r: number) => void) | null = null): void {
+export function dropWholeInstance(sp: IpamState, inst: Instance, freed: ((r: number) => void) | null = null): void {
   for (const fam of inst.top) for (const t of [...fam]) sp.purge(t, true, freed);
   sp.dropInstance(inst);
 }

@@ -6,12 +6,12 @@ import { selectorMatches } from './labels.js';
 import { rowAllocation, specInfo } from './output.js';
 import { instanceInfo, parseField } from './prefixes.js';
 import { RowType } from './rows.js';
-import type { Instance, Space, SpecRec } from './space.js';
+import type { Instance, IpamState, SpecRec } from './state.js';
 import { Probe } from './trie.js';
 import type { Allocation, AllocationFilter, NetworkInstanceInfo, NetworkInstanceRef, PrefixInfo, Utilization } from './types.js';
-import { niKey } from './space.js';
+import { niKey } from './state.js';
 
-export function getAllocations(sp: Space, owner: string): Allocation[] {
+export function getAllocations(sp: IpamState, owner: string): Allocation[] {
   const r = sp.owners.get(owner);
   return r === undefined ? [] : [rowAllocation(sp, r)];
 }
@@ -21,7 +21,7 @@ export function getAllocations(sp: Space, owner: string): Allocation[] {
  * what lies inside it; lookups of reserved addresses last. Deterministic for a given state,
  * so a restored allocator lists exactly what the original did.
  */
-export function allocationRows(sp: Space, insts: Instance[], fn: (r: number) => boolean | void): void {
+export function allocationRows(sp: IpamState, insts: Instance[], fn: (r: number) => boolean | void): void {
   const rows = sp.rows;
   let stop = false;
   // fn returns false to end the walk (a page is full)
@@ -46,7 +46,7 @@ export function allocationRows(sp: Space, insts: Instance[], fn: (r: number) => 
   for (const r of refs) if (fn(r) === false) return;
 }
 
-export function listAllocations(sp: Space, filter: AllocationFilter = {}): Allocation[] {
+export function listAllocations(sp: IpamState, filter: AllocationFilter = {}): Allocation[] {
   const out: Allocation[] = [];
   let insts = sp.instances.filter((i): i is Instance => !!i);
   if (filter.networkInstance) {
@@ -89,12 +89,12 @@ const keep = (a: Allocation, f: AllocationFilter): boolean =>
   (f.ownerContains === undefined || a.owner.includes(f.ownerContains)) &&
   (!f.selector || selectorMatches(f.selector, a.labels));
 
-export function listNetworkInstances(sp: Space): NetworkInstanceInfo[] {
+export function listNetworkInstances(sp: IpamState): NetworkInstanceInfo[] {
   return sp.instances.filter((i): i is Instance => !!i).map(instanceInfo);
 }
 
 /** Specs in candidate order (family, address, length), so parents come before children. */
-export function sortedSpecs(sp: Space, inst: Instance): SpecRec[] {
+export function sortedSpecs(sp: IpamState, inst: Instance): SpecRec[] {
   return [...inst.specs.values()].sort(
     (a, b) =>
       sp.compareRows(a.row, b.row) ||
@@ -103,7 +103,7 @@ export function sortedSpecs(sp: Space, inst: Instance): SpecRec[] {
   );
 }
 
-export function listPrefixes(sp: Space, ni?: NetworkInstanceRef): PrefixInfo[] {
+export function listPrefixes(sp: IpamState, ni?: NetworkInstanceRef): PrefixInfo[] {
   const insts = ni ? [sp.byKey.get(niKey(ni))].filter((i): i is Instance => !!i) : sp.instances.filter((i): i is Instance => !!i);
   const out: PrefixInfo[] = [];
   for (const inst of insts) for (const s of sortedSpecs(sp, inst)) out.push(specInfo(sp, s));
@@ -111,7 +111,7 @@ export function listPrefixes(sp: Space, ni?: NetworkInstanceRef): PrefixInfo[] {
 }
 
 /** The row of an existing prefix of a network instance (a NotFound error naming it otherwise). */
-function prefixRow(sp: Space, ref: NetworkInstanceRef, prefix: string): number {
+function prefixRow(sp: IpamState, ref: NetworkInstanceRef, prefix: string): number {
   const inst = sp.instance(ref);
   const c = parseField(prefix, 'prefix', inst);
   const net = new Uint32Array(c.w);
@@ -135,7 +135,7 @@ function prefixRow(sp: Space, ref: NetworkInstanceRef, prefix: string): number {
 
 /** used/free/total of a prefix's own space, in addresses, as exact decimal strings, and the
  *  length of the largest aligned free block (what one more request could still get). */
-export function utilization(sp: Space, ref: NetworkInstanceRef, prefix: string): Utilization {
+export function utilization(sp: IpamState, ref: NetworkInstanceRef, prefix: string): Utilization {
   const r = prefixRow(sp, ref, prefix);
   const rows = sp.rows;
   const order = rows.order(r);
@@ -164,7 +164,7 @@ export function utilization(sp: Space, ref: NetworkInstanceRef, prefix: string):
 }
 
 /** Allocations inside one prefix of a network instance, in tree order (a page of them). */
-export function allocationsWithin(sp: Space, ref: NetworkInstanceRef, prefix: string, offset = 0, limit = Infinity): Allocation[] {
+export function allocationsWithin(sp: IpamState, ref: NetworkInstanceRef, prefix: string, offset = 0, limit = Infinity): Allocation[] {
   const top = prefixRow(sp, ref, prefix);
   const out: Allocation[] = [];
   let skip = offset;

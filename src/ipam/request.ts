@@ -15,7 +15,7 @@ import {
 } from './labels.js';
 import { kindCode, parseField } from './prefixes.js';
 import { KIND_NAMES, KindCode, RowFlag, RowType } from './rows.js';
-import type { Instance, Space } from './space.js';
+import type { Instance, IpamState } from './state.js';
 import type { AllocationRequest, LabelSelector, Labels } from './types.js';
 
 export interface Plan {
@@ -44,7 +44,7 @@ function famCode(v: unknown, field: string, inst: Instance): number {
   });
 }
 
-export function plan(sp: Space, req: AllocationRequest): Plan {
+export function plan(sp: IpamState, req: AllocationRequest): Plan {
   if (!req || typeof req.owner !== 'string' || req.owner === '') {
     throw new IpamError('InvalidArgument', 'allocation owner is required', { field: 'owner' });
   }
@@ -187,7 +187,7 @@ export function noMatch(p: Plan): IpamError {
 }
 
 /** The row's request class (what kind of request made it). */
-export function rowClass(sp: Space, r: number): ReqClass {
+export function rowClass(sp: IpamState, r: number): ReqClass {
   const rows = sp.rows;
   switch (rows.kind(r) as KindCode) {
     case KindCode.Network:
@@ -202,7 +202,7 @@ export function rowClass(sp: Space, r: number): ReqClass {
 }
 
 /** Does the owner's current allocation already answer this request? */
-export function satisfies(sp: Space, r: number, p: Plan): boolean {
+export function satisfies(sp: IpamState, r: number, p: Plan): boolean {
   const rows = sp.rows;
   if (rows.inst(r) !== p.inst.id || rows.kind(r) !== p.kind || rowClass(sp, r) !== p.cls) return false;
   const v6 = rows.isV6(r);

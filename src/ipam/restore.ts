@@ -10,7 +10,7 @@ import { finishRow, refAlloc } from './place.js';
 import { createPrefixRow, kindCode, parseField } from './prefixes.js';
 import type { Plan } from './request.js';
 import { KindCode, RowType } from './rows.js';
-import type { Instance, Space } from './space.js';
+import type { Instance, IpamState } from './state.js';
 import { Probe } from './trie.js';
 import type { Allocation, AllocationRequest } from './types.js';
 
@@ -22,7 +22,7 @@ let lastParentText = '';
  * Puts an Allocation (from a snapshot, or one being rolled back) back without any selection:
  * the fast path of restore. Host vs subnet is told by `parent` (a host's parent is its subnet).
  */
-export function insertAllocation(sp: Space, a: Allocation): void {
+export function insertAllocation(sp: IpamState, a: Allocation): void {
   const inst = sp.instance(a.networkInstance);
   const kind = kindCode(a.kind, 'kind', inst);
   const c = parseField(a.prefix, 'prefix', inst, restoreCidr);

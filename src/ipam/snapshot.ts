@@ -8,10 +8,10 @@ import { IpamError } from './errors.js';
 import { rowAllocation } from './output.js';
 import { applyNetworkInstance, applyPrefix, instanceInfo } from './prefixes.js';
 import { allocationRows, sortedSpecs } from './queries.js';
-import { niKey, Space, type Instance } from './space.js';
+import { niKey, IpamState, type Instance } from './state.js';
 import type { Allocation, PrefixSpec, Snapshot } from './types.js';
 
-export function snapshot(sp: Space): Snapshot {
+export function snapshot(sp: IpamState): Snapshot {
   const insts = sp.instances.filter((i): i is Instance => !!i);
   const prefixes: PrefixSpec[] = [];
   const allocations: Allocation[] = [];
@@ -30,11 +30,11 @@ export function snapshot(sp: Space): Snapshot {
   return { version: 1, networkInstances: insts.map(instanceInfo), prefixes, allocations };
 }
 
-export function restore(snap: Snapshot): Space {
+export function restore(snap: Snapshot): IpamState {
   if (!snap || snap.version !== 1) {
     throw new IpamError('InvalidArgument', `unsupported snapshot version ${JSON.stringify(snap?.version)}: want 1`, { field: 'version' });
   }
-  const sp = new Space();
+  const sp = new IpamState();
   for (const ni of snap.networkInstances ?? []) {
     applyNetworkInstance(sp, { name: ni.name, namespace: ni.namespace }, ni.prefixes, ni.owner);
   }

@@ -7,11 +7,11 @@
 import { compareWords } from './addr.js';
 import { commonLabels, L_GATEWAY } from './labels.js';
 import { KindCode } from './rows.js';
-import type { Instance, Space, SpecRec } from './space.js';
+import type { Instance, IpamState, SpecRec } from './state.js';
 import type { Labels } from './types.js';
 
 /** Recomputes a Prefix row's selection labels, network name and gateway from its member specs. */
-export function refreshPrefix(sp: Space, inst: Instance, row: number): void {
+export function refreshPrefix(sp: IpamState, inst: Instance, row: number): void {
   const m = sp.metaOf(row);
   const rows = sp.rows;
   const kind = rows.kind(row) as KindCode;
@@ -32,7 +32,7 @@ export function refreshPrefix(sp: Space, inst: Instance, row: number): void {
 }
 
 /** Selection labels of the address an IPPrefix reserves. */
-export function refreshReserved(sp: Space, inst: Instance, s: SpecRec): void {
+export function refreshReserved(sp: IpamState, inst: Instance, s: SpecRec): void {
   const rows = sp.rows;
   const m = sp.metaOf(s.reserved);
   m.members = [s];
@@ -43,7 +43,7 @@ export function refreshReserved(sp: Space, inst: Instance, s: SpecRec): void {
 
 /** Selection labels of a prefix an allocation created (a subnet, or a labelled pool). */
 export function allocatedPrefixLabels(
-  sp: Space,
+  sp: IpamState,
   inst: Instance,
   row: number,
   own: Labels,

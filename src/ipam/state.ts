@@ -64,7 +64,7 @@ export const KIND_CODE: Record<string, KindCode> = {
   loopback: KindCode.Loopback,
 };
 
-export class Space {
+export class IpamState {
   readonly rows = new RowStore();
   readonly trie = new TrieStore();
   readonly labels = new LabelTable();
