@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { credentials, Server, ServerCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 import { clientConstructor, serviceDefinition } from '../src/protocol/load.js';
 import { serverOptions } from '../src/server/server.js';
-import { Reader } from '../src/protocol/batch-decoder.js';
+import { ProtobufReader } from '../src/protocol/batch-decoder.js';
 import { BENCH_SEED, benchInstance } from './space.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -97,7 +97,7 @@ const CLAIM_HEADER = (name: string) => ({
 
 /** How many outcomes of a BatchResponse are allocations (-1 if any is an error). */
 function allAllocations(buf: Buffer): number {
-  const r = new Reader(buf);
+  const r = new ProtobufReader(buf);
   let n = 0;
   while (r.pos < buf.length) {
     const tag = r.varint();

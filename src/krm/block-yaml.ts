@@ -335,7 +335,7 @@ function hasKey(entries: YEntry[], key: string): boolean {
   return false;
 }
 
-class Reader {
+class BlockReader {
   readonly L: Lines;
   /** Collections open around the node being read. */
   private depth = 0;
@@ -559,7 +559,7 @@ class Reader {
  * values=false: only check that the item is in the reader's subset (no JS values built).
  */
 export function parseItem(text: string, dash: number, values = true): { node: YNode; lines: Lines } {
-  const r = new Reader(text, values);
+  const r = new BlockReader(text, values);
   const first = r.L.nextContent(0);
   if (first >= r.L.length || r.L.indents[first] !== dash || !isDash(text, r.L.starts[first] + dash, r.L.ends[first])) {
     throw new Unsupported('item does not start with a dash');
@@ -571,7 +571,7 @@ export function parseItem(text: string, dash: number, values = true): { node: YN
 
 /** Parses a whole block document (used by tests and for small inputs). */
 export function parseBlock(text: string): YNode {
-  const r = new Reader(text);
+  const r = new BlockReader(text);
   const first = r.L.nextContent(0);
   if (first >= r.L.length) return { type: 'scalar', value: null, style: 'plain', start: 0, end: 0 };
   const ind = r.L.indents[first];

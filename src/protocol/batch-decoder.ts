@@ -19,7 +19,7 @@ import type {
 } from './messages.js';
 
 /** Protobuf wire reading over one buffer (also used by bench/grpc.bench.ts to check answers). */
-export class Reader {
+export class ProtobufReader {
   pos = 0;
   constructor(readonly buf: Buffer) {}
 
@@ -74,7 +74,7 @@ export class Reader {
   }
 }
 
-function readRef(r: Reader, end: number): WNetworkInstanceRef {
+function readRef(r: ProtobufReader, end: number): WNetworkInstanceRef {
   const out: WNetworkInstanceRef = {};
   while (r.pos < end) {
     const tag = r.varint();
@@ -93,7 +93,7 @@ function readRef(r: Reader, end: number): WNetworkInstanceRef {
 }
 
 /** One map entry (key = 1, value = 2) into `into`. */
-function readEntry(r: Reader, end: number, into: StringMap): void {
+function readEntry(r: ProtobufReader, end: number, into: StringMap): void {
   let key = '';
   let value = '';
   while (r.pos < end) {
@@ -114,7 +114,7 @@ function readEntry(r: Reader, end: number, into: StringMap): void {
   else into[key] = value;
 }
 
-function readSelector(r: Reader, end: number): WLabelSelector {
+function readSelector(r: ProtobufReader, end: number): WLabelSelector {
   const out: WLabelSelector = { matchLabels: {}, matchExpressions: [] };
   while (r.pos < end) {
     const tag = r.varint();
@@ -151,7 +151,7 @@ function readSelector(r: Reader, end: number): WLabelSelector {
   return out;
 }
 
-function readAllocationRequest(r: Reader, end: number): WAllocationRequest {
+function readAllocationRequest(r: ProtobufReader, end: number): WAllocationRequest {
   const out: WAllocationRequest & { _prefixLength?: string; _index?: string } = { labels: {} };
   while (r.pos < end) {
     const tag = r.varint();
@@ -201,7 +201,7 @@ function readAllocationRequest(r: Reader, end: number): WAllocationRequest {
   return out;
 }
 
-function readInstancePrefix(r: Reader, end: number): WInstancePrefix {
+function readInstancePrefix(r: ProtobufReader, end: number): WInstancePrefix {
   const out: WInstancePrefix = { labels: {} };
   while (r.pos < end) {
     const tag = r.varint();
@@ -219,7 +219,7 @@ function readInstancePrefix(r: Reader, end: number): WInstancePrefix {
   return out;
 }
 
-function readApplyNetworkInstance(r: Reader, end: number): WApplyNetworkInstanceRequest {
+function readApplyNetworkInstance(r: ProtobufReader, end: number): WApplyNetworkInstanceRequest {
   const out: WApplyNetworkInstanceRequest = { prefixes: [] };
   while (r.pos < end) {
     const tag = r.varint();
@@ -240,7 +240,7 @@ function readApplyNetworkInstance(r: Reader, end: number): WApplyNetworkInstance
   return out;
 }
 
-function readPrefixSpec(r: Reader, end: number): WPrefixSpec {
+function readPrefixSpec(r: ProtobufReader, end: number): WPrefixSpec {
   const out: WPrefixSpec = { labels: {} };
   while (r.pos < end) {
     const tag = r.varint();
@@ -272,7 +272,7 @@ function readPrefixSpec(r: Reader, end: number): WPrefixSpec {
 
 /** ipaminjector.admin.v1.BatchRequest from protobuf bytes. */
 export function decodeBatchRequest(buf: Buffer): WBatchRequest {
-  const r = new Reader(buf);
+  const r = new ProtobufReader(buf);
   const out: WBatchRequest = { networkInstances: [], prefixes: [], release: [], requests: [], networks: [], clusters: [] };
   while (r.pos < buf.length) {
     const tag = r.varint();

@@ -26,12 +26,12 @@ export interface SpaceMeta {
   labels: Record<string, string>;
 }
 
-interface Reader {
+interface KindReader {
   apiVersions: ReadonlySet<string>;
   read(obj: Obj, m: SpaceMeta, owner: string, defs: SpaceDefinitions, source: string | undefined): void;
 }
 
-const READERS: Record<string, Reader> = {
+const READERS: Record<string, KindReader> = {
   NetworkInstance: { apiVersions: IPAM_VERSIONS, read: readNetworkInstance },
   IPPrefix: { apiVersions: IPAM_VERSIONS, read: readPrefix },
   Network: { apiVersions: INFRA_VERSIONS, read: readNetwork },

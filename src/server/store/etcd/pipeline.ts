@@ -21,7 +21,7 @@ import type { Keys } from './keys.js';
 import { conflictNames, instanceOf, instanceResource, ownerResource, type Resource } from './resource.js';
 import type { Mirror } from './state.js';
 import type { Turns } from './turns.js';
-import { buildTxn, Pending, readAnswer, type Item, type Outcome, type Round } from './txn.js';
+import { buildTxn, Pending, readAnswer, type CommitShare, type TxnOutcome, type Round } from './txn.js';
 
 export interface PipelineOptions {
   keys: Keys;
@@ -256,7 +256,7 @@ export class CommitPipeline {
    *  known only once that transaction is answered). */
   private takeRound(): Round | undefined {
     const { maxOps, maxBytes, mirror } = this.o;
-    const items: Item[] = [];
+    const items: CommitShare[] = [];
     const insts = new Set<string>();
     const owners = new Set<string>();
     let ops = 0;
@@ -304,7 +304,7 @@ export class CommitPipeline {
   /** Alone and too large: as many of the commit's entries as one transaction holds (each chunk
    *  rewrites every revision key of the commit). Out of the queue while in flight; back at its
    *  head when more remains. */
-  private chunkOf(c: Pending, rest: Item['entries'], instances: number): Item {
+  private chunkOf(c: Pending, rest: CommitShare['entries'], instances: number): CommitShare {
     const room = Math.max(1, this.o.maxOps - 2 * instances - (c.sent === 0 ? c.guards.length : 0));
     const budget = this.o.maxBytes - c.opsJson.length * c.derived.instances.size;
     let n = 0;
@@ -320,7 +320,7 @@ export class CommitPipeline {
   }
 
   private async run(round: Round): Promise<void> {
-    let outcome: Outcome | undefined;
+    let outcome: TxnOutcome | undefined;
     try {
       outcome = await this.send(round);
     } catch (e) {
@@ -369,7 +369,7 @@ export class CommitPipeline {
   }
 
   /** Sends one transaction, retrying what failed to reach etcd, and says what etcd decided. */
-  private async send(round: Round): Promise<Outcome> {
+  private async send(round: Round): Promise<TxnOutcome> {
     const { req, bytes, ops } = buildTxn(round, this.o.keys, this.o.writer);
     const t0 = performance.now();
     const outcome = readAnswer(await this.o.send(req), round, this.recent);

@@ -56,7 +56,7 @@ export class Pending {
 }
 
 /** A commit's share of one transaction: all of it, or a chunk (`last`: the final one). */
-export interface Item {
+export interface CommitShare {
   c: Pending;
   entries: [string, Write][];
   last: boolean;
@@ -67,7 +67,7 @@ export interface Round {
   id: string;
   /** order of sending */
   seq: number;
-  items: Item[];
+  items: CommitShare[];
   /** instance -> the revision key value compared ('' : absent) */
   basis: Map<string, string>;
   /** owner -> the owner key mod revision compared (0 : absent) */
@@ -76,7 +76,8 @@ export interface Round {
   partial: boolean;
 }
 
-export type Outcome = { ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<Resource> };
+export type TxnOutcome =
+  { ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<Resource> };
 
 /**
  * The request: compare each instance's revision key with the transaction id the commits were
@@ -130,7 +131,7 @@ export function buildTxn(round: Round, keys: Keys, writer: string): { req: ITxnR
  * transactions of ours it builds on (their basis is still there: `recent` holds the
  * transactions sent lately, by id)? Otherwise, which instances and owners changed.
  */
-export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, Round>): Outcome {
+export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, Round>): TxnOutcome {
   if (res.succeeded) return { ok: true, revision: Number(res.header.revision) };
   const insts = [...round.basis.keys()];
   const owners = [...round.ownerBasis.keys()];
