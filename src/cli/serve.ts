@@ -15,6 +15,7 @@ import type { Store } from '../server/store/store.js';
 import { LiveIpam } from '../server/live.js';
 import type { Forwarding } from '../server/forwarding.js';
 import { PLACEMENTS, type Placement } from '../server/store/etcd/leases.js';
+import type { PeerTls } from '../server/peers.js';
 
 const USAGE = `ipam-injector serve: the shared IPAM server. One allocator behind the alloc.Allocation,
 resource.Resource and admin gRPC APIs, with health checking, reflection and metrics; state in a
@@ -34,6 +35,10 @@ usage: ipam-injector serve [flags]
   --peer-advertise HOST:PORT
                             the address other replicas dial (default: the --peer-listen address;
                             required when that listens on 0.0.0.0 or ::)
+  --peer-cert F --peer-key F --peer-ca F
+                            peer traffic over mutual TLS: this replica's certificate and key, and
+                            the CA that signs every replica's (without them peer traffic is
+                            plaintext: keep the peer port on the cluster network)
   --lease-placement pack|spread
                             which replica takes a network instance nobody holds: the one holding
                             the most (pack, default: one replica commits for all) or the fewest
@@ -71,6 +76,9 @@ export async function main(argv: string[]): Promise<number> {
         'peer-listen': { type: 'string' },
         'peer-advertise': { type: 'string' },
         'lease-placement': { type: 'string' },
+        'peer-cert': { type: 'string' },
+        'peer-key': { type: 'string' },
+        'peer-ca': { type: 'string' },
         seed: { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
@@ -146,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
           args['peer-listen'],
           () => etcdStore,
           () => running?.core,
+          peerTls(args),
         );
         log.info('forwarding', { peer: forwarding.address });
       }
@@ -178,6 +187,8 @@ export async function main(argv: string[]): Promise<number> {
     if (args.store !== 'etcd' && (args['peer-listen'] || args['peer-advertise'])) throw new Error('--peer-* flags need --store etcd');
     if (args['peer-advertise'] && !args['peer-listen']) throw new Error('--peer-advertise needs --peer-listen');
     if (args['lease-placement'] && !args['peer-listen']) throw new Error('--lease-placement needs --peer-listen');
+    if ((args['peer-cert'] || args['peer-key'] || args['peer-ca']) && !args['peer-listen'])
+      throw new Error('--peer-cert, --peer-key and --peer-ca need --peer-listen');
     const limits = {
       ...(args['max-message-bytes'] ? { maxMessageBytes: int('max-message-bytes', args['max-message-bytes'])! } : {}),
       ...(args['max-labels'] ? { maxLabels: int('max-labels', args['max-labels'])! } : {}),
@@ -255,4 +266,23 @@ function placementOf(v: string): Placement {
   const p = PLACEMENTS.find((x) => x === v);
   if (!p) throw new Error(`--lease-placement must be ${PLACEMENTS.join(' or ')}, not "${v}"`);
   return p;
+}
+
+/** The peer TLS files, read now: all three or none. */
+function peerTls(args: { 'peer-cert'?: string; 'peer-key'?: string; 'peer-ca'?: string }): PeerTls | undefined {
+  const files = [args['peer-cert'], args['peer-key'], args['peer-ca']];
+  if (files.every((f) => !f)) return undefined;
+  if (files.some((f) => !f)) throw new Error('--peer-cert, --peer-key and --peer-ca go together');
+  const read = (flag: string, f: string) => {
+    try {
+      return readFileSync(f);
+    } catch (e) {
+      throw new Error(`${flag} ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+  };
+  return {
+    cert: read('--peer-cert', args['peer-cert']!),
+    key: read('--peer-key', args['peer-key']!),
+    ca: read('--peer-ca', args['peer-ca']!),
+  };
 }

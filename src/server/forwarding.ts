@@ -3,7 +3,7 @@
 // forward fails, is committed here. docs/etcd.md, "Write leases", has the argument.
 import type { Allocation, AllocationRequest } from '../ipam/types.js';
 import type { IpamCore } from './core.js';
-import { PeerClient, PeerUnavailableError, startPeerServer } from './peers.js';
+import { PeerClient, PeerUnavailableError, startPeerServer, type PeerTls } from './peers.js';
 import { instId } from './store/etcd/keys.js';
 
 /** What a store with write leases offers (the etcd store with a peer address). */
@@ -24,23 +24,29 @@ export interface Forwarding {
 }
 
 /** Listens on `listen` for other replicas' forwards; `router` and `core` are read when calls
- *  come (the store and the core are made after the listener, which gives the address). */
+ *  come (the store and the core are made after the listener, which gives the address).
+ *  `tls`: peer traffic over mutual TLS (peers.ts). */
 export async function startForwarding(
   listen: string,
   router: () => LeaseRouter | undefined,
   core: () => IpamCore | undefined,
+  tls?: PeerTls,
 ): Promise<Forwarding> {
   const secret = () => router()?.peerSecret();
-  const server = await startPeerServer(listen, {
-    secret,
-    allocate: (req) => {
-      const c = core();
-      // not (or no longer) the holder: the caller commits it itself, without waiting here
-      if (!c || !router()?.accepts(instId(req.networkInstance))) return Promise.reject(new PeerUnavailableError('not the lease holder'));
-      return c.mutate((tx) => tx.allocate(req));
+  const server = await startPeerServer(
+    listen,
+    {
+      secret,
+      allocate: (req) => {
+        const c = core();
+        // not (or no longer) the holder: the caller commits it itself, without waiting here
+        if (!c || !router()?.accepts(instId(req.networkInstance))) return Promise.reject(new PeerUnavailableError('not the lease holder'));
+        return c.mutate((tx) => tx.allocate(req));
+      },
     },
-  });
-  const client = new PeerClient(secret);
+    tls,
+  );
+  const client = new PeerClient(secret, undefined, tls);
   return {
     address: server.address,
     forward(req) {

@@ -6,6 +6,11 @@
 // owner in each request already carries its package. Replicas prove themselves to each other
 // with a secret they read from etcd (whoever can read it can change the state anyway).
 //
+// With PeerTls, peer traffic is mutual TLS against a CA of the replicas' own: the server asks
+// for a client certificate signed by it, the client accepts only a server certificate signed by
+// it. The client does not match the certificate's names against the address it dialled: peer
+// addresses are pod IPs that change, and the pinned CA is what identifies a replica.
+//
 // Any failure to get an answer (holder dead, unreachable, too slow, or not holding the lease
 // any more) is PeerUnavailableError: the caller then commits the request itself. Safety does
 // not depend on any of this: every commit compares in etcd what it relies on.
@@ -57,6 +62,19 @@ const definition: ServiceDefinition = {
   },
 };
 
+/** PEM contents of this replica's certificate and key, and of the CA that signs every replica's. */
+export interface PeerTls {
+  cert: Buffer;
+  key: Buffer;
+  ca: Buffer;
+}
+
+const serverCredentials = (tls: PeerTls | undefined) =>
+  tls ? ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true) : ServerCredentials.createInsecure();
+
+const clientCredentials = (tls: PeerTls | undefined) =>
+  tls ? credentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: () => undefined }) : credentials.createInsecure();
+
 export interface PeerHandler {
   /** The shared secret (undefined until the store has read it). */
   secret: () => string | undefined;
@@ -70,7 +88,7 @@ export interface PeerServer {
 }
 
 /** Listens for forwarded allocations on `listen` (host:port; port 0 picks one). */
-export async function startPeerServer(listen: string, handler: PeerHandler): Promise<PeerServer> {
+export async function startPeerServer(listen: string, handler: PeerHandler, tls?: PeerTls): Promise<PeerServer> {
   const server = new Server();
   const impl: UntypedServiceImplementation = {
     Allocate: (call: ServerUnaryCall<ForwardRequest, ForwardResponse>, cb: sendUnaryData<ForwardResponse>) => {
@@ -82,9 +100,7 @@ export async function startPeerServer(listen: string, handler: PeerHandler): Pro
     },
   };
   server.addService(definition, impl);
-  const port = await new Promise<number>((ok, ko) =>
-    server.bindAsync(listen, ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))),
-  );
+  const port = await new Promise<number>((ok, ko) => server.bindAsync(listen, serverCredentials(tls), (e, p) => (e ? ko(e) : ok(p))));
   const host = listen.slice(0, listen.lastIndexOf(':'));
   return {
     address: `${host}:${port}`,
@@ -128,6 +144,7 @@ export class PeerClient {
   constructor(
     private readonly secret: () => string | undefined,
     private readonly timeoutMs = 1000,
+    private readonly tls?: PeerTls,
   ) {}
 
   allocate(address: string, req: AllocationRequest): Promise<Allocation> {
@@ -163,7 +180,7 @@ export class PeerClient {
       return;
     }
     let client = this.clients.get(address);
-    if (!client) this.clients.set(address, (client = new Client(address, credentials.createInsecure())));
+    if (!client) this.clients.set(address, (client = new Client(address, clientCredentials(this.tls))));
     const md = new Metadata();
     md.set(SECRET, secret);
     r.inflight++;

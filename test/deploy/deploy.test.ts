@@ -38,7 +38,7 @@ const RESOURCES = [
   'Service/ipam-injector-server',
   'ServiceAccount/ipam-injector-server',
 ];
-const COMPONENTS = ['tls', 'mtls', 'etcd-tls', 'token', 'seed'];
+const COMPONENTS = ['tls', 'mtls', 'etcd-tls', 'peer-tls', 'token', 'seed'];
 
 test('kpt pkg get fetches it from git, kpt fn render leaves it unchanged, kpt live init prepares it', () => {
   const pkg = fetchPackage('get');
@@ -107,6 +107,7 @@ test('the base: two replicas, gRPC health probes, locked-down pods, every refere
     [
       ['ipam-injector-server-tls', true],
       ['ipam-injector-etcd-client', true],
+      ['ipam-injector-peer-tls', true],
     ],
     'TLS secrets are mounted but optional: pods start without them',
   );
@@ -114,7 +115,7 @@ test('the base: two replicas, gRPC health probes, locked-down pods, every refere
   assertWiring(objs);
 });
 
-test('components: TLS, mTLS, etcd TLS, tokens, seed, with namespace, image and replicas overrides', () => {
+test('components: TLS, mTLS, etcd TLS, peer TLS, tokens, seed, with namespace, image and replicas overrides', () => {
   const base = fetchPackage('overlay-base');
   const overlay = join(work, 'overlay');
   mkdirSync(overlay, { recursive: true });
@@ -154,6 +155,9 @@ test('components: TLS, mTLS, etcd TLS, tokens, seed, with namespace, image and r
     '--etcd-ca=',
     '--etcd-cert=',
     '--etcd-key=',
+    '--peer-cert=',
+    '--peer-key=',
+    '--peer-ca=',
     '--token-file=',
     '--seed=',
   ]) {
@@ -168,7 +172,12 @@ test('components: TLS, mTLS, etcd TLS, tokens, seed, with namespace, image and r
   const secrets = Object.fromEntries(
     pod.volumes.filter((v: Loose) => v.secret).map((v: Loose) => [v.secret.secretName, v.secret.optional ?? false]),
   );
-  assert.equal(secrets, { 'ipam-injector-server-tls': false, 'ipam-injector-etcd-client': false, 'ipam-injector-server-tokens': false });
+  assert.equal(secrets, {
+    'ipam-injector-server-tls': false,
+    'ipam-injector-etcd-client': false,
+    'ipam-injector-peer-tls': false,
+    'ipam-injector-server-tokens': false,
+  });
   const cm = objs.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'ipam-injector-server')!;
   for (const url of cm.data.ETCD_ENDPOINTS.split(',')) assert.match(url, /^https:\/\//, 'etcd over TLS');
 
