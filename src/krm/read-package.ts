@@ -15,6 +15,7 @@ import { asObj, describe, groupOf, meta, origin, resourceDir, type Meta } from '
 import { ResourceListError, splitResourceList, splitResourceListFast, type ResourceListText } from './resource-list.js';
 import { hasErrors, result, type ResourceOrigin, type Result } from './results.js';
 import { readSpace } from './space.js';
+import { applyNetworkConfigs } from '../space/network-config.js';
 import { firstInvalidUtf8, hasInvalidUtf8 } from './text-encoding.js';
 import { readVlanRequest, type VlanResource } from './vlan-requests.js';
 import { YamlSyntaxError } from './yaml-doc.js';
@@ -97,6 +98,10 @@ export async function readPackage(input: string, rl: ResourceListText): Promise<
   // Decide up front: load the library once if any item the fast reader cannot take needs it.
   await loadYamlIf(items.some((item, i) => !(owned[i] && notUtf8 && hasInvalidUtf8(item.text)) && item.needsLibraryToRead(owned[i]!)));
   const c = classify(input, items, owned, notUtf8);
+  for (const p of applyNetworkConfigs(c.space)) {
+    const m = c.spaceOwners.get(p.owner);
+    c.problems.push({ ...(m ? { m } : {}), message: `${m ? describe(m) : p.owner}: ${p.message}`, field: p.field });
+  }
   const root = c.kptfiles.reduce<Kptfile | undefined>((best, k) => (!best || k.dir.length < best.dir.length ? k : best), undefined);
   const rootDir = root?.meta.annotations['internal.config.kubernetes.io/package-path'];
   const where = (m: Meta) => origin(m, rootDir);

@@ -21,6 +21,7 @@ function target(tx: Tx): SpaceTarget {
     applyPrefix: (spec) => tx.applyPrefix(spec),
     allocate: (req) => tx.allocate(req),
     dryRun: (req) => tx.dryRun(req),
+    getAllocations: (owner) => tx.ipam.getAllocations(owner),
     listNetworkInstances: () => tx.ipam.listNetworkInstances(),
     listPrefixes: (ni) => tx.ipam.listPrefixes(ni),
   };

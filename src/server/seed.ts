@@ -1,11 +1,12 @@
 // --seed: space definitions (the same YAML as in packages, read by the same reader,
-// src/space/read.ts: NetworkInstance and IPPrefix of any ipam API group, infra Network and
-// WorkloadCluster; multi-document, or a List/ResourceList) applied at start, owned by the
+// src/space/read.ts: NetworkInstance and IPPrefix of any ipam API group, infra Network,
+// WorkloadCluster and NetworkConfig, the VLAN kinds; multi-document, or a List/ResourceList) applied at start, owned by the
 // package "seed". Anything else in the file is reported and skipped.
 import { parseAllDocuments } from 'yaml';
 import { emptySpace, type SpaceDefinitions } from '../space/definitions.js';
 import { isSpaceDefinition, readSpaceDefinition, spaceMeta, SpaceFieldError } from '../space/read.js';
 import { scopedOwner } from '../protocol/owner.js';
+import { applyNetworkConfigs } from '../space/network-config.js';
 
 export const SEED_PACKAGE = 'seed';
 
@@ -51,6 +52,9 @@ export function parseSeed(text: string, file: string): SeedSpace {
       throw new SeedError(`${file}: ${where} (${id}): ${e.message}`);
     }
   }
+  // NetworkConfigs give their Networks' cluster prefix lengths; one that configures none is an error
+  const bad = applyNetworkConfigs(defs)[0];
+  if (bad) throw new SeedError(`${file}: ${bad.owner}: ${bad.field}: ${bad.message}`);
   // Everything the seed defines is owned by the package "seed".
   const own = (o: string) => scopedOwner(SEED_PACKAGE, o);
   return {
@@ -58,6 +62,7 @@ export function parseSeed(text: string, file: string): SeedSpace {
     prefixes: defs.prefixes.map((p) => ({ ...p, owner: own(p.owner) })),
     networks: defs.networks.map((n) => ({ ...n, owner: own(n.owner) })),
     clusters: defs.clusters.map((c) => ({ ...c, owner: own(c.owner) })),
+    networkConfigs: defs.networkConfigs.map((c) => ({ ...c, owner: own(c.owner) })),
     vlanIndexes: defs.vlanIndexes.map((x) => ({ ...x, owner: own(x.owner) })),
     vlanDefinitions: defs.vlanDefinitions.map((d) => ({ ...d, owner: own(d.owner) })),
     skipped,

@@ -20,6 +20,31 @@ export interface NetworkDef {
   bridgeDomains: BridgeDomainDef[];
   /** Where it was read from (file, document), to name both sides of a conflict. */
   source?: string;
+  /** The prefix lengths its NetworkConfig sets (network-config.ts); defaults where absent. */
+  prefixLengths?: PrefixLengths;
+}
+
+/** A NetworkConfig's `spec.prefixLengths` (henderiw-nephio/network NetworkConfig). */
+export interface PrefixLengths {
+  ipv4?: FamilyPrefixLengths;
+  ipv6?: FamilyPrefixLengths;
+}
+
+export interface FamilyPrefixLengths {
+  /** Node-to-node links (31 / 127): read, not used (no such links are derived). */
+  interfaceInternal?: number;
+  /** A cluster's subnet per network-kind prefix (24 / 64). */
+  interfaceExternal?: number;
+  /** A cluster's pool per pool-kind prefix (16 / 48). */
+  pool?: number;
+}
+
+/** NetworkConfig: prefix lengths for the Network of its name, or for every Network (`default`). */
+export interface NetworkConfigDef {
+  name: string;
+  namespace?: string;
+  owner: OwnerKey;
+  prefixLengths: PrefixLengths;
 }
 
 export interface RoutingTableDef {
@@ -58,6 +83,8 @@ export interface SpaceDefinitions {
   prefixes: PrefixSpec[];
   networks?: NetworkDef[];
   clusters?: ClusterDef[];
+  /** NetworkConfigs (network-config.ts), resolved into their Networks' prefixLengths. */
+  networkConfigs?: NetworkConfigDef[];
   /** VLANIndex / VLANDatabase (src/space/vlan.ts). */
   vlanIndexes?: VlanIndexSpec[];
   /** The operator's VLAN resources. */
@@ -69,6 +96,7 @@ export const emptySpace = (): Required<SpaceDefinitions> => ({
   prefixes: [],
   networks: [],
   clusters: [],
+  networkConfigs: [],
   vlanIndexes: [],
   vlanDefinitions: [],
 });

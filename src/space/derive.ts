@@ -14,6 +14,7 @@ import { selectorMatches } from '../ipam/labels.js';
 import type { AddressFamily, AllocationRequest, InstancePrefix, Ipam, NetworkInstanceRef, PrefixKind } from '../ipam/types.js';
 import type { ClusterDef, NetworkDef, NetworkInstanceDef } from './definitions.js';
 import { SpaceFieldError } from './fields.js';
+import { clusterPrefixLength } from './network-config.js';
 
 export const L_CLUSTER_NAME = 'nephio.org/cluster-name';
 export const L_PURPOSE = 'nephio.org/purpose';
@@ -22,10 +23,6 @@ export const L_NSN_NAMESPACE = 'nephio.org/nsn-namespace';
 export const L_PREFIX_KIND = 'nephio.org/prefix-kind';
 export const L_GATEWAY = 'nephio.org/gateway';
 export const L_NETWORK_NAME = 'nephio.org/network-name';
-
-/** Prefix lengths of the network controller's NetworkConfig defaults (external interfaces, pools). */
-export const SUBNET_LENGTH = { ipv4: 24, ipv6: 64 } as const;
-export const POOL_LENGTH = { ipv4: 16, ipv6: 48 } as const;
 
 /** One claim the controller would make for a cluster. */
 export interface ClusterClaim {
@@ -82,7 +79,7 @@ export function deriveSpace(networks: NetworkDef[], clusters: ClusterDef[], scop
               networkInstance: ref,
               kind,
               addressFamily: family,
-              prefixLength: kind === 'pool' ? POOL_LENGTH[family] : SUBNET_LENGTH[family],
+              prefixLength: clusterPrefixLength(net, kind, family),
               createPrefix: true,
               selector: { matchLabels: { [L_NSN_NAME]: prefixName(p.prefix, rt.name, 'aggregate') } },
               labels,
@@ -156,7 +153,7 @@ function checkOverlap(net: NetworkDef, ti: number): void {
 /** What derived space is applied to: the allocator, or the server's transaction. */
 export type SpaceTarget = Pick<
   Ipam,
-  'applyNetworkInstance' | 'applyPrefix' | 'allocate' | 'dryRun' | 'listNetworkInstances' | 'listPrefixes'
+  'applyNetworkInstance' | 'applyPrefix' | 'allocate' | 'dryRun' | 'getAllocations' | 'listNetworkInstances' | 'listPrefixes'
 >;
 
 /**
@@ -189,12 +186,24 @@ function samePrefixes(a: InstancePrefix[], b: InstancePrefix[]): boolean {
  */
 export function applyClusterClaim(t: SpaceTarget, c: ClusterClaim): void {
   const r = c.request;
+  const held =
+    c.kind === 'pool'
+      ? t.getAllocations(r.owner).find((a) => a.addressFamily === r.addressFamily)?.prefix
+      : t.listPrefixes(r.networkInstance).find((p) => p.owner === r.owner && p.addressFamily === r.addressFamily)?.prefix;
+  if (held) {
+    // made before from this Network: with the same prefix length, or the definitions differ
+    if (Number(held.split('/')[1]) !== r.prefixLength) {
+      const cluster = r.labels?.[L_CLUSTER_NAME];
+      throw new Error(
+        `cluster ${cluster}'s ${c.kind === 'pool' ? 'pool' : 'subnet'} in network instance ${r.networkInstance.name} is ${held} already, this Network's prefix length is /${r.prefixLength}: every package must carry the same NetworkConfig`,
+      );
+    }
+    if (c.kind === 'network') return;
+  }
   if (c.kind === 'pool') {
     t.allocate(r);
     return;
   }
-  const held = t.listPrefixes(r.networkInstance).some((p) => p.owner === r.owner && p.addressFamily === r.addressFamily);
-  if (held) return;
   const subnet = t.dryRun(r);
   t.applyPrefix({
     networkInstance: r.networkInstance,

@@ -1,5 +1,5 @@
 // The one reader of space definitions: NetworkInstance and IPPrefix (every ipam API group),
-// infra.nephio.org Network and WorkloadCluster. The KRM function (src/krm/space.ts) and
+// infra.nephio.org Network and WorkloadCluster, NetworkConfig, the VLAN kinds. The KRM function (src/krm/space.ts) and
 // `serve --seed` (src/server/seed.ts) both read through here, so a package and a seed file
 // that hold the same YAML define the same space.
 //
@@ -9,6 +9,7 @@ import type { InstancePrefix, NetworkInstanceRef, PrefixKind, PrefixSpec } from 
 import type { AttachmentDef, NetworkDef, SpaceDefinitions } from './definitions.js';
 import { readVlanDefinition, readVlanIndex, VLAN_ALLOC_VERSIONS, VLAN_RESOURCE_VERSIONS, VLAN_VERSIONS } from './vlan.js';
 import { asObj, labels, list, requiredString, scalar, selector, SpaceFieldError, type Obj } from './fields.js';
+import { ANN_PREFIX_LENGTHS, NETWORK_CONFIG_VERSIONS, readNetworkConfig, readPrefixLengths } from './network-config.js';
 
 export { SpaceFieldError } from './fields.js';
 
@@ -36,6 +37,7 @@ const READERS: Record<string, KindReader> = {
   IPPrefix: { apiVersions: IPAM_VERSIONS, read: readPrefix },
   Network: { apiVersions: INFRA_VERSIONS, read: readNetwork },
   WorkloadCluster: { apiVersions: INFRA_VERSIONS, read: readCluster },
+  NetworkConfig: { apiVersions: NETWORK_CONFIG_VERSIONS, read: readNetworkConfig },
   VLANIndex: { apiVersions: VLAN_RESOURCE_VERSIONS, read: readVlanIndex },
   VLANDatabase: { apiVersions: VLAN_ALLOC_VERSIONS, read: readVlanIndex },
   VLAN: { apiVersions: VLAN_VERSIONS, read: readVlanDefinition },
@@ -160,6 +162,13 @@ function readNetwork(obj: Obj, m: SpaceMeta, owner: string, defs: SpaceDefinitio
     bridgeDomains,
     ...(source ? { source } : {}),
   };
+  // the lengths a NetworkConfig gave it, as our clients send a Network to a server
+  const sent = scalar(asObj(asObj(obj.metadata)?.annotations)?.[ANN_PREFIX_LENGTHS]);
+  if (sent)
+    net.prefixLengths = readPrefixLengths(
+      parseJson(sent, `metadata.annotations.${ANN_PREFIX_LENGTHS}`),
+      `metadata.annotations.${ANN_PREFIX_LENGTHS}`,
+    );
   const networks = (defs.networks ??= []);
   // Many packages (and subpackages) carry the same Network: identical copies are one space.
   const same = networks.find((n) => n.owner === owner);
@@ -184,15 +193,28 @@ function sortedLabels(l: Record<string, string>): Record<string, string> {
   return out;
 }
 
-/** A Network's definition as comparable text (its name, routing tables and bridge domains). */
-export const networkText = (n: NetworkDef): string => JSON.stringify([n.namespace ?? 'default', n.name, n.routingTables, n.bridgeDomains]);
+function parseJson(text: string, field: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new SpaceFieldError(field, `${field} is not JSON: ${(e as Error).message}`);
+  }
+}
+
+/** A Network's definition as comparable text (its name, routing tables, bridge domains and prefix lengths). */
+export const networkText = (n: NetworkDef): string =>
+  JSON.stringify([n.namespace ?? 'default', n.name, n.routingTables, n.bridgeDomains, n.prefixLengths ?? {}]);
 
 /** A Network definition as the resource it was read from (what travels to a server). */
 export function networkResource(n: NetworkDef): Obj {
   return {
     apiVersion: 'infra.nephio.org/v1alpha1',
     kind: 'Network',
-    metadata: { name: n.name, ...(n.namespace ? { namespace: n.namespace } : {}) },
+    metadata: {
+      name: n.name,
+      ...(n.namespace ? { namespace: n.namespace } : {}),
+      ...(n.prefixLengths ? { annotations: { [ANN_PREFIX_LENGTHS]: JSON.stringify(n.prefixLengths) } } : {}),
+    },
     spec: { routingTables: n.routingTables, bridgeDomains: n.bridgeDomains },
   };
 }

@@ -111,6 +111,89 @@ test('a Network and a WorkloadCluster are the space: subnet per cluster and fami
   assert.equal(status(out.stdout, 'n3-v6'), { prefix: '172:3::2/64', gateway: '172:3::1' });
 });
 
+const networkConfig = (name: string, lengths: string, apiVersion = 'infra2.nephio.org/v1alpha1') => `apiVersion: ${apiVersion}
+kind: NetworkConfig
+metadata:
+  name: ${name}
+spec:
+  prefixLengths:
+${lengths}`;
+
+test("a NetworkConfig named after the Network sets its clusters' subnet lengths (interfaceExternal)", async () => {
+  const out = await runFunction(
+    list({
+      Kptfile: KPTFILE,
+      'network.yaml': network(['172.3.0.0/16', '172:3::/32']),
+      'netconfig.yaml': networkConfig('vpc-ran', '    ipv4:\n      interfaceExternal: 26\n    ipv6:\n      interfaceExternal: 80\n'),
+      'cluster.yaml': cluster('edge1'),
+      'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'),
+      'v6.yaml': claim('n3-v6', 'ipv6', 'edge1'),
+    }),
+    factory,
+  );
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.equal(status(out.stdout, 'n3-v4'), { prefix: '172.3.0.2/26', gateway: '172.3.0.1' });
+  assert.equal(status(out.stdout, 'n3-v6'), { prefix: '172:3::2/80', gateway: '172:3::1' });
+});
+
+test("a NetworkConfig named default sets every Network's pool length; a pool claim is carved from that pool", async () => {
+  const net = network(['172.3.0.0/16']).replace('nephio.org/network-name: n3', 'nephio.org/prefix-kind: pool');
+  const pool = (name: string) => `apiVersion: ipam.resource.nephio.org/v1alpha1
+kind: IPClaim
+metadata:
+  name: ${name}
+spec:
+  kind: pool
+  prefixLength: 21
+  selector:
+    matchLabels:
+      nephio.org/cluster-name: edge1
+  networkInstance:
+    name: vpc-ran
+`;
+  const files = {
+    Kptfile: KPTFILE,
+    'network.yaml': net,
+    'netconfig.yaml': networkConfig('default', '    ipv4:\n      pool: 20\n', 'infra.nephio.org/v1alpha1'),
+    'cluster.yaml': cluster('edge1'),
+    'pool-a.yaml': pool('pool-a'),
+  };
+  const out = await runFunction(list({ ...files, 'pool-b.yaml': pool('pool-b') }), factory);
+  assert.is(out.exitCode, 0, out.stdout);
+  assert.equal([status(out.stdout, 'pool-a'), status(out.stdout, 'pool-b')], [{ prefix: '172.3.0.0/21' }, { prefix: '172.3.8.0/21' }]);
+  // the cluster's pool is exactly /20: a third /21 does not fit in it
+  const full = await runFunction(list({ ...files, 'pool-b.yaml': pool('pool-b'), 'pool-c.yaml': pool('pool-c') }), factory);
+  assert.is(full.exitCode, 1);
+  assert.match(firstError(full.stdout).message, /^IPClaim pool-c: .*exhausted/);
+});
+
+test('a NetworkConfig that configures no Network, or a length out of range: an error naming it, its file and field; nothing written', async () => {
+  const base = {
+    Kptfile: KPTFILE,
+    'network.yaml': network(['172.3.0.0/16']),
+    'cluster.yaml': cluster('edge1'),
+    'v4.yaml': claim('n3-v4', 'ipv4', 'edge1'),
+  };
+  const stray = list({ ...base, 'netconfig.yaml': networkConfig('vpc-core', '    ipv4:\n      interfaceExternal: 26\n') });
+  const a = await runFunction(stray, factory);
+  assert.is(a.exitCode, 1);
+  const ra = firstError(a.stdout);
+  assert.match(
+    ra.message,
+    /^NetworkConfig vpc-core: NetworkConfig vpc-core configures no Network: name it after the Network it is for \(the Networks here: vpc-ran\), or "default" for every Network/,
+  );
+  assert.is(ra.file?.path, 'netconfig.yaml');
+  assert.is(ra.field?.path, 'metadata.name');
+  assert.equal(items(a.stdout), items(stray));
+  const wide = list({ ...base, 'netconfig.yaml': networkConfig('vpc-ran', '    ipv4:\n      pool: 40\n') });
+  const b = await runFunction(wide, factory);
+  assert.is(b.exitCode, 1);
+  const rb = firstError(b.stdout);
+  assert.match(rb.message, /spec\.prefixLengths\.ipv4\.pool must be a prefix length from 1 to 32, not 40/);
+  assert.is(rb.field?.path, 'spec.prefixLengths.ipv4.pool');
+  assert.equal(items(b.stdout), items(wide));
+});
+
 test('identical copies of one Network (subpackages) are one space; a differing one names both files', async () => {
   const same = await runFunction(
     list({
