@@ -2,9 +2,9 @@
 // Reads through the admin service; tables in the style of kubectl (utilization for prefixes).
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import type { ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient } from '../protocol/admin-client.js';
-import { GrpcConnection } from '../protocol/connection.js';
+import { GrpcConnection, type CallRecord } from '../protocol/connection.js';
 import { fromServiceError } from '../protocol/status.js';
 
 const DEFAULT_SERVER = '127.0.0.1:9090';
@@ -21,7 +21,8 @@ usage: ipam-injector get allocations|prefixes|network-instances|vlan-indexes|vla
   --owner-prefix P               allocations or VLAN claims whose owner starts with P (e.g. a package: "pkg|")
   --token T | --token-file F     bearer token
   --tls-ca F [--tls-cert F --tls-key F] [--tls-server-name N]
-  --timeout 10s`;
+  --timeout 10s
+  -v, --verbose                  each gRPC call on stderr: method, status, time`;
 
 const RESOURCES: Record<string, 'allocations' | 'prefixes' | 'network-instances' | 'vlan-indexes' | 'vlan-claims'> = {
   'vlan-indexes': 'vlan-indexes',
@@ -37,6 +38,11 @@ const RESOURCES: Record<string, 'allocations' | 'prefixes' | 'network-instances'
   'network-instance': 'network-instances',
   ni: 'network-instances',
 };
+
+function logCall(c: CallRecord): void {
+  const code = status[c.code] ?? String(c.code);
+  process.stderr.write(`get: ${c.method} ${code}${c.code === 0 ? '' : ` (${c.details})`} ${c.ms.toFixed(1)} ms\n`);
+}
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   let parsed;
@@ -56,6 +62,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
         'tls-key': { type: 'string' },
         'tls-server-name': { type: 'string' },
         timeout: { type: 'string' },
+        verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -92,6 +99,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
       ...(a['tls-key'] ? { tlsKey: a['tls-key'] } : {}),
       ...(a['tls-server-name'] ? { tlsServerName: a['tls-server-name'] } : {}),
       ...(a.timeout ? { timeout: a.timeout } : {}),
+      ...(a.verbose ? { onCall: logCall } : {}),
       retries: 1,
     }),
   );

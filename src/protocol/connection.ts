@@ -39,7 +39,18 @@ export interface ConnectionOptions {
   timeout?: number | string;
   /** Attempts after the first on UNAVAILABLE (default 4; backoff from 100ms doubling to 1s, jittered). */
   retries?: number | string;
+  /** Told of every finished call (its method, final status and time, retries included). */
+  onCall?: (call: CallRecord) => void;
   env?: NodeJS.ProcessEnv;
+}
+
+export interface CallRecord {
+  /** `/package.Service/Method` */
+  method: string;
+  /** The final status code (0: OK). */
+  code: number;
+  details: string;
+  ms: number;
 }
 
 type Unary = (req: unknown, md: Metadata, cb: (e: ServiceError | null, res: unknown) => void) => void;
@@ -53,6 +64,24 @@ export function tokenInterceptor(token: string): Interceptor {
         next(metadata, listener);
       },
     });
+}
+
+/** Reports every call when it ends, with its final status (one record per call, not per attempt). */
+export function callLogInterceptor(log: (call: CallRecord) => void): Interceptor {
+  return (options, nextCall) => {
+    const started = performance.now();
+    const method = options.method_definition.path;
+    return new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        next(metadata, {
+          onReceiveStatus(s, nextStatus) {
+            log({ method, code: s.code, details: s.details, ms: performance.now() - started });
+            nextStatus(s);
+          },
+        });
+      },
+    });
+  };
 }
 
 /** Gives every unary call that has none a deadline `ms` from its start (streams run until cancelled). */
@@ -155,7 +184,11 @@ export class GrpcConnection {
           }
         : {}),
       ...(o.tlsServerName ? { 'grpc.ssl_target_name_override': o.tlsServerName, 'grpc.default_authority': o.tlsServerName } : {}),
-      interceptors: [deadlineInterceptor(this.timeoutMs), ...(token ? [tokenInterceptor(token)] : [])],
+      interceptors: [
+        ...(o.onCall ? [callLogInterceptor(o.onCall)] : []),
+        deadlineInterceptor(this.timeoutMs),
+        ...(token ? [tokenInterceptor(token)] : []),
+      ],
     };
   }
 

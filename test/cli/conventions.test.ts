@@ -144,6 +144,10 @@ test('get: --server, else IPAM_INJECTOR_ADDRESS, else 127.0.0.1:9090; -o wide ad
       lines.some((l) => /10\.0\.1\.0\/24 .*nephio\.org\/network-name=n3/.test(l)),
       wide.stdout,
     );
+    const verbose = await runAsync(['get', 'prefixes', '-v'], { IPAM_INJECTOR_ADDRESS: address });
+    assert.is(verbose.status, 0, verbose.stderr);
+    assert.match(verbose.stderr, /^get: \/ipaminjector\.admin\.v1\.Admin\/List\w+ OK \d+\.\d ms$/m);
+    assert.not.match(byEnv.stderr, /ipaminjector/, 'quiet without -v');
     const bad = await runAsync(['get', 'prefixes', '-o', 'xml'], { IPAM_INJECTOR_ADDRESS: address });
     assert.is(bad.status, 2);
     assert.is(bad.stderr, 'get: -o must be table, wide, yaml or json, not "xml"\n');

@@ -4,7 +4,7 @@
 import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
-import { GrpcConnection } from '../../src/protocol/connection.js';
+import { GrpcConnection, type CallRecord } from '../../src/protocol/connection.js';
 import { backoffDelay, CLIENT_BACKOFF, ETCD_BACKOFF, RACE_BACKOFF } from '../../src/protocol/backoff.js';
 import { serviceDefinition } from '../../src/protocol/load.js';
 
@@ -100,6 +100,36 @@ test('the deadline covers the call, retries included, and unary calls only', asy
     const took = Date.now() - t0;
     assert.ok(took >= 350 && took < 3000, `took ${took} ms`);
     assert.is(calls, 2);
+  } finally {
+    conn.close();
+    s.stop();
+  }
+});
+
+test('the call log interceptor tells of each call once, with its final status, retries included', async () => {
+  let calls = 0;
+  const s = await serve({
+    ListNetworkInstances: (_call, cb) => {
+      calls++;
+      if (calls === 1) cb({ code: status.UNAVAILABLE, details: 'busy' });
+      else if (calls === 2) cb(null, { networkInstances: [] });
+      else cb({ code: status.NOT_FOUND, details: 'gone' });
+    },
+  });
+  const seen: CallRecord[] = [];
+  const conn = new GrpcConnection({ address: s.address, retries: 2, onCall: (c) => seen.push(c), env: {} });
+  try {
+    await conn.call('admin', 'ListNetworkInstances', {});
+    await conn.call('admin', 'ListNetworkInstances', {}).then(() => assert.unreachable('answered'), failing(status.NOT_FOUND));
+    assert.equal(
+      seen.map((c) => [c.method, c.code]),
+      [
+        ['/ipaminjector.admin.v1.Admin/ListNetworkInstances', status.OK],
+        ['/ipaminjector.admin.v1.Admin/ListNetworkInstances', status.NOT_FOUND],
+      ],
+    );
+    assert.is(seen[1]!.details, 'gone');
+    assert.ok(seen.every((c) => c.ms >= 0));
   } finally {
     conn.close();
     s.stop();
