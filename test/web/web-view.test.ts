@@ -6,6 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
@@ -281,6 +283,23 @@ if (requireChromium(test)) {
     assert.not.match(await page.content(), ADMIN);
     assert.not.match(server.logs(), ADMIN);
     await page.context().close();
+  });
+
+  test('a link from another site opens the page signed in (its SameSite=Strict cookie is not sent with that navigation)', async () => {
+    const page = await signedIn(ADMIN);
+    const other = createServer((_, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<a id="go" href="${web}">IPAM</a>`));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      // localhost and 127.0.0.1 are different sites
+      await page.goto(`http://localhost:${(other.address() as AddressInfo).port}/`);
+      await page.click('#go');
+      await page.waitForSelector('body[data-loaded]');
+      assert.ok(await page.isHidden('#login'));
+      assert.match(await page.innerText('#who'), 'all packages');
+    } finally {
+      other.close();
+      await page.context().close();
+    }
   });
 
   test('owner names and labels from users render as text, never as markup', async () => {

@@ -32,9 +32,11 @@ async function start(): Promise<void> {
     show('subnet', false);
   });
   const boot = readBoot();
-  const s = boot?.session ?? (await api.session());
+  if (boot?.session.signedIn) return enter(boot.session, boot.data, boot.since);
+  // a page reached from another site came without its SameSite=Strict cookie: ask from here
+  const s = await api.session();
   if (s.tokens && !s.signedIn) return askSignIn();
-  enter(s, boot?.data, boot?.since);
+  enter(s);
 }
 
 /** The data block the server put in the page (boot.ts). */
