@@ -35,7 +35,7 @@ if (build.status !== 0) {
 const files = walk(process.env.TEST_DIR || join(root, 'test')).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 const parallel = Math.max(1, Math.min(Number(process.env.TEST_JOBS) || cpus().length, 4));
 // A test file that hangs fails the run instead of stopping it (CI has a time limit of its own).
-const FILE_TIMEOUT_S = Number(process.env.TEST_FILE_TIMEOUT_S) || 480;
+const FILE_TIMEOUT_S = Number(process.env.TEST_FILE_TIMEOUT_S) || 300;
 let passed = 0;
 let failed = 0;
 let skipped = 0;

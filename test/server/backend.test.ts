@@ -290,7 +290,8 @@ test('UNAVAILABLE is retried with backoff: a server that comes up late still ans
     probe.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))),
   );
   await new Promise<void>((r) => probe.tryShutdown(() => r()));
-  const b = createGrpcBackend({ address: `127.0.0.1:${port}`, protocol: 'alloc', package: 'pkg-late', retries: 6, timeout: '2s' });
+  // the timeout covers the call with its retries: room for a slow start on a busy machine
+  const b = createGrpcBackend({ address: `127.0.0.1:${port}`, protocol: 'alloc', package: 'pkg-late', retries: 6, timeout: '10s' });
   const run = b.run({
     space: { networkInstances: [], prefixes: [] },
     requests: [
@@ -305,10 +306,13 @@ test('UNAVAILABLE is retried with backoff: a server that comes up late still ans
   });
   await new Promise((r) => setTimeout(r, 400));
   const late = await inProcess({ listen: `127.0.0.1:${port}` });
-  const out = await run;
-  assert.ok(out[0]!.ok, JSON.stringify(out));
-  await b.close();
-  await late.shutdown();
+  try {
+    const out = await run;
+    assert.ok(out[0]!.ok, JSON.stringify(out));
+  } finally {
+    await b.close();
+    await late.shutdown();
+  }
 });
 
 test('deadline: a server that never answers fails the call with DEADLINE_EXCEEDED, not retried', async () => {
