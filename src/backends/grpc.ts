@@ -324,6 +324,7 @@ class PerItem {
         },
       );
     }
+    if (space.networks?.length) explainNetworks(outcomes, space.networks, this.protocol);
     if (outcomes.some((o) => !o.ok) && !input.keepOnFailure) await this.undo(input, outcomes);
     return outcomes;
   }
@@ -391,6 +392,26 @@ class PerItem {
     }
     return answer(r, st.prefix ?? '', st.gateway);
   }
+}
+
+/**
+ * The per-item protocols have no message for a Network: the original's server gets a Network's
+ * space from Nephio's network controller, which turns it into claims (docs/nephio.md). A
+ * request that fails in a package that carries Networks says that they were not sent.
+ */
+function explainNetworks(outcomes: Outcome[], networks: { name: string }[], protocol: string): void {
+  const names = [...new Set(networks.map((n) => n.name))].join(', ');
+  const why =
+    `the package's Networks (${names}) were not sent: protocol ${protocol} has no message for a Network ` +
+    "(in Nephio the network controller turns a Network into claims on the server); use protocol admin, whose server derives a Network's space, or define the space on the server (serve --seed)";
+  outcomes.forEach((o, i) => {
+    if (o.ok) return;
+    const e = o.error;
+    outcomes[i] = {
+      ok: false,
+      error: e instanceof IpamError ? new IpamError(e.code, `${e.message}; ${why}`, e.details) : new Error(`${e.message}; ${why}`),
+    };
+  });
 }
 
 /** The one network instance a package names (space or requests), if there is exactly one. */

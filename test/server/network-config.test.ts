@@ -86,6 +86,30 @@ test('a package NetworkConfig reaches the server with its Network; another packa
   }
 });
 
+test('protocols resource, alloc2023 and alloc carry no Network: a claim that fails says the Networks were not sent and what to use', async () => {
+  const srv = await inProcess({ seed: undefined });
+  try {
+    for (const protocol of ['resource', 'alloc2023', 'alloc']) {
+      const cfg = `${config(srv.address, `p-${protocol}`)}  protocol: ${protocol}\n`;
+      const out = await runFunction(
+        list({ Kptfile: KPTFILE, 'network.yaml': NETWORK, 'wc.yaml': CLUSTER, 'c.yaml': claim('upf-n3') }, cfg),
+        (c) => createBackend(c.backend, c.backendOptions),
+      );
+      assert.is(out.exitCode, 1, protocol);
+      const err = (parse(out.stdout) as Out).results!.find((r) => r.severity === 'error')!;
+      assert.match(
+        err.message,
+        new RegExp(
+          `^IPClaim upf-n3: .*; the package's Networks \\(vpc-ran\\) were not sent: protocol ${protocol} has no message for a Network .*use protocol admin`,
+        ),
+        err.message,
+      );
+    }
+  } finally {
+    await srv.shutdown();
+  }
+});
+
 test('--seed reads NetworkConfig: the Network gets its lengths; one that configures no Network is refused naming the file', () => {
   const seed = parseSeed(`${NETWORK}---\n${CONFIG}`, 'seed.yaml');
   assert.equal(seed.networks[0]!.prefixLengths, { ipv4: { interfaceExternal: 26 } });
