@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { packageDefinition, serviceDefinition, SERVICE_NAMES } from '../protocol/load.js';
 import type { SeedSpace } from './seed.js';
+import { vlanSpaceOf } from '../space/vlan.js';
 import { applyNetworkSpace } from './networks.js';
 import { adminService } from './services/admin.js';
 import { decodeBatchRequest } from '../protocol/batch-decoder.js';
@@ -83,6 +84,11 @@ function applySeed(core: IpamCore, seed: SeedSpace): Promise<void> {
       for (const p of seed.prefixes) tx.applyPrefix(p);
       const problems = applyNetworkSpace(tx, seed.networks, seed.clusters);
       if (problems.length) throw new Error(`--seed: ${problems.map((e) => `${e.owner}: ${e.error.message}`).join('; ')}`);
+      // VLANIndex and VLAN resources, and the index each WorkloadCluster implies (explicit first,
+      // as the function's backends apply them)
+      const vlan = vlanSpaceOf(seed);
+      for (const x of vlan.indexes.sort((a, b) => Number(!!a.implied) - Number(!!b.implied))) tx.applyVlanIndex(x);
+      for (const d of vlan.definitions) tx.applyVlanDefinition(d);
     } catch (e) {
       refused = { error: e };
       throw e;

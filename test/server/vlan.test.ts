@@ -12,6 +12,7 @@ import { EtcdStore } from '../../src/server/store/etcd-store.js';
 import { processCompactor } from '../../src/server/store/compactor.js';
 import { LiveIpam } from '../../src/server/live.js';
 import { cleanup, inProcess, raw, tmp } from './helpers.js';
+import { parseSeed } from '../../src/server/seed.js';
 import { requireEtcd, startEtcd } from '../support/etcd.js';
 import { main as get } from '../../src/cli/get.js';
 
@@ -165,6 +166,45 @@ test('admin rpcs: apply and list indexes, list claims by index, removal refused 
   assert.equal(((await admin.call('ListVlanClaims', {})) as { claims: unknown[] }).claims, []);
   await admin.call('RemoveVlanIndex', { ref: { name: 'edge1' } });
   assert.equal(((await admin.call('ListVlanIndexes', {})) as { indexes: unknown[] }).indexes, []);
+  await b.close();
+  admin.close();
+  await srv.shutdown();
+});
+
+test('--seed applies its VLANIndex and VLAN resources and the index a WorkloadCluster implies; a claim draws from the seeded range', async () => {
+  const seed = parseSeed(
+    `apiVersion: vlan.resource.nephio.org/v1alpha1
+kind: VLANIndex
+metadata: {name: edge1}
+spec: {labels: {site: edge1}}
+---
+apiVersion: vlan.resource.nephio.org/v1alpha1
+kind: VLAN
+metadata: {name: ran, labels: {purpose: ran}}
+spec: {vlanIndex: {name: edge1}, range: "100:109"}
+---
+apiVersion: infra.nephio.org/v1alpha1
+kind: WorkloadCluster
+metadata: {name: cluster01}
+spec: {clusterName: cluster01}
+`,
+    'seed.yaml',
+  );
+  const srv = await inProcess({ seed });
+  const admin = raw('admin', srv.address);
+  const indexes = ((await admin.call('ListVlanIndexes', {})) as { indexes: { ref: { name: string }; implied: boolean; owner: string }[] })
+    .indexes;
+  assert.equal(indexes.map((x) => [x.ref.name, x.implied, x.owner]).sort(), [
+    ['cluster01', true, 'seed|default/WorkloadCluster/cluster01'],
+    ['edge1', false, 'seed|default/VLANIndex/edge1'],
+  ]);
+  const b = createGrpcBackend({ address: srv.address, package: 'p' });
+  const out = await b.runVlan!({
+    space: { indexes: [], definitions: [] },
+    requests: [{ owner: 'default/VLANClaim/a', index: { name: 'edge1' }, selector: { matchLabels: { purpose: 'ran' } } }],
+    release: [],
+  });
+  assert.equal(ids(out), [100]);
   await b.close();
   admin.close();
   await srv.shutdown();
