@@ -4,8 +4,8 @@
 //   node scripts/perf-doc.mjs record SUITE [RUNS]   runs `npm run bench -- SUITE` RUNS times
 //                                                  (default 3) and appends the output, with the
 //                                                  date, load and commit of each run, to
-//                                                  docs/bench/SUITE.txt (run it under the bench
-//                                                  lock: flock /work/bench.lock ...)
+//                                                  docs/bench/SUITE.txt (on a machine nothing else
+//                                                  is using: the figures are only as quiet as it)
 //   node scripts/perf-doc.mjs                      rewrites every generated table in the doc
 //   node scripts/perf-doc.mjs --check              exits 1 when a table differs from what the
 //                                                  recorded output gives (test/docs runs this)
