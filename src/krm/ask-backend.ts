@@ -35,6 +35,8 @@ interface BackendReply {
   vlanOutcomes: VlanOutcome[];
   /** Owners the backend released again because the run failed. */
   released: string[];
+  /** Why giving back what a failed run took did not work, if it did not. */
+  giveBackError?: string;
 }
 
 export async function askBackend(
@@ -92,7 +94,37 @@ async function callBackend(backend: Backend, pkg: PackageContents, plan: RunPlan
       ...(cfg.dryRun ? { dryRun: true } : {}),
     });
   }
-  return { outcomes, vlanOutcomes, released: run.released ?? [] };
+  const reply: BackendReply = { outcomes, vlanOutcomes, released: run.released ?? [] };
+  // the builtin backend holds nothing beyond the run: the package is its database
+  if (!cfg.dryRun && !run.keepOnFailure && cfg.backend !== 'builtin') await giveBack(backend, plan, reply);
+  return reply;
+}
+
+/** Owners of the requests that newly took something (answered, not a lookup, no status yet). */
+function freshOwners(
+  rs: readonly { request: { owner: string; hint?: string }; lookup: boolean }[],
+  os: readonly { ok: boolean }[],
+): string[] {
+  return rs.flatMap((r, i) => (os[i]?.ok && !r.lookup && r.request.hint === undefined ? [r.request.owner] : []));
+}
+
+/**
+ * The run fails, so nothing it newly took may stay held. A backend gives back its own IP
+ * requests when one of them failed; what the other kind took (VLAN ids when an IP request
+ * failed, addresses when a VLAN claim failed) is released here.
+ */
+async function giveBack(backend: Backend, plan: RunPlan, reply: BackendReply): Promise<void> {
+  const ipFailed = reply.outcomes.some((o) => !o.ok);
+  if (!ipFailed && !reply.vlanOutcomes.some((o) => !o.ok)) return;
+  const vlan = freshOwners(plan.vlanActive, reply.vlanOutcomes);
+  const ip = ipFailed ? [] : freshOwners(plan.active, reply.outcomes);
+  try {
+    if (vlan.length > 0 && backend.runVlan) await backend.runVlan({ space: { indexes: [], definitions: [] }, requests: [], release: vlan });
+    if (ip.length > 0) await backend.run({ space: { networkInstances: [], prefixes: [] }, requests: [], release: ip });
+    reply.released.push(...vlan, ...ip);
+  } catch (e) {
+    reply.giveBackError = message(e);
+  }
 }
 
 /** A failed backend call: per space resource when the space could not be applied, else one error. */
@@ -122,6 +154,8 @@ function readOutcomes(pkg: PackageContents, plan: RunPlan, cfg: FnConfig, reply:
   const a: BackendAnswers = { answers: new Map(), vlanAnswers: new Map(), notes: new Map(), failures: new Map(), results: [] };
   for (const o of reply.released)
     a.results.push(result('warning', `released ${o} again: the run failed, so the server keeps nothing it newly allocated`));
+  if (reply.giveBackError)
+    a.results.push(result('error', `the run failed, and releasing what it newly took failed too: ${reply.giveBackError}`));
   const failSeverity = cfg.onError === 'condition' ? 'warning' : 'error';
   const fail = (r: Recorded, o: Outcome | VlanOutcome | undefined, field: string) => {
     const msg = o && !o.ok ? message(o.error) : 'the backend gave no answer';
