@@ -106,7 +106,11 @@ for (const name of cases) {
         assert.equal(Object.keys(got), Object.keys(want));
         for (const f of Object.keys(want)) assert.fixture(got[f]!, want[f]!);
         const wantResults = parse(readFileSync(join(dir, '.expected/results.yaml'), 'utf8')) ?? [];
-        assert.equal(r.results, wantResults, 'results');
+        // A server also gives back what a failed run newly took, and says so in warnings; the
+        // builtin backend holds nothing beyond the run. Those warnings aside, the same results.
+        const givenBack = /^released \S+ again: the run failed/;
+        const kept = (r.results as { message?: string }[]).filter((x) => !givenBack.test(x.message ?? ''));
+        assert.equal(kept, wantResults, 'results');
         if (r.status === 0) {
           const again = await evalPkg(pkg, join(tmp, 'r2'), configArgs(pkg, cfg.evalArgs, grpc, tmp));
           assert.is(again.status, 0, again.out);
