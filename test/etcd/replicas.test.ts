@@ -14,6 +14,7 @@ import { Etcd3 } from 'etcd3';
 import { requireEtcd, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { heldAllocations, raw } from '../server/helpers.js';
 import { allocationsInEtcd, leaseHolder, startReplica, stopReplica, writeSeed, type Replica } from './support.js';
+import { oneSubnetSeed } from '../support/seed.js';
 
 const PKG = 'etcdtest';
 /** Replicas take part in write leases (one commits per instance, the other forwards to it);
@@ -156,7 +157,9 @@ const fmtErrors = (l: Load) => [...l.errors].map(([k, n]) => `${n}x ${k}`).join(
 if (requireEtcd(test)) {
   test.before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-replicas-'));
-    seed = writeSeed(dir);
+    // room for every test's load: on a fast machine the workers take tens of thousands of
+    // addresses before each test's conditions are met (a /16 ran out)
+    seed = writeSeed(dir, oneSubnetSeed('shared', '10.16.0.0/12'));
     etcd = await startEtcd({ members: 3 });
     replicas = await Promise.all([
       startReplica(etcd.endpoints, ['--seed', seed, ...PEERS]),
