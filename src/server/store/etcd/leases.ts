@@ -115,11 +115,20 @@ export class Leases {
 
   /** The live replica holding the most instances (undefined when none holds any). */
   private mostHolding(): string | undefined {
-    const count = new Map<string, number>();
-    for (const h of this.holders.values()) if (this.peers.has(h.writer)) count.set(h.writer, (count.get(h.writer) ?? 0) + 1);
     let best: string | undefined;
-    for (const [w, n] of count) if (best === undefined || n > count.get(best)! || (n === count.get(best) && w < best)) best = w;
+    let most = 0;
+    for (const [w, n] of this.heldCounts()) {
+      if (!this.peers.has(w) || n === 0) continue;
+      if (n > most || (n === most && w < best!)) [best, most] = [w, n];
+    }
     return best;
+  }
+
+  /** Replica -> instances it holds: every live replica (0 for none) and every holder. */
+  private heldCounts(): Map<string, number> {
+    const count = new Map<string, number>([...this.peers.keys()].map((w) => [w, 0]));
+    for (const h of this.holders.values()) count.set(h.writer, (count.get(h.writer) ?? 0) + 1);
+    return count;
   }
 
   /** A forward to `writer` failed: commit here for a while. */
@@ -162,8 +171,7 @@ export class Leases {
     const lease = this.lease;
     // one claim at a time, so that counts are current when the next instance is claimed
     if (!lease || this.claiming.size > 0 || this.closed || !this.alive()) return;
-    const count = new Map<string, number>([...this.peers.keys()].map((w) => [w, 0]));
-    for (const h of this.holders.values()) count.set(h.writer, (count.get(h.writer) ?? 0) + 1);
+    const count = this.heldCounts();
     const mine = count.get(this.o.writer) ?? 0;
     for (const [w, n] of count) if (w !== this.o.writer && (this.o.placement === 'pack' ? n > mine : n < mine)) return;
     this.claiming.add(id);
