@@ -241,11 +241,9 @@ export function claimResponse(r: ClaimRequest, parsed: ParsedObject | undefined,
   };
 }
 
-/**
- * Reads ClaimResponse.status as a client: the whole object ({status: {prefix, gateway}}, the
- * original's answer) or a flat {prefix, gateway}. Throws when it is not a JSON object.
- */
-export function readClaimStatus(text: string | undefined): { prefix?: string; gateway?: string } {
+/** ClaimResponse.status as a client reads it: the whole object's `status`, or the object
+ *  itself when it is flat. Throws when the text is not a JSON object. */
+export function claimStatusObject(text: string | undefined): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(text || '{}');
@@ -253,7 +251,15 @@ export function readClaimStatus(text: string | undefined): { prefix?: string; ga
     throw new Error(`the server answered a status that is not JSON: ${JSON.stringify((text ?? '').slice(0, 200))}`);
   }
   if (!isObj(v)) throw new Error(`the server answered a status that is not a JSON object: ${JSON.stringify((text ?? '').slice(0, 200))}`);
-  const st = isObj(v.status) ? v.status : v;
+  return isObj(v.status) ? v.status : v;
+}
+
+/**
+ * Reads ClaimResponse.status as a client: the whole object ({status: {prefix, gateway}}, the
+ * original's answer) or a flat {prefix, gateway}. Throws when it is not a JSON object.
+ */
+export function readClaimStatus(text: string | undefined): { prefix?: string; gateway?: string } {
+  const st = claimStatusObject(text);
   const pick = (k: string) => (typeof st[k] === 'string' && st[k] !== '' ? (st[k] as string) : undefined);
   const prefix = pick('prefix');
   const gateway = pick('gateway');

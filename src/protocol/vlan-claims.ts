@@ -10,7 +10,7 @@ import type { LabelSelector } from '../ipam/types.js';
 import type { VlanAllocation, VlanDefinition, VlanIndexKind, VlanIndexRef, VlanIndexSpec, VlanRequest } from '../vlan/types.js';
 import type { ClaimRequest, ClaimResponse, GVK, Header, WLabelSelector } from './messages.js';
 import { PACKAGE_GVK, parseLocalOwner } from './owner.js';
-import { decodeClaimHeader, parseObject, type ClaimIdentity, type ParsedObject } from './resource.js';
+import { claimStatusObject, decodeClaimHeader, parseObject, type ClaimIdentity, type ParsedObject } from './resource.js';
 import { checkLabels, checkSelector, checkString, invalid, type Limits } from './validate.js';
 
 export const VLAN_GROUP = 'vlan.resource.nephio.org';
@@ -295,14 +295,7 @@ export function encodeVlanRelease(owner: string, pkg: string | undefined, api: V
 
 /** Reads ClaimResponse.status as a client: the whole object's status, or a flat {vlanID | vlanRange}. */
 export function readVlanStatus(text: string | undefined): { vlanID?: number; vlanRange?: string } {
-  let v: unknown;
-  try {
-    v = JSON.parse(text || '{}');
-  } catch {
-    throw new Error(`the server answered a status that is not JSON: ${JSON.stringify((text ?? '').slice(0, 200))}`);
-  }
-  if (!isObj(v)) throw new Error(`the server answered a status that is not a JSON object: ${JSON.stringify((text ?? '').slice(0, 200))}`);
-  const st = isObj(v.status) ? v.status : v;
+  const st = claimStatusObject(text);
   const out: { vlanID?: number; vlanRange?: string } = {};
   if (typeof st.vlanID === 'number' && Number.isInteger(st.vlanID)) out.vlanID = st.vlanID;
   if (typeof st.vlanRange === 'string' && st.vlanRange !== '') out.vlanRange = st.vlanRange;
