@@ -5,26 +5,14 @@ import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { createBackend } from '../../src/backends/index.js';
 import { runFunction } from '../../src/krm/run.js';
-import { list } from '../support/resource-list.js';
+import { claim, KPTFILE, list } from '../support/resource-list.js';
+import { oneSubnetSeed } from '../support/seed.js';
 import { inProcess, raw } from './helpers.js';
 
-const KPTFILE = 'apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: pkg\n';
 const CLUSTER =
   'apiVersion: infra.nephio.org/v1alpha1\nkind: WorkloadCluster\nmetadata:\n  name: cluster01\nspec:\n  clusterName: cluster01\n';
-const SPACE = `apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: NetworkInstance
-metadata: {name: vpc}
-spec:
-  prefixes:
-  - prefix: 10.0.0.0/8
----
-apiVersion: ipam.resource.nephio.org/v1alpha1
-kind: IPPrefix
-metadata: {name: n3, labels: {role: n3}}
-spec: {kind: network, prefix: 10.0.1.0/24, networkInstance: vpc}
-`;
-const ipClaim = (name: string, role: string) =>
-  `apiVersion: ipam.resource.nephio.org/v1alpha1\nkind: IPClaim\nmetadata:\n  name: ${name}\nspec:\n  kind: network\n  networkInstance:\n    name: vpc\n  selector:\n    matchLabels:\n      role: ${role}\n`;
+const SPACE = oneSubnetSeed('n3', '10.0.1.0/24');
+const ipClaim = (name: string, role: string) => claim(name, `  selector:\n    matchLabels:\n      role: ${role}\n`);
 const vlanClaim = (name: string, index: string) =>
   `apiVersion: vlan.resource.nephio.org/v1alpha1\nkind: VLANClaim\nmetadata:\n  name: ${name}\nspec:\n  vlanIndex:\n    name: ${index}\n`;
 const config = (address: string) =>
