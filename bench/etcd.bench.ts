@@ -24,9 +24,9 @@
 // 2), BENCH_ETCD_PEERS (0: no write leases), BENCH_FILTER (substrings; `name$`: exactly). Run: npm run bench -- etcd
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { metricValue, scrapeMetrics } from '../test/support/metrics.js';
 import { etcdMissing, etcdVersion, startEtcd, type EtcdCluster } from '../test/support/etcd.js';
 import { startReplica, stopReplica, writeSeed, type Replica } from '../test/etcd/support.js';
 import { createIpam, restoreIpam } from '../src/ipam/index.js';
@@ -94,17 +94,9 @@ async function drive(children: ChildProcess[], targets: { address: string }[], c
   };
 }
 
-function metrics(port: number | undefined): Promise<string> {
-  if (!port) return Promise.resolve('');
-  return new Promise((ok) =>
-    get(`http://127.0.0.1:${port}/metrics`, (r) => {
-      let s = '';
-      r.on('data', (d) => (s += d));
-      r.on('end', () => ok(s));
-    }).on('error', () => ok('')),
-  );
-}
-const metric = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+/** A replica's /metrics, or '' when it has none or does not answer. */
+const metrics = (port: number | undefined): Promise<string> => (port ? scrapeMetrics(port).catch(() => '') : Promise.resolve(''));
+const metric = metricValue;
 
 function cpuSeconds(pid: number | undefined): number {
   try {

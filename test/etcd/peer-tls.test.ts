@@ -5,12 +5,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { requireEtcd, startEtcd } from '../support/etcd.js';
 import { raw } from '../server/helpers.js';
+import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import { PeerClient, PeerUnavailableError, type PeerTls } from '../../src/server/peers.js';
 import { leaseHolder, startReplica, stopReplica, writeSeed, type Replica } from './support.js';
 
@@ -57,16 +57,6 @@ const tlsOf = (ca: string): PeerTls => ({
   ca: readFileSync(f(`${ca}.crt`)),
 });
 
-function metric(port: number | undefined, name: string): Promise<number> {
-  return new Promise((ok, ko) =>
-    get(`http://127.0.0.1:${port}/metrics`, (r) => {
-      let s = '';
-      r.on('data', (d) => (s += d));
-      r.on('end', () => ok(Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(s)?.[1] ?? NaN)));
-    }).on('error', ko),
-  );
-}
-
 const request = (name: string) => ({
   name,
   kind: 'IPClaim',
@@ -94,10 +84,9 @@ if (requireEtcd(test)) {
         }
       }
       for (const c of clients) c.close();
-      const forwarded = (await Promise.all(replicas.map((r) => metric(r.metricsPort, 'ipam_forwarded_total')))).reduce(
-        (a, b) => a + (b || 0),
-        0,
-      );
+      const forwarded = (
+        await Promise.all(replicas.map(async (r) => metricValue(await scrapeMetrics(r.metricsPort), 'ipam_forwarded_total')))
+      ).reduce((a, b) => a + (b || 0), 0);
       assert.ok(forwarded >= 10, `${forwarded} allocations forwarded over TLS`);
 
       // the deployment's real secret: only the transport can refuse these peers

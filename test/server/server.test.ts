@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { credentials, loadPackageDefinition, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { once } from 'node:events';
-import { get } from 'node:http';
+import { scrapeMetrics } from '../support/metrics.js';
 import { codeOf, inProcess, raw, root } from './helpers.js';
 import type { RunningServer } from '../../src/server/server.js';
 
@@ -633,13 +633,7 @@ test('grpc.health.v1 says SERVING; reflection lists every service', async () => 
 
 test('metrics: requests by method and code, latency histogram, allocations, utilization', async () => {
   for (const n of ['m1', 'm2']) await alloc.call('Allocation', allocReq(n, { 'nephio.org/cluster-name': 'c1' }));
-  const body = await new Promise<string>((ok, ko) =>
-    get(`http://127.0.0.1:${srv.metricsPort}/metrics`, (r) => {
-      let s = '';
-      r.on('data', (d) => (s += d));
-      r.on('end', () => ok(s));
-    }).on('error', ko),
-  );
+  const body = await scrapeMetrics(srv.metricsPort);
   assert.match(body, /ipam_grpc_requests_total\{method="alloc\.Allocation\/Allocation",code="OK"\} \d+/);
   assert.match(body, /ipam_grpc_requests_total\{method="alloc\.Allocation\/Allocation",code="RESOURCE_EXHAUSTED"\} 1/);
   assert.match(body, /ipam_grpc_request_duration_seconds_bucket\{method="resource\.Resource\/Claim",le="\+Inf"\} \d+/);
