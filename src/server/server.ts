@@ -87,8 +87,15 @@ function applySeed(core: IpamCore, seed: SeedSpace): Promise<void> {
       // VLANIndex and VLAN resources, and the index each WorkloadCluster implies (explicit first,
       // as the function's backends apply them)
       const vlan = vlanSpaceOf(seed);
-      for (const x of vlan.indexes.sort((a, b) => Number(!!a.implied) - Number(!!b.implied))) tx.applyVlanIndex(x);
-      for (const d of vlan.definitions) tx.applyVlanDefinition(d);
+      const named = (owner: string, apply: () => unknown) => {
+        try {
+          apply();
+        } catch (e) {
+          throw new Error(`--seed: ${owner}: ${(e as Error).message}`);
+        }
+      };
+      for (const x of vlan.indexes.sort((a, b) => Number(!!a.implied) - Number(!!b.implied))) named(x.owner, () => tx.applyVlanIndex(x));
+      for (const d of vlan.definitions) named(d.owner, () => tx.applyVlanDefinition(d));
     } catch (e) {
       refused = { error: e };
       throw e;

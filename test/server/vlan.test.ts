@@ -210,6 +210,22 @@ spec: {clusterName: cluster01}
   await srv.shutdown();
 });
 
+test('--seed with a VLAN on a reserved id: the server does not start, and says which resource', async () => {
+  const seed = parseSeed(
+    'apiVersion: vlan.resource.nephio.org/v1alpha1\nkind: VLANIndex\nmetadata: {name: edge1}\nspec: {}\n---\napiVersion: vlan.resource.nephio.org/v1alpha1\nkind: VLAN\nmetadata: {name: bad}\nspec: {vlanIndex: {name: edge1}, vlanID: 4095}\n',
+    'seed.yaml',
+  );
+  const e = await inProcess({ seed }).then(
+    async (srv) => {
+      await srv.shutdown();
+      return undefined;
+    },
+    (err: Error) => err,
+  );
+  assert.ok(e, 'the server started');
+  assert.match(e!.message, /^--seed: seed\|default\/VLAN\/bad: spec\.vlanID 4095 is reserved/);
+});
+
 test('ipam-injector get vlan-indexes / vlan-claims: tables, yaml, filtered by index and owner prefix', async () => {
   const srv = await inProcess({ seed: undefined });
   const b = createGrpcBackend({ address: srv.address, package: 'upf' });
