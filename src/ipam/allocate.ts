@@ -19,7 +19,7 @@ import type { Allocation, AllocationRequest } from './types.js';
 
 const scratch = new Uint32Array(4);
 
-function staticAlloc(sp: IpamState, p: Plan, dry: boolean): Allocation {
+function staticAlloc(state: IpamState, p: Plan, dry: boolean): Allocation {
   const s = p.stat!;
   const inst = p.inst;
   const text = p.req.prefix!;
@@ -33,26 +33,26 @@ function staticAlloc(sp: IpamState, p: Plan, dry: boolean): Allocation {
         { networkInstance: inst.key, prefix: text, field: 'spec.prefix' },
       );
     }
-    sp.locate(inst, s.v6, s.w, 0, W);
-    const c = sp.locContainer;
+    state.locate(inst, s.v6, s.w, 0, W);
+    const c = state.locContainer;
     if (p.cls === ReqClass.Host) {
-      if (c === 0 || sp.rows.kind(c) !== KindCode.Network || sp.rows.len(c) !== s.len) {
+      if (c === 0 || state.rows.kind(c) !== KindCode.Network || state.rows.len(c) !== s.len) {
         throw new IpamError(
           'FailedPrecondition',
           `static address ${text} is not in a network subnet ${formatCidr(s, true)} of network instance ${inst.key}`,
           { networkInstance: inst.key, prefix: text, field: 'spec.prefix' },
         );
       }
-    } else if (c === 0 || (sp.rows.kind(c) !== KindCode.Loopback && sp.rows.kind(c) !== KindCode.Aggregate)) {
-      if (c === 0) checkParent(sp, inst, KindCode.Loopback, 0, text, 'spec.prefix');
+    } else if (c === 0 || (state.rows.kind(c) !== KindCode.Loopback && state.rows.kind(c) !== KindCode.Aggregate)) {
+      if (c === 0) checkParent(state, inst, KindCode.Loopback, 0, text, 'spec.prefix');
       throw new IpamError(
         'FailedPrecondition',
-        `loopback address ${text} cannot be taken from ${KIND_NAMES[sp.rows.kind(c)]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`,
+        `loopback address ${text} cannot be taken from ${KIND_NAMES[state.rows.kind(c)]} prefix ${state.cidrOf(c)} in network instance ${inst.key}`,
         { networkInstance: inst.key, prefix: text, field: 'spec.prefix' },
       );
     }
-    if (sp.locProbe !== Probe.Free) throw conflict(sp, p, formatAddr(s.v6, s.w), sp.locHit);
-    return takeAt(sp, p, c, s.w, W, true, dry);
+    if (state.locProbe !== Probe.Free) throw conflict(state, p, formatAddr(s.v6, s.w), state.locHit);
+    return takeAt(state, p, c, s.w, W, true, dry);
   }
   if (s.hostBits) throw hostBitsError(s, text, p.kind, inst, 'spec.prefix');
   if (p.prefixLength >= 0 && p.prefixLength !== s.len) {
@@ -62,17 +62,17 @@ function staticAlloc(sp: IpamState, p: Plan, dry: boolean): Allocation {
       field: 'spec.prefixLength',
     });
   }
-  sp.locate(inst, s.v6, s.w, 0, s.len);
+  state.locate(inst, s.v6, s.w, 0, s.len);
   // nesting first: a pool inside a network subnet is a nesting error, not "reserved"
-  if (sp.locContainer !== 0) checkParent(sp, inst, p.kind, sp.locContainer, formatCidr(s), 'spec.prefix');
-  if (sp.locProbe !== Probe.Free) throw conflict(sp, p, formatCidr(s), sp.locHit);
-  checkParent(sp, inst, p.kind, sp.locContainer, formatCidr(s), 'spec.prefix');
-  return takeAt(sp, p, sp.locContainer, s.w, s.len, false, dry);
+  if (state.locContainer !== 0) checkParent(state, inst, p.kind, state.locContainer, formatCidr(s), 'spec.prefix');
+  if (state.locProbe !== Probe.Free) throw conflict(state, p, formatCidr(s), state.locHit);
+  checkParent(state, inst, p.kind, state.locContainer, formatCidr(s), 'spec.prefix');
+  return takeAt(state, p, state.locContainer, s.w, s.len, false, dry);
 }
 
 /** Sticky hint: the status.prefix a request already carries, kept when it is still free and fits. */
 const hintCidr = new Cidr();
-function tryHint(sp: IpamState, p: Plan, primary: number[], fallback: number[], dry: boolean): Allocation | null {
+function tryHint(state: IpamState, p: Plan, primary: number[], fallback: number[], dry: boolean): Allocation | null {
   const hint = p.req.hint;
   if (typeof hint !== 'string' || hint === '') return null;
   let h: Cidr;
@@ -86,22 +86,22 @@ function tryHint(sp: IpamState, p: Plan, primary: number[], fallback: number[], 
   const host = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback;
   if (host) {
     if (p.cls === ReqClass.Loopback && h.len !== W) return null;
-    sp.locate(p.inst, h.v6, h.w, 0, W);
+    state.locate(p.inst, h.v6, h.w, 0, W);
   } else {
     if (h.hostBits || h.len !== p.prefixLength) return null;
-    sp.locate(p.inst, h.v6, h.w, 0, h.len);
+    state.locate(p.inst, h.v6, h.w, 0, h.len);
   }
-  const c = sp.locContainer;
-  if (c === 0 || sp.locProbe !== Probe.Free || !(primary.includes(c) || fallback.includes(c))) return null;
+  const c = state.locContainer;
+  if (c === 0 || state.locProbe !== Probe.Free || !(primary.includes(c) || fallback.includes(c))) return null;
   // a host hint is addr/<subnet length>, or addr/32|128 as the original API wrote it on repeat
-  if (p.cls === ReqClass.Host && sp.rows.len(c) !== h.len && h.len !== W) return null;
+  if (p.cls === ReqClass.Host && state.rows.len(c) !== h.len && h.len !== W) return null;
   const w = new Uint32Array(h.w);
-  return takeAt(sp, p, c, w, host ? W : h.len, host, dry);
+  return takeAt(state, p, c, w, host ? W : h.len, host, dry);
 }
 
 /** `index`: the index-th address (or block) of the first candidate that has one. */
-function indexAlloc(sp: IpamState, p: Plan, list: number[], dry: boolean): Allocation {
-  const rows = sp.rows;
+function indexAlloc(state: IpamState, p: Plan, list: number[], dry: boolean): Allocation {
+  const rows = state.rows;
   const index = p.req.index!;
   if (!Number.isInteger(index) || index < 0) {
     throw new IpamError('InvalidArgument', `invalid index ${JSON.stringify(index)} (network instance ${p.inst.key})`, {
@@ -120,10 +120,10 @@ function indexAlloc(sp: IpamState, p: Plan, list: number[], dry: boolean): Alloc
     if (BigInt(index) >= count) continue;
     const w = new Uint32Array(4);
     fromBig(v6, toBig(v6, rows.page(c), rows.at(c)) + (BigInt(index) << BigInt(k)), w);
-    const pr = sp.trie.probe(rows.root(c), W - rows.len(c), rows.len(c), w, 0, k);
+    const pr = state.trie.probe(rows.root(c), W - rows.len(c), rows.len(c), w, 0, k);
     const text = formatAddr(v6, w) + '/' + blockLen;
-    if (pr !== Probe.Free) throw conflict(sp, p, `index ${index} of ${sp.cidrOf(c)} (${text})`, sp.trie.hit);
-    return takeAt(sp, p, c, w, blockLen, host, dry);
+    if (pr !== Probe.Free) throw conflict(state, p, `index ${index} of ${state.cidrOf(c)} (${text})`, state.trie.hit);
+    return takeAt(state, p, c, w, blockLen, host, dry);
   }
   throw new IpamError(
     'InvalidArgument',
@@ -140,10 +140,10 @@ function indexAlloc(sp: IpamState, p: Plan, list: number[], dry: boolean): Alloc
 let fitting = 0;
 
 /** The lowest free block in the first candidate of `list` with room, or null. */
-function firstFit(sp: IpamState, p: Plan, list: number[], dry: boolean): Allocation | null {
+function firstFit(state: IpamState, p: Plan, list: number[], dry: boolean): Allocation | null {
   const inst = p.inst;
-  const rows = sp.rows;
-  const trie = sp.trie;
+  const rows = state.rows;
+  const trie = state.trie;
   const host = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback;
   for (let i = 0; i < list.length; i++) {
     const c = list[i];
@@ -164,7 +164,7 @@ function firstFit(sp: IpamState, p: Plan, list: number[], dry: boolean): Allocat
     scratch[3] = a[ao + 3];
     if (dry) {
       trie.findFirst(rows.root(c), O, L, k, scratch);
-      return buildAllocation(sp, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
+      return buildAllocation(state, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
     }
     // hot path: one descent finds and takes the lowest free block
     const r = rows.alloc();
@@ -180,9 +180,9 @@ function firstFit(sp: IpamState, p: Plan, list: number[], dry: boolean): Allocat
     rows.setParent(r, c);
     rows.setInst(r, inst.id);
     rows.setOwner(r, p.owner);
-    if (!host && p.kind === KindCode.Network) sp.reserveSystem(r);
-    finishRow(sp, p, r);
-    return buildAllocation(sp, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
+    if (!host && p.kind === KindCode.Network) state.reserveSystem(r);
+    finishRow(state, p, r);
+    return buildAllocation(state, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
   }
   return null;
 }
@@ -192,22 +192,22 @@ function firstFit(sp: IpamState, p: Plan, list: number[], dry: boolean): Allocat
  * candidate order; when none of them can hold the request (none matches, all too short or
  * all full), the fallback candidates (aggregates, for loopback and pool requests).
  */
-function dynamicAlloc(sp: IpamState, p: Plan, dry: boolean): Allocation {
+function dynamicAlloc(state: IpamState, p: Plan, dry: boolean): Allocation {
   const inst = p.inst;
-  const { primary, fallback, refs } = candidates(sp, inst, p.cls, p.family, p.sel);
+  const { primary, fallback, refs } = candidates(state, inst, p.cls, p.family, p.sel);
   if (primary.length === 0 && fallback.length === 0) {
-    if (p.cls === ReqClass.Host && refs.length > 0) return refAlloc(sp, p, refs[0], dry);
+    if (p.cls === ReqClass.Host && refs.length > 0) return refAlloc(state, p, refs[0], dry);
     throw noMatch(p);
   }
   if (p.req.hint !== undefined) {
-    const a = tryHint(sp, p, primary, fallback, dry);
+    const a = tryHint(state, p, primary, fallback, dry);
     if (a) return a;
   }
   if (p.req.index !== undefined && p.req.index !== null) {
-    return indexAlloc(sp, p, fallback.length === 0 ? primary : primary.length === 0 ? fallback : [...primary, ...fallback], dry);
+    return indexAlloc(state, p, fallback.length === 0 ? primary : primary.length === 0 ? fallback : [...primary, ...fallback], dry);
   }
   fitting = 0;
-  const a = firstFit(sp, p, primary, dry) ?? firstFit(sp, p, fallback, dry);
+  const a = firstFit(state, p, primary, dry) ?? firstFit(state, p, fallback, dry);
   if (a) return a;
   const s = renderSelector(p.sel);
   const kinds = [primary.length > 0 ? PRIMARY_KIND[p.cls] : '', fallback.length > 0 ? 'aggregate' : ''].filter(Boolean);
@@ -229,7 +229,7 @@ function dynamicAlloc(sp: IpamState, p: Plan, dry: boolean): Allocation {
     {
       networkInstance: inst.key,
       selector: s,
-      prefix: [...primary, ...fallback].map((c) => sp.cidrOf(c)).join(', '),
+      prefix: [...primary, ...fallback].map((c) => state.cidrOf(c)).join(', '),
     },
   );
 }
@@ -243,45 +243,45 @@ const PRIMARY_KIND: Record<ReqClass, string> = {
   [ReqClass.Aggregate]: 'aggregate',
 };
 
-function fresh(sp: IpamState, p: Plan, dry: boolean): Allocation {
-  return p.stat ? staticAlloc(sp, p, dry) : dynamicAlloc(sp, p, dry);
+function fresh(state: IpamState, p: Plan, dry: boolean): Allocation {
+  return p.stat ? staticAlloc(state, p, dry) : dynamicAlloc(state, p, dry);
 }
 
-export function allocate(sp: IpamState, req: AllocationRequest, dry: boolean): Allocation {
-  const p = plan(sp, req);
-  const held = sp.owners.get(p.owner);
-  if (held === undefined) return fresh(sp, p, dry);
-  const rows = sp.rows;
-  if (satisfies(sp, held, p)) {
-    if (!dry) relabel(sp, p, held);
-    const a = rowAllocation(sp, held);
+export function allocate(state: IpamState, req: AllocationRequest, dry: boolean): Allocation {
+  const p = plan(state, req);
+  const held = state.owners.get(p.owner);
+  if (held === undefined) return fresh(state, p, dry);
+  const rows = state.rows;
+  if (satisfies(state, held, p)) {
+    if (!dry) relabel(state, p, held);
+    const a = rowAllocation(state, held);
     return dry && !sameLabels(a.labels, p.labels) ? { ...a, labels: p.labels } : a;
   }
   // the request changed: replace the owner's allocation, or keep it if the new one fails;
   // a dry run answers the same, then puts the old allocation back
-  const deps = sp.dependents(held, new Set([p.owner]));
-  if (deps.size) throw dependentsError(sp.cidrOf(held), sp.instances[rows.inst(held)]!, deps);
-  const old = rowAllocation(sp, held);
-  sp.purge(held, true, null);
+  const deps = state.dependents(held, new Set([p.owner]));
+  if (deps.size) throw dependentsError(state.cidrOf(held), state.instances[rows.inst(held)]!, deps);
+  const old = rowAllocation(state, held);
+  state.purge(held, true, null);
   let ok = false;
   try {
-    const a = fresh(sp, p, dry);
+    const a = fresh(state, p, dry);
     ok = !dry;
     return a;
   } finally {
-    if (!ok) insertAllocation(sp, old);
+    if (!ok) insertAllocation(state, old);
   }
 }
 
-function relabel(sp: IpamState, p: Plan, r: number): void {
-  const rows = sp.rows;
-  const cur = sp.labels.get(rows.labels(r));
+function relabel(state: IpamState, p: Plan, r: number): void {
+  const rows = state.rows;
+  const cur = state.labels.get(rows.labels(r));
   if (sameLabels(cur, p.labels) || (p.labels === EMPTY_LABELS && rows.labels(r) === 0)) return;
-  const id = sp.labels.intern(p.labels);
-  sp.labels.unref(rows.labels(r));
+  const id = state.labels.intern(p.labels);
+  state.labels.unref(rows.labels(r));
   rows.setLabels(r, id);
   if (rows.type(r) !== RowType.Alloc || rows.isHost(r)) return;
-  const on = selectableAlloc(p.cls, sp.labels.get(id));
-  if (on) allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(id), sp.meta.get(r)?.networkName ?? p.networkName);
-  if (on !== ((rows.flags(r) & RowFlag.Selectable) !== 0)) sp.setSelectable(p.inst, r, on);
+  const on = selectableAlloc(p.cls, state.labels.get(id));
+  if (on) allocatedPrefixLabels(state, p.inst, r, state.labels.get(id), state.meta.get(r)?.networkName ?? p.networkName);
+  if (on !== ((rows.flags(r) & RowFlag.Selectable) !== 0)) state.setSelectable(p.inst, r, on);
 }

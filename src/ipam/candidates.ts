@@ -65,7 +65,7 @@ const MAX_CACHED = 512;
 
 /** family: 0 ipv4, 1 ipv6, -1 either. */
 export function candidates(
-  sp: CandidateRows,
+  state: CandidateRows,
   inst: CandidateCache,
   cls: ReqClass,
   family: number,
@@ -81,7 +81,7 @@ export function candidates(
   ) {
     return memo.entry;
   }
-  const e = lookup(sp, inst, cls, family, sel);
+  const e = lookup(state, inst, cls, family, sel);
   memo.cls = cls;
   memo.family = family;
   memo.entry = e;
@@ -117,11 +117,11 @@ function sameAsMemo(memo: CandidateMemo, sel: LabelSelector | undefined): boolea
   return n === memo.mlCount;
 }
 
-function lookup(sp: CandidateRows, inst: CandidateCache, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
+function lookup(state: CandidateRows, inst: CandidateCache, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
   const key = cls + '|' + family + '|' + selectorKey(sel);
   let e = inst.cache.get(key);
   if (e && e.version === inst.version) return e;
-  e = build(sp, inst, cls, family, sel);
+  e = build(state, inst, cls, family, sel);
   if (inst.cache.size >= MAX_CACHED) inst.cache.clear();
   inst.cache.set(key, e);
   return e;
@@ -135,10 +135,10 @@ const enum Slot {
 }
 
 /** Which list of a (class, family, selector) entry a selectable row belongs to. */
-function slotOf(sp: CandidateRows, r: number, cls: ReqClass, family: number, sel: LabelSelector | undefined): Slot {
-  const rows = sp.rows;
+function slotOf(state: CandidateRows, r: number, cls: ReqClass, family: number, sel: LabelSelector | undefined): Slot {
+  const rows = state.rows;
   if (family >= 0 && ((rows.flags(r) & RowFlag.V6) !== 0 ? 1 : 0) !== family) return Slot.None;
-  const m = sp.meta.get(r);
+  const m = state.meta.get(r);
   if (!m) return Slot.None;
   const k = rows.kind(r);
   if (rows.type(r) === RowType.Reserved) return cls === ReqClass.Host && selectorMatches(sel, m.sel) ? Slot.Ref : Slot.None;
@@ -164,19 +164,19 @@ function slotOf(sp: CandidateRows, r: number, cls: ReqClass, family: number, sel
   return slot;
 }
 
-function build(sp: CandidateRows, inst: CandidateCache, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
+function build(state: CandidateRows, inst: CandidateCache, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
   const primary: number[] = [];
   const fallback: number[] = [];
   const refs: number[] = [];
   for (const r of inst.selectables) {
-    const slot = slotOf(sp, r, cls, family, sel);
+    const slot = slotOf(state, r, cls, family, sel);
     if (slot === Slot.Primary) primary.push(r);
     else if (slot === Slot.Fallback) fallback.push(r);
     else if (slot === Slot.Ref) refs.push(r);
   }
-  primary.sort(sp.compareRows);
-  fallback.sort(sp.compareRows);
-  refs.sort(sp.compareRows);
+  primary.sort(state.compareRows);
+  fallback.sort(state.compareRows);
+  refs.sort(state.compareRows);
   return { version: inst.version, cls, family, sel: copySelector(sel), primary, fallback, refs };
 }
 
@@ -186,12 +186,12 @@ const copySelector = (sel: LabelSelector | undefined): LabelSelector | undefined
     matchExpressions: sel.matchExpressions?.map((e) => ({ ...e, values: e.values ? [...e.values] : undefined })),
   };
 
-function insertSorted(sp: CandidateRows, list: number[], r: number): void {
+function insertSorted(state: CandidateRows, list: number[], r: number): void {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sp.compareRows(list[mid], r) < 0) lo = mid + 1;
+    if (state.compareRows(list[mid], r) < 0) lo = mid + 1;
     else hi = mid;
   }
   list.splice(lo, 0, r);
@@ -201,13 +201,13 @@ function insertSorted(sp: CandidateRows, list: number[], r: number): void {
  * A prefix an allocation created became selectable: add it to the cached lists it belongs to
  * instead of dropping them all, so creating many subnets does not rebuild lists each time.
  */
-export function candidateAdded(sp: CandidateRows, inst: CandidateCache, r: number): void {
+export function candidateAdded(state: CandidateRows, inst: CandidateCache, r: number): void {
   for (const e of inst.cache.values()) {
     if (e.version !== inst.version) continue;
-    const slot = slotOf(sp, r, e.cls, e.family, e.sel);
-    if (slot === Slot.Primary) insertSorted(sp, e.primary, r);
-    else if (slot === Slot.Fallback) insertSorted(sp, e.fallback, r);
-    else if (slot === Slot.Ref) insertSorted(sp, e.refs, r);
+    const slot = slotOf(state, r, e.cls, e.family, e.sel);
+    if (slot === Slot.Primary) insertSorted(state, e.primary, r);
+    else if (slot === Slot.Fallback) insertSorted(state, e.fallback, r);
+    else if (slot === Slot.Ref) insertSorted(state, e.refs, r);
   }
 }
 

@@ -21,8 +21,8 @@ export const definesPrefix = (req: AllocationRequest): boolean =>
  * Applies (or, dry, answers without applying) the prefix `req` defines. `releaseOther`
  * frees what the owner held before when it is not this very prefix (a changed request).
  */
-export function definePrefix(sp: IpamState, req: AllocationRequest, dry: boolean, releaseOther: () => void): Allocation {
-  const inst = sp.instance(req.networkInstance);
+export function definePrefix(state: IpamState, req: AllocationRequest, dry: boolean, releaseOther: () => void): Allocation {
+  const inst = state.instance(req.networkInstance);
   const c = parseField(req.prefix, 'spec.prefix', inst);
   const W = c.v6 ? 128 : 32;
   if (c.len === W) {
@@ -41,19 +41,19 @@ export function definePrefix(sp: IpamState, req: AllocationRequest, dry: boolean
   }
   const canon = formatAddr(c.v6, c.w) + '/' + c.len;
   const kind = KIND_CODE[req.kind];
-  const held = sp.specsByOwner.get(req.owner);
+  const held = state.specsByOwner.get(req.owner);
   const same =
-    sp.owners.get(req.owner) === undefined &&
+    state.owners.get(req.owner) === undefined &&
     held?.size === 1 &&
     [...held].every((s) => s.canon === canon && s.kind === kind && s.inst === inst.id);
-  if (!same && (held || sp.owners.get(req.owner) !== undefined)) {
-    if (dry) return answer(sp, req, canon, undefined);
+  if (!same && (held || state.owners.get(req.owner) !== undefined)) {
+    if (dry) return answer(state, req, canon, undefined);
     releaseOther();
   }
-  if (dry && !same) return answer(sp, req, canon, undefined);
+  if (dry && !same) return answer(state, req, canon, undefined);
   // the network a defined subnet belongs to travels as its nephio.org/network-name label
   const networkName = req.labels?.[L_NETWORK_NAME];
-  const rec = applyPrefix(sp, {
+  const rec = applyPrefix(state, {
     networkInstance: req.networkInstance,
     prefix: req.prefix!,
     kind: req.kind,
@@ -61,11 +61,11 @@ export function definePrefix(sp: IpamState, req: AllocationRequest, dry: boolean
     ...(req.labels ? { labels: req.labels } : {}),
     ...(networkName ? { networkName } : {}),
   });
-  return answer(sp, req, canon, sp.meta.get(rec.row)?.gateway);
+  return answer(state, req, canon, state.meta.get(rec.row)?.gateway);
 }
 
-function answer(sp: IpamState, req: AllocationRequest, canon: string, gateway: string | undefined): Allocation {
-  const inst = sp.instance(req.networkInstance);
+function answer(state: IpamState, req: AllocationRequest, canon: string, gateway: string | undefined): Allocation {
+  const inst = state.instance(req.networkInstance);
   const c = parseCidr(canon);
   const net = new Uint32Array(c.w);
   maskTo(net, c.len, c.v6);

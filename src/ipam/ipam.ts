@@ -41,49 +41,49 @@ import type {
 
 export class Allocator implements Ipam {
   constructor(
-    private readonly sp: IpamState = new IpamState(),
+    private readonly state: IpamState = new IpamState(),
     readonly vlan: Vlans = createVlans(),
   ) {}
 
   applyNetworkInstance(ni: NetworkInstanceRef, prefixes: InstancePrefix[], owner: string): NetworkInstanceInfo {
-    return applyNetworkInstance(this.sp, ni, prefixes, owner);
+    return applyNetworkInstance(this.state, ni, prefixes, owner);
   }
 
   removeNetworkInstance(ni: NetworkInstanceRef, opts?: ReleaseOptions): void {
-    removeNetworkInstance(this.sp, ni, opts);
+    removeNetworkInstance(this.state, ni, opts);
   }
 
   applyPrefix(spec: PrefixSpec): PrefixInfo {
-    return specInfo(this.sp, applyPrefix(this.sp, spec));
+    return specInfo(this.state, applyPrefix(this.state, spec));
   }
 
   removePrefix(ni: NetworkInstanceRef, prefix: string, opts?: ReleaseOptions): void {
-    removePrefix(this.sp, ni, prefix, opts);
+    removePrefix(this.state, ni, prefix, opts);
   }
 
   allocate(req: AllocationRequest): Allocation {
-    if (definesPrefix(req)) return definePrefix(this.sp, req, false, () => void this.release(req.owner));
-    return allocate(this.sp, req, false);
+    if (definesPrefix(req)) return definePrefix(this.state, req, false, () => void this.release(req.owner));
+    return allocate(this.state, req, false);
   }
 
   dryRun(req: AllocationRequest): Allocation {
-    if (definesPrefix(req)) return definePrefix(this.sp, req, true, () => undefined);
-    return allocate(this.sp, req, true);
+    if (definesPrefix(req)) return definePrefix(this.state, req, true, () => undefined);
+    return allocate(this.state, req, true);
   }
 
   lookup(ni: NetworkInstanceRef, selector: LabelSelector): LookupMatch {
-    return lookup(this.sp, ni, selector);
+    return lookup(this.state, ni, selector);
   }
 
   release(owner: string, opts?: ReleaseOptions): Allocation[] {
-    const sp = this.sp;
-    const held = sp.owners.get(owner);
-    const ownedSpecs = sp.specsByOwner.get(owner);
-    const ownedInsts = sp.instancesByOwner.get(owner);
-    if (held !== undefined && !ownedSpecs && !ownedInsts && sp.rows.isHost(held) && sp.rows.type(held) === RowType.Alloc) {
+    const state = this.state;
+    const held = state.owners.get(owner);
+    const ownedSpecs = state.specsByOwner.get(owner);
+    const ownedInsts = state.instancesByOwner.get(owner);
+    if (held !== undefined && !ownedSpecs && !ownedInsts && state.rows.isHost(held) && state.rows.type(held) === RowType.Alloc) {
       // the common case: one address, nothing can depend on it
-      const a = rowAllocation(sp, held, owner);
-      sp.releaseHost(held, owner);
+      const a = rowAllocation(state, held, owner);
+      state.releaseHost(held, owner);
       return [a];
     }
     const specs = [...(ownedSpecs ?? [])];
@@ -92,56 +92,56 @@ export class Allocator implements Ipam {
     if (!opts?.force || opts.forceOnly) {
       const except = new Set([owner]);
       const deps = new Set<string>();
-      if (held !== undefined) sp.dependents(held, except, deps);
-      for (const s of specs) specDependents(sp, s, except, deps);
-      for (const i of insts) instanceDependents(sp, i, except, deps);
+      if (held !== undefined) state.dependents(held, except, deps);
+      for (const s of specs) specDependents(state, s, except, deps);
+      for (const i of insts) instanceDependents(state, i, except, deps);
       if (opts?.force) for (const d of deps) if (opts.forceOnly!(d)) deps.delete(d);
       if (deps.size) {
-        const inst = sp.instances[held !== undefined ? sp.rows.inst(held) : specs.length ? specs[0].inst : insts[0].id]!;
+        const inst = state.instances[held !== undefined ? state.rows.inst(held) : specs.length ? specs[0].inst : insts[0].id]!;
         throw dependentsError(`what ${owner} holds`, inst, deps);
       }
     }
-    const cb = (r: number) => void freed.push(rowAllocation(sp, r));
-    if (held !== undefined) sp.purge(held, true, cb);
-    for (const s of specs) removeSpecNow(sp, s, cb);
-    for (const i of insts) if (sp.instances[i.id] === i) dropWholeInstance(sp, i, cb);
+    const cb = (r: number) => void freed.push(rowAllocation(state, r));
+    if (held !== undefined) state.purge(held, true, cb);
+    for (const s of specs) removeSpecNow(state, s, cb);
+    for (const i of insts) if (state.instances[i.id] === i) dropWholeInstance(state, i, cb);
     return freed;
   }
 
   getAllocations(owner: string): Allocation[] {
-    return getAllocations(this.sp, owner);
+    return getAllocations(this.state, owner);
   }
 
   defines(owner: string): boolean {
-    return !!this.sp.specsByOwner.get(owner)?.size || !!this.sp.instancesByOwner.get(owner)?.size;
+    return !!this.state.specsByOwner.get(owner)?.size || !!this.state.instancesByOwner.get(owner)?.size;
   }
 
   allocationCount(): number {
-    return this.sp.owners.size; // one entry per Alloc or Ref row: exactly what listAllocations lists
+    return this.state.owners.size; // one entry per Alloc or Ref row: exactly what listAllocations lists
   }
 
   listNetworkInstances(): NetworkInstanceInfo[] {
-    return listNetworkInstances(this.sp);
+    return listNetworkInstances(this.state);
   }
 
   listPrefixes(ni?: NetworkInstanceRef): PrefixInfo[] {
-    return listPrefixes(this.sp, ni);
+    return listPrefixes(this.state, ni);
   }
 
   listAllocations(filter?: AllocationFilter): Allocation[] {
-    return listAllocations(this.sp, filter);
+    return listAllocations(this.state, filter);
   }
 
   utilization(ni: NetworkInstanceRef, prefix: string): Utilization {
-    return utilization(this.sp, ni, prefix);
+    return utilization(this.state, ni, prefix);
   }
 
   allocationsWithin(ni: NetworkInstanceRef, prefix: string, offset?: number, limit?: number): Allocation[] {
-    return allocationsWithin(this.sp, ni, prefix, offset, limit);
+    return allocationsWithin(this.state, ni, prefix, offset, limit);
   }
 
   snapshot(): Snapshot {
-    const s = snapshot(this.sp);
+    const s = snapshot(this.state);
     const v = this.vlan.snapshot();
     if (v.indexes.length > 0) s.vlan = v;
     return s;

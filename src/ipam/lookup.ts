@@ -36,9 +36,9 @@ function requirement(r: LabelSelectorRequirement, v: string | undefined): boolea
 }
 
 /** The first thing in `ref` whose labels match `sel`; NotFound when nothing does. */
-export function lookup(sp: IpamState, ref: NetworkInstanceRef, sel: LabelSelector): LookupMatch {
-  const inst = sp.instance(ref);
-  const rows = sp.rows;
+export function lookup(state: IpamState, ref: NetworkInstanceRef, sel: LabelSelector): LookupMatch {
+  const inst = state.instance(ref);
+  const rows = state.rows;
   // per row: its own labels, and its kind, family and network name as system labels
   let own: Labels = {};
   let kind = 0;
@@ -54,15 +54,15 @@ export function lookup(sp: IpamState, ref: NetworkInstanceRef, sel: LabelSelecto
   const visit = (row: number): number => {
     const t = rows.type(row);
     if (t === RowType.Prefix || t === RowType.Reserved || t === RowType.Alloc) {
-      const m = sp.meta.get(row);
-      own = m && t !== RowType.Alloc ? m.sel : sp.labels.get(rows.labels(row));
+      const m = state.meta.get(row);
+      own = m && t !== RowType.Alloc ? m.sel : state.labels.get(rows.labels(row));
       kind = rows.kind(row);
       v6 = rows.isV6(row);
-      net = networkName(sp, row);
+      net = networkName(state, row);
       if (holds(sel, get)) return row;
     }
     if (rows.isContainer(row)) {
-      for (const ch of sp.children(row)) {
+      for (const ch of state.children(row)) {
         const hit = visit(ch);
         if (hit) return hit;
       }
@@ -72,19 +72,19 @@ export function lookup(sp: IpamState, ref: NetworkInstanceRef, sel: LabelSelecto
   for (const fam of inst.top) {
     for (const top of fam) {
       const hit = visit(top);
-      if (hit) return match(sp, inst, hit);
+      if (hit) return match(state, inst, hit);
     }
   }
   // lookups of reserved addresses by other owners are stored too (with their owner's labels)
   const refs: number[] = [];
-  for (const set of sp.refs.values()) for (const x of set) if (rows.inst(x) === inst.id) refs.push(x);
-  refs.sort(sp.compareRows);
+  for (const set of state.refs.values()) for (const x of set) if (rows.inst(x) === inst.id) refs.push(x);
+  refs.sort(state.compareRows);
   for (const x of refs) {
-    own = sp.labels.get(rows.labels(x));
+    own = state.labels.get(rows.labels(x));
     kind = rows.kind(x);
     v6 = rows.isV6(x);
-    net = networkName(sp, rows.parent(x));
-    if (holds(sel, get)) return match(sp, inst, x);
+    net = networkName(state, rows.parent(x));
+    if (holds(sel, get)) return match(state, inst, x);
   }
   const s = renderSelector(sel);
   throw new IpamError('NotFound', `nothing in network instance ${inst.key} matches selector ${s}`, {
@@ -95,18 +95,18 @@ export function lookup(sp: IpamState, ref: NetworkInstanceRef, sel: LabelSelecto
 }
 
 /** The network name of a row: its own (subnets), else its enclosing subnet's. */
-function networkName(sp: IpamState, r: number): string | undefined {
-  const m = sp.meta.get(r);
+function networkName(state: IpamState, r: number): string | undefined {
+  const m = state.meta.get(r);
   if (m?.networkName) return m.networkName;
-  const p = sp.rows.parent(r);
-  return p ? sp.meta.get(p)?.networkName : undefined;
+  const p = state.rows.parent(r);
+  return p ? state.meta.get(p)?.networkName : undefined;
 }
 
-function match(sp: IpamState, inst: Instance, r: number): LookupMatch {
-  const rows = sp.rows;
+function match(state: IpamState, inst: Instance, r: number): LookupMatch {
+  const rows = state.rows;
   const t = rows.type(r);
   if (t === RowType.Alloc || t === RowType.Ref) {
-    const a = rowAllocation(sp, r);
+    const a = rowAllocation(state, r);
     return {
       networkInstance: inst.ref,
       kind: a.kind,
@@ -117,12 +117,12 @@ function match(sp: IpamState, inst: Instance, r: number): LookupMatch {
       owner: a.owner,
     };
   }
-  const m = sp.metaOf(r);
-  const owner = sp.holderOf(r);
+  const m = state.metaOf(r);
+  const owner = state.holderOf(r);
   if (t === RowType.Reserved) {
     // a reserved address is answered as a host address of its subnet
     const a = buildAllocation(
-      sp,
+      state,
       owner,
       inst,
       rows.kind(r),

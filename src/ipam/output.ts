@@ -11,7 +11,7 @@ import type { Allocation, Labels, PrefixInfo } from './types.js';
  * `addr/<subnet length>` with the subnet's gateway; loopback addresses `addr/32|128`; prefixes `net/len`.
  */
 export function buildAllocation(
-  sp: IpamState,
+  state: IpamState,
   owner: string,
   inst: Instance,
   kind: number,
@@ -23,13 +23,13 @@ export function buildAllocation(
   parent: number,
   labels: Labels,
 ): Allocation {
-  const rows = sp.rows;
+  const rows = state.rows;
   let prefix: string;
   let gateway: string | undefined;
   let parentText: string;
   if (parent === 0) parentText = formatAddr(v6, w, wo) + '/' + blockLen;
   else {
-    const m = sp.metaOf(parent);
+    const m = state.metaOf(parent);
     parentText = m.cidr;
     if (host && rows.kind(parent) === 1 && rows.type(parent) !== RowType.Reserved) {
       prefix = formatAddr(v6, w, wo) + '/' + rows.len(parent);
@@ -51,15 +51,15 @@ export function buildAllocation(
 }
 
 /** The Allocation a row (Alloc or Ref) stands for. */
-export function rowAllocation(sp: IpamState, r: number, owner?: string): Allocation {
-  const rows = sp.rows;
-  const inst = sp.instances[rows.inst(r)]!;
-  const labels = sp.labels.get(rows.labels(r));
+export function rowAllocation(state: IpamState, r: number, owner?: string): Allocation {
+  const rows = state.rows;
+  const inst = state.instances[rows.inst(r)]!;
+  const labels = state.labels.get(rows.labels(r));
   if (rows.type(r) === RowType.Ref) {
     // a lookup of a reserved address: answered like a host address of the reserved row's subnet
     const res = rows.parent(r);
     return buildAllocation(
-      sp,
+      state,
       owner ?? rows.ownerOf(r),
       inst,
       rows.kind(r),
@@ -73,7 +73,7 @@ export function rowAllocation(sp: IpamState, r: number, owner?: string): Allocat
     );
   }
   return buildAllocation(
-    sp,
+    state,
     owner ?? rows.ownerOf(r),
     inst,
     rows.kind(r),
@@ -87,18 +87,18 @@ export function rowAllocation(sp: IpamState, r: number, owner?: string): Allocat
   );
 }
 
-export function specInfo(sp: IpamState, s: SpecRec): PrefixInfo {
-  const inst = sp.instances[s.inst]!;
-  const v6 = sp.rows.isV6(s.row);
+export function specInfo(state: IpamState, s: SpecRec): PrefixInfo {
+  const inst = state.instances[s.inst]!;
+  const v6 = state.rows.isV6(s.row);
   const info: PrefixInfo = {
     networkInstance: inst.ref,
     prefix: s.net,
     kind: KIND_NAMES[s.kind],
     addressFamily: v6 ? 'ipv6' : 'ipv4',
-    labels: Object.freeze({ ...s.labels, ...sp.systemLabels(inst, s.kind, v6, s.networkName) }),
+    labels: Object.freeze({ ...s.labels, ...state.systemLabels(inst, s.kind, v6, s.networkName) }),
     owner: s.owner,
   };
-  if (s.reserved) info.reserved = [sp.addrOf(s.reserved)];
+  if (s.reserved) info.reserved = [state.addrOf(s.reserved)];
   return info;
 }
 

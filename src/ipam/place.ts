@@ -21,12 +21,12 @@ export function selectableAlloc(cls: ReqClass, labels: Labels): boolean {
 }
 
 /** Bookkeeping after a new Alloc row took its block. `restoring`: refuse an owner already present. */
-export function finishRow(sp: IpamState, p: Plan, r: number, restoring = false): void {
-  const rows = sp.rows;
-  rows.setLabels(r, p.labels === EMPTY_LABELS ? 0 : sp.labels.intern(p.labels));
-  if (!restoring) sp.owners.set(p.owner, r);
-  else if (!sp.owners.add(p.owner, r)) {
-    sp.purge(r, true, null);
+export function finishRow(state: IpamState, p: Plan, r: number, restoring = false): void {
+  const rows = state.rows;
+  rows.setLabels(r, p.labels === EMPTY_LABELS ? 0 : state.labels.intern(p.labels));
+  if (!restoring) state.owners.set(p.owner, r);
+  else if (!state.owners.add(p.owner, r)) {
+    state.purge(r, true, null);
     throw new IpamError(
       'InvalidArgument',
       `cannot restore allocation of ${p.owner} in network instance ${p.inst.key}: the owner already holds an allocation`,
@@ -34,32 +34,40 @@ export function finishRow(sp: IpamState, p: Plan, r: number, restoring = false):
     );
   }
   if (!rows.isHost(r) && selectableAlloc(p.cls, p.labels)) {
-    allocatedPrefixLabels(sp, p.inst, r, sp.labels.get(rows.labels(r)), p.networkName, true);
-    sp.setSelectable(p.inst, r, true, true);
+    allocatedPrefixLabels(state, p.inst, r, state.labels.get(rows.labels(r)), p.networkName, true);
+    state.setSelectable(p.inst, r, true, true);
   }
 }
 
 /** Takes block (w, blockLen) inside container c for the plan's owner (or just describes it when dry). */
-export function takeAt(sp: IpamState, p: Plan, c: number, w: ArrayLike<number>, blockLen: number, host: boolean, dry: boolean): Allocation {
-  const rows = sp.rows;
+export function takeAt(
+  state: IpamState,
+  p: Plan,
+  c: number,
+  w: ArrayLike<number>,
+  blockLen: number,
+  host: boolean,
+  dry: boolean,
+): Allocation {
+  const rows = state.rows;
   const v6 = c === 0 ? p.stat!.v6 : rows.isV6(c);
-  if (dry) return buildAllocation(sp, p.owner, p.inst, p.kind, v6, w, 0, blockLen, host, c, p.labels);
+  if (dry) return buildAllocation(state, p.owner, p.inst, p.kind, v6, w, 0, blockLen, host, c, p.labels);
   let r: number;
   if (host) {
-    r = sp.newRow(p.inst, v6, w, 0, blockLen, RowType.Alloc, p.kind, p.owner, true);
-    sp.attach(p.inst, c, r);
+    r = state.newRow(p.inst, v6, w, 0, blockLen, RowType.Alloc, p.kind, p.owner, true);
+    state.attach(p.inst, c, r);
   } else {
     const cidr = new Cidr();
     cidr.v6 = v6;
     for (let i = 0; i < 4; i++) cidr.w[i] = w[i];
     cidr.len = blockLen;
-    r = createPrefixRow(sp, p.inst, cidr, cidr.w, p.kind, RowType.Alloc, p.owner, c);
+    r = createPrefixRow(state, p.inst, cidr, cidr.w, p.kind, RowType.Alloc, p.owner, c);
   }
-  finishRow(sp, p, r);
-  return rowAllocation(sp, r);
+  finishRow(state, p, r);
+  return rowAllocation(state, r);
 }
 
-export function conflict(sp: IpamState, p: Plan, what: string, hit: number): IpamError {
+export function conflict(state: IpamState, p: Plan, what: string, hit: number): IpamError {
   if (hit === SYSTEM_ROW) {
     return new IpamError(
       'AlreadyExists',
@@ -71,24 +79,24 @@ export function conflict(sp: IpamState, p: Plan, what: string, hit: number): Ipa
       },
     );
   }
-  return inUse(sp, p.inst, what, hit, 'spec.prefix');
+  return inUse(state, p.inst, what, hit, 'spec.prefix');
 }
 
 /** Static allocation by label: a reserved address is answered without taking ownership. */
-export function refAlloc(sp: IpamState, p: Plan, res: number, dry: boolean): Allocation {
-  const rows = sp.rows;
+export function refAlloc(state: IpamState, p: Plan, res: number, dry: boolean): Allocation {
+  const rows = state.rows;
   const v6 = rows.isV6(res);
   if (!dry) {
-    const r = sp.newRow(p.inst, v6, rows.page(res), rows.at(res), v6 ? 128 : 32, RowType.Ref, KindCode.Network, p.owner, true);
+    const r = state.newRow(p.inst, v6, rows.page(res), rows.at(res), v6 ? 128 : 32, RowType.Ref, KindCode.Network, p.owner, true);
     rows.setParent(r, res);
-    rows.setLabels(r, p.labels === EMPTY_LABELS ? 0 : sp.labels.intern(p.labels));
-    sp.owners.set(p.owner, r);
-    let set = sp.refs.get(res);
-    if (!set) sp.refs.set(res, (set = new Set()));
+    rows.setLabels(r, p.labels === EMPTY_LABELS ? 0 : state.labels.intern(p.labels));
+    state.owners.set(p.owner, r);
+    let set = state.refs.get(res);
+    if (!set) state.refs.set(res, (set = new Set()));
     set.add(r);
   }
   return buildAllocation(
-    sp,
+    state,
     p.owner,
     p.inst,
     KindCode.Network,

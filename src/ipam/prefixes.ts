@@ -49,12 +49,12 @@ export function hostBitsError(c: Cidr, text: string, kind: KindCode, inst: Insta
   );
 }
 
-export function inUse(sp: IpamState, inst: Instance, what: string, hit: number, field?: string): IpamError {
-  return new IpamError('AlreadyExists', `${what} in network instance ${inst.key} is in use by ${sp.holderOf(hit)}`, {
+export function inUse(state: IpamState, inst: Instance, what: string, hit: number, field?: string): IpamError {
+  return new IpamError('AlreadyExists', `${what} in network instance ${inst.key} is in use by ${state.holderOf(hit)}`, {
     networkInstance: inst.key,
     prefix: what,
     field,
-    dependents: [sp.holderOf(hit)],
+    dependents: [state.holderOf(hit)],
   });
 }
 
@@ -66,8 +66,8 @@ const PARENT_KINDS: Record<KindCode, readonly number[]> = {
 };
 
 /** Checks the nesting rule for a new prefix of `kind` in container c (0: top level). */
-export function checkParent(sp: IpamState, inst: Instance, kind: KindCode, c: number, text: string, field: string): void {
-  const pk = sp.containerKind(c);
+export function checkParent(state: IpamState, inst: Instance, kind: KindCode, c: number, text: string, field: string): void {
+  const pk = state.containerKind(c);
   if (PARENT_KINDS[kind].includes(pk)) return;
   if (c === 0) {
     throw new IpamError(
@@ -83,7 +83,7 @@ export function checkParent(sp: IpamState, inst: Instance, kind: KindCode, c: nu
   const article = kind === KindCode.Aggregate ? 'an' : 'a';
   throw new IpamError(
     'FailedPrecondition',
-    `${article} ${KIND_NAMES[kind]} prefix (${text}) cannot be nested in ${KIND_NAMES[pk]} prefix ${sp.cidrOf(c)} in network instance ${inst.key}`,
+    `${article} ${KIND_NAMES[kind]} prefix (${text}) cannot be nested in ${KIND_NAMES[pk]} prefix ${state.cidrOf(c)} in network instance ${inst.key}`,
     {
       networkInstance: inst.key,
       prefix: text,
@@ -94,7 +94,7 @@ export function checkParent(sp: IpamState, inst: Instance, kind: KindCode, c: nu
 
 /** A container row for a new prefix: takes its block, its reserved ends, its meta. */
 export function createPrefixRow(
-  sp: IpamState,
+  state: IpamState,
   inst: Instance,
   c: Cidr,
   net: Uint32Array,
@@ -103,10 +103,10 @@ export function createPrefixRow(
   owner: string,
   container: number,
 ): number {
-  const r = sp.newRow(inst, c.v6, net, 0, c.len, type, kind, owner, false);
-  sp.attach(inst, container, r);
-  if (kind === KindCode.Network || kind === KindCode.Loopback) sp.reserveSystem(r);
-  if (type === RowType.Prefix) sp.metaOf(r);
+  const r = state.newRow(inst, c.v6, net, 0, c.len, type, kind, owner, false);
+  state.attach(inst, container, r);
+  if (kind === KindCode.Network || kind === KindCode.Loopback) state.reserveSystem(r);
+  if (type === RowType.Prefix) state.metaOf(r);
   return r;
 }
 
@@ -114,23 +114,23 @@ export function createPrefixRow(
  * Moves the rows inside a new aggregate under it (an aggregate applied after prefixes it
  * contains). Returns the new row, or 0 when something inside cannot move.
  */
-function reparentUnder(sp: IpamState, inst: Instance, c: Cidr, net: Uint32Array, owner: string): number {
-  const rows = sp.rows;
-  const container = sp.locContainer;
+function reparentUnder(state: IpamState, inst: Instance, c: Cidr, net: Uint32Array, owner: string): number {
+  const rows = state.rows;
+  const container = state.locContainer;
   const W = c.v6 ? 128 : 32;
   let moved: number[] = [];
   if (container === 0) {
     moved = inst.top[c.v6 ? 1 : 0].filter((t) => rows.len(t) > c.len && sameNet(rows.page(t), rows.at(t), net, c.len));
   } else {
-    const node = sp.trie.nodeAt(rows.root(container), W - rows.len(container), rows.len(container), net, 0, W - c.len);
-    sp.trie.forEach(node, W - c.len, (row) => {
+    const node = state.trie.nodeAt(rows.root(container), W - rows.len(container), rows.len(container), net, 0, W - c.len);
+    state.trie.forEach(node, W - c.len, (row) => {
       moved.push(row);
     });
   }
   if (moved.length === 0 || moved.some((m) => m === SYSTEM_ROW)) return 0;
-  for (const m of moved) sp.detach(m);
-  const r = createPrefixRow(sp, inst, c, net, KindCode.Aggregate, RowType.Prefix, owner, container);
-  for (const m of moved) sp.attach(inst, r, m);
+  for (const m of moved) state.detach(m);
+  const r = createPrefixRow(state, inst, c, net, KindCode.Aggregate, RowType.Prefix, owner, container);
+  for (const m of moved) state.attach(inst, r, m);
   return r;
 }
 
@@ -176,46 +176,46 @@ function normalize(inst: Instance, spec: PrefixSpec, field: string): NormSpec {
 }
 
 /** Adds one spec to the space (or joins an existing subnet). */
-function addSpec(sp: IpamState, inst: Instance, n: NormSpec, fromInstance: boolean, field: string): SpecRec {
-  const rows = sp.rows;
+function addSpec(state: IpamState, inst: Instance, n: NormSpec, fromInstance: boolean, field: string): SpecRec {
+  const rows = state.rows;
   const { c, kind } = n;
-  sp.locate(inst, c.v6, n.netWords, 0, c.len);
+  state.locate(inst, c.v6, n.netWords, 0, c.len);
   let row = 0;
   let created = false;
-  const probe = sp.locProbe;
-  const hit = sp.locHit;
+  const probe = state.locProbe;
+  const hit = state.locHit;
   // the closest enclosing prefix decides: a wrong parent is a nesting error, whatever lies
   // inside it (its reserved network/broadcast address, other owners' allocations)
-  if (sp.locContainer !== 0) checkParent(sp, inst, kind, sp.locContainer, n.net, field);
+  if (state.locContainer !== 0) checkParent(state, inst, kind, state.locContainer, n.net, field);
   if (probe === Probe.Exact) {
     const shares =
       (kind === KindCode.Network || kind === KindCode.Loopback) && rows.type(hit) === RowType.Prefix && rows.kind(hit) === kind;
-    if (!shares) throw inUse(sp, inst, n.net, hit, field);
-    const other = sp.meta.get(hit)?.networkName;
+    if (!shares) throw inUse(state, inst, n.net, hit, field);
+    const other = state.meta.get(hit)?.networkName;
     if (other !== n.networkName) {
       throw new IpamError(
         'AlreadyExists',
-        `${n.net} in network instance ${inst.key} is in use by ${sp.holderOf(hit)} as network ${other ?? '(none)'}, not ${n.networkName ?? '(none)'}`,
+        `${n.net} in network instance ${inst.key} is in use by ${state.holderOf(hit)} as network ${other ?? '(none)'}, not ${n.networkName ?? '(none)'}`,
         {
           networkInstance: inst.key,
           prefix: n.net,
           field,
-          dependents: [sp.holderOf(hit)],
+          dependents: [state.holderOf(hit)],
         },
       );
     }
     row = hit;
   } else if (probe === Probe.Free) {
-    checkParent(sp, inst, kind, sp.locContainer, n.net, field);
-    row = createPrefixRow(sp, inst, c, n.netWords, kind, RowType.Prefix, n.owner, sp.locContainer);
+    checkParent(state, inst, kind, state.locContainer, n.net, field);
+    row = createPrefixRow(state, inst, c, n.netWords, kind, RowType.Prefix, n.owner, state.locContainer);
     created = true;
   } else if (probe === Probe.Contains && kind === KindCode.Aggregate) {
-    checkParent(sp, inst, kind, sp.locContainer, n.net, field);
-    row = reparentUnder(sp, inst, c, n.netWords, n.owner);
-    if (row === 0) throw inUse(sp, inst, n.net, hit, field);
+    checkParent(state, inst, kind, state.locContainer, n.net, field);
+    row = reparentUnder(state, inst, c, n.netWords, n.owner);
+    if (row === 0) throw inUse(state, inst, n.net, hit, field);
     created = true;
   } else {
-    throw inUse(sp, inst, n.net, hit, field);
+    throw inUse(state, inst, n.net, hit, field);
   }
   const rec: SpecRec = {
     key: n.canon + '\u0000' + n.owner,
@@ -232,47 +232,47 @@ function addSpec(sp: IpamState, inst: Instance, n: NormSpec, fromInstance: boole
   };
   if (c.hostBits) {
     const W = c.v6 ? 128 : 32;
-    const p = sp.trie.probe(rows.root(row), W - c.len, c.len, c.w, 0, 0);
+    const p = state.trie.probe(rows.root(row), W - c.len, c.len, c.w, 0, 0);
     if (p !== Probe.Free) {
-      const h = sp.trie.hit;
-      if (created) sp.purge(row, true, null);
-      throw inUse(sp, inst, formatAddr(c.v6, c.w), h, field);
+      const h = state.trie.hit;
+      if (created) state.purge(row, true, null);
+      throw inUse(state, inst, formatAddr(c.v6, c.w), h, field);
     }
-    const res = sp.newRow(inst, c.v6, c.w, 0, W, RowType.Reserved, kind, n.owner, true);
-    sp.attach(inst, row, res);
+    const res = state.newRow(inst, c.v6, c.w, 0, W, RowType.Reserved, kind, n.owner, true);
+    state.attach(inst, row, res);
     rec.reserved = res;
-    sp.metaOf(res).members = [rec];
-    sp.setSelectable(inst, res, true);
+    state.metaOf(res).members = [rec];
+    state.setSelectable(inst, res, true);
   }
-  sp.metaOf(row).members.push(rec);
-  if (created) sp.setSelectable(inst, row, true);
+  state.metaOf(row).members.push(rec);
+  if (created) state.setSelectable(inst, row, true);
   inst.specs.set(rec.key, rec);
-  sp.index(sp.specsByOwner, rec.owner, rec);
-  refreshPrefix(sp, inst, row);
+  state.index(state.specsByOwner, rec.owner, rec);
+  refreshPrefix(state, inst, row);
   return rec;
 }
 
 /** Owners that depend on a spec: everything inside its prefix (when it is the last to define it). */
-export function specDependents(sp: IpamState, rec: SpecRec, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
-  const m = sp.meta.get(rec.row);
+export function specDependents(state: IpamState, rec: SpecRec, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
+  const m = state.meta.get(rec.row);
   if (m && m.members.length > 1) {
-    if (rec.reserved) sp.dependents(rec.reserved, except, out);
-  } else sp.dependents(rec.row, except, out);
+    if (rec.reserved) state.dependents(rec.reserved, except, out);
+  } else state.dependents(rec.row, except, out);
   return out;
 }
 
-export function removeSpecNow(sp: IpamState, rec: SpecRec, freed: ((r: number) => void) | null): void {
-  const inst = sp.instances[rec.inst];
+export function removeSpecNow(state: IpamState, rec: SpecRec, freed: ((r: number) => void) | null): void {
+  const inst = state.instances[rec.inst];
   if (!inst || inst.specs.get(rec.key) !== rec) return;
-  const m = sp.meta.get(rec.row);
+  const m = state.meta.get(rec.row);
   if (m && m.members.length > 1) {
-    if (rec.reserved) sp.purge(rec.reserved, true, freed);
+    if (rec.reserved) state.purge(rec.reserved, true, freed);
     m.members = m.members.filter((s) => s !== rec);
     inst.specs.delete(rec.key);
-    sp.unindex(sp.specsByOwner, rec.owner, rec);
-    if (sp.rows.ownerIs(rec.row, rec.owner)) sp.rows.setOwner(rec.row, m.members[0].owner);
-    refreshPrefix(sp, inst, rec.row);
-  } else sp.purge(rec.row, true, freed);
+    state.unindex(state.specsByOwner, rec.owner, rec);
+    if (state.rows.ownerIs(rec.row, rec.owner)) state.rows.setOwner(rec.row, m.members[0].owner);
+    refreshPrefix(state, inst, rec.row);
+  } else state.purge(rec.row, true, freed);
 }
 
 export function dependentsError(what: string, inst: Instance, deps: Set<string>): IpamError {
@@ -284,32 +284,32 @@ export function dependentsError(what: string, inst: Instance, deps: Set<string>)
   });
 }
 
-function updateLabels(sp: IpamState, inst: Instance, rec: SpecRec, labels: NormSpec['labels']): void {
+function updateLabels(state: IpamState, inst: Instance, rec: SpecRec, labels: NormSpec['labels']): void {
   if (sameLabels(rec.labels, labels)) return;
   rec.labels = labels;
-  if (rec.reserved) refreshReserved(sp, inst, rec);
-  refreshPrefix(sp, inst, rec.row);
+  if (rec.reserved) refreshReserved(state, inst, rec);
+  refreshPrefix(state, inst, rec.row);
 }
 
-export function applyPrefix(sp: IpamState, spec: PrefixSpec): SpecRec {
-  const inst = sp.instance(spec?.networkInstance);
+export function applyPrefix(state: IpamState, spec: PrefixSpec): SpecRec {
+  const inst = state.instance(spec?.networkInstance);
   const n = normalize(inst, spec, 'spec.prefix');
   const key = n.canon + '\u0000' + n.owner;
   const old = inst.specs.get(key);
   if (old) {
     if (old.kind === n.kind && old.networkName === n.networkName && !old.fromInstance) {
-      updateLabels(sp, inst, old, n.labels);
+      updateLabels(state, inst, old, n.labels);
       return old;
     }
-    const deps = specDependents(sp, old, new Set([old.owner]));
+    const deps = specDependents(state, old, new Set([old.owner]));
     if (deps.size) throw dependentsError(old.net, inst, deps);
-    removeSpecNow(sp, old, null);
+    removeSpecNow(state, old, null);
   }
-  return addSpec(sp, inst, n, false, 'spec.prefix');
+  return addSpec(state, inst, n, false, 'spec.prefix');
 }
 
 export function applyNetworkInstance(
-  sp: IpamState,
+  state: IpamState,
   ref: NetworkInstanceRef,
   prefixes: InstancePrefix[],
   owner: string,
@@ -318,7 +318,7 @@ export function applyNetworkInstance(
     throw new IpamError('InvalidArgument', 'network instance name is required', { field: 'metadata.name' });
   }
   if (typeof owner !== 'string') throw new IpamError('InvalidArgument', 'network instance owner is required', { field: 'owner' });
-  let inst = sp.findInstance(ref);
+  let inst = state.findInstance(ref);
   if (inst && inst.owner !== owner) {
     throw new IpamError('AlreadyExists', `network instance ${inst.key} is in use by ${inst.owner}`, {
       networkInstance: inst.key,
@@ -326,7 +326,7 @@ export function applyNetworkInstance(
     });
   }
   const isNew = !inst;
-  inst ??= sp.createInstance(ref, owner);
+  inst ??= state.createInstance(ref, owner);
   const list = Array.isArray(prefixes) ? prefixes : [];
   try {
     const wanted = list.map((p, i) => {
@@ -341,25 +341,25 @@ export function applyNetworkInstance(
     const current = [...inst.specs.values()].filter((s) => s.fromInstance);
     const gone = current.filter((s) => !keep.has(s.key));
     const deps = new Set<string>();
-    for (const s of gone) specDependents(sp, s, new Set([owner]), deps);
+    for (const s of gone) specDependents(state, s, new Set([owner]), deps);
     if (deps.size) throw dependentsError(gone.map((s) => s.net).join(', '), inst, deps);
-    for (const s of gone) removeSpecNow(sp, s, null);
+    for (const s of gone) removeSpecNow(state, s, null);
     const added: SpecRec[] = [];
     try {
       wanted.forEach((n, i) => {
         const old = inst!.specs.get(n.canon + '\u0000' + owner);
-        if (old && old.fromInstance) updateLabels(sp, inst!, old, n.labels);
-        else if (old) throw inUse(sp, inst!, n.net, old.row, `spec.prefixes[${i}].prefix`);
-        else added.push(addSpec(sp, inst!, n, true, `spec.prefixes[${i}].prefix`));
+        if (old && old.fromInstance) updateLabels(state, inst!, old, n.labels);
+        else if (old) throw inUse(state, inst!, n.net, old.row, `spec.prefixes[${i}].prefix`);
+        else added.push(addSpec(state, inst!, n, true, `spec.prefixes[${i}].prefix`));
       });
     } catch (e) {
-      for (const s of added.reverse()) removeSpecNow(sp, s, null);
+      for (const s of added.reverse()) removeSpecNow(state, s, null);
       throw e;
     }
     inst.prefixes = wanted.map((n) => (n.labels === freezeLabels(undefined) ? { prefix: n.net } : { prefix: n.net, labels: n.labels }));
     return instanceInfo(inst);
   } catch (e) {
-    if (isNew) sp.dropInstance(inst);
+    if (isNew) state.dropInstance(inst);
     throw e;
   }
 }
@@ -377,48 +377,48 @@ export function specsFor(inst: Instance, prefix: string): SpecRec[] {
   return [...inst.specs.values()].filter((s) => s.net === canon && !s.fromInstance);
 }
 
-export function removePrefix(sp: IpamState, ref: NetworkInstanceRef, prefix: string, opts?: ReleaseOptions): void {
-  const inst = sp.findInstance(ref);
+export function removePrefix(state: IpamState, ref: NetworkInstanceRef, prefix: string, opts?: ReleaseOptions): void {
+  const inst = state.findInstance(ref);
   if (!inst) return;
   const recs = specsFor(inst, prefix);
   if (!opts?.force) {
     const owners = new Set(recs.map((r) => r.owner));
     const deps = new Set<string>();
     // removing every member of a shared subnet removes the subnet
-    const rowsGone = new Set(recs.filter((r) => (sp.meta.get(r.row)?.members ?? []).every((m) => recs.includes(m))).map((r) => r.row));
+    const rowsGone = new Set(recs.filter((r) => (state.meta.get(r.row)?.members ?? []).every((m) => recs.includes(m))).map((r) => r.row));
     for (const r of recs) {
-      if (rowsGone.has(r.row)) sp.dependents(r.row, owners, deps);
-      else if (r.reserved) sp.dependents(r.reserved, owners, deps);
+      if (rowsGone.has(r.row)) state.dependents(r.row, owners, deps);
+      else if (r.reserved) state.dependents(r.reserved, owners, deps);
     }
     if (deps.size) throw dependentsError(prefix, inst, deps);
   }
-  for (const r of recs) removeSpecNow(sp, r, null);
+  for (const r of recs) removeSpecNow(state, r, null);
 }
 
-export function removeNetworkInstance(sp: IpamState, ref: NetworkInstanceRef, opts?: ReleaseOptions): void {
-  const inst = sp.findInstance(ref);
+export function removeNetworkInstance(state: IpamState, ref: NetworkInstanceRef, opts?: ReleaseOptions): void {
+  const inst = state.findInstance(ref);
   if (!inst) return;
   if (!opts?.force) {
-    const deps = instanceDependents(sp, inst, new Set([inst.owner]));
+    const deps = instanceDependents(state, inst, new Set([inst.owner]));
     if (deps.size) throw dependentsError(`network instance ${inst.key}`, inst, deps);
   }
-  dropWholeInstance(sp, inst);
+  dropWholeInstance(state, inst);
 }
 
-export function instanceDependents(sp: IpamState, inst: Instance, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
+export function instanceDependents(state: IpamState, inst: Instance, except: ReadonlySet<string>, out = new Set<string>()): Set<string> {
   for (const fam of inst.top) {
     for (const t of fam) {
-      for (const s of sp.meta.get(t)?.members ?? []) if (!except.has(s.owner)) out.add(s.owner);
-      if (sp.rows.type(t) === RowType.Alloc && !except.has(sp.rows.ownerOf(t))) out.add(sp.rows.ownerOf(t));
-      sp.dependents(t, except, out);
+      for (const s of state.meta.get(t)?.members ?? []) if (!except.has(s.owner)) out.add(s.owner);
+      if (state.rows.type(t) === RowType.Alloc && !except.has(state.rows.ownerOf(t))) out.add(state.rows.ownerOf(t));
+      state.dependents(t, except, out);
     }
   }
   return out;
 }
 
-export function dropWholeInstance(sp: IpamState, inst: Instance, freed: ((r: number) => void) | null = null): void {
-  for (const fam of inst.top) for (const t of [...fam]) sp.purge(t, true, freed);
-  sp.dropInstance(inst);
+export function dropWholeInstance(state: IpamState, inst: Instance, freed: ((r: number) => void) | null = null): void {
+  for (const fam of inst.top) for (const t of [...fam]) state.purge(t, true, freed);
+  state.dropInstance(inst);
 }
 
 export { RowFlag };

@@ -11,9 +11,9 @@ import { Probe } from './trie.js';
 import type { Allocation, AllocationFilter, NetworkInstanceInfo, NetworkInstanceRef, PrefixInfo, Utilization } from './types.js';
 import { niKey } from './state.js';
 
-export function getAllocations(sp: IpamState, owner: string): Allocation[] {
-  const r = sp.owners.get(owner);
-  return r === undefined ? [] : [rowAllocation(sp, r)];
+export function getAllocations(state: IpamState, owner: string): Allocation[] {
+  const r = state.owners.get(owner);
+  return r === undefined ? [] : [rowAllocation(state, r)];
 }
 
 /**
@@ -21,14 +21,14 @@ export function getAllocations(sp: IpamState, owner: string): Allocation[] {
  * what lies inside it; lookups of reserved addresses last. Deterministic for a given state,
  * so a restored allocator lists exactly what the original did.
  */
-export function allocationRows(sp: IpamState, insts: Instance[], fn: (r: number) => boolean | void): void {
-  const rows = sp.rows;
+export function allocationRows(state: IpamState, insts: Instance[], fn: (r: number) => boolean | void): void {
+  const rows = state.rows;
   let stop = false;
   // fn returns false to end the walk (a page is full)
   const visit = (r: number): boolean => {
     if (rows.type(r) === RowType.Alloc && fn(r) === false) stop = true;
     if (stop || !rows.isContainer(r)) return !stop;
-    return sp.eachChild(r, visit);
+    return state.eachChild(r, visit);
   };
   const ids = new Set(insts.map((i) => i.id));
   for (const inst of insts) {
@@ -41,16 +41,16 @@ export function allocationRows(sp: IpamState, insts: Instance[], fn: (r: number)
   }
   if (stop) return;
   const refs: number[] = [];
-  for (const set of sp.refs.values()) for (const r of set) if (ids.has(rows.inst(r))) refs.push(r);
-  refs.sort((a, b) => sp.compareRows(a, b) || (rows.ownerOf(a) < rows.ownerOf(b) ? -1 : 1));
+  for (const set of state.refs.values()) for (const r of set) if (ids.has(rows.inst(r))) refs.push(r);
+  refs.sort((a, b) => state.compareRows(a, b) || (rows.ownerOf(a) < rows.ownerOf(b) ? -1 : 1));
   for (const r of refs) if (fn(r) === false) return;
 }
 
-export function listAllocations(sp: IpamState, filter: AllocationFilter = {}): Allocation[] {
+export function listAllocations(state: IpamState, filter: AllocationFilter = {}): Allocation[] {
   const out: Allocation[] = [];
-  let insts = sp.instances.filter((i): i is Instance => !!i);
+  let insts = state.instances.filter((i): i is Instance => !!i);
   if (filter.networkInstance) {
-    const inst = sp.byKey.get(niKey(filter.networkInstance));
+    const inst = state.byKey.get(niKey(filter.networkInstance));
     if (!inst) return out;
     insts = [inst];
   }
@@ -58,21 +58,21 @@ export function listAllocations(sp: IpamState, filter: AllocationFilter = {}): A
   const limit = filter.limit ?? Infinity;
   if (limit <= 0) return out;
   if (filter.owner !== undefined) {
-    const r = sp.owners.get(filter.owner);
+    const r = state.owners.get(filter.owner);
     if (r === undefined) return out;
-    const a = rowAllocation(sp, r);
-    if (insts.some((i) => i.id === sp.rows.inst(r)) && keep(a, filter) && skip === 0) out.push(a);
+    const a = rowAllocation(state, r);
+    if (insts.some((i) => i.id === state.rows.inst(r)) && keep(a, filter) && skip === 0) out.push(a);
     return out;
   }
-  allocationRows(sp, insts, (r) => {
-    if (filter.ownerPrefix !== undefined && !sp.rows.ownerOf(r).startsWith(filter.ownerPrefix)) return;
-    if (filter.ownerContains !== undefined && !sp.rows.ownerOf(r).includes(filter.ownerContains)) return;
+  allocationRows(state, insts, (r) => {
+    if (filter.ownerPrefix !== undefined && !state.rows.ownerOf(r).startsWith(filter.ownerPrefix)) return;
+    if (filter.ownerContains !== undefined && !state.rows.ownerOf(r).includes(filter.ownerContains)) return;
     // Without a selector a row matches as it is: skip it without building its allocation.
     if (!filter.selector && skip > 0) {
       skip--;
       return;
     }
-    const a = rowAllocation(sp, r);
+    const a = rowAllocation(state, r);
     if (!keep(a, filter)) return;
     if (skip > 0) {
       skip--;
@@ -89,40 +89,40 @@ const keep = (a: Allocation, f: AllocationFilter): boolean =>
   (f.ownerContains === undefined || a.owner.includes(f.ownerContains)) &&
   (!f.selector || selectorMatches(f.selector, a.labels));
 
-export function listNetworkInstances(sp: IpamState): NetworkInstanceInfo[] {
-  return sp.instances.filter((i): i is Instance => !!i).map(instanceInfo);
+export function listNetworkInstances(state: IpamState): NetworkInstanceInfo[] {
+  return state.instances.filter((i): i is Instance => !!i).map(instanceInfo);
 }
 
 /** Specs in candidate order (family, address, length), so parents come before children. */
-export function sortedSpecs(sp: IpamState, inst: Instance): SpecRec[] {
+export function sortedSpecs(state: IpamState, inst: Instance): SpecRec[] {
   return [...inst.specs.values()].sort(
     (a, b) =>
-      sp.compareRows(a.row, b.row) ||
+      state.compareRows(a.row, b.row) ||
       (a.canon < b.canon ? -1 : a.canon > b.canon ? 1 : 0) ||
       (a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : 0),
   );
 }
 
-export function listPrefixes(sp: IpamState, ni?: NetworkInstanceRef): PrefixInfo[] {
-  const insts = ni ? [sp.byKey.get(niKey(ni))].filter((i): i is Instance => !!i) : sp.instances.filter((i): i is Instance => !!i);
+export function listPrefixes(state: IpamState, ni?: NetworkInstanceRef): PrefixInfo[] {
+  const insts = ni ? [state.byKey.get(niKey(ni))].filter((i): i is Instance => !!i) : state.instances.filter((i): i is Instance => !!i);
   const out: PrefixInfo[] = [];
-  for (const inst of insts) for (const s of sortedSpecs(sp, inst)) out.push(specInfo(sp, s));
+  for (const inst of insts) for (const s of sortedSpecs(state, inst)) out.push(specInfo(state, s));
   return out;
 }
 
 /** The row of an existing prefix of a network instance (a NotFound error naming it otherwise). */
-function prefixRow(sp: IpamState, ref: NetworkInstanceRef, prefix: string): number {
-  const inst = sp.instance(ref);
+function prefixRow(state: IpamState, ref: NetworkInstanceRef, prefix: string): number {
+  const inst = state.instance(ref);
   const c = parseField(prefix, 'prefix', inst);
   const net = new Uint32Array(c.w);
   maskTo(net, c.len, c.v6);
-  sp.locate(inst, c.v6, net, 0, c.len);
-  const r = sp.locHit;
+  state.locate(inst, c.v6, net, 0, c.len);
+  const r = state.locHit;
   if (
-    sp.locProbe !== Probe.Exact ||
+    state.locProbe !== Probe.Exact ||
     r <= 1 ||
-    sp.rows.type(r) === RowType.Reserved ||
-    compareWords(sp.rows.page(r), sp.rows.at(r), net, 0) !== 0
+    state.rows.type(r) === RowType.Reserved ||
+    compareWords(state.rows.page(r), state.rows.at(r), net, 0) !== 0
   ) {
     throw new IpamError('NotFound', `prefix ${prefix} not found in network instance ${inst.key}`, {
       networkInstance: inst.key,
@@ -135,9 +135,9 @@ function prefixRow(sp: IpamState, ref: NetworkInstanceRef, prefix: string): numb
 
 /** used/free/total of a prefix's own space, in addresses, as exact decimal strings, and the
  *  length of the largest aligned free block (what one more request could still get). */
-export function utilization(sp: IpamState, ref: NetworkInstanceRef, prefix: string): Utilization {
-  const r = prefixRow(sp, ref, prefix);
-  const rows = sp.rows;
+export function utilization(state: IpamState, ref: NetworkInstanceRef, prefix: string): Utilization {
+  const r = prefixRow(state, ref, prefix);
+  const rows = state.rows;
   const order = rows.order(r);
   const total = 1n << BigInt(order);
   let used = total;
@@ -146,16 +146,16 @@ export function utilization(sp: IpamState, ref: NetworkInstanceRef, prefix: stri
     // Count used blocks per size (small integers), then add up in BigInt once per size:
     // a BigInt add per block made a scrape of a large prefix slow.
     const blocks = new Array<number>(order + 1).fill(0);
-    sp.trie.forEach(rows.root(r), order, (_row, o) => {
+    state.trie.forEach(rows.root(r), order, (_row, o) => {
       blocks[o]!++;
     });
     used = 0n;
     for (let o = 0; o <= order; o++) if (blocks[o]) used += BigInt(blocks[o]!) << BigInt(o);
-    const fr = sp.trie.freeOf(rows.root(r), order);
+    const fr = state.trie.freeOf(rows.root(r), order);
     if (fr > 0) largestFree = rows.isV6(r) ? 128 - (fr - 1) : 32 - (fr - 1);
   }
   return {
-    prefix: sp.cidrOf(r),
+    prefix: state.cidrOf(r),
     total: total.toString(),
     used: used.toString(),
     free: (total - used).toString(),
@@ -164,19 +164,19 @@ export function utilization(sp: IpamState, ref: NetworkInstanceRef, prefix: stri
 }
 
 /** Allocations inside one prefix of a network instance, in tree order (a page of them). */
-export function allocationsWithin(sp: IpamState, ref: NetworkInstanceRef, prefix: string, offset = 0, limit = Infinity): Allocation[] {
-  const top = prefixRow(sp, ref, prefix);
+export function allocationsWithin(state: IpamState, ref: NetworkInstanceRef, prefix: string, offset = 0, limit = Infinity): Allocation[] {
+  const top = prefixRow(state, ref, prefix);
   const out: Allocation[] = [];
   let skip = offset;
   const visit = (r: number): boolean => {
-    if (sp.rows.type(r) === RowType.Alloc) {
+    if (state.rows.type(r) === RowType.Alloc) {
       if (skip > 0) skip--;
       else {
-        out.push(rowAllocation(sp, r));
+        out.push(rowAllocation(state, r));
         if (out.length >= limit) return false;
       }
     }
-    return sp.eachChild(r, visit);
+    return state.eachChild(r, visit);
   };
   if (limit > 0) visit(top);
   return out;

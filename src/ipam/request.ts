@@ -44,11 +44,11 @@ function famCode(v: unknown, field: string, inst: Instance): number {
   });
 }
 
-export function plan(sp: IpamState, req: AllocationRequest): Plan {
+export function plan(state: IpamState, req: AllocationRequest): Plan {
   if (!req || typeof req.owner !== 'string' || req.owner === '') {
     throw new IpamError('InvalidArgument', 'allocation owner is required', { field: 'owner' });
   }
-  const inst = sp.instance(req.networkInstance);
+  const inst = state.instance(req.networkInstance);
   const kind = kindCode(req.kind, 'spec.kind', inst);
   const sel = req.selector;
   if (sel && sel.matchExpressions) {
@@ -187,8 +187,8 @@ export function noMatch(p: Plan): IpamError {
 }
 
 /** The row's request class (what kind of request made it). */
-export function rowClass(sp: IpamState, r: number): ReqClass {
-  const rows = sp.rows;
+export function rowClass(state: IpamState, r: number): ReqClass {
+  const rows = state.rows;
   switch (rows.kind(r) as KindCode) {
     case KindCode.Network:
       return rows.type(r) === RowType.Ref || rows.isHost(r) ? ReqClass.Host : ReqClass.Subnet;
@@ -202,19 +202,19 @@ export function rowClass(sp: IpamState, r: number): ReqClass {
 }
 
 /** Does the owner's current allocation already answer this request? */
-export function satisfies(sp: IpamState, r: number, p: Plan): boolean {
-  const rows = sp.rows;
-  if (rows.inst(r) !== p.inst.id || rows.kind(r) !== p.kind || rowClass(sp, r) !== p.cls) return false;
+export function satisfies(state: IpamState, r: number, p: Plan): boolean {
+  const rows = state.rows;
+  if (rows.inst(r) !== p.inst.id || rows.kind(r) !== p.kind || rowClass(state, r) !== p.cls) return false;
   const v6 = rows.isV6(r);
   if (p.family >= 0 && (v6 ? 1 : 0) !== p.family) return false;
   const t = rows.type(r);
   if (t === RowType.Ref) {
     // still the answer while no subnet matches and this reserved address comes first
     if (p.stat) return false;
-    const c = candidates(sp, p.inst, p.cls, p.family, p.sel);
+    const c = candidates(state, p.inst, p.cls, p.family, p.sel);
     return c.primary.length === 0 && c.refs[0] === rows.parent(r);
   }
-  if (p.cls === ReqClass.Subnet && sp.meta.get(r)?.networkName !== p.networkName) return false;
+  if (p.cls === ReqClass.Subnet && state.meta.get(r)?.networkName !== p.networkName) return false;
   if (p.stat) {
     const s = p.stat;
     if (s.v6 !== v6 || compareWords(rows.page(r), rows.at(r), s.w, 0) !== 0) return false;
@@ -225,7 +225,7 @@ export function satisfies(sp: IpamState, r: number, p: Plan): boolean {
   if ((p.cls === ReqClass.Subnet || p.cls === ReqClass.Pool) && rows.len(r) !== p.prefixLength) return false;
   const parent = rows.parent(r);
   if (parent !== 0 && (rows.flags(parent) & RowFlag.Selectable) !== 0) {
-    const m = sp.meta.get(parent);
+    const m = state.meta.get(parent);
     if (m && !selectorMatches(p.sel, m.sel, p.cls === ReqClass.Subnet ? L_NETWORK_NAME : undefined)) return false;
   }
   return true;

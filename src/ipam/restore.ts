@@ -22,11 +22,11 @@ let lastParentText = '';
  * Puts an Allocation (from a snapshot, or one being rolled back) back without any selection:
  * the fast path of restore. Host vs subnet is told by `parent` (a host's parent is its subnet).
  */
-export function insertAllocation(sp: IpamState, a: Allocation): void {
-  const inst = sp.instance(a.networkInstance);
+export function insertAllocation(state: IpamState, a: Allocation): void {
+  const inst = state.instance(a.networkInstance);
   const kind = kindCode(a.kind, 'kind', inst);
   const c = parseField(a.prefix, 'prefix', inst, restoreCidr);
-  const rows = sp.rows;
+  const rows = state.rows;
   const W = c.v6 ? 128 : 32;
   let host = kind === KindCode.Loopback;
   if (kind === KindCode.Network) {
@@ -60,24 +60,24 @@ export function insertAllocation(sp: IpamState, a: Allocation): void {
   p.labels = labels;
   p.networkName = cls === ReqClass.Subnet ? labels[L_NETWORK_NAME] : undefined;
   if (host) {
-    sp.locate(inst, c.v6, c.w, 0, W);
-    const cont = sp.locContainer;
-    if (sp.locProbe === Probe.Exact && rows.type(sp.locHit) === RowType.Reserved && kind === KindCode.Network) {
-      if (sp.owners.has(a.owner)) throw restoreError(a, inst, 'the owner already holds an allocation');
-      refAlloc(sp, p, sp.locHit, false);
+    state.locate(inst, c.v6, c.w, 0, W);
+    const cont = state.locContainer;
+    if (state.locProbe === Probe.Exact && rows.type(state.locHit) === RowType.Reserved && kind === KindCode.Network) {
+      if (state.owners.has(a.owner)) throw restoreError(a, inst, 'the owner already holds an allocation');
+      refAlloc(state, p, state.locHit, false);
       return;
     }
-    if (sp.locProbe !== Probe.Free || cont === 0)
-      throw restoreError(a, inst, sp.locProbe === Probe.Free ? 'no enclosing prefix' : `in use by ${sp.holderOf(sp.locHit)}`);
-    const r = sp.newRow(inst, c.v6, c.w, 0, W, RowType.Alloc, kind, a.owner, true);
-    sp.attach(inst, cont, r);
-    finishRow(sp, p, r, true);
+    if (state.locProbe !== Probe.Free || cont === 0)
+      throw restoreError(a, inst, state.locProbe === Probe.Free ? 'no enclosing prefix' : `in use by ${state.holderOf(state.locHit)}`);
+    const r = state.newRow(inst, c.v6, c.w, 0, W, RowType.Alloc, kind, a.owner, true);
+    state.attach(inst, cont, r);
+    finishRow(state, p, r, true);
     return;
   }
-  sp.locate(inst, c.v6, c.w, 0, c.len);
-  if (sp.locProbe !== Probe.Free) throw restoreError(a, inst, `in use by ${sp.holderOf(sp.locHit)}`);
-  const r = createPrefixRow(sp, inst, c, c.w, kind, RowType.Alloc, a.owner, sp.locContainer);
-  finishRow(sp, p, r, true);
+  state.locate(inst, c.v6, c.w, 0, c.len);
+  if (state.locProbe !== Probe.Free) throw restoreError(a, inst, `in use by ${state.holderOf(state.locHit)}`);
+  const r = createPrefixRow(state, inst, c, c.w, kind, RowType.Alloc, a.owner, state.locContainer);
+  finishRow(state, p, r, true);
 }
 
 const restorePlan: Plan = {

@@ -11,21 +11,21 @@ import { allocationRows, sortedSpecs } from './queries.js';
 import { niKey, IpamState, type Instance } from './state.js';
 import type { Allocation, PrefixSpec, Snapshot } from './types.js';
 
-export function snapshot(sp: IpamState): Snapshot {
-  const insts = sp.instances.filter((i): i is Instance => !!i);
+export function snapshot(state: IpamState): Snapshot {
+  const insts = state.instances.filter((i): i is Instance => !!i);
   const prefixes: PrefixSpec[] = [];
   const allocations: Allocation[] = [];
   for (const inst of insts) {
-    for (const s of sortedSpecs(sp, inst)) {
+    for (const s of sortedSpecs(state, inst)) {
       if (s.fromInstance) continue;
-      const p: PrefixSpec = { networkInstance: inst.ref, prefix: s.canon, kind: sp.kindName(s.kind), owner: s.owner };
+      const p: PrefixSpec = { networkInstance: inst.ref, prefix: s.canon, kind: state.kindName(s.kind), owner: s.owner };
       if (s.networkName !== undefined) p.networkName = s.networkName;
       if (Object.keys(s.labels).length) p.labels = s.labels;
       prefixes.push(p);
     }
   }
-  allocationRows(sp, insts, (r) => {
-    allocations.push(rowAllocation(sp, r));
+  allocationRows(state, insts, (r) => {
+    allocations.push(rowAllocation(state, r));
   });
   return { version: 1, networkInstances: insts.map(instanceInfo), prefixes, allocations };
 }
@@ -34,9 +34,9 @@ export function restore(snap: Snapshot): IpamState {
   if (!snap || snap.version !== 1) {
     throw new IpamError('InvalidArgument', `unsupported snapshot version ${JSON.stringify(snap?.version)}: want 1`, { field: 'version' });
   }
-  const sp = new IpamState();
+  const state = new IpamState();
   for (const ni of snap.networkInstances ?? []) {
-    applyNetworkInstance(sp, { name: ni.name, namespace: ni.namespace }, ni.prefixes, ni.owner);
+    applyNetworkInstance(state, { name: ni.name, namespace: ni.namespace }, ni.prefixes, ni.owner);
   }
   // Specs and allocations go in one merged tree order per instance (an IPPrefix may lie inside
   // a prefix an allocation created, and hosts inside an IPPrefix's subnet): before each
@@ -54,12 +54,12 @@ export function restore(snap: Snapshot): IpamState {
     const list = pending.get(niKey(a.networkInstance));
     if (list && list.length) {
       keyInto(a.prefix, key);
-      while (list.length && compareKeys(list[list.length - 1].key, key) <= 0) applyPrefix(sp, list.pop()!.spec);
+      while (list.length && compareKeys(list[list.length - 1].key, key) <= 0) applyPrefix(state, list.pop()!.spec);
     }
-    insertAllocation(sp, a);
+    insertAllocation(state, a);
   }
-  for (const list of pending.values()) while (list.length) applyPrefix(sp, list.pop()!.spec);
-  return sp;
+  for (const list of pending.values()) while (list.length) applyPrefix(state, list.pop()!.spec);
+  return state;
 }
 
 /** Sort key of a prefix text: family, address (masked for specs), length. Malformed text sorts first and fails when applied. */
