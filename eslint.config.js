@@ -133,8 +133,6 @@ export default tseslint.config(
       'src/server/server.ts',
       'src/server/services/admin.ts',
       'src/server/web/web-server.ts',
-      // derive(): the replicated store's state from etcd (issue 16 reworks it).
-      'src/server/store/etcd/state.ts',
       // readLog(): the recovery decisions (what is damage, what is a torn tail) in one place.
       'src/server/store/log-reader.ts',
     ],

@@ -9,7 +9,8 @@ import fc from 'fast-check';
 import { createIpam, IpamError, restoreIpam, type Ipam, type LabelSelector } from '../../src/ipam/index.js';
 import { Tx } from '../../src/server/core.js';
 import { Keys } from '../../src/server/store/etcd/keys.js';
-import { Mirror, snapshotOf, type Kv } from '../../src/server/store/etcd/state.js';
+import { snapshotOf } from '../../src/server/store/etcd/snapshot-of.js';
+import { Mirror, type Kv } from '../../src/server/store/etcd/state.js';
 
 const keys = new Keys('/ipam');
 const vpc = { name: 'vpc' };
@@ -182,7 +183,9 @@ function start(): { ipam: Ipam; mirror: Mirror; kv: FakeKv } {
 
 /** The mirror's index as plain data, for comparison. */
 function indexOf(m: Mirror) {
-  const owners = [...m.owners].map(([o, s]) => [o, s.ni ?? '', [...(s.p ?? [])].sort(), [...(s.n ?? [])].sort()]).sort();
+  const owners = [...m.owners]
+    .map(([o, s]) => [o, s.instance ?? '', [...(s.prefixIds ?? [])].sort(), [...(s.instanceIds ?? [])].sort()])
+    .sort();
   const insts = [...m.insts]
     .map(([id, s]) => [id, [...s.owners].sort(), [...s.prefixes].sort(), s.niOwner ?? ''])
     .filter(([, o, p, n]) => (o as string[]).length || (p as string[]).length || n)

@@ -135,7 +135,7 @@ export class Follower {
       try {
         const j = decodeJournal(kv.value);
         g.journals.set(k.id, j);
-        this.o.turns.journalFrom(k.id, j.w);
+        this.o.turns.journalFrom(k.id, j.writer);
       } catch (e) {
         this.o.lostTrack(`revision ${rev}: ${kv.key.toString()}: ${(e as Error).message}`);
       }
@@ -158,7 +158,7 @@ export class Follower {
       if (this.waits(g) || !this.chains(g)) return;
       this.buffer.shift();
       const journals = [...g.journals.values()];
-      if (journals.some((j) => j.m !== undefined)) {
+      if (journals.some((j) => j.chunkOf !== undefined)) {
         for (const id of g.journals.keys()) this.partial.set(id, [...(this.partial.get(id) ?? []), g]);
         continue;
       }
@@ -176,7 +176,7 @@ export class Follower {
         if (v) this.o.mirror.ownerMod.set(p.id, g.rev);
         else this.o.mirror.ownerMod.delete(p.id);
       }
-      for (const [id, j] of g.journals) this.o.gate.followed(id, j.t);
+      for (const [id, j] of g.journals) this.o.gate.followed(id, j.txn);
     }
   }
 
@@ -184,7 +184,7 @@ export class Follower {
   private waits(g: Group): boolean {
     for (const id of g.journals.keys()) if (this.o.gate.blocks(id)) return true;
     for (const j of g.journals.values())
-      for (const [, ops] of j.c ?? []) for (const op of ops) if (this.o.gate.blocksOwner(ownerOf(op))) return true;
+      for (const [, ops] of j.commits ?? []) for (const op of ops) if (this.o.gate.blocksOwner(ownerOf(op))) return true;
     return false;
   }
 
@@ -192,10 +192,10 @@ export class Follower {
   private chains(g: Group): boolean {
     for (const [id, j] of g.journals) {
       const parts = this.partial.get(id);
-      const expect = parts?.length ? parts[parts.length - 1]!.journals.get(id)!.t : (this.o.mirror.rev.get(id) ?? '');
-      if (j.b !== expect) {
+      const expect = parts?.length ? parts[parts.length - 1]!.journals.get(id)!.txn : (this.o.mirror.rev.get(id) ?? '');
+      if (j.basis !== expect) {
         this.o.lostTrack(
-          `network instance ${id}: transaction ${j.t} (revision ${g.rev}) was made from ${j.b || 'nothing'}, this replica has ${expect || 'nothing'}`,
+          `network instance ${id}: transaction ${j.txn} (revision ${g.rev}) was made from ${j.basis || 'nothing'}, this replica has ${expect || 'nothing'}`,
         );
         return false;
       }
@@ -205,10 +205,10 @@ export class Follower {
 
   /** A complete group ends the earlier chunks of its commit, if any. */
   private completes(g: Group): boolean {
-    const seqs = new Set([...g.journals.values()].flatMap((j) => (j.c ?? []).map(([seq]) => seq)));
+    const seqs = new Set([...g.journals.values()].flatMap((j) => (j.commits ?? []).map(([seq]) => seq)));
     for (const id of g.journals.keys()) {
       for (const p of this.partial.get(id) ?? []) {
-        const m = p.journals.get(id)?.m;
+        const m = p.journals.get(id)?.chunkOf;
         if (m === undefined || !seqs.has(m)) {
           this.o.lostTrack(`network instance ${id}: a transaction in several parts was abandoned`);
           return false;

@@ -12,16 +12,26 @@
 // bytes without parsing them.
 import type { Op } from '../ops.js';
 
+/** A decoded journal. The wire keys (above) are this codec's alone. */
 export interface Journal {
   /** writer (replica process) id */
-  w: string;
+  writer: string;
   /** transaction id (the revision key's new value) */
-  t: string;
+  txn: string;
   /** the revision key's value the transaction compared ('' : it did not exist) */
-  b: string;
+  basis: string;
   /** complete commits: [commit seq, records] in commit order */
-  c?: [number, Op[]][];
+  commits?: [number, Op[]][];
   /** a chunk of the commit with this seq, more to follow (no records yet) */
+  chunkOf?: number;
+}
+
+/** The journal as it is stored. */
+interface JournalWire {
+  w: string;
+  t: string;
+  b: string;
+  c?: [number, Op[]][];
   m?: number;
 }
 
@@ -46,17 +56,20 @@ export const isMarked = (value: Buffer, mark: Buffer): boolean => value.subarray
 
 /** Parses a journal; throws when the value is not one. */
 export function decodeJournal(value: Buffer): Journal {
-  const j = JSON.parse(value.toString()) as Journal;
+  const j = JSON.parse(value.toString()) as JournalWire;
   if (typeof j !== 'object' || j === null || typeof j.w !== 'string' || typeof j.t !== 'string' || typeof j.b !== 'string') {
     throw new Error('not a journal: needs string fields w, t and b');
   }
   if (j.c !== undefined && !Array.isArray(j.c)) throw new Error('not a journal: c is not a list');
-  return j;
+  const journal: Journal = { writer: j.w, txn: j.t, basis: j.b };
+  if (j.c !== undefined) journal.commits = j.c;
+  if (j.m !== undefined) journal.chunkOf = j.m;
+  return journal;
 }
 
 /** The records of a group of journals (one transaction, several instances), in commit order. */
 export function recordsOf(journals: Iterable<Journal>): Op[][] {
   const bySeq = new Map<number, Op[]>();
-  for (const j of journals) for (const [seq, ops] of j.c ?? []) bySeq.set(seq, ops);
+  for (const j of journals) for (const [seq, ops] of j.commits ?? []) bySeq.set(seq, ops);
   return [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, ops]) => ops);
 }

@@ -23,6 +23,7 @@
 //                                           (leases.ts), the peer secret (etcd-store.ts)
 // Instance ids are `<ns>/<name>` (Kubernetes names hold no `/`); prefix ids are
 // `<ns>/<name>/<prefix> <owner>` (a prefix text holds no space).
+import { formatCidr, parseCidr } from '../../../ipam/addr.js';
 import type { NetworkInstanceRef } from '../../../ipam/types.js';
 
 export type KeyKind = 'ni' | 'rev' | 'jr' | 'pfx' | 'own' | 'vix' | 'vown';
@@ -30,6 +31,9 @@ export type KeyKind = 'ni' | 'rev' | 'jr' | 'pfx' | 'own' | 'vix' | 'vown';
 const KINDS: ReadonlySet<string> = new Set<KeyKind>(['ni', 'rev', 'jr', 'pfx', 'own', 'vix', 'vown']);
 
 export const DEFAULT_ROOT = '/ipam';
+
+/** The prefix as the allocator identifies a spec, and as prefix ids hold it: canonical, host bits kept. */
+export const specCanon = (prefix: string): string => formatCidr(parseCidr(prefix));
 
 export const instId = (ref: NetworkInstanceRef): string => `${ref.namespace || 'default'}/${ref.name}`;
 

@@ -255,17 +255,19 @@ export class CommitPipeline {
    *  transaction in flight waits for it (owner keys are compared by mod revision, which is
    *  known only once that transaction is answered). */
   private takeRound(): Round | undefined {
-    const { maxOps, maxBytes, mirror } = this.o;
+    const items = this.takeShares();
+    return items.length === 0 ? undefined : this.roundOf(items);
+  }
+
+  private takeShares(): CommitShare[] {
+    const { maxOps, maxBytes } = this.o;
     const items: CommitShare[] = [];
     const insts = new Set<string>();
     const owners = new Set<string>();
     let ops = 0;
     let bytes = 0;
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 && this.mayGo(this.queue[0]!)) {
       const c = this.queue[0]!;
-      if (c.owners.some((o) => this.ownersInFlight.has(o))) break;
-      if (this.o.turns.heldBack(c.derived.instances)) break;
-      if (c.sent > 0 && this.inflight.length > 0) break;
       const rest = c.entries.slice(c.sent);
       const newInsts = [...c.derived.instances].filter((i) => !insts.has(i));
       const newOwners = [...c.ownersOf(rest), ...(c.sent === 0 ? c.guards : [])].filter((o) => !owners.has(o));
@@ -282,12 +284,26 @@ export class CommitPipeline {
         bytes += needBytes;
         continue;
       }
-      if (items.length > 0 || this.inflight.length > 0) break;
-      items.push(this.chunkOf(c, rest, newInsts.length));
-      this.queue.shift();
+      if (items.length === 0 && this.inflight.length === 0) {
+        items.push(this.chunkOf(c, rest, newInsts.length));
+        this.queue.shift();
+      }
       break;
     }
-    if (items.length === 0) return undefined;
+    return items;
+  }
+
+  /** Whether the commit at the head of the queue may join the next transaction. */
+  private mayGo(c: Pending): boolean {
+    if (c.owners.some((o) => this.ownersInFlight.has(o))) return false;
+    if (this.o.turns.heldBack(c.derived.instances)) return false;
+    return !(c.sent > 0 && this.inflight.length > 0);
+  }
+
+  /** The transaction for `items`: what it compares is the newest id this replica expects of
+   *  each revision key, and the mod revision it last saw of each owner key. */
+  private roundOf(items: CommitShare[]): Round {
+    const { mirror } = this.o;
     const seq = ++this.txnSeq;
     const id = `${this.o.writer}:${seq}`;
     const basis = new Map<string, string>();

@@ -5,7 +5,7 @@ import type { Revert } from '../store.js';
 import { encodeJournal } from './journal.js';
 import type { Keys } from './keys.js';
 import { instanceResource, ownerResource, type Resource } from './resource.js';
-import type { Derived, Write } from './state.js';
+import type { Derived, Write } from './derivation.js';
 
 /** A commit waiting for etcd: its key writes, and the instances and owners it relies on. */
 export class Pending {

@@ -18,6 +18,14 @@ interface Writes {
   instances: Set<string>;
 }
 
+/** What a commit's VLAN records touch. */
+interface Touched {
+  owners: Set<string>;
+  indexes: Set<string>;
+  /** indexes where other owners' ids may have gone too (removals, forced releases) */
+  recheck: Set<string>;
+}
+
 /** The conflict domain (revision and journal key id) of all VLAN state. */
 export const VLAN_DOMAIN = 'vlan';
 
@@ -48,65 +56,67 @@ export class VlanMirror {
     const vops = ops.filter(isVlanOp);
     if (vops.length === 0) return;
     d.instances.add(VLAN_DOMAIN);
-    const owners = new Set<string>();
-    const indexes = new Set<string>();
-    // indexes where other owners' ids may have gone too (removals, forced releases)
-    const recheck = new Set<string>();
-    for (const op of vops) {
-      switch (op.op) {
-        case 'applyVlanIndex':
-          indexes.add(indexId(op.spec.index));
-          break;
-        case 'removeVlanIndex':
-          indexes.add(indexId(op.index));
-          recheck.add(indexId(op.index));
-          break;
-        case 'applyVlanDefinition':
-          owners.add(op.def.owner);
-          break;
-        case 'allocateVlan':
-          owners.add(op.req.owner);
-          break;
-        case 'releaseVlan': {
-          owners.add(op.owner);
-          const at = this.owners.get(op.owner);
-          if (at !== undefined) recheck.add(at);
-          // the indexes the owner defined go with it
-          for (const [id, o] of this.indexes) {
-            if (o !== op.owner) continue;
-            indexes.add(id);
-            recheck.add(id);
-          }
-          break;
-        }
-        default:
-          break;
-      }
-    }
-    for (const id of recheck) for (const o of this.held.get(id) ?? []) owners.add(o);
+    const touched: Touched = { owners: new Set(), indexes: new Set(), recheck: new Set() };
+    for (const op of vops) this.note(op, touched);
+    for (const id of touched.recheck) for (const o of this.held.get(id) ?? []) touched.owners.add(o);
     const liveIndexes = new Map(live.vlan.listIndexes().map((x) => [indexId(x), x]));
-    for (const id of indexes) {
-      const x = liveIndexes.get(id);
-      if (x) {
-        d.writes.set(this.keys.vix(id), json(x));
-        this.indexes.set(id, x.owner);
-      } else if (this.indexes.delete(id)) d.writes.set(this.keys.vix(id), null);
-    }
-    for (const owner of owners) {
-      const a = live.vlan.get(owner);
-      const was = this.owners.get(owner);
-      if (was !== undefined) this.held.get(was)?.delete(owner);
-      if (!a) {
-        if (was !== undefined) d.writes.set(this.keys.vown(owner), null);
-        this.owners.delete(owner);
-        continue;
+    for (const id of touched.indexes) this.writeIndex(id, liveIndexes.get(id), d);
+    for (const owner of touched.owners) this.writeOwner(owner, live.vlan.get(owner), d);
+  }
+
+  /** The keys one record changes. */
+  private note(op: Op, t: Touched): void {
+    switch (op.op) {
+      case 'applyVlanIndex':
+        t.indexes.add(indexId(op.spec.index));
+        return;
+      case 'removeVlanIndex':
+        t.indexes.add(indexId(op.index));
+        t.recheck.add(indexId(op.index));
+        return;
+      case 'applyVlanDefinition':
+        t.owners.add(op.def.owner);
+        return;
+      case 'allocateVlan':
+        t.owners.add(op.req.owner);
+        return;
+      case 'releaseVlan': {
+        t.owners.add(op.owner);
+        const at = this.owners.get(op.owner);
+        if (at !== undefined) t.recheck.add(at);
+        // the indexes the owner defined go with it
+        for (const [id, o] of this.indexes) {
+          if (o !== op.owner) continue;
+          t.indexes.add(id);
+          t.recheck.add(id);
+        }
+        return;
       }
-      const id = indexId(a.index);
-      this.owners.set(owner, id);
-      this.heldIn(id).add(owner);
-      const { owner: _o, ...value } = a;
-      d.writes.set(this.keys.vown(owner), json(value));
+      default:
+        return;
     }
+  }
+
+  private writeIndex(id: string, x: VlanIndexInfo | undefined, d: Writes): void {
+    if (x) {
+      d.writes.set(this.keys.vix(id), json(x));
+      this.indexes.set(id, x.owner);
+    } else if (this.indexes.delete(id)) d.writes.set(this.keys.vix(id), null);
+  }
+
+  private writeOwner(owner: string, a: VlanAllocation | undefined, d: Writes): void {
+    const was = this.owners.get(owner);
+    if (was !== undefined) this.held.get(was)?.delete(owner);
+    if (!a) {
+      if (was !== undefined) d.writes.set(this.keys.vown(owner), null);
+      this.owners.delete(owner);
+      return;
+    }
+    const id = indexId(a.index);
+    this.owners.set(owner, id);
+    this.heldIn(id).add(owner);
+    const { owner: _o, ...value } = a;
+    d.writes.set(this.keys.vown(owner), json(value));
   }
 
   /** One key's durable state (a load, or another replica's transaction). */
