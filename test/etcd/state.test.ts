@@ -10,6 +10,7 @@ import { createIpam, IpamError, restoreIpam, type Ipam, type LabelSelector } fro
 import { Tx } from '../../src/server/core.js';
 import { Keys } from '../../src/server/store/etcd/keys.js';
 import { snapshotOf } from '../../src/server/store/etcd/snapshot-of.js';
+import type { Derived } from '../../src/server/store/etcd/derivation.js';
 import { Mirror, type Kv } from '../../src/server/store/etcd/state.js';
 
 const keys = new Keys('/ipam');
@@ -161,9 +162,10 @@ class FakeKv {
   }
 }
 
-function start(): { ipam: Ipam; mirror: Mirror; kv: FakeKv } {
+function start(): { ipam: Ipam; mirror: Mirror; follower: Mirror; kv: FakeKv } {
   const ipam = createIpam();
   const mirror = new Mirror(keys);
+  const follower = new Mirror(keys);
   const kv = new FakeKv();
   const tx = new Tx(ipam);
   tx.applyNetworkInstance(vpc, [{ prefix: '10.0.0.0/16' }, { prefix: '2001:db8::/48' }], 'seed');
@@ -178,7 +180,8 @@ function start(): { ipam: Ipam; mirror: Mirror; kv: FakeKv } {
     }),
   );
   kv.apply(mirror.derive(tx.ops, ipam).writes);
-  return { ipam, mirror, kv };
+  follower.follow(tx.ops, ipam);
+  return { ipam, mirror, follower, kv };
 }
 
 /** The mirror's index as plain data, for comparison. */
@@ -193,13 +196,19 @@ function indexOf(m: Mirror) {
   return { owners, insts };
 }
 
-test('keys written by derive restore exactly the live allocator, and index it as derive did', () => {
+/** Which keys a derivation writes and which it deletes, and what it compares. */
+function shapeOf(d: Derived) {
+  const writes = [...d.writes].map(([k, v]) => [k, v === null ? 'delete' : 'write']);
+  return { writes, instances: [...d.instances], owners: [...d.owners] };
+}
+
+test('keys written by derive restore exactly the live allocator, and index it as derive (and follow) did', () => {
   let steps = 0;
   let errors = 0;
   let maxWrite = 0;
   fc.assert(
     fc.property(fc.array(fc.array(stepArb, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 40 }), (commits) => {
-      const { ipam, mirror, kv } = start();
+      const { ipam, mirror, follower, kv } = start();
       for (const steps_ of commits) {
         const tx = new Tx(ipam);
         for (const s of steps_) {
@@ -212,7 +221,12 @@ test('keys written by derive restore exactly the live allocator, and index it as
           }
         }
         // the server commits whatever was applied, also when a later op failed
-        if (tx.ops.length) kv.apply(mirror.derive(tx.ops, ipam).writes);
+        if (!tx.ops.length) continue;
+        const d = mirror.derive(tx.ops, ipam);
+        kv.apply(d.writes);
+        // a replica replaying the same records learns the same keys, without their values
+        const f = follower.follow(tx.ops, ipam);
+        assert.equal(shapeOf(f), shapeOf(d));
       }
       const kvs = [...kv.kvs.values()];
       const restored = restoreIpam(snapshotOf(kvs, keys));
@@ -220,6 +234,7 @@ test('keys written by derive restore exactly the live allocator, and index it as
       const fresh = new Mirror(keys);
       for (const x of kvs) fresh.applyKv(x.key, x.value, x.modRevision);
       assert.equal(indexOf(fresh), indexOf(mirror));
+      assert.equal(indexOf(follower), indexOf(mirror));
       maxWrite = Math.max(maxWrite, kv.maxWriteBytes);
     }),
     { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) },

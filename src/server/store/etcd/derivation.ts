@@ -47,6 +47,9 @@ export interface Derived {
 
 type OpOf<K extends Op['op']> = Extract<Op, { op: K }>;
 
+/** The value of every write a derivation without values makes. */
+export const WRITTEN: Buffer = Buffer.alloc(0);
+
 const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
 const added = (set: Set<string> | undefined, v: string): Set<string> => (set ?? new Set<string>()).add(v);
 
@@ -57,9 +60,12 @@ export class Derivation {
   /** Instances where prefixes or other owners' allocations may have gone. */
   private readonly recheck = new Set<string>();
 
+  /** `withValues` false: the writes' values are all WRITTEN (replays and undos only need to
+   *  know which keys are written and which deleted). */
   constructor(
     private readonly mirror: MirrorIndex,
     private readonly live: Ipam,
+    private readonly withValues = true,
   ) {}
 
   run(ops: Op[]): Derived {
@@ -106,7 +112,7 @@ export class Derivation {
     const inst = this.mirror.inst(id);
     const info = { name: op.ref.name, namespace: op.ref.namespace || 'default', owner: op.owner, prefixes: op.prefixes };
     this.d.instances.add(id);
-    this.d.writes.set(this.mirror.keys.ni(id), json(info));
+    this.d.writes.set(this.mirror.keys.ni(id), this.withValues ? json(info) : WRITTEN);
     if (inst.niOwner !== undefined && inst.niOwner !== op.owner) this.touch(inst.niOwner).instanceIds?.delete(id);
     inst.niOwner = op.owner;
     const o = this.touch(op.owner);
@@ -138,7 +144,7 @@ export class Derivation {
     if (op.spec.networkName) spec.networkName = op.spec.networkName;
     if (op.spec.labels && Object.keys(op.spec.labels).length) spec.labels = op.spec.labels;
     this.d.instances.add(id);
-    this.d.writes.set(this.mirror.keys.pfx(pid), json(spec));
+    this.d.writes.set(this.mirror.keys.pfx(pid), this.withValues ? json(spec) : WRITTEN);
     this.mirror.inst(id).prefixes.set(pid, op.spec.owner);
     const o = this.touch(op.spec.owner);
     o.prefixIds = added(o.prefixIds, pid);
@@ -207,6 +213,10 @@ export class Derivation {
     if (!a && !s.prefixIds?.size && !s.instanceIds?.size) {
       this.mirror.owners.delete(owner);
       if (hadRecord) this.d.writes.set(key, null);
+      return;
+    }
+    if (!this.withValues) {
+      this.d.writes.set(key, WRITTEN);
       return;
     }
     let allocation: Omit<Allocation, 'owner'> | undefined;

@@ -169,7 +169,7 @@ export class Follower {
       // the mirror follows by deriving from them what the writer derived
       sink.apply(ordered);
       if (this.paused || sink.failed()) return; // the replay failed: a reload is under way
-      const d = this.o.mirror.derive(ordered.flat(), sink.live());
+      const d = this.o.mirror.follow(ordered.flat(), sink.live());
       for (const [k, v] of d.writes) {
         const p = this.o.keys.parse(k);
         if (p?.kind !== 'own') continue;

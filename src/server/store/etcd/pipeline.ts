@@ -449,7 +449,7 @@ export class CommitPipeline {
     for (let i = rejected.length - 1; undone && i >= 0; i--) {
       const inverse = rejected[i]!.revert?.() ?? null;
       if (inverse === null) undone = false;
-      else if (inverse.length) this.o.mirror.derive(inverse, this.o.live());
+      else if (inverse.length) this.o.mirror.follow(inverse, this.o.live());
     }
     if (undone) {
       this.o.counters.reverted += rejected.length;

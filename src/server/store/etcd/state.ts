@@ -53,6 +53,14 @@ export class Mirror implements MirrorIndex {
     return d;
   }
 
+  /** What `derive` does to the mirror, for records already in etcd (another replica's journal)
+   *  or never sent (an undo): the keys are the same, their values all WRITTEN (derivation.ts). */
+  follow(ops: Op[], live: Ipam): Derived {
+    const d = new Derivation(this, live, false).run(ops);
+    this.vlan.derive(ops, live, d);
+    return d;
+  }
+
   /** Applies one key's durable state (from a load or another replica's transaction). */
   applyKv(key: string, value: Buffer | null, modRevision: number): void {
     const k = this.keys.parse(key);
