@@ -197,22 +197,21 @@ async function run(
 }
 
 /** IpamCore + EtcdStore in process: `N` allocations, 64 in flight. */
+/** The in-process benchmarks' space: one instance, one /11 subnet the requests select. */
+async function seedSubnet(core: IpamCore): Promise<void> {
+  await core.mutate((tx) => {
+    tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed');
+    tx.applyPrefix({ networkInstance: { name: 'vpc' }, prefix: '10.0.0.0/11', kind: 'network', owner: 'seed', labels: { role: 'bench' } });
+  });
+}
+
 async function storeOnly(N: number): Promise<void> {
   const etcd = await startEtcd({ members: 3 });
   const store = new EtcdStore({ endpoints: etcd.endpoints, live: new LiveIpam() });
   const core = new IpamCore({ store, createIpam: (s) => (s ? restoreIpam(s) : createIpam()) });
   try {
     await core.start();
-    await core.mutate((tx) => {
-      tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed');
-      tx.applyPrefix({
-        networkInstance: { name: 'vpc' },
-        prefix: '10.0.0.0/11',
-        kind: 'network',
-        owner: 'seed',
-        labels: { role: 'bench' },
-      });
-    });
+    await seedSubnet(core);
     const one = (i: number) =>
       core.mutate((tx) =>
         tx.allocate({
@@ -298,16 +297,7 @@ async function lostRace(size: number): Promise<void> {
   const a = await make();
   const b = await make();
   try {
-    await a.core.mutate((tx) => {
-      tx.applyNetworkInstance({ name: 'vpc' }, [{ prefix: '10.0.0.0/8' }], 'seed');
-      tx.applyPrefix({
-        networkInstance: { name: 'vpc' },
-        prefix: '10.0.0.0/11',
-        kind: 'network',
-        owner: 'seed',
-        labels: { role: 'bench' },
-      });
-    });
+    await seedSubnet(a.core);
     let next = 0;
     await Promise.all(
       Array.from({ length: 16 }, async () => {
