@@ -119,10 +119,6 @@ export default tseslint.config(
   },
   {
     files: [
-      // main(): flag parsing and wiring, a flat sequence of options (a table of options would
-      // shorten it; the flags are documented and tested as they are).
-      'src/cli/get.ts',
-      'src/cli/serve.ts',
       // plan(): the allocator's hot path; one function keeps each request's decision local
       // (splitting it adds calls per allocation, which bench/alloc.bench.ts measures).
       'src/ipam/request.ts',

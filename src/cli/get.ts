@@ -1,30 +1,61 @@
 // `ipam-injector get allocations|prefixes|network-instances|vlan-indexes|vlan-claims [--server HOST:PORT] [-o table|wide|yaml|json]`
 // Reads through the admin service; tables in the style of kubectl (utilization for prefixes).
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { AdminClient } from '../protocol/admin-client.js';
-import { GrpcConnection, type CallRecord } from '../protocol/connection.js';
+import { GrpcConnection, type CallRecord, type ConnectionOptions } from '../protocol/connection.js';
 import { fromServiceError } from '../protocol/status.js';
+import { flagUsage, parseFlags, type Flag, type FlagValues } from './flags.js';
 
 const DEFAULT_SERVER = '127.0.0.1:9090';
+
+const FLAGS = [
+  {
+    name: 'server',
+    short: 's',
+    type: 'string',
+    env: 'IPAM_INJECTOR_ADDRESS',
+    default: DEFAULT_SERVER,
+    arg: 'HOST:PORT',
+    help: `the server (default: $IPAM_INJECTOR_ADDRESS, else ${DEFAULT_SERVER})`,
+  },
+  {
+    name: 'output',
+    short: 'o',
+    type: 'string',
+    default: 'table',
+    arg: 'table|wide|yaml|json',
+    help: "table (default); wide: the table plus each entry's labels;\nyaml, json: every field, as a List",
+  },
+  { name: 'network-instance', type: 'string', arg: 'NAME', help: 'only this network instance (namespace/name or name)' },
+  { name: 'vlan-index', type: 'string', arg: 'NAME', help: 'vlan-claims: only this VLAN index (namespace/name or name)' },
+  {
+    name: 'owner-prefix',
+    type: 'string',
+    arg: 'P',
+    help: 'allocations or VLAN claims whose owner starts with P (e.g. a package: "pkg|")',
+  },
+  { name: 'token', type: 'string', usage: '--token T | --token-file F', help: 'bearer token' },
+  { name: 'token-file', type: 'string' },
+  { name: 'tls-ca', type: 'string', usage: '--tls-ca F [--tls-cert F --tls-key F] [--tls-server-name N]', help: '' },
+  { name: 'tls-cert', type: 'string' },
+  { name: 'tls-key', type: 'string' },
+  { name: 'tls-server-name', type: 'string' },
+  { name: 'timeout', type: 'string', arg: '10s', help: '' },
+  { name: 'verbose', short: 'v', type: 'boolean', help: 'each gRPC call on stderr: method, status, time' },
+  { name: 'help', short: 'h', type: 'boolean' },
+] as const satisfies readonly Flag[];
+
+type Flags = FlagValues<typeof FLAGS>;
 
 const USAGE = `ipam-injector get: list what an IPAM server (ipam-injector serve) holds, through its admin API.
 
 usage: ipam-injector get allocations|prefixes|network-instances|vlan-indexes|vlan-claims [flags]
-  -s, --server HOST:PORT         the server (default: $IPAM_INJECTOR_ADDRESS, else ${DEFAULT_SERVER})
-  -o, --output table|wide|yaml|json
-                                 table (default); wide: the table plus each entry's labels;
-                                 yaml, json: every field, as a List
-  --network-instance NAME        only this network instance (namespace/name or name)
-  --vlan-index NAME              vlan-claims: only this VLAN index (namespace/name or name)
-  --owner-prefix P               allocations or VLAN claims whose owner starts with P (e.g. a package: "pkg|")
-  --token T | --token-file F     bearer token
-  --tls-ca F [--tls-cert F --tls-key F] [--tls-server-name N]
-  --timeout 10s
-  -v, --verbose                  each gRPC call on stderr: method, status, time`;
+${flagUsage(FLAGS, 33)}`;
 
-const RESOURCES: Record<string, 'allocations' | 'prefixes' | 'network-instances' | 'vlan-indexes' | 'vlan-claims'> = {
+type Resource = 'allocations' | 'prefixes' | 'network-instances' | 'vlan-indexes' | 'vlan-claims';
+
+const RESOURCES: Record<string, Resource> = {
   'vlan-indexes': 'vlan-indexes',
   'vlan-index': 'vlan-indexes',
   'vlan-claims': 'vlan-claims',
@@ -39,40 +70,43 @@ const RESOURCES: Record<string, 'allocations' | 'prefixes' | 'network-instances'
   ni: 'network-instances',
 };
 
+const OUTPUTS = ['table', 'wide', 'yaml', 'json'];
+
 function logCall(c: CallRecord): void {
   const code = status[c.code] ?? String(c.code);
   process.stderr.write(`get: ${c.method} ${code}${c.code === 0 ? '' : ` (${c.details})`} ${c.ms.toFixed(1)} ms\n`);
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const command = readCommandLine(argv, out);
+  if (typeof command === 'number') return command;
+  const { what, flags } = command;
+  const admin = new AdminClient(new GrpcConnection(connectionOptions(flags)));
+  try {
+    const { items, table } = await LISTS[what](admin, flags, flags.output === 'wide');
+    out(render(what, flags.output!, items, table));
+    return 0;
+  } catch (e) {
+    const err =
+      (e as ServiceError).code !== undefined ? fromServiceError(e as ServiceError, `get ${what} from ${flags.server}`) : (e as Error);
+    process.stderr.write(`get: ${err.message}\n`);
+    return 1;
+  } finally {
+    admin.conn.close();
+  }
+}
+
+/** What to list and how, or the exit code when there is nothing to list (--help, a usage error). */
+function readCommandLine(argv: string[], out: (s: string) => void): { what: Resource; flags: Flags } | number {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        server: { type: 'string', short: 's' },
-        output: { type: 'string', short: 'o', default: 'table' },
-        'network-instance': { type: 'string' },
-        'vlan-index': { type: 'string' },
-        'owner-prefix': { type: 'string' },
-        token: { type: 'string' },
-        'token-file': { type: 'string' },
-        'tls-ca': { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'tls-server-name': { type: 'string' },
-        timeout: { type: 'string' },
-        verbose: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-    });
+    parsed = parseFlags(FLAGS, argv, { allowPositionals: true });
   } catch (e) {
     process.stderr.write(`get: ${(e as Error).message} (ipam-injector get --help lists the flags)\n`);
     return 2;
   }
-  const { values: a, positionals } = parsed;
-  if (a.help) {
+  const { values: flags, positionals } = parsed;
+  if (flags.help) {
     out(`${USAGE}\n`);
     return 0;
   }
@@ -83,132 +117,147 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     );
     return 2;
   }
-  const server = a.server || process.env.IPAM_INJECTOR_ADDRESS || DEFAULT_SERVER;
-  if (!['table', 'wide', 'yaml', 'json'].includes(a.output!)) {
-    process.stderr.write(`get: -o must be table, wide, yaml or json, not "${a.output}"\n`);
+  if (!OUTPUTS.includes(flags.output!)) {
+    process.stderr.write(`get: -o must be table, wide, yaml or json, not "${flags.output}"\n`);
     return 2;
   }
-  const wide = a.output === 'wide';
-  const admin = new AdminClient(
-    new GrpcConnection({
-      address: server,
-      ...(a.token ? { token: a.token } : {}),
-      ...(a['token-file'] ? { tokenFile: a['token-file'] } : {}),
-      ...(a['tls-ca'] ? { tlsCa: a['tls-ca'] } : {}),
-      ...(a['tls-cert'] ? { tlsCert: a['tls-cert'] } : {}),
-      ...(a['tls-key'] ? { tlsKey: a['tls-key'] } : {}),
-      ...(a['tls-server-name'] ? { tlsServerName: a['tls-server-name'] } : {}),
-      ...(a.timeout ? { timeout: a.timeout } : {}),
-      ...(a.verbose ? { onCall: logCall } : {}),
-      retries: 1,
+  return { what, flags };
+}
+
+function connectionOptions(flags: Flags): ConnectionOptions {
+  return {
+    address: flags.server!,
+    ...(flags.token ? { token: flags.token } : {}),
+    ...(flags['token-file'] ? { tokenFile: flags['token-file'] } : {}),
+    ...(flags['tls-ca'] ? { tlsCa: flags['tls-ca'] } : {}),
+    ...(flags['tls-cert'] ? { tlsCert: flags['tls-cert'] } : {}),
+    ...(flags['tls-key'] ? { tlsKey: flags['tls-key'] } : {}),
+    ...(flags['tls-server-name'] ? { tlsServerName: flags['tls-server-name'] } : {}),
+    ...(flags.timeout ? { timeout: flags.timeout } : {}),
+    ...(flags.verbose ? { onCall: logCall } : {}),
+    retries: 1,
+  };
+}
+
+/** `namespace/name` or `name` (in namespace default). */
+function refOf(text: string | undefined): { name: string; namespace: string } | undefined {
+  if (!text) return undefined;
+  if (!text.includes('/')) return { name: text, namespace: 'default' };
+  const [namespace, name] = text.split('/');
+  return { namespace: namespace!, name: name! };
+}
+
+/** What the server holds of one resource: every field (items) and the table's rows. */
+interface Listing {
+  items: object[];
+  table: string[][];
+}
+
+const LISTS: Record<Resource, (admin: AdminClient, flags: Flags, wide: boolean) => Promise<Listing>> = {
+  allocations: listAllocations,
+  prefixes: listPrefixes,
+  'vlan-indexes': listVlanIndexes,
+  'vlan-claims': listVlanClaims,
+  'network-instances': listNetworkInstances,
+};
+
+async function listAllocations(admin: AdminClient, flags: Flags, wide: boolean): Promise<Listing> {
+  const ni = refOf(flags['network-instance']);
+  const all = await admin.allAllocations({
+    ...(ni ? { networkInstance: ni } : {}),
+    ...(flags['owner-prefix'] ? { ownerPrefix: flags['owner-prefix'] } : {}),
+  });
+  const table = [
+    ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'GATEWAY', 'PARENT', 'OWNER', ...(wide ? ['LABELS'] : [])],
+    ...all.map((x) => [
+      niName(x.networkInstance),
+      x.prefix ?? '',
+      x.kind ?? '',
+      x.gateway || '-',
+      x.parent || '-',
+      x.owner ?? '',
+      ...(wide ? [labels(x.labels)] : []),
+    ]),
+  ];
+  return { items: all, table };
+}
+
+async function listPrefixes(admin: AdminClient, flags: Flags, wide: boolean): Promise<Listing> {
+  const ni = refOf(flags['network-instance']);
+  const all = await admin.allPrefixes({ ...(ni ? { networkInstance: ni } : {}), utilization: true });
+  const table = [
+    ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'FAMILY', 'USED', 'FREE', 'TOTAL', 'UTILIZATION', 'OWNER', ...(wide ? ['LABELS'] : [])],
+    ...all.map((p) => {
+      const u = p.utilization;
+      return [
+        niName(p.networkInstance),
+        p.prefix ?? '',
+        p.kind ?? '',
+        p.addressFamily ?? '',
+        u?.used ?? '-',
+        u?.free ?? '-',
+        u?.total ?? '-',
+        u ? percent(u.used ?? '0', u.total ?? '0') : '-',
+        p.owner ?? '',
+        ...(wide ? [labels(p.labels)] : []),
+      ];
     }),
-  );
-  const niText = a['network-instance'];
-  const ni = niText
-    ? niText.includes('/')
-      ? { namespace: niText.split('/')[0], name: niText.split('/')[1] }
-      : { name: niText, namespace: 'default' }
-    : undefined;
-  const vxText = a['vlan-index'];
-  const vx = vxText
-    ? vxText.includes('/')
-      ? { namespace: vxText.split('/')[0], name: vxText.split('/')[1] }
-      : { name: vxText, namespace: 'default' }
-    : undefined;
-  try {
-    let items: object[];
-    let table: string[][];
-    if (what === 'allocations') {
-      const all = await admin.allAllocations({
-        ...(ni ? { networkInstance: ni } : {}),
-        ...(a['owner-prefix'] ? { ownerPrefix: a['owner-prefix'] } : {}),
-      });
-      items = all;
-      table = [
-        ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'GATEWAY', 'PARENT', 'OWNER', ...(wide ? ['LABELS'] : [])],
-        ...all.map((x) => [
-          niName(x.networkInstance),
-          x.prefix ?? '',
-          x.kind ?? '',
-          x.gateway || '-',
-          x.parent || '-',
-          x.owner ?? '',
-          ...(wide ? [labels(x.labels)] : []),
-        ]),
-      ];
-    } else if (what === 'prefixes') {
-      const all = await admin.allPrefixes({ ...(ni ? { networkInstance: ni } : {}), utilization: true });
-      items = all;
-      table = [
-        ['NETWORK-INSTANCE', 'PREFIX', 'KIND', 'FAMILY', 'USED', 'FREE', 'TOTAL', 'UTILIZATION', 'OWNER', ...(wide ? ['LABELS'] : [])],
-        ...all.map((p) => {
-          const u = p.utilization;
-          return [
-            niName(p.networkInstance),
-            p.prefix ?? '',
-            p.kind ?? '',
-            p.addressFamily ?? '',
-            u?.used ?? '-',
-            u?.free ?? '-',
-            u?.total ?? '-',
-            u ? percent(u.used ?? '0', u.total ?? '0') : '-',
-            p.owner ?? '',
-            ...(wide ? [labels(p.labels)] : []),
-          ];
-        }),
-      ];
-    } else if (what === 'vlan-indexes') {
-      const res = await admin.listVlanIndexes();
-      items = res.indexes;
-      table = [
-        ['NAMESPACE', 'NAME', 'KIND', 'LABELS', 'OWNER'],
-        ...res.indexes.map((x) => [
-          x.ref?.namespace ?? '',
-          x.ref?.name ?? '',
-          x.kind ?? '',
-          labels(x.labels) + (x.implied ? ' (implied)' : ''),
-          x.owner ?? '',
-        ]),
-      ];
-    } else if (what === 'vlan-claims') {
-      const all = await admin.allVlanClaims({
-        ...(vx ? { index: vx } : {}),
-        ...(a['owner-prefix'] ? { ownerPrefix: a['owner-prefix'] } : {}),
-      });
-      items = all;
-      table = [
-        ['VLAN-INDEX', 'VLAN', 'CLAIM-NAME', 'OWNER'],
-        ...all.map((c) => [
-          niName(c.index),
-          c.vlanRange || String(c.vlanID ?? ''),
-          c.claim || (c.definition ? '(definition)' : '-'),
-          c.owner ?? '',
-        ]),
-      ];
-    } else {
-      const res = await admin.listNetworkInstances();
-      items = res.networkInstances;
-      table = [
-        ['NAMESPACE', 'NAME', 'PREFIXES', 'OWNER'],
-        ...res.networkInstances.map((n) => [
-          n.namespace ?? '',
-          n.name ?? '',
-          (n.prefixes ?? []).map((p) => p.prefix).join(',') || '-',
-          n.owner ?? '',
-        ]),
-      ];
-    }
-    if (a.output === 'json') out(`${JSON.stringify({ kind: 'List', items }, null, 2)}\n`);
-    else if (a.output === 'yaml') out(stringify({ kind: 'List', items }));
-    else out(items.length === 0 ? `No ${what} found.\n` : renderTable(table));
-    return 0;
-  } catch (e) {
-    const err = (e as ServiceError).code !== undefined ? fromServiceError(e as ServiceError, `get ${what} from ${server}`) : (e as Error);
-    process.stderr.write(`get: ${err.message}\n`);
-    return 1;
-  } finally {
-    admin.conn.close();
-  }
+  ];
+  return { items: all, table };
+}
+
+async function listVlanIndexes(admin: AdminClient): Promise<Listing> {
+  const res = await admin.listVlanIndexes();
+  const table = [
+    ['NAMESPACE', 'NAME', 'KIND', 'LABELS', 'OWNER'],
+    ...res.indexes.map((x) => [
+      x.ref?.namespace ?? '',
+      x.ref?.name ?? '',
+      x.kind ?? '',
+      labels(x.labels) + (x.implied ? ' (implied)' : ''),
+      x.owner ?? '',
+    ]),
+  ];
+  return { items: res.indexes, table };
+}
+
+async function listVlanClaims(admin: AdminClient, flags: Flags): Promise<Listing> {
+  const vx = refOf(flags['vlan-index']);
+  const all = await admin.allVlanClaims({
+    ...(vx ? { index: vx } : {}),
+    ...(flags['owner-prefix'] ? { ownerPrefix: flags['owner-prefix'] } : {}),
+  });
+  const table = [
+    ['VLAN-INDEX', 'VLAN', 'CLAIM-NAME', 'OWNER'],
+    ...all.map((c) => [
+      niName(c.index),
+      c.vlanRange || String(c.vlanID ?? ''),
+      c.claim || (c.definition ? '(definition)' : '-'),
+      c.owner ?? '',
+    ]),
+  ];
+  return { items: all, table };
+}
+
+async function listNetworkInstances(admin: AdminClient): Promise<Listing> {
+  const res = await admin.listNetworkInstances();
+  const table = [
+    ['NAMESPACE', 'NAME', 'PREFIXES', 'OWNER'],
+    ...res.networkInstances.map((n) => [
+      n.namespace ?? '',
+      n.name ?? '',
+      (n.prefixes ?? []).map((p) => p.prefix).join(',') || '-',
+      n.owner ?? '',
+    ]),
+  ];
+  return { items: res.networkInstances, table };
+}
+
+/** The listing as -o asks: a List in JSON or YAML, or the table. */
+function render(what: Resource, output: string, items: object[], table: string[][]): string {
+  if (output === 'json') return `${JSON.stringify({ kind: 'List', items }, null, 2)}\n`;
+  if (output === 'yaml') return stringify({ kind: 'List', items });
+  return items.length === 0 ? `No ${what} found.\n` : renderTable(table);
 }
 
 /** Labels as k=v,k=v in key order; `-` when there are none. */
