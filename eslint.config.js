@@ -122,8 +122,6 @@ export default tseslint.config(
       // plan(): the allocator's hot path; one function keeps each request's decision local
       // (splitting it adds calls per allocation, which bench/alloc.bench.ts measures).
       'src/ipam/request.ts',
-      // trySplit(): one pass over the lines of the input, a small state machine.
-      'src/krm/resource-list.ts',
       // The service and route tables: one handler per rpc or route in one closure over the
       // state they share (startServer, adminService, startWebView).
       'src/server/server.ts',

@@ -339,6 +339,8 @@ class BlockReader {
   readonly L: Lines;
   /** Collections open around the node being read. */
   private depth = 0;
+  /** Offset just after the colon of the key `key()` read last. */
+  private keyEnd = 0;
   /**
    * values=false only checks the text: maps and sequences get no JS value (null-prototype
    * objects are dictionaries, and building them is most of the reader's cost).
@@ -364,42 +366,52 @@ class BlockReader {
    */
   inline(li: number, col: number, parent: number, allowCompactSeq: boolean): [YNode, number] {
     const L = this.L;
-    const t = this.text;
     const lineEnd = L.ends[li];
     const at = L.starts[li] + col;
-    const c = t[at];
-    if (at >= lineEnd || c === '#') {
-      const nl = L.nextContent(li + 1);
-      if (nl < L.length) {
-        const ind = L.indents[nl];
-        if (ind > parent) return this.block(nl, ind);
-        if (allowCompactSeq && ind === parent && isDash(t, L.starts[nl] + ind, L.ends[nl])) return this.seq(nl, ind);
-      }
-      return [{ type: 'scalar', value: null, style: 'plain', start: at, end: at }, li];
-    }
-    let node: YNode;
+    const c = this.text[at];
+    if (at >= lineEnd || c === '#') return this.valueBelow(li, at, parent, allowCompactSeq);
     if (c === '|') return this.literal(li, at, parent);
-    if (c === '"' || c === "'") {
-      const [v, next] = c === '"' ? readDouble(t, at, lineEnd) : readSingle(t, at, lineEnd);
-      expectLineEnd(t, next, lineEnd);
-      node = { type: 'scalar', value: v, style: c === '"' ? 'double' : 'single', start: at, end: next };
-    } else if (c === '{' || c === '[') {
-      const f = new Flow(t, at, lineEnd, this.depth);
-      const v = f.value();
-      expectLineEnd(t, f.pos, lineEnd);
-      node = { type: 'flow', value: v, start: at, end: f.pos };
-    } else if ('&*!%@`>,]}'.includes(c) || ((c === '-' || c === '?' || c === ':') && (at + 1 === lineEnd || t.charCodeAt(at + 1) === 32))) {
-      throw new Unsupported(`value starting with ${c}`);
-    } else {
-      const end = plainEnd(t, at, lineEnd);
-      const raw = t.slice(at, end);
-      if (raw.includes(': ') || raw.endsWith(':')) throw new Unsupported('mapping in plain scalar');
-      node = { type: 'scalar', value: resolvePlain(raw), style: 'plain', start: at, end };
-    }
+    const node = this.oneLineValue(at, lineEnd);
     // A more-indented content line after a one-line value continues it (multi-line scalar).
     const nl = L.nextContent(li + 1);
     if (nl < L.length && L.indents[nl] > parent) throw new Unsupported('multi-line scalar');
     return [node, li];
+  }
+
+  /** Nothing after `key:` or `- ` on line `li`: the value is the block below, or null. */
+  private valueBelow(li: number, at: number, parent: number, allowCompactSeq: boolean): [YNode, number] {
+    const L = this.L;
+    const nl = L.nextContent(li + 1);
+    if (nl < L.length) {
+      const ind = L.indents[nl];
+      if (ind > parent) return this.block(nl, ind);
+      if (allowCompactSeq && ind === parent && isDash(this.text, L.starts[nl] + ind, L.ends[nl])) return this.seq(nl, ind);
+    }
+    return [{ type: 'scalar', value: null, style: 'plain', start: at, end: at }, li];
+  }
+
+  /** A value that starts at `at` and ends on its line: quoted, flow or plain. */
+  private oneLineValue(at: number, lineEnd: number): YNode {
+    const t = this.text;
+    const c = t[at];
+    if (c === '"' || c === "'") {
+      const [v, next] = c === '"' ? readDouble(t, at, lineEnd) : readSingle(t, at, lineEnd);
+      expectLineEnd(t, next, lineEnd);
+      return { type: 'scalar', value: v, style: c === '"' ? 'double' : 'single', start: at, end: next };
+    }
+    if (c === '{' || c === '[') {
+      const f = new Flow(t, at, lineEnd, this.depth);
+      const v = f.value();
+      expectLineEnd(t, f.pos, lineEnd);
+      return { type: 'flow', value: v, start: at, end: f.pos };
+    }
+    if ('&*!%@`>,]}'.includes(c) || ((c === '-' || c === '?' || c === ':') && (at + 1 === lineEnd || t.charCodeAt(at + 1) === 32))) {
+      throw new Unsupported(`value starting with ${c}`);
+    }
+    const end = plainEnd(t, at, lineEnd);
+    const raw = t.slice(at, end);
+    if (raw.includes(': ') || raw.endsWith(':')) throw new Unsupported('mapping in plain scalar');
+    return { type: 'scalar', value: resolvePlain(raw), style: 'plain', start: at, end };
   }
 
   literal(li: number, at: number, parent: number): [YNode, number] {
@@ -457,44 +469,53 @@ class BlockReader {
     for (;;) {
       const lineStart = L.starts[line];
       const lineEnd = L.ends[line];
-      const at = lineStart + col;
-      let key: string;
-      let after: number;
-      const c = t[at];
-      if (c === '"' || c === "'") {
-        const [k, next] = c === '"' ? readDouble(t, at, lineEnd) : readSingle(t, at, lineEnd);
-        let j = next;
-        while (j < lineEnd && t.charCodeAt(j) === 32) j++;
-        if (t[j] !== ':' || (j + 1 < lineEnd && t.charCodeAt(j + 1) !== 32)) throw new Unsupported('quoted key');
-        key = k;
-        after = j + 1;
-      } else {
-        const k = plainKeyEnd(t, at, lineEnd);
-        if (k < 0) throw new Unsupported('not a mapping entry');
-        key = t.slice(at, k).trimEnd();
-        if (key === '<<') throw new Unsupported('merge key');
-        after = k + 1;
-      }
-      if (values ? key in value : entries.length < 64 ? hasKey(entries, key) : (keys ??= new Set(entries.map((e) => e.key))).has(key))
-        throw new Unsupported('duplicate key');
-      if (keys) keys.add(key);
-      let vcol = after - lineStart;
+      const key = this.key(lineStart + col, lineEnd);
+      if (!values) keys = checkNewKey(entries, key, keys);
+      else if (key in value) throw new Unsupported('duplicate key');
+      let vcol = this.keyEnd - lineStart;
       while (vcol + lineStart < lineEnd && t.charCodeAt(vcol + lineStart) === 32) vcol++;
       const [node, end] = this.inline(line, vcol, indent, true);
       if (values) value[key] = node.value;
-      entries.push({ key, lineStart: L.starts[line], col, value: node, end: L.after(end) });
+      entries.push({ key, lineStart, col, value: node, end: L.after(end) });
       last = end;
-      const nl = L.nextContent(end + 1);
-      if (nl >= L.length) break;
-      const ind = L.indents[nl];
-      if (ind < indent) break;
-      if (ind > indent) throw new Unsupported('bad indentation');
-      if (isDash(t, L.starts[nl] + ind, L.ends[nl])) break;
+      const nl = this.nextEntryLine(end, indent);
+      if (nl < 0) break;
       line = nl;
       col = indent;
     }
     this.depth--;
     return [{ type: 'map', indent, entries, value, start: L.starts[li] + firstCol, end: L.after(last) }, last];
+  }
+
+  /** The key of the map entry at `at` (plain or quoted); sets keyEnd. */
+  private key(at: number, lineEnd: number): string {
+    const t = this.text;
+    const c = t[at];
+    if (c === '"' || c === "'") {
+      const [k, next] = c === '"' ? readDouble(t, at, lineEnd) : readSingle(t, at, lineEnd);
+      let j = next;
+      while (j < lineEnd && t.charCodeAt(j) === 32) j++;
+      if (t[j] !== ':' || (j + 1 < lineEnd && t.charCodeAt(j + 1) !== 32)) throw new Unsupported('quoted key');
+      this.keyEnd = j + 1;
+      return k;
+    }
+    const k = plainKeyEnd(t, at, lineEnd);
+    if (k < 0) throw new Unsupported('not a mapping entry');
+    const key = t.slice(at, k).trimEnd();
+    if (key === '<<') throw new Unsupported('merge key');
+    this.keyEnd = k + 1;
+    return key;
+  }
+
+  /** The line of the map's next entry after line `end`, or -1 when the map (at `indent`) ends there. */
+  private nextEntryLine(end: number, indent: number): number {
+    const L = this.L;
+    const nl = L.nextContent(end + 1);
+    if (nl >= L.length) return -1;
+    const ind = L.indents[nl];
+    if (ind < indent) return -1;
+    if (ind > indent) throw new Unsupported('bad indentation');
+    return isDash(this.text, L.starts[nl] + ind, L.ends[nl]) ? -1 : nl;
   }
 
   seq(li: number, indent: number): [YSeq, number] {
@@ -551,6 +572,21 @@ class BlockReader {
     if (isMap) return this.map(li, col, col);
     return this.inline(li, col, dash, false);
   }
+}
+
+/**
+ * Throws on a key the map already has (a linear search while the map is small, then a set of
+ * its keys, returned to be passed to the next call).
+ */
+function checkNewKey(entries: YEntry[], key: string, keys: Set<string> | undefined): Set<string> | undefined {
+  if (!keys && entries.length < 64) {
+    if (hasKey(entries, key)) throw new Unsupported('duplicate key');
+    return undefined;
+  }
+  keys ??= new Set(entries.map((e) => e.key));
+  if (keys.has(key)) throw new Unsupported('duplicate key');
+  keys.add(key);
+  return keys;
 }
 
 /**

@@ -114,39 +114,15 @@ export function readConfig(fc: unknown): FnConfig {
       'functionConfig',
       `function config must be a mapping (a ConfigMap or ${CONFIG_API_VERSION} ${CONFIG_KIND}), not ${describeValue(fc)}`,
     );
-  const apiVersion = str(o.apiVersion);
-  const kind = str(o.kind);
-  let settings: Record<string, unknown>;
-  let base: string;
-  if (kind === 'ConfigMap' && (apiVersion === 'v1' || apiVersion === undefined)) {
-    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'data'], 'functionConfig');
-    settings = strMap(o.data);
-    base = 'data';
-  } else if (kind === CONFIG_KIND && apiVersion === CONFIG_API_VERSION) {
-    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'spec'], 'functionConfig');
-    if (o.spec !== undefined && o.spec !== null && !asObj(o.spec))
-      throw new FieldError('spec', `spec must be a mapping, not ${describeValue(o.spec)}`);
-    settings = asObj(o.spec) ?? {};
-    base = 'spec';
-  } else if (kind === undefined && apiVersion === undefined && Object.keys(o).length === 0) {
-    return cfg;
-  } else {
-    throw new FieldError(
-      'functionConfig',
-      `function config must be a ConfigMap or ${CONFIG_API_VERSION} ${CONFIG_KIND}, not ${apiVersion ?? '?'} ${kind ?? '?'}`,
-    );
-  }
+  const found = settingsOf(o);
+  if (!found) return cfg;
+  const { settings, base } = found;
   const backend = str(settings.backend);
   if (backend !== undefined && backend !== '') cfg.backend = backend;
   checkSettings(settings, cfg.backend, base);
   cfg.dryRun = bool(settings.dryRun, `${base}.dryRun`);
   cfg.releaseAll = release(settings.release, `${base}.release`);
-  const onError = str(settings.onError);
-  if (onError !== undefined && onError !== '') {
-    if (onError !== 'fail' && onError !== 'condition')
-      throw new FieldError(`${base}.onError`, `${base}.onError must be fail or condition, not ${JSON.stringify(onError)}`);
-    cfg.onError = onError;
-  }
+  cfg.onError = onError(settings.onError, `${base}.onError`);
   if (settings.injections !== undefined && settings.injections !== null) {
     if (base === 'data')
       throw new FieldError('data.injections', 'injections need the typed config (fn.ipam-injector.dev/v1alpha1 IPAMInjector)');
@@ -154,6 +130,37 @@ export function readConfig(fc: unknown): FnConfig {
   }
   for (const [k, v] of Object.entries(settings)) if (!FUNCTION_KEYS.has(k)) cfg.backendOptions[k] = v;
   return cfg;
+}
+
+/**
+ * The settings a config holds and where (`data` of a ConfigMap, `spec` of the typed config);
+ * undefined for an empty mapping (no settings).
+ */
+function settingsOf(o: Record<string, unknown>): { settings: Record<string, unknown>; base: 'data' | 'spec' } | undefined {
+  const apiVersion = str(o.apiVersion);
+  const kind = str(o.kind);
+  if (kind === 'ConfigMap' && (apiVersion === 'v1' || apiVersion === undefined)) {
+    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'data'], 'functionConfig');
+    return { settings: strMap(o.data), base: 'data' };
+  }
+  if (kind === CONFIG_KIND && apiVersion === CONFIG_API_VERSION) {
+    onlyKeys(o, ['apiVersion', 'kind', 'metadata', 'spec'], 'functionConfig');
+    if (o.spec !== undefined && o.spec !== null && !asObj(o.spec))
+      throw new FieldError('spec', `spec must be a mapping, not ${describeValue(o.spec)}`);
+    return { settings: asObj(o.spec) ?? {}, base: 'spec' };
+  }
+  if (kind === undefined && apiVersion === undefined && Object.keys(o).length === 0) return undefined;
+  throw new FieldError(
+    'functionConfig',
+    `function config must be a ConfigMap or ${CONFIG_API_VERSION} ${CONFIG_KIND}, not ${apiVersion ?? '?'} ${kind ?? '?'}`,
+  );
+}
+
+function onError(v: unknown, field: string): FnConfig['onError'] {
+  const s = str(v);
+  if (s === undefined || s === '') return 'fail';
+  if (s !== 'fail' && s !== 'condition') throw new FieldError(field, `${field} must be fail or condition, not ${JSON.stringify(s)}`);
+  return s;
 }
 
 function readSelector(v: unknown, field: string): Selector {

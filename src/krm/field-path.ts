@@ -19,6 +19,7 @@ import {
   setScalarKeepingStyle,
   type Scalar,
   type YAMLMap,
+  type YAMLSeq,
 } from './yaml-doc.js';
 import type { ScalarValue } from './scalar.js';
 import { appendItem, appendMember, JsonTextError, member, parseJsonText, type JsonNode } from './json-edit.js';
@@ -171,6 +172,23 @@ function setInJsonString(raw: string, segs: Segment[], value: ScalarValue, creat
   return raw;
 }
 
+/** Where a walk through plain JS values stands: `container` is `parent[key]`, reached by path `at`. */
+interface JsCursor {
+  parent: Record<string | number, unknown>;
+  key: string | number;
+  container: unknown;
+  at: string;
+}
+
+/** Moves the cursor to `parent[key]`, reached by `at`. */
+function descend(c: JsCursor, parent: object, key: string | number, at: string): void {
+  c.parent = parent as Record<string | number, unknown>;
+  c.key = key;
+  c.container = c.parent[key];
+  c.at = at;
+}
+
+/** Sets `value` at `segs` below `parent[key]` (a new value built from a `(json)` string's rest). */
 function setInJs(
   parent: Record<string, unknown> | unknown[],
   key: string | number,
@@ -179,67 +197,76 @@ function setInJs(
   create: boolean,
   at: string,
 ): void {
-  let container: unknown = (parent as Record<string | number, unknown>)[key];
+  const parentRecord = parent as Record<string | number, unknown>;
+  const c: JsCursor = { parent: parentRecord, key, container: parentRecord[key], at };
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i];
     const last = i === segs.length - 1;
-    const here = at + '.' + formatSegments([s]);
+    const here = c.at + '.' + formatSegments([s]);
     if (s.t === 'json') {
-      if (typeof container !== 'string') throw new PathError(`${at} is not a string holding JSON`, at);
-      const next = setInJsonString(container, segs.slice(i + 1), value, create, at);
-      (parent as Record<string | number, unknown>)[key] = next;
+      if (typeof c.container !== 'string') throw new PathError(`${c.at} is not a string holding JSON`, c.at);
+      c.parent[c.key] = setInJsonString(c.container, segs.slice(i + 1), value, create, c.at);
       return;
     }
-    if (s.t === 'match') {
-      if (container === undefined && create) {
-        container = [];
-        (parent as Record<string | number, unknown>)[key] = container;
-      }
-      if (!Array.isArray(container)) throw new PathError(`${at} is not a list`, at);
-      let idx = container.findIndex(
-        (x) => x !== null && typeof x === 'object' && String((x as Record<string, unknown>)[s.field]) === s.value,
-      );
-      if (idx < 0) {
-        if (!create) throw new PathError(`no item with ${s.field}=${s.value} in ${at}`, at);
-        container.push({ [s.field]: s.value });
-        idx = container.length - 1;
-      }
-      parent = container;
-      key = idx;
-      container = container[idx];
-      at = here;
-      continue;
-    }
-    if (Array.isArray(container) && isIndex(s.key)) {
-      const idx = Number(s.key);
-      if (idx >= container.length) throw new PathError(`${at} has no item ${idx}`, at);
-      if (last) {
-        container[idx] = typed(value, container[idx], false);
-        return;
-      }
-      parent = container;
-      key = idx;
-      container = container[idx];
-      at = here;
-      continue;
-    }
-    if (container === undefined && create) {
-      container = {};
-      (parent as Record<string | number, unknown>)[key] = container;
-    }
-    if (container === null || typeof container !== 'object' || Array.isArray(container)) throw new PathError(`${at} is not a mapping`, at);
-    const obj = container as Record<string, unknown>;
-    if (last) {
-      if (!(s.key in obj) && !create) throw new PathError(`${at} has no field ${s.key}`, at);
-      obj[s.key] = typed(value, obj[s.key], false);
-      return;
-    }
-    if (!(s.key in obj) && !create) throw new PathError(`${at} has no field ${s.key}`, at);
-    parent = obj;
-    key = s.key;
-    container = obj[s.key];
-    at = here;
+    if (s.t === 'match') jsMatch(c, s, create, here);
+    else if (Array.isArray(c.container) && isIndex(s.key)) {
+      if (jsIndex(c, Number(s.key), last, value, here)) return;
+    } else if (jsField(c, s.key, last, value, create, here)) return;
   }
+}
+
+/** `[field=value]`: the list item that matches (a new one when `create`). */
+function jsMatch(c: JsCursor, s: { field: string; value: string }, create: boolean, here: string): void {
+  if (c.container === undefined && create) {
+    c.container = [];
+    c.parent[c.key] = c.container;
+  }
+  const list = c.container;
+  if (!Array.isArray(list)) throw new PathError(`${c.at} is not a list`, c.at);
+  let idx = list.findIndex((x) => x !== null && typeof x === 'object' && String((x as Record<string, unknown>)[s.field]) === s.value);
+  if (idx < 0) {
+    if (!create) throw new PathError(`no item with ${s.field}=${s.value} in ${c.at}`, c.at);
+    list.push({ [s.field]: s.value });
+    idx = list.length - 1;
+  }
+  descend(c, list, idx, here);
+}
+
+/** A list index; true when it was the last segment (the value is set). */
+function jsIndex(c: JsCursor, idx: number, last: boolean, value: ScalarValue, here: string): boolean {
+  const list = c.container as unknown[];
+  if (idx >= list.length) throw new PathError(`${c.at} has no item ${idx}`, c.at);
+  if (last) {
+    list[idx] = typed(value, list[idx], false);
+    return true;
+  }
+  descend(c, list, idx, here);
+  return false;
+}
+
+/** A mapping's field (the mapping is created when missing and `create`); true when the value is set. */
+function jsField(c: JsCursor, key: string, last: boolean, value: ScalarValue, create: boolean, here: string): boolean {
+  if (c.container === undefined && create) {
+    c.container = {};
+    c.parent[c.key] = c.container;
+  }
+  if (c.container === null || typeof c.container !== 'object' || Array.isArray(c.container))
+    throw new PathError(`${c.at} is not a mapping`, c.at);
+  const obj = c.container as Record<string, unknown>;
+  if (!(key in obj) && !create) throw new PathError(`${c.at} has no field ${key}`, c.at);
+  if (last) {
+    obj[key] = typed(value, obj[key], false);
+    return true;
+  }
+  descend(c, obj, key, here);
+  return false;
+}
+
+/** Where a walk through a Document stands: `node` reached by path `at`, and how to attach a node there when it is missing. */
+interface DocCursor {
+  node: unknown;
+  at: string;
+  attach: ((n: unknown) => void) | null;
 }
 
 /**
@@ -248,70 +275,86 @@ function setInJs(
  */
 export function setInDoc(root: YAMLMap, path: FieldPath, value: ScalarValue, create: boolean, preferString: boolean): void {
   const segs = path.segments;
-  let node: unknown = root;
-  let at = '';
-  // How to put a new node where `node` is missing.
-  let attach: ((n: unknown) => void) | null = null;
+  const c: DocCursor = { node: root, at: '', attach: null };
   for (let i = 0; i < segs.length; i++) {
     const s = segs[i];
     const last = i === segs.length - 1;
-    const here = at ? `${at}.${formatSegments([s])}` : formatSegments([s]);
-    const where = at || '(resource)';
-    if (node === undefined || node === null) {
-      if (!create || !attach) throw new PathError(`${where} does not exist`, at);
-      node = s.t === 'match' ? newSeq() : newMap();
-      attach(node);
+    const here = c.at ? `${c.at}.${formatSegments([s])}` : formatSegments([s]);
+    const where = c.at || '(resource)';
+    if (c.node === undefined || c.node === null) {
+      if (!create || !c.attach) throw new PathError(`${where} does not exist`, c.at);
+      c.node = s.t === 'match' ? newSeq() : newMap();
+      c.attach(c.node);
     }
     if (s.t === 'json') {
-      if (!isScalar(node) || typeof node.value !== 'string') throw new PathError(`${where} is not a string holding JSON`, at);
-      const sc = node as Scalar;
+      if (!isScalar(c.node) || typeof c.node.value !== 'string') throw new PathError(`${where} is not a string holding JSON`, c.at);
+      const sc = c.node as Scalar;
       sc.value = setInJsonString(sc.value as string, segs.slice(i + 1), value, create, where);
       return;
     }
-    if (s.t === 'match') {
-      if (!isSeq(node)) throw new PathError(`${where} is not a list`, at);
-      const seq = node;
-      let item = seq.items.find((x) => matchesItem(x, s.field, s.value));
-      if (!item) {
-        if (!create) throw new PathError(`${where} has no item with ${s.field}=${s.value}`, at);
-        const m = newMap();
-        mapSet(m, s.field, scalarNode(s.value));
-        seq.items.push(m);
-        item = m;
-      }
-      node = item;
-      attach = null;
-      at = here;
-      continue;
-    }
-    if (isSeq(node) && isIndex(s.key)) {
-      const seq = node;
-      const idx = Number(s.key);
-      if (idx >= seq.items.length) throw new PathError(`${where} has no item ${idx}`, at);
-      if (last) {
-        const old = seq.items[idx];
-        seq.items[idx] = setScalarKeepingStyle(old, typed(value, isScalar(old) ? jsOf(old) : undefined, preferString));
-        return;
-      }
-      node = seq.items[idx];
-      attach = (n) => (seq.items[idx] = n);
-      at = here;
-      continue;
-    }
-    if (!isMap(node)) throw new PathError(`${where} is not a mapping`, at);
-    const map = node;
-    const child = mapGet(map, s.key);
-    if (last) {
-      if (child === undefined && !create) throw new PathError(`${where} has no field ${s.key}`, at);
-      if (child !== undefined && child !== null && !isScalar(child)) throw new PathError(`${here} is not a scalar`, here);
-      mapSet(map, s.key, setScalarKeepingStyle(child, typed(value, isScalar(child) ? jsOf(child) : undefined, preferString)));
-      return;
-    }
-    if (child === undefined && !create) throw new PathError(`${where} has no field ${s.key}`, at);
-    node = child;
-    attach = (n) => mapSet(map, s.key, n as YAMLMap);
-    at = here;
+    const set = { value, create, preferString, last, here, where };
+    if (s.t === 'match') docMatch(c, s, set);
+    else if (isSeq(c.node) && isIndex(s.key)) {
+      if (docIndex(c, c.node, Number(s.key), set)) return;
+    } else if (docField(c, s.key, set)) return;
   }
+}
+
+/** What setInDoc sets, and where the walk is: this segment's path (`here`) and its parent's for messages (`where`). */
+interface DocStep {
+  value: ScalarValue;
+  create: boolean;
+  preferString: boolean;
+  last: boolean;
+  here: string;
+  where: string;
+}
+
+function docMatch(c: DocCursor, s: { field: string; value: string }, step: DocStep): void {
+  if (!isSeq(c.node)) throw new PathError(`${step.where} is not a list`, c.at);
+  const seq = c.node;
+  let item = seq.items.find((x) => matchesItem(x, s.field, s.value));
+  if (!item) {
+    if (!step.create) throw new PathError(`${step.where} has no item with ${s.field}=${s.value}`, c.at);
+    const m = newMap();
+    mapSet(m, s.field, scalarNode(s.value));
+    seq.items.push(m);
+    item = m;
+  }
+  c.node = item;
+  c.attach = null;
+  c.at = step.here;
+}
+
+/** A list index; true when it was the last segment (the value is set). */
+function docIndex(c: DocCursor, seq: YAMLSeq, idx: number, step: DocStep): boolean {
+  if (idx >= seq.items.length) throw new PathError(`${step.where} has no item ${idx}`, c.at);
+  if (step.last) {
+    const old = seq.items[idx];
+    seq.items[idx] = setScalarKeepingStyle(old, typed(step.value, isScalar(old) ? jsOf(old) : undefined, step.preferString));
+    return true;
+  }
+  c.node = seq.items[idx];
+  c.attach = (n) => (seq.items[idx] = n);
+  c.at = step.here;
+  return false;
+}
+
+/** A mapping's field; true when it was the last segment (the value is set). */
+function docField(c: DocCursor, key: string, step: DocStep): boolean {
+  if (!isMap(c.node)) throw new PathError(`${step.where} is not a mapping`, c.at);
+  const map = c.node;
+  const child = mapGet(map, key);
+  if (child === undefined && !step.create) throw new PathError(`${step.where} has no field ${key}`, c.at);
+  if (step.last) {
+    if (child !== undefined && child !== null && !isScalar(child)) throw new PathError(`${step.here} is not a scalar`, step.here);
+    mapSet(map, key, setScalarKeepingStyle(child, typed(step.value, isScalar(child) ? jsOf(child) : undefined, step.preferString)));
+    return true;
+  }
+  c.node = child;
+  c.attach = (n) => mapSet(map, key, n as YAMLMap);
+  c.at = step.here;
+  return false;
 }
 
 function jsOf(s: Scalar): unknown {

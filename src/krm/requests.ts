@@ -163,29 +163,52 @@ export function readRequest(item: Item, obj: Obj, m: Meta, generation: Generatio
     networkInstance: { name: '' },
     kind: prefixKind(spec.kind, 'spec.kind'),
   };
+  req.networkInstance = networkInstanceOf(spec, sel, m, generation);
+  if (sel && ((sel.matchLabels && Object.keys(sel.matchLabels).length) || sel.matchExpressions?.length)) req.selector = sel;
+  readOptionalFields(spec, req);
+  const labels = spec.labels !== undefined && spec.labels !== null ? stringMap(spec.labels, 'spec.labels') : {};
+  // the owner labels win over spec.labels, as the original client writes them (AddOwnerLabelsToCR)
+  req.labels = { ...labels, ...ownerLabels(m) };
+  const st = asObj(obj.status);
+  const status = { prefix: str(st?.prefix) || undefined, gateway: str(st?.gateway) || undefined };
+  if (status.prefix) req.hint = status.prefix;
+  const lookup = (m.annotations[ANN_ACTION] ?? '').toLowerCase() === 'get';
+  return { item, meta: m, generation, owner: req.owner, request: req, lookup, status };
+}
+
+/**
+ * The network instance a request names: spec.networkInstance, or in the original API its
+ * selector label (taken out of the selector: it names, it does not select).
+ */
+function networkInstanceOf(
+  spec: Record<string, unknown>,
+  sel: LabelSelector | undefined,
+  m: Meta,
+  generation: Generation,
+): AllocationRequest['networkInstance'] {
   const ni = asObj(spec.networkInstance);
   const niName = str(ni?.name) ?? (typeof spec.networkInstance === 'string' ? spec.networkInstance : undefined);
-  if (generation === 'original') {
-    // The original API names the network instance by a selector label.
-    const fromLabel = sel?.matchLabels?.[LABEL_NETWORK_INSTANCE];
-    const name = fromLabel ?? niName;
-    if (!name)
-      throw new FieldError(
-        `spec.selector.matchLabels.[${LABEL_NETWORK_INSTANCE}]`,
-        `${describe(m)}: the selector label ${LABEL_NETWORK_INSTANCE} names the network instance and is required`,
-      );
-    req.networkInstance = { name };
-    if (fromLabel !== undefined && sel?.matchLabels) {
-      const { [LABEL_NETWORK_INSTANCE]: _drop, ...rest } = sel.matchLabels;
-      sel.matchLabels = rest;
-    }
-  } else {
+  if (generation !== 'original') {
     if (!niName) throw new FieldError('spec.networkInstance.name', `${describe(m)}: spec.networkInstance.name is required`);
-    req.networkInstance = { name: niName };
     const ns = str(ni?.namespace);
-    if (ns) req.networkInstance.namespace = ns;
+    return ns ? { name: niName, namespace: ns } : { name: niName };
   }
-  if (sel && ((sel.matchLabels && Object.keys(sel.matchLabels).length) || sel.matchExpressions?.length)) req.selector = sel;
+  const fromLabel = sel?.matchLabels?.[LABEL_NETWORK_INSTANCE];
+  const name = fromLabel ?? niName;
+  if (!name)
+    throw new FieldError(
+      `spec.selector.matchLabels.[${LABEL_NETWORK_INSTANCE}]`,
+      `${describe(m)}: the selector label ${LABEL_NETWORK_INSTANCE} names the network instance and is required`,
+    );
+  if (fromLabel !== undefined && sel?.matchLabels) {
+    const { [LABEL_NETWORK_INSTANCE]: _drop, ...rest } = sel.matchLabels;
+    sel.matchLabels = rest;
+  }
+  return { name };
+}
+
+/** prefix, prefixLength, addressFamily, createPrefix and index: set on `req` when present. */
+function readOptionalFields(spec: Record<string, unknown>, req: AllocationRequest): void {
   const prefix = str(spec.prefix);
   if (prefix) req.prefix = prefix;
   const pl = intField(spec.prefixLength, 'spec.prefixLength', 0, 128);
@@ -196,12 +219,4 @@ export function readRequest(item: Item, obj: Obj, m: Meta, generation: Generatio
   if (cp !== undefined) req.createPrefix = cp;
   const idx = intField(spec.index, 'spec.index', 0, 2 ** 32 - 1);
   if (idx !== undefined) req.index = idx;
-  const labels = spec.labels !== undefined && spec.labels !== null ? stringMap(spec.labels, 'spec.labels') : {};
-  // the owner labels win over spec.labels, as the original client writes them (AddOwnerLabelsToCR)
-  req.labels = { ...labels, ...ownerLabels(m) };
-  const st = asObj(obj.status);
-  const status = { prefix: str(st?.prefix) || undefined, gateway: str(st?.gateway) || undefined };
-  if (status.prefix) req.hint = status.prefix;
-  const lookup = (m.annotations[ANN_ACTION] ?? '').toLowerCase() === 'get';
-  return { item, meta: m, generation, owner: req.owner, request: req, lookup, status };
 }

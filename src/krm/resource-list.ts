@@ -96,144 +96,223 @@ interface Section {
  */
 function trySplit(text: string, isInput: boolean, library: boolean): ResourceListText | NeedsLibrary | null {
   if (text.includes('\r')) return null;
-  const n = text.length;
-  const sections: Section[] = [];
-  let current: Section | null = null;
-  let itemsSection: Section | null = null;
-  let itemsKeyEnd = -1;
-  let itemsEnd = -1;
-  let inItems = false;
-  let itemsIndent = -1;
-  const itemStarts: number[] = [];
-  let seenContent = false;
-  let docEnd = n;
-  for (let pos = 0; pos < n;) {
-    let e = text.indexOf('\n', pos);
-    if (e < 0) e = n;
-    const next = e < n ? e + 1 : n;
+  const scan = new LayoutScan(text);
+  if (!scan.run()) return null;
+  const top = readTopLevel(text, scan, isInput, library);
+  if (top === NEEDS_LIBRARY) return NEEDS_LIBRARY;
+  const { values, error } = top;
+  if (values.kind !== undefined && values.kind !== 'ResourceList')
+    throw new ResourceListError(`input kind is ${String(values.kind)}, not ResourceList`);
+  const results = Array.isArray(values.results) ? values.results : [];
+  const out: ResourceListText = {
+    ...headAndTail(text, scan),
+    items: scan.items(isInput),
+    functionConfig: values.functionConfig ?? null,
+    results,
+  };
+  if (scan.docEnd < text.length) out.trailer = text.slice(scan.docEnd);
+  if (error) out.error = error;
+  return out;
+}
+
+/** What to do after a line: read the next one, stop (the document ended), or give up (not the fast layout). */
+const NEXT = 0;
+const END = 1;
+const OTHER_LAYOUT = 2;
+type Step = typeof NEXT | typeof END | typeof OTHER_LAYOUT;
+
+/** Only comments and blank lines. */
+const NOTHING_MORE = /^(\s*(#.*)?\n)*\s*(#.*)?$/;
+
+/**
+ * One pass over the lines of the input: where each top-level section starts and ends, and
+ * where each item of `items` starts. A line is blank or a comment, a document marker, a line
+ * of `items`, a line inside the current section, or a section's `key:` line.
+ */
+class LayoutScan {
+  readonly sections: Section[] = [];
+  itemsSection: Section | null = null;
+  /** Offset just after the `items:` line. */
+  itemsKeyEnd = -1;
+  /** Offset where the items end. */
+  itemsEnd = -1;
+  /** Offset where the document ends (a `...` marker, else the end of the input). */
+  docEnd: number;
+  private current: Section | null = null;
+  private inItems = false;
+  private itemsIndent = -1;
+  private readonly itemStarts: number[] = [];
+  private seenContent = false;
+
+  constructor(private readonly text: string) {
+    this.docEnd = text.length;
+  }
+
+  /** Scans every line; false when the input is not in the fast reader's layout. */
+  run(): boolean {
+    const text = this.text;
+    const n = text.length;
+    for (let pos = 0; pos < n;) {
+      let e = text.indexOf('\n', pos);
+      if (e < 0) e = n;
+      const next = e < n ? e + 1 : n;
+      const step = this.line(pos, e, next);
+      if (step === END) break;
+      if (step === OTHER_LAYOUT) return false;
+      pos = next;
+    }
+    if (!this.itemsSection) return false;
+    if (this.itemsEnd < 0) this.itemsEnd = this.docEnd;
+    return true;
+  }
+
+  /** The items' texts: from each dash line to the next (or the end of the items). */
+  items(isInput: boolean): RawItem[] {
+    const { text, itemStarts, itemsIndent } = this;
+    const items: RawItem[] = [];
+    for (let k = 0; k < itemStarts.length; k++) {
+      const s = itemStarts[k];
+      let t = text.slice(s, k + 1 < itemStarts.length ? itemStarts[k + 1] : this.itemsEnd);
+      if (!t.endsWith('\n')) t += '\n';
+      items.push(isInput ? { index: k, text: t, dash: itemsIndent, offset: s } : { index: k, text: t, dash: itemsIndent });
+    }
+    return items;
+  }
+
+  /** The line from `pos` to `e` (its newline), `next` the offset of the line after it. */
+  private line(pos: number, e: number, next: number): Step {
+    const text = this.text;
     let i = pos;
     while (i < e && text.charCodeAt(i) === 32) i++;
     const ind = i - pos;
-    if (i === e || text.charCodeAt(i) === 35) {
-      pos = next;
-      continue;
+    if (i === e || text.charCodeAt(i) === 35) return NEXT;
+    // A tab in indentation belongs to the section (or item) it sits in: its reader names the line.
+    if (text.charCodeAt(i) === 9 && this.current) return NEXT;
+    if (ind === 0 && this.seenContent && this.isDocumentEnd(pos, e, next)) return END;
+    if (!this.seenContent && this.isDocumentStart(pos, e, ind)) return NEXT;
+    if (this.inItems) {
+      const step = this.itemsLine(pos, e, ind);
+      if (step !== undefined) return step;
     }
-    if (text.charCodeAt(i) === 9 && current) {
-      // A tab in indentation belongs to the section (or item) it sits in: its reader names the line.
-      pos = next;
-      continue;
-    }
-    if (ind === 0 && seenContent && isMarker(text, pos, e, '...')) {
-      // Document end: only comments and blank lines may follow.
-      const rest = text.slice(next);
-      if (/^(\s*(#.*)?\n)*\s*(#.*)?$/.test(rest)) {
-        if (current) current.end = pos;
-        if (inItems) {
-          inItems = false;
-          itemsEnd = pos;
-        }
-        docEnd = pos;
-        break;
+    // Content of the current top-level section (a compact list at column 0 included).
+    if (ind !== 0 || (this.current && isDashLine(text, pos, e, 0))) return this.current ? NEXT : OTHER_LAYOUT;
+    return this.sectionKey(pos, e, next);
+  }
+
+  /** The first content line: a `---` there starts the (one) document. */
+  private isDocumentStart(pos: number, e: number, ind: number): boolean {
+    this.seenContent = true;
+    const text = this.text;
+    return ind === 0 && text.startsWith('---', pos) && (e === pos + 3 || text.charCodeAt(pos + 3) === 32);
+  }
+
+  /** A `...` at column 0 ends the document (true); a second document is an error. */
+  private isDocumentEnd(pos: number, e: number, next: number): boolean {
+    const text = this.text;
+    if (isMarker(text, pos, e, '...')) {
+      if (!NOTHING_MORE.test(text.slice(next))) {
+        throw new ResourceListError(
+          `the input holds more than one YAML document (the first ends at ${position(text, pos)}); kpt sends one ResourceList`,
+        );
       }
-      throw new ResourceListError(
-        `the input holds more than one YAML document (the first ends at ${position(text, pos)}); kpt sends one ResourceList`,
-      );
+      if (this.current) this.current.end = pos;
+      if (this.inItems) {
+        this.inItems = false;
+        this.itemsEnd = pos;
+      }
+      this.docEnd = pos;
+      return true;
     }
-    if (ind === 0 && seenContent && isMarker(text, pos, e, '---')) {
+    if (isMarker(text, pos, e, '---')) {
       throw new ResourceListError(
         `the input holds more than one YAML document (a second starts at ${position(text, pos)}); kpt sends one ResourceList`,
       );
     }
-    if (!seenContent) {
-      seenContent = true;
-      if (ind === 0 && text.startsWith('---', pos) && (e === pos + 3 || text.charCodeAt(pos + 3) === 32)) {
-        pos = next;
-        continue;
-      }
+    return false;
+  }
+
+  /** A line while in `items`: an item's dash line, a line of that item, or (undefined) the next top-level key. */
+  private itemsLine(pos: number, e: number, ind: number): Step | undefined {
+    const dash = isDashLine(this.text, pos, e, ind);
+    if (this.itemsIndent < 0) {
+      if (ind > 0 && !dash) return OTHER_LAYOUT;
+      if (dash) this.itemsIndent = ind;
     }
-    if (inItems) {
-      if (itemsIndent < 0 && ind > 0 && !isDashLine(text, pos, e, ind)) return null;
-      if (itemsIndent < 0 && isDashLine(text, pos, e, ind)) itemsIndent = ind;
-      if (ind === itemsIndent && isDashLine(text, pos, e, ind)) {
-        itemStarts.push(pos);
-        pos = next;
-        continue;
-      }
-      if (ind > itemsIndent && itemsIndent >= 0) {
-        pos = next;
-        continue;
-      }
-      if (ind !== 0) return null;
-      inItems = false;
-      itemsEnd = pos;
+    if (ind === this.itemsIndent && dash) {
+      this.itemStarts.push(pos);
+      return NEXT;
     }
-    if (ind !== 0 || (current && isDashLine(text, pos, e, 0))) {
-      // Content of the current top-level section (a compact list at column 0 included).
-      if (!current) return null;
-      pos = next;
-      continue;
-    }
-    // A top-level `key:` line.
-    const c = text[pos];
-    if ('-{["\'?%!&*|>'.includes(c) || text.startsWith('---', pos) || text.startsWith('...', pos)) return null;
+    if (ind > this.itemsIndent && this.itemsIndent >= 0) return NEXT;
+    if (ind !== 0) return OTHER_LAYOUT;
+    this.inItems = false;
+    this.itemsEnd = pos;
+    return undefined;
+  }
+
+  /** A top-level `key:` line: it starts a section. */
+  private sectionKey(pos: number, e: number, next: number): Step {
+    const text = this.text;
+    if ('-{["\'?%!&*|>'.includes(text[pos]) || text.startsWith('---', pos) || text.startsWith('...', pos)) return OTHER_LAYOUT;
     let colon = pos;
     while (colon < e && !(text.charCodeAt(colon) === 58 && (colon + 1 === e || text.charCodeAt(colon + 1) === 32))) colon++;
-    if (colon >= e) return null;
-    if (current) current.end = pos;
-    current = { key: text.slice(pos, colon).trim(), start: pos, end: n };
-    sections.push(current);
-    if (current.key === 'items') {
-      if (itemsSection) return null;
-      itemsSection = current;
-      itemsKeyEnd = next;
-      const rest = text.slice(colon + 1, e).trim();
-      if (rest === '' || rest.startsWith('#')) inItems = true;
-      else if (/^\[\s*\](\s+#.*)?$/.test(rest)) itemsEnd = next;
-      else return null;
-    }
-    pos = next;
+    if (colon >= e) return OTHER_LAYOUT;
+    if (this.current) this.current.end = pos;
+    const section = { key: text.slice(pos, colon).trim(), start: pos, end: text.length };
+    this.current = section;
+    this.sections.push(section);
+    return section.key === 'items' ? this.itemsKey(section, colon, e, next) : NEXT;
   }
-  if (!itemsSection) return null;
-  if (itemsEnd < 0) itemsEnd = docEnd;
-  const items: RawItem[] = [];
-  for (let k = 0; k < itemStarts.length; k++) {
-    const s = itemStarts[k];
-    let t = text.slice(s, k + 1 < itemStarts.length ? itemStarts[k + 1] : itemsEnd);
-    if (!t.endsWith('\n')) t += '\n';
-    items.push(isInput ? { index: k, text: t, dash: itemsIndent, offset: s } : { index: k, text: t, dash: itemsIndent });
+
+  /** The `items:` line: a block list follows, or it says `[]`. */
+  private itemsKey(section: Section, colon: number, e: number, next: number): Step {
+    if (this.itemsSection) return OTHER_LAYOUT;
+    this.itemsSection = section;
+    this.itemsKeyEnd = next;
+    const rest = this.text.slice(colon + 1, e).trim();
+    if (rest === '' || rest.startsWith('#')) this.inItems = true;
+    else if (/^\[\s*\](\s+#.*)?$/.test(rest)) this.itemsEnd = next;
+    else return OTHER_LAYOUT;
+    return NEXT;
   }
-  // Everything but the items is small: read it with the yaml library.
-  const others = sections.filter((s) => s !== itemsSection);
+}
+
+/**
+ * Everything but the items is small: read it with the yaml library. A syntax error there
+ * still echoes the items, and says where the rest went wrong.
+ */
+function readTopLevel(
+  text: string,
+  scan: LayoutScan,
+  isInput: boolean,
+  library: boolean,
+): { values: Record<string, unknown>; error?: string } | NeedsLibrary {
+  const others = scan.sections.filter((s) => s !== scan.itemsSection);
   const outside = others.map((s) => text.slice(s.start, s.end)).join('');
-  let top: Record<string, unknown> = {};
-  let error: string | undefined;
-  if (outside.trim() !== '') {
-    try {
-      const v = readOutside(outside, library);
-      if (v === NEEDS_LIBRARY) return NEEDS_LIBRARY;
-      if (v && typeof v === 'object' && !Array.isArray(v)) top = v as Record<string, unknown>;
-    } catch (e) {
-      if (!(e instanceof YamlSyntaxError)) throw e;
-      // The items are fine: echo them, and say where the rest went wrong.
-      const at = e.offset === undefined ? undefined : inputOffset(others, e.offset);
-      error = `the ResourceList outside its items (${others.map((s) => s.key).join(', ')}) is not valid YAML${at === undefined || !isInput ? '' : ` at ${position(text, at)} of the input`}: ${e.message}`;
-    }
+  if (outside.trim() === '') return { values: {} };
+  try {
+    const v = readOutside(outside, library);
+    if (v === NEEDS_LIBRARY) return NEEDS_LIBRARY;
+    return { values: v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {} };
+  } catch (e) {
+    if (!(e instanceof YamlSyntaxError)) throw e;
+    const at = e.offset === undefined || !isInput ? '' : ` at ${position(text, inputOffset(others, e.offset))} of the input`;
+    const keys = others.map((s) => s.key).join(', ');
+    return { values: {}, error: `the ResourceList outside its items (${keys}) is not valid YAML${at}: ${e.message}` };
   }
-  if (top.kind !== undefined && top.kind !== 'ResourceList')
-    throw new ResourceListError(`input kind is ${String(top.kind)}, not ResourceList`);
-  // An incoming `results` section is dropped from the text and written again, merged, at the end.
-  let head = text.slice(0, itemsKeyEnd);
-  let tail = text.slice(itemsEnd, Math.max(itemsEnd, docEnd));
-  const res = sections.find((s) => s.key === 'results');
-  if (res) {
-    if (res.start >= itemsEnd) tail = text.slice(itemsEnd, res.start) + text.slice(res.end, docEnd);
-    else head = text.slice(0, res.start) + text.slice(res.end, itemsKeyEnd);
-  }
-  const results = Array.isArray(top.results) ? top.results : [];
-  const out: ResourceListText = { head, items, tail, functionConfig: top.functionConfig ?? null, results };
-  if (docEnd < n) out.trailer = text.slice(docEnd);
-  if (error) out.error = error;
-  return out;
+}
+
+/**
+ * The text before and after the items. An incoming `results` section is dropped from it and
+ * written again, merged, at the end.
+ */
+function headAndTail(text: string, scan: LayoutScan): { head: string; tail: string } {
+  const { itemsKeyEnd, itemsEnd, docEnd } = scan;
+  const res = scan.sections.find((s) => s.key === 'results');
+  if (res && res.start >= itemsEnd)
+    return { head: text.slice(0, itemsKeyEnd), tail: text.slice(itemsEnd, res.start) + text.slice(res.end, docEnd) };
+  if (res)
+    return { head: text.slice(0, res.start) + text.slice(res.end, itemsKeyEnd), tail: text.slice(itemsEnd, Math.max(itemsEnd, docEnd)) };
+  return { head: text.slice(0, itemsKeyEnd), tail: text.slice(itemsEnd, Math.max(itemsEnd, docEnd)) };
 }
 
 function readOutside(outside: string, library: boolean): unknown {

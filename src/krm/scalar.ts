@@ -8,25 +8,43 @@ const HEX = /^0x[0-9a-fA-F]+$/;
 const OCT = /^0o[0-7]+$/;
 const FLOAT = /^[-+]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)$/;
 
+/** The core schema's words: null, booleans, infinities and not-a-number. */
+const WORDS = new Map<string, ScalarValue>([
+  ...['~', 'null', 'Null', 'NULL'].map((w): [string, ScalarValue] => [w, null]),
+  ...['true', 'True', 'TRUE'].map((w): [string, ScalarValue] => [w, true]),
+  ...['false', 'False', 'FALSE'].map((w): [string, ScalarValue] => [w, false]),
+  ...['.inf', '+.inf', '.Inf', '+.Inf', '.INF', '+.INF'].map((w): [string, ScalarValue] => [w, Infinity]),
+  ...['-.inf', '-.Inf', '-.INF'].map((w): [string, ScalarValue] => [w, -Infinity]),
+  ...['.nan', '.NaN', '.NAN'].map((w): [string, ScalarValue] => [w, NaN]),
+]);
+
+/** By first character: 0 a string, WORD_START a word may start there, NUMBER_START a number or a word. */
+const WORD_START = 1;
+const NUMBER_START = 2;
+const FIRST = new Uint8Array(128);
+for (const c of '~nNtTfF') FIRST[c.charCodeAt(0)] = WORD_START;
+for (const c of '-+.0123456789') FIRST[c.charCodeAt(0)] = NUMBER_START;
+
 /**
  * Resolves a plain (unquoted) scalar like the YAML 1.2 core schema. Values whose meaning
  * differs between YAML versions (`0755`, `yes`, dates) stay strings: the function never
  * interprets them, and they are written back as they came.
  */
 export function resolvePlain(s: string): ScalarValue {
-  if (s === '' || s === '~' || s === 'null' || s === 'Null' || s === 'NULL') return null;
-  const c = s.charCodeAt(0);
+  if (s === '') return null;
   // Fast exit for the common case: plain words are strings.
-  if (!(c === 45 || c === 43 || c === 46 || (c >= 48 && c <= 57) || c === 116 || c === 84 || c === 102 || c === 70)) return s;
-  if (s === 'true' || s === 'True' || s === 'TRUE') return true;
-  if (s === 'false' || s === 'False' || s === 'FALSE') return false;
+  const first = FIRST[s.charCodeAt(0)];
+  if (!first) return s;
+  const word = WORDS.get(s);
+  if (word !== undefined) return word;
+  return first === NUMBER_START ? resolveNumber(s) : s;
+}
+
+function resolveNumber(s: string): ScalarValue {
   if (INT.test(s)) return Number(s);
   if (HEX.test(s)) return parseInt(s.slice(2), 16);
   if (OCT.test(s)) return parseInt(s.slice(2), 8);
   if (FLOAT.test(s)) return Number(s);
-  if (s === '.inf' || s === '+.inf' || s === '.Inf' || s === '+.Inf' || s === '.INF' || s === '+.INF') return Infinity;
-  if (s === '-.inf' || s === '-.Inf' || s === '-.INF') return -Infinity;
-  if (s === '.nan' || s === '.NaN' || s === '.NAN') return NaN;
   return s;
 }
 

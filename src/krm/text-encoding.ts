@@ -83,23 +83,34 @@ function utf8(buf: Buffer): string {
 function sequenceLength(b: Buffer, i: number): number {
   const c = b[i];
   if (c < 0x80) return 1;
-  const cont = (k: number) => i + k < b.length && (b[i + k] & 0xc0) === 0x80;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if (!cont(1) || !cont(2)) return 0;
-    const c1 = b[i + 1];
-    if (c === 0xe0 && c1 < 0xa0) return 0;
-    if (c === 0xed && c1 >= 0xa0) return 0;
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    const c1 = b[i + 1];
-    if (c === 0xf0 && c1 < 0x90) return 0;
-    if (c === 0xf4 && c1 >= 0x90) return 0;
-    return 4;
-  }
+  if (c >= 0xc2 && c <= 0xdf) return continues(b, i, 1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) return threeBytes(b, i, c);
+  if (c >= 0xf0 && c <= 0xf4) return fourBytes(b, i, c);
   return 0;
+}
+
+/** Whether the `k` bytes after `i` are continuation bytes (10xxxxxx). */
+function continues(b: Buffer, i: number, k: number): boolean {
+  for (let j = 1; j <= k; j++) if (i + j >= b.length || (b[i + j] & 0xc0) !== 0x80) return false;
+  return true;
+}
+
+/** A sequence led by E0..EF: 3, or 0 for an overlong form (E0 80..9F) or a surrogate (ED A0..BF). */
+function threeBytes(b: Buffer, i: number, c: number): number {
+  if (!continues(b, i, 2)) return 0;
+  const c1 = b[i + 1];
+  if (c === 0xe0 && c1 < 0xa0) return 0;
+  if (c === 0xed && c1 >= 0xa0) return 0;
+  return 3;
+}
+
+/** A sequence led by F0..F4: 4, or 0 for an overlong form (F0 80..8F) or past U+10FFFF (F4 90..BF). */
+function fourBytes(b: Buffer, i: number, c: number): number {
+  if (!continues(b, i, 3)) return 0;
+  const c1 = b[i + 1];
+  if (c === 0xf0 && c1 < 0x90) return 0;
+  if (c === 0xf4 && c1 >= 0x90) return 0;
+  return 4;
 }
 
 function unescapeBytes(text: string): Buffer {

@@ -47,32 +47,47 @@ export function readVlanRequest(item: Item, obj: Obj, m: Meta, indexField: 'vlan
   const req: VlanRequest = { owner: ownerKey(m), index: namespace ? { name, namespace } : { name } };
   const id = vlanNumber(spec.vlanID, 'spec.vlanID', m);
   if (id !== undefined) req.vlanID = id;
-  if (spec.range !== undefined && spec.range !== null) {
-    const r = typeof spec.range === 'number' ? String(spec.range) : spec.range;
-    if (typeof r !== 'string')
-      throw new FieldError('spec.range', `${describe(m)}: spec.range must be start:end or a size, not ${JSON.stringify(spec.range)}`);
-    req.range = r;
-  }
+  const range = vlanRange(spec.range, m);
+  if (range !== undefined) req.range = range;
   const sel = selector(spec.selector, 'spec.selector');
   if (sel && ((sel.matchLabels && Object.keys(sel.matchLabels).length) || sel.matchExpressions?.length)) req.selector = sel;
-  if (spec.labels !== undefined && spec.labels !== null) {
-    if (!asObj(spec.labels)) throw new FieldError('spec.labels', 'spec.labels must be a map of strings');
-    const labels = strMap(spec.labels);
-    if (Object.keys(labels).length) req.labels = labels;
-  }
+  const labels = vlanLabels(spec.labels);
+  if (labels) req.labels = labels;
   const claim = m.annotations[ANN_VLAN_CLAIM_NAME];
   if (claim) req.claim = claim;
-  const st = asObj(obj.status);
+  const status = vlanStatus(asObj(obj.status));
+  const hint = req.range !== undefined ? status.vlanRange : status.vlanID;
+  if (hint !== undefined) req.hint = String(hint);
+  const lookup = (m.annotations[ANN_ACTION] ?? '').toLowerCase() === 'get';
+  return { item, meta: m, generation: 'vlan', owner: req.owner, request: req, indexField, lookup, status };
+}
+
+/** spec.range: start:end or a size (a number is taken as its digits). */
+function vlanRange(v: unknown, m: Meta): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  const r = typeof v === 'number' ? String(v) : v;
+  if (typeof r !== 'string')
+    throw new FieldError('spec.range', `${describe(m)}: spec.range must be start:end or a size, not ${JSON.stringify(v)}`);
+  return r;
+}
+
+/** spec.labels, undefined when there are none. */
+function vlanLabels(v: unknown): Record<string, string> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!asObj(v)) throw new FieldError('spec.labels', 'spec.labels must be a map of strings');
+  const labels = strMap(v);
+  return Object.keys(labels).length ? labels : undefined;
+}
+
+/** What the resource's status holds now: vlanID (an integer, or digits) and vlanRange. */
+function vlanStatus(st: Record<string, unknown> | undefined): VlanStatus {
   const status: VlanStatus = {};
   const sid = st?.vlanID;
   if (typeof sid === 'number' && Number.isInteger(sid)) status.vlanID = sid;
   else if (typeof sid === 'string' && /^[0-9]+$/.test(sid)) status.vlanID = Number(sid);
   const srange = str(st?.vlanRange);
   if (srange) status.vlanRange = srange;
-  const hint = req.range !== undefined ? status.vlanRange : status.vlanID;
-  if (hint !== undefined) req.hint = String(hint);
-  const lookup = (m.annotations[ANN_ACTION] ?? '').toLowerCase() === 'get';
-  return { item, meta: m, generation: 'vlan', owner: req.owner, request: req, indexField, lookup, status };
+  return status;
 }
 
 /** The status fields an answer sets: one of vlanID and vlanRange, the other removed. */

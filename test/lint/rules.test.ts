@@ -3,6 +3,7 @@
 // were the named file, with the repository's own eslint.config.js.
 import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
+import { readdirSync } from 'node:fs';
 import { ESLint } from 'eslint';
 import { root } from '../server/helpers.js';
 
@@ -49,13 +50,27 @@ test('console.log outside the CLI, debugger and a floating promise are errors', 
   assert.ok((await ruleIds(floating, 'src/server/core.ts')).includes('@typescript-eslint/no-floating-promises'));
 });
 
+/** The files of src the function length limit does not apply to. */
+async function exceptedFiles(): Promise<string[]> {
+  const files = readdirSync(`${root}src`, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const out: string[] = [];
+  for (const f of files) {
+    const config = (await eslint.calculateConfigForFile(`${root}src/${f}`)) as { rules?: Record<string, unknown> } | undefined;
+    const rule = config?.rules?.['max-lines-per-function'];
+    if (rule === 'off' || rule === 0 || (Array.isArray(rule) && (rule[0] === 'off' || rule[0] === 0))) out.push(`src/${f}`);
+  }
+  return out;
+}
+
 test('a long or branchy function in src is an error; outside the listed exceptions', async () => {
   const long = `export function f(): number {\n  let x = 0;\n${'  x++;\n'.repeat(125)}  return x;\n}\n`;
   assert.ok((await ruleIds(long, 'src/krm/plan.ts')).includes('max-lines-per-function'));
   const branches = Array.from({ length: 41 }, (_, i) => `  if (a === ${i}) return ${i};\n`).join('');
   const branchy = `export function f(a: number): number {\n${branches}  return -1;\n}\n`;
   assert.ok((await ruleIds(branchy, 'src/krm/plan.ts')).includes('complexity'));
-  assert.not.ok((await ruleIds(long, 'src/krm/resource-list.ts')).includes('max-lines-per-function'));
+  // the exceptions block of eslint.config.js (it shrinks to nothing: issue 13)
+  const excepted = await exceptedFiles();
+  if (excepted.length > 0) assert.not.ok((await ruleIds(long, excepted[0]!)).includes('max-lines-per-function'));
   assert.not.ok((await ruleIds(long, 'test/krm/run.test.ts')).includes('max-lines-per-function'));
 });
 
