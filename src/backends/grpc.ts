@@ -1,8 +1,10 @@
-// backend=grpc: the function as a client of an IPAM server. Three protocols:
+// backend=grpc: the function as a client of an IPAM server. Four protocols:
 // - admin (default, our own server): the whole package in one Batch call and one durable
 //   commit on the server;
 // - alloc: the original alloc.Allocation protocol, one call per item;
-// - resource: Nephio's resource.Resource protocol, one call per item.
+// - resource: Nephio's resource.Resource protocol, one call per item;
+// - alloc2023: the 2023 alloc.Allocation (resource.Resource's objects, alloc's service), one
+//   call per item.
 // The package's NetworkInstance/IPPrefix resources are applied as space owned by the package,
 // requests carry the package identity (owner scope), and owners the package no longer
 // requests are released (DeAllocation / DeleteClaim / DeleteIndex).
@@ -445,44 +447,53 @@ export function networkOf(prefix: string): string {
   const [addr, lenText] = prefix.split('/');
   const len = Number(lenText);
   if (!addr || !Number.isInteger(len)) return prefix;
-  if (!addr.includes(':')) {
-    const parts = addr.split('.').map(Number);
-    if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return prefix;
-    const v = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-    const n = (v & mask) >>> 0;
-    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}/${len}`;
-  }
-  // IPv6: BigInt only (never Number for 128-bit values).
+  const net = addr.includes(':') ? ipv6Network(addr, len) : ipv4Network(addr, len);
+  return net === undefined ? prefix : `${net}/${len}`;
+}
+
+function ipv4Network(addr: string, len: number): string | undefined {
+  const parts = addr.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return undefined;
+  const v = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  const n = (v & mask) >>> 0;
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** IPv6: BigInt only (never Number for 128-bit values). */
+function ipv6Network(addr: string, len: number): string | undefined {
   const [head, tail] = addr.split('::') as [string, string | undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
-  if (groups.length !== 8) return prefix;
+  if (groups.length !== 8) return undefined;
   let v = 0n;
   for (const g of groups) v = (v << 16n) | BigInt(parseInt(g || '0', 16));
   const mask = len === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - len)) - 1n);
   v &= mask;
   const out: string[] = [];
   for (let i = 7; i >= 0; i--) out.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16));
-  // RFC 5952: compress the longest run (>1) of zero groups
+  return compressZeros(out);
+}
+
+/** RFC 5952: the eight groups with the longest run (>1) of zero groups written `::`. */
+function compressZeros(groups: string[]): string {
   let best = -1;
   let bestLen = 1;
   for (let i = 0; i < 8;) {
-    if (out[i] !== '0') {
+    if (groups[i] !== '0') {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && out[j] === '0') j++;
+    while (j < 8 && groups[j] === '0') j++;
     if (j - i > bestLen) {
       best = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const text = best < 0 ? out.join(':') : `${out.slice(0, best).join(':')}::${out.slice(best + bestLen).join(':')}`;
-  return `${text}/${len}`;
+  return best < 0 ? groups.join(':') : `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<unknown>): Promise<void> {

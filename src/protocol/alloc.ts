@@ -1,6 +1,6 @@
 // alloc.Allocation <-> allocator types. Server side decodes a Request into an intent;
 // client side (src/backends/grpc.ts) encodes allocator requests and space into Requests.
-import type { AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixSpec } from '../ipam/types.js';
+import type { AllocationRequest, InstancePrefix, NetworkInstanceRef, PrefixKind, PrefixSpec } from '../ipam/types.js';
 import { ownerLabels } from '../ipam/owner-labels.js';
 import type { AllocRequest, AllocSpec, StringMap } from './messages.js';
 import {
@@ -55,58 +55,97 @@ export function decodeAllocRequest(r: AllocRequest, limits: Limits): AllocIntent
   const { package: pkg, owner, kind, name, namespace } = decodeAllocOwner(r, limits);
   const ownLabels: Record<string, string> = {};
   for (const [k, v] of Object.entries(labels)) if (!CONTROL_LABELS.has(k)) ownLabels[k] = v;
-
-  const niName = selector[NETWORK_INSTANCE_LABEL];
-  const niNamespace = labels[NETWORK_INSTANCE_NAMESPACE_LABEL] || 'default';
-  const requireNi = (): NetworkInstanceRef => {
-    if (!niName) throw invalid(`spec.selector[${NETWORK_INSTANCE_LABEL}]`, 'the network instance is required');
-    return { name: niName, namespace: niNamespace };
+  const d: DecodedAlloc = {
+    pkg,
+    owner,
+    name,
+    namespace,
+    labels,
+    ownLabels,
+    selector,
+    prefixKind: checkKind(spec.prefixkind, 'spec.prefixkind'),
+    prefix: checkString(spec.prefix, 'spec.prefix', limits),
+    network: checkString(spec.network, 'spec.network', limits),
   };
-  const prefixKind = checkKind(spec.prefixkind, 'spec.prefixkind');
-  const prefix = checkString(spec.prefix, 'spec.prefix', limits);
-  const network = checkString(spec.network, 'spec.network', limits);
-
   if (kind === ALLOC_KIND_NETWORK_INSTANCE) {
     // One aggregate of a network instance per call (name = the instance); no prefix on
     // DeAllocation removes the instance.
     const ref = { name, namespace };
-    return prefix
-      ? { type: 'networkInstance', package: pkg, owner, ref, prefix: { prefix, labels: ownLabels } }
+    return d.prefix
+      ? { type: 'networkInstance', package: pkg, owner, ref, prefix: { prefix: d.prefix, labels: ownLabels } }
       : { type: 'networkInstance', package: pkg, owner, ref };
   }
-  if (kind === ALLOC_KIND_PREFIX) {
-    const ps: PrefixSpec = {
-      networkInstance: requireNi(),
-      prefix,
-      kind: prefixKind,
-      labels: ownLabels,
-      owner,
-      ...(network || ownLabels[NETWORK_NAME_LABEL] ? { networkName: network || ownLabels[NETWORK_NAME_LABEL] } : {}),
-    };
-    return { type: 'prefix', package: pkg, owner, spec: ps };
-  }
+  if (kind === ALLOC_KIND_PREFIX) return prefixIntent(d);
+  return allocateIntent(d, spec);
+}
+
+/** The fields of an alloc.Request every kind reads. */
+interface DecodedAlloc {
+  pkg: string;
+  owner: string;
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  /** The labels without the control labels. */
+  ownLabels: Record<string, string>;
+  selector: Record<string, string>;
+  prefixKind: PrefixKind;
+  prefix: string;
+  network: string;
+}
+
+/** The network instance the selector names (its namespace from a label), required. */
+function requireNi(d: DecodedAlloc): NetworkInstanceRef {
+  const name = d.selector[NETWORK_INSTANCE_LABEL];
+  if (!name) throw invalid(`spec.selector[${NETWORK_INSTANCE_LABEL}]`, 'the network instance is required');
+  return { name, namespace: d.labels[NETWORK_INSTANCE_NAMESPACE_LABEL] || 'default' };
+}
+
+/** kind "prefix": a prefix of a network instance. */
+function prefixIntent(d: DecodedAlloc): AllocIntent {
+  const networkName = d.network || d.ownLabels[NETWORK_NAME_LABEL];
+  const ps: PrefixSpec = {
+    networkInstance: requireNi(d),
+    prefix: d.prefix,
+    kind: d.prefixKind,
+    labels: d.ownLabels,
+    owner: d.owner,
+    ...(networkName ? { networkName } : {}),
+  };
+  return { type: 'prefix', package: d.pkg, owner: d.owner, spec: ps };
+}
+
+/** Any other kind ("ipam"): an allocation. */
+function allocateIntent(d: DecodedAlloc, spec: AllocSpec): AllocIntent {
+  const { owner, ownLabels, network } = d;
   const matchLabels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(selector)) if (k !== NETWORK_INSTANCE_LABEL) matchLabels[k] = v;
+  for (const [k, v] of Object.entries(d.selector)) if (k !== NETWORK_INSTANCE_LABEL) matchLabels[k] = v;
   if (network && !matchLabels[NETWORK_NAME_LABEL]) matchLabels[NETWORK_NAME_LABEL] = network;
   const prefixLength = checkPrefixLength(spec.prefixLength, 'spec.prefixLength');
   const family = checkFamily(spec.addressFamily, 'spec.addressFamily');
-  const hint = labels[HINT_LABEL];
+  const hint = d.labels[HINT_LABEL];
   // every allocation stores the owner labels; the original injector does not send them, so
   // they are those of its IPAllocation (ipam.nephio.org/v1alpha1), metadata.labels as sent
-  const own = ownerLabels({ apiVersion: ORIGINAL_API_VERSION, kind: 'IPAllocation', name, namespace, labels: ownLabels });
+  const own = ownerLabels({
+    apiVersion: ORIGINAL_API_VERSION,
+    kind: 'IPAllocation',
+    name: d.name,
+    namespace: d.namespace,
+    labels: ownLabels,
+  });
   for (const [k, v] of Object.entries(own)) if (!(k in ownLabels)) ownLabels[k] = v;
   const req: AllocationRequest = {
     owner,
-    networkInstance: requireNi(),
-    kind: prefixKind,
+    networkInstance: requireNi(d),
+    kind: d.prefixKind,
     ...(Object.keys(matchLabels).length ? { selector: { matchLabels } } : {}),
-    ...(prefix ? { prefix } : {}),
+    ...(d.prefix ? { prefix: d.prefix } : {}),
     ...(prefixLength !== undefined ? { prefixLength } : {}),
     ...(family ? { addressFamily: family } : {}),
     ...(Object.keys(ownLabels).length ? { labels: ownLabels } : {}),
     ...(hint ? { hint } : {}),
   };
-  return { type: 'allocate', package: pkg, owner, req };
+  return { type: 'allocate', package: d.pkg, owner, req };
 }
 
 // ---- client side ----

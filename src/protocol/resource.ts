@@ -66,6 +66,25 @@ export function parseObject(text: string | undefined, limits: Limits, kinds: rea
   const s = text ?? '';
   if (s.length > limits.maxMessageBytes) throw invalid('spec', 'too large');
   if (s.trim() === '') return { spec: {} };
+  const obj = parseJsonObject(s);
+  // a bare spec has a kind too (the prefix kind): the whole object has apiVersion or spec
+  if (typeof obj.apiVersion !== 'string' && !isObj(obj.spec)) return { spec: obj };
+  if (typeof obj.kind !== 'string' || !kinds.includes(obj.kind)) {
+    throw invalid('spec.kind', `object kind ${JSON.stringify(obj.kind)} is not accepted here (want ${kinds.join(' or ')})`);
+  }
+  const m = optionalObject(obj.metadata, 'spec.metadata') ?? {};
+  if (typeof m.name !== 'string' || m.name === '') throw invalid('spec.metadata.name', `the ${obj.kind} has no metadata.name`);
+  const spec = optionalObject(obj.spec, 'spec.spec');
+  const status = optionalObject(obj.status, 'spec.status');
+  return {
+    whole: obj,
+    spec: spec ?? {},
+    ...(status ? { status } : {}),
+    ...(m.labels !== undefined && m.labels !== null ? { metadataLabels: stringMap(m.labels, 'spec.metadata.labels', limits) } : {}),
+  };
+}
+
+function parseJsonObject(s: string): Json {
   let obj: unknown;
   try {
     obj = JSON.parse(s);
@@ -73,23 +92,14 @@ export function parseObject(text: string | undefined, limits: Limits, kinds: rea
     throw invalid('spec', `not JSON: ${(e as Error).message}`);
   }
   if (!isObj(obj)) throw invalid('spec', 'must be a JSON object');
-  // a bare spec has a kind too (the prefix kind): the whole object has apiVersion or spec
-  if (typeof obj.apiVersion !== 'string' && !isObj(obj.spec)) return { spec: obj };
-  if (typeof obj.kind !== 'string' || !kinds.includes(obj.kind)) {
-    throw invalid('spec.kind', `object kind ${JSON.stringify(obj.kind)} is not accepted here (want ${kinds.join(' or ')})`);
-  }
-  const meta = obj.metadata;
-  if (meta !== undefined && meta !== null && !isObj(meta)) throw invalid('spec.metadata', 'must be an object');
-  const m = (meta ?? {}) as Json;
-  if (typeof m.name !== 'string' || m.name === '') throw invalid('spec.metadata.name', `the ${obj.kind} has no metadata.name`);
-  if (obj.spec !== undefined && obj.spec !== null && !isObj(obj.spec)) throw invalid('spec.spec', 'must be an object');
-  if (obj.status !== undefined && obj.status !== null && !isObj(obj.status)) throw invalid('spec.status', 'must be an object');
-  return {
-    whole: obj,
-    spec: (obj.spec as Json | undefined) ?? {},
-    ...(isObj(obj.status) ? { status: obj.status } : {}),
-    ...(m.labels !== undefined && m.labels !== null ? { metadataLabels: stringMap(m.labels, 'spec.metadata.labels', limits) } : {}),
-  };
+  return obj;
+}
+
+/** An object field that may be absent (undefined, null); anything else is INVALID_ARGUMENT. */
+function optionalObject(v: unknown, field: string): Json | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) throw invalid(field, 'must be an object');
+  return v;
 }
 
 function str(o: Json, key: string, field: string): string | undefined {
@@ -103,6 +113,13 @@ function num(o: Json, key: string, field: string): number | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw invalid(`${field}.${key}`, 'must be a non-negative integer');
+  return v;
+}
+
+function bool(o: Json, key: string, field: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw invalid(`${field}.${key}`, 'must be a boolean');
   return v;
 }
 
@@ -128,7 +145,7 @@ export const CLAIM_KINDS = [CLAIM_GVK.kind, ALLOCATION_KIND] as const;
 export function decodeClaim(r: ClaimRequest, limits: Limits): { id: ClaimIdentity; req: AllocationRequest; parsed: ParsedObject } {
   const id = decodeClaimHeader(r.header, limits);
   const parsed = parseObject(r.spec, limits, CLAIM_KINDS);
-  const { spec, status, metadataLabels, whole } = parsed;
+  const { spec, status, metadataLabels } = parsed;
   const f = 'spec';
   const sel = spec.selector;
   if (sel !== undefined && sel !== null && !isObj(sel)) throw invalid(`${f}.selector`, 'must be a label selector');
@@ -137,29 +154,11 @@ export function decodeClaim(r: ClaimRequest, limits: Limits): { id: ClaimIdentit
   const prefixLength = checkPrefixLength(num(spec, 'prefixLength', f), `${f}.prefixLength`);
   const family = checkFamily(str(spec, 'addressFamily', f), `${f}.addressFamily`);
   const index = num(spec, 'index', f);
-  const createPrefix = spec.createPrefix;
-  if (createPrefix !== undefined && createPrefix !== null && typeof createPrefix !== 'boolean')
-    throw invalid(`${f}.createPrefix`, 'must be a boolean');
+  const createPrefix = bool(spec, 'createPrefix', f);
   const labels = { ...(metadataLabels ?? {}), ...stringMap(spec.labels, `${f}.labels`, limits) };
   // every allocation stores the six owner labels; a client that did not write them gets the
-  // ones the original client would have written (of the object, else of the header)
-  const m = (whole?.metadata ?? {}) as Json;
-  const g = r.header?.gvk ?? {};
-  const own = whole
-    ? ownerLabels({
-        apiVersion: String(whole.apiVersion ?? ''),
-        kind: String(whole.kind),
-        name: String(m.name),
-        namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
-        labels: metadataLabels,
-      })
-    : ownerLabels({
-        apiVersion: apiVersionOf(g) || apiVersionOf(CLAIM_GVK),
-        kind: g.kind || CLAIM_GVK.kind,
-        name: id.nsn.name,
-        namespace: id.nsn.namespace,
-        labels: metadataLabels,
-      });
+  // ones the original client would have written
+  const own = claimOwnerLabels(r, id, parsed);
   for (const [k, v] of Object.entries(own)) if (!(k in labels)) labels[k] = v;
   const hint = status ? str(status, 'prefix', 'status') : undefined;
   const req: AllocationRequest = {
@@ -176,6 +175,28 @@ export function decodeClaim(r: ClaimRequest, limits: Limits): { id: ClaimIdentit
     ...(hint ? { hint } : {}),
   };
   return { id, req, parsed };
+}
+
+/** The owner labels of a claim's object as sent, else of the object the header names. */
+function claimOwnerLabels(r: ClaimRequest, id: ClaimIdentity, { whole, metadataLabels }: ParsedObject): Record<string, string> {
+  if (whole) {
+    const m = (whole.metadata ?? {}) as Json;
+    return ownerLabels({
+      apiVersion: String(whole.apiVersion ?? ''),
+      kind: String(whole.kind),
+      name: String(m.name),
+      namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
+      labels: metadataLabels,
+    });
+  }
+  const g = r.header?.gvk ?? {};
+  return ownerLabels({
+    apiVersion: apiVersionOf(g) || apiVersionOf(CLAIM_GVK),
+    kind: g.kind || CLAIM_GVK.kind,
+    name: id.nsn.name,
+    namespace: id.nsn.namespace,
+    labels: metadataLabels,
+  });
 }
 
 /** Claim with header.gvk.kind IPPrefix and a bare IPPrefix spec (older clients): an operator prefix. */

@@ -110,36 +110,17 @@ function vlanNumber(v: unknown, field: string): number | undefined {
 export function decodeVlanClaim(r: ClaimRequest, limits: Limits, api: VlanApi): DecodedVlanClaim {
   const id = decodeClaimHeader(r.header, limits, api.claimKind);
   const parsed = parseObject(r.spec, limits, [api.claimKind]);
-  const { spec, status, metadataLabels, whole } = parsed;
-  const f = 'spec';
-  const ix = spec[api.indexField];
-  if (!isObj(ix) || typeof ix.name !== 'string' || ix.name === '')
-    throw invalid(`${f}.${api.indexField}.name`, `the VLAN index (${api.indexField}.name) is required`);
-  const index: VlanIndexRef = {
-    name: checkString(ix.name, `${f}.${api.indexField}.name`, limits),
-    namespace: (typeof ix.namespace === 'string' && ix.namespace) || 'default',
-  };
-  const vlanID = vlanNumber(spec.vlanID, `${f}.vlanID`);
-  const rangeRaw = spec.range;
-  if (rangeRaw !== undefined && rangeRaw !== null && typeof rangeRaw !== 'string')
-    throw invalid(`${f}.range`, 'must be a string (start:end or a size)');
-  const range = typeof rangeRaw === 'string' && rangeRaw !== '' ? checkString(rangeRaw, `${f}.range`, limits) : undefined;
+  const { spec, metadataLabels } = parsed;
+  const index = claimIndex(spec, api, limits);
+  const vlanID = vlanNumber(spec.vlanID, 'spec.vlanID');
+  const range = vlanRange(spec.range, limits);
   const sel = spec.selector;
-  if (sel !== undefined && sel !== null && !isObj(sel)) throw invalid(`${f}.selector`, 'must be a label selector');
-  const selector = checkSelector(sel as WLabelSelector | undefined, `${f}.selector`, limits);
-  const labels = strings(spec.labels, `${f}.labels`, limits);
+  if (sel !== undefined && sel !== null && !isObj(sel)) throw invalid('spec.selector', 'must be a label selector');
+  const selector = checkSelector(sel as WLabelSelector | undefined, 'spec.selector', limits);
+  const labels = strings(spec.labels, 'spec.labels', limits);
   // every claim stores the owner labels the original client writes (a client that did not
   // write them gets the ones it would have written)
-  const m = metadataOf(parsed);
-  const own = whole
-    ? ownerLabels({
-        apiVersion: String(whole.apiVersion ?? ''),
-        kind: String(whole.kind),
-        name: String(m.name),
-        namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
-        labels: metadataLabels,
-      })
-    : ownerLabels({ apiVersion: apiVersion(api), kind: api.claimKind, name: id.nsn.name, namespace: id.nsn.namespace });
+  const own = claimOwnerLabels(id, parsed, api);
   for (const [k, v] of Object.entries(own)) if (!(k in labels)) labels[k] = v;
   const ownerGvk = metadataLabels?.[L_OWNER_GVK];
   if (ownerGvk === gvkString(apiVersion(api), VLAN_DEFINITION_KIND)) {
@@ -154,9 +135,44 @@ export function decodeVlanClaim(r: ClaimRequest, limits: Limits, api: VlanApi): 
   if (selector && (Object.keys(selector.matchLabels ?? {}).length || selector.matchExpressions?.length)) req.selector = selector;
   const claim = annotation(parsed, ANN_VLAN_CLAIM_NAME, limits);
   if (claim) req.claim = claim;
-  const hint = range !== undefined ? status?.vlanRange : status?.vlanID;
-  if (typeof hint === 'number' || (typeof hint === 'string' && hint !== '')) req.hint = String(hint);
+  const hint = statusHint(parsed.status, range !== undefined);
+  if (hint !== undefined) req.hint = hint;
   return { id, parsed, req };
+}
+
+/** What the claim's status holds now (vlanRange for a range, else vlanID), as the allocator's hint. */
+function statusHint(status: Json | undefined, isRange: boolean): string | undefined {
+  const hint = isRange ? status?.vlanRange : status?.vlanID;
+  return typeof hint === 'number' || (typeof hint === 'string' && hint !== '') ? String(hint) : undefined;
+}
+
+/** spec.vlanIndex (spec.vlanDatabase): the index a claim is in, required. */
+function claimIndex(spec: Json, api: VlanApi, limits: Limits): VlanIndexRef {
+  const field = `spec.${api.indexField}.name`;
+  const ix = spec[api.indexField];
+  if (!isObj(ix) || typeof ix.name !== 'string' || ix.name === '')
+    throw invalid(field, `the VLAN index (${api.indexField}.name) is required`);
+  return { name: checkString(ix.name, field, limits), namespace: (typeof ix.namespace === 'string' && ix.namespace) || 'default' };
+}
+
+/** spec.range: start:end or a size; empty is none. */
+function vlanRange(v: unknown, limits: Limits): string | undefined {
+  if (v !== undefined && v !== null && typeof v !== 'string') throw invalid('spec.range', 'must be a string (start:end or a size)');
+  return typeof v === 'string' && v !== '' ? checkString(v, 'spec.range', limits) : undefined;
+}
+
+/** The owner labels of a claim's object as sent, else of the claim the header names. */
+function claimOwnerLabels(id: ClaimIdentity, parsed: ParsedObject, api: VlanApi): Record<string, string> {
+  const { whole, metadataLabels } = parsed;
+  if (!whole) return ownerLabels({ apiVersion: apiVersion(api), kind: api.claimKind, name: id.nsn.name, namespace: id.nsn.namespace });
+  const m = metadataOf(parsed);
+  return ownerLabels({
+    apiVersion: String(whole.apiVersion ?? ''),
+    kind: String(whole.kind),
+    name: String(m.name),
+    namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
+    labels: metadataLabels,
+  });
 }
 
 /** What an answer sets: status.vlanID or status.vlanRange. */
