@@ -104,12 +104,8 @@ function trySplit(text: string, isInput: boolean, library: boolean): ResourceLis
   if (values.kind !== undefined && values.kind !== 'ResourceList')
     throw new ResourceListError(`input kind is ${String(values.kind)}, not ResourceList`);
   const results = Array.isArray(values.results) ? values.results : [];
-  const out: ResourceListText = {
-    ...headAndTail(text, scan),
-    items: scan.items(isInput),
-    functionConfig: values.functionConfig ?? null,
-    results,
-  };
+  const { head, tail } = headAndTail(text, scan);
+  const out: ResourceListText = { head, items: scan.items(isInput), tail, functionConfig: values.functionConfig ?? null, results };
   if (scan.docEnd < text.length) out.trailer = text.slice(scan.docEnd);
   if (error) out.error = error;
   return out;
