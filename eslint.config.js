@@ -119,9 +119,6 @@ export default tseslint.config(
   },
   {
     files: [
-      // plan(): the allocator's hot path; one function keeps each request's decision local
-      // (splitting it adds calls per allocation, which bench/alloc.bench.ts measures).
-      'src/ipam/request.ts',
       // The service and route tables: one handler per rpc or route in one closure over the
       // state they share (startServer, adminService, startWebView).
       'src/server/server.ts',

@@ -3,7 +3,7 @@
 // allocates no JS object except the returned Allocation.
 
 import { Cidr, formatAddr, formatCidr, fromBig, parseCidr, toBig } from './addr.js';
-import { candidates, ReqClass } from './candidates.js';
+import { candidates, RequestClass, takesAddress } from './candidates.js';
 import { IpamError } from './errors.js';
 import { EMPTY_LABELS, renderSelector, sameLabels } from './labels.js';
 import { buildAllocation, rowAllocation } from './output.js';
@@ -19,41 +19,58 @@ import type { Allocation, AllocationRequest } from './types.js';
 
 const scratch = new Uint32Array(4);
 
+/** A static request: exactly the address or prefix spec.prefix names, where it may be taken. */
 function staticAlloc(state: IpamState, p: Plan, dry: boolean): Allocation {
-  const s = p.stat!;
-  const inst = p.inst;
+  const s = p.staticPrefix!;
   const text = p.req.prefix!;
-  const W = s.v6 ? 128 : 32;
-  if (p.cls === ReqClass.Host || p.cls === ReqClass.Loopback) {
-    if (p.cls === ReqClass.Loopback && s.len !== W) {
-      if (s.hostBits) throw hostBitsError(s, text, p.kind, inst, 'spec.prefix');
-      throw new IpamError(
-        'InvalidArgument',
-        `kind loopback allocates single addresses: write ${formatAddr(s.v6, s.w)}/${W}, not ${text} (network instance ${inst.key})`,
-        { networkInstance: inst.key, prefix: text, field: 'spec.prefix' },
-      );
-    }
-    state.locate(inst, s.v6, s.w, 0, W);
-    const c = state.locContainer;
-    if (p.cls === ReqClass.Host) {
-      if (c === 0 || state.rows.kind(c) !== KindCode.Network || state.rows.len(c) !== s.len) {
-        throw new IpamError(
-          'FailedPrecondition',
-          `static address ${text} is not in a network subnet ${formatCidr(s, true)} of network instance ${inst.key}`,
-          { networkInstance: inst.key, prefix: text, field: 'spec.prefix' },
-        );
-      }
-    } else if (c === 0 || (state.rows.kind(c) !== KindCode.Loopback && state.rows.kind(c) !== KindCode.Aggregate)) {
-      if (c === 0) checkParent(state, inst, KindCode.Loopback, 0, text, 'spec.prefix');
-      throw new IpamError(
-        'FailedPrecondition',
-        `loopback address ${text} cannot be taken from ${KIND_NAMES[state.rows.kind(c)]} prefix ${state.cidrOf(c)} in network instance ${inst.key}`,
-        { networkInstance: inst.key, prefix: text, field: 'spec.prefix' },
-      );
-    }
-    if (state.locProbe !== Probe.Free) throw conflict(state, p, formatAddr(s.v6, s.w), state.locHit);
-    return takeAt(state, p, c, s.w, W, true, dry);
-  }
+  return takesAddress(p.requestClass) ? staticAddress(state, p, s, text, dry) : staticBlock(state, p, s, text, dry);
+}
+
+/** A host address of a network subnet of the written length, or a loopback address (addr/32|128). */
+function staticAddress(state: IpamState, p: Plan, s: Cidr, text: string, dry: boolean): Allocation {
+  const width = s.v6 ? 128 : 32;
+  if (p.requestClass === RequestClass.Loopback && s.len !== width) throw loopbackNotSingle(p, s, text, width);
+  state.locate(p.inst, s.v6, s.w, 0, width);
+  const container = state.locContainer;
+  if (p.requestClass === RequestClass.Host) checkHostSubnet(state, p, container, s, text);
+  else checkLoopbackParent(state, p, container, text);
+  if (state.locProbe !== Probe.Free) throw conflict(state, p, formatAddr(s.v6, s.w), state.locHit);
+  return takeAt(state, p, container, s.w, width, true, dry);
+}
+
+function loopbackNotSingle(p: Plan, s: Cidr, text: string, width: number): IpamError {
+  if (s.hostBits) return hostBitsError(s, text, p.kind, p.inst, 'spec.prefix');
+  return new IpamError(
+    'InvalidArgument',
+    `kind loopback allocates single addresses: write ${formatAddr(s.v6, s.w)}/${width}, not ${text} (network instance ${p.inst.key})`,
+    { networkInstance: p.inst.key, prefix: text, field: 'spec.prefix' },
+  );
+}
+
+function checkHostSubnet(state: IpamState, p: Plan, container: number, s: Cidr, text: string): void {
+  const rows = state.rows;
+  if (container !== 0 && rows.kind(container) === KindCode.Network && rows.len(container) === s.len) return;
+  throw new IpamError(
+    'FailedPrecondition',
+    `static address ${text} is not in a network subnet ${formatCidr(s, true)} of network instance ${p.inst.key}`,
+    { networkInstance: p.inst.key, prefix: text, field: 'spec.prefix' },
+  );
+}
+
+function checkLoopbackParent(state: IpamState, p: Plan, container: number, text: string): void {
+  const kind = state.rows.kind(container);
+  if (container !== 0 && (kind === KindCode.Loopback || kind === KindCode.Aggregate)) return;
+  if (container === 0) checkParent(state, p.inst, KindCode.Loopback, 0, text, 'spec.prefix');
+  throw new IpamError(
+    'FailedPrecondition',
+    `loopback address ${text} cannot be taken from ${KIND_NAMES[kind]} prefix ${state.cidrOf(container)} in network instance ${p.inst.key}`,
+    { networkInstance: p.inst.key, prefix: text, field: 'spec.prefix' },
+  );
+}
+
+/** A static prefix (subnet, pool, aggregate): its network address, nested where its kind may be. */
+function staticBlock(state: IpamState, p: Plan, s: Cidr, text: string, dry: boolean): Allocation {
+  const inst = p.inst;
   if (s.hostBits) throw hostBitsError(s, text, p.kind, inst, 'spec.prefix');
   if (p.prefixLength >= 0 && p.prefixLength !== s.len) {
     throw new IpamError('InvalidArgument', `prefixLength ${p.prefixLength} contradicts prefix ${text} (network instance ${inst.key})`, {
@@ -71,8 +88,25 @@ function staticAlloc(state: IpamState, p: Plan, dry: boolean): Allocation {
 }
 
 /** Sticky hint: the status.prefix a request already carries, kept when it is still free and fits. */
-const hintCidr = new Cidr();
 function tryHint(state: IpamState, p: Plan, primary: number[], fallback: number[], dry: boolean): Allocation | null {
+  const h = parsedHint(p);
+  if (h === null) return null;
+  const width = h.v6 ? 128 : 32;
+  const host = takesAddress(p.requestClass);
+  if (host ? p.requestClass === RequestClass.Loopback && h.len !== width : h.hostBits || h.len !== p.prefixLength) return null;
+  const blockLen = host ? width : h.len;
+  state.locate(p.inst, h.v6, h.w, 0, blockLen);
+  const container = state.locContainer;
+  if (container === 0 || state.locProbe !== Probe.Free || !(primary.includes(container) || fallback.includes(container))) return null;
+  // a host hint is addr/<subnet length>, or addr/32|128 as the original API wrote it on repeat
+  if (p.requestClass === RequestClass.Host && state.rows.len(container) !== h.len && h.len !== width) return null;
+  return takeAt(state, p, container, new Uint32Array(h.w), blockLen, host, dry);
+}
+
+const hintCidr = new Cidr();
+
+/** The hint parsed, when it is an address or prefix of the requested family (else no hint). */
+function parsedHint(p: Plan): Cidr | null {
   const hint = p.req.hint;
   if (typeof hint !== 'string' || hint === '') return null;
   let h: Cidr;
@@ -81,22 +115,7 @@ function tryHint(state: IpamState, p: Plan, primary: number[], fallback: number[
   } catch {
     return null;
   }
-  if (p.family >= 0 && (h.v6 ? 1 : 0) !== p.family) return null;
-  const W = h.v6 ? 128 : 32;
-  const host = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback;
-  if (host) {
-    if (p.cls === ReqClass.Loopback && h.len !== W) return null;
-    state.locate(p.inst, h.v6, h.w, 0, W);
-  } else {
-    if (h.hostBits || h.len !== p.prefixLength) return null;
-    state.locate(p.inst, h.v6, h.w, 0, h.len);
-  }
-  const c = state.locContainer;
-  if (c === 0 || state.locProbe !== Probe.Free || !(primary.includes(c) || fallback.includes(c))) return null;
-  // a host hint is addr/<subnet length>, or addr/32|128 as the original API wrote it on repeat
-  if (p.cls === ReqClass.Host && state.rows.len(c) !== h.len && h.len !== W) return null;
-  const w = new Uint32Array(h.w);
-  return takeAt(state, p, c, w, host ? W : h.len, host, dry);
+  return p.family >= 0 && (h.v6 ? 1 : 0) !== p.family ? null : h;
 }
 
 /** `index`: the index-th address (or block) of the first candidate that has one. */
@@ -109,28 +128,28 @@ function indexAlloc(state: IpamState, p: Plan, list: number[], dry: boolean): Al
       field: 'spec.index',
     });
   }
-  const host = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback;
-  for (const c of list) {
-    const v6 = rows.isV6(c);
-    const W = v6 ? 128 : 32;
-    const blockLen = host ? W : p.prefixLength;
-    if (blockLen > W || (!host && blockLen <= rows.len(c))) continue;
-    const k = W - blockLen;
-    const count = 1n << BigInt(blockLen - rows.len(c));
-    if (BigInt(index) >= count) continue;
-    const w = new Uint32Array(4);
-    fromBig(v6, toBig(v6, rows.page(c), rows.at(c)) + (BigInt(index) << BigInt(k)), w);
-    const pr = state.trie.probe(rows.root(c), W - rows.len(c), rows.len(c), w, 0, k);
-    const text = formatAddr(v6, w) + '/' + blockLen;
-    if (pr !== Probe.Free) throw conflict(state, p, `index ${index} of ${state.cidrOf(c)} (${text})`, state.trie.hit);
-    return takeAt(state, p, c, w, blockLen, host, dry);
+  const host = takesAddress(p.requestClass);
+  for (const container of list) {
+    const v6 = rows.isV6(container);
+    const width = v6 ? 128 : 32;
+    const containerLen = rows.len(container);
+    const blockLen = host ? width : p.prefixLength;
+    if (blockLen > width || (!host && blockLen <= containerLen)) continue;
+    const blockOrder = width - blockLen;
+    if (BigInt(index) >= 1n << BigInt(blockLen - containerLen)) continue;
+    const addr = new Uint32Array(4);
+    fromBig(v6, toBig(v6, rows.page(container), rows.at(container)) + (BigInt(index) << BigInt(blockOrder)), addr);
+    const probe = state.trie.probe(rows.root(container), width - containerLen, containerLen, addr, 0, blockOrder);
+    const text = formatAddr(v6, addr) + '/' + blockLen;
+    if (probe !== Probe.Free) throw conflict(state, p, `index ${index} of ${state.cidrOf(container)} (${text})`, state.trie.hit);
+    return takeAt(state, p, container, addr, blockLen, host, dry);
   }
   throw new IpamError(
     'InvalidArgument',
-    `index ${index} lies outside every prefix matching selector ${renderSelector(p.sel)} in network instance ${p.inst.key}`,
+    `index ${index} lies outside every prefix matching selector ${renderSelector(p.selector)} in network instance ${p.inst.key}`,
     {
       networkInstance: p.inst.key,
-      selector: renderSelector(p.sel),
+      selector: renderSelector(p.selector),
       field: 'spec.index',
     },
   );
@@ -141,48 +160,47 @@ let fitting = 0;
 
 /** The lowest free block in the first candidate of `list` with room, or null. */
 function firstFit(state: IpamState, p: Plan, list: number[], dry: boolean): Allocation | null {
-  const inst = p.inst;
   const rows = state.rows;
   const trie = state.trie;
-  const host = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback;
+  const host = takesAddress(p.requestClass);
   for (let i = 0; i < list.length; i++) {
-    const c = list[i];
-    const v6 = (rows.flags(c) & RowFlag.V6) !== 0;
-    const W = v6 ? 128 : 32;
-    const L = rows.len(c);
-    const blockLen = host ? W : p.prefixLength;
-    if (blockLen > W || (!host && blockLen <= L)) continue;
+    const container = list[i];
+    const v6 = (rows.flags(container) & RowFlag.V6) !== 0;
+    const width = v6 ? 128 : 32;
+    const containerLen = rows.len(container);
+    const blockLen = host ? width : p.prefixLength;
+    if (blockLen > width || (!host && blockLen <= containerLen)) continue;
     fitting++;
-    const O = W - L;
-    const k = W - blockLen;
-    if (trie.freeOf(rows.root(c), O) <= k) continue;
-    const a = rows.page(c),
-      ao = rows.at(c);
-    scratch[0] = a[ao];
-    scratch[1] = a[ao + 1];
-    scratch[2] = a[ao + 2];
-    scratch[3] = a[ao + 3];
+    const containerOrder = width - containerLen;
+    const blockOrder = width - blockLen;
+    if (trie.freeOf(rows.root(container), containerOrder) <= blockOrder) continue;
+    const base = rows.page(container),
+      at = rows.at(container);
+    scratch[0] = base[at];
+    scratch[1] = base[at + 1];
+    scratch[2] = base[at + 2];
+    scratch[3] = base[at + 3];
     if (dry) {
-      trie.findFirst(rows.root(c), O, L, k, scratch);
-      return buildAllocation(state, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
+      trie.findFirst(rows.root(container), containerOrder, containerLen, blockOrder, scratch);
+      return buildAllocation(state, p.owner, p.inst, p.kind, v6, scratch, 0, blockLen, host, container, p.labels);
     }
     // hot path: one descent finds and takes the lowest free block
-    const r = rows.alloc();
-    rows.setRoot(c, trie.allocFirst(rows.root(c), O, L, k, r, scratch));
-    rows.setNode(r, trie.leaf);
-    const ra = rows.page(r),
-      ro = rows.at(r);
-    ra[ro] = scratch[0];
-    ra[ro + 1] = scratch[1];
-    ra[ro + 2] = scratch[2];
-    ra[ro + 3] = scratch[3];
-    rows.setMeta(r, blockLen, p.kind, RowType.Alloc, (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0));
-    rows.setParent(r, c);
-    rows.setInst(r, inst.id);
-    rows.setOwner(r, p.owner);
-    if (!host && p.kind === KindCode.Network) state.reserveSystem(r);
-    finishRow(state, p, r);
-    return buildAllocation(state, p.owner, inst, p.kind, v6, scratch, 0, blockLen, host, c, p.labels);
+    const row = rows.alloc();
+    rows.setRoot(container, trie.allocFirst(rows.root(container), containerOrder, containerLen, blockOrder, row, scratch));
+    rows.setNode(row, trie.leaf);
+    const page = rows.page(row),
+      rowAt = rows.at(row);
+    page[rowAt] = scratch[0];
+    page[rowAt + 1] = scratch[1];
+    page[rowAt + 2] = scratch[2];
+    page[rowAt + 3] = scratch[3];
+    rows.setMeta(row, blockLen, p.kind, RowType.Alloc, (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0));
+    rows.setParent(row, container);
+    rows.setInst(row, p.inst.id);
+    rows.setOwner(row, p.owner);
+    if (!host && p.kind === KindCode.Network) state.reserveSystem(row);
+    finishRow(state, p, row);
+    return buildAllocation(state, p.owner, p.inst, p.kind, v6, scratch, 0, blockLen, host, container, p.labels);
   }
   return null;
 }
@@ -194,9 +212,9 @@ function firstFit(state: IpamState, p: Plan, list: number[], dry: boolean): Allo
  */
 function dynamicAlloc(state: IpamState, p: Plan, dry: boolean): Allocation {
   const inst = p.inst;
-  const { primary, fallback, refs } = candidates(state, inst, p.cls, p.family, p.sel);
+  const { primary, fallback, refs } = candidates(state, inst, p.requestClass, p.family, p.selector);
   if (primary.length === 0 && fallback.length === 0) {
-    if (p.cls === ReqClass.Host && refs.length > 0) return refAlloc(state, p, refs[0], dry);
+    if (p.requestClass === RequestClass.Host && refs.length > 0) return refAlloc(state, p, refs[0], dry);
     throw noMatch(p);
   }
   if (p.req.hint !== undefined) {
@@ -209,8 +227,8 @@ function dynamicAlloc(state: IpamState, p: Plan, dry: boolean): Allocation {
   fitting = 0;
   const a = firstFit(state, p, primary, dry) ?? firstFit(state, p, fallback, dry);
   if (a) return a;
-  const s = renderSelector(p.sel);
-  const kinds = [primary.length > 0 ? PRIMARY_KIND[p.cls] : '', fallback.length > 0 ? 'aggregate' : ''].filter(Boolean);
+  const s = renderSelector(p.selector);
+  const kinds = [primary.length > 0 ? PRIMARY_KIND[p.requestClass] : '', fallback.length > 0 ? 'aggregate' : ''].filter(Boolean);
   if (fitting === 0) {
     throw new IpamError(
       'InvalidArgument',
@@ -222,7 +240,7 @@ function dynamicAlloc(state: IpamState, p: Plan, dry: boolean): Allocation {
       },
     );
   }
-  const what = p.cls === ReqClass.Host || p.cls === ReqClass.Loopback ? 'address' : `/${p.prefixLength}`;
+  const what = takesAddress(p.requestClass) ? 'address' : `/${p.prefixLength}`;
   throw new IpamError(
     'Exhausted',
     `no free ${what} in ${kinds.join(' and ')} prefixes matching selector ${s} in network instance ${inst.key}: exhausted`,
@@ -235,16 +253,16 @@ function dynamicAlloc(state: IpamState, p: Plan, dry: boolean): Allocation {
 }
 
 /** The kind of prefix a request class takes first (its fallback is always aggregates). */
-const PRIMARY_KIND: Record<ReqClass, string> = {
-  [ReqClass.Host]: 'network',
-  [ReqClass.Subnet]: 'aggregate',
-  [ReqClass.Loopback]: 'loopback',
-  [ReqClass.Pool]: 'pool',
-  [ReqClass.Aggregate]: 'aggregate',
+const PRIMARY_KIND: Record<RequestClass, string> = {
+  [RequestClass.Host]: 'network',
+  [RequestClass.Subnet]: 'aggregate',
+  [RequestClass.Loopback]: 'loopback',
+  [RequestClass.Pool]: 'pool',
+  [RequestClass.Aggregate]: 'aggregate',
 };
 
 function fresh(state: IpamState, p: Plan, dry: boolean): Allocation {
-  return p.stat ? staticAlloc(state, p, dry) : dynamicAlloc(state, p, dry);
+  return p.staticPrefix ? staticAlloc(state, p, dry) : dynamicAlloc(state, p, dry);
 }
 
 export function allocate(state: IpamState, req: AllocationRequest, dry: boolean): Allocation {
@@ -281,7 +299,7 @@ function relabel(state: IpamState, p: Plan, r: number): void {
   state.labels.unref(rows.labels(r));
   rows.setLabels(r, id);
   if (rows.type(r) !== RowType.Alloc || rows.isHost(r)) return;
-  const on = selectableAlloc(p.cls, state.labels.get(id));
+  const on = selectableAlloc(p.requestClass, state.labels.get(id));
   if (on) allocatedPrefixLabels(state, p.inst, r, state.labels.get(id), state.meta.get(r)?.networkName ?? p.networkName);
   if (on !== ((rows.flags(r) & RowFlag.Selectable) !== 0)) state.setSelectable(p.inst, r, on);
 }

@@ -5,11 +5,11 @@
 // parent does not grow with the number of allocations.
 
 import { L_NETWORK_NAME, selectorKey, selectorMatches } from './labels.js';
-import { KindCode, RowFlag, RowType, type RowStore } from './rows.js';
+import { RowFlag, RowType, type RowStore } from './rows.js';
 import type { LabelSelector, Labels } from './label-types.js';
 
 /** What a request asks for, which decides the kinds of parents it can use. */
-export const enum ReqClass {
+export const enum RequestClass {
   /** kind network: a host address of a network subnet (fallback: a reserved address by label). */
   Host = 0,
   /** kind network with prefixLength/createPrefix: a new subnet carved from an aggregate. */
@@ -22,12 +22,16 @@ export const enum ReqClass {
   Aggregate = 4,
 }
 
+/** Host and loopback requests take one address; the other classes take a prefix. */
+export const takesAddress = (requestClass: RequestClass): boolean =>
+  requestClass === RequestClass.Host || requestClass === RequestClass.Loopback;
+
 export interface Candidates {
   version: number;
-  cls: ReqClass;
+  requestClass: RequestClass;
   family: number;
   /** A copy of the selector the lists were built for (callers may reuse their objects). */
-  sel: LabelSelector | undefined;
+  selector: LabelSelector | undefined;
   primary: number[];
   fallback: number[];
   /** Reserved addresses matching the selector (Host requests only). */
@@ -36,18 +40,20 @@ export interface Candidates {
 
 /** The last lookup of an instance, compared by content first: bulk requests skip building a key. */
 export interface CandidateMemo {
-  cls: number;
+  requestClass: number;
   family: number;
-  ml: Record<string, string> | undefined;
-  mlCount: number;
-  ex: unknown;
+  /** A copy of the selector's matchLabels, and how many there are. */
+  matchLabels: Record<string, string> | undefined;
+  labelCount: number;
+  /** The selector's matchExpressions array itself (compared by identity). */
+  expressions: unknown;
   entry: Candidates | undefined;
 }
 
 /** What candidate lists are built from: the allocator's rows (state.ts's IpamState). */
 export interface CandidateRows {
   readonly rows: RowStore;
-  readonly meta: ReadonlyMap<number, { readonly sel: Labels }>;
+  readonly meta: ReadonlyMap<number, { readonly selectorLabels: Labels }>;
   compareRows(a: number, b: number): number;
 }
 
@@ -67,61 +73,67 @@ const MAX_CACHED = 512;
 export function candidates(
   state: CandidateRows,
   inst: CandidateCache,
-  cls: ReqClass,
+  requestClass: RequestClass,
   family: number,
-  sel: LabelSelector | undefined,
+  selector: LabelSelector | undefined,
 ): Candidates {
   const memo = inst.memo;
   if (
     memo.entry !== undefined &&
     memo.entry.version === inst.version &&
-    memo.cls === cls &&
+    memo.requestClass === requestClass &&
     memo.family === family &&
-    sameAsMemo(memo, sel)
+    sameAsMemo(memo, selector)
   ) {
     return memo.entry;
   }
-  const e = lookup(state, inst, cls, family, sel);
-  memo.cls = cls;
+  const e = lookup(state, inst, requestClass, family, selector);
+  memo.requestClass = requestClass;
   memo.family = family;
   memo.entry = e;
-  memo.ex = sel?.matchExpressions;
-  memo.ml = undefined;
-  memo.mlCount = 0;
-  const ml = sel?.matchLabels;
+  memo.expressions = selector?.matchExpressions;
+  memo.matchLabels = undefined;
+  memo.labelCount = 0;
+  const ml = selector?.matchLabels;
   if (ml) {
-    memo.ml = {};
+    memo.matchLabels = {};
     for (const k in ml) {
-      memo.ml[k] = ml[k];
-      memo.mlCount++;
+      memo.matchLabels[k] = ml[k];
+      memo.labelCount++;
     }
   }
   return e;
 }
 
-function sameAsMemo(memo: CandidateMemo, sel: LabelSelector | undefined): boolean {
-  if (sel?.matchExpressions !== memo.ex) return false; // expressions: same array only
-  const ml = sel?.matchLabels;
+function sameAsMemo(memo: CandidateMemo, selector: LabelSelector | undefined): boolean {
+  if (selector?.matchExpressions !== memo.expressions) return false; // expressions: same array only
+  const ml = selector?.matchLabels;
   let n = 0;
   if (ml) {
-    const m = memo.ml;
+    const m = memo.matchLabels;
     if (!m) {
       for (const _ in ml) return false;
-      return memo.mlCount === 0;
+      return memo.labelCount === 0;
     }
     for (const k in ml) {
       if (m[k] !== ml[k]) return false;
       n++;
     }
   }
-  return n === memo.mlCount;
+  return n === memo.labelCount;
 }
 
-function lookup(state: CandidateRows, inst: CandidateCache, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
-  const key = cls + '|' + family + '|' + selectorKey(sel);
+function lookup(
+  state: CandidateRows,
+  inst: CandidateCache,
+  requestClass: RequestClass,
+  family: number,
+  selector: LabelSelector | undefined,
+): Candidates {
+  const key = requestClass + '|' + family + '|' + selectorKey(selector);
   let e = inst.cache.get(key);
   if (e && e.version === inst.version) return e;
-  e = build(state, inst, cls, family, sel);
+  e = build(state, inst, requestClass, family, selector);
   if (inst.cache.size >= MAX_CACHED) inst.cache.clear();
   inst.cache.set(key, e);
   return e;
@@ -134,42 +146,43 @@ const enum Slot {
   Ref = 3,
 }
 
+/** The list a prefix of each kind joins, per request class; indexed by KindCode (aggregate, network, pool, loopback). */
+const SLOT_BY_KIND: Record<RequestClass, readonly Slot[]> = {
+  [RequestClass.Host]: [Slot.None, Slot.Primary, Slot.None, Slot.None],
+  [RequestClass.Subnet]: [Slot.Primary, Slot.None, Slot.None, Slot.None],
+  [RequestClass.Loopback]: [Slot.Fallback, Slot.None, Slot.None, Slot.Primary],
+  [RequestClass.Pool]: [Slot.Fallback, Slot.None, Slot.Primary, Slot.None],
+  [RequestClass.Aggregate]: [Slot.None, Slot.None, Slot.None, Slot.None],
+};
+
 /** Which list of a (class, family, selector) entry a selectable row belongs to. */
-function slotOf(state: CandidateRows, r: number, cls: ReqClass, family: number, sel: LabelSelector | undefined): Slot {
+function slotOf(state: CandidateRows, r: number, requestClass: RequestClass, family: number, selector: LabelSelector | undefined): Slot {
   const rows = state.rows;
   if (family >= 0 && ((rows.flags(r) & RowFlag.V6) !== 0 ? 1 : 0) !== family) return Slot.None;
   const m = state.meta.get(r);
   if (!m) return Slot.None;
-  const k = rows.kind(r);
-  if (rows.type(r) === RowType.Reserved) return cls === ReqClass.Host && selectorMatches(sel, m.sel) ? Slot.Ref : Slot.None;
-  let slot = Slot.None;
-  switch (cls) {
-    case ReqClass.Host:
-      if (k === KindCode.Network) slot = Slot.Primary;
-      break;
-    case ReqClass.Subnet:
-      if (k === KindCode.Aggregate) slot = Slot.Primary;
-      break;
-    case ReqClass.Loopback:
-      if (k === KindCode.Loopback) slot = Slot.Primary;
-      else if (k === KindCode.Aggregate) slot = Slot.Fallback;
-      break;
-    case ReqClass.Pool:
-      if (k === KindCode.Pool) slot = Slot.Primary;
-      else if (k === KindCode.Aggregate) slot = Slot.Fallback;
-      break;
+  if (rows.type(r) === RowType.Reserved) {
+    return requestClass === RequestClass.Host && selectorMatches(selector, m.selectorLabels) ? Slot.Ref : Slot.None;
   }
+  const slot = SLOT_BY_KIND[requestClass][rows.kind(r)] ?? Slot.None;
   // A subnet being created names its network through nephio.org/network-name; aggregates do not carry it.
-  if (slot !== Slot.None && !selectorMatches(sel, m.sel, cls === ReqClass.Subnet ? L_NETWORK_NAME : undefined)) return Slot.None;
+  const ignored = requestClass === RequestClass.Subnet ? L_NETWORK_NAME : undefined;
+  if (slot !== Slot.None && !selectorMatches(selector, m.selectorLabels, ignored)) return Slot.None;
   return slot;
 }
 
-function build(state: CandidateRows, inst: CandidateCache, cls: ReqClass, family: number, sel: LabelSelector | undefined): Candidates {
+function build(
+  state: CandidateRows,
+  inst: CandidateCache,
+  requestClass: RequestClass,
+  family: number,
+  selector: LabelSelector | undefined,
+): Candidates {
   const primary: number[] = [];
   const fallback: number[] = [];
   const refs: number[] = [];
   for (const r of inst.selectables) {
-    const slot = slotOf(state, r, cls, family, sel);
+    const slot = slotOf(state, r, requestClass, family, selector);
     if (slot === Slot.Primary) primary.push(r);
     else if (slot === Slot.Fallback) fallback.push(r);
     else if (slot === Slot.Ref) refs.push(r);
@@ -177,7 +190,7 @@ function build(state: CandidateRows, inst: CandidateCache, cls: ReqClass, family
   primary.sort(state.compareRows);
   fallback.sort(state.compareRows);
   refs.sort(state.compareRows);
-  return { version: inst.version, cls, family, sel: copySelector(sel), primary, fallback, refs };
+  return { version: inst.version, requestClass, family, selector: copySelector(selector), primary, fallback, refs };
 }
 
 const copySelector = (sel: LabelSelector | undefined): LabelSelector | undefined =>
@@ -204,7 +217,7 @@ function insertSorted(state: CandidateRows, list: number[], r: number): void {
 export function candidateAdded(state: CandidateRows, inst: CandidateCache, r: number): void {
   for (const e of inst.cache.values()) {
     if (e.version !== inst.version) continue;
-    const slot = slotOf(state, r, e.cls, e.family, e.sel);
+    const slot = slotOf(state, r, e.requestClass, e.family, e.selector);
     if (slot === Slot.Primary) insertSorted(state, e.primary, r);
     else if (slot === Slot.Fallback) insertSorted(state, e.fallback, r);
     else if (slot === Slot.Ref) insertSorted(state, e.refs, r);

@@ -55,7 +55,7 @@ export function lookup(state: IpamState, ref: NetworkInstanceRef, sel: LabelSele
     const t = rows.type(row);
     if (t === RowType.Prefix || t === RowType.Reserved || t === RowType.Alloc) {
       const m = state.meta.get(row);
-      own = m && t !== RowType.Alloc ? m.sel : state.labels.get(rows.labels(row));
+      own = m && t !== RowType.Alloc ? m.selectorLabels : state.labels.get(rows.labels(row));
       kind = rows.kind(row);
       v6 = rows.isV6(row);
       net = networkName(state, row);
@@ -132,7 +132,7 @@ function match(state: IpamState, inst: Instance, r: number): LookupMatch {
       rows.len(r),
       true,
       rows.parent(r),
-      m.sel,
+      m.selectorLabels,
     );
     return {
       networkInstance: inst.ref,
@@ -140,7 +140,7 @@ function match(state: IpamState, inst: Instance, r: number): LookupMatch {
       addressFamily: a.addressFamily,
       prefix: a.prefix,
       ...(a.gateway ? { gateway: a.gateway } : {}),
-      labels: m.sel,
+      labels: m.selectorLabels,
       owner,
     };
   }
@@ -150,7 +150,7 @@ function match(state: IpamState, inst: Instance, r: number): LookupMatch {
     addressFamily: rows.isV6(r) ? 'ipv6' : 'ipv4',
     prefix: m.cidr,
     ...(rows.kind(r) === KindCode.Network && m.gateway ? { gateway: m.gateway } : {}),
-    labels: m.sel,
+    labels: m.selectorLabels,
     owner,
   };
 }

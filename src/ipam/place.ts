@@ -2,7 +2,7 @@
 // of a reserved address, and the "in use"/"reserved" conflicts a placement can meet.
 
 import { Cidr } from './addr.js';
-import { ReqClass } from './candidates.js';
+import { RequestClass } from './candidates.js';
 import { IpamError } from './errors.js';
 import { EMPTY_LABELS, isEmptyLabels } from './labels.js';
 import { buildAllocation, rowAllocation } from './output.js';
@@ -14,9 +14,11 @@ import { allocatedPrefixLabels } from './subnets.js';
 import type { Allocation, Labels } from './types.js';
 
 /** Whether an allocated prefix is offered to later dynamic requests (docs/semantics.md). */
-export function selectableAlloc(cls: ReqClass, labels: Labels): boolean {
+export function selectableAlloc(cls: RequestClass, labels: Labels): boolean {
   return (
-    cls === ReqClass.Subnet || cls === ReqClass.Aggregate || (cls === ReqClass.Pool && labels !== EMPTY_LABELS && !isEmptyLabels(labels))
+    cls === RequestClass.Subnet ||
+    cls === RequestClass.Aggregate ||
+    (cls === RequestClass.Pool && labels !== EMPTY_LABELS && !isEmptyLabels(labels))
   );
 }
 
@@ -33,7 +35,7 @@ export function finishRow(state: IpamState, p: Plan, r: number, restoring = fals
       { networkInstance: p.inst.key },
     );
   }
-  if (!rows.isHost(r) && selectableAlloc(p.cls, p.labels)) {
+  if (!rows.isHost(r) && selectableAlloc(p.requestClass, p.labels)) {
     allocatedPrefixLabels(state, p.inst, r, state.labels.get(rows.labels(r)), p.networkName, true);
     state.setSelectable(p.inst, r, true, true);
   }
@@ -50,7 +52,7 @@ export function takeAt(
   dry: boolean,
 ): Allocation {
   const rows = state.rows;
-  const v6 = c === 0 ? p.stat!.v6 : rows.isV6(c);
+  const v6 = c === 0 ? p.staticPrefix!.v6 : rows.isV6(c);
   if (dry) return buildAllocation(state, p.owner, p.inst, p.kind, v6, w, 0, blockLen, host, c, p.labels);
   let r: number;
   if (host) {

@@ -2,7 +2,7 @@
 // labels), and whether what an owner holds still answers a request (idempotency).
 
 import { Cidr, compareWords } from './addr.js';
-import { candidates, ReqClass } from './candidates.js';
+import { candidates, RequestClass } from './candidates.js';
 import { IpamError } from './errors.js';
 import {
   EMPTY_LABELS,
@@ -23,155 +23,167 @@ export interface Plan {
   inst: Instance;
   owner: string;
   kind: KindCode;
-  cls: ReqClass;
+  requestClass: RequestClass;
   /** -1 either, 0 ipv4, 1 ipv6 */
   family: number;
   /** -1 when not given */
   prefixLength: number;
-  stat: Cidr | null;
-  sel: LabelSelector | undefined;
+  /** The prefix or address a static request names (null: a dynamic request). */
+  staticPrefix: Cidr | null;
+  selector: LabelSelector | undefined;
   labels: Labels;
   /** nephio.org/network-name of a subnet being created */
   networkName: string | undefined;
 }
 
-function famCode(v: unknown, field: string, inst: Instance): number {
-  if (v === 'ipv4') return 0;
-  if (v === 'ipv6') return 1;
-  throw new IpamError('InvalidArgument', `unknown address family ${JSON.stringify(v)} in network instance ${inst.key}: want ipv4 or ipv6`, {
-    networkInstance: inst.key,
-    field,
-  });
-}
-
+/** Validates a request into the plan every later step reads; each refusal names its field. */
 export function plan(state: IpamState, req: AllocationRequest): Plan {
   if (!req || typeof req.owner !== 'string' || req.owner === '') {
     throw new IpamError('InvalidArgument', 'allocation owner is required', { field: 'owner' });
   }
   const inst = state.instance(req.networkInstance);
   const kind = kindCode(req.kind, 'spec.kind', inst);
-  const sel = req.selector;
-  if (sel && sel.matchExpressions) {
-    const p = selectorProblem(sel);
-    if (p)
-      throw new IpamError('InvalidArgument', `invalid selector ${renderSelector(sel)} in network instance ${inst.key}: ${p}`, {
-        networkInstance: inst.key,
-        selector: renderSelector(sel),
-        field: 'spec.selector',
-      });
+  const selector = req.selector;
+  if (selector?.matchExpressions) checkSelector(selector, inst);
+  let family = requestedFamily(req, inst);
+  const prefixLength = requestedLength(req, inst);
+  const staticPrefix = parseStatic(req.prefix, family, inst);
+  if (staticPrefix) family = staticPrefix.v6 ? 1 : 0;
+  const requestClass = classOf(kind, req.createPrefix, prefixLength, staticPrefix, inst);
+  if (requestClass === RequestClass.Loopback) family = loopbackFamily(prefixLength, family, inst);
+  else if (family === 0 && prefixLength > 32) {
+    throw invalid(inst, 'spec.prefixLength', `prefixLength ${prefixLength} is longer than an IPv4 address (network instance ${inst.key})`);
   }
-  let family = -1;
-  if (req.addressFamily !== undefined && req.addressFamily !== null) family = famCode(req.addressFamily, 'spec.addressFamily', inst);
-  const fl = sel?.matchLabels?.[L_ADDRESS_FAMILY];
-  if (fl !== undefined) {
-    const f = famCode(fl, `spec.selector.matchLabels[${L_ADDRESS_FAMILY}]`, inst);
-    if (family >= 0 && f !== family) {
-      throw new IpamError(
-        'InvalidArgument',
-        `addressFamily ${req.addressFamily} contradicts selector label ${L_ADDRESS_FAMILY}=${fl} in network instance ${inst.key}`,
-        { networkInstance: inst.key, field: 'spec.addressFamily' },
-      );
-    }
-    family = f;
+  const own = req.labels && !isEmptyLabels(req.labels) ? req.labels : EMPTY_LABELS;
+  const networkName = requestClass === RequestClass.Subnet ? subnetNetworkName(own, selector) : undefined;
+  const labels = networkName !== undefined && own[L_NETWORK_NAME] === undefined ? { ...own, [L_NETWORK_NAME]: networkName } : own;
+  return { req, inst, owner: req.owner, kind, requestClass, family, prefixLength, staticPrefix, selector, labels, networkName };
+}
+
+/** The network a created subnet belongs to: its own nephio.org/network-name label, else the selector's. */
+const subnetNetworkName = (labels: Labels, selector: LabelSelector | undefined): string | undefined =>
+  labels[L_NETWORK_NAME] ?? selector?.matchLabels?.[L_NETWORK_NAME];
+
+const invalid = (inst: Instance, field: string, message: string): IpamError =>
+  new IpamError('InvalidArgument', message, { networkInstance: inst.key, field });
+
+function checkSelector(selector: LabelSelector, inst: Instance): void {
+  const problem = selectorProblem(selector);
+  if (!problem) return;
+  const text = renderSelector(selector);
+  throw new IpamError('InvalidArgument', `invalid selector ${text} in network instance ${inst.key}: ${problem}`, {
+    networkInstance: inst.key,
+    selector: text,
+    field: 'spec.selector',
+  });
+}
+
+function familyCode(v: unknown, field: string, inst: Instance): number {
+  if (v === 'ipv4') return 0;
+  if (v === 'ipv6') return 1;
+  throw invalid(inst, field, `unknown address family ${JSON.stringify(v)} in network instance ${inst.key}: want ipv4 or ipv6`);
+}
+
+/** spec.addressFamily and the selector's address-family label, which must agree; -1 when neither. */
+function requestedFamily(req: AllocationRequest, inst: Instance): number {
+  const given = req.addressFamily;
+  const family = given !== undefined && given !== null ? familyCode(given, 'spec.addressFamily', inst) : -1;
+  const label = req.selector?.matchLabels?.[L_ADDRESS_FAMILY];
+  if (label === undefined) return family;
+  const selected = familyCode(label, `spec.selector.matchLabels[${L_ADDRESS_FAMILY}]`, inst);
+  if (family >= 0 && selected !== family) {
+    throw invalid(
+      inst,
+      'spec.addressFamily',
+      `addressFamily ${given} contradicts selector label ${L_ADDRESS_FAMILY}=${label} in network instance ${inst.key}`,
+    );
   }
-  let prefixLength = -1;
-  if (req.prefixLength !== undefined && req.prefixLength !== null) {
-    const pl = req.prefixLength;
-    if (!Number.isInteger(pl) || pl < 0 || pl > 128) {
-      throw new IpamError('InvalidArgument', `invalid prefixLength ${JSON.stringify(pl)} in network instance ${inst.key}`, {
-        networkInstance: inst.key,
-        field: 'spec.prefixLength',
-      });
-    }
-    prefixLength = pl;
+  return selected;
+}
+
+/** spec.prefixLength, 0-128; -1 when not given. */
+function requestedLength(req: AllocationRequest, inst: Instance): number {
+  const length = req.prefixLength;
+  if (length === undefined || length === null) return -1;
+  if (!Number.isInteger(length) || length < 0 || length > 128) {
+    throw invalid(inst, 'spec.prefixLength', `invalid prefixLength ${JSON.stringify(length)} in network instance ${inst.key}`);
   }
-  let stat: Cidr | null = null;
-  if (req.prefix !== undefined && req.prefix !== null && req.prefix !== '') {
-    stat = parseField(req.prefix, 'spec.prefix', inst);
-    const f = stat.v6 ? 1 : 0;
-    if (family >= 0 && f !== family) {
-      throw new IpamError('InvalidArgument', `prefix ${req.prefix} is not ${family ? 'ipv6' : 'ipv4'} (network instance ${inst.key})`, {
-        networkInstance: inst.key,
-        prefix: req.prefix,
-        field: 'spec.prefix',
-      });
-    }
-    family = f;
-  }
-  let cls: ReqClass;
-  switch (kind) {
-    case KindCode.Network:
-      cls = req.createPrefix || prefixLength >= 0 ? ReqClass.Subnet : ReqClass.Host;
-      if (cls === ReqClass.Subnet && prefixLength < 0 && !stat) {
-        throw new IpamError('InvalidArgument', `creating a network prefix needs prefixLength (network instance ${inst.key})`, {
-          networkInstance: inst.key,
-          field: 'spec.prefixLength',
-        });
-      }
-      break;
-    case KindCode.Loopback:
-      cls = ReqClass.Loopback;
-      if (prefixLength >= 0) {
-        if (prefixLength !== 32 && prefixLength !== 128) {
-          throw new IpamError(
-            'InvalidArgument',
-            `kind loopback allocates single addresses: prefixLength must be 32 or 128, not ${prefixLength} (network instance ${inst.key})`,
-            { networkInstance: inst.key, field: 'spec.prefixLength' },
-          );
-        }
-        const f = prefixLength === 128 ? 1 : 0;
-        if (family >= 0 && f !== family) {
-          throw new IpamError(
-            'InvalidArgument',
-            `prefixLength ${prefixLength} does not fit the address family (network instance ${inst.key})`,
-            { networkInstance: inst.key, field: 'spec.prefixLength' },
-          );
-        }
-        family = f;
-      }
-      break;
-    case KindCode.Pool:
-      cls = ReqClass.Pool;
-      if (prefixLength < 0 && !stat) {
-        throw new IpamError('InvalidArgument', `a pool request needs prefixLength (network instance ${inst.key})`, {
-          networkInstance: inst.key,
-          field: 'spec.prefixLength',
-        });
-      }
-      break;
-    default:
-      cls = ReqClass.Aggregate;
-      if (!stat) {
-        throw new IpamError(
-          'InvalidArgument',
-          `a dynamic aggregate request is not allowed: an aggregate needs spec.prefix (network instance ${inst.key})`,
-          { networkInstance: inst.key, field: 'spec.prefix' },
-        );
-      }
-  }
-  if (family === 0 && prefixLength > 32 && cls !== ReqClass.Loopback) {
-    throw new IpamError('InvalidArgument', `prefixLength ${prefixLength} is longer than an IPv4 address (network instance ${inst.key})`, {
+  return length;
+}
+
+/** spec.prefix of a static request, of the requested family when one is; null when not given. */
+function parseStatic(text: string | undefined | null, family: number, inst: Instance): Cidr | null {
+  if (text === undefined || text === null || text === '') return null;
+  const prefix = parseField(text, 'spec.prefix', inst);
+  if (family >= 0 && (prefix.v6 ? 1 : 0) !== family) {
+    throw new IpamError('InvalidArgument', `prefix ${text} is not ${family ? 'ipv6' : 'ipv4'} (network instance ${inst.key})`, {
       networkInstance: inst.key,
-      field: 'spec.prefixLength',
+      prefix: text,
+      field: 'spec.prefix',
     });
   }
-  let labels: Labels = req.labels && !isEmptyLabels(req.labels) ? req.labels : EMPTY_LABELS;
-  let networkName: string | undefined;
-  if (cls === ReqClass.Subnet) {
-    networkName = labels[L_NETWORK_NAME] ?? sel?.matchLabels?.[L_NETWORK_NAME];
-    if (networkName !== undefined && labels[L_NETWORK_NAME] === undefined) labels = { ...labels, [L_NETWORK_NAME]: networkName };
+  return prefix;
+}
+
+/** The request class of a kind, with what that class needs (a length, or a static prefix). */
+function classOf(
+  kind: KindCode,
+  createPrefix: boolean | undefined,
+  prefixLength: number,
+  staticPrefix: Cidr | null,
+  inst: Instance,
+): RequestClass {
+  switch (kind) {
+    case KindCode.Network:
+      if (!createPrefix && prefixLength < 0) return RequestClass.Host;
+      if (prefixLength < 0 && !staticPrefix) {
+        throw invalid(inst, 'spec.prefixLength', `creating a network prefix needs prefixLength (network instance ${inst.key})`);
+      }
+      return RequestClass.Subnet;
+    case KindCode.Loopback:
+      return RequestClass.Loopback;
+    case KindCode.Pool:
+      if (prefixLength < 0 && !staticPrefix) {
+        throw invalid(inst, 'spec.prefixLength', `a pool request needs prefixLength (network instance ${inst.key})`);
+      }
+      return RequestClass.Pool;
+    default:
+      if (!staticPrefix) {
+        throw invalid(
+          inst,
+          'spec.prefix',
+          `a dynamic aggregate request is not allowed: an aggregate needs spec.prefix (network instance ${inst.key})`,
+        );
+      }
+      return RequestClass.Aggregate;
   }
-  return { req, inst, owner: req.owner, kind, cls, family, prefixLength, stat, sel, labels, networkName };
+}
+
+/** A loopback request with a length asks for one address: /32 is IPv4, /128 IPv6. */
+function loopbackFamily(prefixLength: number, family: number, inst: Instance): number {
+  if (prefixLength < 0) return family;
+  if (prefixLength !== 32 && prefixLength !== 128) {
+    throw invalid(
+      inst,
+      'spec.prefixLength',
+      `kind loopback allocates single addresses: prefixLength must be 32 or 128, not ${prefixLength} (network instance ${inst.key})`,
+    );
+  }
+  const implied = prefixLength === 128 ? 1 : 0;
+  if (family >= 0 && implied !== family) {
+    throw invalid(inst, 'spec.prefixLength', `prefixLength ${prefixLength} does not fit the address family (network instance ${inst.key})`);
+  }
+  return implied;
 }
 
 export function noMatch(p: Plan): IpamError {
-  const s = renderSelector(p.sel);
+  const s = renderSelector(p.selector);
   const what =
-    p.cls === ReqClass.Host
+    p.requestClass === RequestClass.Host
       ? 'network'
-      : p.cls === ReqClass.Subnet
+      : p.requestClass === RequestClass.Subnet
         ? 'aggregate'
-        : p.cls === ReqClass.Loopback
+        : p.requestClass === RequestClass.Loopback
           ? 'loopback or aggregate'
           : 'pool or aggregate';
   const fam = p.family < 0 ? '' : p.family ? ' ipv6' : ' ipv4';
@@ -187,46 +199,52 @@ export function noMatch(p: Plan): IpamError {
 }
 
 /** The row's request class (what kind of request made it). */
-export function rowClass(state: IpamState, r: number): ReqClass {
+export function rowClass(state: IpamState, r: number): RequestClass {
   const rows = state.rows;
   switch (rows.kind(r) as KindCode) {
     case KindCode.Network:
-      return rows.type(r) === RowType.Ref || rows.isHost(r) ? ReqClass.Host : ReqClass.Subnet;
+      return rows.type(r) === RowType.Ref || rows.isHost(r) ? RequestClass.Host : RequestClass.Subnet;
     case KindCode.Loopback:
-      return ReqClass.Loopback;
+      return RequestClass.Loopback;
     case KindCode.Pool:
-      return ReqClass.Pool;
+      return RequestClass.Pool;
     default:
-      return ReqClass.Aggregate;
+      return RequestClass.Aggregate;
   }
 }
 
 /** Does the owner's current allocation already answer this request? */
 export function satisfies(state: IpamState, r: number, p: Plan): boolean {
   const rows = state.rows;
-  if (rows.inst(r) !== p.inst.id || rows.kind(r) !== p.kind || rowClass(state, r) !== p.cls) return false;
-  const v6 = rows.isV6(r);
-  if (p.family >= 0 && (v6 ? 1 : 0) !== p.family) return false;
-  const t = rows.type(r);
-  if (t === RowType.Ref) {
-    // still the answer while no subnet matches and this reserved address comes first
-    if (p.stat) return false;
-    const c = candidates(state, p.inst, p.cls, p.family, p.sel);
-    return c.primary.length === 0 && c.refs[0] === rows.parent(r);
-  }
-  if (p.cls === ReqClass.Subnet && state.meta.get(r)?.networkName !== p.networkName) return false;
-  if (p.stat) {
-    const s = p.stat;
-    if (s.v6 !== v6 || compareWords(rows.page(r), rows.at(r), s.w, 0) !== 0) return false;
-    if (p.cls === ReqClass.Host) return rows.len(rows.parent(r)) === s.len;
-    if (p.cls === ReqClass.Loopback) return true;
-    return rows.len(r) === s.len;
-  }
-  if ((p.cls === ReqClass.Subnet || p.cls === ReqClass.Pool) && rows.len(r) !== p.prefixLength) return false;
+  if (rows.inst(r) !== p.inst.id || rows.kind(r) !== p.kind || rowClass(state, r) !== p.requestClass) return false;
+  if (p.family >= 0 && (rows.isV6(r) ? 1 : 0) !== p.family) return false;
+  if (rows.type(r) === RowType.Ref) return refStillAnswers(state, r, p);
+  if (p.requestClass === RequestClass.Subnet && state.meta.get(r)?.networkName !== p.networkName) return false;
+  return p.staticPrefix ? isStaticBlock(state, r, p.requestClass, p.staticPrefix) : fitsDynamic(state, r, p);
+}
+
+/** A lookup of a reserved address still answers while no subnet matches and that address comes first. */
+function refStillAnswers(state: IpamState, r: number, p: Plan): boolean {
+  if (p.staticPrefix) return false;
+  const c = candidates(state, p.inst, p.requestClass, p.family, p.selector);
+  return c.primary.length === 0 && c.refs[0] === state.rows.parent(r);
+}
+
+/** Row r is the block a static request names (a host address: in a subnet of the written length). */
+function isStaticBlock(state: IpamState, r: number, requestClass: RequestClass, s: Cidr): boolean {
+  const rows = state.rows;
+  if (s.v6 !== rows.isV6(r) || compareWords(rows.page(r), rows.at(r), s.w, 0) !== 0) return false;
+  if (requestClass === RequestClass.Host) return rows.len(rows.parent(r)) === s.len;
+  if (requestClass === RequestClass.Loopback) return true;
+  return rows.len(r) === s.len;
+}
+
+/** Row r has the requested length, and its parent (when selectable) still matches the selector. */
+function fitsDynamic(state: IpamState, r: number, p: Plan): boolean {
+  const rows = state.rows;
+  if ((p.requestClass === RequestClass.Subnet || p.requestClass === RequestClass.Pool) && rows.len(r) !== p.prefixLength) return false;
   const parent = rows.parent(r);
-  if (parent !== 0 && (rows.flags(parent) & RowFlag.Selectable) !== 0) {
-    const m = state.meta.get(parent);
-    if (m && !selectorMatches(p.sel, m.sel, p.cls === ReqClass.Subnet ? L_NETWORK_NAME : undefined)) return false;
-  }
-  return true;
+  if (parent === 0 || (rows.flags(parent) & RowFlag.Selectable) === 0) return true;
+  const m = state.meta.get(parent);
+  return !m || selectorMatches(p.selector, m.selectorLabels, p.requestClass === RequestClass.Subnet ? L_NETWORK_NAME : undefined);
 }

@@ -3,7 +3,7 @@
 // replacement.
 
 import { Cidr } from './addr.js';
-import { ReqClass } from './candidates.js';
+import { RequestClass } from './candidates.js';
 import { IpamError } from './errors.js';
 import { EMPTY_LABELS, isEmptyLabels, L_NETWORK_NAME } from './labels.js';
 import { finishRow, refAlloc } from './place.js';
@@ -42,23 +42,23 @@ export function insertAllocation(state: IpamState, a: Allocation): void {
   const cls =
     kind === KindCode.Network
       ? host
-        ? ReqClass.Host
-        : ReqClass.Subnet
+        ? RequestClass.Host
+        : RequestClass.Subnet
       : kind === KindCode.Loopback
-        ? ReqClass.Loopback
+        ? RequestClass.Loopback
         : kind === KindCode.Pool
-          ? ReqClass.Pool
-          : ReqClass.Aggregate;
+          ? RequestClass.Pool
+          : RequestClass.Aggregate;
   const p = restorePlan;
   p.inst = inst;
   p.owner = a.owner;
   p.kind = kind;
-  p.cls = cls;
+  p.requestClass = cls;
   p.family = c.v6 ? 1 : 0;
   p.prefixLength = c.len;
-  p.stat = c;
+  p.staticPrefix = c;
   p.labels = labels;
-  p.networkName = cls === ReqClass.Subnet ? labels[L_NETWORK_NAME] : undefined;
+  p.networkName = cls === RequestClass.Subnet ? labels[L_NETWORK_NAME] : undefined;
   if (host) {
     state.locate(inst, c.v6, c.w, 0, W);
     const cont = state.locContainer;
@@ -85,11 +85,11 @@ const restorePlan: Plan = {
   inst: undefined as unknown as Instance,
   owner: '',
   kind: KindCode.Network,
-  cls: ReqClass.Host,
+  requestClass: RequestClass.Host,
   family: -1,
   prefixLength: -1,
-  stat: null,
-  sel: undefined,
+  staticPrefix: null,
+  selector: undefined,
   labels: EMPTY_LABELS,
   networkName: undefined,
 };

@@ -36,7 +36,7 @@ export interface RowMeta {
   /** Canonical `net/len` (for reservations: the address). */
   cidr: string;
   /** Labels dynamic requests are matched against (own labels + system labels). */
-  sel: Labels;
+  selectorLabels: Labels;
   networkName?: string;
   /** Specs defining a Prefix row, or the one spec of a Reserved row. */
   members: SpecRec[];
@@ -124,7 +124,7 @@ export class IpamState {
       specs: new Map(),
       version: 0,
       cache: new Map(),
-      memo: { cls: -1, family: -2, ml: undefined, mlCount: 0, ex: undefined, entry: undefined },
+      memo: { requestClass: -1, family: -2, matchLabels: undefined, labelCount: 0, expressions: undefined, entry: undefined },
     };
     this.instances[id] = inst;
     this.byKey.set(inst.key, inst);
@@ -167,7 +167,7 @@ export class IpamState {
   metaOf(r: number): RowMeta {
     let m = this.meta.get(r);
     if (!m) {
-      m = { cidr: this.cidrOf(r), sel: EMPTY_LABELS, members: [] };
+      m = { cidr: this.cidrOf(r), selectorLabels: EMPTY_LABELS, members: [] };
       this.meta.set(r, m);
     }
     return m;

@@ -19,7 +19,7 @@ export function refreshPrefix(state: IpamState, inst: Instance, row: number): vo
   const common = commonLabels(m.members.map((s) => s.labels));
   delete common[L_GATEWAY];
   m.networkName = m.members[0]?.networkName;
-  m.sel = Object.freeze({ ...common, ...state.systemLabels(inst, kind, v6, m.networkName) });
+  m.selectorLabels = Object.freeze({ ...common, ...state.systemLabels(inst, kind, v6, m.networkName) });
   let gw = 0;
   for (const s of m.members) {
     if (s.reserved && s.labels[L_GATEWAY] === 'true') {
@@ -37,7 +37,10 @@ export function refreshReserved(state: IpamState, inst: Instance, s: SpecRec): v
   const m = state.metaOf(s.reserved);
   m.members = [s];
   m.cidr = state.addrOf(s.reserved);
-  m.sel = Object.freeze({ ...s.labels, ...state.systemLabels(inst, rows.kind(s.row) as KindCode, rows.isV6(s.row), s.networkName) });
+  m.selectorLabels = Object.freeze({
+    ...s.labels,
+    ...state.systemLabels(inst, rows.kind(s.row) as KindCode, rows.isV6(s.row), s.networkName),
+  });
   inst.version++;
 }
 
@@ -53,6 +56,6 @@ export function allocatedPrefixLabels(
   const rows = state.rows;
   const m = state.metaOf(row);
   m.networkName = networkName;
-  m.sel = Object.freeze({ ...own, ...state.systemLabels(inst, rows.kind(row) as KindCode, rows.isV6(row), networkName) });
+  m.selectorLabels = Object.freeze({ ...own, ...state.systemLabels(inst, rows.kind(row) as KindCode, rows.isV6(row), networkName) });
   if (!fresh) inst.version++; // a new row is added to the cached lists incrementally instead
 }

@@ -1,12 +1,17 @@
 // Free space of every container prefix: a lazy binary "buddy" trie per container, all of them
 // stored in pages of one typed array type (no JS object per node; 16 bytes a node).
 //
-// A node at depth d of a container of length L stands for the aligned block of order
-// o = W - L - d (2^o addresses). An absent child means "entirely free"; an occupied node is a
-// leaf whose whole block belongs to one row (an allocation, a nested prefix, a reservation).
-// fr(n) = 1 + the largest order of a free aligned block inside n (0: nothing free), so the
-// lowest free block of order k is found by one descent that follows fr > k: O(W - L),
-// independent of how many blocks are taken. Nodes whose subtree becomes free are pruned.
+// A node at depth d of a container of prefix length `containerLen` stands for the aligned
+// block of order `containerOrder - d` (2^order addresses), where containerOrder = width -
+// containerLen. An absent child means "entirely free"; an occupied node is a leaf whose whole
+// block belongs to one row (an allocation, a nested prefix, a reservation). Each node keeps its
+// free rank: 1 + the largest order of a free aligned block inside it (0: nothing free), so the
+// lowest free block of order `blockOrder` is found by one descent that follows free rank >
+// blockOrder, in containerOrder steps however many blocks are taken. Nodes whose subtree
+// becomes free are pruned.
+//
+// Addresses are four uint32 words (addr.ts) at `addr[at..at+3]`; bit positions count from the
+// most significant bit, so the bit chosen at depth d is bit containerLen + d.
 
 import { bitAt } from './addr.js';
 
@@ -25,21 +30,33 @@ export const enum Probe {
 const PAGE_BITS = 12;
 const PAGE_MASK = (1 << PAGE_BITS) - 1;
 
+/** A node's four words, at its handle + these offsets. */
+const LEFT = 0,
+  RIGHT = 1,
+  STATE = 2,
+  PARENT = 3;
+
+/** Sets the address bit at `bit` (0 = most significant) in addr[0..3]. */
+function setBit(addr: Uint32Array, bit: number): void {
+  addr[bit >>> 5] |= 1 << (31 - (bit & 31));
+}
+
 export class TrieStore {
   /**
    * Nodes, 4 words each, array-of-structs so a node is one cache line access:
    * [left, right, state, parent]. state > 0: the node's whole block is taken by row `state`
-   * (a leaf); state <= 0: -state is fr, 1 + the largest free order below (0: full). A node
-   * handle is its word offset (0 is the null sentinel): page `n >>> PAGE_BITS`, index
-   * `n & PAGE_MASK` (a node never straddles pages). Parent links let a release start at the
-   * leaf and stop as soon as nothing changes above. Growing adds a page and copies nothing
-   * (doubling one array stalled an insert for ms per 100k nodes), and a page, once made,
-   * stays the same object, so a descent may hold on to one.
+   * (a leaf); state <= 0: -state is the free rank (0: full). A node handle is its word offset
+   * (0 is the null sentinel): page `node >>> PAGE_BITS`, index `node & PAGE_MASK` (a node never
+   * straddles pages). Parent links let a release start at the leaf and stop as soon as nothing
+   * changes above. Growing adds a page and copies nothing (doubling one array stalls an insert
+   * while it copies), and a page, once made, stays the same object, so a descent may hold on
+   * to one.
    */
   private readonly pages: Int32Array[] = [new Int32Array(PAGE_MASK + 1)];
   private top = 4;
   private holes = new Int32Array(64);
-  private nHoles = 0;
+  private holeCount = 0;
+  /** The nodes of the last descent, root first (path[depth] is the node at that depth). */
   private readonly path = new Int32Array(132);
   /** Output of allocFirst/occupy: the leaf node of the block just taken (for releaseLeaf). */
   leaf = 0;
@@ -50,75 +67,75 @@ export class TrieStore {
   live = 0;
 
   /** Word i of the node array. */
-  private rd(i: number): number {
+  private word(i: number): number {
     return this.pages[i >>> PAGE_BITS][i & PAGE_MASK];
   }
-  private wr(i: number, v: number): void {
+  private setWord(i: number, v: number): void {
     this.pages[i >>> PAGE_BITS][i & PAGE_MASK] = v;
   }
 
-  private node(order: number, parent: number): number {
-    let n: number;
-    if (this.nHoles > 0) n = this.holes[--this.nHoles];
+  private newNode(order: number, parent: number): number {
+    let node: number;
+    if (this.holeCount > 0) node = this.holes[--this.holeCount];
     else {
       if (this.top >>> PAGE_BITS === this.pages.length) this.pages.push(new Int32Array(PAGE_MASK + 1));
-      n = this.top;
+      node = this.top;
       this.top += 4;
     }
-    this.wr(n, 0);
-    this.wr(n + 1, 0);
-    this.wr(n + 2, -(order + 1));
-    this.wr(n + 3, parent);
+    this.setWord(node + LEFT, 0);
+    this.setWord(node + RIGHT, 0);
+    this.setWord(node + STATE, -(order + 1));
+    this.setWord(node + PARENT, parent);
     this.live++;
-    return n;
+    return node;
   }
 
-  private drop(n: number): void {
-    if (this.nHoles === this.holes.length) {
-      const h = new Int32Array(this.holes.length * 2);
-      h.set(this.holes);
-      this.holes = h;
+  private drop(node: number): void {
+    if (this.holeCount === this.holes.length) {
+      const grown = new Int32Array(this.holes.length * 2);
+      grown.set(this.holes);
+      this.holes = grown;
     }
-    this.holes[this.nHoles++] = n;
-    this.wr(n + 2, 0);
+    this.holes[this.holeCount++] = node;
+    this.setWord(node + STATE, 0);
     this.live--;
   }
 
-  /** 1 + the largest free order in a container with root `root` and order O (0 = full). */
-  freeOf(root: number, O: number): number {
-    if (root === 0) return O + 1;
-    const st = this.rd(root + 2);
-    return st > 0 ? 0 : -st;
+  /** The free rank of a container whose trie starts at `root` (0 = full). */
+  freeOf(root: number, containerOrder: number): number {
+    if (root === 0) return containerOrder + 1;
+    const state = this.word(root + STATE);
+    return state > 0 ? 0 : -state;
   }
 
-  private refresh(n: number, o: number): number {
-    const pg = this.pages[n >>> PAGE_BITS],
-      i = n & PAGE_MASK;
-    const l = pg[i],
-      r = pg[i + 1];
-    const ls = l === 0 ? -o : this.rd(l + 2);
-    const rs = r === 0 ? -o : this.rd(r + 2);
-    const lv = ls > 0 ? 0 : -ls;
-    const rv = rs > 0 ? 0 : -rs;
-    return lv > rv ? lv : rv;
+  /** The free rank of an internal node of order `order`, from its children's. */
+  private rankFromChildren(node: number, order: number): number {
+    const page = this.pages[node >>> PAGE_BITS],
+      i = node & PAGE_MASK;
+    const left = page[i + LEFT],
+      right = page[i + RIGHT];
+    const leftState = left === 0 ? -order : this.word(left + STATE);
+    const rightState = right === 0 ? -order : this.word(right + STATE);
+    const leftRank = leftState > 0 ? 0 : -leftState;
+    const rightRank = rightState > 0 ? 0 : -rightState;
+    return leftRank > rightRank ? leftRank : rightRank;
   }
 
   /**
-   * Finds the lowest free block of order k (caller checked freeOf(root) > k). Its address bits
-   * are OR-ed into `out` (which holds the container's base); bit positions start at L.
+   * Finds the lowest free block of order `blockOrder` (caller checked freeOf(root) > blockOrder).
+   * Its address bits are OR-ed into `addr`, which holds the container's base address.
    */
-  findFirst(root: number, O: number, L: number, k: number, out: Uint32Array): void {
-    let n = root;
-    let o = O;
-    while (n !== 0 && o > k) {
-      const l = this.rd(n);
-      if (l === 0 || -this.rd(l + 2) > k) n = l;
+  findFirst(root: number, containerOrder: number, containerLen: number, blockOrder: number, addr: Uint32Array): void {
+    let node = root;
+    let order = containerOrder;
+    while (node !== 0 && order > blockOrder) {
+      const left = this.word(node + LEFT);
+      if (left === 0 || -this.word(left + STATE) > blockOrder) node = left;
       else {
-        n = this.rd(n + 1);
-        const p = L + (O - o);
-        out[p >>> 5] |= 1 << (31 - (p & 31));
+        node = this.word(node + RIGHT);
+        setBit(addr, containerLen + (containerOrder - order));
       }
-      o--;
+      order--;
     }
   }
 
@@ -137,293 +154,317 @@ export class TrieStore {
   private readonly fingerAddr = new Uint32Array(4);
 
   /** Forgets the finger; release and dispose call it. */
-  private touch(): void {
+  private forgetFinger(): void {
     this.fingerRoot = 0;
   }
 
-  private keepFinger(root: number, O: number, L: number, k: number, d: number, w: ArrayLike<number>, wo: number, alloc: boolean): void {
+  private keepFinger(
+    root: number,
+    containerOrder: number,
+    containerLen: number,
+    blockOrder: number,
+    depth: number,
+    addr: ArrayLike<number>,
+    at: number,
+    afterAlloc: boolean,
+  ): void {
     this.fingerRoot = root;
-    this.fingerOrder = O;
-    this.fingerBlockOrder = k;
-    this.fingerLength = L;
-    this.fingerDepth = d;
-    this.fingerAfterAlloc = alloc;
-    const fa = this.fingerAddr;
-    fa[0] = w[wo];
-    fa[1] = w[wo + 1];
-    fa[2] = w[wo + 2];
-    fa[3] = w[wo + 3];
+    this.fingerOrder = containerOrder;
+    this.fingerBlockOrder = blockOrder;
+    this.fingerLength = containerLen;
+    this.fingerDepth = depth;
+    this.fingerAfterAlloc = afterAlloc;
+    const last = this.fingerAddr;
+    last[0] = addr[at];
+    last[1] = addr[at + 1];
+    last[2] = addr[at + 2];
+    last[3] = addr[at + 3];
   }
 
   /**
-   * Depth at which a descent towards (w, order k) may start from the finger's path, or -1.
+   * Depth at which a descent towards (addr, blockOrder) may start from the finger's path, or -1.
    * Nodes above it are ancestors of the last block, hence internal and unchanged.
    */
-  private fingerStart(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): number {
-    if (root === 0 || root !== this.fingerRoot || O !== this.fingerOrder || L !== this.fingerLength) return -1;
-    // first bit (from L) where w differs from the last address
-    const fa = this.fingerAddr;
-    let diff = 128;
+  private fingerStart(
+    root: number,
+    containerOrder: number,
+    containerLen: number,
+    addr: ArrayLike<number>,
+    at: number,
+    blockOrder: number,
+  ): number {
+    if (root === 0 || root !== this.fingerRoot || containerOrder !== this.fingerOrder || containerLen !== this.fingerLength) return -1;
+    // first bit where addr differs from the last address
+    const last = this.fingerAddr;
+    let firstDiff = 128;
     for (let i = 0; i < 4; i++) {
-      const x = (w[wo + i] ^ fa[i]) >>> 0;
+      const x = (addr[at + i] ^ last[i]) >>> 0;
       if (x !== 0) {
-        diff = i * 32 + Math.clz32(x);
+        firstDiff = i * 32 + Math.clz32(x);
         break;
       }
     }
-    let j = diff - L; // depth of the deepest common ancestor
-    if (j > this.fingerDepth - 1) j = this.fingerDepth - 1;
-    if (j > O - k - 1) j = O - k - 1;
-    return j;
+    let depth = firstDiff - containerLen; // depth of the deepest common ancestor
+    if (depth > this.fingerDepth - 1) depth = this.fingerDepth - 1;
+    if (depth > containerOrder - blockOrder - 1) depth = containerOrder - blockOrder - 1;
+    return depth;
   }
 
   /**
-   * Takes the lowest free block of order k for `row` in one descent (caller checked there is
-   * one). Address bits are OR-ed into `out`. Returns the root (created when it was absent).
-   * As everywhere in this file: O is the container's order, L its prefix length (the first
-   * address bit below it), k the order of the block wanted.
+   * Takes the lowest free block of order `blockOrder` for `row` in one descent (caller checked
+   * there is one). Address bits are OR-ed into `addr`. Returns the root (created when absent).
    */
-  allocFirst(root: number, O: number, L: number, k: number, row: number, out: Uint32Array): number {
+  allocFirst(root: number, containerOrder: number, containerLen: number, blockOrder: number, row: number, addr: Uint32Array): number {
     const path = this.path;
-    let n: number;
-    let o: number;
-    let d: number;
+    let node: number;
+    let order: number;
+    let depth: number;
     if (
       root !== 0 &&
       this.fingerAfterAlloc &&
       root === this.fingerRoot &&
-      O === this.fingerOrder &&
-      k === this.fingerBlockOrder &&
-      L === this.fingerLength
+      containerOrder === this.fingerOrder &&
+      blockOrder === this.fingerBlockOrder &&
+      containerLen === this.fingerLength
     ) {
-      d = this.fingerDepth - 1;
-      while (d > 0 && -this.rd(path[d] + 2) <= k) d--;
-      n = path[d];
-      o = O - d;
-      // keep the address bits above depth d, clear the rest
-      const fa = this.fingerAddr;
-      for (let w = 0; w < 4; w++) {
-        const lo = w * 32;
-        const keep = L + d - lo;
-        out[w] = keep >= 32 ? fa[w] : keep <= 0 ? 0 : (fa[w] & ~(0xffffffff >>> keep)) >>> 0;
+      depth = this.fingerDepth - 1;
+      while (depth > 0 && -this.word(path[depth] + STATE) <= blockOrder) depth--;
+      node = path[depth];
+      order = containerOrder - depth;
+      // keep the address bits above this depth, clear the rest
+      const last = this.fingerAddr;
+      for (let i = 0; i < 4; i++) {
+        const keep = containerLen + depth - i * 32;
+        addr[i] = keep >= 32 ? last[i] : keep <= 0 ? 0 : (last[i] & ~(0xffffffff >>> keep)) >>> 0;
       }
-      // bits of the container's own network (< L) are unchanged in fingerAddr
+      // bits of the container's own network (< containerLen) are unchanged in fingerAddr
     } else {
-      if (root === 0) root = this.node(O, 0);
-      n = root;
-      o = O;
-      d = 0;
+      if (root === 0) root = this.newNode(containerOrder, 0);
+      node = root;
+      order = containerOrder;
+      depth = 0;
     }
-    while (o > k) {
-      path[d++] = n;
-      const pg = this.pages[n >>> PAGE_BITS],
-        i = n & PAGE_MASK;
-      const l = pg[i];
-      if (l === 0) {
-        n = this.node(o - 1, n);
-        pg[i] = n;
-      } else if (-this.rd(l + 2) > k) n = l;
+    while (order > blockOrder) {
+      path[depth++] = node;
+      const page = this.pages[node >>> PAGE_BITS],
+        i = node & PAGE_MASK;
+      const left = page[i + LEFT];
+      if (left === 0) {
+        node = this.newNode(order - 1, node);
+        page[i + LEFT] = node;
+      } else if (-this.word(left + STATE) > blockOrder) node = left;
       else {
-        let r = pg[i + 1];
-        if (r === 0) {
-          r = this.node(o - 1, n);
-          pg[i + 1] = r;
+        let right = page[i + RIGHT];
+        if (right === 0) {
+          right = this.newNode(order - 1, node);
+          page[i + RIGHT] = right;
         }
-        n = r;
-        const p = L + (O - o);
-        out[p >>> 5] |= 1 << (31 - (p & 31));
+        node = right;
+        setBit(addr, containerLen + (containerOrder - order));
       }
-      o--;
+      order--;
     }
-    this.wr(n + 2, row);
-    this.leaf = n;
-    this.fixUp(d, k + 1);
-    this.keepFinger(root, O, L, k, d, out, 0, true);
+    this.setWord(node + STATE, row);
+    this.leaf = node;
+    this.fixRanks(depth, blockOrder + 1);
+    this.keepFinger(root, containerOrder, containerLen, blockOrder, depth, addr, 0, true);
     return root;
   }
 
-  /** Recomputes fr along path[0..d) bottom-up; the node at path[d-1] has order `o`. */
-  private fixUp(d: number, o: number): void {
+  /** Recomputes the free ranks along path[0..depth) bottom-up; path[depth-1] has order `order`. */
+  private fixRanks(depth: number, order: number): void {
     const path = this.path;
-    while (d > 0) {
-      const p = path[--d];
-      const v = this.refresh(p, o);
-      if (this.rd(p + 2) === -v) return;
-      this.wr(p + 2, -v);
-      o++;
+    while (depth > 0) {
+      const node = path[--depth];
+      const rank = this.rankFromChildren(node, order);
+      if (this.word(node + STATE) === -rank) return;
+      this.setWord(node + STATE, -rank);
+      order++;
     }
   }
 
-  /** Looks at the block (addr, order k) without changing anything; see Probe. */
-  probe(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): Probe {
-    let n = root;
-    let o = O;
-    const j = this.fingerStart(root, O, L, w, wo, k);
-    if (j > 0) {
-      n = this.path[j];
-      o = O - j;
+  /** Looks at the block (addr, blockOrder) without changing anything; see Probe. */
+  probe(root: number, containerOrder: number, containerLen: number, addr: ArrayLike<number>, at: number, blockOrder: number): Probe {
+    let node = root;
+    let order = containerOrder;
+    const start = this.fingerStart(root, containerOrder, containerLen, addr, at, blockOrder);
+    if (start > 0) {
+      node = this.path[start];
+      order = containerOrder - start;
     }
-    while (n !== 0) {
-      if (this.rd(n + 2) > 0) {
-        this.hit = this.rd(n + 2);
-        this.hitOrder = o;
-        return o === k ? Probe.Exact : Probe.Enclosed;
+    while (node !== 0) {
+      if (this.word(node + STATE) > 0) {
+        this.hit = this.word(node + STATE);
+        this.hitOrder = order;
+        return order === blockOrder ? Probe.Exact : Probe.Enclosed;
       }
-      if (o === k) {
-        this.hit = this.firstOccupied(n);
+      if (order === blockOrder) {
+        this.hit = this.firstOccupied(node);
         return Probe.Contains;
       }
-      n = bitAt(w, wo, L + (O - o)) ? this.rd(n + 1) : this.rd(n);
-      o--;
+      node = bitAt(addr, at, containerLen + (containerOrder - order)) ? this.word(node + RIGHT) : this.word(node + LEFT);
+      order--;
     }
     this.hit = 0;
     return Probe.Free;
   }
 
-  /** The row of the lowest occupied block under n. */
-  firstOccupied(n: number): number {
-    while (n !== 0 && this.rd(n + 2) <= 0) n = this.rd(n) !== 0 ? this.rd(n) : this.rd(n + 1);
-    return n === 0 ? 0 : this.rd(n + 2);
+  /** The row of the lowest occupied block under `node`. */
+  firstOccupied(node: number): number {
+    while (node !== 0 && this.word(node + STATE) <= 0) {
+      node = this.word(node + LEFT) !== 0 ? this.word(node + LEFT) : this.word(node + RIGHT);
+    }
+    return node === 0 ? 0 : this.word(node + STATE);
   }
 
-  /** Marks the block (addr, order k) taken by `row`; the caller probed it Free. Returns the root. */
-  occupy(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number, row: number): number {
+  /** Marks the block (addr, blockOrder) taken by `row`; the caller probed it Free. Returns the root. */
+  occupy(
+    root: number,
+    containerOrder: number,
+    containerLen: number,
+    addr: ArrayLike<number>,
+    at: number,
+    blockOrder: number,
+    row: number,
+  ): number {
     const path = this.path;
-    let n: number;
-    let o: number;
-    let d: number;
-    const j = this.fingerStart(root, O, L, w, wo, k);
-    if (j >= 0) {
-      d = j;
-      n = path[j];
-      o = O - j;
+    let node: number;
+    let order: number;
+    let depth: number;
+    const start = this.fingerStart(root, containerOrder, containerLen, addr, at, blockOrder);
+    if (start >= 0) {
+      depth = start;
+      node = path[start];
+      order = containerOrder - start;
     } else {
-      if (root === 0) root = this.node(O, 0);
-      n = root;
-      o = O;
-      d = 0;
+      if (root === 0) root = this.newNode(containerOrder, 0);
+      node = root;
+      order = containerOrder;
+      depth = 0;
     }
-    while (o > k) {
-      path[d++] = n;
-      const goRight = bitAt(w, wo, L + (O - o));
-      let c = goRight ? this.rd(n + 1) : this.rd(n);
-      if (c === 0) {
-        c = this.node(o - 1, n);
-        if (goRight) this.wr(n + 1, c);
-        else this.wr(n, c);
+    while (order > blockOrder) {
+      path[depth++] = node;
+      const side = bitAt(addr, at, containerLen + (containerOrder - order)) ? RIGHT : LEFT;
+      let child = this.word(node + side);
+      if (child === 0) {
+        child = this.newNode(order - 1, node);
+        this.setWord(node + side, child);
       }
-      n = c;
-      o--;
+      node = child;
+      order--;
     }
-    this.wr(n + 2, row);
-    this.leaf = n;
-    this.fixUp(d, k + 1);
-    this.keepFinger(root, O, L, k, d, w, wo, false);
+    this.setWord(node + STATE, row);
+    this.leaf = node;
+    this.fixRanks(depth, blockOrder + 1);
+    this.keepFinger(root, containerOrder, containerLen, blockOrder, depth, addr, at, false);
     return root;
   }
 
-  /** Frees the block (addr, order k), pruning nodes left empty. Returns the root (0 when all free). */
-  release(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): number {
-    this.touch();
-    let n = root;
-    let o = O;
-    let d = 0;
-    while (n !== 0 && o > k) {
-      this.path[d++] = n;
-      n = bitAt(w, wo, L + (O - o)) ? this.rd(n + 1) : this.rd(n);
-      o--;
+  /** Frees the block (addr, blockOrder), pruning nodes left empty. Returns the root (0 when all free). */
+  release(root: number, containerOrder: number, containerLen: number, addr: ArrayLike<number>, at: number, blockOrder: number): number {
+    this.forgetFinger();
+    let node = root;
+    let order = containerOrder;
+    let depth = 0;
+    while (node !== 0 && order > blockOrder) {
+      this.path[depth++] = node;
+      node = bitAt(addr, at, containerLen + (containerOrder - order)) ? this.word(node + RIGHT) : this.word(node + LEFT);
+      order--;
     }
-    if (n === 0 || this.rd(n + 2) <= 0) return root; // not taken: nothing to do
-    // n is a leaf: drop it and every ancestor left without children.
-    let child = n;
-    this.drop(n);
-    while (d > 0) {
-      const p = this.path[d - 1];
-      if (this.rd(p) === child) this.wr(p, 0);
-      else this.wr(p + 1, 0);
-      if (this.rd(p) !== 0 || this.rd(p + 1) !== 0) break;
-      this.drop(p);
-      child = p;
-      d--;
-      o++;
+    if (node === 0 || this.word(node + STATE) <= 0) return root; // not taken: nothing to do
+    // node is a leaf: drop it and every ancestor left without children.
+    let child = node;
+    this.drop(node);
+    while (depth > 0) {
+      const parent = this.path[depth - 1];
+      if (!this.unlinkChild(parent, child)) break;
+      this.drop(parent);
+      child = parent;
+      depth--;
+      order++;
     }
-    if (d === 0) return 0;
-    this.fixUp(d, o + 1);
+    if (depth === 0) return 0;
+    this.fixRanks(depth, order + 1);
     return root;
+  }
+
+  /** Removes `child` from `parent`; true when the parent has no child left. */
+  private unlinkChild(parent: number, child: number): boolean {
+    if (this.word(parent + LEFT) === child) this.setWord(parent + LEFT, 0);
+    else this.setWord(parent + RIGHT, 0);
+    return this.word(parent + LEFT) === 0 && this.word(parent + RIGHT) === 0;
   }
 
   /**
-   * Frees the block held at `leaf` (order k, taken by `row`), walking up parent links: pruning
-   * emptied nodes, then fixing fr only as far as it changes. Returns the root (0 when all free),
-   * or -1 when the leaf is not that row's (the caller then releases by address).
+   * Frees the block held at `leaf` (order `blockOrder`, taken by `row`), walking up parent links:
+   * pruning emptied nodes, then fixing free ranks only as far as they change. Returns the root
+   * (0 when all free), or -1 when the leaf is not that row's (the caller then releases by address).
    */
-  releaseLeaf(root: number, leaf: number, k: number, row: number): number {
-    if (leaf === 0 || this.rd(leaf + 2) !== row) return -1;
-    this.touch();
+  releaseLeaf(root: number, leaf: number, blockOrder: number, row: number): number {
+    if (leaf === 0 || this.word(leaf + STATE) !== row) return -1;
+    this.forgetFinger();
     let child = leaf;
-    let p = this.rd(leaf + 3);
-    let o = k + 1;
+    let parent = this.word(leaf + PARENT);
+    let order = blockOrder + 1;
     this.drop(leaf);
-    while (p !== 0) {
-      if (this.rd(p) === child) this.wr(p, 0);
-      else this.wr(p + 1, 0);
-      if (this.rd(p) !== 0 || this.rd(p + 1) !== 0) break;
-      const up = this.rd(p + 3);
-      this.drop(p);
-      child = p;
-      p = up;
-      o++;
+    while (parent !== 0) {
+      if (!this.unlinkChild(parent, child)) break;
+      const up = this.word(parent + PARENT);
+      this.drop(parent);
+      child = parent;
+      parent = up;
+      order++;
     }
-    if (p === 0) return 0;
-    while (p !== 0) {
-      const v = this.refresh(p, o);
-      if (this.rd(p + 2) === -v) break;
-      this.wr(p + 2, -v);
-      p = this.rd(p + 3);
-      o++;
+    if (parent === 0) return 0;
+    while (parent !== 0) {
+      const rank = this.rankFromChildren(parent, order);
+      if (this.word(parent + STATE) === -rank) break;
+      this.setWord(parent + STATE, -rank);
+      parent = this.word(parent + PARENT);
+      order++;
     }
     return root;
   }
 
   /** Calls fn(row, order) for every taken block under root, lowest address first; stops
    *  when fn returns false (a page of a list is full). */
-  forEach(root: number, O: number, fn: (row: number, order: number) => boolean | void): void {
+  forEach(root: number, containerOrder: number, fn: (row: number, order: number) => boolean | void): void {
     if (root === 0) return;
-    const stack: number[] = [root, O];
+    const stack: number[] = [root, containerOrder];
     while (stack.length) {
-      const o = stack.pop()!;
-      const n = stack.pop()!;
-      if (this.rd(n + 2) > 0) {
-        if (fn(this.rd(n + 2), o) === false) return;
+      const order = stack.pop()!;
+      const node = stack.pop()!;
+      if (this.word(node + STATE) > 0) {
+        if (fn(this.word(node + STATE), order) === false) return;
         continue;
       }
-      if (this.rd(n + 1) !== 0) stack.push(this.rd(n + 1), o - 1);
-      if (this.rd(n) !== 0) stack.push(this.rd(n), o - 1);
+      if (this.word(node + RIGHT) !== 0) stack.push(this.word(node + RIGHT), order - 1);
+      if (this.word(node + LEFT) !== 0) stack.push(this.word(node + LEFT), order - 1);
     }
   }
 
-  /** The node standing for block (addr, order k), or 0 if it does not exist (entirely free or inside a taken block). */
-  nodeAt(root: number, O: number, L: number, w: ArrayLike<number>, wo: number, k: number): number {
-    let n = root;
-    let o = O;
-    while (n !== 0 && o > k) {
-      if (this.rd(n + 2) > 0) return 0;
-      n = bitAt(w, wo, L + (O - o)) ? this.rd(n + 1) : this.rd(n);
-      o--;
+  /** The node standing for block (addr, blockOrder), or 0 if it does not exist (entirely free or inside a taken block). */
+  nodeAt(root: number, containerOrder: number, containerLen: number, addr: ArrayLike<number>, at: number, blockOrder: number): number {
+    let node = root;
+    let order = containerOrder;
+    while (node !== 0 && order > blockOrder) {
+      if (this.word(node + STATE) > 0) return 0;
+      node = bitAt(addr, at, containerLen + (containerOrder - order)) ? this.word(node + RIGHT) : this.word(node + LEFT);
+      order--;
     }
-    return n;
+    return node;
   }
 
   /** Frees every node of a container's trie (its prefix is going away). */
   dispose(root: number): void {
-    this.touch();
+    this.forgetFinger();
     if (root === 0) return;
     const stack = [root];
     while (stack.length) {
-      const n = stack.pop()!;
-      if (this.rd(n) !== 0) stack.push(this.rd(n));
-      if (this.rd(n + 1) !== 0) stack.push(this.rd(n + 1));
-      this.drop(n);
+      const node = stack.pop()!;
+      if (this.word(node + LEFT) !== 0) stack.push(this.word(node + LEFT));
+      if (this.word(node + RIGHT) !== 0) stack.push(this.word(node + RIGHT));
+      this.drop(node);
     }
   }
 }
