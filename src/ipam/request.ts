@@ -51,9 +51,7 @@ export function plan(state: IpamState, req: AllocationRequest): Plan {
   if (staticPrefix) family = staticPrefix.v6 ? 1 : 0;
   const requestClass = classOf(kind, req.createPrefix, prefixLength, staticPrefix, inst);
   if (requestClass === RequestClass.Loopback) family = loopbackFamily(prefixLength, family, inst);
-  else if (family === 0 && prefixLength > 32) {
-    throw invalid(inst, 'spec.prefixLength', `prefixLength ${prefixLength} is longer than an IPv4 address (network instance ${inst.key})`);
-  }
+  else if (family === 0 && prefixLength > 32) throw longerThanV4(prefixLength, inst);
   const own = req.labels && !isEmptyLabels(req.labels) ? req.labels : EMPTY_LABELS;
   const networkName = requestClass === RequestClass.Subnet ? subnetNetworkName(own, selector) : undefined;
   const labels = networkName !== undefined && own[L_NETWORK_NAME] === undefined ? { ...own, [L_NETWORK_NAME]: networkName } : own;
@@ -64,18 +62,12 @@ export function plan(state: IpamState, req: AllocationRequest): Plan {
 const subnetNetworkName = (labels: Labels, selector: LabelSelector | undefined): string | undefined =>
   labels[L_NETWORK_NAME] ?? selector?.matchLabels?.[L_NETWORK_NAME];
 
-const invalid = (inst: Instance, field: string, message: string): IpamError =>
-  new IpamError('InvalidArgument', message, { networkInstance: inst.key, field });
+// The checks below stay small so that V8 inlines them into plan(); the refusals, built only
+// when thrown, are the functions after them.
 
 function checkSelector(selector: LabelSelector, inst: Instance): void {
   const problem = selectorProblem(selector);
-  if (!problem) return;
-  const text = renderSelector(selector);
-  throw new IpamError('InvalidArgument', `invalid selector ${text} in network instance ${inst.key}: ${problem}`, {
-    networkInstance: inst.key,
-    selector: text,
-    field: 'spec.selector',
-  });
+  if (problem) throw badSelector(selector, problem, inst);
 }
 
 function familyCode(v: unknown, field: string, inst: Instance): number {
@@ -91,13 +83,7 @@ function requestedFamily(req: AllocationRequest, inst: Instance): number {
   const label = req.selector?.matchLabels?.[L_ADDRESS_FAMILY];
   if (label === undefined) return family;
   const selected = familyCode(label, `spec.selector.matchLabels[${L_ADDRESS_FAMILY}]`, inst);
-  if (family >= 0 && selected !== family) {
-    throw invalid(
-      inst,
-      'spec.addressFamily',
-      `addressFamily ${given} contradicts selector label ${L_ADDRESS_FAMILY}=${label} in network instance ${inst.key}`,
-    );
-  }
+  if (family >= 0 && selected !== family) throw familyContradiction(given, label, inst);
   return selected;
 }
 
@@ -105,9 +91,7 @@ function requestedFamily(req: AllocationRequest, inst: Instance): number {
 function requestedLength(req: AllocationRequest, inst: Instance): number {
   const length = req.prefixLength;
   if (length === undefined || length === null) return -1;
-  if (!Number.isInteger(length) || length < 0 || length > 128) {
-    throw invalid(inst, 'spec.prefixLength', `invalid prefixLength ${JSON.stringify(length)} in network instance ${inst.key}`);
-  }
+  if (!Number.isInteger(length) || length < 0 || length > 128) throw badLength(length, inst);
   return length;
 }
 
@@ -115,13 +99,7 @@ function requestedLength(req: AllocationRequest, inst: Instance): number {
 function parseStatic(text: string | undefined | null, family: number, inst: Instance): Cidr | null {
   if (text === undefined || text === null || text === '') return null;
   const prefix = parseField(text, 'spec.prefix', inst);
-  if (family >= 0 && (prefix.v6 ? 1 : 0) !== family) {
-    throw new IpamError('InvalidArgument', `prefix ${text} is not ${family ? 'ipv6' : 'ipv4'} (network instance ${inst.key})`, {
-      networkInstance: inst.key,
-      prefix: text,
-      field: 'spec.prefix',
-    });
-  }
+  if (family >= 0 && (prefix.v6 ? 1 : 0) !== family) throw otherFamily(text, family, inst);
   return prefix;
 }
 
@@ -136,25 +114,15 @@ function classOf(
   switch (kind) {
     case KindCode.Network:
       if (!createPrefix && prefixLength < 0) return RequestClass.Host;
-      if (prefixLength < 0 && !staticPrefix) {
-        throw invalid(inst, 'spec.prefixLength', `creating a network prefix needs prefixLength (network instance ${inst.key})`);
-      }
+      if (prefixLength < 0 && !staticPrefix) throw needsLength('creating a network prefix', inst);
       return RequestClass.Subnet;
     case KindCode.Loopback:
       return RequestClass.Loopback;
     case KindCode.Pool:
-      if (prefixLength < 0 && !staticPrefix) {
-        throw invalid(inst, 'spec.prefixLength', `a pool request needs prefixLength (network instance ${inst.key})`);
-      }
+      if (prefixLength < 0 && !staticPrefix) throw needsLength('a pool request', inst);
       return RequestClass.Pool;
     default:
-      if (!staticPrefix) {
-        throw invalid(
-          inst,
-          'spec.prefix',
-          `a dynamic aggregate request is not allowed: an aggregate needs spec.prefix (network instance ${inst.key})`,
-        );
-      }
+      if (!staticPrefix) throw dynamicAggregate(inst);
       return RequestClass.Aggregate;
   }
 }
@@ -162,19 +130,59 @@ function classOf(
 /** A loopback request with a length asks for one address: /32 is IPv4, /128 IPv6. */
 function loopbackFamily(prefixLength: number, family: number, inst: Instance): number {
   if (prefixLength < 0) return family;
-  if (prefixLength !== 32 && prefixLength !== 128) {
-    throw invalid(
-      inst,
-      'spec.prefixLength',
-      `kind loopback allocates single addresses: prefixLength must be 32 or 128, not ${prefixLength} (network instance ${inst.key})`,
-    );
-  }
+  if (prefixLength !== 32 && prefixLength !== 128) throw loopbackLength(prefixLength, inst);
   const implied = prefixLength === 128 ? 1 : 0;
-  if (family >= 0 && implied !== family) {
-    throw invalid(inst, 'spec.prefixLength', `prefixLength ${prefixLength} does not fit the address family (network instance ${inst.key})`);
-  }
+  if (family >= 0 && implied !== family) throw loopbackFamilyMismatch(prefixLength, inst);
   return implied;
 }
+
+const invalid = (inst: Instance, field: string, message: string): IpamError =>
+  new IpamError('InvalidArgument', message, { networkInstance: inst.key, field });
+
+function badSelector(selector: LabelSelector, problem: string, inst: Instance): IpamError {
+  const text = renderSelector(selector);
+  return new IpamError('InvalidArgument', `invalid selector ${text} in network instance ${inst.key}: ${problem}`, {
+    networkInstance: inst.key,
+    selector: text,
+    field: 'spec.selector',
+  });
+}
+
+const familyContradiction = (given: unknown, label: string, inst: Instance): IpamError =>
+  invalid(
+    inst,
+    'spec.addressFamily',
+    `addressFamily ${given} contradicts selector label ${L_ADDRESS_FAMILY}=${label} in network instance ${inst.key}`,
+  );
+
+const badLength = (length: unknown, inst: Instance): IpamError =>
+  invalid(inst, 'spec.prefixLength', `invalid prefixLength ${JSON.stringify(length)} in network instance ${inst.key}`);
+
+const otherFamily = (text: string, family: number, inst: Instance): IpamError =>
+  new IpamError('InvalidArgument', `prefix ${text} is not ${family ? 'ipv6' : 'ipv4'} (network instance ${inst.key})`, {
+    networkInstance: inst.key,
+    prefix: text,
+    field: 'spec.prefix',
+  });
+
+const needsLength = (what: string, inst: Instance): IpamError =>
+  invalid(inst, 'spec.prefixLength', `${what} needs prefixLength (network instance ${inst.key})`);
+
+const dynamicAggregate = (inst: Instance): IpamError =>
+  invalid(inst, 'spec.prefix', `a dynamic aggregate request is not allowed: an aggregate needs spec.prefix (network instance ${inst.key})`);
+
+const loopbackLength = (prefixLength: number, inst: Instance): IpamError =>
+  invalid(
+    inst,
+    'spec.prefixLength',
+    `kind loopback allocates single addresses: prefixLength must be 32 or 128, not ${prefixLength} (network instance ${inst.key})`,
+  );
+
+const loopbackFamilyMismatch = (prefixLength: number, inst: Instance): IpamError =>
+  invalid(inst, 'spec.prefixLength', `prefixLength ${prefixLength} does not fit the address family (network instance ${inst.key})`);
+
+const longerThanV4 = (prefixLength: number, inst: Instance): IpamError =>
+  invalid(inst, 'spec.prefixLength', `prefixLength ${prefixLength} is longer than an IPv4 address (network instance ${inst.key})`);
 
 export function noMatch(p: Plan): IpamError {
   const s = renderSelector(p.selector);

@@ -87,12 +87,18 @@ export class IpamState {
   private lastRef: NetworkInstanceRef | undefined;
   private lastInst: Instance | undefined;
 
+  /** The instance a request names; NotFound (or InvalidArgument without a name) otherwise. */
   instance(ref: NetworkInstanceRef | undefined): Instance {
+    // bulk requests name the same instance again and again: the last one answers without a key
     const last = this.lastInst;
     if (last !== undefined && ref !== undefined && this.instances[last.id] === last) {
       if (ref === this.lastRef) return last;
       if (ref.name === last.ref.name && (ref.namespace || 'default') === last.ref.namespace) return last;
     }
+    return this.instanceByKey(ref);
+  }
+
+  private instanceByKey(ref: NetworkInstanceRef | undefined): Instance {
     if (!ref || typeof ref.name !== 'string' || ref.name === '') {
       throw new IpamError('InvalidArgument', 'network instance name is required', { field: 'spec.networkInstance.name' });
     }
