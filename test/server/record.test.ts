@@ -48,7 +48,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 test('any ops read back as written', () => {
   fc.assert(
     fc.property(fc.array(op, { maxLength: 30 }), (ops) => {
-      assert.equal(canon(decodeRecord(encodeRecord(ops, 1))), canon(ops));
+      assert.equal(canon(decodeRecord(encodeRecord({ number: 1, ops }))), canon(ops));
     }),
     { numRuns: 500 },
   );
@@ -77,7 +77,7 @@ test("a package's batch names its request once: a fraction of the size of one JS
     },
     prefix: `10.0.${i}.1/24`,
   }));
-  const text = encodeRecord(ops, 1);
+  const text = encodeRecord({ number: 1, ops });
   assert.is(JSON.parse(text).s.length, 1, 'one shape: the hint is per allocation, like the owner');
   assert.ok(text.length * 3 < JSON.stringify(ops).length, `${text.length} bytes against ${JSON.stringify(ops).length}`);
   assert.equal(

@@ -271,7 +271,7 @@ export class FileStore implements Store {
     if (this.closed) return Promise.reject(new StoreFailedError('store is closed'));
     this.counters.commits++;
     if (ops.length > 0) {
-      this.pending.push(encodeTextFrame(encodeRecord(ops, this.nextN++)));
+      this.pending.push(encodeTextFrame(encodeRecord({ number: this.nextN++, ops })));
       this.counters.records++;
     } else if (!this.flushing && this.pending.length === 0) {
       return Promise.resolve(); // barrier with nothing in flight: already durable
@@ -320,7 +320,7 @@ export class FileStore implements Store {
       if (!this.failed) {
         // the close marker, then trim the preallocated zeros: a segment shorter than it was
         // created must end in an end marker, or it was cut (log-reader.ts)
-        const frame = encodeTextFrame(encodeEnd(this.writtenN, 'close'));
+        const frame = encodeTextFrame(encodeEnd({ after: this.writtenN, end: 'close' }));
         writeSync(this.fd, frame, 0, frame.length, this.writeOffset);
         ftruncateSync(this.fd, this.writeOffset + frame.length);
         fdatasyncSync(this.fd);
@@ -427,7 +427,7 @@ export class FileStore implements Store {
   /** Writes go on in the next segment from now on: the current one gets its `next` end
    *  marker (in the room always left for it) and is complete. */
   private async switchSegment(fd: number): Promise<void> {
-    const marker = encodeTextFrame(encodeEnd(this.writtenN, 'next'));
+    const marker = encodeTextFrame(encodeEnd({ after: this.writtenN, end: 'next' }));
     await writeAll(this.fd, [marker], marker.length, this.writeOffset);
     if (!DSYNC) await fdatasyncP(this.fd);
     const old = this.fd;

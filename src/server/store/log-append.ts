@@ -50,7 +50,7 @@ export async function startWriting(log: LogState, w: Writer): Promise<void> {
 
 /** Writes a `next` end marker at `offset` of segment `path` and syncs it. */
 function seal(path: string, offset: number, lastN: number): void {
-  const frame = encodeTextFrame(encodeEnd(lastN, 'next'));
+  const frame = encodeTextFrame(encodeEnd({ after: lastN, end: 'next' }));
   const fd = openSync(path, constants.O_WRONLY);
   try {
     writeSync(fd, frame, 0, frame.length, offset);

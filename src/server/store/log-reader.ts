@@ -30,7 +30,7 @@
 import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Snapshot } from '../../ipam/types.js';
-import { decodeFrames, SNAP_MAGIC } from './frame.js';
+import { decodeFrames, SNAP_MAGIC, type Decoded } from './frame.js';
 import type { Op } from './ops.js';
 import { decodeEntry, type Entry } from './record.js';
 import { readSegmentHeader, SEGMENT_HEADER, segmentName } from './segment-file.js';
@@ -95,18 +95,25 @@ export interface LogState {
   covered: string[];
 }
 
+/** A log being read: its directory and what has been read so far. */
+interface Scan {
+  dir: string;
+  out: LogState;
+}
+
+/** Where a segment stands among those read: its index, the index of the last one holding
+ *  anything (`tail`), and whether it is the last segment of the whole log. */
+interface Position {
+  index: number;
+  tail: number;
+  isLast: boolean;
+}
+
 /** Reads the log of `dir`; `below`: only the snapshot and segments numbered below it (compactor). */
 export function readLog(dir: string, below = Infinity): LogState {
   const names = readdirSync(dir);
-  const seqs = (re: RegExp) =>
-    names
-      .flatMap((n) => {
-        const m = re.exec(n);
-        return m ? [Number(m[1])] : [];
-      })
-      .filter((s) => s < below);
-  const snaps = seqs(SNAP_RE).sort((a, b) => b - a);
-  let segs = seqs(SEG_RE).sort((a, b) => a - b);
+  const snaps = numbered(names, SNAP_RE, below).sort((a, b) => b - a);
+  let segs = numbered(names, SEG_RE, below).sort((a, b) => a - b);
   const out: LogState = {
     snapshotBytes: 0,
     records: [],
@@ -117,148 +124,207 @@ export function readLog(dir: string, below = Infinity): LogState {
     leftovers: names.filter((n) => n.endsWith('.snap.tmp') || n.endsWith('.log.tmp')),
     covered: [],
   };
+  const scan: Scan = { dir, out };
   let from = 1;
   if (snaps.length > 0) {
-    const seq = snaps[0]!;
-    const path = join(dir, snapshotName(seq));
-    const snap = readSnapshot(path, seq);
-    out.snapshot = snap.snapshot;
-    out.snapshotSeq = seq;
-    out.snapshotBytes = statSync(path).size;
-    out.lastN = snap.n;
-    from = seq;
-    out.covered = segs.filter((s) => s < seq).map(segmentName);
-    segs = segs.filter((s) => s >= seq);
+    from = snaps[0]!;
+    readNewestSnapshot(scan, from);
+    out.covered = segs.filter((s) => s < from).map(segmentName);
+    segs = segs.filter((s) => s >= from);
   }
-  /** A loss inside segment `index` of those read, at `offset`: it is cut there on repair. */
-  const lossIn = (index: number, offset: number, msg: string): LogState => {
-    const seg = out.segments[index]!;
-    out.loss = { file: seg.file, path: seg.path, offset, msg, cut: { index, offset }, dropFrom: seg.seq + 1 };
-    return out;
-  };
-  /** A loss of whole segments from number `seq` on. */
-  const lossFrom = (seq: number, msg: string): LogState => {
-    out.loss = { file: segmentName(seq), path: join(dir, segmentName(seq)), offset: 0, msg, dropFrom: seq };
-    return out;
-  };
   const tail = lastHolding(dir, segs);
   for (let i = 0; i < segs.length; i++) {
     const want = i === 0 ? from : segs[i - 1]! + 1;
     if (segs[i] !== want) {
-      return lossFrom(want, `log segment ${segmentName(want)} is missing (the next one there is ${segmentName(segs[i]!)})`);
+      return lossFrom(scan, want, `log segment ${segmentName(want)} is missing (the next one there is ${segmentName(segs[i]!)})`);
     }
-    const r = readSegment(dir, segs[i]!, out, i, i === tail, i === segs.length - 1 && below === Infinity);
+    const r = readSegment(scan, segs[i]!, { index: i, tail, isLast: i === segs.length - 1 && below === Infinity });
     if (r) return r;
   }
   if (segs.length === 0 && out.snapshotSeq !== undefined && below === Infinity) {
-    return lossFrom(from, `log segment ${segmentName(from)}, where ${snapshotName(from)} continues, is missing`);
+    return lossFrom(scan, from, `log segment ${segmentName(from)}, where ${snapshotName(from)} continues, is missing`);
   }
   const newest = out.segments[tail];
   out.clean = newest?.last === 'close';
   return out;
+}
 
-  /** Reads segment `seq` into `out`; returns `out` when it found a loss (reading stops there). */
-  function readSegment(dir: string, seq: number, out: LogState, i: number, isTail: boolean, isLast: boolean): LogState | undefined {
-    const file = segmentName(seq);
-    const path = join(dir, file);
-    const buf = readFileSync(path);
-    const header = readSegmentHeader(buf);
-    if ('problem' in header) return lossFrom(seq, `${file}: ${header.problem}`);
-    const seg: SegmentRead = {
-      seq,
-      file,
-      path,
-      buf,
-      start: header.start,
-      end: header.start,
-      ...(header.declared !== undefined ? { declared: header.declared } : {}),
-      legacy: header.legacy,
-      last: 'none',
-      holds: false,
-    };
-    out.segments.push(seg);
-    const dec = decodeFrames(buf, seg.start);
-    // Zeros after the last frame are the preallocated end of the segment, not damage.
-    if (dec.damage && zeroFrom(buf, dec.damage.offset)) delete dec.damage;
-    seg.holds = dec.payloads.length > 0 || dec.damage !== undefined;
-    let off = seg.start;
-    for (const p of dec.payloads) {
-      let e: Entry;
-      try {
-        e = decodeEntry(p.toString('utf8'));
-      } catch (err) {
-        return lossIn(i, off, `${file}: the frame at offset ${off} has a valid CRC but is not a record (${(err as Error).message})`);
-      }
-      const problem = follows(e, seg, out.lastN);
-      if (problem) return lossIn(i, off, `${file}: ${problem} (frame at offset ${off})`);
-      if (e.kind === 'ops') {
-        out.records.push(e.ops);
-        out.lastN = e.n === undefined ? undefined : e.n;
-        seg.last = 'ops';
-      } else {
-        out.lastN = e.n;
-        seg.last = e.end;
-      }
-      off += 8 + p.length;
-    }
-    seg.end = dec.end;
-    out.logged += dec.end - seg.start;
-    const trimmed = seg.declared !== undefined && buf.length < seg.declared;
-    if (dec.damage) {
-      const { offset, reason, laterFrames } = dec.damage;
-      const bytes = lastNonZero(buf, offset) - offset;
-      const sealing = seg.last === 'next' || seg.last === 'close';
-      const crashed = seg.legacy || (!trimmed && bytes < buf.length - offset) || sealing;
-      if (isTail && laterFrames === 0 && crashed) {
-        out.torn = { index: i, offset, bytes, reason };
-        return undefined;
-      }
+/** The numbers of the files named like `re`, below `below`. */
+function numbered(names: string[], re: RegExp, below: number): number[] {
+  return names
+    .flatMap((n) => {
+      const m = re.exec(n);
+      return m ? [Number(m[1])] : [];
+    })
+    .filter((s) => s < below);
+}
+
+/** Reads snapshot `seq`, where the log starts. */
+function readNewestSnapshot(scan: Scan, seq: number): void {
+  const path = join(scan.dir, snapshotName(seq));
+  const snap = readSnapshot(path, seq);
+  scan.out.snapshot = snap.snapshot;
+  scan.out.snapshotSeq = seq;
+  scan.out.snapshotBytes = statSync(path).size;
+  scan.out.lastN = snap.lastRecord;
+}
+
+/** A loss inside segment `index` of those read, at `offset`: it is cut there on repair. */
+function lossIn(scan: Scan, index: number, offset: number, msg: string): LogState {
+  const seg = scan.out.segments[index]!;
+  scan.out.loss = { file: seg.file, path: seg.path, offset, msg, cut: { index, offset }, dropFrom: seg.seq + 1 };
+  return scan.out;
+}
+
+/** A loss of whole segments from number `seq` on. */
+function lossFrom(scan: Scan, seq: number, msg: string): LogState {
+  scan.out.loss = { file: segmentName(seq), path: join(scan.dir, segmentName(seq)), offset: 0, msg, dropFrom: seq };
+  return scan.out;
+}
+
+/** Reads segment `seq` into the scan; returns the state when it found a loss (reading stops there). */
+function readSegment(scan: Scan, seq: number, at: Position): LogState | undefined {
+  const file = segmentName(seq);
+  const path = join(scan.dir, file);
+  const buf = readFileSync(path);
+  const header = readSegmentHeader(buf);
+  if ('problem' in header) return lossFrom(scan, seq, `${file}: ${header.problem}`);
+  const seg: SegmentRead = {
+    seq,
+    file,
+    path,
+    buf,
+    start: header.start,
+    end: header.start,
+    ...(header.declared !== undefined ? { declared: header.declared } : {}),
+    legacy: header.legacy,
+    last: 'none',
+    holds: false,
+  };
+  scan.out.segments.push(seg);
+  const dec = decodeFrames(buf, seg.start);
+  // Zeros after the last frame are the preallocated end of the segment, not damage.
+  if (dec.damage && zeroFrom(buf, dec.damage.offset)) delete dec.damage;
+  seg.holds = dec.payloads.length > 0 || dec.damage !== undefined;
+  const bad = readEntries(scan, seg, dec.payloads, at.index);
+  if (bad) return bad;
+  seg.end = dec.end;
+  scan.out.logged += dec.end - seg.start;
+  if (dec.damage) return judgeDamage(scan, seg, dec.damage, at);
+  return judgeEnd(scan, seg, at);
+}
+
+/** Adds the records of a segment's good frames; a loss when one is not a record or does not follow. */
+function readEntries(scan: Scan, seg: SegmentRead, payloads: Buffer[], index: number): LogState | undefined {
+  const { out } = scan;
+  let off = seg.start;
+  for (const p of payloads) {
+    let e: Entry;
+    try {
+      e = decodeEntry(p.toString('utf8'));
+    } catch (err) {
       return lossIn(
-        i,
-        offset,
-        `${file}: damaged record at offset ${offset} (${reason}); ` +
-          (laterFrames > 0
-            ? `${laterFrames} good record(s) follow it`
-            : !isTail
-              ? 'records follow in a later segment'
-              : 'the segment was closed after it, so it is not a write cut short by a crash'),
+        scan,
+        index,
+        off,
+        `${seg.file}: the frame at offset ${off} has a valid CRC but is not a record (${(err as Error).message})`,
       );
     }
-    if (seg.last === 'next' && isLast) {
-      return lossFrom(
-        seq + 1,
-        `${file} ends by naming ${segmentName(seq + 1)} as the next segment, which is missing: the records written there are lost`,
-      );
+    const problem = follows(e, seg, out.lastN);
+    if (problem) return lossIn(scan, index, off, `${seg.file}: ${problem} (frame at offset ${off})`);
+    if (e.kind === 'ops') {
+      out.records.push(e.ops);
+      out.lastN = e.number;
+      seg.last = 'ops';
+    } else {
+      out.lastN = e.after;
+      seg.last = e.end;
     }
-    if (seg.legacy) return undefined; // written by an older version: its own checks only
-    if (seg.last === 'none') {
-      if (trimmed || buf.length === seg.start)
-        return lossIn(
-          i,
-          seg.start,
-          `${file}: cut to ${buf.length} bytes, it was created with ${seg.declared}; the records it held are lost`,
-        );
-      if (i < tail) return lossIn(i, seg.start, `${file}: holds no records but later segments do; the records it held are lost`);
-      return undefined; // prepared and never written
-    }
-    if (seg.last === 'ops') {
-      if (!isTail)
-        return lossIn(
-          i,
-          seg.end,
-          `${file}: ends at offset ${seg.end} without its end marker while later segments hold records: its last records are lost`,
-        );
-      if (trimmed || seg.end === buf.length) {
-        return lossIn(
-          i,
-          seg.end,
-          `${file}: ends at offset ${seg.end} right after a record, ${buf.length} of the ${seg.declared} bytes it was created with: it was cut and the records after it are lost`,
-        );
-      }
-      return undefined; // a crash: records, then the zeros the segment was created with
-    }
+    off += 8 + p.length;
+  }
+  return undefined;
+}
+
+/** Whether the segment is shorter than it was created (only a graceful close trims one). */
+const trimmed = (seg: SegmentRead): boolean => seg.declared !== undefined && seg.buf.length < seg.declared;
+
+/**
+ * A damaged frame: a torn tail (the write in flight at a crash, or at an interrupted seal)
+ * when it ends the newest segment with nothing good after it; a loss otherwise.
+ */
+function judgeDamage(scan: Scan, seg: SegmentRead, damage: NonNullable<Decoded['damage']>, at: Position): LogState | undefined {
+  const { offset, reason, laterFrames } = damage;
+  const { buf, file } = seg;
+  const isTail = at.index === at.tail;
+  const bytes = lastNonZero(buf, offset) - offset;
+  const sealing = seg.last === 'next' || seg.last === 'close';
+  const crashed = seg.legacy || (!trimmed(seg) && bytes < buf.length - offset) || sealing;
+  if (isTail && laterFrames === 0 && crashed) {
+    scan.out.torn = { index: at.index, offset, bytes, reason };
     return undefined;
   }
+  return lossIn(
+    scan,
+    at.index,
+    offset,
+    `${file}: damaged record at offset ${offset} (${reason}); ` +
+      (laterFrames > 0
+        ? `${laterFrames} good record(s) follow it`
+        : !isTail
+          ? 'records follow in a later segment'
+          : 'the segment was closed after it, so it is not a write cut short by a crash'),
+  );
+}
+
+/** How an undamaged segment ends: a loss when its end shows records are gone. */
+function judgeEnd(scan: Scan, seg: SegmentRead, at: Position): LogState | undefined {
+  if (seg.last === 'next' && at.isLast) {
+    return lossFrom(
+      scan,
+      seg.seq + 1,
+      `${seg.file} ends by naming ${segmentName(seg.seq + 1)} as the next segment, which is missing: the records written there are lost`,
+    );
+  }
+  if (seg.legacy) return undefined; // written by an older version: its own checks only
+  if (seg.last === 'none') return judgeEmpty(scan, seg, at);
+  if (seg.last === 'ops') return judgeUnsealed(scan, seg, at);
+  return undefined;
+}
+
+/** A segment without a frame: prepared and never written, unless it was cut or later ones hold records. */
+function judgeEmpty(scan: Scan, seg: SegmentRead, at: Position): LogState | undefined {
+  const { buf, file } = seg;
+  if (trimmed(seg) || buf.length === seg.start)
+    return lossIn(
+      scan,
+      at.index,
+      seg.start,
+      `${file}: cut to ${buf.length} bytes, it was created with ${seg.declared}; the records it held are lost`,
+    );
+  if (at.index < at.tail)
+    return lossIn(scan, at.index, seg.start, `${file}: holds no records but later segments do; the records it held are lost`);
+  return undefined;
+}
+
+/** A segment ending in records, without an end marker: only the newest, after a crash, with its zeros. */
+function judgeUnsealed(scan: Scan, seg: SegmentRead, at: Position): LogState | undefined {
+  const { buf, file } = seg;
+  if (at.index !== at.tail)
+    return lossIn(
+      scan,
+      at.index,
+      seg.end,
+      `${file}: ends at offset ${seg.end} without its end marker while later segments hold records: its last records are lost`,
+    );
+  if (trimmed(seg) || seg.end === buf.length) {
+    return lossIn(
+      scan,
+      at.index,
+      seg.end,
+      `${file}: ends at offset ${seg.end} right after a record, ${buf.length} of the ${seg.declared} bytes it was created with: it was cut and the records after it are lost`,
+    );
+  }
+  return undefined; // a crash: records, then the zeros the segment was created with
 }
 
 /** Whether entry `e` may follow record number `lastN` in segment `seg`; the problem otherwise. */
@@ -266,12 +332,12 @@ function follows(e: Entry, seg: SegmentRead, lastN: number | undefined): string 
   if (seg.last === 'next' || (seg.last === 'close' && !(e.kind === 'end' && e.end === 'next'))) {
     return `a frame after the segment's end marker`;
   }
-  if (e.kind === 'ops' && e.n === undefined) {
+  if (e.kind === 'ops' && e.number === undefined) {
     return seg.legacy ? undefined : 'a record without a number in a version-2 segment';
   }
   if (seg.legacy && e.kind === 'ops') return 'a numbered record in a version-1 segment';
   if (lastN === undefined) return undefined; // after records of an older format: nothing to compare
-  const n = e.n!;
+  const n = e.kind === 'end' ? e.after : e.number!;
   if (e.kind === 'end') return n === lastN ? undefined : `end marker after record ${n}, but the last record read is ${lastN}`;
   if (n === lastN + 1) return undefined;
   return n > lastN + 1
@@ -301,7 +367,7 @@ function lastHolding(dir: string, segs: number[]): number {
 export interface SnapshotRead {
   snapshot: Snapshot;
   /** Last record it holds (undefined: written before records were numbered). */
-  n: number | undefined;
+  lastRecord: number | undefined;
 }
 
 export function readSnapshot(path: string, seq: number): SnapshotRead {
@@ -319,7 +385,7 @@ export function readSnapshot(path: string, seq: number): SnapshotRead {
   }
   const body = JSON.parse(dec.payloads[0]!.toString('utf8')) as { seq: number; n?: number; snapshot: Snapshot };
   if (body.seq !== seq) throw new StoreCorruptError(`${path}: names segment ${body.seq}, expected ${seq}`, path, 0);
-  return { snapshot: body.snapshot, n: typeof body.n === 'number' ? body.n : undefined };
+  return { snapshot: body.snapshot, lastRecord: typeof body.n === 'number' ? body.n : undefined };
 }
 
 const ZEROS = Buffer.alloc(1024 * 1024);

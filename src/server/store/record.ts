@@ -1,19 +1,24 @@
-// The text of one log record (one transaction's ops), as the file store frames it
-// (docs/persisted-formats.md spells out every key).
+// The one codec of the file store's log records: the payload of each frame of a segment
+// (segment-file.ts, frame.ts). Code outside this file sees only `Entry`, with named fields;
+// the one-letter keys below are the format on disk (changing them needs a version bump).
+// docs/persisted-formats.md links here.
 //
-// Written (version 3): {"r":3,"n":N,"s":[shape...],"o":[op...]}, where N numbers the record:
-// 1, 2, 3... across segments and snapshots, so that a record missing anywhere is a gap (see
-// log-reader.ts). An end marker, {"r":3,"n":N,"end":"next"|"close"}, is the last frame of a
-// segment the writer left (N: the last record before it): `next` when it moved on to the
-// following segment, `close` at a graceful close. A shape is an allocation request without its
-// owner, hint and (static) prefix; an allocate op is written as [shape index, owner, prefix
-// given] with the request's hint and prefix after that when it has them (hint null when only
-// the prefix is there); any other op as itself.
-// A package's batch asks for many addresses the same way, so its record holds the request
-// once instead of once per allocation: a fraction of the bytes and of the JSON.stringify
-// work, which the server does on its own thread for every batch and which shows in the
-// batched p99.
-// Read: that; version 2, the same without "n"; and the JSON array of ops version 1 wrote.
+// Version 3, as written:
+//   record:     {"r":3,"n":N,"s":[shape...],"o":[op...]}
+//   end marker: {"r":3,"n":N,"end":"next"|"close"}
+// - `r`: the format version (3).
+// - `n`: a record's number, 1, 2, 3... across segments and snapshots, so that a record missing
+//   anywhere is a gap (log-reader.ts); for an end marker, the number of the last record before
+//   it (0: none yet).
+// - `end`: the last frame of a segment the writer left: `next` when it moved on to the
+//   following segment, `close` at a graceful close.
+// - `s`: shapes, allocation requests without their owner, hint and (static) prefix, each once
+//   per record: a package's batch asks for many addresses the same way, so the record holds the
+//   request once instead of once per allocation (fewer bytes, less JSON to write).
+// - `o`: the ops. An allocate op is a row [shape index, owner, prefix given], then the
+//   request's hint and prefix when it has them (hint null when only the prefix is there); any
+//   other op is itself (ops.ts).
+// Read too: version 2 (the same without `n`) and version 1 (a JSON array of ops).
 import type { AllocationRequest } from '../../ipam/types.js';
 import type { Op } from './ops.js';
 
@@ -21,16 +26,39 @@ import type { Op } from './ops.js';
 const RECENT = 4;
 
 type Shape = Omit<AllocationRequest, 'owner' | 'hint' | 'prefix'>;
+/** An allocate op on disk: [shape index, owner, prefix given, hint, request's prefix]. */
 type Row = [number, string, string, (string | null)?, string?];
+/** A version 2 or 3 frame as JSON holds it. */
+interface RecordJson {
+  r: number;
+  n?: unknown;
+  end?: unknown;
+  s: Shape[];
+  o: (Op | Row)[];
+}
 
-/** What a frame of a log segment holds. `n` is undefined for records of versions 1 and 2. */
-export type Entry = { kind: 'ops'; n: number | undefined; ops: Op[] } | { kind: 'end'; n: number; end: 'next' | 'close' };
+/** One transaction's ops; `number` is undefined for records of versions 1 and 2. */
+export interface OpsRecord {
+  kind: 'ops';
+  number: number | undefined;
+  ops: Op[];
+}
 
-/** Record number `n` holding `ops`. */
-export function encodeRecord(ops: Op[], n: number): string {
+/** The last frame of a segment the writer left; `after`: the number of the last record before it. */
+export interface EndMarker {
+  kind: 'end';
+  after: number;
+  end: 'next' | 'close';
+}
+
+/** What a frame of a log segment holds. */
+export type Entry = OpsRecord | EndMarker;
+
+/** The text of record number `record.number` holding `record.ops`. */
+export function encodeRecord(record: { number: number; ops: readonly Op[] }): string {
   const shapes: AllocationRequest[] = [];
   let out = '';
-  for (const op of ops) {
+  for (const op of record.ops) {
     if (out) out += ',';
     if (op.op !== 'allocate') {
       out += JSON.stringify(op);
@@ -52,12 +80,12 @@ export function encodeRecord(ops: Op[], n: number): string {
   }
   let s = '';
   for (const req of shapes) s += (s ? ',' : '') + JSON.stringify({ ...req, owner: undefined, hint: undefined, prefix: undefined });
-  return `{"r":3,"n":${n},"s":[${s}],"o":[${out}]}`;
+  return `{"r":3,"n":${record.number},"s":[${s}],"o":[${out}]}`;
 }
 
-/** The end marker of a segment whose last record is number `n` (0: none yet). */
-export function encodeEnd(n: number, end: 'next' | 'close'): string {
-  return `{"r":3,"n":${n},"end":"${end}"}`;
+/** The text of an end marker. */
+export function encodeEnd(marker: Omit<EndMarker, 'kind'>): string {
+  return `{"r":3,"n":${marker.after},"end":"${marker.end}"}`;
 }
 
 /** A JSON string; most owners and prefixes need no escaping, and checking is cheaper than stringify. */
@@ -74,31 +102,32 @@ export function decodeRecord(text: string): Op[] {
 }
 
 export function decodeEntry(text: string): Entry {
-  const v = JSON.parse(text) as Op[] | { r: number; n?: unknown; end?: unknown; s: Shape[]; o: (Op | Row)[] };
-  if (Array.isArray(v)) return { kind: 'ops', n: undefined, ops: v }; // version 1
+  const v = JSON.parse(text) as Op[] | RecordJson;
+  if (Array.isArray(v)) return { kind: 'ops', number: undefined, ops: v }; // version 1
   if (v.r !== 2 && v.r !== 3) throw new Error(`unknown record format ${JSON.stringify(v.r)}`);
-  let n: number | undefined;
+  let number: number | undefined;
   if (v.r === 3) {
     if (!Number.isSafeInteger(v.n) || (v.n as number) < 0) throw new Error(`record number ${JSON.stringify(v.n)}`);
-    n = v.n as number;
+    number = v.n as number;
     if (v.end !== undefined) {
       if (v.end !== 'next' && v.end !== 'close') throw new Error(`unknown end marker ${JSON.stringify(v.end)}`);
-      return { kind: 'end', n, end: v.end };
+      return { kind: 'end', after: number, end: v.end };
     }
-    if (n === 0) throw new Error('record number 0');
+    if (number === 0) throw new Error('record number 0');
   }
   if (!Array.isArray(v.s) || !Array.isArray(v.o)) throw new Error(`record of format ${v.r} without ops`);
   const shapes = v.s;
-  const ops = v.o.map((o): Op => {
-    if (!Array.isArray(o)) return o;
-    const shape = shapes[o[0]];
-    if (!shape) throw new Error(`record names request shape ${o[0]}, it has ${shapes.length}`);
-    const req: AllocationRequest = { ...shape, owner: o[1] };
-    if (typeof o[3] === 'string') req.hint = o[3];
-    if (typeof o[4] === 'string') req.prefix = o[4];
-    return { op: 'allocate', req, prefix: o[2] };
-  });
-  return { kind: 'ops', n, ops };
+  const ops = v.o.map((o): Op => (Array.isArray(o) ? allocateOp(o, shapes) : o));
+  return { kind: 'ops', number, ops };
+}
+
+function allocateOp([shapeIndex, owner, prefix, hint, requested]: Row, shapes: Shape[]): Op {
+  const shape = shapes[shapeIndex];
+  if (!shape) throw new Error(`record names request shape ${shapeIndex}, it has ${shapes.length}`);
+  const req: AllocationRequest = { ...shape, owner };
+  if (typeof hint === 'string') req.hint = hint;
+  if (typeof requested === 'string') req.prefix = requested;
+  return { op: 'allocate', req, prefix };
 }
 
 /** Whether two requests differ at most in owner, hint and prefix (as JSON: an undefined field is absent). */
