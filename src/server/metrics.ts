@@ -39,8 +39,19 @@ export class Metrics {
     m.latency.observe(seconds);
   }
 
+  /** The exposition text: the calls, then the store, then the allocator's state. */
   render(core: IpamCore): string {
     const out: string[] = [];
+    this.renderCalls(out);
+    renderCounters(out, core);
+    renderStore(out, core);
+    out.push('# HELP ipam_up 1 while the server can make changes durable.', '# TYPE ipam_up gauge', `ipam_up ${core.healthy ? 1 : 0}`);
+    if (core.healthy && core.ipam) renderSpace(out, core.ipam);
+    return `${out.join('\n')}\n`;
+  }
+
+  /** Requests by method and status code, and their latency. */
+  private renderCalls(out: string[]): void {
     out.push('# HELP ipam_grpc_requests_total gRPC requests by method and status code.', '# TYPE ipam_grpc_requests_total counter');
     for (const [method, m] of this.methods) {
       m.codes.forEach((n, code) => {
@@ -58,99 +69,6 @@ export class Metrics {
       out.push(`ipam_grpc_request_duration_seconds_sum{method="${esc(method)}"} ${h.sum}`);
       out.push(`ipam_grpc_request_duration_seconds_count{method="${esc(method)}"} ${h.n}`);
     }
-    const c = core.counters;
-    out.push(
-      '# HELP ipam_allocations_made_total Allocations made (new, durable).',
-      '# TYPE ipam_allocations_made_total counter',
-      `ipam_allocations_made_total ${c.allocated}`,
-    );
-    out.push(
-      '# HELP ipam_allocations_released_total Allocations released.',
-      '# TYPE ipam_allocations_released_total counter',
-      `ipam_allocations_released_total ${c.released}`,
-    );
-    out.push(
-      '# HELP ipam_store_conflicts_total Transactions retried after a store conflict.',
-      '# TYPE ipam_store_conflicts_total counter',
-      `ipam_store_conflicts_total ${c.conflicts}`,
-    );
-    if (c.forwarded)
-      out.push(
-        "# HELP ipam_forwarded_total Allocations committed by the replica holding their network instance's write lease.",
-        '# TYPE ipam_forwarded_total counter',
-        `ipam_forwarded_total ${c.forwarded}`,
-      );
-    const s = core.stats();
-    out.push('# TYPE ipam_store_commits_total counter', `ipam_store_commits_total{store="${core.storeKind}"} ${s.commits}`);
-    out.push('# TYPE ipam_store_records_total counter', `ipam_store_records_total{store="${core.storeKind}"} ${s.records}`);
-    out.push(
-      '# HELP ipam_store_flushes_total Disk syncs (one per group commit).',
-      '# TYPE ipam_store_flushes_total counter',
-      `ipam_store_flushes_total{store="${core.storeKind}"} ${s.flushes}`,
-    );
-    if (s.turns) {
-      out.push(
-        '# HELP ipam_store_turns_asked_total Times this replica, losing races in a row, asked the others to hold back.',
-        '# TYPE ipam_store_turns_asked_total counter',
-        `ipam_store_turns_asked_total{store="${core.storeKind}"} ${s.turns.asked}`,
-      );
-      out.push(
-        '# HELP ipam_store_turns_given_total Times this replica held back its transactions for another one.',
-        '# TYPE ipam_store_turns_given_total counter',
-        `ipam_store_turns_given_total{store="${core.storeKind}"} ${s.turns.given}`,
-      );
-    }
-    if (s.flushSeconds) {
-      out.push(
-        '# HELP ipam_store_flush_duration_seconds Time of one group commit (a synced write).',
-        '# TYPE ipam_store_flush_duration_seconds histogram',
-      );
-      let cum = 0;
-      FLUSH_BUCKETS.forEach((b, i) => {
-        cum += s.flushSeconds!.counts[i]!;
-        out.push(`ipam_store_flush_duration_seconds_bucket{store="${core.storeKind}",le="${b}"} ${cum}`);
-      });
-      cum += s.flushSeconds.counts[FLUSH_BUCKETS.length]!;
-      out.push(`ipam_store_flush_duration_seconds_bucket{store="${core.storeKind}",le="+Inf"} ${cum}`);
-      out.push(`ipam_store_flush_duration_seconds_sum{store="${core.storeKind}"} ${s.flushSeconds.sum}`);
-      out.push(`ipam_store_flush_duration_seconds_count{store="${core.storeKind}"} ${cum}`);
-    }
-    out.push('# TYPE ipam_store_bytes_total counter', `ipam_store_bytes_total{store="${core.storeKind}"} ${s.bytes}`);
-    out.push('# TYPE ipam_store_compactions_total counter', `ipam_store_compactions_total{store="${core.storeKind}"} ${s.compactions}`);
-    out.push('# HELP ipam_up 1 while the server can make changes durable.', '# TYPE ipam_up gauge', `ipam_up ${core.healthy ? 1 : 0}`);
-    if (core.healthy && core.ipam) {
-      const ipam = core.ipam;
-      out.push(
-        '# HELP ipam_allocations Allocations currently held.',
-        '# TYPE ipam_allocations gauge',
-        `ipam_allocations ${ipam.allocationCount()}`,
-      );
-      out.push(
-        '# HELP ipam_prefix_addresses Addresses of an operator prefix, by state (used, free, total).',
-        '# TYPE ipam_prefix_addresses gauge',
-        '# HELP ipam_prefix_utilization_ratio Used / total addresses of an operator prefix.',
-        '# TYPE ipam_prefix_utilization_ratio gauge',
-      );
-      let n = 0;
-      for (const p of ipam.listPrefixes()) {
-        if (n++ >= MAX_PREFIX_SERIES) break;
-        let u;
-        try {
-          u = ipam.utilization(p.networkInstance, p.prefix);
-        } catch {
-          continue;
-        }
-        const l = `network_instance="${esc(`${p.networkInstance.namespace}/${p.networkInstance.name}`)}",prefix="${esc(p.prefix)}",kind="${p.kind}"`;
-        out.push(`ipam_prefix_addresses{${l},state="used"} ${u.used}`);
-        out.push(`ipam_prefix_addresses{${l},state="free"} ${u.free}`);
-        out.push(`ipam_prefix_addresses{${l},state="total"} ${u.total}`);
-        const total = BigInt(u.total);
-        // ratio in parts per million, exact for any size, then as a float
-        const ratio = total === 0n ? 0 : Number((BigInt(u.used) * 1_000_000n) / total) / 1_000_000;
-        out.push(`ipam_prefix_utilization_ratio{${l}} ${ratio}`);
-      }
-    }
-    return `${out.join('\n')}\n`;
   }
 
   /** Serves /metrics (and /healthz) on host:port; resolves with the bound port. */
@@ -179,6 +97,106 @@ export class Metrics {
         resolve({ server, port: typeof a === 'object' && a ? a.port : port });
       });
     });
+  }
+}
+
+/** What the allocator has done since the start. */
+function renderCounters(out: string[], core: IpamCore): void {
+  const c = core.counters;
+  out.push(
+    '# HELP ipam_allocations_made_total Allocations made (new, durable).',
+    '# TYPE ipam_allocations_made_total counter',
+    `ipam_allocations_made_total ${c.allocated}`,
+  );
+  out.push(
+    '# HELP ipam_allocations_released_total Allocations released.',
+    '# TYPE ipam_allocations_released_total counter',
+    `ipam_allocations_released_total ${c.released}`,
+  );
+  out.push(
+    '# HELP ipam_store_conflicts_total Transactions retried after a store conflict.',
+    '# TYPE ipam_store_conflicts_total counter',
+    `ipam_store_conflicts_total ${c.conflicts}`,
+  );
+  if (c.forwarded)
+    out.push(
+      "# HELP ipam_forwarded_total Allocations committed by the replica holding their network instance's write lease.",
+      '# TYPE ipam_forwarded_total counter',
+      `ipam_forwarded_total ${c.forwarded}`,
+    );
+}
+
+/** What the store has done: commits, syncs, turns, compactions. */
+function renderStore(out: string[], core: IpamCore): void {
+  const s = core.stats();
+  out.push('# TYPE ipam_store_commits_total counter', `ipam_store_commits_total{store="${core.storeKind}"} ${s.commits}`);
+  out.push('# TYPE ipam_store_records_total counter', `ipam_store_records_total{store="${core.storeKind}"} ${s.records}`);
+  out.push(
+    '# HELP ipam_store_flushes_total Disk syncs (one per group commit).',
+    '# TYPE ipam_store_flushes_total counter',
+    `ipam_store_flushes_total{store="${core.storeKind}"} ${s.flushes}`,
+  );
+  if (s.turns) {
+    out.push(
+      '# HELP ipam_store_turns_asked_total Times this replica, losing races in a row, asked the others to hold back.',
+      '# TYPE ipam_store_turns_asked_total counter',
+      `ipam_store_turns_asked_total{store="${core.storeKind}"} ${s.turns.asked}`,
+    );
+    out.push(
+      '# HELP ipam_store_turns_given_total Times this replica held back its transactions for another one.',
+      '# TYPE ipam_store_turns_given_total counter',
+      `ipam_store_turns_given_total{store="${core.storeKind}"} ${s.turns.given}`,
+    );
+  }
+  if (s.flushSeconds) {
+    out.push(
+      '# HELP ipam_store_flush_duration_seconds Time of one group commit (a synced write).',
+      '# TYPE ipam_store_flush_duration_seconds histogram',
+    );
+    let cum = 0;
+    FLUSH_BUCKETS.forEach((b, i) => {
+      cum += s.flushSeconds!.counts[i]!;
+      out.push(`ipam_store_flush_duration_seconds_bucket{store="${core.storeKind}",le="${b}"} ${cum}`);
+    });
+    cum += s.flushSeconds.counts[FLUSH_BUCKETS.length]!;
+    out.push(`ipam_store_flush_duration_seconds_bucket{store="${core.storeKind}",le="+Inf"} ${cum}`);
+    out.push(`ipam_store_flush_duration_seconds_sum{store="${core.storeKind}"} ${s.flushSeconds.sum}`);
+    out.push(`ipam_store_flush_duration_seconds_count{store="${core.storeKind}"} ${cum}`);
+  }
+  out.push('# TYPE ipam_store_bytes_total counter', `ipam_store_bytes_total{store="${core.storeKind}"} ${s.bytes}`);
+  out.push('# TYPE ipam_store_compactions_total counter', `ipam_store_compactions_total{store="${core.storeKind}"} ${s.compactions}`);
+}
+
+/** What the allocator holds now, and how full each operator prefix is (capped). */
+function renderSpace(out: string[], ipam: NonNullable<IpamCore['ipam']>): void {
+  out.push(
+    '# HELP ipam_allocations Allocations currently held.',
+    '# TYPE ipam_allocations gauge',
+    `ipam_allocations ${ipam.allocationCount()}`,
+  );
+  out.push(
+    '# HELP ipam_prefix_addresses Addresses of an operator prefix, by state (used, free, total).',
+    '# TYPE ipam_prefix_addresses gauge',
+    '# HELP ipam_prefix_utilization_ratio Used / total addresses of an operator prefix.',
+    '# TYPE ipam_prefix_utilization_ratio gauge',
+  );
+  let n = 0;
+  for (const p of ipam.listPrefixes()) {
+    if (n++ >= MAX_PREFIX_SERIES) break;
+    let u;
+    try {
+      u = ipam.utilization(p.networkInstance, p.prefix);
+    } catch {
+      continue;
+    }
+    const l = `network_instance="${esc(`${p.networkInstance.namespace}/${p.networkInstance.name}`)}",prefix="${esc(p.prefix)}",kind="${p.kind}"`;
+    out.push(`ipam_prefix_addresses{${l},state="used"} ${u.used}`);
+    out.push(`ipam_prefix_addresses{${l},state="free"} ${u.free}`);
+    out.push(`ipam_prefix_addresses{${l},state="total"} ${u.total}`);
+    const total = BigInt(u.total);
+    // ratio in parts per million, exact for any size, then as a float
+    const ratio = total === 0n ? 0 : Number((BigInt(u.used) * 1_000_000n) / total) / 1_000_000;
+    out.push(`ipam_prefix_utilization_ratio{${l}} ${ratio}`);
   }
 }
 

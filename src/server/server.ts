@@ -1,6 +1,6 @@
 // Assembles the IPAM server: one IpamCore (allocator + store) behind alloc.Allocation,
 // resource.Resource and the admin service, plus grpc.health.v1, reflection and metrics.
-import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import type { Server as HttpServer } from 'node:http';
@@ -8,6 +8,7 @@ import { Auth, type TokenEntry } from './auth.js';
 import { IpamCore, type CoreOptions, type IpamFactory } from './core.js';
 import { createLogger, type Logger } from './log.js';
 import { Metrics } from './metrics.js';
+import { serverInterceptors } from './interceptors.js';
 import { packageDefinition, serviceDefinition, SERVICE_NAMES } from '../protocol/load.js';
 import type { SeedSpace } from './seed.js';
 import { vlanSpaceOf } from '../space/vlan.js';
@@ -23,7 +24,6 @@ import { startWebView } from './web/web-server.js';
 import type { TlsFiles } from './tls-files.js';
 import type { Store } from './store/store.js';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/validate.js';
-import { clip } from '../protocol/status.js';
 
 export type { TlsFiles };
 
@@ -125,94 +125,22 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       opts.onFatal?.(e);
     },
   });
-  const t0 = performance.now();
-  // The store changes nothing on disk until core.begin(), once the ports are bound: a start
-  // that fails (port taken, bad seed) leaves the data directory as it found it.
-  const notes = await core.start({ hold: true });
-  for (const n of notes)
-    log[n.level](n.msg, {
-      ...(n.file ? { file: n.file } : {}),
-      ...(n.offset !== undefined ? { offset: n.offset } : {}),
-      ...(n.bytes !== undefined ? { bytes: n.bytes } : {}),
-    });
-  log.info('state recovered', { store: opts.store.kind, ms: Math.round(performance.now() - t0) });
-
-  const metrics = new Metrics();
+  await recover(core, opts.store, log);
   const ctx: ServiceContext = {
     core,
     auth: new Auth(opts.tokens, opts.tls?.clientCa !== undefined),
     limits,
-    metrics,
+    metrics: new Metrics(),
     log,
     streams: new Set(),
   };
-  const server = new Server({ ...serverOptions(limits), interceptors: [clipStatusText] });
-  let metricsServer: HttpServer | undefined;
-  let metricsPort: number | undefined;
-  let port: number;
-  const host = opts.listen.replace(/:\d+$/, '');
-  try {
-    // Applied to the allocator now (before any client can ask), durable once the store writes.
-    const seeding = opts.seed ? applySeed(core, opts.seed) : undefined;
-    // claim backends by API group: resource and the 2023 alloc rpcs route by header.gvk
-    const backends = claimBackends(ctx);
-    server.addService(serviceDefinition('alloc'), { ...allocService(ctx), ...claimService(ctx, backends, ALLOC2023_RPCS) });
-    server.addService(serviceDefinition('resource'), claimService(ctx, backends, RESOURCE_RPCS));
-    // Batch, the largest messages in both directions, has its own decoder and encoder
-    // (src/protocol/batch-decoder.ts, batch-encoder.ts); everything else goes through proto-loader.
-    const admin = serviceDefinition('admin');
-    server.addService(
-      { ...admin, Batch: { ...admin.Batch!, requestDeserialize: decodeBatchRequest, responseSerialize: encodeBatchResponse } },
-      adminService(ctx),
-    );
-    health.addToServer(server);
-    new ReflectionService(packageDefinition()).addToServer(server);
-
-    const creds = opts.tls
-      ? ServerCredentials.createSsl(
-          opts.tls.clientCa ?? null,
-          [{ private_key: opts.tls.key, cert_chain: opts.tls.cert }],
-          opts.tls.clientCa !== undefined,
-        )
-      : ServerCredentials.createInsecure();
-    port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(opts.listen, creds, (err, p) => (err ? reject(listenError(opts.listen, err)) : resolve(p))),
-    );
-    if (opts.metrics) {
-      const m = await metrics.listen(opts.metrics, core);
-      metricsServer = m.server;
-      metricsPort = m.port;
-    }
-    await core.begin();
-    up = true;
-    if (seeding && opts.seed) {
-      await seeding;
-      log.info('seed applied', {
-        networkInstances: opts.seed.networkInstances.length,
-        prefixes: opts.seed.prefixes.length,
-        networks: opts.seed.networks.length,
-        clusters: opts.seed.clusters.length,
-        skipped: opts.seed.skipped,
-      });
-    }
-  } catch (e) {
-    server.forceShutdown();
-    if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
-    await core.close().catch(() => {});
-    throw e;
-  }
+  const server = grpcServer(ctx, health);
+  const bound = await bindAndBegin(server, ctx, opts, () => (up = true));
   const web = opts.http
     ? await startWebView({ listen: opts.http, core, auth: ctx.auth, log, ...(opts.tls ? { tls: opts.tls } : {}) })
     : undefined;
   setHealth('SERVING');
-  log.info('serving', {
-    address: `${host}:${port}`,
-    tls: opts.tls ? (opts.tls.clientCa ? 'mtls' : 'tls') : 'none',
-    tokens: opts.tokens ? opts.tokens.size : 0,
-    store: opts.store.kind,
-    ...(metricsPort !== undefined ? { metrics: `${opts.metrics!.replace(/:\d+$/, '')}:${metricsPort}` } : {}),
-    ...(web ? { web: `${opts.tls ? 'https' : 'http'}://${opts.http!.replace(/:\d+$/, '')}:${web.port}/` } : {}),
-  });
+  logServing(log, opts, bound, web?.port);
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -221,30 +149,147 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       setHealth('NOT_SERVING');
       await web?.close();
       for (const s of ctx.streams) s.end();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          log.warn('drain timeout: cancelling calls still in flight');
-          server.forceShutdown();
-          resolve();
-        }, opts.drainMs ?? 10_000);
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      await drain(server, opts.drainMs ?? 10_000, log);
       await core.close();
-      if (metricsServer) await new Promise<void>((r) => metricsServer!.close(() => r()));
+      await closeHttp(bound.metricsServer);
       log.info('stopped', { ms: Math.round(performance.now() - t) });
     })());
 
+  const host = hostOf(opts.listen);
   return {
-    port,
-    address: `${host}:${port}`,
-    ...(metricsPort !== undefined ? { metricsPort } : {}),
+    port: bound.port,
+    address: `${host}:${bound.port}`,
+    ...(bound.metricsPort !== undefined ? { metricsPort: bound.metricsPort } : {}),
     ...(web ? { httpPort: web.port } : {}),
     core,
     shutdown,
   };
+}
+
+/** HOST of HOST:PORT. */
+const hostOf = (address: string): string => address.replace(/:\d+$/, '');
+
+/** Reads the store into the allocator, holding back any write (see bindAndBegin), and logs
+ *  what the store noticed on the way. */
+async function recover(core: IpamCore, store: Store, log: Logger): Promise<void> {
+  const t0 = performance.now();
+  const notes = await core.start({ hold: true });
+  for (const n of notes)
+    log[n.level](n.msg, {
+      ...(n.file ? { file: n.file } : {}),
+      ...(n.offset !== undefined ? { offset: n.offset } : {}),
+      ...(n.bytes !== undefined ? { bytes: n.bytes } : {}),
+    });
+  log.info('state recovered', { store: store.kind, ms: Math.round(performance.now() - t0) });
+}
+
+/** The gRPC server with every service: alloc, resource and admin behind the interceptors
+ *  (authentication, metrics), health and reflection. */
+function grpcServer(ctx: ServiceContext, health: HealthImplementation): Server {
+  const server = new Server({ ...serverOptions(ctx.limits), interceptors: serverInterceptors(ctx) });
+  // claim backends by API group: resource and the 2023 alloc rpcs route by header.gvk
+  const backends = claimBackends(ctx);
+  server.addService(serviceDefinition('alloc'), { ...allocService(ctx), ...claimService(ctx, backends, ALLOC2023_RPCS) });
+  server.addService(serviceDefinition('resource'), claimService(ctx, backends, RESOURCE_RPCS));
+  // Batch, the largest messages in both directions, has its own decoder and encoder
+  // (src/protocol/batch-decoder.ts, batch-encoder.ts); everything else goes through proto-loader.
+  const admin = serviceDefinition('admin');
+  server.addService(
+    { ...admin, Batch: { ...admin.Batch!, requestDeserialize: decodeBatchRequest, responseSerialize: encodeBatchResponse } },
+    adminService(ctx),
+  );
+  health.addToServer(server);
+  new ReflectionService(packageDefinition()).addToServer(server);
+  return server;
+}
+
+interface Bound {
+  port: number;
+  metricsServer?: HttpServer;
+  metricsPort?: number;
+}
+
+/**
+ * Applies the seed, binds the ports and lets the store write. The store changes nothing on
+ * disk until core.begin(), once the ports are bound: a start that fails (port taken, bad
+ * seed) leaves the data directory as it found it, and closes what it opened. `begun`: the
+ * store writes (a store failure from then on is the running server's).
+ */
+async function bindAndBegin(server: Server, ctx: ServiceContext, opts: ServerOptions, begun: () => void): Promise<Bound> {
+  const bound: Bound = { port: 0 };
+  try {
+    // Applied to the allocator now (before any client can ask), durable once the store writes.
+    const seeding = opts.seed ? applySeed(ctx.core, opts.seed) : undefined;
+    bound.port = await bindGrpc(server, opts.listen, credentials(opts.tls));
+    if (opts.metrics) {
+      const m = await ctx.metrics.listen(opts.metrics, ctx.core);
+      bound.metricsServer = m.server;
+      bound.metricsPort = m.port;
+    }
+    await ctx.core.begin();
+    begun();
+    if (seeding && opts.seed) {
+      await seeding;
+      logSeed(ctx.log, opts.seed);
+    }
+    return bound;
+  } catch (e) {
+    server.forceShutdown();
+    await closeHttp(bound.metricsServer);
+    await ctx.core.close().catch(() => {});
+    throw e;
+  }
+}
+
+function credentials(tls: TlsFiles | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(tls.clientCa ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], tls.clientCa !== undefined);
+}
+
+function bindGrpc(server: Server, listen: string, creds: ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(listen, creds, (err, p) => (err ? reject(listenError(listen, err)) : resolve(p))),
+  );
+}
+
+function closeHttp(server: HttpServer | undefined): Promise<void> {
+  return server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
+}
+
+/** Lets calls in flight finish, for at most `ms`; then cancels the rest. */
+function drain(server: Server, ms: number, log: Logger): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      log.warn('drain timeout: cancelling calls still in flight');
+      server.forceShutdown();
+      resolve();
+    }, ms);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function logSeed(log: Logger, seed: SeedSpace): void {
+  log.info('seed applied', {
+    networkInstances: seed.networkInstances.length,
+    prefixes: seed.prefixes.length,
+    networks: seed.networks.length,
+    clusters: seed.clusters.length,
+    skipped: seed.skipped,
+  });
+}
+
+function logServing(log: Logger, opts: ServerOptions, bound: Bound, webPort: number | undefined): void {
+  log.info('serving', {
+    address: `${hostOf(opts.listen)}:${bound.port}`,
+    tls: opts.tls ? (opts.tls.clientCa ? 'mtls' : 'tls') : 'none',
+    tokens: opts.tokens ? opts.tokens.size : 0,
+    store: opts.store.kind,
+    ...(bound.metricsPort !== undefined ? { metrics: `${hostOf(opts.metrics!)}:${bound.metricsPort}` } : {}),
+    ...(webPort !== undefined ? { web: `${opts.tls ? 'https' : 'http'}://${hostOf(opts.http!)}:${webPort}/` } : {}),
+  });
 }
 
 /** grpc-js's bind failure ("No address added out of total 1 resolved errors: [listen
@@ -254,10 +299,3 @@ function listenError(listen: string, err: Error): Error {
   if (cause.endsWith(` ${listen}`)) cause = cause.slice(0, -listen.length - 1);
   return new Error(`cannot listen on ${listen}: ${cause}`, { cause: err });
 }
-
-/** Every status leaves with a text HTTP/2 trailers can carry, whichever service sends it (the
- *  health service echoes the service name it was asked about, of any length). */
-const clipStatusText: ServerInterceptor = (_method, call) =>
-  new ServerInterceptingCall(call, {
-    sendStatus: (st, next) => next(st.details === undefined ? st : { ...st, details: clip(st.details) }),
-  });

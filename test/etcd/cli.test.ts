@@ -3,12 +3,13 @@
 // made by the openssl CLI for this test).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { raw } from '../server/helpers.js';
 import { freePorts, requireEtcd } from '../support/etcd.js';
+import { TestPki } from '../support/pki.js';
 import { BIN, root, startReplica, stopReplica, writeSeed } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipam-etcd-cli-'));
@@ -52,34 +53,10 @@ test('wrong etcd flags: a clear error and a non-zero exit, before anything is co
 
 if (requireEtcd(test)) {
   test('over mutual TLS: --etcd-ca/--etcd-cert/--etcd-key against an etcd member that requires client certificates', async () => {
-    const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=etcd-test-ca');
-    writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-    writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
-    for (const [name, cn] of [
-      ['server', 'localhost'],
-      ['client', 'ipam-injector'],
-    ] as const) {
-      ssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-      ssl(
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${name}.crt`,
-        '-days',
-        '2',
-        '-extfile',
-        `${name}.ext`,
-      );
-    }
+    new TestPki(dir)
+      .ca('ca', 'etcd-test-ca')
+      .cert('server', { ca: 'ca', cn: 'localhost', usage: 'serverAuth,clientAuth', san: 'IP:127.0.0.1,DNS:localhost' })
+      .cert('client', { ca: 'ca', cn: 'ipam-injector', usage: 'clientAuth' });
     const [client, peer, metrics] = await freePorts(3);
     const url = `https://127.0.0.1:${client}`;
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD_')));

@@ -3,12 +3,12 @@
 // presents a certificate from another CA, gets no answer; a missing file is named at start.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { requireEtcd, startEtcd } from '../support/etcd.js';
+import { TestPki } from '../support/pki.js';
 import { raw } from '../server/helpers.js';
 import { metricValue, scrapeMetrics } from '../support/metrics.js';
 import { PeerClient, PeerUnavailableError, type PeerTls } from '../../src/server/peers.js';
@@ -16,31 +16,11 @@ import { leaseHolder, startReplica, stopReplica, writeSeed, type Replica } from 
 
 const dir = mkdtempSync(join(tmpdir(), 'ipam-peer-tls-'));
 const f = (n: string) => join(dir, n);
-const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+const pki = new TestPki(dir);
 
 /** A CA named `ca` and a replica certificate it signs (for serving and for dialling). */
 function makePki(ca: string): void {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl('req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=${ca}`);
-  writeFileSync(f('replica.ext'), 'extendedKeyUsage=serverAuth,clientAuth\n');
-  ssl('req', '-new', ...ec, '-keyout', `${ca}-replica.key`, '-out', `${ca}-replica.csr`, '-subj', '/CN=ipam-replica');
-  ssl(
-    'x509',
-    '-req',
-    '-in',
-    `${ca}-replica.csr`,
-    '-CA',
-    `${ca}.crt`,
-    '-CAkey',
-    `${ca}.key`,
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'replica.ext',
-    '-out',
-    `${ca}-replica.crt`,
-  );
+  pki.ca(ca).cert(`${ca}-replica`, { ca, cn: 'ipam-replica', usage: 'serverAuth,clientAuth' });
 }
 
 const peerFlags = (ca: string) => [

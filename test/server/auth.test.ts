@@ -1,8 +1,8 @@
 // TLS, mTLS and bearer tokens, with certificates made by the openssl CLI for this test.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { TestPki } from '../support/pki.js';
 import { join } from 'node:path';
 import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { createGrpcBackend } from '../../src/backends/grpc.js';
@@ -11,40 +11,12 @@ import { cleanup, codeOf, inProcess, raw, spawnServer, tmp, writeSeed } from './
 
 const dir = tmp('ipam-tls-');
 const f = (n: string) => join(dir, n);
-const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-
-function makeCerts(): void {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=ipam-test-ca');
-  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  writeFileSync(f('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn] of [
-    ['server', 'localhost'],
-    ['client', 'pkg-client'],
-  ] as const) {
-    ssl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${name}.crt`,
-      '-days',
-      '2',
-      '-extfile',
-      `${name}.ext`,
-    );
-  }
+new TestPki(dir)
+  .ca('ca', 'ipam-test-ca')
+  .cert('server', { ca: 'ca', cn: 'localhost', usage: 'serverAuth', san: 'IP:127.0.0.1,DNS:localhost' })
+  .cert('client', { ca: 'ca', cn: 'pkg-client', usage: 'clientAuth' })
   // a second CA whose client certificate the server must refuse
-  ssl('req', '-x509', ...ec, '-keyout', 'evil.key', '-out', 'evil.crt', '-days', '2', '-subj', '/CN=evil');
-}
-makeCerts();
+  .ca('evil');
 const pem = (n: string) => readFileSync(f(n));
 
 const allocReq = (pkg: string, name = 'c1') => ({

@@ -3,10 +3,10 @@
 // handlers with the request as it came. The IP backend serves ipam.resource.nephio.org and
 // ipam.alloc.nephio.org; the VLAN backend (vlan-claims.ts) vlan.resource.nephio.org and
 // vlan.alloc.nephio.org.
-import { authorizePackage } from '../auth.js';
-import type { AllocationRequest, NetworkInstanceRef } from '../../ipam/types.js';
+import { authorizePackage, type Principal } from '../auth.js';
+import type { Allocation, AllocationRequest, NetworkInstanceRef } from '../../ipam/types.js';
 import { canonicalPrefix, IpamError } from '../../ipam/index.js';
-import type { ClaimRequest } from '../../protocol/messages.js';
+import type { ClaimRequest, ClaimResponse } from '../../protocol/messages.js';
 import { PACKAGE_GVK, packageOf } from '../../protocol/owner.js';
 import {
   CLAIM_KINDS,
@@ -52,113 +52,124 @@ export function backendFor(backends: ClaimBackends, r: { header?: ClaimRequest['
   return b;
 }
 
+/** The IP claim backend: each rpc is one function below, given the shared context. */
 function ipBackend(ctx: ServiceContext): ClaimBackend {
-  const isBarePrefix = (r: ClaimRequest) => {
-    if (r.header?.gvk?.kind !== PREFIX_GVK.kind) return false;
-    return !parseObject(r.spec, ctx.limits, [...CLAIM_KINDS, PREFIX_GVK.kind]).whole;
-  };
   return {
-    async createIndex(r, p) {
-      const { id, ref, prefixes } = decodeIndex(r, ctx.limits);
-      authorizePackage(p, id.package);
-      await asPackage(id.package, () =>
-        ctx.core.mutate((tx) => {
-          const ni = ownInstance(tx, ref, id.owner);
-          // Our clients send the package's whole space each run: the prefixes given are the
-          // instance's. Another client (the original's NetworkInstance controller) only opens
-          // the index and then claims each prefix, so an instance it has already opened keeps
-          // the prefixes those claims added.
-          if (ni && !ownClient(r) && prefixes.length === 0) return;
-          tx.applyNetworkInstance(ref, ni && !ownClient(r) ? merged(ni.prefixes, prefixes) : prefixes, id.owner);
-        }, p.scope),
-      );
-    },
-    async deleteIndex(r, p) {
-      const { id, ref } = decodeIndex(r, ctx.limits);
-      authorizePackage(p, id.package);
-      await asPackage(id.package, () =>
-        ctx.core.mutate((tx) => {
-          if (ownInstance(tx, ref, id.owner)) tx.removeNetworkInstance(ref);
-        }, p.scope),
-      );
-    },
-    async claim(r, p) {
-      if (isBarePrefix(r)) {
-        const { id, spec } = decodePrefixClaim(r, ctx.limits);
-        authorizePackage(p, id.package);
-        const info = await asPackage(id.package, () => ctx.core.mutate((tx) => tx.applyPrefix(spec), p.scope));
-        return claimResponse(r, undefined, { prefix: info.prefix });
-      }
-      const { id, req, parsed } = decodeClaim(r, ctx.limits);
-      authorizePackage(p, id.package);
-      const a = await asPackage(id.package, () =>
-        ctx.core.mutate((tx) => {
-          const ni = instancePrefixClaim(tx, id.package, req);
-          if (!ni) {
-            if (req.kind === 'aggregate' && req.prefix) mustLieInAggregate(tx, req);
-            return tx.allocate(req);
-          }
-          // the instance's own prefix, claimed by the instance's package (the original's
-          // NetworkInstance controller): it joins the instance's aggregates, with its labels
-          const prefixes = ni.prefixes.filter((x) => x.prefix !== req.prefix);
-          const old = ni.prefixes.find((x) => x.prefix === req.prefix);
-          tx.applyNetworkInstance(
-            ni,
-            [...prefixes, { prefix: req.prefix!, labels: { ...(old?.labels ?? {}), ...(req.labels ?? {}) } }],
-            ni.owner,
-          );
-          return { prefix: req.prefix! };
-        }, p.scope),
-      );
-      return claimResponse(r, parsed, a);
-    },
-    async getClaim(r, p) {
-      // With a selector: the first thing stored in the network instance whose labels match
-      // (Nephio's "nephio.org/action: get"), any package's. Without: what the owner holds.
-      const hasSpec = (r.spec ?? '').trim() !== '';
-      const { id, req, parsed } = hasSpec
-        ? decodeClaim(r, ctx.limits)
-        : { id: decodeClaimHeader(r.header, ctx.limits), req: undefined, parsed: undefined };
-      authorizePackage(p, id.package);
-      const sel = req?.selector;
-      if (req && sel && (Object.keys(sel.matchLabels ?? {}).length || sel.matchExpressions?.length)) {
-        const m = await ctx.core.query((ipam) => ipam.lookup(req.networkInstance, sel));
-        return claimResponse(r, parsed, m);
-      }
-      const held = await ctx.core.query((ipam) => ipam.getAllocations(id.owner));
-      if (held.length === 0) throw new StatusError(status.NOT_FOUND, `claim ${id.nsn.namespace}/${id.nsn.name} holds nothing`);
-      return claimResponse(r, parsed, held[0]!);
-    },
-    async deleteClaim(r, p) {
-      const id = decodeClaimHeader(r.header, ctx.limits);
-      // the object is checked (bad JSON is an error) but only the header names the owner
-      const parsed = parseObject(r.spec, ctx.limits, [...CLAIM_KINDS, PREFIX_GVK.kind]);
-      authorizePackage(p, id.package);
-      const spec = parsed.spec;
-      await asPackage(id.package, () =>
-        ctx.core.mutate((tx) => {
-          const prefix = typeof spec.prefix === 'string' ? spec.prefix : undefined;
-          const niSpec = spec.networkInstance as { name?: unknown; namespace?: unknown } | undefined;
-          if (spec.kind === 'aggregate' && prefix && niSpec && typeof niSpec.name === 'string') {
-            const ni = instancePrefixClaim(tx, id.package, {
-              kind: 'aggregate',
-              prefix,
-              networkInstance: { name: niSpec.name, namespace: typeof niSpec.namespace === 'string' ? niSpec.namespace : undefined },
-            });
-            if (ni) {
-              tx.applyNetworkInstance(
-                ni,
-                ni.prefixes.filter((x) => x.prefix !== prefix),
-                ni.owner,
-              );
-              return;
-            }
-          }
-          tx.release(id.owner);
-        }, p.scope),
-      );
-    },
+    createIndex: (r, p) => createIndex(ctx, r, p),
+    deleteIndex: (r, p) => deleteIndex(ctx, r, p),
+    claim: (r, p) => claim(ctx, r, p),
+    getClaim: (r, p) => getClaim(ctx, r, p),
+    deleteClaim: (r, p) => deleteClaim(ctx, r, p),
   };
+}
+
+async function createIndex(ctx: ServiceContext, r: ClaimRequest, p: Principal): Promise<void> {
+  const { id, ref, prefixes } = decodeIndex(r, ctx.limits);
+  authorizePackage(p, id.package);
+  await asPackage(id.package, () =>
+    ctx.core.mutate((tx) => {
+      const ni = ownInstance(tx, ref, id.owner);
+      // Our clients send the package's whole space each run: the prefixes given are the
+      // instance's. Another client (the original's NetworkInstance controller) only opens
+      // the index and then claims each prefix, so an instance it has already opened keeps
+      // the prefixes those claims added.
+      if (ni && !ownClient(r) && prefixes.length === 0) return;
+      tx.applyNetworkInstance(ref, ni && !ownClient(r) ? merged(ni.prefixes, prefixes) : prefixes, id.owner);
+    }, p.scope),
+  );
+}
+
+async function deleteIndex(ctx: ServiceContext, r: ClaimRequest, p: Principal): Promise<void> {
+  const { id, ref } = decodeIndex(r, ctx.limits);
+  authorizePackage(p, id.package);
+  await asPackage(id.package, () =>
+    ctx.core.mutate((tx) => {
+      if (ownInstance(tx, ref, id.owner)) tx.removeNetworkInstance(ref);
+    }, p.scope),
+  );
+}
+
+/** Whether a Prefix-kind claim is a bare prefix spec rather than a whole claim object. */
+function isBarePrefix(ctx: ServiceContext, r: ClaimRequest): boolean {
+  if (r.header?.gvk?.kind !== PREFIX_GVK.kind) return false;
+  return !parseObject(r.spec, ctx.limits, [...CLAIM_KINDS, PREFIX_GVK.kind]).whole;
+}
+
+async function claim(ctx: ServiceContext, r: ClaimRequest, p: Principal): Promise<ClaimResponse> {
+  if (isBarePrefix(ctx, r)) {
+    const { id, spec } = decodePrefixClaim(r, ctx.limits);
+    authorizePackage(p, id.package);
+    const info = await asPackage(id.package, () => ctx.core.mutate((tx) => tx.applyPrefix(spec), p.scope));
+    return claimResponse(r, undefined, { prefix: info.prefix });
+  }
+  const { id, req, parsed } = decodeClaim(r, ctx.limits);
+  authorizePackage(p, id.package);
+  const a = await asPackage(id.package, () => ctx.core.mutate((tx) => claimIn(tx, id.package, req), p.scope));
+  return claimResponse(r, parsed, a);
+}
+
+/** A claim in a transaction: an allocation, or the instance's own prefix when its package
+ *  claims one (the original's NetworkInstance controller): it joins the instance's
+ *  aggregates, with its labels. */
+function claimIn(tx: Tx, pkg: string, req: AllocationRequest): Pick<Allocation, 'prefix' | 'gateway'> {
+  const ni = instancePrefixClaim(tx, pkg, req);
+  if (!ni) {
+    if (req.kind === 'aggregate' && req.prefix) mustLieInAggregate(tx, req);
+    return tx.allocate(req);
+  }
+  const prefixes = ni.prefixes.filter((x) => x.prefix !== req.prefix);
+  const old = ni.prefixes.find((x) => x.prefix === req.prefix);
+  tx.applyNetworkInstance(ni, [...prefixes, { prefix: req.prefix!, labels: { ...(old?.labels ?? {}), ...(req.labels ?? {}) } }], ni.owner);
+  return { prefix: req.prefix! };
+}
+
+async function getClaim(ctx: ServiceContext, r: ClaimRequest, p: Principal): Promise<ClaimResponse> {
+  // With a selector: the first thing stored in the network instance whose labels match
+  // (Nephio's "nephio.org/action: get"), any package's. Without: what the owner holds.
+  const hasSpec = (r.spec ?? '').trim() !== '';
+  const { id, req, parsed } = hasSpec
+    ? decodeClaim(r, ctx.limits)
+    : { id: decodeClaimHeader(r.header, ctx.limits), req: undefined, parsed: undefined };
+  authorizePackage(p, id.package);
+  const sel = req?.selector;
+  if (req && sel && (Object.keys(sel.matchLabels ?? {}).length || sel.matchExpressions?.length)) {
+    const m = await ctx.core.query((ipam) => ipam.lookup(req.networkInstance, sel));
+    return claimResponse(r, parsed, m);
+  }
+  const held = await ctx.core.query((ipam) => ipam.getAllocations(id.owner));
+  if (held.length === 0) throw new StatusError(status.NOT_FOUND, `claim ${id.nsn.namespace}/${id.nsn.name} holds nothing`);
+  return claimResponse(r, parsed, held[0]!);
+}
+
+async function deleteClaim(ctx: ServiceContext, r: ClaimRequest, p: Principal): Promise<void> {
+  const id = decodeClaimHeader(r.header, ctx.limits);
+  // the object is checked (bad JSON is an error) but only the header names the owner
+  const parsed = parseObject(r.spec, ctx.limits, [...CLAIM_KINDS, PREFIX_GVK.kind]);
+  authorizePackage(p, id.package);
+  await asPackage(id.package, () => ctx.core.mutate((tx) => deleteIn(tx, id, parsed.spec), p.scope));
+}
+
+/** A deleted claim in a transaction: the instance's own aggregate leaves the instance's list;
+ *  anything else the owner holds is released. */
+function deleteIn(tx: Tx, id: { package: string; owner: string }, spec: Record<string, unknown>): void {
+  const prefix = typeof spec.prefix === 'string' ? spec.prefix : undefined;
+  const niSpec = spec.networkInstance as { name?: unknown; namespace?: unknown } | undefined;
+  if (spec.kind === 'aggregate' && prefix && niSpec && typeof niSpec.name === 'string') {
+    const ni = instancePrefixClaim(tx, id.package, {
+      kind: 'aggregate',
+      prefix,
+      networkInstance: { name: niSpec.name, namespace: typeof niSpec.namespace === 'string' ? niSpec.namespace : undefined },
+    });
+    if (ni) {
+      tx.applyNetworkInstance(
+        ni,
+        ni.prefixes.filter((x) => x.prefix !== prefix),
+        ni.owner,
+      );
+      return;
+    }
+  }
+  tx.release(id.owner);
 }
 
 /**

@@ -1,15 +1,19 @@
-// What every service handler needs, and the wrapper that gives each unary call the same
-// authentication, status mapping, metrics and error logging.
+// What every service handler needs, and the table that turns handlers into a grpc-js service.
+// Authentication, metrics and the refusal log are the server's interceptors (interceptors.ts):
+// a handler is only its logic, given the caller they authenticated.
 import {
   status,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   type ServiceError,
   type ServerUnaryCall,
   type ServerWritableStream,
   type sendUnaryData,
+  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { Change, IpamCore } from '../core.js';
 import type { Auth, Principal } from '../auth.js';
+import { callerOf } from '../interceptors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Limits } from '../../protocol/validate.js';
@@ -26,35 +30,53 @@ export interface ServiceContext {
   streams: Set<{ end(): void }>;
 }
 
-export function unary<Req, Res>(
-  ctx: ServiceContext,
-  method: string,
-  fn: (req: Req, principal: Principal) => Promise<Res>,
-): handleUnaryCall<Req, Res> {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    const t0 = performance.now();
-    const done = (err: unknown, res?: Res) => {
-      const seconds = (performance.now() - t0) / 1000;
-      if (err === undefined) {
-        ctx.metrics.observe(method, status.OK, seconds);
-        callback(null, res);
-        return;
-      }
-      const se = toServiceError(err);
-      ctx.metrics.observe(method, se.code, seconds);
+/** One unary rpc: the request and its authenticated caller in, the answer out (or an error thrown). */
+export type UnaryHandler<Req, Res> = (ctx: ServiceContext, req: Req, caller: Principal) => Promise<Res>;
+
+/** One server-streaming rpc: checks its request (throwing refuses the call), then streams. */
+export type StreamHandler<Req, Res> = (ctx: ServiceContext, call: ServerWritableStream<Req, Res>, caller: Principal) => void;
+
+/** A service's handlers by rpc name. */
+export interface HandlerTable {
+  unary?: Record<string, UnaryHandler<never, unknown>>;
+  streams?: Record<string, StreamHandler<never, never>>;
+}
+
+/**
+ * The grpc-js implementation of `service` (its full name, for the log): each handler gets the
+ * caller; what it throws leaves as the status it maps to, and a failure (INTERNAL, UNAVAILABLE)
+ * is logged with its stack, which only this side of the status still has.
+ */
+export function implement(ctx: ServiceContext, service: string, table: HandlerTable): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = {};
+  for (const [name, fn] of Object.entries(table.unary ?? {})) out[name] = unaryCall(ctx, `${service}/${name}`, fn);
+  for (const [name, fn] of Object.entries(table.streams ?? {})) out[name] = streamCall(ctx, fn);
+  return out;
+}
+
+function unaryCall(ctx: ServiceContext, method: string, fn: UnaryHandler<never, unknown>): handleUnaryCall<unknown, unknown> {
+  return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    const fail = (err: unknown) => {
+      const se = toServiceError(err ?? new Error('unknown error'));
       if (se.code === status.INTERNAL || se.code === status.UNAVAILABLE) {
         ctx.log.error('request failed', { method, code: status[se.code], error: se.details, stack: (err as Error)?.stack });
-      } else if (ctx.log.enabled('debug')) {
-        ctx.log.debug('request refused', { method, code: status[se.code], error: se.details });
       }
       callback(se as ServiceError);
     };
-    let p: Principal;
     try {
-      p = ctx.auth.authenticate(call.metadata, call);
-      fn(call.request, p).then((res) => done(undefined, res), done);
+      fn(ctx, call.request as never, callerOf(call.metadata)).then((res) => callback(null, res), fail);
     } catch (e) {
-      done(e ?? new Error('unknown error'));
+      fail(e);
+    }
+  };
+}
+
+function streamCall(ctx: ServiceContext, fn: StreamHandler<never, never>): handleServerStreamingCall<unknown, unknown> {
+  return (call: ServerWritableStream<unknown, unknown>) => {
+    try {
+      fn(ctx, call as ServerWritableStream<never, never>, callerOf(call.metadata));
+    } catch (e) {
+      call.emit('error', toServiceError(e));
     }
   };
 }

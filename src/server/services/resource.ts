@@ -1,13 +1,12 @@
 // resource.Resource: Nephio's later protocol. Whole objects travel as JSON; header.gvk's
 // group picks the claim backend (claims.ts), as in the original's server proxy.
 import type { ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { authorizePackage } from '../auth.js';
-import type { ClaimRequest, ClaimResponse, WatchClaimRequest, WatchClaimResponse } from '../../protocol/messages.js';
+import { authorizePackage, type Principal } from '../auth.js';
+import type { ClaimRequest, WatchClaimRequest, WatchClaimResponse } from '../../protocol/messages.js';
 import { localOwner, packageOf, parseLocalOwner, SCOPE_SEPARATOR } from '../../protocol/owner.js';
 import { CLAIM_GVK, decodeClaimHeader, headerPackage } from '../../protocol/resource.js';
-import { toServiceError } from '../../protocol/status.js';
 import { backendFor, type ClaimBackends } from './claims.js';
-import { follow, unary, type ServiceContext } from './context.js';
+import { follow, implement, type ServiceContext } from './context.js';
 import { vlanApiOf } from '../../protocol/vlan-claims.js';
 
 /** The claim rpcs under the names one generation gives them. */
@@ -44,25 +43,28 @@ export const ALLOC2023_RPCS: ClaimRpcNames = {
 
 const Empty = {};
 
+/** The claim rpcs of one generation, each routed to the claim backend of its request's API group. */
 export function claimService(ctx: ServiceContext, backends: ClaimBackends, n: ClaimRpcNames): UntypedServiceImplementation {
-  const m = (rpc: string) => `${n.service}/${rpc}`;
-  return {
-    [n.createIndex]: unary<ClaimRequest, object>(ctx, m(n.createIndex), async (r, p) => {
-      await backendFor(backends, r).createIndex(r, p);
-      return Empty;
-    }),
-    [n.deleteIndex]: unary<ClaimRequest, object>(ctx, m(n.deleteIndex), async (r, p) => {
-      await backendFor(backends, r).deleteIndex(r, p);
-      return Empty;
-    }),
-    [n.claim]: unary<ClaimRequest, ClaimResponse>(ctx, m(n.claim), (r, p) => backendFor(backends, r).claim(r, p)),
-    [n.getClaim]: unary<ClaimRequest, ClaimResponse>(ctx, m(n.getClaim), (r, p) => backendFor(backends, r).getClaim(r, p)),
-    [n.deleteClaim]: unary<ClaimRequest, object>(ctx, m(n.deleteClaim), async (r, p) => {
-      await backendFor(backends, r).deleteClaim(r, p);
-      return Empty;
-    }),
-    [n.watch]: (call: ServerWritableStream<WatchClaimRequest, WatchClaimResponse>) => watchClaim(ctx, call),
-  };
+  const backend = (r: ClaimRequest) => backendFor(backends, r);
+  return implement(ctx, n.service, {
+    unary: {
+      [n.createIndex]: async (_ctx: ServiceContext, r: ClaimRequest, p: Principal) => {
+        await backend(r).createIndex(r, p);
+        return Empty;
+      },
+      [n.deleteIndex]: async (_ctx: ServiceContext, r: ClaimRequest, p: Principal) => {
+        await backend(r).deleteIndex(r, p);
+        return Empty;
+      },
+      [n.claim]: (_ctx: ServiceContext, r: ClaimRequest, p: Principal) => backend(r).claim(r, p),
+      [n.getClaim]: (_ctx: ServiceContext, r: ClaimRequest, p: Principal) => backend(r).getClaim(r, p),
+      [n.deleteClaim]: async (_ctx: ServiceContext, r: ClaimRequest, p: Principal) => {
+        await backend(r).deleteClaim(r, p);
+        return Empty;
+      },
+    },
+    streams: { [n.watch]: watchClaim },
+  });
 }
 
 /**
@@ -70,19 +72,11 @@ export function claimService(ctx: ServiceContext, backends: ClaimBackends, n: Cl
  * was (re)allocated, InValid when it was released (by the package or a forced removal).
  * With header.nsn.name set, only that claim. header.gvk's group picks IP or VLAN claims.
  */
-function watchClaim(ctx: ServiceContext, call: ServerWritableStream<WatchClaimRequest, WatchClaimResponse>): void {
-  let pkg: string;
-  let only: string | undefined;
-  try {
-    const p = ctx.auth.authenticate(call.metadata, call);
-    const h = call.request.header;
-    pkg = headerPackage(h);
-    authorizePackage(p, pkg);
-    if (h?.nsn?.name) only = decodeClaimHeader(h, ctx.limits).owner;
-  } catch (e) {
-    call.emit('error', toServiceError(e));
-    return;
-  }
+function watchClaim(ctx: ServiceContext, call: ServerWritableStream<WatchClaimRequest, WatchClaimResponse>, p: Principal): void {
+  const h = call.request.header;
+  const pkg = headerPackage(h);
+  authorizePackage(p, pkg);
+  const only = h?.nsn?.name ? decodeClaimHeader(h, ctx.limits).owner : undefined;
   const base = call.request.header ?? {};
   // a watch in a VLAN group follows VLAN claims, any other the IP claims
   const vlan = vlanApiOf(base.gvk?.group) !== undefined;

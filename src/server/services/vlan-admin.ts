@@ -2,7 +2,6 @@
 // index, and VlanBatch, one package's VLAN claims in one transaction (what the function's grpc
 // backend sends). Owners are scoped as in Batch ("<package>|<owner>"); a vlanClaimName is
 // not: claims of several packages that name one share one id, as Nephio's do.
-import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { VlanFilter, VlanRequest } from '../../vlan/types.js';
 import { authorizeOwner, authorizePackage, requireUnscoped, type Principal } from '../auth.js';
 import { Tx } from '../core.js';
@@ -25,61 +24,79 @@ import {
   type WVlanIndexRef,
   type WVlanOutcome,
 } from '../../protocol/vlan.js';
-import { unary, type ServiceContext } from './context.js';
+import type { ServiceContext } from './context.js';
 
-const SERVICE = 'ipaminjector.admin.v1.Admin';
 const MAX_PAGE = 10_000;
 const DEFAULT_PAGE = 1_000;
 
-export function vlanAdminHandlers(ctx: ServiceContext): UntypedServiceImplementation {
+interface ListVlanClaimsRequest {
+  index?: WVlanIndexRef;
+  owner?: string;
+  ownerPrefix?: string;
+  limit?: number;
+  continue?: string;
+}
+
+async function listVlanIndexes(ctx: ServiceContext): Promise<{ indexes: WVlanIndex[] }> {
+  return { indexes: (await ctx.core.query((ipam) => ipam.vlan.listIndexes())).map(toWVlanIndex) };
+}
+
+async function listVlanClaims(
+  ctx: ServiceContext,
+  r: ListVlanClaimsRequest,
+  p: Principal,
+): Promise<{ claims: WVlanClaim[]; continue: string }> {
   const L = ctx.limits;
+  const from = r.continue ? Number(r.continue) : 0;
+  if (!Number.isInteger(from) || from < 0) throw invalid('continue', `"${r.continue}" is not a token from a previous answer`);
+  const limit = r.limit ? Math.min(r.limit, MAX_PAGE) : DEFAULT_PAGE;
+  const index = fromWVlanRef(r.index, 'index', L, false);
+  const owner = checkString(r.owner, 'owner', L);
+  const ownerPrefix = checkString(r.ownerPrefix, 'ownerPrefix', L);
+  const filter = scoped(p, { ...(index ? { index } : {}), ...(owner ? { owner } : {}), ...(ownerPrefix ? { ownerPrefix } : {}) });
+  const list = await ctx.core.query((ipam) => ipam.vlan.listAllocations(filter));
   return {
-    ListVlanIndexes: unary<object, { indexes: WVlanIndex[] }>(ctx, `${SERVICE}/ListVlanIndexes`, async () => ({
-      indexes: (await ctx.core.query((ipam) => ipam.vlan.listIndexes())).map(toWVlanIndex),
-    })),
-    ListVlanClaims: unary<
-      { index?: WVlanIndexRef; owner?: string; ownerPrefix?: string; limit?: number; continue?: string },
-      { claims: WVlanClaim[]; continue: string }
-    >(ctx, `${SERVICE}/ListVlanClaims`, async (r, p) => {
-      const from = r.continue ? Number(r.continue) : 0;
-      if (!Number.isInteger(from) || from < 0) throw invalid('continue', `"${r.continue}" is not a token from a previous answer`);
-      const limit = r.limit ? Math.min(r.limit, MAX_PAGE) : DEFAULT_PAGE;
-      const index = fromWVlanRef(r.index, 'index', L, false);
-      const owner = checkString(r.owner, 'owner', L);
-      const ownerPrefix = checkString(r.ownerPrefix, 'ownerPrefix', L);
-      const filter = scoped(p, { ...(index ? { index } : {}), ...(owner ? { owner } : {}), ...(ownerPrefix ? { ownerPrefix } : {}) });
-      const list = await ctx.core.query((ipam) => ipam.vlan.listAllocations(filter));
-      return {
-        claims: list.slice(from, from + limit).map((a) => toWVlanClaim(a)),
-        continue: list.length > from + limit ? String(from + limit) : '',
-      };
-    }),
-    ApplyVlanIndex: unary<WVlanIndex, WVlanIndex>(ctx, `${SERVICE}/ApplyVlanIndex`, async (r, p) => {
-      const owner = checkString(r.owner, 'owner', L, true);
-      authorizeOwner(p, owner);
-      const spec = fromWVlanIndex(r, 'index', L, owner);
-      return toWVlanIndex(await ctx.core.mutate((tx) => tx.applyVlanIndex(spec)));
-    }),
-    RemoveVlanIndex: unary<{ ref?: WVlanIndexRef; force?: boolean }, { released: WVlanClaim[] }>(
-      ctx,
-      `${SERVICE}/RemoveVlanIndex`,
-      async (r, p) => {
-        requireUnscoped(p, 'RemoveVlanIndex');
-        const ref = fromWVlanRef(r.ref, 'ref', L)!;
-        const freed = await ctx.core.mutate((tx) => tx.removeVlanIndex(ref, { force: r.force ?? false }));
-        return { released: freed.map((a) => toWVlanClaim(a)) };
-      },
-    ),
-    VlanBatch: unary<WVlanBatchRequest, WVlanBatchResponse>(ctx, `${SERVICE}/VlanBatch`, async (r, p) => {
-      const pkg = checkString(r.package, 'package', L);
-      authorizePackage(p, pkg);
-      const size = (r.requests?.length ?? 0) + (r.indexes?.length ?? 0) + (r.definitions?.length ?? 0) + (r.release?.length ?? 0);
-      if (size > L.maxBatch) throw invalid('requests', `${size} items in one batch, at most ${L.maxBatch}`);
-      if (r.dryRun) return ctx.core.query(() => runVlanBatch(new Tx(ctx.core.scratch()), pkg, r, L));
-      return ctx.core.mutate((tx) => runVlanBatch(tx, pkg, r, L));
-    }),
+    claims: list.slice(from, from + limit).map((a) => toWVlanClaim(a)),
+    continue: list.length > from + limit ? String(from + limit) : '',
   };
 }
+
+async function applyVlanIndex(ctx: ServiceContext, r: WVlanIndex, p: Principal): Promise<WVlanIndex> {
+  const owner = checkString(r.owner, 'owner', ctx.limits, true);
+  authorizeOwner(p, owner);
+  const spec = fromWVlanIndex(r, 'index', ctx.limits, owner);
+  return toWVlanIndex(await ctx.core.mutate((tx) => tx.applyVlanIndex(spec)));
+}
+
+async function removeVlanIndex(
+  ctx: ServiceContext,
+  r: { ref?: WVlanIndexRef; force?: boolean },
+  p: Principal,
+): Promise<{ released: WVlanClaim[] }> {
+  requireUnscoped(p, 'RemoveVlanIndex');
+  const ref = fromWVlanRef(r.ref, 'ref', ctx.limits)!;
+  const freed = await ctx.core.mutate((tx) => tx.removeVlanIndex(ref, { force: r.force ?? false }));
+  return { released: freed.map((a) => toWVlanClaim(a)) };
+}
+
+async function vlanBatch(ctx: ServiceContext, r: WVlanBatchRequest, p: Principal): Promise<WVlanBatchResponse> {
+  const L = ctx.limits;
+  const pkg = checkString(r.package, 'package', L);
+  authorizePackage(p, pkg);
+  const size = (r.requests?.length ?? 0) + (r.indexes?.length ?? 0) + (r.definitions?.length ?? 0) + (r.release?.length ?? 0);
+  if (size > L.maxBatch) throw invalid('requests', `${size} items in one batch, at most ${L.maxBatch}`);
+  if (r.dryRun) return ctx.core.query(() => runVlanBatch(new Tx(ctx.core.scratch()), pkg, r, L));
+  return ctx.core.mutate((tx) => runVlanBatch(tx, pkg, r, L));
+}
+
+/** The VLAN rpcs of the admin service, by name. */
+export const vlanAdminHandlers = {
+  ListVlanIndexes: listVlanIndexes,
+  ListVlanClaims: listVlanClaims,
+  ApplyVlanIndex: applyVlanIndex,
+  RemoveVlanIndex: removeVlanIndex,
+  VlanBatch: vlanBatch,
+};
 
 /** Scoped callers see only their own package's claims. */
 function scoped(p: Principal, f: VlanFilter): VlanFilter {

@@ -55,13 +55,9 @@ class HttpError extends Error {
 }
 
 export async function startWebView(o: WebOptions): Promise<RunningWeb> {
-  const { template, styleHash, scriptHash } = loadPage();
-  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-security-policy': csp(styleHash, scriptHash) };
-  const sessions = new Sessions(o.auth);
-  const live = new LiveFeed(o.core);
-  const secure = o.tls !== undefined;
+  const routes = new Routes(o);
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    route(req, res).catch((e: unknown) => fail(res, e, o.log));
+    routes.route(req, res).catch((e: unknown) => fail(res, e, o.log));
   };
   const server: Server = o.tls
     ? createHttps(
@@ -73,55 +69,101 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
         handler,
       )
     : createHttp(handler);
+  const port = await listen(server, o.listen);
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        routes.live.closeAll();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+function listen(server: Server, address: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const { host, port: p } = splitHostPort(address);
+    server.once('error', reject);
+    server.listen(p, host, () => {
+      server.off('error', reject);
+      const a = server.address();
+      resolve(typeof a === 'object' && a ? a.port : p);
+    });
+  });
+}
+
+/** The view's pages and endpoints, over one allocator, one set of sessions and one live feed. */
+class Routes {
+  private readonly template: string;
+  private readonly headers: Record<string, string>;
+  private readonly sessions: Sessions;
+  readonly live: LiveFeed;
+  private readonly secure: boolean;
+
+  constructor(private readonly o: WebOptions) {
+    const { template, styleHash, scriptHash } = loadPage();
+    this.template = template;
+    this.headers = { ...SECURITY_HEADERS, 'content-security-policy': csp(styleHash, scriptHash) };
+    this.sessions = new Sessions(o.auth);
+    this.live = new LiveFeed(o.core);
+    this.secure = o.tls !== undefined;
+  }
+
+  async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://view');
-    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    for (const [k, v] of Object.entries(this.headers)) res.setHeader(k, v);
     if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
-    if (url.pathname === '/' || url.pathname === '/index.html') return sendPage(req, res, await boot(req));
-    if (req.method === 'POST' && url.pathname === '/api/login') return login(req, res);
-    if (req.method === 'POST' && url.pathname === '/api/logout') return logout(req, res);
+    if (url.pathname === '/' || url.pathname === '/index.html') return this.sendPage(req, res, await this.boot(req));
+    if (req.method === 'POST' && url.pathname === '/api/login') return this.login(req, res);
+    if (req.method === 'POST' && url.pathname === '/api/logout') return this.logout(req, res);
     if (req.method !== 'GET') throw new HttpError(405, `${req.method} is not served: the view is read-only`);
-    if (url.pathname === '/api/session') return sendJson(res, session(req));
-    const viewer = viewerOf(req);
+    if (url.pathname === '/api/session') return sendJson(res, this.session(req));
+    return this.api(url, this.viewerOf(req), res);
+  }
+
+  /** The read-only JSON endpoints and the live feed, for `viewer`. */
+  private async api(url: URL, viewer: Viewer, res: ServerResponse): Promise<void> {
+    const { core } = this.o;
     const q = url.searchParams;
     switch (url.pathname) {
       case '/api/tree':
-        return sendJson(res, { networkInstances: await o.core.query((ipam) => spaceTree(ipam, viewer)) });
+        return sendJson(res, { networkInstances: await core.query((ipam) => spaceTree(ipam, viewer)) });
       case '/api/allocations': {
         const query = allocationQuery(q);
-        return sendJson(res, await o.core.query((ipam) => allocationPage(ipam, query, viewer)));
+        return sendJson(res, await core.query((ipam) => allocationPage(ipam, query, viewer)));
       }
       case '/api/subnet': {
         const ni = instanceRef(q.get('networkInstance'));
         const prefix = required(q, 'prefix');
-        return sendJson(res, await o.core.query((ipam) => subnetMap(ipam, ni, prefix, viewer)));
+        return sendJson(res, await core.query((ipam) => subnetMap(ipam, ni, prefix, viewer)));
       }
       case '/api/vlans':
-        return sendJson(res, { indexes: await o.core.query((ipam) => vlanIndexes(ipam, viewer)) });
+        return sendJson(res, { indexes: await core.query((ipam) => vlanIndexes(ipam, viewer)) });
       case '/api/vlan': {
         const ref = instanceRef(q.get('index'), 'index');
-        return sendJson(res, await o.core.query((ipam) => vlanIndexMap(ipam, ref, viewer)));
+        return sendJson(res, await core.query((ipam) => vlanIndexMap(ipam, ref, viewer)));
       }
       case '/api/events':
-        return live.open(res, viewer, q.get('since') ?? undefined);
+        return this.live.open(res, viewer, q.get('since') ?? undefined);
       default:
         throw new HttpError(404, `${url.pathname}: no such page`);
     }
   }
 
-  function session(req: IncomingMessage): Session {
+  private session(req: IncomingMessage): Session {
+    const { sessions } = this;
     const p = sessions.required ? sessions.lookup(cookieValue(req.headers.cookie, COOKIE)) : { subject: 'anonymous' };
     return { tokens: sessions.required, signedIn: p !== undefined, ...(p?.scope !== undefined ? { scope: p.scope } : {}) };
   }
 
   /** The page and, for a signed-in viewer, what it shows first (one read of the allocator). */
-  async function boot(req: IncomingMessage): Promise<Boot> {
-    const s = session(req);
+  private async boot(req: IncomingMessage): Promise<Boot> {
+    const s = this.session(req);
     if (!s.signedIn) return { session: s };
     const viewer: Viewer = s.scope !== undefined ? { scope: s.scope } : {};
-    const since = live.mark();
-    const data = await o.core.query((ipam) => ({
+    const since = this.live.mark();
+    const data = await this.o.core.query((ipam) => ({
       tree: spaceTree(ipam, viewer),
       allocations: allocationPage(ipam, { offset: 0, limit: PAGE_ROWS }, viewer),
       vlans: vlanIndexes(ipam, viewer),
@@ -129,15 +171,16 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
     return { session: s, data, since };
   }
 
-  function sendPage(req: IncomingMessage, res: ServerResponse, b: Boot): void {
+  private sendPage(req: IncomingMessage, res: ServerResponse, b: Boot): void {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `${req.method} is not served: the view is read-only`);
-    const body = Buffer.from(withBoot(template, b));
+    const body = Buffer.from(withBoot(this.template, b));
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
   /** Who is asking: the session's principal, or a bearer token (curl); refused without either. */
-  function viewerOf(req: IncomingMessage): Viewer {
+  private viewerOf(req: IncomingMessage): Viewer {
+    const { sessions } = this;
     if (!sessions.required) return {};
     const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     let p: Principal | undefined;
@@ -150,7 +193,7 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
     return p.scope !== undefined ? { scope: p.scope } : {};
   }
 
-  async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async login(req: IncomingMessage, res: ServerResponse): Promise<void> {
     sameOrigin(req);
     if (!/^application\/json\b/.test(req.headers['content-type'] ?? ''))
       throw new HttpError(415, 'send {"token": "..."} as application/json');
@@ -161,44 +204,25 @@ export async function startWebView(o: WebOptions): Promise<RunningWeb> {
     } catch {
       throw new HttpError(400, 'send {"token": "..."} as application/json');
     }
-    if (!sessions.required) return sendJson(res, { tokens: false, signedIn: true });
+    if (!this.sessions.required) return sendJson(res, { tokens: false, signedIn: true });
     if (typeof token !== 'string' || token === '') throw new HttpError(400, 'token: a string is required');
     let opened;
     try {
-      opened = sessions.open(token);
+      opened = this.sessions.open(token);
     } catch {
       throw new HttpError(401, 'the token was refused');
     }
-    res.setHeader('set-cookie', sessionCookie(opened.id, secure));
+    res.setHeader('set-cookie', sessionCookie(opened.id, this.secure));
     sendJson(res, { tokens: true, signedIn: true, ...(opened.principal.scope !== undefined ? { scope: opened.principal.scope } : {}) });
   }
 
-  function logout(req: IncomingMessage, res: ServerResponse): void {
+  private logout(req: IncomingMessage, res: ServerResponse): void {
     sameOrigin(req);
     const id = cookieValue(req.headers.cookie, COOKIE);
-    if (id) sessions.close(id);
-    res.setHeader('set-cookie', clearedCookie(secure));
-    sendJson(res, { tokens: sessions.required, signedIn: false });
+    if (id) this.sessions.close(id);
+    res.setHeader('set-cookie', clearedCookie(this.secure));
+    sendJson(res, { tokens: this.sessions.required, signedIn: false });
   }
-
-  const port = await new Promise<number>((resolve, reject) => {
-    const { host, port: p } = splitHostPort(o.listen);
-    server.once('error', reject);
-    server.listen(p, host, () => {
-      server.off('error', reject);
-      const a = server.address();
-      resolve(typeof a === 'object' && a ? a.port : p);
-    });
-  });
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        live.closeAll();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
 
 function allocationQuery(q: URLSearchParams): AllocationQuery {
