@@ -14,13 +14,13 @@
 // Segments are opened O_DSYNC where the platform has it, so the writev returns only once the
 // data is on stable storage: one thread-pool round trip per flush instead of two (writev,
 // then fdatasync). Under load each round trip also waits for a busy event loop to run its
-// callback, which made the two-step flush several times slower than the disk itself.
+// callback, so the second one costs more than the disk does.
 // Without O_DSYNC (Windows) the flush falls back to writev + fdatasync.
 //
 // Preallocation: a segment is created at its full size (`segmentSize`, 4 MiB), zero-filled
 // and synced, and records are written in place over the zeros, so a flush never changes the
-// file's size and its sync has no metadata to journal (about half the latency of an appending
-// sync, and it does not wait for other files' journal commits). The next segment is prepared
+// file's size and its sync has no metadata to journal (less to write than an appending sync,
+// and it does not wait for other files' journal commits). The next segment is prepared
 // in the background while the current one fills, so switching is a swap of descriptors; see
 // segment-file.ts for why it is not extended in place. A zero tail is therefore the normal end
 // of a segment; a graceful close trims the current one and removes the unused next one.
