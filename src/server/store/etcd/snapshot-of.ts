@@ -7,12 +7,30 @@ import { decodeOwnerValue } from './owner-value.js';
 import { vlanSnapshotOf } from './vlan-state.js';
 import type { Kv } from './state.js';
 
+type InstOrder = (ref: { name: string; namespace?: string }) => number;
+
 /**
  * The allocator snapshot the keys describe. Ordered for restore (see ipam/snapshot.ts):
  * instances in creation order; per instance, prefixes and allocations in tree order (every
  * prefix before what lies inside it), lookups of reserved addresses last.
  */
 export function snapshotOf(kvs: Kv[], keys: Keys): Snapshot {
+  const { nis, specs, allocs } = readKeys(kvs, keys);
+  nis.sort((x, y) => x.created - y.created);
+  const order = new Map(nis.map((n, i) => [instId(n.ni), i]));
+  const instOrder: InstOrder = (ref) => order.get(instId(ref)) ?? Number.MAX_SAFE_INTEGER;
+  const { ordered, reserved } = orderSpecs(specs, instOrder);
+  const vlan = vlanSnapshotOf(kvs, keys);
+  return {
+    version: 1,
+    networkInstances: nis.map((n) => n.ni),
+    prefixes: ordered,
+    allocations: orderAllocations(allocs, reserved, instOrder),
+    ...(vlan ? { vlan } : {}),
+  };
+}
+
+function readKeys(kvs: Kv[], keys: Keys) {
   const nis: { ni: NetworkInstanceInfo; created: number }[] = [];
   const specs: PrefixSpec[] = [];
   const allocs: Allocation[] = [];
@@ -26,11 +44,12 @@ export function snapshotOf(kvs: Kv[], keys: Keys): Snapshot {
       if (allocation) allocs.push({ owner: k.id, ...allocation });
     }
   }
-  nis.sort((x, y) => x.created - y.created);
-  const order = new Map(nis.map((n, i) => [instId(n.ni), i]));
-  const instOrder = (ref: { name: string; namespace?: string }) => order.get(instId(ref)) ?? Number.MAX_SAFE_INTEGER;
+  return { nis, specs, allocs };
+}
 
-  // reserved addresses (network/loopback IPPrefixes written with host bits), per instance
+/** Prefixes in tree order, and the reserved addresses (network/loopback IPPrefixes written
+ *  with host bits) per instance. */
+function orderSpecs(specs: PrefixSpec[], instOrder: InstOrder): { ordered: PrefixSpec[]; reserved: Set<string> } {
   const reserved = new Set<string>();
   const specKeys = specs.map((s) => {
     const c = parseCidr(s.prefix);
@@ -48,6 +67,11 @@ export function snapshotOf(kvs: Kv[], keys: Keys): Snapshot {
       cmpStr(a.s.prefix, b.s.prefix) ||
       cmpStr(a.s.owner, b.s.owner),
   );
+  return { ordered: specKeys.map((k) => k.s), reserved };
+}
+
+/** Allocations in tree order, lookups of reserved addresses last. */
+function orderAllocations(allocs: Allocation[], reserved: Set<string>, instOrder: InstOrder): Allocation[] {
   const allocKeys = allocs.map((a) => {
     const c = parseCidr(a.prefix);
     const W = c.v6 ? 128 : 32;
@@ -67,14 +91,7 @@ export function snapshotOf(kvs: Kv[], keys: Keys): Snapshot {
       x.len - y.len ||
       cmpStr(x.a.owner, y.a.owner),
   );
-  const vlan = vlanSnapshotOf(kvs, keys);
-  return {
-    version: 1,
-    networkInstances: nis.map((n) => n.ni),
-    prefixes: specKeys.map((k) => k.s),
-    allocations: allocKeys.map((k) => k.a),
-    ...(vlan ? { vlan } : {}),
-  };
+  return allocKeys.map((k) => k.a);
 }
 
 const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
