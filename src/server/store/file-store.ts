@@ -41,8 +41,7 @@
 // it is taken from the live state at that boundary, a pause as long as the state is large
 // (serializing it is chunked, see snapshot-writer.ts). Waiting for the log to outgrow the
 // snapshot keeps the cost of snapshots proportional to the work logged, however large the
-// state (a million allocations make a ~200 MB snapshot), and bounds recovery to about two
-// snapshots' worth of reading.
+// state, and bounds recovery to about two snapshots' worth of reading.
 import {
   closeSync,
   existsSync,

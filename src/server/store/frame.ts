@@ -8,8 +8,8 @@ import { crc32 } from 'node:zlib';
 export const WAL_MAGIC = Buffer.from('IPAMWAL1', 'latin1');
 export const SNAP_MAGIC = Buffer.from('IPAMSNP1', 'latin1');
 export const HEADER = 8;
-/** Larger than any frame we write: a 10,000-request batch is a few MB, a snapshot of a
- *  million allocations ~200 MB (parsing a payload is bounded by V8's ~512 MB string limit). */
+/** Larger than any frame we write, the snapshot of a large state included (parsing a payload
+ *  is bounded anyway by V8's limit on a string's length, about 512 MiB). */
 export const MAX_RECORD = 1024 * 1024 * 1024;
 
 /** A frame around UTF-8 text, written straight into the frame (no intermediate buffer). */
