@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { decodeRecord, encodeRecord } from '../../src/server/store/record.js';
+import { decodeEntry, decodeRecord, encodeEnd, encodeRecord } from '../../src/server/store/record.js';
 import type { Op } from '../../src/server/store/ops.js';
 import type { AllocationRequest } from '../../src/ipam/types.js';
 
@@ -97,6 +97,19 @@ test("a package's batch names its request once: a fraction of the size of one JS
         : o,
     ),
   );
+});
+
+test('entries decode to named fields: a record its number, an end marker the record it follows', () => {
+  const ops: Op[] = [{ op: 'release', owner: 'pkg|a' }];
+  const text = encodeRecord({ number: 7, ops });
+  assert.match(text, /^\{"r":3,"n":7,"s":\[\],"o":\[/);
+  assert.equal(decodeEntry(text), { kind: 'ops', number: 7, ops });
+  const end = encodeEnd({ after: 7, end: 'close' });
+  assert.is(end, '{"r":3,"n":7,"end":"close"}');
+  assert.equal(decodeEntry(end), { kind: 'end', after: 7, end: 'close' });
+  assert.equal(decodeEntry('[{"op":"release","owner":"pkg|a"}]'), { kind: 'ops', number: undefined, ops });
+  assert.throws(() => decodeEntry('{"r":3,"n":0,"s":[],"o":[]}'), /record number 0/);
+  assert.throws(() => decodeEntry('{"r":3,"n":1,"s":[],"o":[[0,"a","10.0.0.1/24"]]}'), /names request shape 0, it has 0/);
 });
 
 test.run();
