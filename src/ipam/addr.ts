@@ -55,9 +55,8 @@ const hexVal = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && 
 
 /** Parses IPv6 text at s[from, to) into out[0..3]; false when malformed. */
 function parseV6(s: string, from: number, to: number, out: Uint32Array): boolean {
-  const groups: number[] = [];
-  let gap = -1; // index in groups where '::' stands
   let i = from;
+  let gap = -1; // index in the groups where '::' stands
   if (to - from >= 2 && s.charCodeAt(i) === 58) {
     if (s.charCodeAt(i + 1) !== 58) return false;
     gap = 0;
@@ -67,8 +66,20 @@ function parseV6(s: string, from: number, to: number, out: Uint32Array): boolean
       return true;
     }
   }
+  const groups: number[] = [];
+  gap = readGroups(s, i, to, gap, groups);
+  return gap !== BAD_GROUPS && placeGroups(groups, gap, out);
+}
+
+const BAD_GROUPS = -2;
+
+/**
+ * Reads the 16-bit groups of s[i, to) (1-4 hex digits each, separated by ':', at most one '::',
+ * a trailing dotted IPv4 as two groups). Returns where '::' stands (or `gap` as given, -1 for
+ * none), or BAD_GROUPS.
+ */
+function readGroups(s: string, i: number, to: number, gap: number, groups: number[]): number {
   while (i < to) {
-    // a group: 1-4 hex digits, or a trailing dotted IPv4
     let j = i;
     let v = 0;
     while (j < to && j - i < 5) {
@@ -77,33 +88,37 @@ function parseV6(s: string, from: number, to: number, out: Uint32Array): boolean
       v = v * 16 + h;
       j++;
     }
-    if (j < to && s.charCodeAt(j) === 46) {
-      // embedded IPv4: must be the last 32 bits
-      const v4 = parseV4(s, i, to);
-      if (v4 < 0) return false;
-      groups.push(v4 >>> 16, v4 & 0xffff);
-      i = to;
-      break;
-    }
-    if (j === i || j - i > 4) return false;
+    if (j < to && s.charCodeAt(j) === 46) return embeddedV4(s, i, to, groups) ? gap : BAD_GROUPS;
+    if (j === i || j - i > 4) return BAD_GROUPS;
     groups.push(v);
     i = j;
     if (i === to) break;
-    if (s.charCodeAt(i) !== 58) return false;
+    if (s.charCodeAt(i) !== 58) return BAD_GROUPS;
     i++;
     if (i < to && s.charCodeAt(i) === 58) {
-      if (gap >= 0) return false; // a second '::'
+      if (gap >= 0) return BAD_GROUPS; // a second '::'
       gap = groups.length;
       i++;
-      if (i === to) break;
-    } else if (i === to) return false; // trailing single ':'
+    } else if (i === to) return BAD_GROUPS; // trailing single ':'
   }
+  return gap;
+}
+
+/** An embedded IPv4 address: the last 32 bits, as two groups. */
+function embeddedV4(s: string, from: number, to: number, groups: number[]): boolean {
+  const v4 = parseV4(s, from, to);
+  if (v4 < 0) return false;
+  groups.push(v4 >>> 16, v4 & 0xffff);
+  return true;
+}
+
+/** Eight groups into four words, '::' standing for the zero groups missing (at least one, RFC 4291). */
+function placeGroups(groups: number[], gap: number, out: Uint32Array): boolean {
   if (gap < 0) {
     if (groups.length !== 8) return false;
   } else {
-    if (groups.length > 7) return false; // '::' stands for at least one group (RFC 4291)
-    const fill = 8 - groups.length;
-    groups.splice(gap, 0, ...new Array<number>(fill).fill(0));
+    if (groups.length > 7) return false;
+    groups.splice(gap, 0, ...new Array<number>(8 - groups.length).fill(0));
   }
   for (let k = 0; k < 4; k++) out[k] = ((groups[2 * k] << 16) | groups[2 * k + 1]) >>> 0;
   return true;
@@ -119,7 +134,7 @@ export const isMappedV4 = (w: ArrayLike<number>): boolean => w[0] === 0 && w[1] 
  */
 export function parseCidr(s: string, out: Cidr = new Cidr()): Cidr {
   if (typeof s !== 'string' || s.length === 0) fail(String(s), 'empty');
-  let slash = s.indexOf('/');
+  const slash = s.indexOf('/');
   const end = slash < 0 ? s.length : slash;
   const v6 = s.indexOf(':') >= 0 && s.indexOf(':') < end;
   out.v6 = v6;
@@ -135,27 +150,29 @@ export function parseCidr(s: string, out: Cidr = new Cidr()): Cidr {
     w[3] = 0;
   }
   const W = v6 ? 128 : 32;
-  let len = W;
   out.hasLen = slash >= 0;
-  if (slash >= 0) {
-    slash++;
-    const digits = s.length - slash;
-    if (digits < 1 || digits > 3) fail(s, 'bad prefix length');
-    len = 0;
-    for (let i = slash; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) fail(s, 'bad prefix length');
-      len = len * 10 + (c - 48);
-    }
-    if (digits > 1 && s.charCodeAt(slash) === 48) fail(s, 'prefix length with a leading zero');
-    if (len > W) fail(s, `prefix length ${len} exceeds ${W}`);
-  }
+  const len = slash >= 0 ? parseLength(s, slash + 1, W) : W;
   out.len = len;
   out.hostBits = hasHostBits(w, len, W);
   if (v6 && len >= 96 && isMappedV4(w)) {
     fail(s, `IPv4-mapped IPv6 addresses (::ffff:0:0/96) are not managed: write the IPv4 address ${formatV4(w[3])}`);
   }
   return out;
+}
+
+/** The prefix length at s[from..]: 1-3 decimal digits, no leading zero, at most W. */
+function parseLength(s: string, from: number, W: number): number {
+  const digits = s.length - from;
+  if (digits < 1 || digits > 3) fail(s, 'bad prefix length');
+  let len = 0;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) fail(s, 'bad prefix length');
+    len = len * 10 + (c - 48);
+  }
+  if (digits > 1 && s.charCodeAt(from) === 48) fail(s, 'prefix length with a leading zero');
+  if (len > W) fail(s, `prefix length ${len} exceeds ${W}`);
+  return len;
 }
 
 function hasHostBits(w: ArrayLike<number>, len: number, W: number): boolean {

@@ -5,7 +5,7 @@
 // parent does not grow with the number of allocations.
 
 import { L_NETWORK_NAME, selectorKey, selectorMatches } from './labels.js';
-import { RowFlag, RowType, type RowStore } from './rows.js';
+import { KindCode, RowFlag, RowType, type RowStore } from './rows.js';
 import type { LabelSelector, Labels } from './label-types.js';
 
 /** What a request asks for, which decides the kinds of parents it can use. */
@@ -25,6 +25,20 @@ export const enum RequestClass {
 /** Host and loopback requests take one address; the other classes take a prefix. */
 export const takesAddress = (requestClass: RequestClass): boolean =>
   requestClass === RequestClass.Host || requestClass === RequestClass.Loopback;
+
+/** The class of request an allocation of `kind` answers (`address`: a single address of a network subnet). */
+export function classOfAllocation(kind: KindCode, address: boolean): RequestClass {
+  switch (kind) {
+    case KindCode.Network:
+      return address ? RequestClass.Host : RequestClass.Subnet;
+    case KindCode.Loopback:
+      return RequestClass.Loopback;
+    case KindCode.Pool:
+      return RequestClass.Pool;
+    default:
+      return RequestClass.Aggregate;
+  }
+}
 
 export interface Candidates {
   version: number;

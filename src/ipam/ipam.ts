@@ -1,24 +1,13 @@
 // The allocator facade: implements the Ipam contract of types.ts over the shared IpamState.
 
 import { allocate } from './allocate.js';
-import { rowAllocation } from './output.js';
-import {
-  applyNetworkInstance,
-  applyPrefix,
-  dependentsError,
-  dropWholeInstance,
-  instanceDependents,
-  removeNetworkInstance,
-  removePrefix,
-  removeSpecNow,
-  specDependents,
-} from './prefixes.js';
+import { applyNetworkInstance, applyPrefix, removeNetworkInstance, removePrefix } from './prefixes.js';
 import { definePrefix, definesPrefix } from './define.js';
 import { lookup } from './lookup.js';
 import { allocationsWithin, getAllocations, listAllocations, listNetworkInstances, listPrefixes, utilization } from './queries.js';
 import { specInfo } from './output.js';
 import { snapshot } from './snapshot.js';
-import { RowType } from './rows.js';
+import { release } from './release.js';
 import { IpamState } from './state.js';
 import { createVlans } from '../vlan/index.js';
 import type { Vlans } from '../vlan/types.js';
@@ -76,36 +65,7 @@ export class Allocator implements Ipam {
   }
 
   release(owner: string, opts?: ReleaseOptions): Allocation[] {
-    const state = this.state;
-    const held = state.owners.get(owner);
-    const ownedSpecs = state.specsByOwner.get(owner);
-    const ownedInsts = state.instancesByOwner.get(owner);
-    if (held !== undefined && !ownedSpecs && !ownedInsts && state.rows.isHost(held) && state.rows.type(held) === RowType.Alloc) {
-      // the common case: one address, nothing can depend on it
-      const a = rowAllocation(state, held, owner);
-      state.releaseHost(held, owner);
-      return [a];
-    }
-    const specs = [...(ownedSpecs ?? [])];
-    const insts = [...(ownedInsts ?? [])];
-    const freed: Allocation[] = [];
-    if (!opts?.force || opts.forceOnly) {
-      const except = new Set([owner]);
-      const deps = new Set<string>();
-      if (held !== undefined) state.dependents(held, except, deps);
-      for (const s of specs) specDependents(state, s, except, deps);
-      for (const i of insts) instanceDependents(state, i, except, deps);
-      if (opts?.force) for (const d of deps) if (opts.forceOnly!(d)) deps.delete(d);
-      if (deps.size) {
-        const inst = state.instances[held !== undefined ? state.rows.inst(held) : specs.length ? specs[0].inst : insts[0].id]!;
-        throw dependentsError(`what ${owner} holds`, inst, deps);
-      }
-    }
-    const cb = (r: number) => void freed.push(rowAllocation(state, r));
-    if (held !== undefined) state.purge(held, true, cb);
-    for (const s of specs) removeSpecNow(state, s, cb);
-    for (const i of insts) if (state.instances[i.id] === i) dropWholeInstance(state, i, cb);
-    return freed;
+    return release(this.state, owner, opts);
   }
 
   getAllocations(owner: string): Allocation[] {

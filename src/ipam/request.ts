@@ -2,7 +2,7 @@
 // labels), and whether what an owner holds still answers a request (idempotency).
 
 import { Cidr, compareWords } from './addr.js';
-import { candidates, RequestClass } from './candidates.js';
+import { candidates, classOfAllocation, RequestClass } from './candidates.js';
 import { IpamError } from './errors.js';
 import {
   EMPTY_LABELS,
@@ -209,16 +209,7 @@ export function noMatch(p: Plan): IpamError {
 /** The row's request class (what kind of request made it). */
 export function rowClass(state: IpamState, r: number): RequestClass {
   const rows = state.rows;
-  switch (rows.kind(r) as KindCode) {
-    case KindCode.Network:
-      return rows.type(r) === RowType.Ref || rows.isHost(r) ? RequestClass.Host : RequestClass.Subnet;
-    case KindCode.Loopback:
-      return RequestClass.Loopback;
-    case KindCode.Pool:
-      return RequestClass.Pool;
-    default:
-      return RequestClass.Aggregate;
-  }
+  return classOfAllocation(rows.kind(r), rows.type(r) === RowType.Ref || rows.isHost(r));
 }
 
 /** Does the owner's current allocation already answer this request? */

@@ -436,36 +436,43 @@ export class IpamState {
     }
     const inst = this.instances[rows.inst(r)];
     const t = rows.type(r);
-    if (t === RowType.Reserved) {
-      for (const ref of [...(this.refs.get(r) ?? [])]) this.purge(ref, false, freed);
-      this.refs.delete(r);
-    }
-    if (t === RowType.Ref) {
-      const res = rows.parent(r);
-      const s = this.refs.get(res);
-      if (s) {
-        s.delete(r);
-        if (s.size === 0) this.refs.delete(res);
-      }
-    }
+    if (t === RowType.Reserved) this.purgeLookupsOf(r, freed);
+    if (t === RowType.Ref) this.forgetLookup(r);
     if (t === RowType.Alloc || t === RowType.Ref) {
       if (freed) freed(r);
       const owner = rows.ownerOf(r);
       if (this.owners.get(owner) === r) this.owners.delete(owner);
     }
-    if (t === RowType.Prefix || t === RowType.Reserved) {
-      for (const s of this.meta.get(r)?.members ?? []) {
-        if (inst && inst.specs.get(s.key) === s) {
-          inst.specs.delete(s.key);
-          this.unindex(this.specsByOwner, s.owner, s);
-          if (s.reserved && s.reserved !== r) this.purge(s.reserved, false, freed);
-        }
-      }
-    }
+    if ((t === RowType.Prefix || t === RowType.Reserved) && inst) this.forgetSpecs(r, inst, freed);
     if ((rows.flags(r) & RowFlag.Selectable) !== 0 && inst) this.setSelectable(inst, r, false, t === RowType.Alloc);
     this.meta.delete(r);
     this.labels.unref(rows.labels(r));
     rows.free(r);
+  }
+
+  /** A reserved address goes: so do the lookups of it. */
+  private purgeLookupsOf(reserved: number, freed: ((r: number) => void) | null): void {
+    for (const ref of [...(this.refs.get(reserved) ?? [])]) this.purge(ref, false, freed);
+    this.refs.delete(reserved);
+  }
+
+  /** A lookup goes: its reserved address no longer lists it. */
+  private forgetLookup(ref: number): void {
+    const reserved = this.rows.parent(ref);
+    const lookups = this.refs.get(reserved);
+    if (!lookups) return;
+    lookups.delete(ref);
+    if (lookups.size === 0) this.refs.delete(reserved);
+  }
+
+  /** A prefix or reserved row goes: the specs defining it go from the instance and their owners. */
+  private forgetSpecs(r: number, inst: Instance, freed: ((r: number) => void) | null): void {
+    for (const s of this.meta.get(r)?.members ?? []) {
+      if (inst.specs.get(s.key) !== s) continue;
+      inst.specs.delete(s.key);
+      this.unindex(this.specsByOwner, s.owner, s);
+      if (s.reserved && s.reserved !== r) this.purge(s.reserved, false, freed);
+    }
   }
 
   /** Frees a host address allocation (nothing can depend on it): the release fast path. */

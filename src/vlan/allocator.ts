@@ -38,34 +38,44 @@ function invalid(x: string, field: string, message: string): IpamError {
 /** Reads vlanID / range into a Want; every refusal names the field and the index. */
 function wanted(x: string, vlanID: unknown, range: unknown, allowSize: boolean): Want {
   if (vlanID !== undefined && range !== undefined) throw invalid(x, 'spec.range', 'spec.vlanID and spec.range exclude each other');
-  if (vlanID !== undefined) {
-    if (typeof vlanID !== 'number' || !Number.isInteger(vlanID) || vlanID < 0 || vlanID > 4095) {
-      throw invalid(
-        x,
-        'spec.vlanID',
-        `spec.vlanID ${JSON.stringify(vlanID)} is out of range: VLAN ids are 0-4095, of which ${FIRST_USABLE}-${LAST_USABLE} can be claimed`,
-      );
-    }
-    if (isReserved(vlanID))
-      throw invalid(
-        x,
-        'spec.vlanID',
-        `spec.vlanID ${vlanID} is reserved (0 untagged, 1 default, 4095): claim one of ${FIRST_USABLE}-${LAST_USABLE}`,
-      );
-    return { id: vlanID };
-  }
+  if (vlanID !== undefined) return { id: wantedId(x, vlanID) };
   if (range === undefined) return {};
+  return wantedRange(x, range, allowSize);
+}
+
+/** spec.vlanID: one claimable id. */
+function wantedId(x: string, vlanID: unknown): number {
+  if (typeof vlanID !== 'number' || !Number.isInteger(vlanID) || vlanID < 0 || vlanID > 4095) {
+    throw invalid(
+      x,
+      'spec.vlanID',
+      `spec.vlanID ${JSON.stringify(vlanID)} is out of range: VLAN ids are 0-4095, of which ${FIRST_USABLE}-${LAST_USABLE} can be claimed`,
+    );
+  }
+  if (isReserved(vlanID)) {
+    throw invalid(
+      x,
+      'spec.vlanID',
+      `spec.vlanID ${vlanID} is reserved (0 untagged, 1 default, 4095): claim one of ${FIRST_USABLE}-${LAST_USABLE}`,
+    );
+  }
+  return vlanID;
+}
+
+/** spec.range: start:end of claimable ids, or (claims only) a size. */
+function wantedRange(x: string, range: unknown, allowSize: boolean): Want {
   if (typeof range !== 'string') throw invalid(x, 'spec.range', `spec.range must be start:end or a size, not ${JSON.stringify(range)}`);
   const r = parseRange(range);
   if (typeof r === 'string') throw invalid(x, 'spec.range', `spec.range ${r}`);
   if ('size' in r) {
     if (!allowSize) throw invalid(x, 'spec.range', `spec.range of a VLAN definition must be start:end, not a size (${range})`);
-    if (r.size < 1 || r.size > USABLE)
+    if (r.size < 1 || r.size > USABLE) {
       throw invalid(
         x,
         'spec.range',
         `spec.range size ${r.size} does not fit: an index has ${USABLE} claimable ids (${FIRST_USABLE}-${LAST_USABLE})`,
       );
+    }
     return { size: r.size };
   }
   if (r.start > r.end) throw invalid(x, 'spec.range', `spec.range ${range} ends before it starts`);
@@ -447,22 +457,11 @@ export class VlanAllocator implements Vlans {
 
   private dynamic(x: IndexState, req: VlanRequest, size: number | undefined, labels: Labels, dry: boolean): VlanAllocation {
     const sel = hasSelector(req.selector) ? req.selector : undefined;
-    const field = size === undefined ? 'spec.vlanIndex.name' : 'spec.range';
-    // (definition | undefined for the whole index)
-    const list: (Holder | undefined)[] = [];
-    let ref: Holder | undefined;
-    if (sel) {
-      for (const d of x.defs) {
-        if (!selectorMatches(sel, d.labels[0])) continue;
-        if (d.block) list.push(d);
-        else ref ??= d;
-      }
-    }
-    if (selectorMatches(sel, x.labels)) list.push(undefined);
+    const { list, single } = candidateRanges(x, sel);
     if (list.length === 0) {
-      if (ref && size === undefined) {
-        if (!dry) this.join(ref, req.owner, labels);
-        return answer(ref, req.owner, labels);
+      if (single && size === undefined) {
+        if (!dry) this.join(single, req.owner, labels);
+        return answer(single, req.owner, labels);
       }
       throw new IpamError(
         'NotFound',
@@ -471,27 +470,19 @@ export class VlanAllocator implements Vlans {
       );
     }
     const n = size ?? 1;
-    const hint = req.hint === undefined ? undefined : parseRange(req.hint);
-    if (hint && typeof hint !== 'string') {
-      const hs = 'size' in hint ? hint.size : hint.start;
-      const he = 'size' in hint ? hint.size : hint.end;
-      if (he - hs + 1 === n && 'size' in hint === (size === undefined)) {
-        for (const d of list) if (this.freeIn(x, d, hs, he)) return this.take(x, req, hs, he, size !== undefined, d, labels, dry);
-      }
+    const hint = hintedRange(req.hint, n, size !== undefined);
+    if (hint) {
+      for (const d of list)
+        if (this.freeIn(x, d, hint.start, hint.end)) return this.take(x, req, hint.start, hint.end, size !== undefined, d, labels, dry);
     }
     for (const d of list) {
+      const map = d ? x.claimed : x.taken;
       const lo = d ? d.start : FIRST_USABLE;
       const hi = d ? d.end : LAST_USABLE;
-      const map = d ? x.claimed : x.taken;
       const start = n === 1 ? map.lowestClear(lo, hi) : map.lowestClearRun(lo, hi, n);
       if (start >= 0) return this.take(x, req, start, start + n - 1, size !== undefined, d, labels, dry);
     }
-    const where = `VLAN index ${x.key}${sel ? ` (selector ${renderSelector(sel)})` : ''}`;
-    if (size === undefined) throw new IpamError('Exhausted', `no free VLAN id in ${where}: exhausted`, { field, vlanIndex: x.key });
-    throw new IpamError('Exhausted', `no ${size} consecutive free VLAN ids in ${where}: the range does not fit`, {
-      field,
-      vlanIndex: x.key,
-    });
+    throw exhausted(x, sel, size);
   }
 
   /** Every id of start..end is claimable in the candidate (a definition's range, or the index). */
@@ -500,6 +491,44 @@ export class VlanAllocator implements Vlans {
     if (d) return start >= d.start && end <= d.end && x.claimed.allClear(start, end);
     return x.taken.allClear(start, end);
   }
+}
+
+/**
+ * The candidates of a dynamic claim, in order: the range definitions its selector matches (by
+ * id), then the whole index (undefined) when the index's own labels match. `single`: the first
+ * single-id definition it matches, the answer when nothing else does.
+ */
+function candidateRanges(x: IndexState, sel: LabelSelector | undefined): { list: (Holder | undefined)[]; single: Holder | undefined } {
+  const list: (Holder | undefined)[] = [];
+  let single: Holder | undefined;
+  if (sel) {
+    for (const d of x.defs) {
+      if (!selectorMatches(sel, d.labels[0])) continue;
+      if (d.block) list.push(d);
+      else single ??= d;
+    }
+  }
+  if (selectorMatches(sel, x.labels)) list.push(undefined);
+  return { list, single };
+}
+
+/** The ids a hint names, when it is the shape the claim asks for (a size-n block, or one id). */
+function hintedRange(hint: string | undefined, n: number, block: boolean): { start: number; end: number } | undefined {
+  const r = hint === undefined ? undefined : parseRange(hint);
+  if (!r || typeof r === 'string') return undefined;
+  const start = 'size' in r ? r.size : r.start;
+  const end = 'size' in r ? r.size : r.end;
+  return end - start + 1 === n && 'size' in r === !block ? { start, end } : undefined;
+}
+
+function exhausted(x: IndexState, sel: LabelSelector | undefined, size: number | undefined): IpamError {
+  const field = size === undefined ? 'spec.vlanIndex.name' : 'spec.range';
+  const where = `VLAN index ${x.key}${sel ? ` (selector ${renderSelector(sel)})` : ''}`;
+  if (size === undefined) return new IpamError('Exhausted', `no free VLAN id in ${where}: exhausted`, { field, vlanIndex: x.key });
+  return new IpamError('Exhausted', `no ${size} consecutive free VLAN ids in ${where}: the range does not fit`, {
+    field,
+    vlanIndex: x.key,
+  });
 }
 
 function answerText(h: Holder): string {
