@@ -1,6 +1,6 @@
 // Allocation requests: idempotency per owner, static requests, sticky hints, `index`, and the
 // dynamic choice of the lowest free block in the first candidate that has room. The hot path
-// allocates no JS object except the returned Allocation.
+// allocates no JS object but the request's Plan and the returned Allocation.
 
 import { Cidr, formatAddr, formatCidr, fromBig, parseCidr, toBig } from './addr.js';
 import { candidates, RequestClass, takesAddress } from './candidates.js';

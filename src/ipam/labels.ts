@@ -1,6 +1,6 @@
 // Labels and Kubernetes label selectors: matching, a canonical key per selector (for the
 // candidate cache), a human rendering for error messages, and interning of label sets so that
-// a million allocations with the same (or no) labels share one frozen object.
+// allocations with the same (or no) labels share one frozen object.
 
 import type { LabelSelector, LabelSelectorRequirement, Labels } from './types.js';
 

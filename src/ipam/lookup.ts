@@ -5,7 +5,7 @@
 
 import { IpamError } from './errors.js';
 import { L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWORK_NAME, L_PREFIX_KIND, renderSelector } from './labels.js';
-import { buildAllocation, rowAllocation } from './output.js';
+import { allocationMatch, rowAllocation, rowAnswer } from './output.js';
 import { KIND_NAMES, KindCode, RowType } from './rows.js';
 import type { Instance, IpamState } from './state.js';
 import type { LabelSelector, LabelSelectorRequirement, Labels, LookupMatch, NetworkInstanceRef } from './types.js';
@@ -105,45 +105,11 @@ function networkName(state: IpamState, r: number): string | undefined {
 function match(state: IpamState, inst: Instance, r: number): LookupMatch {
   const rows = state.rows;
   const t = rows.type(r);
-  if (t === RowType.Alloc || t === RowType.Ref) {
-    const a = rowAllocation(state, r);
-    return {
-      networkInstance: inst.ref,
-      kind: a.kind,
-      addressFamily: a.addressFamily,
-      prefix: a.prefix,
-      ...(a.gateway ? { gateway: a.gateway } : {}),
-      labels: a.labels,
-      owner: a.owner,
-    };
-  }
+  if (t === RowType.Alloc || t === RowType.Ref) return allocationMatch(rowAllocation(state, r));
   const m = state.metaOf(r);
   const owner = state.holderOf(r);
-  if (t === RowType.Reserved) {
-    // a reserved address is answered as a host address of its subnet
-    const a = buildAllocation(
-      state,
-      owner,
-      inst,
-      rows.kind(r),
-      rows.isV6(r),
-      rows.page(r),
-      rows.at(r),
-      rows.len(r),
-      true,
-      rows.parent(r),
-      m.selectorLabels,
-    );
-    return {
-      networkInstance: inst.ref,
-      kind: a.kind,
-      addressFamily: a.addressFamily,
-      prefix: a.prefix,
-      ...(a.gateway ? { gateway: a.gateway } : {}),
-      labels: m.selectorLabels,
-      owner,
-    };
-  }
+  // a reserved address is answered as a host address of its subnet
+  if (t === RowType.Reserved) return allocationMatch(rowAnswer(state, r, owner, true, rows.parent(r), m.selectorLabels));
   return {
     networkInstance: inst.ref,
     kind: KIND_NAMES[rows.kind(r)],

@@ -4,7 +4,7 @@ import { formatAddr } from './addr.js';
 import { EMPTY_LABELS } from './labels.js';
 import { KIND_NAMES, RowType } from './rows.js';
 import type { Instance, IpamState, SpecRec } from './state.js';
-import type { Allocation, Labels, PrefixInfo } from './types.js';
+import type { Allocation, Labels, LookupMatch, PrefixInfo } from './types.js';
 
 /**
  * The answer for an allocation at address `w[wo..]`. Host addresses in a subnet are written
@@ -53,38 +53,31 @@ export function buildAllocation(
 /** The Allocation a row (Alloc or Ref) stands for. */
 export function rowAllocation(state: IpamState, r: number, owner?: string): Allocation {
   const rows = state.rows;
-  const inst = state.instances[rows.inst(r)]!;
   const labels = state.labels.get(rows.labels(r));
-  if (rows.type(r) === RowType.Ref) {
-    // a lookup of a reserved address: answered like a host address of the reserved row's subnet
-    const res = rows.parent(r);
-    return buildAllocation(
-      state,
-      owner ?? rows.ownerOf(r),
-      inst,
-      rows.kind(r),
-      rows.isV6(r),
-      rows.page(r),
-      rows.at(r),
-      rows.len(r),
-      true,
-      rows.parent(res),
-      labels,
-    );
-  }
-  return buildAllocation(
-    state,
-    owner ?? rows.ownerOf(r),
-    inst,
-    rows.kind(r),
-    rows.isV6(r),
-    rows.page(r),
-    rows.at(r),
-    rows.len(r),
-    rows.isHost(r),
-    rows.parent(r),
-    labels,
-  );
+  const holder = owner ?? rows.ownerOf(r);
+  // a lookup of a reserved address: answered like a host address of the reserved row's subnet
+  if (rows.type(r) === RowType.Ref) return rowAnswer(state, r, holder, true, rows.parent(rows.parent(r)), labels);
+  return rowAnswer(state, r, holder, rows.isHost(r), rows.parent(r), labels);
+}
+
+/** buildAllocation for row r's own block: a `host` address of container `parent`, or a prefix in it. */
+export function rowAnswer(state: IpamState, r: number, owner: string, host: boolean, parent: number, labels: Labels): Allocation {
+  const rows = state.rows;
+  const inst = state.instances[rows.inst(r)]!;
+  return buildAllocation(state, owner, inst, rows.kind(r), rows.isV6(r), rows.page(r), rows.at(r), rows.len(r), host, parent, labels);
+}
+
+/** What a lookup answers for something answered as an allocation. */
+export function allocationMatch(a: Allocation): LookupMatch {
+  return {
+    networkInstance: a.networkInstance,
+    kind: a.kind,
+    addressFamily: a.addressFamily,
+    prefix: a.prefix,
+    ...(a.gateway ? { gateway: a.gateway } : {}),
+    labels: a.labels,
+    owner: a.owner,
+  };
 }
 
 export function specInfo(state: IpamState, s: SpecRec): PrefixInfo {

@@ -1,7 +1,7 @@
 // Owner -> allocation row: open-addressing hash tables of row ids (Int32Array, linear
 // probing, backward-shift deletion). The owner strings live in the row table already, so an
-// entry costs 8-16 bytes instead of a Map entry's 40-80, and inserting never rehashes more
-// than 1/256 of the index (see SHARDS).
+// entry is a slot of two int32 words (no Map entry, no string of its own), and inserting never
+// rehashes more than 1/256 of the index (see SHARDS).
 
 import type { RowStore } from './rows.js';
 
@@ -13,7 +13,7 @@ export function hashString(s: string): number {
 }
 
 /** Sub-tables, chosen by a hash's top 8 bits. Each grows on its own, so growing costs 1/256 of
- *  the index at a time (a single million-entry table paused an insert for tens of ms). */
+ *  the index at a time (one table would rehash every entry within a single insert). */
 const SHARDS = 256;
 const SHARD_SHIFT = 24;
 

@@ -1,7 +1,7 @@
 // Every prefix, reservation and allocation is a row in one table of typed-array pages (each
-// row's fields side by side, see RowStore), with owner strings in per-page pools. A million
-// allocations cost a few dozen bytes each and no JS object apiece; Allocation objects are
-// built on output only.
+// row's fields side by side, see RowStore), with owner strings in per-page pools. An
+// allocation is one row and no JS object of its own; Allocation objects are built on output
+// only.
 
 /** What a row is. */
 export const enum RowType {
@@ -50,7 +50,7 @@ const META = 4,
   NODE = 11;
 
 /** Rows per page (2^PAGE_BITS). Growing the table adds a page and never copies the rows
- *  already there: doubling one array stalled an insert for ms per 100k rows, all at once. */
+ *  already there: doubling one array would copy every row within a single insert. */
 const PAGE_BITS = 12;
 const PAGE_MASK = (1 << PAGE_BITS) - 1;
 const PAGE_WORDS = ROW << PAGE_BITS;

@@ -1,6 +1,6 @@
 // Whole-state snapshot as plain JSON-serialisable data, and restore. Allocations are listed
 // in tree order (every prefix before what lies inside it) so restore places each one with a
-// single descent and no selection: about a microsecond per allocation.
+// single descent and no selection.
 
 import { Cidr, compareWords, maskTo, parseCidr } from './addr.js';
 import { insertAllocation } from './restore.js';

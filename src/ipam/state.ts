@@ -372,7 +372,6 @@ export class IpamState {
     if (!incremental) inst.version++;
   }
 
-  /** Rows directly inside container r, lowest address first. */
   /** Calls fn for each child of row r in address order, until fn returns false; returns
    *  whether it went through all of them. No array of every child is built first. */
   eachChild(r: number, fn: (child: number) => boolean | void): boolean {
@@ -387,6 +386,7 @@ export class IpamState {
     return done;
   }
 
+  /** Rows directly inside container r, lowest address first. */
   children(r: number): number[] {
     const out: number[] = [];
     const rows = this.rows;
