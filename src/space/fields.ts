@@ -5,6 +5,15 @@ import type { LabelSelector, LabelSelectorRequirement } from '../ipam/types.js';
 
 export type Obj = Record<string, unknown>;
 
+/** Identity of the resource being read. */
+export interface SpaceMeta {
+  kind: string;
+  name: string;
+  /** As written (undefined when absent). */
+  namespace?: string;
+  labels: Record<string, string>;
+}
+
 export class SpaceFieldError extends Error {
   override readonly name = 'SpaceFieldError';
   constructor(

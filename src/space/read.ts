@@ -8,7 +8,7 @@
 import type { InstancePrefix, NetworkInstanceRef, PrefixKind, PrefixSpec } from '../ipam/types.js';
 import type { AttachmentDef, NetworkDef, SpaceDefinitions } from './definitions.js';
 import { readVlanDefinition, readVlanIndex, VLAN_ALLOC_VERSIONS, VLAN_RESOURCE_VERSIONS, VLAN_VERSIONS } from './vlan.js';
-import { asObj, labels, list, requiredString, scalar, selector, SpaceFieldError, type Obj } from './fields.js';
+import { asObj, labels, list, requiredString, scalar, selector, SpaceFieldError, type Obj, type SpaceMeta } from './fields.js';
 import { ANN_PREFIX_LENGTHS, NETWORK_CONFIG_VERSIONS, readNetworkConfig, readPrefixLengths } from './network-config.js';
 
 export { SpaceFieldError } from './fields.js';
@@ -17,15 +17,6 @@ const IPAM_VERSIONS = new Set(['ipam.nephio.org/v1alpha1', 'ipam.resource.nephio
 const INFRA_VERSIONS = new Set(['infra.nephio.org/v1alpha1']);
 const PREFIX_KINDS: readonly string[] = ['aggregate', 'network', 'pool', 'loopback'];
 export const LABEL_NETWORK_NAME = 'nephio.org/network-name';
-
-/** Identity of the resource being read. */
-export interface SpaceMeta {
-  kind: string;
-  name: string;
-  /** As written (undefined when absent). */
-  namespace?: string;
-  labels: Record<string, string>;
-}
 
 interface KindReader {
   apiVersions: ReadonlySet<string>;

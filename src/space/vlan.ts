@@ -4,21 +4,15 @@
 // catalog's infra/capi/vlanindex package makes one per cluster). Readers registered in read.ts.
 import type { VlanDefinition, VlanIndexKind, VlanIndexSpec } from '../vlan/types.js';
 import type { SpaceDefinitions } from './definitions.js';
-import { asObj, labels, requiredString, scalar, SpaceFieldError, type Obj } from './fields.js';
+import { asObj, labels, requiredString, scalar, SpaceFieldError, type Obj, type SpaceMeta } from './fields.js';
 
 export const VLAN_RESOURCE_VERSIONS: ReadonlySet<string> = new Set(['vlan.resource.nephio.org/v1alpha1']);
 export const VLAN_ALLOC_VERSIONS: ReadonlySet<string> = new Set(['vlan.alloc.nephio.org/v1alpha1']);
 export const VLAN_VERSIONS: ReadonlySet<string> = new Set([...VLAN_RESOURCE_VERSIONS, ...VLAN_ALLOC_VERSIONS]);
 
-interface Meta {
-  name: string;
-  namespace?: string;
-  labels: Record<string, string>;
-}
-
 const ref = (name: string, namespace: string | undefined) => (namespace ? { name, namespace } : { name });
 
-export function readVlanIndex(obj: Obj, m: Meta, owner: string, defs: SpaceDefinitions): void {
+export function readVlanIndex(obj: Obj, m: SpaceMeta, owner: string, defs: SpaceDefinitions): void {
   const spec = asObj(obj.spec);
   const kind = scalar(spec?.kind) ?? 'esg';
   if (kind !== 'esg' && kind !== 'device') throw new SpaceFieldError('spec.kind', `spec.kind "${kind}" is not esg or device`);
@@ -28,7 +22,7 @@ export function readVlanIndex(obj: Obj, m: Meta, owner: string, defs: SpaceDefin
   (defs.vlanIndexes ??= []).push(x);
 }
 
-export function readVlanDefinition(obj: Obj, m: Meta, owner: string, defs: SpaceDefinitions): void {
+export function readVlanDefinition(obj: Obj, m: SpaceMeta, owner: string, defs: SpaceDefinitions): void {
   const spec = asObj(obj.spec);
   if (!spec) throw new SpaceFieldError('spec', 'spec is required');
   const field = asObj(spec.vlanDatabase) ? 'vlanDatabase' : 'vlanIndex';
