@@ -53,11 +53,10 @@ export function buildAllocation(
 /** The Allocation a row (Alloc or Ref) stands for. */
 export function rowAllocation(state: IpamState, r: number, owner?: string): Allocation {
   const rows = state.rows;
-  const labels = state.labels.get(rows.labels(r));
-  const holder = owner ?? rows.ownerOf(r);
+  const lookup = rows.type(r) === RowType.Ref;
   // a lookup of a reserved address: answered like a host address of the reserved row's subnet
-  if (rows.type(r) === RowType.Ref) return rowAnswer(state, r, holder, true, rows.parent(rows.parent(r)), labels);
-  return rowAnswer(state, r, holder, rows.isHost(r), rows.parent(r), labels);
+  const parent = lookup ? rows.parent(rows.parent(r)) : rows.parent(r);
+  return rowAnswer(state, r, owner ?? rows.ownerOf(r), lookup || rows.isHost(r), parent, state.labels.get(rows.labels(r)));
 }
 
 /** buildAllocation for row r's own block: a `host` address of container `parent`, or a prefix in it. */
