@@ -339,8 +339,6 @@ class BlockReader {
   readonly L: Lines;
   /** Collections open around the node being read. */
   private depth = 0;
-  /** Offset just after the colon of the key `key()` read last. */
-  private keyEnd = 0;
   /**
    * values=false only checks the text: maps and sequences get no JS value (null-prototype
    * objects are dictionaries, and building them is most of the reader's cost).
@@ -469,10 +467,24 @@ class BlockReader {
     for (;;) {
       const lineStart = L.starts[line];
       const lineEnd = L.ends[line];
-      const key = this.key(lineStart + col, lineEnd);
+      const at = lineStart + col;
+      let key: string;
+      let after: number;
+      const c = t[at];
+      if (c === '"' || c === "'") {
+        const [k, next] = c === '"' ? readDouble(t, at, lineEnd) : readSingle(t, at, lineEnd);
+        after = quotedKeyEnd(t, next, lineEnd);
+        key = k;
+      } else {
+        const k = plainKeyEnd(t, at, lineEnd);
+        if (k < 0) throw new Unsupported('not a mapping entry');
+        key = t.slice(at, k).trimEnd();
+        if (key === '<<') throw new Unsupported('merge key');
+        after = k + 1;
+      }
       if (!values) keys = checkNewKey(entries, key, keys);
       else if (key in value) throw new Unsupported('duplicate key');
-      let vcol = this.keyEnd - lineStart;
+      let vcol = after - lineStart;
       while (vcol + lineStart < lineEnd && t.charCodeAt(vcol + lineStart) === 32) vcol++;
       const [node, end] = this.inline(line, vcol, indent, true);
       if (values) value[key] = node.value;
@@ -485,26 +497,6 @@ class BlockReader {
     }
     this.depth--;
     return [{ type: 'map', indent, entries, value, start: L.starts[li] + firstCol, end: L.after(last) }, last];
-  }
-
-  /** The key of the map entry at `at` (plain or quoted); sets keyEnd. */
-  private key(at: number, lineEnd: number): string {
-    const t = this.text;
-    const c = t[at];
-    if (c === '"' || c === "'") {
-      const [k, next] = c === '"' ? readDouble(t, at, lineEnd) : readSingle(t, at, lineEnd);
-      let j = next;
-      while (j < lineEnd && t.charCodeAt(j) === 32) j++;
-      if (t[j] !== ':' || (j + 1 < lineEnd && t.charCodeAt(j + 1) !== 32)) throw new Unsupported('quoted key');
-      this.keyEnd = j + 1;
-      return k;
-    }
-    const k = plainKeyEnd(t, at, lineEnd);
-    if (k < 0) throw new Unsupported('not a mapping entry');
-    const key = t.slice(at, k).trimEnd();
-    if (key === '<<') throw new Unsupported('merge key');
-    this.keyEnd = k + 1;
-    return key;
   }
 
   /** The line of the map's next entry after line `end`, or -1 when the map (at `indent`) ends there. */
@@ -572,6 +564,14 @@ class BlockReader {
     if (isMap) return this.map(li, col, col);
     return this.inline(li, col, dash, false);
   }
+}
+
+/** After a quoted key ending at `next`: the offset just after its colon. */
+function quotedKeyEnd(t: string, next: number, lineEnd: number): number {
+  let j = next;
+  while (j < lineEnd && t.charCodeAt(j) === 32) j++;
+  if (t[j] !== ':' || (j + 1 < lineEnd && t.charCodeAt(j + 1) !== 32)) throw new Unsupported('quoted key');
+  return j + 1;
 }
 
 /**

@@ -18,6 +18,8 @@ const WORDS = new Map<string, ScalarValue>([
   ...['.nan', '.NaN', '.NAN'].map((w): [string, ScalarValue] => [w, NaN]),
 ]);
 
+const LONGEST_WORD = Math.max(...[...WORDS.keys()].map((w) => w.length));
+
 /** By first character: 0 a string, WORD_START a word may start there, NUMBER_START a number or a word. */
 const WORD_START = 1;
 const NUMBER_START = 2;
@@ -35,8 +37,10 @@ export function resolvePlain(s: string): ScalarValue {
   // Fast exit for the common case: plain words are strings.
   const first = FIRST[s.charCodeAt(0)];
   if (!first) return s;
-  const word = WORDS.get(s);
-  if (word !== undefined) return word;
+  if (s.length <= LONGEST_WORD) {
+    const word = WORDS.get(s);
+    if (word !== undefined) return word;
+  }
   return first === NUMBER_START ? resolveNumber(s) : s;
 }
 
