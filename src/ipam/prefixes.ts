@@ -177,52 +177,13 @@ function normalize(inst: Instance, spec: PrefixSpec, field: string): NormSpec {
 
 /** Adds one spec to the space (or joins an existing subnet). */
 function addSpec(state: IpamState, inst: Instance, n: NormSpec, fromInstance: boolean, field: string): SpecRec {
-  const rows = state.rows;
-  const { c, kind } = n;
-  state.locate(inst, c.v6, n.netWords, 0, c.len);
-  let row = 0;
-  let created = false;
-  const probe = state.locProbe;
-  const hit = state.locHit;
-  // the closest enclosing prefix decides: a wrong parent is a nesting error, whatever lies
-  // inside it (its reserved network/broadcast address, other owners' allocations)
-  if (state.locContainer !== 0) checkParent(state, inst, kind, state.locContainer, n.net, field);
-  if (probe === Probe.Exact) {
-    const shares =
-      (kind === KindCode.Network || kind === KindCode.Loopback) && rows.type(hit) === RowType.Prefix && rows.kind(hit) === kind;
-    if (!shares) throw inUse(state, inst, n.net, hit, field);
-    const other = state.meta.get(hit)?.networkName;
-    if (other !== n.networkName) {
-      throw new IpamError(
-        'AlreadyExists',
-        `${n.net} in network instance ${inst.key} is in use by ${state.holderOf(hit)} as network ${other ?? '(none)'}, not ${n.networkName ?? '(none)'}`,
-        {
-          networkInstance: inst.key,
-          prefix: n.net,
-          field,
-          dependents: [state.holderOf(hit)],
-        },
-      );
-    }
-    row = hit;
-  } else if (probe === Probe.Free) {
-    checkParent(state, inst, kind, state.locContainer, n.net, field);
-    row = createPrefixRow(state, inst, c, n.netWords, kind, RowType.Prefix, n.owner, state.locContainer);
-    created = true;
-  } else if (probe === Probe.Contains && kind === KindCode.Aggregate) {
-    checkParent(state, inst, kind, state.locContainer, n.net, field);
-    row = reparentUnder(state, inst, c, n.netWords, n.owner);
-    if (row === 0) throw inUse(state, inst, n.net, hit, field);
-    created = true;
-  } else {
-    throw inUse(state, inst, n.net, hit, field);
-  }
+  const { row, created } = specRow(state, inst, n, field);
   const rec: SpecRec = {
     key: n.canon + '\u0000' + n.owner,
     inst: inst.id,
     canon: n.canon,
     net: n.net,
-    kind,
+    kind: n.kind,
     owner: n.owner,
     labels: n.labels,
     networkName: n.networkName,
@@ -230,26 +191,77 @@ function addSpec(state: IpamState, inst: Instance, n: NormSpec, fromInstance: bo
     reserved: 0,
     fromInstance,
   };
-  if (c.hostBits) {
-    const W = c.v6 ? 128 : 32;
-    const p = state.trie.probe(rows.root(row), W - c.len, c.len, c.w, 0, 0);
-    if (p !== Probe.Free) {
-      const h = state.trie.hit;
-      if (created) state.purge(row, true, null);
-      throw inUse(state, inst, formatAddr(c.v6, c.w), h, field);
-    }
-    const res = state.newRow(inst, c.v6, c.w, 0, W, RowType.Reserved, kind, n.owner, true);
-    state.attach(inst, row, res);
-    rec.reserved = res;
-    state.metaOf(res).members = [rec];
-    state.setSelectable(inst, res, true);
-  }
+  if (n.c.hostBits) rec.reserved = reserveAddress(state, inst, n, row, created, rec, field);
   state.metaOf(row).members.push(rec);
   if (created) state.setSelectable(inst, row, true);
   inst.specs.set(rec.key, rec);
   state.index(state.specsByOwner, rec.owner, rec);
   refreshPrefix(state, inst, row);
   return rec;
+}
+
+/** The row the spec defines: a new prefix, an aggregate put over what it contains, or the
+ *  subnet it joins (same kind and network name). */
+function specRow(state: IpamState, inst: Instance, n: NormSpec, field: string): { row: number; created: boolean } {
+  const { c, kind } = n;
+  state.locate(inst, c.v6, n.netWords, 0, c.len);
+  const probe = state.locProbe;
+  const hit = state.locHit;
+  // the closest enclosing prefix decides: a wrong parent is a nesting error, whatever lies
+  // inside it (its reserved network/broadcast address, other owners' allocations)
+  if (state.locContainer !== 0) checkParent(state, inst, kind, state.locContainer, n.net, field);
+  if (probe === Probe.Exact) return { row: joinedSubnet(state, inst, n, hit, field), created: false };
+  if (probe === Probe.Free) {
+    checkParent(state, inst, kind, state.locContainer, n.net, field);
+    return { row: createPrefixRow(state, inst, c, n.netWords, kind, RowType.Prefix, n.owner, state.locContainer), created: true };
+  }
+  if (probe === Probe.Contains && kind === KindCode.Aggregate) {
+    checkParent(state, inst, kind, state.locContainer, n.net, field);
+    const row = reparentUnder(state, inst, c, n.netWords, n.owner);
+    if (row === 0) throw inUse(state, inst, n.net, hit, field);
+    return { row, created: true };
+  }
+  throw inUse(state, inst, n.net, hit, field);
+}
+
+/** A network or loopback prefix defined again (another owner, same network): the row it shares. */
+function joinedSubnet(state: IpamState, inst: Instance, n: NormSpec, hit: number, field: string): number {
+  const rows = state.rows;
+  const shares =
+    (n.kind === KindCode.Network || n.kind === KindCode.Loopback) && rows.type(hit) === RowType.Prefix && rows.kind(hit) === n.kind;
+  if (!shares) throw inUse(state, inst, n.net, hit, field);
+  const other = state.meta.get(hit)?.networkName;
+  if (other !== n.networkName) {
+    throw new IpamError(
+      'AlreadyExists',
+      `${n.net} in network instance ${inst.key} is in use by ${state.holderOf(hit)} as network ${other ?? '(none)'}, not ${n.networkName ?? '(none)'}`,
+      {
+        networkInstance: inst.key,
+        prefix: n.net,
+        field,
+        dependents: [state.holderOf(hit)],
+      },
+    );
+  }
+  return hit;
+}
+
+/** A prefix written with host bits reserves that address (the gateway): its row. A new prefix
+ *  row is taken back when the address is not free. */
+function reserveAddress(state: IpamState, inst: Instance, n: NormSpec, row: number, created: boolean, rec: SpecRec, field: string): number {
+  const { c, kind } = n;
+  const W = c.v6 ? 128 : 32;
+  const p = state.trie.probe(state.rows.root(row), W - c.len, c.len, c.w, 0, 0);
+  if (p !== Probe.Free) {
+    const h = state.trie.hit;
+    if (created) state.purge(row, true, null);
+    throw inUse(state, inst, formatAddr(c.v6, c.w), h, field);
+  }
+  const res = state.newRow(inst, c.v6, c.w, 0, W, RowType.Reserved, kind, n.owner, true);
+  state.attach(inst, row, res);
+  state.metaOf(res).members = [rec];
+  state.setSelectable(inst, res, true);
+  return res;
 }
 
 /** Owners that depend on a spec: everything inside its prefix (when it is the last to define it). */
