@@ -14,7 +14,7 @@ export interface Flag {
   arg?: string;
   /** The left column in --help when it is not `--name ARG` (several flags on one line). */
   usage?: string;
-  /** The description in --help, `\n` between its lines; a flag without one is not listed. */
+  /** The description in --help, `\n` between its lines; a flag without one is not listed, one with `''` alone. */
   help?: string;
 }
 
