@@ -97,7 +97,7 @@ function fitPage<T>(items: T[], size: (item: T) => number, L: ServiceContext['li
 const jsonSize = (m: unknown): number => Buffer.byteLength(JSON.stringify(m));
 
 /** A list page: where it starts (the previous answer's `continue`) and how long it is. */
-function page(r: { limit?: number; continue?: string }): { from: number; limit: number } {
+export function page(r: { limit?: number; continue?: string }): { from: number; limit: number } {
   const from = r.continue ? Number(r.continue) : 0;
   if (!Number.isInteger(from) || from < 0) throw invalid('continue', `"${r.continue}" is not a token from a previous answer`);
   const limit = r.limit ? Math.min(r.limit, MAX_PAGE) : DEFAULT_PAGE;

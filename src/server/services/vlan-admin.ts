@@ -24,10 +24,8 @@ import {
   type WVlanIndexRef,
   type WVlanOutcome,
 } from '../../protocol/vlan.js';
+import { page } from './admin-lists.js';
 import type { ServiceContext } from './context.js';
-
-const MAX_PAGE = 10_000;
-const DEFAULT_PAGE = 1_000;
 
 interface ListVlanClaimsRequest {
   index?: WVlanIndexRef;
@@ -47,9 +45,7 @@ async function listVlanClaims(
   p: Principal,
 ): Promise<{ claims: WVlanClaim[]; continue: string }> {
   const L = ctx.limits;
-  const from = r.continue ? Number(r.continue) : 0;
-  if (!Number.isInteger(from) || from < 0) throw invalid('continue', `"${r.continue}" is not a token from a previous answer`);
-  const limit = r.limit ? Math.min(r.limit, MAX_PAGE) : DEFAULT_PAGE;
+  const { from, limit } = page(r);
   const index = fromWVlanRef(r.index, 'index', L, false);
   const owner = checkString(r.owner, 'owner', L);
   const ownerPrefix = checkString(r.ownerPrefix, 'ownerPrefix', L);
