@@ -5,7 +5,8 @@ import { main as fn } from './fn.js';
 
 const USAGE = `usage: ipam-injector [fn]           KRM function: ResourceList on stdin, result on stdout
        ipam-injector serve [flags]    shared IPAM server (gRPC); serve --help
-       ipam-injector get KIND [flags] list allocations, prefixes or network instances of a server; get --help
+       ipam-injector get KIND [flags] list what a server holds (allocations, prefixes, network
+                                      instances, VLAN indexes, VLAN claims); get --help
        ipam-injector --help | --version`;
 
 declare const __FN_HELP__: string | undefined;
