@@ -14,6 +14,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { networkResource } from '../space/read.js';
 import { SpaceError, type Backend, type BackendRun, type Outcome, type PackageSpace, type VlanOutcome, type VlanRun } from './backend.js';
 import type { Allocation, AllocationRequest } from '../ipam/types.js';
+import { canonicalPrefix } from '../ipam/addr.js';
 import { IpamError } from '../ipam/errors.js';
 import { AdminClient } from '../protocol/admin-client.js';
 import { bool, GrpcConnection, type ConnectionOptions } from '../protocol/connection.js';
@@ -444,56 +445,11 @@ function answer(r: AllocationRequest, prefix: string, gateway: string | undefine
 
 /** `addr/len` -> `net/len` (the subnet a host address lies in); the input when unparsable. */
 export function networkOf(prefix: string): string {
-  const [addr, lenText] = prefix.split('/');
-  const len = Number(lenText);
-  if (!addr || !Number.isInteger(len)) return prefix;
-  const net = addr.includes(':') ? ipv6Network(addr, len) : ipv4Network(addr, len);
-  return net === undefined ? prefix : `${net}/${len}`;
-}
-
-function ipv4Network(addr: string, len: number): string | undefined {
-  const parts = addr.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return undefined;
-  const v = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  const n = (v & mask) >>> 0;
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** IPv6: BigInt only (never Number for 128-bit values). */
-function ipv6Network(addr: string, len: number): string | undefined {
-  const [head, tail] = addr.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
-  if (groups.length !== 8) return undefined;
-  let v = 0n;
-  for (const g of groups) v = (v << 16n) | BigInt(parseInt(g || '0', 16));
-  const mask = len === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - len)) - 1n);
-  v &= mask;
-  const out: string[] = [];
-  for (let i = 7; i >= 0; i--) out.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16));
-  return compressZeros(out);
-}
-
-/** RFC 5952: the eight groups with the longest run (>1) of zero groups written `::`. */
-function compressZeros(groups: string[]): string {
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
+  try {
+    return canonicalPrefix(prefix);
+  } catch {
+    return prefix;
   }
-  return best < 0 ? groups.join(':') : `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
 async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<unknown>): Promise<void> {
