@@ -24,8 +24,8 @@ export const definesPrefix = (req: AllocationRequest): boolean =>
 export function definePrefix(state: IpamState, req: AllocationRequest, dry: boolean, releaseOther: () => void): Allocation {
   const inst = state.instance(req.networkInstance);
   const c = parseField(req.prefix, 'spec.prefix', inst);
-  const W = c.v6 ? 128 : 32;
-  if (c.len === W) {
+  const width = c.v6 ? 128 : 32;
+  if (c.len === width) {
     throw new IpamError(
       'InvalidArgument',
       `createPrefix: ${req.prefix} is a single address, not a prefix to create (network instance ${inst.key})`,

@@ -41,29 +41,29 @@ export function finishRow(state: IpamState, p: Plan, r: number, restoring = fals
   }
 }
 
-/** Takes block (w, blockLen) inside container c for the plan's owner (or just describes it when dry). */
+/** Takes block (addr, blockLen) inside `container` for the plan's owner (or just describes it when dry). */
 export function takeAt(
   state: IpamState,
   p: Plan,
-  c: number,
-  w: ArrayLike<number>,
+  container: number,
+  addr: ArrayLike<number>,
   blockLen: number,
   host: boolean,
   dry: boolean,
 ): Allocation {
   const rows = state.rows;
-  const v6 = c === 0 ? p.staticPrefix!.v6 : rows.isV6(c);
-  if (dry) return buildAllocation(state, p.owner, p.inst, p.kind, v6, w, 0, blockLen, host, c, p.labels);
+  const v6 = container === 0 ? p.staticPrefix!.v6 : rows.isV6(container);
+  if (dry) return buildAllocation(state, p.owner, p.inst, p.kind, v6, addr, 0, blockLen, host, container, p.labels);
   let r: number;
   if (host) {
-    r = state.newRow(p.inst, v6, w, 0, blockLen, RowType.Alloc, p.kind, p.owner, true);
-    state.attach(p.inst, c, r);
+    r = state.newRow(p.inst, v6, addr, 0, blockLen, RowType.Alloc, p.kind, p.owner, true);
+    state.attach(p.inst, container, r);
   } else {
     const cidr = new Cidr();
     cidr.v6 = v6;
-    for (let i = 0; i < 4; i++) cidr.w[i] = w[i];
+    for (let i = 0; i < 4; i++) cidr.w[i] = addr[i];
     cidr.len = blockLen;
-    r = createPrefixRow(state, p.inst, cidr, cidr.w, p.kind, RowType.Alloc, p.owner, c);
+    r = createPrefixRow(state, p.inst, cidr, cidr.w, p.kind, RowType.Alloc, p.owner, container);
   }
   finishRow(state, p, r);
   return rowAllocation(state, r);

@@ -117,13 +117,13 @@ export function createPrefixRow(
 function reparentUnder(state: IpamState, inst: Instance, c: Cidr, net: Uint32Array, owner: string): number {
   const rows = state.rows;
   const container = state.locContainer;
-  const W = c.v6 ? 128 : 32;
+  const width = c.v6 ? 128 : 32;
   let moved: number[] = [];
   if (container === 0) {
     moved = inst.top[c.v6 ? 1 : 0].filter((t) => rows.len(t) > c.len && sameNet(rows.page(t), rows.at(t), net, c.len));
   } else {
-    const node = state.trie.nodeAt(rows.root(container), W - rows.len(container), rows.len(container), net, 0, W - c.len);
-    state.trie.forEach(node, W - c.len, (row) => {
+    const node = state.trie.nodeAt(rows.root(container), width - rows.len(container), rows.len(container), net, 0, width - c.len);
+    state.trie.forEach(node, width - c.len, (row) => {
       moved.push(row);
     });
   }
@@ -250,14 +250,14 @@ function joinedSubnet(state: IpamState, inst: Instance, n: NormSpec, hit: number
  *  row is taken back when the address is not free. */
 function reserveAddress(state: IpamState, inst: Instance, n: NormSpec, row: number, created: boolean, rec: SpecRec, field: string): number {
   const { c, kind } = n;
-  const W = c.v6 ? 128 : 32;
-  const p = state.trie.probe(state.rows.root(row), W - c.len, c.len, c.w, 0, 0);
+  const width = c.v6 ? 128 : 32;
+  const p = state.trie.probe(state.rows.root(row), width - c.len, c.len, c.w, 0, 0);
   if (p !== Probe.Free) {
     const h = state.trie.hit;
     if (created) state.purge(row, true, null);
     throw inUse(state, inst, formatAddr(c.v6, c.w), h, field);
   }
-  const res = state.newRow(inst, c.v6, c.w, 0, W, RowType.Reserved, kind, n.owner, true);
+  const res = state.newRow(inst, c.v6, c.w, 0, width, RowType.Reserved, kind, n.owner, true);
   state.attach(inst, row, res);
   state.metaOf(res).members = [rec];
   state.setSelectable(inst, res, true);

@@ -215,47 +215,47 @@ export class IpamState {
   // ---- finding the closest enclosing prefix -------------------------------------------------
 
   /**
-   * Finds where the block (w at wo, length len) sits in an instance: locContainer is the
+   * Finds where the block (addr at `at`, length len) sits in an instance: locContainer is the
    * deepest container strictly enclosing it (0: top level), locProbe/locHit what occupies it.
    */
-  locate(inst: Instance, v6: boolean, w: ArrayLike<number>, wo: number, len: number): void {
+  locate(inst: Instance, v6: boolean, addr: ArrayLike<number>, at: number, len: number): void {
     const rows = this.rows;
-    const W = v6 ? 128 : 32;
     const top = inst.top[v6 ? 1 : 0];
-    let c = 0;
+    let container = 0;
     this.locContainer = 0;
     for (let i = 0; i < top.length; i++) {
-      const t = top[i];
-      const tl = rows.len(t);
-      if (tl <= len && contains(rows.page(t), rows.at(t), tl, w, wo, len)) {
-        if (tl === len) {
+      const topRow = top[i];
+      const topLen = rows.len(topRow);
+      if (topLen <= len && contains(rows.page(topRow), rows.at(topRow), topLen, addr, at, len)) {
+        if (topLen === len) {
           this.locProbe = Probe.Exact;
-          this.locHit = t;
+          this.locHit = topRow;
           return;
         }
-        c = t;
+        container = topRow;
         break;
       }
-      if (tl > len && contains(w, wo, len, rows.page(t), rows.at(t), tl)) {
+      if (topLen > len && contains(addr, at, len, rows.page(topRow), rows.at(topRow), topLen)) {
         this.locProbe = Probe.Contains;
-        this.locHit = t;
+        this.locHit = topRow;
         return;
       }
     }
-    if (c === 0) {
+    if (container === 0) {
       this.locProbe = Probe.Free;
       this.locHit = 0;
       return;
     }
+    const blockOrder = (v6 ? 128 : 32) - len;
     for (;;) {
-      const p = this.trie.probe(rows.root(c), W - rows.len(c), rows.len(c), w, wo, W - len);
+      const probe = this.trie.probe(rows.root(container), rows.order(container), rows.len(container), addr, at, blockOrder);
       const hit = this.trie.hit;
-      if (p === Probe.Enclosed && rows.isContainer(hit)) {
-        c = hit;
+      if (probe === Probe.Enclosed && rows.isContainer(hit)) {
+        container = hit;
         continue;
       }
-      this.locContainer = c;
-      this.locProbe = p;
+      this.locContainer = container;
+      this.locProbe = probe;
       this.locHit = hit;
       return;
     }
@@ -263,12 +263,12 @@ export class IpamState {
 
   // ---- placing and removing rows --------------------------------------------------------
 
-  /** A new row for block (w at wo, len) of an instance; the caller fills type/kind/owner. */
+  /** A new row for block (addr at `at`, len) of an instance; the caller fills type/kind/owner. */
   newRow(
     inst: Instance,
     v6: boolean,
-    w: ArrayLike<number>,
-    wo: number,
+    addr: ArrayLike<number>,
+    at: number,
     len: number,
     type: RowType,
     kind: KindCode,
@@ -277,39 +277,47 @@ export class IpamState {
   ): number {
     const rows = this.rows;
     const r = rows.alloc();
-    const a = rows.page(r),
-      o = rows.at(r);
-    a[o] = w[wo];
-    a[o + 1] = w[wo + 1];
-    a[o + 2] = w[wo + 2];
-    a[o + 3] = w[wo + 3];
+    const page = rows.page(r),
+      rowAt = rows.at(r);
+    page[rowAt] = addr[at];
+    page[rowAt + 1] = addr[at + 1];
+    page[rowAt + 2] = addr[at + 2];
+    page[rowAt + 3] = addr[at + 3];
     rows.setMeta(r, len, kind, type, (v6 ? RowFlag.V6 : 0) | (host ? RowFlag.Host : 0));
     rows.setInst(r, inst.id);
     rows.setOwner(r, owner);
     return r;
   }
 
-  /** Takes row r's block in container c (0: top level). The block must be free there. */
-  attach(inst: Instance, c: number, r: number): void {
+  /** Takes row r's block in `container` (0: top level). The block must be free there. */
+  attach(inst: Instance, container: number, r: number): void {
     const rows = this.rows;
-    rows.setParent(r, c);
-    if (c === 0) {
+    rows.setParent(r, container);
+    if (container === 0) {
       const top = inst.top[rows.isV6(r) ? 1 : 0];
       top.push(r);
       top.sort(this.compareRows);
       return;
     }
-    const W = rows.isV6(c) ? 128 : 32;
-    rows.setRoot(c, this.trie.occupy(rows.root(c), W - rows.len(c), rows.len(c), rows.page(r), rows.at(r), rows.order(r), r));
+    const root = this.trie.occupy(
+      rows.root(container),
+      rows.order(container),
+      rows.len(container),
+      rows.page(r),
+      rows.at(r),
+      rows.order(r),
+      r,
+    );
+    rows.setRoot(container, root);
     rows.setNode(r, this.trie.leaf);
   }
 
   /** Gives back row r's block to its container. */
   detach(r: number): void {
     const rows = this.rows;
-    const c = rows.parent(r);
+    const container = rows.parent(r);
     if (rows.type(r) === RowType.Ref) return;
-    if (c === 0) {
+    if (container === 0) {
       const inst = this.instances[rows.inst(r)];
       if (inst) {
         const top = inst.top[rows.isV6(r) ? 1 : 0];
@@ -318,22 +326,29 @@ export class IpamState {
       }
       return;
     }
-    const byLeaf = this.trie.releaseLeaf(rows.root(c), rows.node(r), rows.order(r), r);
-    if (byLeaf >= 0) rows.setRoot(c, byLeaf);
+    const byLeaf = this.trie.releaseLeaf(rows.root(container), rows.node(r), rows.order(r), r);
+    if (byLeaf >= 0) rows.setRoot(container, byLeaf);
     else {
-      const W = rows.isV6(c) ? 128 : 32;
-      rows.setRoot(c, this.trie.release(rows.root(c), W - rows.len(c), rows.len(c), rows.page(r), rows.at(r), rows.order(r)));
+      const root = this.trie.release(
+        rows.root(container),
+        rows.order(container),
+        rows.len(container),
+        rows.page(r),
+        rows.at(r),
+        rows.order(r),
+      );
+      rows.setRoot(container, root);
     }
     rows.setNode(r, 0);
   }
 
-  /** Takes block (w, order k) of container r for the system when nothing holds it yet. */
-  reserveBlock(r: number, w: ArrayLike<number>, k: number): void {
+  /** Takes block (addr, blockOrder) of container r for the system when nothing holds it yet. */
+  reserveBlock(r: number, addr: ArrayLike<number>, blockOrder: number): void {
     const rows = this.rows;
-    const W = rows.isV6(r) ? 128 : 32;
-    const L = rows.len(r);
-    if (this.trie.probe(rows.root(r), W - L, L, w, 0, k) !== Probe.Free) return;
-    rows.setRoot(r, this.trie.occupy(rows.root(r), W - L, L, w, 0, k, SYSTEM_ROW));
+    const order = rows.order(r),
+      len = rows.len(r);
+    if (this.trie.probe(rows.root(r), order, len, addr, 0, blockOrder) !== Probe.Free) return;
+    rows.setRoot(r, this.trie.occupy(rows.root(r), order, len, addr, 0, blockOrder, SYSTEM_ROW));
   }
 
   /**
@@ -343,15 +358,15 @@ export class IpamState {
   reserveSystem(r: number): void {
     const rows = this.rows;
     const v6 = rows.isV6(r);
-    const W = v6 ? 128 : 32;
-    const L = rows.len(r);
-    if (v6 && L <= 96 && contains(rows.page(r), rows.at(r), L, MAPPED, 0, 96)) this.reserveBlock(r, MAPPED, 32);
-    if (rows.kind(r) !== KindCode.Network || L >= W - 1) return;
-    const w = new Uint32Array(4);
-    w.set(rows.page(r).subarray(rows.at(r), rows.at(r) + 4));
-    this.reserveBlock(r, w, 0);
-    for (let p = L; p < W; p++) w[p >>> 5] |= 1 << (31 - (p & 31));
-    this.reserveBlock(r, w, 0);
+    const width = v6 ? 128 : 32;
+    const len = rows.len(r);
+    if (v6 && len <= 96 && contains(rows.page(r), rows.at(r), len, MAPPED, 0, 96)) this.reserveBlock(r, MAPPED, 32);
+    if (rows.kind(r) !== KindCode.Network || len >= width - 1) return;
+    const addr = new Uint32Array(4);
+    addr.set(rows.page(r).subarray(rows.at(r), rows.at(r) + 4));
+    this.reserveBlock(r, addr, 0); // the network address
+    for (let bit = len; bit < width; bit++) addr[bit >>> 5] |= 1 << (31 - (bit & 31));
+    this.reserveBlock(r, addr, 0); // the broadcast address
   }
 
   /**
