@@ -177,18 +177,21 @@ export function decodeClaim(r: ClaimRequest, limits: Limits): { id: ClaimIdentit
   return { id, req, parsed };
 }
 
+/** The owner labels of a whole object as sent (its apiVersion, kind, name and namespace). */
+export function objectOwnerLabels(whole: Json, metadataLabels: Record<string, string> | undefined): Record<string, string> {
+  const m = (whole.metadata ?? {}) as Json;
+  return ownerLabels({
+    apiVersion: String(whole.apiVersion ?? ''),
+    kind: String(whole.kind),
+    name: String(m.name),
+    namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
+    labels: metadataLabels,
+  });
+}
+
 /** The owner labels of a claim's object as sent, else of the object the header names. */
 function claimOwnerLabels(r: ClaimRequest, id: ClaimIdentity, { whole, metadataLabels }: ParsedObject): Record<string, string> {
-  if (whole) {
-    const m = (whole.metadata ?? {}) as Json;
-    return ownerLabels({
-      apiVersion: String(whole.apiVersion ?? ''),
-      kind: String(whole.kind),
-      name: String(m.name),
-      namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
-      labels: metadataLabels,
-    });
-  }
+  if (whole) return objectOwnerLabels(whole, metadataLabels);
   const g = r.header?.gvk ?? {};
   return ownerLabels({
     apiVersion: apiVersionOf(g) || apiVersionOf(CLAIM_GVK),

@@ -10,7 +10,7 @@ import type { LabelSelector } from '../ipam/types.js';
 import type { VlanAllocation, VlanDefinition, VlanIndexKind, VlanIndexRef, VlanIndexSpec, VlanRequest } from '../vlan/types.js';
 import type { ClaimRequest, ClaimResponse, GVK, Header, WLabelSelector } from './messages.js';
 import { PACKAGE_GVK, parseLocalOwner } from './owner.js';
-import { claimStatusObject, decodeClaimHeader, parseObject, type ClaimIdentity, type ParsedObject } from './resource.js';
+import { claimStatusObject, decodeClaimHeader, objectOwnerLabels, parseObject, type ClaimIdentity, type ParsedObject } from './resource.js';
 import { checkLabels, checkSelector, checkString, invalid, type Limits } from './validate.js';
 
 export const VLAN_GROUP = 'vlan.resource.nephio.org';
@@ -165,14 +165,7 @@ function vlanRange(v: unknown, limits: Limits): string | undefined {
 function claimOwnerLabels(id: ClaimIdentity, parsed: ParsedObject, api: VlanApi): Record<string, string> {
   const { whole, metadataLabels } = parsed;
   if (!whole) return ownerLabels({ apiVersion: apiVersion(api), kind: api.claimKind, name: id.nsn.name, namespace: id.nsn.namespace });
-  const m = metadataOf(parsed);
-  return ownerLabels({
-    apiVersion: String(whole.apiVersion ?? ''),
-    kind: String(whole.kind),
-    name: String(m.name),
-    namespace: typeof m.namespace === 'string' ? m.namespace : undefined,
-    labels: metadataLabels,
-  });
+  return objectOwnerLabels(whole, metadataLabels);
 }
 
 /** What an answer sets: status.vlanID or status.vlanRange. */
