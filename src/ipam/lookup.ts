@@ -5,7 +5,7 @@
 
 import { IpamError } from './errors.js';
 import { L_ADDRESS_FAMILY, L_NETWORK_INSTANCE, L_NETWORK_NAME, L_PREFIX_KIND, renderSelector } from './labels.js';
-import { allocationMatch, rowAllocation, rowAnswer } from './output.js';
+import { allocationMatch, rowAllocation } from './output.js';
 import { KIND_NAMES, KindCode, RowType } from './rows.js';
 import type { Instance, IpamState } from './state.js';
 import type { LabelSelector, LabelSelectorRequirement, Labels, LookupMatch, NetworkInstanceRef } from './types.js';
@@ -109,7 +109,7 @@ function match(state: IpamState, inst: Instance, r: number): LookupMatch {
   const m = state.metaOf(r);
   const owner = state.holderOf(r);
   // a reserved address is answered as a host address of its subnet
-  if (t === RowType.Reserved) return allocationMatch(rowAnswer(state, r, owner, true, rows.parent(r), m.selectorLabels));
+  if (t === RowType.Reserved) return allocationMatch(rowAllocation(state, r, owner, m.selectorLabels));
   return {
     networkInstance: inst.ref,
     kind: KIND_NAMES[rows.kind(r)],

@@ -50,20 +50,29 @@ export function buildAllocation(
   return a;
 }
 
-/** The Allocation a row (Alloc or Ref) stands for. */
-export function rowAllocation(state: IpamState, r: number, owner?: string): Allocation {
+/**
+ * The Allocation a row stands for: an allocation; a lookup of a reserved address (Ref),
+ * answered like a host address of the reserved row's subnet; or a reserved address itself,
+ * answered as a host address of its subnet (for lookups, with the labels given).
+ */
+export function rowAllocation(state: IpamState, r: number, owner?: string, labels?: Labels): Allocation {
   const rows = state.rows;
-  const lookup = rows.type(r) === RowType.Ref;
-  // a lookup of a reserved address: answered like a host address of the reserved row's subnet
-  const parent = lookup ? rows.parent(rows.parent(r)) : rows.parent(r);
-  return rowAnswer(state, r, owner ?? rows.ownerOf(r), lookup || rows.isHost(r), parent, state.labels.get(rows.labels(r)));
-}
-
-/** buildAllocation for row r's own block: a `host` address of container `parent`, or a prefix in it. */
-export function rowAnswer(state: IpamState, r: number, owner: string, host: boolean, parent: number, labels: Labels): Allocation {
-  const rows = state.rows;
-  const inst = state.instances[rows.inst(r)]!;
-  return buildAllocation(state, owner, inst, rows.kind(r), rows.isV6(r), rows.page(r), rows.at(r), rows.len(r), host, parent, labels);
+  const t = rows.type(r);
+  const address = t === RowType.Ref || t === RowType.Reserved || rows.isHost(r);
+  const parent = t === RowType.Ref ? rows.parent(rows.parent(r)) : rows.parent(r);
+  return buildAllocation(
+    state,
+    owner ?? rows.ownerOf(r),
+    state.instances[rows.inst(r)]!,
+    rows.kind(r),
+    rows.isV6(r),
+    rows.page(r),
+    rows.at(r),
+    rows.len(r),
+    address,
+    parent,
+    labels ?? state.labels.get(rows.labels(r)),
+  );
 }
 
 /** What a lookup answers for something answered as an allocation. */

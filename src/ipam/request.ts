@@ -218,8 +218,15 @@ export function satisfies(state: IpamState, r: number, p: Plan): boolean {
   if (rows.inst(r) !== p.inst.id || rows.kind(r) !== p.kind || rowClass(state, r) !== p.requestClass) return false;
   if (p.family >= 0 && (rows.isV6(r) ? 1 : 0) !== p.family) return false;
   if (rows.type(r) === RowType.Ref) return refStillAnswers(state, r, p);
-  if (p.requestClass === RequestClass.Subnet && state.meta.get(r)?.networkName !== p.networkName) return false;
-  return p.staticPrefix ? isStaticBlock(state, r, p.requestClass, p.staticPrefix) : fitsDynamic(state, r, p);
+  const subnet = p.requestClass === RequestClass.Subnet;
+  if (subnet && state.meta.get(r)?.networkName !== p.networkName) return false;
+  if (p.staticPrefix) return isStaticBlock(state, r, p.requestClass, p.staticPrefix);
+  // a dynamic request: the length asked for, and a parent (when selectable) the selector still matches
+  if ((subnet || p.requestClass === RequestClass.Pool) && rows.len(r) !== p.prefixLength) return false;
+  const parent = rows.parent(r);
+  if (parent === 0 || (rows.flags(parent) & RowFlag.Selectable) === 0) return true;
+  const m = state.meta.get(parent);
+  return !m || selectorMatches(p.selector, m.selectorLabels, subnet ? L_NETWORK_NAME : undefined);
 }
 
 /** A lookup of a reserved address still answers while no subnet matches and that address comes first. */
@@ -236,14 +243,4 @@ function isStaticBlock(state: IpamState, r: number, requestClass: RequestClass, 
   if (requestClass === RequestClass.Host) return rows.len(rows.parent(r)) === s.len;
   if (requestClass === RequestClass.Loopback) return true;
   return rows.len(r) === s.len;
-}
-
-/** Row r has the requested length, and its parent (when selectable) still matches the selector. */
-function fitsDynamic(state: IpamState, r: number, p: Plan): boolean {
-  const rows = state.rows;
-  if ((p.requestClass === RequestClass.Subnet || p.requestClass === RequestClass.Pool) && rows.len(r) !== p.prefixLength) return false;
-  const parent = rows.parent(r);
-  if (parent === 0 || (rows.flags(parent) & RowFlag.Selectable) === 0) return true;
-  const m = state.meta.get(parent);
-  return !m || selectorMatches(p.selector, m.selectorLabels, p.requestClass === RequestClass.Subnet ? L_NETWORK_NAME : undefined);
 }
