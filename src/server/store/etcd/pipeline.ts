@@ -375,7 +375,8 @@ export class CommitPipeline {
       for (const [k, v] of it.entries) {
         const o = it.c.ownerKeys.get(k);
         if (o === undefined) continue;
-        if (v) mirror.ownerMod.set(o, revision);
+        // (revision unknown: the next compare on the key fails, and the replica reloads)
+        if (v && revision > 0) mirror.ownerMod.set(o, revision);
         else mirror.ownerMod.delete(o);
       }
       it.c.sent += it.entries.length;

@@ -76,6 +76,7 @@ export interface Round {
   partial: boolean;
 }
 
+/** `revision` 0: the transaction landed at a revision this replica does not know. */
 export type TxnOutcome =
   { ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<Resource> };
 
@@ -125,9 +126,22 @@ export function buildTxn(round: Round, keys: Keys, writer: string): { req: ITxnR
   return { req: { compare, success, failure }, bytes, ops: success.length };
 }
 
+/** Whether the revision key's value `now` is a transaction of ours made (through our own
+ *  later transactions) from `id`: it could only land after `id` did. */
+function builtOn(now: string, inst: string, id: string, recent: Map<string, Round>): boolean {
+  let r = recent.get(now);
+  for (let n = 0; r && n < 64; n++) {
+    const basis = r.basis.get(inst);
+    if (basis === id) return true;
+    r = basis ? recent.get(basis) : undefined;
+  }
+  return false;
+}
+
 /**
  * What etcd's answer means. On a failed compare: did an earlier attempt of this very
- * transaction succeed (its answer lost: its id is in a revision key)? Did it overtake the
+ * transaction succeed (its answer lost: its id is in a revision key, or the id of a later
+ * transaction of ours made from it, which could only land after it)? Did it overtake the
  * transactions of ours it builds on (their basis is still there: `recent` holds the
  * transactions sent lately, by id)? Otherwise, which instances and owners changed.
  */
@@ -137,6 +151,7 @@ export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, 
   const owners = [...round.ownerBasis.keys()];
   const conflicts = new Set<Resource>();
   let mine = 0;
+  let landedEarlier = false;
   let early = false;
   res.responses.forEach((r, i) => {
     const kv: IKeyValue | undefined = r.response_range?.kvs?.[0];
@@ -144,6 +159,7 @@ export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, 
       const id = insts[i]!;
       const now = kv ? kv.value.toString() : '';
       if (now === round.id) mine = Number(kv!.mod_revision);
+      else if (builtOn(now, id, round.id, recent)) landedEarlier = true;
       else if (now !== round.basis.get(id)) {
         let before = recent.get(round.basis.get(id)!);
         for (let n = 0; before && before.basis.get(id) !== now && n < 64; n++) before = recent.get(before.basis.get(id)!);
@@ -156,6 +172,7 @@ export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, 
     }
   });
   if (mine) return { ok: true, revision: mine };
+  if (landedEarlier) return { ok: true, revision: 0 };
   if (conflicts.size === 0 && early) return { ok: false, early: true };
   if (conflicts.size === 0) for (const id of insts) conflicts.add(instanceResource(id));
   return { ok: false, conflicts };
