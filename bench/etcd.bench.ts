@@ -94,6 +94,12 @@ async function drive(children: ChildProcess[], targets: { address: string }[], c
   };
 }
 
+/** A quantile of a replica's event loop delay (ipam_event_loop_delay_seconds), in ms. */
+function loopDelayMs(text: string, quantile: string): number {
+  const m = new RegExp(`^ipam_event_loop_delay_seconds\\{quantile="${quantile}"\\} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) * 1000 : NaN;
+}
+
 /** A replica's /metrics, or '' when it has none or does not answer. */
 const metrics = (port: number | undefined): Promise<string> => (port ? scrapeMetrics(port).catch(() => '') : Promise.resolve(''));
 const metric = metricValue;
@@ -165,8 +171,10 @@ async function run(
     let turnsGiven = 0;
     let forwarded = 0;
     let txnSeconds = 0;
+    const loopDelays: string[] = [];
     for (const t of targets) {
       const m = await metrics(t.metricsPort);
+      loopDelays.push(`${fmt(loopDelayMs(m, '0.5'), 1)}/${fmt(loopDelayMs(m, '0.99'), 1)}`);
       txnSeconds += metric(m, 'ipam_store_flush_duration_seconds_sum');
       records += metric(m, 'ipam_store_records_total');
       flushes += metric(m, 'ipam_store_flushes_total');
@@ -184,6 +192,7 @@ async function run(
       notes.push(
         `server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/allocation, etcd CPU (3 members) ${fmt((etcdCpu * 1e6) / r.ok, 0)} us/allocation`,
       );
+    notes.push(`event loop delay p50/p99 ${loopDelays.join(', ')} ms`);
     if (conflicts) notes.push(`${conflicts} lost races, ${turnsAsked} turns asked, ${turnsGiven} given`);
     if (replicas > 1)
       notes.push(`${forwarded} allocations forwarded to a lease holder${PEERS.length ? '' : ' (no write leases: BENCH_ETCD_PEERS=0)'}`);
@@ -196,7 +205,6 @@ async function run(
   }
 }
 
-/** IpamCore + EtcdStore in process: `N` allocations, 64 in flight. */
 /** The in-process benchmarks' space: one instance, one /11 subnet the requests select. */
 async function seedSubnet(core: IpamCore): Promise<void> {
   await core.mutate((tx) => {
@@ -205,6 +213,7 @@ async function seedSubnet(core: IpamCore): Promise<void> {
   });
 }
 
+/** IpamCore + EtcdStore in process: `N` allocations, 64 in flight. */
 async function storeOnly(N: number): Promise<void> {
   const etcd = await startEtcd({ members: 3 });
   const store = new EtcdStore({ endpoints: etcd.endpoints, live: new LiveIpam() });

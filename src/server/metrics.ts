@@ -1,10 +1,13 @@
 // Prometheus text exposition (format 0.0.4), written by hand: a few counters, one latency
 // histogram per method, and gauges computed at scrape time from the allocator.
 import { createServer, type Server } from 'node:http';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { IpamCore } from './core.js';
 import { status } from '@grpc/grpc-js';
 import { FLUSH_BUCKETS } from './store/store.js';
 
+/** How often the event loop's delay is sampled (ms). */
+const LOOP_RESOLUTION_MS = 10;
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 /** Per-prefix utilization series are capped so a huge space cannot blow up a scrape. */
 const MAX_PREFIX_SERIES = 1000;
@@ -40,9 +43,10 @@ export class Metrics {
   }
 
   /** The exposition text: the calls, then the store, then the allocator's state. */
-  render(core: IpamCore): string {
+  render(core: IpamCore, loop?: IntervalHistogram): string {
     const out: string[] = [];
     this.renderCalls(out);
+    if (loop) renderLoopDelay(out, loop);
     renderCounters(out, core);
     renderStore(out, core);
     out.push('# HELP ipam_up 1 while the server can make changes durable.', '# TYPE ipam_up gauge', `ipam_up ${core.healthy ? 1 : 0}`);
@@ -74,11 +78,14 @@ export class Metrics {
   /** Serves /metrics (and /healthz) on host:port; resolves with the bound port. */
   listen(address: string, core: IpamCore): Promise<{ server: Server; port: number }> {
     const { host, port } = splitHostPort(address);
+    // what every call and every answer from the store waits for before it is handled
+    const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+    loop.enable();
     const server = createServer((req, res) => {
       if (req.url === '/metrics') {
         let body: string;
         try {
-          body = this.render(core);
+          body = this.render(core, loop);
         } catch (e) {
           res.writeHead(500).end(String((e as Error).message));
           return;
@@ -90,6 +97,7 @@ export class Metrics {
         res.writeHead(404).end('not found\n');
       }
     });
+    server.once('close', () => loop.disable());
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -98,6 +106,18 @@ export class Metrics {
       });
     });
   }
+}
+
+/** The event loop's delay since the metrics server started (a summary: quantiles, sum, count). */
+function renderLoopDelay(out: string[], loop: IntervalHistogram): void {
+  // a sample is the time between two timer ticks: the resolution plus the delay
+  const secs = (ns: number) => (Number.isFinite(ns) ? Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) / 1e3 : 0);
+  out.push(
+    "# HELP ipam_event_loop_delay_seconds Delay of the server's event loop: what each call and each answer from the store waits before it is handled.",
+    '# TYPE ipam_event_loop_delay_seconds summary',
+  );
+  for (const q of [0.5, 0.9, 0.99]) out.push(`ipam_event_loop_delay_seconds{quantile="${q}"} ${secs(loop.percentile(q * 100))}`);
+  out.push(`ipam_event_loop_delay_seconds_sum ${secs(loop.mean) * loop.count}`, `ipam_event_loop_delay_seconds_count ${loop.count}`);
 }
 
 /** What the allocator has done since the start. */

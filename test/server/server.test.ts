@@ -631,7 +631,7 @@ test('grpc.health.v1 says SERVING; reflection lists every service', async () => 
   rc.close();
 });
 
-test('metrics: requests by method and code, latency histogram, allocations, utilization', async () => {
+test('metrics: requests by method and code, latency histogram, allocations, utilization, event loop delay', async () => {
   for (const n of ['m1', 'm2']) await alloc.call('Allocation', allocReq(n, { 'nephio.org/cluster-name': 'c1' }));
   const body = await scrapeMetrics(srv.metricsPort);
   assert.match(body, /ipam_grpc_requests_total\{method="alloc\.Allocation\/Allocation",code="OK"\} \d+/);
@@ -644,6 +644,9 @@ test('metrics: requests by method and code, latency histogram, allocations, util
   for (const n of ['m1', 'm2']) await alloc.call('DeAllocation', allocReq(n, {}));
   assert.match(body, /ipam_prefix_utilization_ratio\{network_instance="default\/vpc",prefix="10\.0\.1\.0\/24",kind="network"\} [0-9.]+/);
   assert.match(body, /ipam_up 1/);
+  // the event loop's delay: sampled since the metrics server started
+  assert.match(body, /^ipam_event_loop_delay_seconds\{quantile="0\.99"\} [0-9.e-]+$/m);
+  assert.ok(Number(/^ipam_event_loop_delay_seconds_count (\d+)$/m.exec(body)?.[1]) > 0, 'the loop was sampled');
 });
 
 test.run();
