@@ -1,6 +1,6 @@
 // The allocator snapshot etcd's keys describe (a load, a new replica, a reload): the keys of
 // keys.ts turned back into what ipam/snapshot.ts restores.
-import { parseCidr } from '../../../ipam/addr.js';
+import { compareWords, maskTo, parseCidr } from '../../../ipam/addr.js';
 import type { Allocation, NetworkInstanceInfo, PrefixSpec, Snapshot } from '../../../ipam/types.js';
 import { instId, type Keys } from './keys.js';
 import { decodeOwnerValue } from './owner-value.js';
@@ -55,14 +55,14 @@ function orderSpecs(specs: PrefixSpec[], instOrder: InstOrder): { ordered: Prefi
     const c = parseCidr(s.prefix);
     if (c.hostBits) reserved.add(`${instId(s.networkInstance)} ${wordsKey(c.v6, c.w)}`);
     const net = new Uint32Array(c.w);
-    maskWords(net, c.len);
+    maskTo(net, c.len, c.v6);
     return { s, v6: c.v6, w: net, len: c.len };
   });
   specKeys.sort(
     (a, b) =>
       instOrder(a.s.networkInstance) - instOrder(b.s.networkInstance) ||
       Number(a.v6) - Number(b.v6) ||
-      compareWords(a.w, b.w) ||
+      compareWords(a.w, 0, b.w, 0) ||
       a.len - b.len ||
       cmpStr(a.s.prefix, b.s.prefix) ||
       cmpStr(a.s.owner, b.s.owner),
@@ -78,7 +78,7 @@ function orderAllocations(allocs: Allocation[], reserved: Set<string>, instOrder
     let host = a.kind === 'loopback';
     if (a.kind === 'network') host = parseCidr(a.parent).len === c.len;
     const w = new Uint32Array(c.w);
-    if (!host) maskWords(w, c.len);
+    if (!host) maskTo(w, c.len, c.v6);
     const ref = host && reserved.has(`${instId(a.networkInstance)} ${wordsKey(c.v6, w)}`);
     return { a, v6: c.v6, w, len: host ? W : c.len, ref };
   });
@@ -87,7 +87,7 @@ function orderAllocations(allocs: Allocation[], reserved: Set<string>, instOrder
       Number(x.ref) - Number(y.ref) ||
       instOrder(x.a.networkInstance) - instOrder(y.a.networkInstance) ||
       Number(x.v6) - Number(y.v6) ||
-      compareWords(x.w, y.w) ||
+      compareWords(x.w, 0, y.w, 0) ||
       x.len - y.len ||
       cmpStr(x.a.owner, y.a.owner),
   );
@@ -95,17 +95,5 @@ function orderAllocations(allocs: Allocation[], reserved: Set<string>, instOrder
 }
 
 const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function compareWords(a: Uint32Array, b: Uint32Array): number {
-  for (let i = 0; i < 4; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
-  return 0;
-}
-
-function maskWords(w: Uint32Array, len: number): void {
-  for (let i = 0; i < 4; i++) {
-    const bits = Math.max(0, Math.min(32, len - 32 * i));
-    w[i] = bits === 0 ? 0 : bits === 32 ? w[i]! : (w[i]! & (~0 << (32 - bits))) >>> 0;
-  }
-}
 
 const wordsKey = (v6: boolean, w: ArrayLike<number>): string => `${v6 ? 6 : 4}:${w[0]}.${w[1]}.${w[2]}.${w[3]}`;
