@@ -126,14 +126,14 @@ export function buildTxn(round: Round, keys: Keys, writer: string): { req: ITxnR
   return { req: { compare, success, failure }, bytes, ops: success.length };
 }
 
-/** Whether the revision key's value `now` is a transaction of ours made (through our own
- *  later transactions) from `id`: it could only land after `id` did. */
-function builtOn(now: string, inst: string, id: string, recent: Map<string, Round>): boolean {
-  let r = recent.get(now);
+/** Whether, walking back from our transaction `from` through the ones each was made from (on
+ *  instance `inst`), one was made from `target`. */
+function madeFrom(from: string, inst: string, target: string, recent: Map<string, Round>): boolean {
+  let r = recent.get(from);
   for (let n = 0; r && n < 64; n++) {
     const basis = r.basis.get(inst);
-    if (basis === id) return true;
-    r = basis ? recent.get(basis) : undefined;
+    if (basis === target) return true;
+    r = basis === undefined ? undefined : recent.get(basis);
   }
   return false;
 }
@@ -158,12 +158,13 @@ export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, 
     if (i < insts.length) {
       const id = insts[i]!;
       const now = kv ? kv.value.toString() : '';
+      const basis = round.basis.get(id)!;
       if (now === round.id) mine = Number(kv!.mod_revision);
-      else if (builtOn(now, id, round.id, recent)) landedEarlier = true;
-      else if (now !== round.basis.get(id)) {
-        let before = recent.get(round.basis.get(id)!);
-        for (let n = 0; before && before.basis.get(id) !== now && n < 64; n++) before = recent.get(before.basis.get(id)!);
-        if (before) early = true;
+      // a later transaction of ours, made from this one, could only land after it
+      else if (madeFrom(now, id, round.id, recent)) landedEarlier = true;
+      else if (now !== basis) {
+        // overtaken: our transactions this one was made from have not all landed yet
+        if (madeFrom(basis, id, now, recent)) early = true;
         else conflicts.add(instanceResource(id));
       }
     } else {
