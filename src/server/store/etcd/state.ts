@@ -48,15 +48,17 @@ export class Mirror implements MirrorIndex {
   /** The key writes that bring etcd from the mirror's state to the live allocator's, for
    *  what `ops` changed. Updates the (optimistic) mirror. */
   derive(ops: Op[], live: Ipam): Derived {
-    const d = new Derivation(this, live).run(ops);
-    this.vlan.derive(ops, live, d);
-    return d;
+    return this.derived(ops, live, true);
   }
 
   /** What `derive` does to the mirror, for records already in etcd (another replica's journal)
    *  or never sent (an undo): the keys are the same, their values all WRITTEN (derivation.ts). */
   follow(ops: Op[], live: Ipam): Derived {
-    const d = new Derivation(this, live, false).run(ops);
+    return this.derived(ops, live, false);
+  }
+
+  private derived(ops: Op[], live: Ipam, withValues: boolean): Derived {
+    const d = new Derivation(this, live, withValues).run(ops);
     this.vlan.derive(ops, live, d);
     return d;
   }
