@@ -95,10 +95,8 @@ async function drive(children: ChildProcess[], targets: { address: string }[], c
 }
 
 /** A quantile of a replica's event loop delay (ipam_event_loop_delay_seconds), in ms. */
-function loopDelayMs(text: string, quantile: string): number {
-  const m = new RegExp(`^ipam_event_loop_delay_seconds\\{quantile="${quantile}"\\} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) * 1000 : NaN;
-}
+const loopDelayMs = (text: string, quantile: string): number =>
+  metricValue(text, 'ipam_event_loop_delay_seconds', `quantile="${quantile}"`) * 1000;
 
 /** A replica's /metrics, or '' when it has none or does not answer. */
 const metrics = (port: number | undefined): Promise<string> => (port ? scrapeMetrics(port).catch(() => '') : Promise.resolve(''));

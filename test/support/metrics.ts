@@ -12,6 +12,11 @@ export function scrapeMetrics(port: number | undefined): Promise<string> {
   );
 }
 
-/** One sample's value (the first series of that name, whatever its labels), or NaN. */
-export const metricValue = (text: string, name: string): number =>
-  Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** One sample's value, or NaN: the series with exactly `labels` (as written, e.g.
+ *  `quantile="0.5"`), else the first series of that name whatever its labels. */
+export const metricValue = (text: string, name: string, labels?: string): number => {
+  const series = labels === undefined ? '(?:\\{[^}]*\\})?' : escapeRegExp(`{${labels}}`);
+  return Number(new RegExp(`^${name}${series} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+};
