@@ -25,6 +25,9 @@ if (files.length === 0) {
   console.error(`bench: nothing matches ${filters.join(', ')}`);
   process.exit(1);
 }
+// The servers the benchmarks start run dist/: build it, so that they never measure older code.
+const build = spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) process.exit(1);
 let failed = 0;
 for (const f of files) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(dir, f)], { cwd: root, env, stdio: 'inherit' });
