@@ -155,7 +155,9 @@ async function run(
     const pids = etcdPids(etcd);
     const cpu0 = targets.map((t) => cpuSeconds(t.proc.pid));
     const etcd0 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
+    const clients0 = children.reduce((n, c) => n + cpuSeconds(c.pid), 0);
     const r = await drive(children, targets, N, idBase, instances);
+    const clients = children.reduce((n, c) => n + cpuSeconds(c.pid), 0) - clients0;
     const cpu = targets.reduce((n, t, i) => n + cpuSeconds(t.proc.pid) - cpu0[i]!, 0);
     const etcdCpu = pids.reduce((n, p) => n + cpuSeconds(p), 0) - etcd0;
     console.log(`BENCH ${name} n=${r.ok} ops_per_s=${Math.round(r.ok / r.seconds)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
@@ -188,7 +190,7 @@ async function run(
     if (r.errors) notes.push(`${r.errors} calls failed (${r.firstError})`);
     if (!Number.isNaN(cpu))
       notes.push(
-        `server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/allocation, etcd CPU (3 members) ${fmt((etcdCpu * 1e6) / r.ok, 0)} us/allocation`,
+        `server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/allocation, etcd CPU (3 members) ${fmt((etcdCpu * 1e6) / r.ok, 0)} us/allocation, client processes ${fmt((clients * 1e6) / r.ok, 0)} us/call`,
       );
     notes.push(`event loop delay p50/p99 ${loopDelays.join(', ')} ms`);
     if (conflicts) notes.push(`${conflicts} lost races, ${turnsAsked} turns asked, ${turnsGiven} given`);
@@ -275,8 +277,15 @@ async function noop(N: number, children: ChildProcess[]): Promise<number> {
       });
       proc.on('exit', (code) => ko(new Error(`no-op server exited ${code}: ${log}`)));
     });
+    const cpu0 = cpuSeconds(proc.pid);
+    const clients0 = children.reduce((n, c) => n + cpuSeconds(c.pid), 0);
     const r = await drive(children, [{ address }], N, 3000);
+    const cpu = cpuSeconds(proc.pid) - cpu0;
+    const clients = children.reduce((n, c) => n + cpuSeconds(c.pid), 0) - clients0;
     console.log(`BENCH grpc-noop-c64 n=${r.ok} ops_per_s=${Math.round(r.ok / r.seconds)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
+    console.log(
+      `# grpc-noop-c64: server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/call, client processes ${fmt((clients * 1e6) / r.ok, 0)} us/call`,
+    );
     return r.ok / r.seconds;
   } finally {
     const exited = new Promise((r) => proc.once('exit', r));
