@@ -131,6 +131,27 @@ const fmt = (x: number, d = 2) => x.toFixed(d);
  *  for one allocation, which the load of other processes changes far less than throughput. */
 const cpuPerAllocation: Record<string, number> = {};
 
+/** name -> CPU seconds per call of the server(s), etcd and the client processes, and the cores
+ *  all of them kept busy: where the machine's two cores went. */
+interface CallCpu {
+  server: number;
+  etcd: number;
+  clients: number;
+  cores: number;
+}
+const cpuPerCall: Record<string, CallCpu> = {};
+
+/** The best etcd-alloc-c64 / grpc-noop-c64 this machine allows, when both are CPU bound: a
+ *  replica that cost no more CPU than the no-op server, with etcd's and the clients' CPU per
+ *  call measured in this run. */
+function ceilingLine(): string | undefined {
+  const noop = cpuPerCall['grpc-noop-c64'];
+  const one = cpuPerCall['etcd-alloc-c64'];
+  if (!noop || !one) return undefined;
+  const best = (noop.server + noop.clients) / (noop.server + one.etcd + one.clients);
+  return `# etcd-alloc-c64 / grpc-noop-c64 at most ${fmt(best)} here: a replica that cost only the no-op server's CPU (${fmt(noop.server * 1e6, 0)} us/call), with etcd's (${fmt(one.etcd * 1e6, 0)}) and the clients' (${fmt(one.clients * 1e6, 0)}) CPU per call of this run; cores busy: no-op ${fmt(noop.cores, 2)}, one replica ${fmt(one.cores, 2)} of 2`;
+}
+
 const PEERS = process.env.BENCH_ETCD_PEERS === '0' ? [] : ['--peer-listen', '127.0.0.1:0'];
 
 async function run(
@@ -198,6 +219,7 @@ async function run(
       notes.push(`${forwarded} allocations forwarded to a lease holder${PEERS.length ? '' : ' (no write leases: BENCH_ETCD_PEERS=0)'}`);
     console.log(`# ${name}: ${notes.join('; ')}`);
     cpuPerAllocation[name] = (cpu + etcdCpu) / r.ok;
+    cpuPerCall[name] = { server: cpu / r.ok, etcd: etcdCpu / r.ok, clients: clients / r.ok, cores: (cpu + etcdCpu + clients) / r.seconds };
     return r.ok / r.seconds;
   } finally {
     await Promise.all(targets.map((t) => stopReplica(t)));
@@ -286,6 +308,7 @@ async function noop(N: number, children: ChildProcess[]): Promise<number> {
     console.log(
       `# grpc-noop-c64: server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/call, client processes ${fmt((clients * 1e6) / r.ok, 0)} us/call`,
     );
+    cpuPerCall['grpc-noop-c64'] = { server: cpu / r.ok, etcd: 0, clients: clients / r.ok, cores: (cpu + clients) / r.seconds };
     return r.ok / r.seconds;
   } finally {
     const exited = new Promise((r) => proc.once('exit', r));
@@ -393,6 +416,8 @@ async function main(): Promise<void> {
         'spread',
       ]);
     ratio('etcd-alloc-c64', 'grpc-noop-c64', '>= 0.70');
+    const ceiling = ceilingLine();
+    if (ceiling) console.log(ceiling);
     ratio('etcd-alloc-c64-2rep', 'etcd-alloc-c64', '>= 0.90');
     ratio('etcd-alloc-c64-2rep-4ni', 'etcd-alloc-c64', '>= 1.00');
     ratio('etcd-alloc-c64-2rep-4ni-spread', 'etcd-alloc-c64', '>= 1.00');
