@@ -35,11 +35,14 @@ export function sameLabels(a: Labels, b: Labels): boolean {
   return true;
 }
 
-/** Interned, reference-counted label sets: id 0 is the empty set. */
+/** Interned, reference-counted label sets: id 0 is the empty set. Sets are found by a hash of
+ *  their keys and values, not by a key string: most allocations carry owner labels no other
+ *  allocation has, and a key string kept per set would double what the table holds. */
 export class LabelTable {
   private readonly sets: Labels[] = [EMPTY_LABELS];
   private readonly refs: number[] = [0];
-  private readonly byKey = new Map<string, number>();
+  /** hash -> the id of the one set with it, or the ids of all of them */
+  private readonly byHash = new Map<number, number | number[]>();
   private readonly holes: number[] = [];
 
   get(id: number): Labels {
@@ -52,16 +55,16 @@ export class LabelTable {
     const keys = Object.keys(l);
     if (keys.length === 0) return 0;
     if (keys.length > 1) keys.sort();
-    let key = '';
-    for (const k of keys) key += k + '\u0000' + l[k] + '\u0001';
-    let id = this.byKey.get(key);
-    if (id === undefined) {
+    const h = hashLabels(keys, l);
+    let id = this.find(h, keys, l);
+    if (id === 0) {
       const frozen: Record<string, string> = {};
       for (const k of keys) frozen[k] = String(l[k]);
       id = this.holes.length ? this.holes.pop()! : this.sets.length;
       this.sets[id] = Object.freeze(frozen);
       this.refs[id] = 0;
-      this.byKey.set(key, id);
+      const bucket = this.byHash.get(h);
+      this.byHash.set(h, bucket === undefined ? id : typeof bucket === 'number' ? [bucket, id] : [...bucket, id]);
     }
     this.refs[id]++;
     return id;
@@ -72,12 +75,53 @@ export class LabelTable {
     if (id === 0) return;
     if (--this.refs[id] > 0) return;
     const l = this.sets[id];
-    let key = '';
-    for (const k of Object.keys(l)) key += k + '\u0000' + l[k] + '\u0001';
-    this.byKey.delete(key);
+    const h = hashLabels(Object.keys(l).sort(), l);
+    const bucket = this.byHash.get(h);
+    if (typeof bucket === 'number' || bucket === undefined) this.byHash.delete(h);
+    else if (bucket.length === 2) this.byHash.set(h, bucket[0] === id ? bucket[1]! : bucket[0]!);
+    else
+      this.byHash.set(
+        h,
+        bucket.filter((x) => x !== id),
+      );
     this.sets[id] = EMPTY_LABELS;
     this.holes.push(id);
   }
+
+  /** The id of a set equal to `l` among those with hash `h`, or 0. */
+  private find(h: number, keys: string[], l: Labels): number {
+    const bucket = this.byHash.get(h);
+    if (bucket === undefined) return 0;
+    if (typeof bucket === 'number') return this.equal(bucket, keys, l) ? bucket : 0;
+    for (const id of bucket) if (this.equal(id, keys, l)) return id;
+    return 0;
+  }
+
+  private equal(id: number, keys: string[], l: Labels): boolean {
+    const s = this.sets[id];
+    let n = 0;
+    for (const _ in s) n++;
+    if (n !== keys.length) return false;
+    for (const k of keys) if (s[k] !== String(l[k]) || !Object.prototype.hasOwnProperty.call(s, k)) return false;
+    return true;
+  }
+}
+
+/** FNV-1a over the sorted keys and their values, with separators no label holds. */
+function hashLabels(sortedKeys: string[], l: Labels): number {
+  let h = 0x811c9dc5;
+  for (const k of sortedKeys) {
+    h = hashString(h, k);
+    h = Math.imul(h ^ 0x10000, 0x01000193);
+    h = hashString(h, String(l[k]));
+    h = Math.imul(h ^ 0x10001, 0x01000193);
+  }
+  return h;
+}
+
+function hashString(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
 }
 
 function requirementHolds(r: LabelSelectorRequirement, labels: Labels): boolean {
