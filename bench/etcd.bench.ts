@@ -179,7 +179,8 @@ async function run(
     const clients0 = children.reduce((n, c) => n + cpuSeconds(c.pid), 0);
     const r = await drive(children, targets, N, idBase, instances);
     const clients = children.reduce((n, c) => n + cpuSeconds(c.pid), 0) - clients0;
-    const cpu = targets.reduce((n, t, i) => n + cpuSeconds(t.proc.pid) - cpu0[i]!, 0);
+    const perReplica = targets.map((t, i) => cpuSeconds(t.proc.pid) - cpu0[i]!);
+    const cpu = perReplica.reduce((n, c) => n + c, 0);
     const etcdCpu = pids.reduce((n, p) => n + cpuSeconds(p), 0) - etcd0;
     console.log(`BENCH ${name} n=${r.ok} ops_per_s=${Math.round(r.ok / r.seconds)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
     const notes: string[] = [
@@ -190,7 +191,7 @@ async function run(
     let conflicts = 0;
     let turnsAsked = 0;
     let turnsGiven = 0;
-    let forwarded = 0;
+    const forwardedBy: number[] = [];
     let txnSeconds = 0;
     const loopDelays: string[] = [];
     for (const t of targets) {
@@ -202,7 +203,7 @@ async function run(
       conflicts += metric(m, 'ipam_store_conflicts_total') || 0;
       turnsAsked += metric(m, 'ipam_store_turns_asked_total') || 0;
       turnsGiven += metric(m, 'ipam_store_turns_given_total') || 0;
-      forwarded += metric(m, 'ipam_forwarded_total') || 0;
+      forwardedBy.push(metric(m, 'ipam_forwarded_total') || 0);
     }
     if (flushes > 0)
       notes.push(
@@ -211,12 +212,14 @@ async function run(
     if (r.errors) notes.push(`${r.errors} calls failed (${r.firstError})`);
     if (!Number.isNaN(cpu))
       notes.push(
-        `server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/allocation, etcd CPU (3 members) ${fmt((etcdCpu * 1e6) / r.ok, 0)} us/allocation, client processes ${fmt((clients * 1e6) / r.ok, 0)} us/call`,
+        `server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/allocation${replicas > 1 ? ` (${perReplica.map((c) => fmt((c * 1e6) / r.ok, 0)).join(' + ')})` : ''}, etcd CPU (3 members) ${fmt((etcdCpu * 1e6) / r.ok, 0)} us/allocation, client processes ${fmt((clients * 1e6) / r.ok, 0)} us/call`,
       );
     notes.push(`event loop delay p50/p99 ${loopDelays.join(', ')} ms`);
     if (conflicts) notes.push(`${conflicts} lost races, ${turnsAsked} turns asked, ${turnsGiven} given`);
     if (replicas > 1)
-      notes.push(`${forwarded} allocations forwarded to a lease holder${PEERS.length ? '' : ' (no write leases: BENCH_ETCD_PEERS=0)'}`);
+      notes.push(
+        `${forwardedBy.join(' + ')} allocations forwarded to a lease holder${PEERS.length ? '' : ' (no write leases: BENCH_ETCD_PEERS=0)'}`,
+      );
     console.log(`# ${name}: ${notes.join('; ')}`);
     cpuPerAllocation[name] = (cpu + etcdCpu) / r.ok;
     cpuPerCall[name] = { server: cpu / r.ok, etcd: etcdCpu / r.ok, clients: clients / r.ok, cores: (cpu + etcdCpu + clients) / r.seconds };

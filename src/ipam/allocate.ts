@@ -107,7 +107,7 @@ const hintCidr = new Cidr();
 
 /** The hint parsed, when it is an address or prefix of the requested family (else no hint). */
 function parsedHint(p: Plan): Cidr | null {
-  const hint = p.req.hint;
+  const hint = p.hint;
   if (typeof hint !== 'string' || hint === '') return null;
   let h: Cidr;
   try {
@@ -217,7 +217,7 @@ function dynamicAlloc(state: IpamState, p: Plan, dry: boolean): Allocation {
     if (p.requestClass === RequestClass.Host && refs.length > 0) return refAlloc(state, p, refs[0], dry);
     throw noMatch(p);
   }
-  if (p.req.hint !== undefined) {
+  if (p.hint !== undefined) {
     const a = tryHint(state, p, primary, fallback, dry);
     if (a) return a;
   }
@@ -266,7 +266,17 @@ function fresh(state: IpamState, p: Plan, dry: boolean): Allocation {
 }
 
 export function allocate(state: IpamState, req: AllocationRequest, dry: boolean): Allocation {
-  const p = plan(state, req);
+  return allocateWith(state, req, dry, req.hint);
+}
+
+/** A logged allocation replayed: the request asking for exactly the answer it was given, as
+ *  allocate() does for `{...req, hint: prefix}`, without copying the request. */
+export function replayAllocation(state: IpamState, req: AllocationRequest, prefix: string): Allocation {
+  return allocateWith(state, req, false, prefix);
+}
+
+function allocateWith(state: IpamState, req: AllocationRequest, dry: boolean, hint: string | undefined): Allocation {
+  const p = plan(state, req, hint);
   const held = state.owners.get(p.owner);
   if (held === undefined) return fresh(state, p, dry);
   const rows = state.rows;

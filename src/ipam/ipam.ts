@@ -1,6 +1,6 @@
 // The allocator facade: implements the Ipam contract of types.ts over the shared IpamState.
 
-import { allocate } from './allocate.js';
+import { allocate, replayAllocation } from './allocate.js';
 import { applyNetworkInstance, applyPrefix, removeNetworkInstance, removePrefix } from './prefixes.js';
 import { definePrefix, definesPrefix } from './define.js';
 import { lookup } from './lookup.js';
@@ -53,6 +53,11 @@ export class Allocator implements Ipam {
   allocate(req: AllocationRequest): Allocation {
     if (definesPrefix(req)) return definePrefix(this.state, req, false, () => void this.release(req.owner));
     return allocate(this.state, req, false);
+  }
+
+  replayAllocation(req: AllocationRequest, prefix: string): Allocation {
+    if (definesPrefix(req)) return this.allocate({ ...req, hint: prefix });
+    return replayAllocation(this.state, req, prefix);
   }
 
   dryRun(req: AllocationRequest): Allocation {

@@ -34,10 +34,12 @@ export interface Plan {
   labels: Labels;
   /** nephio.org/network-name of a subnet being created */
   networkName: string | undefined;
+  /** The sticky hint: the request's, or the logged answer a replay asks for. */
+  hint: string | undefined;
 }
 
 /** Validates a request into the plan every later step reads; each refusal names its field. */
-export function plan(state: IpamState, req: AllocationRequest): Plan {
+export function plan(state: IpamState, req: AllocationRequest, hint: string | undefined): Plan {
   if (!req || typeof req.owner !== 'string' || req.owner === '') {
     throw new IpamError('InvalidArgument', 'allocation owner is required', { field: 'owner' });
   }
@@ -55,7 +57,7 @@ export function plan(state: IpamState, req: AllocationRequest): Plan {
   const own = req.labels && !isEmptyLabels(req.labels) ? req.labels : EMPTY_LABELS;
   const networkName = requestClass === RequestClass.Subnet ? subnetNetworkName(own, selector) : undefined;
   const labels = networkName !== undefined && own[L_NETWORK_NAME] === undefined ? { ...own, [L_NETWORK_NAME]: networkName } : own;
-  return { req, inst, owner: req.owner, kind, requestClass, family, prefixLength, staticPrefix, selector, labels, networkName };
+  return { req, inst, owner: req.owner, kind, requestClass, family, prefixLength, staticPrefix, selector, labels, networkName, hint };
 }
 
 /** The network a created subnet belongs to: its own nephio.org/network-name label, else the selector's. */

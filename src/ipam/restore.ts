@@ -92,6 +92,7 @@ const restorePlan: Plan = {
   selector: undefined,
   labels: EMPTY_LABELS,
   networkName: undefined,
+  hint: undefined,
 };
 
 function restoreError(a: Allocation, inst: Instance, why: string): IpamError {

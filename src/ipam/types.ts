@@ -152,6 +152,12 @@ export interface Ipam {
   applyPrefix(spec: PrefixSpec): PrefixInfo;
   removePrefix(ni: NetworkInstanceRef, prefix: string, opts?: ReleaseOptions): void;
   allocate(req: AllocationRequest): Allocation;
+  /**
+   * Replays a logged allocation: exactly `allocate({ ...req, hint: prefix })` (the state after
+   * it and any error are the same), without copying the request. The caller checks that the
+   * answer is `prefix`.
+   */
+  replayAllocation(req: AllocationRequest, prefix: string): Allocation;
   /** What `allocate` would answer; nothing is reserved. Also serves read-only "get" lookups. */
   dryRun(req: AllocationRequest): Allocation;
   /**

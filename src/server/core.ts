@@ -559,31 +559,33 @@ export class IpamCore {
   /** Replicated stores: another replica's committed records, replayed in commit order. */
   private applyRemote(records: Op[][]): void {
     if (this.fatal) return;
-    const changes: Omit<Change, 'seq'>[] = [];
+    // the changes are built only for watchers: a follower replays every other replica's commit
+    const changes: Omit<Change, 'seq'>[] | undefined = this.listeners.size > 0 ? [] : undefined;
     try {
-      for (const record of records) {
-        for (const op of record) {
-          if (op.op === 'release') {
-            for (const a of this.ipam.release(op.owner, op.force ? { force: true } : {})) changes.push({ type: 'RELEASED', allocation: a });
-            continue;
-          }
-          replayOp(this.ipam, op);
-          if (op.op === 'allocate') {
-            const a = this.ipam.getAllocations(op.req.owner)[0];
-            if (a) changes.push({ type: 'ALLOCATED', allocation: a });
-          }
-        }
-      }
+      for (const record of records) for (const op of record) this.replayRemote(op, changes);
     } catch {
       // this replica's view differs from the writer's: read everything again
       void this.resync();
       return;
     }
     // to this replica's watchers, but not in its counters (the writer counted them)
-    for (const c of changes) {
+    for (const c of changes ?? []) {
       if (this.listeners.size === 0) break;
       const change = { ...c, seq: ++this.seq };
       for (const l of this.listeners) l(change);
+    }
+  }
+
+  /** One op of another replica's, noting what it changed in `changes` when there is a list. */
+  private replayRemote(op: Op, changes: Omit<Change, 'seq'>[] | undefined): void {
+    if (op.op === 'release' && changes) {
+      for (const a of this.ipam.release(op.owner, op.force ? { force: true } : {})) changes.push({ type: 'RELEASED', allocation: a });
+      return;
+    }
+    replayOp(this.ipam, op);
+    if (op.op === 'allocate' && changes) {
+      const a = this.ipam.getAllocations(op.req.owner)[0];
+      if (a) changes.push({ type: 'ALLOCATED', allocation: a });
     }
   }
 

@@ -50,7 +50,7 @@ export function replayOp(ipam: Ipam, op: Op): void {
     case 'allocate': {
       // Ask for exactly the logged answer (sticky hint): replay must not depend on the
       // allocation policy of the version that reads the log.
-      const got = ipam.allocate({ ...op.req, hint: op.prefix });
+      const got = ipam.replayAllocation(op.req, op.prefix);
       if (got.prefix !== op.prefix) {
         throw new ReplayError(`replay of ${op.req.owner} gave ${got.prefix}, the log says ${op.prefix} was handed out`);
       }
