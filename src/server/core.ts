@@ -39,7 +39,7 @@ import type {
 import { IpamError } from '../ipam/errors.js';
 import { StoreConflictError, StoreFailedError, StoreRejectedError, type Store } from './store/store.js';
 import { rebuild, replayOp, vlanAnswer } from './replay.js';
-import { PeerUnavailableError } from './peers.js';
+import { PeerUnavailableError, type AllocationAnswer } from './peers.js';
 import { packageOf, SCOPE_SEPARATOR } from '../protocol/owner.js';
 import { backoffDelay, RACE_BACKOFF, sleep } from '../protocol/backoff.js';
 
@@ -351,7 +351,7 @@ export interface CoreOptions {
   onNote?: (n: RecoveryNote) => void;
   /** Replicated stores with write leases: sends an allocation to the replica holding its
    *  network instance, or undefined to commit it here (forwarding.ts). */
-  forward?: (req: AllocationRequest) => Promise<Allocation> | undefined;
+  forward?: (req: AllocationRequest) => Promise<AllocationAnswer> | undefined;
 }
 
 export class IpamCore {
@@ -472,8 +472,8 @@ export class IpamCore {
   }
 
   /** One allocation: through the replica holding the instance's write lease when another one
-   *  does, else (or when that replica cannot answer) here. */
-  async allocate(req: AllocationRequest): Promise<Allocation> {
+   *  does, else (or when that replica cannot answer) here. Answers what alloc.proto returns. */
+  async allocate(req: AllocationRequest): Promise<AllocationAnswer> {
     const forwarded = this.forward?.(req);
     if (forwarded) {
       try {

@@ -1,9 +1,9 @@
 // Write leases at the server level: an allocation in a network instance whose lease another
 // replica holds goes to that replica (peers.ts); anything else, and any allocation whose
 // forward fails, is committed here. docs/etcd.md, "Write leases", has the argument.
-import type { Allocation, AllocationRequest } from '../ipam/types.js';
+import type { AllocationRequest } from '../ipam/types.js';
 import type { IpamCore } from './core.js';
-import { PeerClient, PeerUnavailableError, startPeerServer, type PeerTls } from './peers.js';
+import { PeerClient, PeerUnavailableError, startPeerServer, type AllocationAnswer, type PeerTls } from './peers.js';
 import { instId } from './store/etcd/keys.js';
 
 /** What a store with write leases offers (the etcd store with a peer address). */
@@ -19,7 +19,7 @@ export interface Forwarding {
   /** The peer address the other replicas dial. */
   address: string;
   /** Sends `req` to the lease holder, or undefined: commit it here. */
-  forward(req: AllocationRequest): Promise<Allocation> | undefined;
+  forward(req: AllocationRequest): Promise<AllocationAnswer> | undefined;
   close(): Promise<void>;
 }
 

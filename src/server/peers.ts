@@ -37,11 +37,22 @@ export class PeerUnavailableError extends Error {
 const PATH = '/ipam.internal.Peer/Allocate';
 const SECRET = 'x-ipam-peer';
 
+/** What the client of a forwarded allocation is told (alloc.proto answers these two). */
+export type AllocationAnswer = Pick<Allocation, 'prefix' | 'gateway'>;
+
 interface ForwardRequest {
   items: AllocationRequest[];
+  /** Answer only the prefix and gateway of each allocation (`p`, `g`): the rest is most of the
+   *  bytes and no forwarder uses it. A replica without this answers whole allocations (`a`),
+   *  which are read the same, so replicas of both versions forward to each other. */
+  brief?: boolean;
 }
-/** Per item: the allocation, an IPAM error for the client, or "commit it yourself". */
-type ForwardResult = { a: Allocation } | { e: { code: IpamError['code']; message: string; details: IpamError['details'] } } | { u: string };
+/** Per item: the allocation (whole or brief), an IPAM error for the client, or "commit it yourself". */
+type ForwardResult =
+  | { a: Allocation }
+  | { p: string; g?: string }
+  | { e: { code: IpamError['code']; message: string; details: IpamError['details'] } }
+  | { u: string };
 interface ForwardResponse {
   results: ForwardResult[];
 }
@@ -96,7 +107,10 @@ export async function startPeerServer(listen: string, handler: PeerHandler, tls?
         cb({ code: status.PERMISSION_DENIED, details: 'not a replica of this deployment' });
         return;
       }
-      void Promise.all(call.request.items.map((req) => handler.allocate(req).then(ok, failed))).then((results) => cb(null, { results }));
+      const answer = call.request.brief === true ? brief : whole;
+      void Promise.all(call.request.items.map((req) => handler.allocate(req).then(answer, failed))).then((results) =>
+        cb(null, { results }),
+      );
     },
   };
   server.addService(definition, impl);
@@ -108,7 +122,14 @@ export async function startPeerServer(listen: string, handler: PeerHandler, tls?
   };
 }
 
-const ok = (a: Allocation): ForwardResult => ({ a });
+const whole = (a: Allocation): ForwardResult => ({ a });
+const brief = (a: Allocation): ForwardResult => (a.gateway === undefined ? { p: a.prefix } : { p: a.prefix, g: a.gateway });
+
+/** A result's allocation as the forwarder answers it, or undefined when the result is none. */
+function answerOf(x: ForwardResult): AllocationAnswer | undefined {
+  if ('p' in x) return x.g === undefined ? { prefix: x.p } : { prefix: x.p, gateway: x.g };
+  return 'a' in x ? x.a : undefined;
+}
 function failed(e: unknown): ForwardResult {
   if (e instanceof IpamError) return { e: { code: e.code, message: e.message, details: e.details } };
   return { u: (e as Error).message };
@@ -121,7 +142,7 @@ function sameSecret(got: unknown, want: string | undefined): boolean {
 
 interface Waiting {
   req: AllocationRequest;
-  resolve: (a: Allocation) => void;
+  resolve: (a: AllocationAnswer) => void;
   reject: (e: Error) => void;
 }
 
@@ -147,7 +168,7 @@ export class PeerClient {
     private readonly tls?: PeerTls,
   ) {}
 
-  allocate(address: string, req: AllocationRequest): Promise<Allocation> {
+  allocate(address: string, req: AllocationRequest): Promise<AllocationAnswer> {
     return new Promise((resolve, reject) => {
       let r = this.routes.get(address);
       if (!r) this.routes.set(address, (r = { queue: [], inflight: 0, scheduled: false }));
@@ -188,7 +209,7 @@ export class PeerClient {
       PATH,
       json,
       parse<ForwardResponse>,
-      { items: q.map((w) => w.req) },
+      { items: q.map((w) => w.req), brief: true },
       md,
       { deadline: Date.now() + this.timeoutMs },
       (err, res) => {
@@ -201,9 +222,10 @@ export class PeerClient {
         }
         res.results.forEach((x, i) => {
           const w = q[i]!;
-          if ('a' in x) w.resolve(x.a);
+          const a = answerOf(x);
+          if (a) w.resolve(a);
           else if ('e' in x) w.reject(new IpamError(x.e.code, x.e.message, x.e.details));
-          else w.reject(new PeerUnavailableError(`replica at ${address}: ${x.u}`));
+          else w.reject(new PeerUnavailableError(`replica at ${address}: ${(x as { u: string }).u}`));
         });
       },
     );
