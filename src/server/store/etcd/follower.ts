@@ -169,14 +169,20 @@ export class Follower {
       // the mirror follows by deriving from them what the writer derived
       sink.apply(ordered);
       if (this.paused || sink.failed()) return; // the replay failed: a reload is under way
-      const d = this.o.mirror.follow(ordered.flat(), sink.live());
-      for (const [k, v] of d.writes) {
-        const p = this.o.keys.parse(k);
-        if (p?.kind !== 'own') continue;
-        if (v) this.o.mirror.ownerMod.set(p.id, g.rev);
-        else this.o.mirror.ownerMod.delete(p.id);
-      }
+      this.follow(ordered, g.rev, sink.live());
       for (const [id, j] of g.journals) this.o.gate.followed(id, j.txn);
+    }
+  }
+
+  /** The mirror derives what the writer derived; the owner keys it wrote now have `rev`. */
+  private follow(ordered: Op[][], rev: number, live: Ipam): void {
+    const mirror = this.o.mirror;
+    const d = mirror.follow(ordered.length === 1 ? ordered[0]! : ordered.flat(), live);
+    // every owner key a derivation writes or deletes is one of its owners
+    for (const owner of d.owners) {
+      const v = d.writes.get(this.o.keys.own(owner));
+      if (v) mirror.ownerMod.set(owner, rev);
+      else if (v === null) mirror.ownerMod.delete(owner);
     }
   }
 
@@ -205,6 +211,7 @@ export class Follower {
 
   /** A complete group ends the earlier chunks of its commit, if any. */
   private completes(g: Group): boolean {
+    if (this.partial.size === 0) return true;
     const seqs = new Set([...g.journals.values()].flatMap((j) => (j.commits ?? []).map(([seq]) => seq)));
     for (const id of g.journals.keys()) {
       for (const p of this.partial.get(id) ?? []) {

@@ -68,8 +68,15 @@ export function decodeJournal(value: Buffer): Journal {
 }
 
 /** The records of a group of journals (one transaction, several instances), in commit order. */
-export function recordsOf(journals: Iterable<Journal>): Op[][] {
+export function recordsOf(journals: Journal[]): Op[][] {
+  // one instance: its commits come in commit order, as the writer made it
+  if (journals.length === 1 && ascending(journals[0]!.commits ?? [])) return (journals[0]!.commits ?? []).map((c) => c[1]);
   const bySeq = new Map<number, Op[]>();
   for (const j of journals) for (const [seq, ops] of j.commits ?? []) bySeq.set(seq, ops);
   return [...bySeq.entries()].sort((a, b) => a[0] - b[0]).map(([, ops]) => ops);
+}
+
+function ascending(commits: [number, Op[]][]): boolean {
+  for (let i = 1; i < commits.length; i++) if (!(commits[i - 1]![0] < commits[i]![0])) return false;
+  return true;
 }
