@@ -2,8 +2,8 @@
 // ranges etcd sends back on a failed compare, one per instance then one per owner compared.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ITxnResponse } from 'etcd3';
 import { readAnswer, type Round } from '../../src/server/store/etcd/txn.js';
+import type { TxnAnswer } from '../../src/server/store/etcd/txn-codec.js';
 
 const round = (id: string, basis: string, owner?: [string, number]): Round => ({
   id,
@@ -15,12 +15,10 @@ const round = (id: string, basis: string, owner?: [string, number]): Round => ({
 });
 
 /** etcd's answer to a failed compare: the instance's revision key now, then the owner key. */
-function failed(revNow: string, revMod: number, ownerMod?: number): ITxnResponse {
-  const range = (value: string, mod: number) => ({
-    response_range: { kvs: value || mod ? [{ value: Buffer.from(value), mod_revision: String(mod) }] : [] },
-  });
-  const responses = [range(revNow, revMod), ...(ownerMod === undefined ? [] : [range('{}', ownerMod)])];
-  return { succeeded: false, header: { revision: '99' }, responses } as unknown as ITxnResponse;
+function failed(revNow: string, revMod: number, ownerMod?: number): TxnAnswer {
+  const range = (value: string, modRevision: number) => (value || modRevision ? { value, modRevision } : undefined);
+  const ranges = [range(revNow, revMod), ...(ownerMod === undefined ? [] : [range('{}', ownerMod)])];
+  return { succeeded: false, revision: 99, ranges };
 }
 
 const recentOf = (...rounds: Round[]) => new Map(rounds.map((r) => [r.id, r]));

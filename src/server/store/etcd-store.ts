@@ -17,11 +17,10 @@
 //
 // Durability: a commit resolves only after etcd answered its transaction (a quorum has it).
 import { randomBytes } from 'node:crypto';
-import type { Etcd3 } from 'etcd3';
 import type { LiveIpam } from '../live.js';
 import type { DurableState, Op, RecoveryNote } from './ops.js';
 import { StoreFailedError, type Revert, type Store, type StoreStats } from './store.js';
-import { connect, type EtcdConnection } from './etcd/client.js';
+import { connect, type EtcdConnection, type StoreClient } from './etcd/client.js';
 import { Follower } from './etcd/follower.js';
 import { Keys, prefixEnd } from './etcd/keys.js';
 import { CommitPipeline } from './etcd/pipeline.js';
@@ -90,7 +89,7 @@ export class EtcdStore implements Store, LeaseRouter {
   private readonly leases: Leases | undefined;
   private secret: string | undefined;
   private readonly onNote: (n: RecoveryNote) => void;
-  private client: Etcd3 | undefined;
+  private client: StoreClient | undefined;
   readonly live: LiveIpam;
   private commits = 0;
   private closed = false;
@@ -118,7 +117,7 @@ export class EtcdStore implements Store, LeaseRouter {
       maxBytes: opts.maxTxnBytes ?? 1024 * 1024,
       depth: opts.pipeline ?? 2,
       catchUpMs: opts.catchUpMs ?? 1000,
-      send: (req) => withRetry(this.retry, 'commit', () => this.connected().kv.txn(req)),
+      send: (req) => withRetry(this.retry, 'commit', () => this.connected().txnEncoded(req)),
       live: () => this.live.get(),
       answered: () => this.follower.drain(),
       counters: this.extra,
@@ -248,7 +247,7 @@ export class EtcdStore implements Store, LeaseRouter {
 
   // ---------------- loading ----------------
 
-  private connected(): Etcd3 {
+  private connected(): StoreClient {
     if (!this.client) throw new StoreFailedError('store is closed');
     return this.client;
   }

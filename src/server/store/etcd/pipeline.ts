@@ -13,7 +13,6 @@
 // the others go again. The instances that changed are then `behind`: commits on them reject at
 // once until the follower has replayed the winner's journal there (catchUp). When a commit
 // cannot be undone, its resources are poisoned instead and the server reloads everything.
-import type { Etcd3 } from 'etcd3';
 import type { Ipam } from '../../../ipam/types.js';
 import type { Op } from '../ops.js';
 import { FLUSH_BUCKETS, StoreConflictError, StoreFailedError, StoreRejectedError, type Revert } from '../store.js';
@@ -22,6 +21,7 @@ import { conflictNames, instanceOf, instanceResource, ownerResource, type Resour
 import type { Mirror } from './state.js';
 import type { Turns } from './turns.js';
 import { buildTxn, Pending, readAnswer, type CommitShare, type TxnOutcome, type Round } from './txn.js';
+import type { TxnAnswer } from './txn-codec.js';
 
 export interface PipelineOptions {
   keys: Keys;
@@ -34,8 +34,8 @@ export interface PipelineOptions {
   depth: number;
   /** How long a lost race may wait for the winner's journal before a full reload (ms). */
   catchUpMs: number;
-  /** Sends one transaction to etcd (retried until it answers). */
-  send: (req: Parameters<Etcd3['kv']['txn']>[0]) => Promise<Awaited<ReturnType<Etcd3['kv']['txn']>>>;
+  /** Sends one encoded TxnRequest to etcd (retried until it answers). */
+  send: (req: Buffer) => Promise<TxnAnswer>;
   live: () => Ipam;
   /** After every answer: other replicas' journals may now apply. */
   answered: () => void;

@@ -1,11 +1,11 @@
 // One etcd transaction of the store: the commits it carries (whole, or a chunk of one too
 // large for a transaction), what it compares, what it writes, and what its answer means.
-import type { ICompare, IKeyValue, IRequestOp, ITxnRequest, ITxnResponse } from 'etcd3';
 import type { Revert } from '../store.js';
 import { encodeJournal } from './journal.js';
 import type { Keys } from './keys.js';
 import { instanceResource, ownerResource, type Resource } from './resource.js';
 import type { Derived, Write } from './derivation.js';
+import { encodeTxnRequest, type TxnAnswer, type TxnCompare, type TxnOp } from './txn-codec.js';
 
 /** A commit waiting for etcd: its key writes, and the instances and owners it relies on. */
 export class Pending {
@@ -85,7 +85,7 @@ export type TxnOutcome =
  * made from (Create == 0: no transaction yet) and each owner key's mod revision; then write
  * the keys, and per instance the new id and the journal; else read back what was compared.
  */
-export function buildTxn(round: Round, keys: Keys, writer: string): { req: ITxnRequest; bytes: number; ops: number } {
+export function buildTxn(round: Round, keys: Keys, writer: string): { req: Buffer; bytes: number; ops: number } {
   const writes = new Map<string, Write>();
   const journals = new Map<string, { complete: Pending[]; partial: Pending[] }>();
   for (const it of round.items) {
@@ -96,34 +96,31 @@ export function buildTxn(round: Round, keys: Keys, writer: string): { req: ITxnR
       (it.last ? j.complete : j.partial).push(it.c);
     }
   }
-  const compare: ICompare[] = [];
-  const success: IRequestOp[] = [];
-  const failure: IRequestOp[] = [];
+  const compare: TxnCompare[] = [];
+  const success: TxnOp[] = [];
+  const failure: TxnOp[] = [];
   for (const [id, b] of round.basis) {
-    const key = Buffer.from(keys.rev(id));
-    compare.push(
-      b ? { key, target: 'Value', result: 'Equal', value: Buffer.from(b) } : { key, target: 'Create', result: 'Equal', create_revision: 0 },
-    );
-    failure.push({ request_range: { key } });
+    const key = keys.rev(id);
+    compare.push(b ? { key, target: 'value', value: b } : { key, target: 'create', revision: 0 });
+    failure.push({ op: 'range', key, keysOnly: false });
   }
   for (const [o, mod] of round.ownerBasis) {
-    const key = Buffer.from(keys.own(o));
-    compare.push({ key, target: 'Mod', result: 'Equal', mod_revision: mod });
-    failure.push({ request_range: { key, keys_only: true } });
+    const key = keys.own(o);
+    compare.push({ key, target: 'mod', revision: mod });
+    failure.push({ op: 'range', key, keysOnly: true });
   }
   let bytes = 0;
   for (const [id, j] of journals) {
     const value = encodeJournal(writer, round.id, round.basis.get(id)!, j.complete, j.partial[0]?.seq);
     bytes += value.length + round.id.length;
-    success.push({ request_put: { key: Buffer.from(keys.rev(id)), value: Buffer.from(round.id) } });
-    success.push({ request_put: { key: Buffer.from(keys.jr(id)), value } });
+    success.push({ op: 'put', key: keys.rev(id), value: round.id });
+    success.push({ op: 'put', key: keys.jr(id), value });
   }
-  for (const [k, v] of writes) {
-    const key = Buffer.from(k);
-    bytes += key.length + (v?.length ?? 0);
-    success.push(v ? { request_put: { key, value: v } } : { request_delete_range: { key } });
+  for (const [key, v] of writes) {
+    bytes += Buffer.byteLength(key) + (v?.length ?? 0);
+    success.push(v ? { op: 'put', key, value: v } : { op: 'delete', key });
   }
-  return { req: { compare, success, failure }, bytes, ops: success.length };
+  return { req: encodeTxnRequest({ compare, success, failure }), bytes, ops: success.length };
 }
 
 /** Whether, walking back from our transaction `from` through the ones each was made from (on
@@ -145,21 +142,20 @@ function madeFrom(from: string, inst: string, target: string, recent: Map<string
  * transactions of ours it builds on (their basis is still there: `recent` holds the
  * transactions sent lately, by id)? Otherwise, which instances and owners changed.
  */
-export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, Round>): TxnOutcome {
-  if (res.succeeded) return { ok: true, revision: Number(res.header.revision) };
+export function readAnswer(res: TxnAnswer, round: Round, recent: Map<string, Round>): TxnOutcome {
+  if (res.succeeded) return { ok: true, revision: res.revision };
   const insts = [...round.basis.keys()];
   const owners = [...round.ownerBasis.keys()];
   const conflicts = new Set<Resource>();
   let mine = 0;
   let landedEarlier = false;
   let early = false;
-  res.responses.forEach((r, i) => {
-    const kv: IKeyValue | undefined = r.response_range?.kvs?.[0];
+  res.ranges.forEach((kv, i) => {
     if (i < insts.length) {
       const id = insts[i]!;
-      const now = kv ? kv.value.toString() : '';
+      const now = kv ? kv.value : '';
       const basis = round.basis.get(id)!;
-      if (now === round.id) mine = Number(kv!.mod_revision);
+      if (now === round.id) mine = kv!.modRevision;
       // a later transaction of ours, made from this one, could only land after it
       else if (madeFrom(now, id, round.id, recent)) landedEarlier = true;
       else if (now !== basis) {
@@ -169,7 +165,7 @@ export function readAnswer(res: ITxnResponse, round: Round, recent: Map<string, 
       }
     } else {
       const o = owners[i - insts.length]!;
-      if ((kv ? Number(kv.mod_revision) : 0) !== round.ownerBasis.get(o)) conflicts.add(ownerResource(o));
+      if ((kv ? kv.modRevision : 0) !== round.ownerBasis.get(o)) conflicts.add(ownerResource(o));
     }
   });
   if (mine) return { ok: true, revision: mine };
