@@ -47,4 +47,21 @@ test("another replica's transaction is a conflict; one of ours not yet landed th
   assert.equal(readAnswer(failed('b:7', 44), t2, recentOf(t1, t2)), { ok: false, early: true });
 });
 
+test("a retried transaction whose revision key holds another replica's id may have landed: the conflict is uncertain", () => {
+  // t1's first attempt failed (its answer lost) and may have landed; another replica's
+  // transaction made from it would hold the key now. Undoing t1 here would free addresses
+  // etcd still holds.
+  const t1 = round('a:1', 'b:7', ['o1', 0]);
+  const retried = readAnswer(failed('c:3', 52, 52), t1, recentOf(t1), true);
+  assert.equal(retried.ok === false && !retried.early ? [retried.uncertain, [...retried.conflicts]] : [], [
+    true,
+    ['i:default/vpc', 'o:o1'],
+  ]);
+  const once = readAnswer(failed('c:3', 52, 52), t1, recentOf(t1), false);
+  assert.is(once.ok === false && !once.early && once.uncertain, false);
+  // the revision key still holds t1's basis: t1 did not land, whatever changed the owner key
+  const ownerOnly = readAnswer(failed('b:7', 44, 52), t1, recentOf(t1), true);
+  assert.equal(ownerOnly.ok === false && !ownerOnly.early ? [ownerOnly.uncertain, [...ownerOnly.conflicts]] : [], [false, ['o:o1']]);
+});
+
 test.run();

@@ -12,8 +12,9 @@
 //   the losing commits in the live allocator and waits for the winner's journal.
 // - follower.ts: replays other replicas' journals (journal.ts) from an etcd watch.
 // - turns.ts: a replica that keeps losing races on an instance asks the others to hold back.
-// - txn.ts: one transaction's request and what its answer means; resource.ts: what commits
-//   conflict on; retry.ts: calls retried across members until a deadline.
+// - txn.ts: one transaction's request and what its answer means (txn-codec.ts: their bytes);
+//   resource.ts: what commits conflict on; retry.ts: calls retried across members until a
+//   deadline.
 //
 // Durability: a commit resolves only after etcd answered its transaction (a quorum has it).
 import { randomBytes } from 'node:crypto';
@@ -117,7 +118,11 @@ export class EtcdStore implements Store, LeaseRouter {
       maxBytes: opts.maxTxnBytes ?? 1024 * 1024,
       depth: opts.pipeline ?? 2,
       catchUpMs: opts.catchUpMs ?? 1000,
-      send: (req) => withRetry(this.retry, 'commit', () => this.connected().txnEncoded(req)),
+      send: async (req) => {
+        let attempts = 0;
+        const answer = await withRetry(this.retry, 'commit', () => this.connected().txnEncoded(req, () => attempts++));
+        return { answer, retried: attempts > 1 };
+      },
       live: () => this.live.get(),
       answered: () => this.follower.drain(),
       counters: this.extra,

@@ -49,17 +49,19 @@ export class StoreClient extends Etcd3 {
   /** etcd3's `kv.txn` converts both messages from and to plain objects, which costs the commit
    *  path more than the call. This one goes through etcd3's connection pool all the same (its
    *  members, circuit breakers, TLS and typed errors) and, as etcd3's calls do, tries up to
-   *  four members in the pool's shuffled order while the failure is recoverable. */
-  async txnEncoded(req: Buffer): Promise<TxnAnswer> {
+   *  four members in the pool's shuffled order while the failure is recoverable. `attempt` is
+   *  called as each attempt is sent. */
+  async txnEncoded(req: Buffer, attempt: () => void = () => {}): Promise<TxnAnswer> {
     const members = memberOrder(this.pool);
     let reached: unknown;
-    for (let attempt = 0; ; attempt++) {
+    for (let n = 0; ; n++) {
       let through = false;
       try {
         return await this.pool.withConnection(
           'KV',
           ({ client, metadata }) => {
             through = true;
+            attempt();
             return callTxn(client as unknown as UnaryClient, metadata, req, this.callTimeoutMs);
           },
           members,
@@ -67,7 +69,7 @@ export class StoreClient extends Etcd3 {
       } catch (e) {
         // etcd3 reports the last failure of a member rather than the breakers it opened
         if (!through && reached !== undefined) throw reached;
-        if (attempt >= 3 || !isRecoverableError(e as Error)) throw e;
+        if (n >= 3 || !isRecoverableError(e as Error)) throw e;
         reached = e;
         await sleep(0);
       }

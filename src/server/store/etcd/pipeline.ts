@@ -34,8 +34,9 @@ export interface PipelineOptions {
   depth: number;
   /** How long a lost race may wait for the winner's journal before a full reload (ms). */
   catchUpMs: number;
-  /** Sends one encoded TxnRequest to etcd (retried until it answers). */
-  send: (req: Buffer) => Promise<TxnAnswer>;
+  /** Sends one encoded TxnRequest to etcd (retried until it answers); `retried`: an earlier
+   *  attempt failed after it may have reached etcd. */
+  send: (req: Buffer) => Promise<{ answer: TxnAnswer; retried: boolean }>;
   live: () => Ipam;
   /** After every answer: other replicas' journals may now apply. */
   answered: () => void;
@@ -355,7 +356,7 @@ export class CommitPipeline {
     } else if (outcome) {
       this.o.counters.conflicts++;
       this.o.turns.lost(outcome.conflicts);
-      this.reject(outcome.conflicts, round);
+      this.reject(outcome.conflicts, round, outcome.uncertain);
     }
     this.o.answered();
     this.pump();
@@ -389,7 +390,8 @@ export class CommitPipeline {
   private async send(round: Round): Promise<TxnOutcome> {
     const { req, bytes, ops } = buildTxn(round, this.o.keys, this.o.writer);
     const t0 = performance.now();
-    const outcome = readAnswer(await this.o.send(req), round, this.recent);
+    const { answer, retried } = await this.o.send(req);
+    const outcome = readAnswer(answer, round, this.recent, retried);
     if (outcome.ok) {
       const secs = (performance.now() - t0) / 1000;
       let bucket = 0;
@@ -416,8 +418,9 @@ export class CommitPipeline {
   }
 
   /** Rejects the commits that touch `conflicts`, and every later one that depends on them;
-   *  the other unsettled commits of the failed transaction go back to the queue. */
-  private reject(conflicts: Set<Resource>, round: Round): void {
+   *  the other unsettled commits of the failed transaction go back to the queue. `uncertain`:
+   *  the transaction may have landed, so nothing is undone (a reload tells). */
+  private reject(conflicts: Set<Resource>, round: Round, uncertain: boolean): void {
     const tainted = new Set(conflicts);
     const failed = this.unsettled(round);
     const later = this.inflight.flatMap((r) => this.unsettled(r));
@@ -433,7 +436,7 @@ export class CommitPipeline {
     // commits of later transactions in flight stay there (their answers settle them)
     this.queue = keep;
     this.rejections++;
-    this.undo(rejected, conflicts, tainted);
+    this.undo(rejected, conflicts, tainted, uncertain);
     const err = new StoreConflictError(conflictNames(conflicts));
     for (const c of rejected) {
       this.o.counters.rejected++;
@@ -444,9 +447,9 @@ export class CommitPipeline {
   /** Takes rejected commits out of the live allocator, newest first, and keeps the mirror's
    *  index in step. Then only the instances that changed elsewhere wait (for the winner's
    *  journal). A commit that cannot be undone (or an owner that changed elsewhere: no journal
-   *  names it) poisons what it touched until a full reload. */
-  private undo(rejected: Pending[], conflicts: Set<Resource>, tainted: Set<Resource> = conflicts): void {
-    let undone = [...conflicts].every((r) => instanceOf(r) !== undefined);
+   *  names it; or an `uncertain` transaction) poisons what it touched until a full reload. */
+  private undo(rejected: Pending[], conflicts: Set<Resource>, tainted: Set<Resource> = conflicts, uncertain = false): void {
+    let undone = !uncertain && [...conflicts].every((r) => instanceOf(r) !== undefined);
     for (let i = rejected.length - 1; undone && i >= 0; i--) {
       const inverse = rejected[i]!.revert?.() ?? null;
       if (inverse === null) undone = false;

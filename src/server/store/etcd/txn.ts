@@ -76,9 +76,10 @@ export interface Round {
   partial: boolean;
 }
 
-/** `revision` 0: the transaction landed at a revision this replica does not know. */
+/** `revision` 0: the transaction landed at a revision this replica does not know.
+ *  `uncertain`: it may have landed all the same (see readAnswer). */
 export type TxnOutcome =
-  { ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<Resource> };
+  { ok: true; revision: number } | { ok: false; early: true } | { ok: false; early?: false; conflicts: Set<Resource>; uncertain: boolean };
 
 /**
  * The request: compare each instance's revision key with the transaction id the commits were
@@ -141,8 +142,11 @@ function madeFrom(from: string, inst: string, target: string, recent: Map<string
  * transaction of ours made from it, which could only land after it)? Did it overtake the
  * transactions of ours it builds on (their basis is still there: `recent` holds the
  * transactions sent lately, by id)? Otherwise, which instances and owners changed.
+ * `retried`: an earlier attempt failed after it may have reached etcd. If a revision key now
+ * holds another replica's id, that attempt may have landed and the other replica's
+ * transaction been made from it: the answer cannot tell, and the outcome is `uncertain`.
  */
-export function readAnswer(res: TxnAnswer, round: Round, recent: Map<string, Round>): TxnOutcome {
+export function readAnswer(res: TxnAnswer, round: Round, recent: Map<string, Round>, retried = false): TxnOutcome {
   if (res.succeeded) return { ok: true, revision: res.revision };
   const insts = [...round.basis.keys()];
   const owners = [...round.ownerBasis.keys()];
@@ -150,6 +154,7 @@ export function readAnswer(res: TxnAnswer, round: Round, recent: Map<string, Rou
   let mine = 0;
   let landedEarlier = false;
   let early = false;
+  let moved = false;
   res.ranges.forEach((kv, i) => {
     if (i < insts.length) {
       const id = insts[i]!;
@@ -161,7 +166,10 @@ export function readAnswer(res: TxnAnswer, round: Round, recent: Map<string, Rou
       else if (now !== basis) {
         // overtaken: our transactions this one was made from have not all landed yet
         if (madeFrom(basis, id, now, recent)) early = true;
-        else conflicts.add(instanceResource(id));
+        else {
+          conflicts.add(instanceResource(id));
+          moved = true;
+        }
       }
     } else {
       const o = owners[i - insts.length]!;
@@ -171,6 +179,9 @@ export function readAnswer(res: TxnAnswer, round: Round, recent: Map<string, Rou
   if (mine) return { ok: true, revision: mine };
   if (landedEarlier) return { ok: true, revision: 0 };
   if (conflicts.size === 0 && early) return { ok: false, early: true };
-  if (conflicts.size === 0) for (const id of insts) conflicts.add(instanceResource(id));
-  return { ok: false, conflicts };
+  if (conflicts.size === 0) {
+    for (const id of insts) conflicts.add(instanceResource(id));
+    moved = true;
+  }
+  return { ok: false, conflicts, uncertain: retried && moved };
 }
