@@ -44,11 +44,13 @@ export function ownerLabels(o: OwnerSource): Record<string, string> {
   const l = o.labels ?? {};
   const ns = o.namespace || 'default';
   const ownerNs = l[L_OWNER_NSN_NAMESPACE] ?? o.namespace;
+  // one string for both labels: every allocation keeps its labels
+  const gvk = gvkString(o.apiVersion, o.kind);
   return {
-    [L_OWNER_GVK]: l[L_OWNER_GVK] ?? gvkString(o.apiVersion, o.kind),
+    [L_OWNER_GVK]: l[L_OWNER_GVK] ?? gvk,
     [L_OWNER_NSN_NAME]: l[L_OWNER_NSN_NAME] ?? o.name,
     [L_OWNER_NSN_NAMESPACE]: ownerNs || 'default',
-    [L_GVK]: gvkString(o.apiVersion, o.kind),
+    [L_GVK]: gvk,
     [L_NSN_NAME]: o.name,
     [L_NSN_NAMESPACE]: ns,
   };

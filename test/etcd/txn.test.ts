@@ -21,7 +21,7 @@ function failed(revNow: string, revMod: number, ownerMod?: number): TxnAnswer {
   return { succeeded: false, revision: 99, ranges };
 }
 
-const recentOf = (...rounds: Round[]) => new Map(rounds.map((r) => [r.id, r]));
+const recentOf = (...rounds: Round[]) => new Map(rounds.map((r) => [r.id, r.basis]));
 
 test('an attempt whose first try landed (its answer lost) is recognised by its own id', () => {
   const t1 = round('a:1', 'b:7', ['o1', 0]);

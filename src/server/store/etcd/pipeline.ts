@@ -79,8 +79,8 @@ export class CommitPipeline {
   /** instance -> seq of the transaction of ours whose id mirror.rev holds */
   private readonly revSeq = new Map<string, number>();
   private readonly ownersInFlight = new Set<string>();
-  /** the last transactions sent, by id (to recognise one that overtook its predecessor) */
-  private readonly recent = new Map<string, Round>();
+  /** what the last transactions sent were made from, by id (to recognise one that overtook its predecessor) */
+  private readonly recent = new Map<string, ReadonlyMap<string, string>>();
   /** a transaction overtook this one: send nothing more until it is answered */
   private holdFor: Round | undefined;
   private scheduled = false;
@@ -237,7 +237,7 @@ export class CommitPipeline {
       const round = this.takeRound();
       if (!round) break;
       this.inflight.push(round);
-      this.recent.set(round.id, round);
+      this.recent.set(round.id, round.basis);
       if (this.recent.size > 64) this.recent.delete(this.recent.keys().next().value!);
       for (const id of round.basis.keys()) this.predicted.set(id, round.id);
       for (const o of round.ownerBasis.keys()) this.ownersInFlight.add(o);

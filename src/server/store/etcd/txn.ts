@@ -124,12 +124,17 @@ export function buildTxn(round: Round, keys: Keys, writer: string): { req: Buffe
   return { req: encodeTxnRequest({ compare, success, failure }), bytes, ops: success.length };
 }
 
+/** Our transactions sent lately: id -> what each was made from (its `basis`). Only the bases:
+ *  a whole Round would keep its commits, their requests and undo records alive, long enough
+ *  for the garbage collector to move them all to the old generation. */
+export type RecentBases = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
 /** Whether, walking back from our transaction `from` through the ones each was made from (on
  *  instance `inst`), one was made from `target`. */
-function madeFrom(from: string, inst: string, target: string, recent: Map<string, Round>): boolean {
+function madeFrom(from: string, inst: string, target: string, recent: RecentBases): boolean {
   let r = recent.get(from);
   for (let n = 0; r && n < 64; n++) {
-    const basis = r.basis.get(inst);
+    const basis = r.get(inst);
     if (basis === target) return true;
     r = basis === undefined ? undefined : recent.get(basis);
   }
@@ -146,7 +151,7 @@ function madeFrom(from: string, inst: string, target: string, recent: Map<string
  * holds another replica's id, that attempt may have landed and the other replica's
  * transaction been made from it: the answer cannot tell, and the outcome is `uncertain`.
  */
-export function readAnswer(res: TxnAnswer, round: Round, recent: Map<string, Round>, retried = false): TxnOutcome {
+export function readAnswer(res: TxnAnswer, round: Round, recent: RecentBases, retried = false): TxnOutcome {
   if (res.succeeded) return { ok: true, revision: res.revision };
   const insts = [...round.basis.keys()];
   const owners = [...round.ownerBasis.keys()];
