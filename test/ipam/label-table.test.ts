@@ -1,6 +1,6 @@
 // The allocator's interned label sets: equal sets share one id whatever their key order, sets
 // whose hashes collide stay apart, and a set is forgotten with its last reference.
-import { test } from 'uvu';
+import { test } from '../support/uvu.js';
 import * as assert from 'uvu/assert';
 import { LabelTable } from '../../src/ipam/labels.js';
 
