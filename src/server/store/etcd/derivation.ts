@@ -57,8 +57,9 @@ export class Derivation {
   private readonly d: Derived = { writes: new Map(), instances: new Set(), owners: new Set() };
   /** Owners whose key must be rewritten, with whether the mirror had a record for them. */
   private readonly dirty = new Map<string, boolean>();
-  /** Instances where prefixes or other owners' allocations may have gone. */
-  private readonly recheck = new Set<string>();
+  /** Instances where prefixes or other owners' allocations may have gone (made when needed:
+   *  most commits only allocate). */
+  private recheck: Set<string> | undefined;
 
   /** `withValues` false: the writes' values are all WRITTEN (replays and undos only need to
    *  know which keys are written and which deleted). */
@@ -70,7 +71,7 @@ export class Derivation {
 
   run(ops: Op[]): Derived {
     for (const op of ops) this.record(op);
-    for (const id of this.recheck) this.recheckInstance(id);
+    if (this.recheck) for (const id of this.recheck) this.recheckInstance(id);
     for (const [owner, hadRecord] of this.dirty) this.writeOwner(owner, hadRecord);
     return this.d;
   }
@@ -84,7 +85,7 @@ export class Derivation {
       case 'applyPrefix':
         return this.applyPrefix(op);
       case 'removePrefix':
-        this.recheck.add(instId(op.ni));
+        this.toRecheck(instId(op.ni));
         return;
       case 'allocate':
         this.touch(op.req.owner);
@@ -94,6 +95,10 @@ export class Derivation {
       default:
         return; // VLAN records: vlan-state.ts
     }
+  }
+
+  private toRecheck(id: string): void {
+    (this.recheck ??= new Set()).add(id);
   }
 
   /** The owner's mirror record, noted for rewriting. */
@@ -118,7 +123,7 @@ export class Derivation {
     const o = this.touch(op.owner);
     o.instanceIds = added(o.instanceIds, id);
     // aggregates left out of the new list are removed with what their owner held inside
-    this.recheck.add(id);
+    this.toRecheck(id);
   }
 
   private removeNetworkInstance(op: OpOf<'removeNetworkInstance'>): void {
@@ -128,7 +133,7 @@ export class Derivation {
     this.d.writes.set(this.mirror.keys.ni(id), null);
     if (inst.niOwner !== undefined) this.touch(inst.niOwner).instanceIds?.delete(id);
     inst.niOwner = undefined;
-    this.recheck.add(id);
+    this.toRecheck(id);
   }
 
   private applyPrefix(op: OpOf<'applyPrefix'>): void {
@@ -152,11 +157,11 @@ export class Derivation {
 
   private release(op: OpOf<'release'>): void {
     const s = this.touch(op.owner);
-    for (const pid of s.prefixIds ?? []) this.recheck.add(instOfPrefixId(pid));
+    for (const pid of s.prefixIds ?? []) this.toRecheck(instOfPrefixId(pid));
     // forced: what others held inside the owner's allocated prefix went with it
-    if (op.force && s.instance !== undefined) this.recheck.add(s.instance);
+    if (op.force && s.instance !== undefined) this.toRecheck(s.instance);
     // the allocator removes the owner's network instances too
-    for (const id of s.instanceIds ?? []) this.recheck.add(id);
+    for (const id of s.instanceIds ?? []) this.toRecheck(id);
   }
 
   /** Compares an instance's keys with the live allocator, key by key. */

@@ -19,13 +19,14 @@ interface OwnerWire {
   n?: string[];
 }
 
-/** Lists are sorted so that one state has one encoding. */
+/** Lists are sorted so that one state has one encoding. Written as text: the same bytes as
+ *  JSON.stringify of the wire object, without making it. */
 export function encodeOwnerValue(h: OwnerHoldings): Buffer {
-  const v: OwnerWire = {};
-  if (h.allocation) v.a = h.allocation;
-  if (h.prefixIds?.length) v.p = [...h.prefixIds].sort();
-  if (h.instanceIds?.length) v.n = [...h.instanceIds].sort();
-  return Buffer.from(JSON.stringify(v));
+  let text = '';
+  if (h.allocation) text += `,"a":${JSON.stringify(h.allocation)}`;
+  if (h.prefixIds?.length) text += `,"p":${JSON.stringify([...h.prefixIds].sort())}`;
+  if (h.instanceIds?.length) text += `,"n":${JSON.stringify([...h.instanceIds].sort())}`;
+  return Buffer.from(text ? `{${text.slice(1)}}` : '{}');
 }
 
 export function decodeOwnerValue(value: Buffer): OwnerHoldings {

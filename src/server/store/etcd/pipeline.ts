@@ -136,7 +136,7 @@ export class CommitPipeline {
         );
         return;
       }
-      const late = c.resources.filter((r) => this.poisoned.has(r) || this.behind.has(instanceOf(r) ?? ''));
+      const late = this.lateOf(c);
       if (this.stale || late.length > 0) {
         // computed on a view that etcd no longer holds: it would lose its race
         if (!this.stale) this.undo([c], new Set(late));
@@ -149,6 +149,12 @@ export class CommitPipeline {
       this.queue.push(c);
       this.schedule();
     });
+  }
+
+  /** What a new commit relies on that etcd no longer holds as this replica saw it. */
+  private lateOf(c: Pending): Resource[] {
+    if (this.poisoned.size === 0 && this.behind.size === 0) return [];
+    return c.resources.filter((r) => this.poisoned.has(r) || this.behind.has(instanceOf(r) ?? ''));
   }
 
   /** Resolves once nothing is queued or in flight. */
@@ -269,24 +275,24 @@ export class CommitPipeline {
     let bytes = 0;
     while (this.queue.length > 0 && this.mayGo(this.queue[0]!)) {
       const c = this.queue[0]!;
-      const rest = c.entries.slice(c.sent);
-      const newInsts = [...c.derived.instances].filter((i) => !insts.has(i));
-      const newOwners = [...c.ownersOf(rest), ...(c.sent === 0 ? c.guards : [])].filter((o) => !owners.has(o));
+      const rest = c.sent === 0 ? c.entries : c.entries.slice(c.sent);
+      const compared = c.comparedOwners(rest);
+      const newInsts = countNew(c.derived.instances, insts);
       // per instance: the revision key and the journal
-      const needOps = rest.length + 2 * newInsts.length;
-      const needCmp = newInsts.length + newOwners.length;
+      const needOps = rest.length + 2 * newInsts;
+      const needCmp = newInsts + countNew(compared, owners);
       const needBytes = c.bytes(rest) + c.opsJson.length * c.derived.instances.size;
       if (ops + needOps <= maxOps && insts.size + owners.size + needCmp <= maxOps && bytes + needBytes <= maxBytes) {
-        items.push({ c, entries: rest, last: true });
+        items.push({ c, entries: rest, last: true, owners: compared });
         this.queue.shift();
-        for (const i of newInsts) insts.add(i);
-        for (const o of newOwners) owners.add(o);
+        for (const i of c.derived.instances) insts.add(i);
+        for (const o of compared) owners.add(o);
         ops += needOps;
         bytes += needBytes;
         continue;
       }
       if (items.length === 0 && this.inflight.length === 0) {
-        items.push(this.chunkOf(c, rest, newInsts.length));
+        items.push(this.chunkOf(c, rest, newInsts));
         this.queue.shift();
       }
       break;
@@ -296,7 +302,7 @@ export class CommitPipeline {
 
   /** Whether the commit at the head of the queue may join the next transaction. */
   private mayGo(c: Pending): boolean {
-    if (c.owners.some((o) => this.ownersInFlight.has(o))) return false;
+    if (this.ownersInFlight.size > 0) for (const o of c.owners) if (this.ownersInFlight.has(o)) return false;
     if (this.o.turns.heldBack(c.derived.instances)) return false;
     return !(c.sent > 0 && this.inflight.length > 0);
   }
@@ -311,9 +317,7 @@ export class CommitPipeline {
     const ownerBasis = new Map<string, number>();
     for (const it of items) {
       for (const i of it.c.derived.instances) if (!basis.has(i)) basis.set(i, this.predicted.get(i) ?? mirror.rev.get(i) ?? '');
-      const owners = it.c.ownersOf(it.entries);
-      if (it.c.sent === 0) owners.push(...it.c.guards);
-      for (const o of owners) if (!ownerBasis.has(o)) ownerBasis.set(o, mirror.ownerMod.get(o) ?? 0);
+      for (const o of it.owners) if (!ownerBasis.has(o)) ownerBasis.set(o, mirror.ownerMod.get(o) ?? 0);
     }
     return { id, seq, items, basis, ownerBasis, partial: items.some((i) => !i.last) };
   }
@@ -333,7 +337,8 @@ export class CommitPipeline {
       b += size;
       n++;
     }
-    return { c, entries: rest.slice(0, n), last: n === rest.length };
+    const entries = n === rest.length ? rest : rest.slice(0, n);
+    return { c, entries, last: n === rest.length, owners: c.comparedOwners(entries) };
   }
 
   private async run(round: Round): Promise<void> {
@@ -497,4 +502,11 @@ export class CommitPipeline {
     this.waiters = this.waiters.filter((x) => x !== w);
     w.resolve(current);
   }
+}
+
+/** How many of `items` are not in `seen`. */
+function countNew(items: Iterable<string>, seen: Set<string>): number {
+  let n = 0;
+  for (const i of items) if (!seen.has(i)) n++;
+  return n;
 }

@@ -141,7 +141,8 @@ class Encoder {
       if (typeof o.value === 'string') this.text(PUT_VALUE, o.value);
       else {
         this.tag(PUT_VALUE, this.sizes[this.next++]!);
-        this.pos += o.value.copy(this.buf, this.pos);
+        this.buf.set(o.value, this.pos);
+        this.pos += o.value.length;
       }
     } else if (o.op === 'range' && o.keysOnly) {
       this.varint(RANGE_KEYS_ONLY);

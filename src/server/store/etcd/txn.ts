@@ -30,14 +30,18 @@ export class Pending {
     /** undoes the commit in the live allocator after a lost race (absent: it cannot be) */
     readonly revert?: Revert,
   ) {
-    this.entries = [...derived.writes];
-    this.owners = [...derived.owners];
+    const { writes, owners, instances } = derived;
+    this.entries = [...writes];
+    this.owners = [...owners];
+    this.guards = [];
+    this.resources = [];
+    for (const i of instances) this.resources.push(instanceResource(i));
     for (const o of this.owners) {
       const k = keys.own(o);
-      if (derived.writes.has(k)) this.ownerKeys.set(k, o);
+      if (writes.has(k)) this.ownerKeys.set(k, o);
+      else this.guards.push(o);
+      this.resources.push(ownerResource(o));
     }
-    this.guards = this.owners.filter((o) => !derived.writes.has(keys.own(o)));
-    this.resources = [...[...derived.instances].map(instanceResource), ...this.owners.map(ownerResource)];
   }
   /** Owners whose keys these entries write. */
   ownersOf(entries: [string, Write][]): string[] {
@@ -46,6 +50,14 @@ export class Pending {
       const o = this.ownerKeys.get(k);
       if (o !== undefined) out.push(o);
     }
+    return out;
+  }
+  /** Owners a share of the commit compares: those whose keys its entries write, and with the
+   *  first share the guards (a whole commit: all of them; the list is not to be changed). */
+  comparedOwners(entries: [string, Write][]): readonly string[] {
+    if (this.sent === 0 && entries.length === this.entries.length) return this.owners;
+    const out = this.ownersOf(entries);
+    if (this.sent === 0) out.push(...this.guards);
     return out;
   }
   bytes(entries: [string, Write][]): number {
@@ -60,6 +72,8 @@ export interface CommitShare {
   c: Pending;
   entries: [string, Write][];
   last: boolean;
+  /** the owners it compares (Pending.comparedOwners) */
+  owners: readonly string[];
 }
 
 /** One transaction. */
