@@ -175,6 +175,37 @@ test('replay refuses a log whose answer the allocator does not reproduce', async
   }
 });
 
+/** A FlakyStore that also follows "other replicas": `remote` hands the core their records. */
+class FollowingStore extends FlakyStore {
+  remote: (records: Op[][]) => void = () => assert.unreachable('the core watches the store');
+  watch(onChange: (records: Op[][]) => void): () => void {
+    this.remote = onChange;
+    return () => undefined;
+  }
+}
+
+test("another replica's records are replayed as logged; one the allocator does not reproduce makes it reload", async () => {
+  const store = new FollowingStore(new MemoryStore());
+  const core = await seeded(store);
+  const seen: string[] = [];
+  const unsubscribe = core.subscribe((c) => seen.push(`${c.type} ${c.allocation?.owner} ${c.allocation?.prefix}`));
+  store.remote([[{ op: 'allocate', req: req('r1'), prefix: '10.0.0.9/24' }]]);
+  assert.equal(core.ipam.getAllocations('r1')[0]?.prefix, '10.0.0.9/24', 'the logged answer, not the first free address');
+  assert.equal(seen, ['ALLOCATED r1 10.0.0.9/24'], 'watchers see it');
+  unsubscribe();
+  store.remote([[{ op: 'allocate', req: req('r2'), prefix: '10.0.0.10/24' }], [{ op: 'release', owner: 'r1' }]]);
+  assert.equal(core.ipam.getAllocations('r2')[0]?.prefix, '10.0.0.10/24', 'replayed without a watcher too');
+  assert.equal(core.ipam.getAllocations('r1'), []);
+  assert.is(store.loads, 0);
+  // 10.0.0.10 is r2's here: this replica's view is not the writer's, so it reads everything again
+  store.remote([[{ op: 'allocate', req: req('r3'), prefix: '10.0.0.10/24' }]]);
+  await core.query(() => undefined);
+  assert.is(store.loads, 1, 'a reload');
+  assert.equal(core.ipam.getAllocations('r2'), [], 'the allocator is what the store holds');
+  assert.equal(core.ipam.getAllocations('r3'), []);
+  await core.close();
+});
+
 test('file store: restart after compaction (snapshot + later records) gives identical state', async () => {
   const dir = join(tmp(), 'data');
   const core = await seeded(new FileStore({ dir, compactBytes: 2048 }));
