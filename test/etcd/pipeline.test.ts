@@ -77,4 +77,53 @@ test('a lost race after a failed attempt is not undone (that attempt may have la
   assert.is(r.current, false, 'only a reload can tell what etcd holds');
 });
 
+test("an answer that overtakes an earlier transaction's leaves that one to its own answer", async () => {
+  // t1 and t2 (made from t1) are in flight on one instance. t1 lands; another replica follows
+  // its journal and writes on top; t2 finds that replica's id and fails, and its answer
+  // arrives first. Undoing t1's commit then would free an address etcd holds.
+  const { ipam, mirror } = seeded();
+  const answers: ((a: { answer: TxnAnswer; retried: boolean }) => void)[] = [];
+  const pipeline: CommitPipeline = new CommitPipeline({
+    keys,
+    mirror,
+    writer: 'a',
+    turns: new Turns({ keys, writer: 'a', turnAfter: 0, wake: () => pipeline.schedule() }),
+    maxOps: 120,
+    maxBytes: 1 << 20,
+    depth: 2,
+    catchUpMs: 20,
+    send: () => new Promise((resolve) => answers.push(resolve)),
+    live: () => ipam,
+    answered: () => {},
+    counters: { records: 0, flushes: 0, bytes: 0, overtaken: 0, conflicts: 0, rejected: 0, reverted: 0, txnOps: 0 },
+  });
+  const commit = (owner: string) => {
+    const tx = new Tx(ipam);
+    tx.allocate({ owner, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'r' } } });
+    const reverts: string[] = [];
+    const done = pipeline
+      .add(tx.ops, () => {
+        reverts.push(owner);
+        return tx.revert();
+      })
+      .then(
+        () => 'landed',
+        (e: unknown) => (e instanceof StoreConflictError ? 'conflict' : String(e)),
+      );
+    return { done, reverts };
+  };
+  const first = commit('o1');
+  while (answers.length < 1) await new Promise((r) => setImmediate(r));
+  const second = commit('o2');
+  while (answers.length < 2) await new Promise((r) => setImmediate(r));
+  answers[1]!({ answer: { succeeded: false, revision: 61, ranges: [{ value: 'c:3', modRevision: 61 }, undefined] }, retried: false });
+  assert.is(await second.done, 'conflict');
+  assert.equal(second.reverts, ['o2']);
+  assert.equal(first.reverts, [], "t1's commit is not undone before its answer");
+  answers[0]!({ answer: { succeeded: true, revision: 60, ranges: [] }, retried: false });
+  assert.is(await first.done, 'landed');
+  assert.is(ipam.getAllocations('o1').length, 1);
+  assert.equal(ipam.getAllocations('o2'), []);
+});
+
 test.run();

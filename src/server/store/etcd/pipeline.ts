@@ -10,9 +10,11 @@
 // A lost race (etcd answers "compare failed"): the commits that touched what changed, and
 // every later commit that shares an instance or owner with them (they were computed on top of
 // them), are undone in the live allocator (newest first) and reject with StoreConflictError;
-// the others go again. The instances that changed are then `behind`: commits on them reject at
-// once until the follower has replayed the winner's journal there (catchUp). When a commit
-// cannot be undone, its resources are poisoned instead and the server reloads everything.
+// the others go again. Transactions sent before it and not yet answered are left to their own
+// answers (the change it ran into may have been made from them). The instances that changed
+// are then `behind`: commits on them reject at once until the follower has replayed the
+// winner's journal there (catchUp). When a commit cannot be undone, its resources are
+// poisoned instead and the server reloads everything.
 import type { Ipam } from '../../../ipam/types.js';
 import type { Op } from '../ops.js';
 import { FLUSH_BUCKETS, StoreConflictError, StoreFailedError, StoreRejectedError, type Revert } from '../store.js';
@@ -424,11 +426,13 @@ export class CommitPipeline {
 
   /** Rejects the commits that touch `conflicts`, and every later one that depends on them;
    *  the other unsettled commits of the failed transaction go back to the queue. `uncertain`:
-   *  the transaction may have landed, so nothing is undone (a reload tells). */
+   *  the transaction may have landed, so nothing is undone (a reload tells). Transactions
+   *  sent before this one and still unanswered are left to their own answers: the change
+   *  this one ran into may have been made from them, after they landed. */
   private reject(conflicts: Set<Resource>, round: Round, uncertain: boolean): void {
     const tainted = new Set(conflicts);
     const failed = this.unsettled(round);
-    const later = this.inflight.flatMap((r) => this.unsettled(r));
+    const later = this.inflight.filter((r) => r.seq > round.seq).flatMap((r) => this.unsettled(r));
     const rejected: Pending[] = [];
     const keep: Pending[] = [];
     const all = [...new Set([...failed, ...later, ...this.queue])].sort((a, b) => a.seq - b.seq);
