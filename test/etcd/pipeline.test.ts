@@ -8,7 +8,7 @@ import { createIpam, type Ipam } from '../../src/ipam/index.js';
 import { Tx } from '../../src/server/core.js';
 import { StoreConflictError } from '../../src/server/store/store.js';
 import { Keys } from '../../src/server/store/etcd/keys.js';
-import { CommitPipeline } from '../../src/server/store/etcd/pipeline.js';
+import { CommitPipeline, type PipelineOptions } from '../../src/server/store/etcd/pipeline.js';
 import { Mirror } from '../../src/server/store/etcd/state.js';
 import { Turns } from '../../src/server/store/etcd/turns.js';
 import type { TxnAnswer } from '../../src/server/store/etcd/txn-codec.js';
@@ -26,6 +26,25 @@ function seeded(): { ipam: Ipam; mirror: Mirror } {
   return { ipam, mirror };
 }
 
+/** A pipeline of replica `a` on `ipam`, whose transactions `send` answers. */
+function pipelineOf(ipam: Ipam, mirror: PipelineOptions['mirror'], send: PipelineOptions['send']): CommitPipeline {
+  const pipeline: CommitPipeline = new CommitPipeline({
+    keys,
+    mirror,
+    writer: 'a',
+    turns: new Turns({ keys, writer: 'a', turnAfter: 0, wake: () => pipeline.schedule() }),
+    maxOps: 120,
+    maxBytes: 1 << 20,
+    depth: 2,
+    catchUpMs: 20,
+    send,
+    live: () => ipam,
+    answered: () => {},
+    counters: { records: 0, flushes: 0, bytes: 0, overtaken: 0, conflicts: 0, rejected: 0, reverted: 0, txnOps: 0 },
+  });
+  return pipeline;
+}
+
 /** One allocation committed through a pipeline whose transaction etcd refuses: the revision
  *  key holds another replica's id; the owner's key is absent, as compared (had a first
  *  attempt landed, another replica may have released the owner since). */
@@ -36,20 +55,7 @@ async function lostRace(retried: boolean): Promise<{ ipam: Ipam; reverted: numbe
     revision: 60,
     ranges: [{ value: 'c:3', modRevision: 60 }, undefined],
   };
-  const pipeline: CommitPipeline = new CommitPipeline({
-    keys,
-    mirror,
-    writer: 'a',
-    turns: new Turns({ keys, writer: 'a', turnAfter: 0, wake: () => pipeline.schedule() }),
-    maxOps: 120,
-    maxBytes: 1 << 20,
-    depth: 2,
-    catchUpMs: 20,
-    send: () => Promise.resolve({ answer, retried }),
-    live: () => ipam,
-    answered: () => {},
-    counters: { records: 0, flushes: 0, bytes: 0, overtaken: 0, conflicts: 0, rejected: 0, reverted: 0, txnOps: 0 },
-  });
+  const pipeline = pipelineOf(ipam, mirror, () => Promise.resolve({ answer, retried }));
   const tx = new Tx(ipam);
   tx.allocate({ owner: 'o1', networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'r' } } });
   let reverted = 0;
@@ -83,20 +89,7 @@ test("an answer that overtakes an earlier transaction's leaves that one to its o
   // arrives first. Undoing t1's commit then would free an address etcd holds.
   const { ipam, mirror } = seeded();
   const answers: ((a: { answer: TxnAnswer; retried: boolean }) => void)[] = [];
-  const pipeline: CommitPipeline = new CommitPipeline({
-    keys,
-    mirror,
-    writer: 'a',
-    turns: new Turns({ keys, writer: 'a', turnAfter: 0, wake: () => pipeline.schedule() }),
-    maxOps: 120,
-    maxBytes: 1 << 20,
-    depth: 2,
-    catchUpMs: 20,
-    send: () => new Promise((resolve) => answers.push(resolve)),
-    live: () => ipam,
-    answered: () => {},
-    counters: { records: 0, flushes: 0, bytes: 0, overtaken: 0, conflicts: 0, rejected: 0, reverted: 0, txnOps: 0 },
-  });
+  const pipeline = pipelineOf(ipam, mirror, () => new Promise((resolve) => answers.push(resolve)));
   const commit = (owner: string) => {
     const tx = new Tx(ipam);
     tx.allocate({ owner, networkInstance: { name: 'vpc' }, kind: 'network', selector: { matchLabels: { role: 'r' } } });
