@@ -26,6 +26,8 @@ export interface OwnerState {
 }
 
 export interface InstState {
+  /** The instance's id, one string that every owner record in it shares. */
+  readonly id: string;
   /** Owners whose allocation lies in this instance. */
   owners: Set<string>;
   /** prefix id -> owner. */
@@ -203,13 +205,16 @@ export class Derivation {
   private writeOwner(owner: string, hadRecord: boolean): void {
     const s = this.mirror.owners.get(owner)!;
     const a = this.live.getAllocations(owner)[0];
-    const instance = a ? instId(a.networkInstance) : undefined;
+    let instance = a ? instId(a.networkInstance) : undefined;
     if (s.instance !== undefined && s.instance !== instance) {
       this.mirror.insts.get(s.instance)?.owners.delete(owner);
       this.d.instances.add(s.instance);
     }
     if (instance !== undefined) {
-      this.mirror.inst(instance).owners.add(owner);
+      const inst = this.mirror.inst(instance);
+      inst.owners.add(owner);
+      // the record keeps the instance's own id string, not a new one per owner
+      instance = inst.id;
       this.d.instances.add(instance);
     }
     s.instance = instance;

@@ -39,7 +39,7 @@ export class Mirror implements MirrorIndex {
   inst(id: string): InstState {
     let s = this.insts.get(id);
     if (!s) {
-      s = { owners: new Set(), prefixes: new Map(), niOwner: undefined };
+      s = { id, owners: new Set(), prefixes: new Map(), niOwner: undefined };
       this.insts.set(id, s);
     }
     return s;
