@@ -110,6 +110,10 @@ function cpuSeconds(pid: number | undefined): number {
     return NaN;
   }
 }
+
+/** CPU seconds of these processes together. */
+const cpuOfAll = (pids: (number | undefined)[]): number => pids.reduce((n: number, p) => n + cpuSeconds(p), 0);
+
 /** Pids of this cluster's etcd processes (found by their data directories). */
 function etcdPids(etcd: EtcdCluster): number[] {
   const out: number[] = [];
@@ -127,12 +131,10 @@ function etcdPids(etcd: EtcdCluster): number[] {
 
 const fmt = (x: number, d = 2) => x.toFixed(d);
 
-/** name -> CPU seconds per allocation of the servers and etcd together: what the machine pays
- *  for one allocation, which the load of other processes changes far less than throughput. */
-const cpuPerAllocation: Record<string, number> = {};
-
 /** name -> CPU seconds per call of the server(s), etcd and the client processes, and the cores
- *  all of them kept busy: where the machine's two cores went. */
+ *  all of them kept busy: where the machine's two cores went. Servers and etcd together are
+ *  what the machine pays for one allocation, which the load of other processes changes far
+ *  less than throughput. */
 interface CallCpu {
   server: number;
   etcd: number;
@@ -140,6 +142,8 @@ interface CallCpu {
   cores: number;
 }
 const cpuPerCall: Record<string, CallCpu> = {};
+
+const serversAndEtcd = (c: CallCpu | undefined): number | undefined => c && c.server + c.etcd;
 
 /** The best etcd-alloc-c64 / grpc-noop-c64 this machine allows, when both are CPU bound: a
  *  replica that cost no more CPU than the no-op server, with etcd's and the clients' CPU per
@@ -175,13 +179,13 @@ async function run(
     );
     const pids = etcdPids(etcd);
     const cpu0 = targets.map((t) => cpuSeconds(t.proc.pid));
-    const etcd0 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
-    const clients0 = children.reduce((n, c) => n + cpuSeconds(c.pid), 0);
+    const etcd0 = cpuOfAll(pids);
+    const clients0 = cpuOfAll(children.map((c) => c.pid));
     const r = await drive(children, targets, N, idBase, instances);
-    const clients = children.reduce((n, c) => n + cpuSeconds(c.pid), 0) - clients0;
+    const clients = cpuOfAll(children.map((c) => c.pid)) - clients0;
     const perReplica = targets.map((t, i) => cpuSeconds(t.proc.pid) - cpu0[i]!);
     const cpu = perReplica.reduce((n, c) => n + c, 0);
-    const etcdCpu = pids.reduce((n, p) => n + cpuSeconds(p), 0) - etcd0;
+    const etcdCpu = cpuOfAll(pids) - etcd0;
     console.log(`BENCH ${name} n=${r.ok} ops_per_s=${Math.round(r.ok / r.seconds)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
     const notes: string[] = [
       `${replicas} replica${replicas > 1 ? 's' : ''}, ${children.length} client processes x ${CONCURRENCY / children.length} calls in flight, etcd ${etcdVersion()} x3`,
@@ -221,7 +225,6 @@ async function run(
         `${forwardedBy.join(' + ')} allocations forwarded to a lease holder${PEERS.length ? '' : ' (no write leases: BENCH_ETCD_PEERS=0)'}`,
       );
     console.log(`# ${name}: ${notes.join('; ')}`);
-    cpuPerAllocation[name] = (cpu + etcdCpu) / r.ok;
     cpuPerCall[name] = { server: cpu / r.ok, etcd: etcdCpu / r.ok, clients: clients / r.ok, cores: (cpu + etcdCpu + clients) / r.seconds };
     return r.ok / r.seconds;
   } finally {
@@ -303,10 +306,10 @@ async function noop(N: number, children: ChildProcess[]): Promise<number> {
       proc.on('exit', (code) => ko(new Error(`no-op server exited ${code}: ${log}`)));
     });
     const cpu0 = cpuSeconds(proc.pid);
-    const clients0 = children.reduce((n, c) => n + cpuSeconds(c.pid), 0);
+    const clients0 = cpuOfAll(children.map((c) => c.pid));
     const r = await drive(children, [{ address }], N, 3000);
     const cpu = cpuSeconds(proc.pid) - cpu0;
-    const clients = children.reduce((n, c) => n + cpuSeconds(c.pid), 0) - clients0;
+    const clients = cpuOfAll(children.map((c) => c.pid)) - clients0;
     console.log(`BENCH grpc-noop-c64 n=${r.ok} ops_per_s=${Math.round(r.ok / r.seconds)} p50_ms=${fmt(r.p50)} p99_ms=${fmt(r.p99)}`);
     console.log(
       `# grpc-noop-c64: server CPU ${fmt((cpu * 1e6) / r.ok, 0)} us/call, client processes ${fmt((clients * 1e6) / r.ok, 0)} us/call`,
@@ -425,8 +428,8 @@ async function main(): Promise<void> {
     ratio('etcd-alloc-c64-2rep-4ni', 'etcd-alloc-c64', '>= 1.00');
     ratio('etcd-alloc-c64-2rep-4ni-spread', 'etcd-alloc-c64', '>= 1.00');
     for (const name of ['etcd-alloc-c64-2rep', 'etcd-alloc-c64-2rep-4ni', 'etcd-alloc-c64-2rep-4ni-spread']) {
-      const one = cpuPerAllocation['etcd-alloc-c64'];
-      const it = cpuPerAllocation[name];
+      const one = serversAndEtcd(cpuPerCall['etcd-alloc-c64']);
+      const it = serversAndEtcd(cpuPerCall[name]);
       if (one && it) console.log(`# CPU per allocation (servers + etcd): ${name} / etcd-alloc-c64 = ${fmt(it / one)}`);
     }
     if (want('etcd-store-c64')) await storeOnly(N);
